@@ -1,0 +1,4 @@
+import { InitialSchema1764000000000 } from './1764000000000-initial-schema';
+
+/** Every migration, in order. Listed explicitly so the app, the CLI and the tests load the same set. */
+export const migrations = [InitialSchema1764000000000];

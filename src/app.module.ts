@@ -1,0 +1,20 @@
+import { Module } from '@nestjs/common';
+import { APP_FILTER, APP_INTERCEPTOR } from '@nestjs/core';
+import { CommonModule } from './common/common.module';
+import { HttpExceptionFilter } from './common/errors/http-exception.filter';
+import { DuplicateSubmissionInterceptor } from './common/idempotency/duplicate-submission.interceptor';
+import { RedisModule } from './common/redis/redis.module';
+import { ConfigModule } from './config/config.module';
+import { DatabaseModule } from './database/database.module';
+import { HealthModule } from './health/health.module';
+import { OrdersModule } from './orders/orders.module';
+import { PaymentCenterModule } from './payment-center/payment-center.module';
+
+@Module({
+  imports: [ConfigModule, DatabaseModule, RedisModule, CommonModule, HealthModule, PaymentCenterModule, OrdersModule],
+  providers: [
+    { provide: APP_FILTER, useClass: HttpExceptionFilter },
+    { provide: APP_INTERCEPTOR, useClass: DuplicateSubmissionInterceptor },
+  ],
+})
+export class AppModule {}

@@ -1,0 +1,69 @@
+import { HttpException, HttpStatus } from '@nestjs/common';
+import { DomainError, type DomainErrorCode } from './domain-error';
+
+export interface ErrorBody {
+  code: string;
+  message: string;
+  details?: unknown;
+}
+
+export interface HttpError {
+  status: number;
+  body: ErrorBody;
+  headers: Record<string, string>;
+}
+
+function statusFor(code: DomainErrorCode): number {
+  switch (code) {
+    case 'VALIDATION_FAILED':
+    case 'IDEMPOTENCY_KEY_INVALID':
+      return HttpStatus.BAD_REQUEST;
+    case 'ORDER_NOT_FOUND':
+    case 'PAYMENT_NOT_FOUND':
+      return HttpStatus.NOT_FOUND;
+    case 'ORDER_ALREADY_PAID':
+    case 'ORDER_CLOSED':
+    case 'ORDER_EXPIRED':
+    case 'PAYMENT_STARTING':
+    case 'PAYMENT_REQUEST_MISMATCH':
+    case 'ILLEGAL_TRANSITION':
+    case 'IDEMPOTENCY_KEY_IN_USE':
+      return HttpStatus.CONFLICT;
+    case 'IDEMPOTENCY_KEY_REUSED':
+      return HttpStatus.UNPROCESSABLE_ENTITY;
+    case 'GATEWAY_REJECTED':
+      return HttpStatus.BAD_GATEWAY;
+    case 'CHANNEL_UNAVAILABLE':
+    case 'GATEWAY_UNAVAILABLE':
+      return HttpStatus.SERVICE_UNAVAILABLE;
+  }
+}
+
+/**
+ * The one mapping from anything thrown to an HTTP answer. Used by the exception filter and by the
+ * duplicate-submission guard (which must know the final status to store or release a key).
+ */
+export function toHttpError(error: unknown): HttpError {
+  if (error instanceof DomainError) {
+    const headers: Record<string, string> = {};
+    if (error.retryAfterSeconds !== undefined) headers['Retry-After'] = String(error.retryAfterSeconds);
+    const body: ErrorBody = { code: error.code, message: error.message };
+    if (error.details !== undefined) body.details = error.details;
+    return { status: statusFor(error.code), body, headers };
+  }
+  if (error instanceof HttpException) {
+    // Framework errors: unknown route (404), malformed JSON (400), payload too large (413)...
+    const status = error.getStatus();
+    const response = error.getResponse();
+    const message =
+      typeof response === 'object' && response !== null && 'message' in response
+        ? String((response as { message: unknown }).message)
+        : error.message;
+    return { status, body: { code: HttpStatus[status] ?? 'HTTP_ERROR', message }, headers: {} };
+  }
+  return {
+    status: HttpStatus.INTERNAL_SERVER_ERROR,
+    body: { code: 'INTERNAL_ERROR', message: 'Internal error; nothing was lost, retry the request.' },
+    headers: {},
+  };
+}

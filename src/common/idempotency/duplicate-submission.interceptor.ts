@@ -1,0 +1,166 @@
+import {
+  type CallHandler,
+  type ExecutionContext,
+  HttpStatus,
+  Inject,
+  Injectable,
+  Logger,
+  type NestInterceptor,
+} from '@nestjs/common';
+import { HTTP_CODE_METADATA } from '@nestjs/common/constants.js';
+import { Reflector } from '@nestjs/core';
+import type { Response } from 'express';
+import { Redis } from 'ioredis';
+import { from, lastValueFrom, type Observable, of } from 'rxjs';
+import { AppConfig } from '../../config/app-config';
+import { IdempotencyKeyInUse, IdempotencyKeyInvalid, IdempotencyKeyReused } from '../errors/domain-error';
+import { toHttpError } from '../errors/http-error';
+import { REDIS } from '../redis/redis.module';
+import {
+  type IdempotencyContext,
+  Replayed,
+  type RequestWithIdempotency,
+  SKIP_IDEMPOTENCY,
+} from './idempotency-context';
+import { canonicalJson, isValidIdempotencyKey, sha256 } from './request-fingerprint';
+
+const WRITE_METHODS = new Set(['POST', 'PUT', 'PATCH', 'DELETE']);
+export const IDEMPOTENCY_KEY_HEADER = 'idempotency-key';
+export const REPLAYED_HEADER = 'Idempotent-Replayed';
+
+type StoredEntry =
+  | { state: 'in_flight'; requestHash: string }
+  | { state: 'done'; requestHash: string; status: number; body: unknown };
+
+/**
+ * The duplicate-submission guard on every write endpoint (opt out with @SkipIdempotency()).
+ *
+ * - Key: the client's Idempotency-Key (scoped to the caller), else a hash of caller + method + path +
+ *   canonical body, so a double click is caught with no client work.
+ * - Redis `SET key NX PX GET` claims the key in one round trip. While the first request runs, duplicates
+ *   get 409 + Retry-After; after it succeeds they get its stored response replayed with
+ *   `Idempotent-Replayed: true`; the same key with another body gets 422. A failed first request
+ *   (4xx or 5xx) releases the key: it changed nothing, so the client may try again.
+ * - Redis is a fast path, not the guarantee: when it is down or was flushed the request goes on and the
+ *   database's unique constraints decide (see IdempotencyStore and the payment start lock).
+ */
+@Injectable()
+export class DuplicateSubmissionInterceptor implements NestInterceptor {
+  private readonly logger = new Logger('DuplicateSubmissionGuard');
+
+  constructor(
+    @Inject(REDIS) private readonly redis: Redis,
+    @Inject(AppConfig) private readonly config: AppConfig,
+    @Inject(Reflector) private readonly reflector: Reflector,
+  ) {}
+
+  async intercept(context: ExecutionContext, next: CallHandler): Promise<Observable<unknown>> {
+    if (context.getType() !== 'http') return next.handle();
+    const request = context.switchToHttp().getRequest<RequestWithIdempotency>();
+    const response = context.switchToHttp().getResponse<Response>();
+    const skip = this.reflector.getAllAndOverride<boolean>(SKIP_IDEMPOTENCY, [context.getHandler(), context.getClass()]);
+    if (skip || !WRITE_METHODS.has(request.method)) return next.handle();
+
+    const guard = this.contextFor(request);
+    request.idempotency = guard;
+    const redisKey = `idem:${guard.key}`;
+    const successStatus = this.successStatusOf(context, request.method);
+
+    const claim = await this.claim(redisKey, guard);
+    if (claim.kind === 'replay') {
+      response.setHeader(REPLAYED_HEADER, 'true');
+      response.status(claim.status);
+      return of(claim.body);
+    }
+
+    return from(this.run(next, redisKey, guard, claim.kind === 'claimed', successStatus, response));
+  }
+
+  private async run(
+    next: CallHandler,
+    redisKey: string,
+    guard: IdempotencyContext,
+    claimed: boolean,
+    successStatus: number,
+    response: Response,
+  ): Promise<unknown> {
+    let result: unknown;
+    try {
+      result = await lastValueFrom(next.handle(), { defaultValue: undefined });
+    } catch (error) {
+      if (claimed && toHttpError(error).status >= 400) await this.release(redisKey);
+      throw error;
+    }
+    let body = result;
+    if (result instanceof Replayed) {
+      // The database already held this request's result (Redis had lost or never had the key).
+      body = result.body;
+      response.setHeader(REPLAYED_HEADER, 'true');
+    }
+    await this.remember(redisKey, guard, successStatus, body);
+    return body;
+  }
+
+  private contextFor(request: RequestWithIdempotency): IdempotencyContext {
+    const caller = this.callerOf(request);
+    const requestHash = sha256(request.method, request.originalUrl, canonicalJson(request.body ?? null));
+    const header = request.headers[IDEMPOTENCY_KEY_HEADER];
+    if (header !== undefined) {
+      const key = Array.isArray(header) ? header.join(',') : header;
+      if (!isValidIdempotencyKey(key)) throw new IdempotencyKeyInvalid();
+      return { key: `k:${sha256(caller, key)}`, requestHash, explicit: true, ttlMs: this.config.idempotency.explicitKeyTtlMs };
+    }
+    return { key: `h:${sha256(caller, requestHash)}`, requestHash, explicit: false, ttlMs: this.config.idempotency.derivedKeyTtlMs };
+  }
+
+  /** The authenticated principal when an auth layer set one; one shared namespace otherwise. */
+  private callerOf(request: RequestWithIdempotency): string {
+    const user = (request as { user?: { id?: unknown } }).user;
+    return user?.id !== undefined ? `user:${String(user.id)}` : 'anonymous';
+  }
+
+  private successStatusOf(context: ExecutionContext, method: string): number {
+    const declared = this.reflector.get<number | undefined>(HTTP_CODE_METADATA, context.getHandler());
+    return declared ?? (method === 'POST' ? HttpStatus.CREATED : HttpStatus.OK);
+  }
+
+  private async claim(
+    redisKey: string,
+    guard: IdempotencyContext,
+  ): Promise<{ kind: 'claimed' } | { kind: 'unguarded' } | { kind: 'replay'; status: number; body: unknown }> {
+    const entry: StoredEntry = { state: 'in_flight', requestHash: guard.requestHash };
+    const inFlightTtl = Math.min(guard.ttlMs, this.config.idempotency.inFlightTtlMs);
+    let previous: unknown;
+    try {
+      previous = await this.redis.call('SET', redisKey, JSON.stringify(entry), 'PX', String(inFlightTtl), 'NX', 'GET');
+    } catch (error) {
+      this.logger.warn(
+        `Redis unavailable (${(error as Error).message}); request continues with the database as the only duplicate check`,
+      );
+      return { kind: 'unguarded' };
+    }
+    if (previous === null || previous === undefined) return { kind: 'claimed' };
+    const stored = JSON.parse(String(previous)) as StoredEntry;
+    if (stored.requestHash !== guard.requestHash) throw new IdempotencyKeyReused();
+    if (stored.state === 'in_flight') throw new IdempotencyKeyInUse(1);
+    return { kind: 'replay', status: stored.status, body: stored.body };
+  }
+
+  private async remember(redisKey: string, guard: IdempotencyContext, status: number, body: unknown): Promise<void> {
+    const entry: StoredEntry = { state: 'done', requestHash: guard.requestHash, status, body };
+    try {
+      await this.redis.set(redisKey, JSON.stringify(entry), 'PX', guard.ttlMs);
+    } catch (error) {
+      this.logger.warn(`Could not store the response for replay: ${(error as Error).message}`);
+    }
+  }
+
+  private async release(redisKey: string): Promise<void> {
+    try {
+      await this.redis.del(redisKey);
+    } catch (error) {
+      // The in-flight marker expires on its own (IDEMPOTENCY_IN_FLIGHT_TTL_SECONDS).
+      this.logger.warn(`Could not release idempotency key: ${(error as Error).message}`);
+    }
+  }
+}

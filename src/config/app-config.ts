@@ -1,0 +1,56 @@
+import { Inject, Injectable } from '@nestjs/common';
+import { ConfigService } from '@nestjs/config';
+import { Environment, parseDurationList } from './environment';
+
+/**
+ * Typed, grouped view of the validated environment. Features inject this, never process.env.
+ */
+@Injectable()
+export class AppConfig {
+  readonly port: number;
+  readonly database: {
+    host: string;
+    port: number;
+    user: string;
+    password: string;
+    name: string;
+    poolSize: number;
+    migrateOnStart: boolean;
+  };
+  readonly redisUrl: string;
+  readonly rabbitmqUrl: string;
+  readonly orders: { expiresInMs: number; maxAmountFen: number };
+  readonly idempotency: { explicitKeyTtlMs: number; derivedKeyTtlMs: number; inFlightTtlMs: number };
+  readonly gateways: { timeoutMs: number };
+  /** Delays between active queries of a PAYING payment; the first one counts from entering PAYING. */
+  readonly paymentQueryScheduleMs: readonly number[];
+  readonly logLevel: Environment['LOG_LEVEL'];
+
+  constructor(@Inject(ConfigService) config: ConfigService<Environment, true>) {
+    const env = (key: keyof Environment) => config.get(key, { infer: true });
+    this.port = env('PORT') as number;
+    this.database = {
+      host: env('DB_HOST') as string,
+      port: env('DB_PORT') as number,
+      user: env('DB_USER') as string,
+      password: env('DB_PASSWORD') as string,
+      name: env('DB_NAME') as string,
+      poolSize: env('DB_POOL_SIZE') as number,
+      migrateOnStart: env('DB_MIGRATE_ON_START') as boolean,
+    };
+    this.redisUrl = env('REDIS_URL') as string;
+    this.rabbitmqUrl = env('RABBITMQ_URL') as string;
+    this.orders = {
+      expiresInMs: (env('ORDER_EXPIRES_IN_SECONDS') as number) * 1000,
+      maxAmountFen: env('ORDER_MAX_AMOUNT_FEN') as number,
+    };
+    this.idempotency = {
+      explicitKeyTtlMs: (env('IDEMPOTENCY_KEY_TTL_SECONDS') as number) * 1000,
+      derivedKeyTtlMs: (env('IDEMPOTENCY_DERIVED_TTL_SECONDS') as number) * 1000,
+      inFlightTtlMs: (env('IDEMPOTENCY_IN_FLIGHT_TTL_SECONDS') as number) * 1000,
+    };
+    this.gateways = { timeoutMs: env('GATEWAY_TIMEOUT_MS') as number };
+    this.paymentQueryScheduleMs = parseDurationList(env('PAYMENT_QUERY_SCHEDULE') as string);
+    this.logLevel = env('LOG_LEVEL') as Environment['LOG_LEVEL'];
+  }
+}

@@ -1,0 +1,41 @@
+import type { DataSourceOptions } from 'typeorm';
+import { migrations } from '../../migrations';
+import { IdempotencyRecord } from '../common/idempotency/idempotency-record.entity';
+import { Order, OrderItem } from '../orders/order.entity';
+import { Payment, PaymentIntent, PaymentTransition } from '../payment-center/payment.entity';
+
+export interface DatabaseSettings {
+  host: string;
+  port: number;
+  user: string;
+  password: string;
+  name: string;
+  poolSize: number;
+  migrateOnStart: boolean;
+}
+
+export const ENTITIES = [Order, OrderItem, Payment, PaymentIntent, PaymentTransition, IdempotencyRecord];
+
+/** One definition used by the app, the migration CLI and the tests. `synchronize` is never on. */
+export function dataSourceOptions(db: DatabaseSettings): DataSourceOptions {
+  return {
+    type: 'mysql',
+    host: db.host,
+    port: db.port,
+    username: db.user,
+    password: db.password,
+    database: db.name,
+    entities: ENTITIES,
+    migrations,
+    migrationsRun: db.migrateOnStart,
+    migrationsTransactionMode: 'each',
+    synchronize: false,
+    // Store and read every DATETIME as UTC, whatever the server's time zone.
+    timezone: 'Z',
+    charset: 'utf8mb4_unicode_ci',
+    supportBigNumbers: true,
+    bigNumberStrings: true,
+    poolSize: db.poolSize,
+    extra: { connectionLimit: db.poolSize, waitForConnections: true, connectTimeout: 5000 },
+  };
+}

@@ -1,0 +1,68 @@
+import type { Fen } from '../common/money';
+
+export const CHANNELS = ['wechat', 'alipay', 'unionpay'] as const;
+export type Channel = (typeof CHANNELS)[number];
+
+/** What the buyer needs to pay: a QR code URL (native flows), a page to open, or a form to post. */
+export type PayCredential =
+  | { type: 'code_url'; codeUrl: string }
+  | { type: 'redirect'; url: string }
+  | { type: 'form'; action: string; fields: Record<string, string> };
+
+export interface CreatePaymentRequest {
+  /** Our payment number; the vendor's merchant order number (out_trade_no / orderId). */
+  paymentNo: string;
+  amountFen: Fen;
+  currency: 'CNY';
+  description: string;
+  expiresAt: Date;
+}
+
+export type CreatePaymentResult =
+  | { kind: 'created'; credential: PayCredential; gatewayTradeNo?: string }
+  /** The vendor definitely refused the order (bad parameters, merchant disabled...): nothing can be paid. */
+  | { kind: 'rejected'; code: string; message: string }
+  /** Timeout, network error, 5xx: the order may or may not exist at the vendor. Never treat as failed. */
+  | { kind: 'unknown'; reason: string };
+
+/** Our own view of a trade at the vendor. Vendor states never leave the adapter. */
+export type GatewayResult =
+  | { kind: 'paid'; gatewayTradeNo: string; paidAmountFen: Fen; paidAt: Date }
+  | { kind: 'not_paid' }
+  | { kind: 'closed' }
+  | { kind: 'failed'; code: string; message: string }
+  | { kind: 'unknown'; reason: string };
+
+export type CloseResult = { kind: 'closed' } | { kind: 'paid' } | { kind: 'unknown'; reason: string };
+
+export interface RefundRequest {
+  paymentNo: string;
+  refundNo: string;
+  gatewayTradeNo: string;
+  totalFen: Fen;
+  refundFen: Fen;
+  reason: string;
+}
+
+export type RefundResult =
+  | { kind: 'succeeded'; gatewayRefundNo: string }
+  | { kind: 'processing'; gatewayRefundNo?: string }
+  | { kind: 'rejected'; code: string; message: string }
+  | { kind: 'unknown'; reason: string };
+
+/** A vendor callback exactly as it reached us: the raw body is needed to verify signatures. */
+export interface RawNotification {
+  headers: Record<string, string | string[] | undefined>;
+  rawBody: Buffer;
+}
+
+export type GatewayNotification =
+  | { kind: 'payment'; paymentNo: string; result: GatewayResult }
+  | { kind: 'refund'; refundNo: string; result: RefundResult };
+
+/** What to send back to the vendor so it stops (accepted) or keeps (rejected) resending. */
+export interface GatewayAck {
+  status: number;
+  headers: Record<string, string>;
+  body: string;
+}

@@ -1,0 +1,39 @@
+import type {
+  Channel,
+  CloseResult,
+  CreatePaymentRequest,
+  CreatePaymentResult,
+  GatewayAck,
+  GatewayNotification,
+  GatewayResult,
+  RawNotification,
+  RefundRequest,
+  RefundResult,
+} from './gateway.types';
+
+/**
+ * The port every channel implements (WeChat Pay v3, Alipay, UnionPay 5.1.0). Adapters speak the vendor's
+ * wire protocol and money format; out of them come only our result types. An adapter never throws for a
+ * vendor or network failure: it answers `unknown`, because only a definite vendor answer may change money.
+ */
+export abstract class PaymentGateway {
+  abstract readonly channel: Channel;
+
+  abstract createPayment(request: CreatePaymentRequest): Promise<CreatePaymentResult>;
+
+  abstract query(paymentNo: string): Promise<GatewayResult>;
+
+  abstract close(paymentNo: string): Promise<CloseResult>;
+
+  abstract refund(request: RefundRequest): Promise<RefundResult>;
+
+  abstract queryRefund(refundNo: string): Promise<RefundResult>;
+
+  /** Verifies the signature (and decrypts) a callback; throws a typed error when it is forged or malformed. */
+  abstract parseNotification(notification: RawNotification): Promise<GatewayNotification>;
+
+  abstract acknowledge(outcome: { accepted: true } | { accepted: false; reason: string }): GatewayAck;
+}
+
+/** Injection token for the list of configured adapters. */
+export const PAYMENT_GATEWAYS = Symbol('PAYMENT_GATEWAYS');

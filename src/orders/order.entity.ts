@@ -1,0 +1,77 @@
+import { Column, Entity, Index, JoinColumn, ManyToOne, OneToMany, PrimaryGeneratedColumn, type Relation } from 'typeorm';
+import { fenColumn, type Fen } from '../common/money';
+import type { Channel } from '../gateways/gateway.types';
+import type { OrderStatus } from './order-state';
+
+@Entity({ name: 'orders' })
+export class Order {
+  @PrimaryGeneratedColumn({ type: 'bigint' })
+  id: string;
+
+  @Index('uq_orders_order_no', { unique: true })
+  @Column({ name: 'order_no', type: 'varchar', length: 32 })
+  orderNo: string;
+
+  @Index('ix_orders_buyer')
+  @Column({ name: 'buyer_id', type: 'varchar', length: 64 })
+  buyerId: string;
+
+  @Column({ type: 'char', length: 3 })
+  currency: 'CNY';
+
+  @Column({ name: 'amount_fen', type: 'bigint', transformer: fenColumn })
+  amountFen: Fen;
+
+  @Column({ type: 'varchar', length: 16 })
+  status: OrderStatus;
+
+  @Column({ name: 'expires_at', type: 'datetime', precision: 3 })
+  expiresAt: Date;
+
+  /** The payment most recently started for this order (the PaymentCenter owns the payment itself). */
+  @Column({ name: 'payment_no', type: 'varchar', length: 32, nullable: true })
+  paymentNo: string | null;
+
+  @Column({ type: 'varchar', length: 16, nullable: true })
+  channel: Channel | null;
+
+  @Column({ type: 'int', default: 0 })
+  version: number;
+
+  @Column({ name: 'created_at', type: 'datetime', precision: 3 })
+  createdAt: Date;
+
+  @Column({ name: 'updated_at', type: 'datetime', precision: 3 })
+  updatedAt: Date;
+
+  @OneToMany(() => OrderItem, (item) => item.order, { cascade: ['insert'] })
+  items: Relation<OrderItem[]>;
+}
+
+@Entity({ name: 'order_items' })
+export class OrderItem {
+  @PrimaryGeneratedColumn({ type: 'bigint' })
+  id: string;
+
+  @ManyToOne(() => Order, (order) => order.items, { onDelete: 'CASCADE', nullable: false })
+  @JoinColumn({ name: 'order_id' })
+  order: Relation<Order>;
+
+  @Column({ name: 'line_no', type: 'int' })
+  lineNo: number;
+
+  @Column({ type: 'varchar', length: 64 })
+  sku: string;
+
+  @Column({ type: 'varchar', length: 128 })
+  name: string;
+
+  @Column({ type: 'int' })
+  quantity: number;
+
+  @Column({ name: 'unit_price_fen', type: 'bigint', transformer: fenColumn })
+  unitPriceFen: Fen;
+
+  @Column({ name: 'amount_fen', type: 'bigint', transformer: fenColumn })
+  amountFen: Fen;
+}

@@ -1,0 +1,144 @@
+import { Inject, Injectable } from '@nestjs/common';
+import { InjectDataSource } from '@nestjs/typeorm';
+import type { DataSource } from 'typeorm';
+import { AppConfig } from '../config/app-config';
+import { Clock } from '../common/clock';
+import { RequestValidationFailed } from '../common/errors/domain-error';
+import { type IdempotencyContext, Replayed } from '../common/idempotency/idempotency-context';
+import { IdempotencyStore } from '../common/idempotency/idempotency.store';
+import { newOrderNo } from '../common/ids';
+import { sumFen } from '../common/money';
+import { inTransaction } from '../database/transaction';
+import type { Channel } from '../gateways/gateway.types';
+import { PaymentCenter } from '../payment-center/payment-center';
+import type { PaymentView } from '../payment-center/payment.view';
+import type { CreateOrderDto } from './dto/create-order.dto';
+import { OrderAlreadyPaid, OrderClosed, OrderExpired, OrderNotFound } from './order-errors';
+import { Order, OrderItem } from './order.entity';
+import { ORDER_TRANSITIONS } from './order-state';
+import { toOrderView, type OrderView, type OrderWithPayments } from './order.view';
+import { OrdersRepository } from './orders.repository';
+
+/**
+ * Checkout. Orders is a business application of the PaymentCenter like any partner's: it starts payments
+ * and reads their status only through PaymentCenter's public interface and never touches payment tables.
+ */
+@Injectable()
+export class OrdersService {
+  constructor(
+    @InjectDataSource() private readonly dataSource: DataSource,
+    @Inject(OrdersRepository) private readonly orders: OrdersRepository,
+    @Inject(PaymentCenter) private readonly paymentCenter: PaymentCenter,
+    @Inject(IdempotencyStore) private readonly idempotency: IdempotencyStore,
+    @Inject(AppConfig) private readonly config: AppConfig,
+    @Inject(Clock) private readonly clock: Clock,
+  ) {}
+
+  /**
+   * Creates an order, or returns the one this same request already created: the duplicate-submission
+   * key is claimed in the order's own transaction, so duplicates cannot create a second order even when
+   * Redis is down or was flushed.
+   */
+  async create(dto: CreateOrderDto, guard: IdempotencyContext | undefined): Promise<OrderView | Replayed<OrderView>> {
+    const items = dto.items.map((item, index) => {
+      const line = new OrderItem();
+      line.lineNo = index + 1;
+      line.sku = item.sku;
+      line.name = item.name;
+      line.quantity = item.quantity;
+      line.unitPriceFen = item.unitPriceFen;
+      line.amountFen = item.unitPriceFen * item.quantity;
+      return line;
+    });
+    const amountFen = sumFen(items.map((item) => item.amountFen));
+    if (amountFen <= 0 || amountFen > this.config.orders.maxAmountFen) {
+      throw new RequestValidationFailed([
+        {
+          field: 'items',
+          messages: [`order total must be between 1 and ${this.config.orders.maxAmountFen} fen, got ${amountFen}`],
+        },
+      ]);
+    }
+
+    return inTransaction(this.dataSource, async (manager) => {
+      const now = this.clock.now();
+      const orderNo = newOrderNo();
+      if (guard) {
+        const claim = await this.idempotency.claim(manager, guard, { type: 'order', id: orderNo }, now);
+        if (claim.kind === 'existing') {
+          const original = await this.orders.findByOrderNo(claim.resourceId, manager);
+          if (!original) throw new Error(`idempotency key points at missing order ${claim.resourceId}`);
+          return new Replayed(toOrderView(original));
+        }
+      }
+      const order = new Order();
+      order.orderNo = orderNo;
+      order.buyerId = dto.buyerId;
+      order.currency = dto.currency ?? 'CNY';
+      order.amountFen = amountFen;
+      order.status = 'CREATED';
+      order.expiresAt = new Date(now.getTime() + this.config.orders.expiresInMs);
+      order.paymentNo = null;
+      order.channel = null;
+      order.version = 0;
+      order.createdAt = now;
+      order.updatedAt = now;
+      order.items = items;
+      await this.orders.insert(manager, order);
+      return toOrderView(order);
+    });
+  }
+
+  async get(orderNo: string): Promise<OrderWithPayments> {
+    const order = await this.orders.findByOrderNo(orderNo);
+    if (!order) throw new OrderNotFound(orderNo);
+    return { ...toOrderView(order), payments: await this.paymentCenter.listPaymentsOfOrder(orderNo) };
+  }
+
+  /** Starts or resumes paying the order with a channel; see StartPaymentUseCase for the rules. */
+  async pay(orderNo: string, channel: Channel): Promise<PaymentView> {
+    const order = await this.orders.findByOrderNo(orderNo);
+    if (!order) throw new OrderNotFound(orderNo);
+    const now = this.clock.now();
+    switch (order.status) {
+      case 'PAID':
+        throw new OrderAlreadyPaid(orderNo);
+      case 'CLOSED':
+        throw new OrderClosed(orderNo);
+      case 'CREATED':
+      case 'PAYING':
+        break;
+    }
+    if (now >= order.expiresAt) throw new OrderExpired(orderNo, order.expiresAt);
+
+    const payment = await this.paymentCenter.startPayment({
+      orderNo,
+      amountFen: order.amountFen,
+      currency: order.currency,
+      channel,
+      description: describe(order),
+      expiresAt: order.expiresAt,
+    });
+
+    await inTransaction(this.dataSource, async (manager) => {
+      const locked = await this.orders.lockByOrderNo(manager, orderNo);
+      if (!locked) throw new OrderNotFound(orderNo);
+      const next = ORDER_TRANSITIONS[locked.status].PAYMENT_STARTED;
+      if (next !== 'ignore') locked.status = next;
+      if (locked.paymentNo === payment.paymentNo && next === 'ignore') return;
+      locked.paymentNo = payment.paymentNo;
+      locked.channel = payment.channel;
+      locked.version += 1;
+      locked.updatedAt = this.clock.now();
+      await this.orders.save(manager, locked);
+    });
+    return payment;
+  }
+}
+
+/** What the buyer sees on the vendor's page: the first item, and how many more. */
+function describe(order: Order): string {
+  const first = [...order.items].sort((a, b) => a.lineNo - b.lineNo)[0];
+  const name = first?.name ?? order.orderNo;
+  return order.items.length > 1 ? `${name} +${order.items.length - 1}` : name;
+}

@@ -1,0 +1,17 @@
+import { Module } from '@nestjs/common';
+import { TypeOrmModule } from '@nestjs/typeorm';
+import { GatewaysModule } from '../gateways/gateways.module';
+import { PaymentCenter } from './payment-center';
+import { Payment, PaymentIntent, PaymentTransition } from './payment.entity';
+import { PaymentStateService } from './payment-state.service';
+import { PaymentsController } from './payments.controller';
+import { PaymentsRepository } from './payments.repository';
+import { StartPaymentUseCase } from './start-payment.use-case';
+
+@Module({
+  imports: [TypeOrmModule.forFeature([Payment, PaymentIntent, PaymentTransition]), GatewaysModule],
+  controllers: [PaymentsController],
+  providers: [PaymentsRepository, PaymentStateService, StartPaymentUseCase, PaymentCenter],
+  exports: [PaymentCenter, PaymentStateService],
+})
+export class PaymentCenterModule {}

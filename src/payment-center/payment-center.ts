@@ -1,0 +1,43 @@
+import { Inject, Injectable } from '@nestjs/common';
+import { PaymentNotFound } from './payment-errors';
+import { toPaymentView, type PaymentView } from './payment.view';
+import { PaymentsRepository } from './payments.repository';
+import { type StartPaymentCommand, StartPaymentUseCase } from './start-payment.use-case';
+
+/**
+ * The PaymentCenter's public interface for business applications inside this process (our Orders
+ * module). Partners outside use the same operations over REST and learn outcomes from events.
+ */
+@Injectable()
+export class PaymentCenter {
+  constructor(
+    @Inject(StartPaymentUseCase) private readonly startPaymentUseCase: StartPaymentUseCase,
+    @Inject(PaymentsRepository) private readonly payments: PaymentsRepository,
+  ) {}
+
+  async startPayment(command: StartPaymentCommand): Promise<PaymentView> {
+    return toPaymentView(await this.startPaymentUseCase.execute(command));
+  }
+
+  async getPayment(paymentNo: string): Promise<PaymentView> {
+    const payment = await this.payments.findByPaymentNo(paymentNo);
+    if (!payment) throw new PaymentNotFound(paymentNo);
+    return toPaymentView(payment);
+  }
+
+  async listPaymentsOfOrder(orderNo: string): Promise<PaymentView[]> {
+    return (await this.payments.findByOrderNo(undefined, orderNo)).map(toPaymentView);
+  }
+
+  async historyOf(paymentNo: string): Promise<{ event: string; from: string; to: string; version: number; detail: string | null; at: string }[]> {
+    const transitions = await this.payments.transitionsOf(paymentNo);
+    return transitions.map((t) => ({
+      event: t.event,
+      from: t.fromStatus,
+      to: t.toStatus,
+      version: t.version,
+      detail: t.detail,
+      at: t.createdAt.toISOString(),
+    }));
+  }
+}

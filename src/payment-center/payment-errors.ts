@@ -1,0 +1,66 @@
+import { DomainError } from '../common/errors/domain-error';
+
+export class PaymentNotFound extends DomainError {
+  readonly code = 'PAYMENT_NOT_FOUND';
+  constructor(paymentNo: string) {
+    super(`Payment ${paymentNo} does not exist.`);
+  }
+}
+
+export class PaymentAlreadyPaid extends DomainError {
+  readonly code = 'ORDER_ALREADY_PAID';
+  constructor(orderNo: string, paymentNo: string) {
+    super(`Order ${orderNo} is already paid (payment ${paymentNo}).`, { details: { paymentNo } });
+  }
+}
+
+export class PaymentRequestExpired extends DomainError {
+  readonly code = 'ORDER_EXPIRED';
+  constructor(orderNo: string) {
+    super(`Order ${orderNo} has expired and can no longer be paid.`);
+  }
+}
+
+export class PaymentRequestMismatch extends DomainError {
+  readonly code = 'PAYMENT_REQUEST_MISMATCH';
+  constructor(orderNo: string) {
+    super(`Order ${orderNo} was already submitted for payment with a different amount or currency.`);
+  }
+}
+
+export class PaymentStarting extends DomainError {
+  readonly code = 'PAYMENT_STARTING';
+  constructor(paymentNo: string) {
+    super(`Payment ${paymentNo} is being created at the gateway; retry shortly to get what the buyer needs.`, {
+      retryAfterSeconds: 1,
+      details: { paymentNo },
+    });
+  }
+}
+
+export class GatewayUnavailable extends DomainError {
+  readonly code = 'GATEWAY_UNAVAILABLE';
+  constructor(paymentNo: string, reason: string) {
+    super(
+      `The gateway did not answer for payment ${paymentNo} (${reason}). The payment stays open and is checked ` +
+        `with the gateway automatically; retry to resume it.`,
+      { retryAfterSeconds: 2, details: { paymentNo } },
+    );
+  }
+}
+
+export class GatewayRejected extends DomainError {
+  readonly code = 'GATEWAY_REJECTED';
+  constructor(paymentNo: string, vendorCode: string, vendorMessage: string) {
+    super(`The gateway refused payment ${paymentNo}: ${vendorCode} ${vendorMessage}`, {
+      details: { paymentNo, gatewayCode: vendorCode },
+    });
+  }
+}
+
+export class IllegalTransition extends DomainError {
+  readonly code = 'ILLEGAL_TRANSITION';
+  constructor(paymentNo: string, from: string, event: string) {
+    super(`Payment ${paymentNo} cannot take ${event} in status ${from}.`);
+  }
+}

@@ -1,0 +1,116 @@
+import { Inject, Injectable } from '@nestjs/common';
+import { InjectDataSource } from '@nestjs/typeorm';
+import type { DataSource, EntityManager } from 'typeorm';
+import { Clock } from '../common/clock';
+import type { Fen } from '../common/money';
+import { inTransaction } from '../database/transaction';
+import { IllegalTransition, PaymentNotFound } from './payment-errors';
+import type { Payment } from './payment.entity';
+import { decide, type PaymentEventType, type PaymentStatus } from './payment-state-machine';
+import { PaymentsRepository } from './payments.repository';
+
+/** An event and the facts it carries. */
+export type PaymentEvent =
+  | { type: 'START'; nextQueryAt: Date }
+  | { type: 'PAID_CONFIRMED'; gatewayTradeNo: string; paidAmountFen: Fen; paidAt: Date }
+  | { type: 'FAILED_CONFIRMED'; reason: string }
+  | { type: 'CLOSE_REQUESTED'; reason: string }
+  | { type: 'CLOSED_CONFIRMED' }
+  | { type: 'REVIEW_REQUIRED'; reason: string };
+
+export type TransitionOutcome =
+  | { changed: true; from: PaymentStatus; to: PaymentStatus; payment: Payment }
+  | { changed: false; payment: Payment };
+
+/**
+ * The one function that changes a payment's status. It locks the payment row (SELECT … FOR UPDATE),
+ * checks the event against the transition table, writes the new state and its history row, and returns
+ * what changed. A repeated or stale event changes nothing and writes nothing.
+ */
+@Injectable()
+export class PaymentStateService {
+  constructor(
+    @InjectDataSource() private readonly dataSource: DataSource,
+    @Inject(PaymentsRepository) private readonly payments: PaymentsRepository,
+    @Inject(Clock) private readonly clock: Clock,
+  ) {}
+
+  /** Applies `event` in the caller's transaction, or in a new one. */
+  apply(paymentNo: string, event: PaymentEvent, manager?: EntityManager): Promise<TransitionOutcome> {
+    if (manager) return this.applyLocked(manager, paymentNo, event);
+    return inTransaction(this.dataSource, (m) => this.applyLocked(m, paymentNo, event));
+  }
+
+  private async applyLocked(manager: EntityManager, paymentNo: string, event: PaymentEvent): Promise<TransitionOutcome> {
+    const payment = await this.payments.lockByPaymentNo(manager, paymentNo);
+    if (!payment) throw new PaymentNotFound(paymentNo);
+    const from = payment.status;
+    const decision = decide(from, event.type);
+    switch (decision.kind) {
+      case 'ignore':
+        return { changed: false, payment };
+      case 'illegal':
+        throw new IllegalTransition(paymentNo, from, event.type);
+      case 'move':
+        break;
+    }
+    const now = this.clock.now();
+    this.applyFacts(payment, event, decision.to, now);
+    payment.status = decision.to;
+    payment.version += 1;
+    payment.updatedAt = now;
+    await this.payments.save(manager, payment);
+    await this.payments.appendTransition(manager, {
+      paymentNo,
+      event: event.type,
+      fromStatus: from,
+      toStatus: decision.to,
+      version: payment.version,
+      detail: detailOf(event),
+      createdAt: now,
+    });
+    return { changed: true, from, to: decision.to, payment };
+  }
+
+  private applyFacts(payment: Payment, event: PaymentEvent, to: PaymentStatus, now: Date): void {
+    switch (event.type) {
+      case 'START':
+        payment.nextQueryAt = event.nextQueryAt;
+        payment.queryAttempts = 0;
+        break;
+      case 'PAID_CONFIRMED':
+        payment.gatewayTradeNo = event.gatewayTradeNo;
+        payment.paidAmountFen = event.paidAmountFen;
+        payment.paidAt = event.paidAt;
+        payment.statusReason = null;
+        break;
+      case 'FAILED_CONFIRMED':
+      case 'CLOSE_REQUESTED':
+      case 'REVIEW_REQUIRED':
+        payment.statusReason = event.reason.slice(0, 512);
+        break;
+      case 'CLOSED_CONFIRMED':
+        payment.closedAt = now;
+        break;
+    }
+    // Terminal states are never queried again.
+    if (to === 'PAID' || to === 'FAILED' || to === 'CLOSED') payment.nextQueryAt = null;
+  }
+}
+
+function detailOf(event: PaymentEvent): string | null {
+  switch (event.type) {
+    case 'START':
+      return null;
+    case 'PAID_CONFIRMED':
+      return `gatewayTradeNo=${event.gatewayTradeNo} paidAmountFen=${event.paidAmountFen}`;
+    case 'FAILED_CONFIRMED':
+    case 'CLOSE_REQUESTED':
+    case 'REVIEW_REQUIRED':
+      return event.reason.slice(0, 512);
+    case 'CLOSED_CONFIRMED':
+      return null;
+  }
+}
+
+export type { PaymentEventType };

@@ -1,0 +1,137 @@
+import { Column, Entity, Index, PrimaryGeneratedColumn } from 'typeorm';
+import { fenColumn, type Fen } from '../common/money';
+import type { Channel, PayCredential } from '../gateways/gateway.types';
+import type { PaymentStatus } from './payment-state-machine';
+
+/**
+ * One attempt to collect an order's money through one channel. Its `paymentNo` is the vendor's merchant
+ * order number. The row alone is enough to recover it: status, attempts and `nextQueryAt` tell the
+ * reconciler what to ask the vendor and when, even if the process died right after entering PAYING.
+ */
+@Entity({ name: 'payments' })
+@Index('uq_payments_channel_trade_no', ['channel', 'gatewayTradeNo'], { unique: true })
+@Index('ix_payments_status_next_query', ['status', 'nextQueryAt'])
+export class Payment {
+  @PrimaryGeneratedColumn({ type: 'bigint' })
+  id: string;
+
+  @Index('uq_payments_payment_no', { unique: true })
+  @Column({ name: 'payment_no', type: 'varchar', length: 32 })
+  paymentNo: string;
+
+  @Index('ix_payments_order_no')
+  @Column({ name: 'order_no', type: 'varchar', length: 32 })
+  orderNo: string;
+
+  @Column({ type: 'varchar', length: 16 })
+  channel: Channel;
+
+  @Column({ name: 'amount_fen', type: 'bigint', transformer: fenColumn })
+  amountFen: Fen;
+
+  @Column({ type: 'char', length: 3 })
+  currency: 'CNY';
+
+  @Column({ type: 'varchar', length: 16 })
+  status: PaymentStatus;
+
+  @Column({ name: 'gateway_trade_no', type: 'varchar', length: 64, nullable: true })
+  gatewayTradeNo: string | null;
+
+  @Column({ name: 'pay_credential', type: 'json', nullable: true })
+  payCredential: PayCredential | null;
+
+  /** When a create-payment call to the vendor was last started; guards against two concurrent calls. */
+  @Column({ name: 'gateway_requested_at', type: 'datetime', precision: 3, nullable: true })
+  gatewayRequestedAt: Date | null;
+
+  @Column({ name: 'query_attempts', type: 'int', default: 0 })
+  queryAttempts: number;
+
+  @Column({ name: 'next_query_at', type: 'datetime', precision: 3, nullable: true })
+  nextQueryAt: Date | null;
+
+  @Column({ name: 'paid_amount_fen', type: 'bigint', nullable: true, transformer: fenColumn })
+  paidAmountFen: Fen | null;
+
+  @Column({ name: 'paid_at', type: 'datetime', precision: 3, nullable: true })
+  paidAt: Date | null;
+
+  @Column({ name: 'closed_at', type: 'datetime', precision: 3, nullable: true })
+  closedAt: Date | null;
+
+  @Column({ name: 'expires_at', type: 'datetime', precision: 3 })
+  expiresAt: Date;
+
+  /** Why the payment is where it is: the last gateway error or the reason it needs review. */
+  @Column({ name: 'status_reason', type: 'varchar', length: 512, nullable: true })
+  statusReason: string | null;
+
+  /** Increases with every change; partners use it to drop stale events. */
+  @Column({ type: 'int', default: 0 })
+  version: number;
+
+  @Column({ name: 'created_at', type: 'datetime', precision: 3 })
+  createdAt: Date;
+
+  @Column({ name: 'updated_at', type: 'datetime', precision: 3 })
+  updatedAt: Date;
+}
+
+/**
+ * One per business order: what the business asked us to collect. Starting any payment of the order
+ * locks this row, which serialises concurrent starts of the same order across all app instances.
+ */
+@Entity({ name: 'payment_intents' })
+export class PaymentIntent {
+  @PrimaryGeneratedColumn({ type: 'bigint' })
+  id: string;
+
+  @Index('uq_payment_intents_order_no', { unique: true })
+  @Column({ name: 'order_no', type: 'varchar', length: 32 })
+  orderNo: string;
+
+  @Column({ name: 'amount_fen', type: 'bigint', transformer: fenColumn })
+  amountFen: Fen;
+
+  @Column({ type: 'char', length: 3 })
+  currency: 'CNY';
+
+  @Column({ type: 'varchar', length: 128 })
+  description: string;
+
+  @Column({ name: 'expires_at', type: 'datetime', precision: 3 })
+  expiresAt: Date;
+
+  @Column({ name: 'created_at', type: 'datetime', precision: 3 })
+  createdAt: Date;
+}
+
+/** Append-only history of every applied transition: what an operator reads to see why a payment is stuck. */
+@Entity({ name: 'payment_transitions' })
+@Index('ix_payment_transitions_payment', ['paymentNo', 'id'])
+export class PaymentTransition {
+  @PrimaryGeneratedColumn({ type: 'bigint' })
+  id: string;
+
+  @Column({ name: 'payment_no', type: 'varchar', length: 32 })
+  paymentNo: string;
+
+  @Column({ type: 'varchar', length: 32 })
+  event: string;
+
+  @Column({ name: 'from_status', type: 'varchar', length: 16 })
+  fromStatus: string;
+
+  @Column({ name: 'to_status', type: 'varchar', length: 16 })
+  toStatus: string;
+
+  @Column({ type: 'int' })
+  version: number;
+
+  @Column({ type: 'varchar', length: 512, nullable: true })
+  detail: string | null;
+
+  @Column({ name: 'created_at', type: 'datetime', precision: 3 })
+  createdAt: Date;
+}

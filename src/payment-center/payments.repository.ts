@@ -1,0 +1,65 @@
+import { Injectable } from '@nestjs/common';
+import { InjectDataSource } from '@nestjs/typeorm';
+import type { DataSource, EntityManager } from 'typeorm';
+import { Payment, PaymentIntent, PaymentTransition } from './payment.entity';
+
+/** All SQL on payment tables. Methods named lock* take row locks and need the caller's transaction. */
+@Injectable()
+export class PaymentsRepository {
+  constructor(@InjectDataSource() private readonly dataSource: DataSource) {}
+
+  /**
+   * Records the order's intent if it is new, in its own autocommitted statement: the start transaction then
+   * only ever locks an existing row (a record lock, no gap locks that deadlock concurrent first starts).
+   */
+  async ensureIntent(intent: Omit<PaymentIntent, 'id'>): Promise<void> {
+    await this.dataSource.query(
+      `INSERT IGNORE INTO payment_intents (order_no, amount_fen, currency, description, expires_at, created_at)
+       VALUES (?, ?, ?, ?, ?, ?)`,
+      [intent.orderNo, intent.amountFen, intent.currency, intent.description, intent.expiresAt, intent.createdAt],
+    );
+  }
+
+  lockIntent(manager: EntityManager, orderNo: string): Promise<PaymentIntent> {
+    return manager
+      .getRepository(PaymentIntent)
+      .createQueryBuilder('i')
+      .setLock('pessimistic_write')
+      .where('i.orderNo = :orderNo', { orderNo })
+      .getOneOrFail();
+  }
+
+  lockByPaymentNo(manager: EntityManager, paymentNo: string): Promise<Payment | null> {
+    return manager
+      .getRepository(Payment)
+      .createQueryBuilder('p')
+      .setLock('pessimistic_write')
+      .where('p.paymentNo = :paymentNo', { paymentNo })
+      .getOne();
+  }
+
+  findByOrderNo(manager: EntityManager | undefined, orderNo: string): Promise<Payment[]> {
+    return (manager ?? this.dataSource.manager).getRepository(Payment).find({ where: { orderNo }, order: { id: 'ASC' } });
+  }
+
+  findByPaymentNo(paymentNo: string): Promise<Payment | null> {
+    return this.dataSource.getRepository(Payment).findOneBy({ paymentNo });
+  }
+
+  insert(manager: EntityManager, payment: Omit<Payment, 'id'>): Promise<Payment> {
+    const repository = manager.getRepository(Payment);
+    return repository.save(repository.create(payment));
+  }
+
+  async save(manager: EntityManager, payment: Payment): Promise<void> {
+    await manager.getRepository(Payment).save(payment);
+  }
+
+  async appendTransition(manager: EntityManager, transition: Omit<PaymentTransition, 'id'>): Promise<void> {
+    await manager.getRepository(PaymentTransition).insert(transition);
+  }
+
+  transitionsOf(paymentNo: string): Promise<PaymentTransition[]> {
+    return this.dataSource.getRepository(PaymentTransition).find({ where: { paymentNo }, order: { id: 'ASC' } });
+  }
+}
