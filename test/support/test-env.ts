@@ -1,0 +1,10 @@
+// Settings every test process starts with; a test that needs another value sets it before starting an app.
+const defaults: Record<string, string> = {
+  DB_NAME: 'payment_center_test',
+  DB_MIGRATE_ON_START: 'false',
+  LOG_LEVEL: 'fatal',
+  GATEWAY_TIMEOUT_MS: '1500',
+  IDEMPOTENCY_DERIVED_TTL_SECONDS: '2',
+  DB_POOL_SIZE: '30',
+};
+for (const [key, value] of Object.entries(defaults)) process.env[key] ??= value;
