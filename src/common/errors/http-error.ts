@@ -9,7 +9,7 @@ export interface ErrorBody {
 
 export interface HttpError {
   status: number;
-  body: ErrorBody;
+  body: ErrorBody | Record<string, unknown>;
   headers: Record<string, string>;
 }
 
@@ -55,6 +55,10 @@ export function toHttpError(error: unknown): HttpError {
     // Framework errors: unknown route (404), malformed JSON (400), payload too large (413)...
     const status = error.getStatus();
     const response = error.getResponse();
+    if (typeof response === 'object' && response !== null && !('message' in response)) {
+      // A body a library built on purpose (the health check's report): pass it through unchanged.
+      return { status, body: response as Record<string, unknown>, headers: {} };
+    }
     const message =
       typeof response === 'object' && response !== null && 'message' in response
         ? String((response as { message: unknown }).message)

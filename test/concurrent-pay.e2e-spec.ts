@@ -1,0 +1,83 @@
+import type { Pool } from 'mysql2/promise';
+import { sqlPool } from './support/database';
+import { fakeGateways } from './support/fake-gateway';
+import { http, orderBody, type RunningApp, startApp, uniqueId } from './support/test-app';
+
+/**
+ * Starting a payment takes the order's intent row lock in MariaDB. 50 buyers' taps arriving at two
+ * instances at once must produce one vendor order and one PAYING payment. Each request carries its own
+ * Idempotency-Key so that the Redis guard lets all of them through to the database.
+ */
+describe('Concurrent pay on one order (e2e, two app instances)', () => {
+  const gateways = fakeGateways();
+  let instances: RunningApp[];
+  let db: Pool;
+
+  beforeAll(async () => {
+    instances = [await startApp(Object.values(gateways)), await startApp(Object.values(gateways))];
+    db = sqlPool();
+  });
+
+  afterAll(async () => {
+    await Promise.all(instances.map((instance) => instance.close()));
+    await db.end();
+  });
+
+  async function payBurst(orderNo: string, count: number, channel: string) {
+    return Promise.all(
+      Array.from({ length: count }, (_, i) =>
+        http('POST', `${instances[i % 2].url}/api/orders/${orderNo}/pay`, { channel }, { 'Idempotency-Key': uniqueId('tap') }),
+      ),
+    );
+  }
+
+  async function paymentsOf(orderNo: string) {
+    const [found] = await db.query('SELECT payment_no, status, channel FROM payments WHERE order_no = ?', [orderNo]);
+    return found as { payment_no: string; status: string; channel: string }[];
+  }
+
+  it('50 concurrent pays: one vendor order, one PAYING payment, every answer that payment or 409 PAYMENT_STARTING', async () => {
+    const order = (await http('POST', `${instances[0].url}/api/orders`, orderBody(uniqueId('tapper')))).body;
+    gateways.wechat.delayMs = 300; // a vendor round trip, so the taps overlap with the call
+    const responses = await payBurst(order.orderNo, 50, 'wechat');
+
+    const payments = await paymentsOf(order.orderNo);
+    expect(payments).toHaveLength(1);
+    expect(payments[0].status).toBe('PAYING');
+    expect(gateways.wechat.callsFor(payments[0].payment_no)).toBe(1);
+    for (const response of responses) {
+      if (response.status === 200) {
+        expect(response.body.paymentNo).toBe(payments[0].payment_no);
+        expect(response.body.payCredential.codeUrl).toBe(`fake://wechat/${payments[0].payment_no}`);
+      } else {
+        expect(response.status).toBe(409);
+        expect(response.body.code).toBe('PAYMENT_STARTING');
+      }
+    }
+    expect(responses.filter((r) => r.status === 200).length).toBeGreaterThanOrEqual(1);
+
+    // Once the vendor has answered, every further tap resumes the same payment.
+    const later = await payBurst(order.orderNo, 20, 'wechat');
+    expect(later.every((r) => r.status === 200 && r.body.paymentNo === payments[0].payment_no)).toBe(true);
+    expect(gateways.wechat.callsFor(payments[0].payment_no)).toBe(1);
+    const [transitions] = await db.query('SELECT event FROM payment_transitions WHERE payment_no = ?', [payments[0].payment_no]);
+    expect(transitions).toEqual([{ event: 'START' }]);
+  });
+
+  it('concurrent pays on many orders at once do not block each other or mix payments up', async () => {
+    gateways.alipay.delayMs = 50;
+    const orders = await Promise.all(
+      Array.from({ length: 20 }, () => http('POST', `${instances[0].url}/api/orders`, orderBody(uniqueId('many')))),
+    );
+    const bursts = await Promise.all(orders.map((o) => payBurst(o.body.orderNo, 5, 'alipay')));
+    for (const [i, order] of orders.entries()) {
+      const payments = await paymentsOf(order.body.orderNo);
+      expect(payments).toHaveLength(1);
+      expect(gateways.alipay.callsFor(payments[0].payment_no)).toBe(1);
+      for (const response of bursts[i]) {
+        expect([200, 409]).toContain(response.status);
+        if (response.status === 200) expect(response.body.orderNo).toBe(order.body.orderNo);
+      }
+    }
+  });
+});
