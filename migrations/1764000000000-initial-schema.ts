@@ -107,7 +107,14 @@ export class InitialSchema1764000000000 implements MigrationInterface {
   }
 
   async down(queryRunner: QueryRunner): Promise<void> {
-    for (const table of ['payment_transitions', 'payments', 'payment_intents', 'idempotency_keys', 'order_items', 'orders']) {
+    for (const table of [
+      'payment_transitions',
+      'payments',
+      'payment_intents',
+      'idempotency_keys',
+      'order_items',
+      'orders',
+    ]) {
       await queryRunner.query(`DROP TABLE ${table}`);
     }
   }

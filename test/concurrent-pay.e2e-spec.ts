@@ -26,7 +26,12 @@ describe('Concurrent pay on one order (e2e, two app instances)', () => {
   async function payBurst(orderNo: string, count: number, channel: string) {
     return Promise.all(
       Array.from({ length: count }, (_, i) =>
-        http('POST', `${instances[i % 2].url}/api/orders/${orderNo}/pay`, { channel }, { 'Idempotency-Key': uniqueId('tap') }),
+        http(
+          'POST',
+          `${instances[i % 2].url}/api/orders/${orderNo}/pay`,
+          { channel },
+          { 'Idempotency-Key': uniqueId('tap') },
+        ),
       ),
     );
   }
@@ -60,7 +65,9 @@ describe('Concurrent pay on one order (e2e, two app instances)', () => {
     const later = await payBurst(order.orderNo, 20, 'wechat');
     expect(later.every((r) => r.status === 200 && r.body.paymentNo === payments[0].payment_no)).toBe(true);
     expect(gateways.wechat.callsFor(payments[0].payment_no)).toBe(1);
-    const [transitions] = await db.query('SELECT event FROM payment_transitions WHERE payment_no = ?', [payments[0].payment_no]);
+    const [transitions] = await db.query('SELECT event FROM payment_transitions WHERE payment_no = ?', [
+      payments[0].payment_no,
+    ]);
     expect(transitions).toEqual([{ event: 'START' }]);
   });
 

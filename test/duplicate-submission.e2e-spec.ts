@@ -34,7 +34,9 @@ describe('Duplicate-submission guard (e2e, two app instances)', () => {
   /** Sends `count` copies of one request at once, alternating between the instances. */
   function burst(count: number, path: string, body: unknown, headers: Record<string, string> = {}) {
     return Promise.all(
-      Array.from({ length: count }, (_, i) => http('POST', `${instances[i % instances.length].url}${path}`, body, headers)),
+      Array.from({ length: count }, (_, i) =>
+        http('POST', `${instances[i % instances.length].url}${path}`, body, headers),
+      ),
     );
   }
 
@@ -84,9 +86,13 @@ describe('Duplicate-submission guard (e2e, two app instances)', () => {
   it('the same Idempotency-Key with a different body is refused with 422 and creates nothing', async () => {
     const buyerId = uniqueId('reuse');
     const key = uniqueId('key');
-    const first = await http('POST', `${instances[0].url}/api/orders`, orderBody(buyerId, 100), { 'Idempotency-Key': key });
+    const first = await http('POST', `${instances[0].url}/api/orders`, orderBody(buyerId, 100), {
+      'Idempotency-Key': key,
+    });
     expect(first.status).toBe(201);
-    const other = await http('POST', `${instances[1].url}/api/orders`, orderBody(buyerId, 999), { 'Idempotency-Key': key });
+    const other = await http('POST', `${instances[1].url}/api/orders`, orderBody(buyerId, 999), {
+      'Idempotency-Key': key,
+    });
     expect(other.status).toBe(422);
     expect(other.body.code).toBe('IDEMPOTENCY_KEY_REUSED');
     expect(await ordersOf(buyerId)).toHaveLength(1);
@@ -95,16 +101,23 @@ describe('Duplicate-submission guard (e2e, two app instances)', () => {
   it('the database refuses a reused key with another body even when Redis has forgotten the key', async () => {
     const buyerId = uniqueId('reuse-flushed');
     const key = uniqueId('key');
-    expect((await http('POST', `${instances[0].url}/api/orders`, orderBody(buyerId, 100), { 'Idempotency-Key': key })).status).toBe(201);
+    expect(
+      (await http('POST', `${instances[0].url}/api/orders`, orderBody(buyerId, 100), { 'Idempotency-Key': key }))
+        .status,
+    ).toBe(201);
     flushRedis();
-    const other = await http('POST', `${instances[1].url}/api/orders`, orderBody(buyerId, 999), { 'Idempotency-Key': key });
+    const other = await http('POST', `${instances[1].url}/api/orders`, orderBody(buyerId, 999), {
+      'Idempotency-Key': key,
+    });
     expect(other.status).toBe(422);
     expect(await ordersOf(buyerId)).toHaveLength(1);
   });
 
   it('an Idempotency-Key that is too long or not printable ASCII is refused with 400', async () => {
     const buyerId = uniqueId('badkey');
-    const response = await http('POST', `${instances[0].url}/api/orders`, orderBody(buyerId), { 'Idempotency-Key': 'k'.repeat(256) });
+    const response = await http('POST', `${instances[0].url}/api/orders`, orderBody(buyerId), {
+      'Idempotency-Key': 'k'.repeat(256),
+    });
     expect(response.status).toBe(400);
     expect(response.body.code).toBe('IDEMPOTENCY_KEY_INVALID');
     expect(await ordersOf(buyerId)).toHaveLength(0);
@@ -114,13 +127,23 @@ describe('Duplicate-submission guard (e2e, two app instances)', () => {
     const order = (await http('POST', `${instances[0].url}/api/orders`, orderBody(uniqueId('retry5xx')))).body;
     const key = uniqueId('key');
     gateways.wechat.behaviour = 'unknown';
-    const failed = await http('POST', `${instances[0].url}/api/orders/${order.orderNo}/pay`, { channel: 'wechat' }, { 'Idempotency-Key': key });
+    const failed = await http(
+      'POST',
+      `${instances[0].url}/api/orders/${order.orderNo}/pay`,
+      { channel: 'wechat' },
+      { 'Idempotency-Key': key },
+    );
     expect(failed.status).toBe(503);
 
     gateways.wechat.behaviour = 'create';
     // Within the vendor-call window the payment is still "starting"; wait for the window to pass.
     await new Promise((resolve) => setTimeout(resolve, 1600));
-    const retried = await http('POST', `${instances[1].url}/api/orders/${order.orderNo}/pay`, { channel: 'wechat' }, { 'Idempotency-Key': key });
+    const retried = await http(
+      'POST',
+      `${instances[1].url}/api/orders/${order.orderNo}/pay`,
+      { channel: 'wechat' },
+      { 'Idempotency-Key': key },
+    );
     expect(retried.status).toBe(200);
     expect(retried.headers.get('idempotent-replayed')).toBeNull();
     expect(retried.body.paymentNo).toBe(failed.body.details.paymentNo);

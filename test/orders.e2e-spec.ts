@@ -64,14 +64,46 @@ describe('Checkout: orders and starting payments (e2e)', () => {
   it.each([
     ['missing buyerId', { items: [{ sku: 'A', name: 'A', quantity: 1, unitPriceFen: 100 }] }, 'buyerId'],
     ['no items', { buyerId: 'b', items: [] }, 'items'],
-    ['fractional price', { buyerId: 'b', items: [{ sku: 'A', name: 'A', quantity: 1, unitPriceFen: 1.5 }] }, 'items.0.unitPriceFen'],
-    ['price as a string', { buyerId: 'b', items: [{ sku: 'A', name: 'A', quantity: 1, unitPriceFen: '100' }] }, 'items.0.unitPriceFen'],
-    ['zero quantity', { buyerId: 'b', items: [{ sku: 'A', name: 'A', quantity: 0, unitPriceFen: 100 }] }, 'items.0.quantity'],
-    ['negative price', { buyerId: 'b', items: [{ sku: 'A', name: 'A', quantity: 1, unitPriceFen: -1 }] }, 'items.0.unitPriceFen'],
-    ['other currency', { buyerId: 'b', currency: 'USD', items: [{ sku: 'A', name: 'A', quantity: 1, unitPriceFen: 1 }] }, 'currency'],
-    ['unknown field', { buyerId: 'b', discount: 5, items: [{ sku: 'A', name: 'A', quantity: 1, unitPriceFen: 1 }] }, 'discount'],
-    ['total of zero', { buyerId: 'b', items: [{ sku: 'A', name: 'Free sample', quantity: 1, unitPriceFen: 0 }] }, 'items'],
-    ['total over the maximum', { buyerId: 'b', items: [{ sku: 'A', name: 'A', quantity: 2, unitPriceFen: 6_000_000 }] }, 'items'],
+    [
+      'fractional price',
+      { buyerId: 'b', items: [{ sku: 'A', name: 'A', quantity: 1, unitPriceFen: 1.5 }] },
+      'items.0.unitPriceFen',
+    ],
+    [
+      'price as a string',
+      { buyerId: 'b', items: [{ sku: 'A', name: 'A', quantity: 1, unitPriceFen: '100' }] },
+      'items.0.unitPriceFen',
+    ],
+    [
+      'zero quantity',
+      { buyerId: 'b', items: [{ sku: 'A', name: 'A', quantity: 0, unitPriceFen: 100 }] },
+      'items.0.quantity',
+    ],
+    [
+      'negative price',
+      { buyerId: 'b', items: [{ sku: 'A', name: 'A', quantity: 1, unitPriceFen: -1 }] },
+      'items.0.unitPriceFen',
+    ],
+    [
+      'other currency',
+      { buyerId: 'b', currency: 'USD', items: [{ sku: 'A', name: 'A', quantity: 1, unitPriceFen: 1 }] },
+      'currency',
+    ],
+    [
+      'unknown field',
+      { buyerId: 'b', discount: 5, items: [{ sku: 'A', name: 'A', quantity: 1, unitPriceFen: 1 }] },
+      'discount',
+    ],
+    [
+      'total of zero',
+      { buyerId: 'b', items: [{ sku: 'A', name: 'Free sample', quantity: 1, unitPriceFen: 0 }] },
+      'items',
+    ],
+    [
+      'total over the maximum',
+      { buyerId: 'b', items: [{ sku: 'A', name: 'A', quantity: 2, unitPriceFen: 6_000_000 }] },
+      'items',
+    ],
   ])('refuses an order with %s: 400 naming the field, nothing written', async (_case, body, field) => {
     const buyerId = uniqueId('invalid');
     const response = await http('POST', url('/api/orders'), { ...body, ...('buyerId' in body ? { buyerId } : {}) });
@@ -124,14 +156,21 @@ describe('Checkout: orders and starting payments (e2e)', () => {
     const status = await http('GET', url(`/api/payments/${payment.paymentNo}`));
     expect(status.status).toBe(200);
     expect(status.body).toMatchObject({ paymentNo: payment.paymentNo, status: 'PAYING' });
-    expect(status.body.history).toEqual([expect.objectContaining({ event: 'START', from: 'CREATED', to: 'PAYING', version: 1 })]);
+    expect(status.body.history).toEqual([
+      expect.objectContaining({ event: 'START', from: 'CREATED', to: 'PAYING', version: 1 }),
+    ]);
   });
 
   it('a second pay with the same channel resumes the open payment without a second vendor order', async () => {
     const order = await createOrder();
     const first = await http('POST', url(`/api/orders/${order.orderNo}/pay`), { channel: 'alipay' });
     // A different Idempotency-Key: this is the buyer coming back, not a double click.
-    const second = await http('POST', url(`/api/orders/${order.orderNo}/pay`), { channel: 'alipay' }, { 'Idempotency-Key': uniqueId('k') });
+    const second = await http(
+      'POST',
+      url(`/api/orders/${order.orderNo}/pay`),
+      { channel: 'alipay' },
+      { 'Idempotency-Key': uniqueId('k') },
+    );
     expect(second.status).toBe(200);
     expect(second.body.paymentNo).toBe(first.body.paymentNo);
     expect(second.headers.get('idempotent-replayed')).toBeNull();
@@ -204,7 +243,11 @@ describe('Checkout: orders and starting payments (e2e)', () => {
     expect(refused.status).toBe(502);
     expect(refused.body.code).toBe('GATEWAY_REJECTED');
     const failed = await http('GET', url(`/api/payments/${refused.body.details.paymentNo}`));
-    expect(failed.body).toMatchObject({ status: 'FAILED', statusReason: 'INVALID_REQUEST: refused by the fake vendor', nextQueryAt: null });
+    expect(failed.body).toMatchObject({
+      status: 'FAILED',
+      statusReason: 'INVALID_REQUEST: refused by the fake vendor',
+      nextQueryAt: null,
+    });
 
     gateways.unionpay.behaviour = 'create';
     const retried = await http('POST', url(`/api/orders/${order.orderNo}/pay`), { channel: 'unionpay' });
@@ -239,7 +282,12 @@ describe('Checkout: orders and starting payments (e2e)', () => {
     gateways.alipay.delayMs = 800;
     const first = http('POST', url(`/api/orders/${order.orderNo}/pay`), { channel: 'alipay' });
     await new Promise((resolve) => setTimeout(resolve, 200));
-    const second = await http('POST', url(`/api/orders/${order.orderNo}/pay`), { channel: 'alipay' }, { 'Idempotency-Key': uniqueId('k') });
+    const second = await http(
+      'POST',
+      url(`/api/orders/${order.orderNo}/pay`),
+      { channel: 'alipay' },
+      { 'Idempotency-Key': uniqueId('k') },
+    );
     expect(second.status).toBe(409);
     expect(second.body.code).toBe('PAYMENT_STARTING');
     expect(second.headers.get('retry-after')).toBe('1');

@@ -25,21 +25,26 @@ describe('PaymentStateService.apply (integration, two app instances)', () => {
 
   async function payingPayment(): Promise<{ paymentNo: string; amountFen: number }> {
     const order = (await http('POST', `${instances[0].url}/api/orders`, orderBody(uniqueId('state')))).body;
-    const payment = (await http('POST', `${instances[0].url}/api/orders/${order.orderNo}/pay`, { channel: 'wechat' })).body;
+    const payment = (await http('POST', `${instances[0].url}/api/orders/${order.orderNo}/pay`, { channel: 'wechat' }))
+      .body;
     return { paymentNo: payment.paymentNo, amountFen: payment.amountFen };
   }
 
   async function row(paymentNo: string) {
-    const [rows] = await db.query('SELECT status, version, gateway_trade_no, next_query_at FROM payments WHERE payment_no = ?', [
-      paymentNo,
-    ]);
-    return (rows as { status: string; version: number; gateway_trade_no: string | null; next_query_at: Date | null }[])[0];
+    const [rows] = await db.query(
+      'SELECT status, version, gateway_trade_no, next_query_at FROM payments WHERE payment_no = ?',
+      [paymentNo],
+    );
+    return (
+      rows as { status: string; version: number; gateway_trade_no: string | null; next_query_at: Date | null }[]
+    )[0];
   }
 
   async function history(paymentNo: string) {
-    const [rows] = await db.query('SELECT event, from_status, to_status, version FROM payment_transitions WHERE payment_no = ? ORDER BY id', [
-      paymentNo,
-    ]);
+    const [rows] = await db.query(
+      'SELECT event, from_status, to_status, version FROM payment_transitions WHERE payment_no = ? ORDER BY id',
+      [paymentNo],
+    );
     return rows as { event: string; from_status: string; to_status: string; version: number }[];
   }
 
@@ -48,11 +53,21 @@ describe('PaymentStateService.apply (integration, two app instances)', () => {
     const tradeNo = uniqueId('4200000');
     const outcomes: TransitionOutcome[] = await Promise.all(
       Array.from({ length: 30 }, (_, i) =>
-        services()[i % 2].apply(paymentNo, { type: 'PAID_CONFIRMED', gatewayTradeNo: tradeNo, paidAmountFen: amountFen, paidAt: new Date() }),
+        services()[i % 2].apply(paymentNo, {
+          type: 'PAID_CONFIRMED',
+          gatewayTradeNo: tradeNo,
+          paidAmountFen: amountFen,
+          paidAt: new Date(),
+        }),
       ),
     );
     expect(outcomes.filter((o) => o.changed)).toHaveLength(1);
-    expect(await row(paymentNo)).toMatchObject({ status: 'PAID', version: 2, gateway_trade_no: tradeNo, next_query_at: null });
+    expect(await row(paymentNo)).toMatchObject({
+      status: 'PAID',
+      version: 2,
+      gateway_trade_no: tradeNo,
+      next_query_at: null,
+    });
     expect(await history(paymentNo)).toEqual([
       { event: 'START', from_status: 'CREATED', to_status: 'PAYING', version: 1 },
       { event: 'PAID_CONFIRMED', from_status: 'PAYING', to_status: 'PAID', version: 2 },
@@ -64,22 +79,37 @@ describe('PaymentStateService.apply (integration, two app instances)', () => {
     const [service0, service1] = services();
     const results = await Promise.all([
       service0.apply(paymentNo, { type: 'CLOSE_REQUESTED', reason: 'order expired' }),
-      service1.apply(paymentNo, { type: 'PAID_CONFIRMED', gatewayTradeNo: uniqueId('wx'), paidAmountFen: amountFen, paidAt: new Date() }),
+      service1.apply(paymentNo, {
+        type: 'PAID_CONFIRMED',
+        gatewayTradeNo: uniqueId('wx'),
+        paidAmountFen: amountFen,
+        paidAt: new Date(),
+      }),
     ]);
     expect((await row(paymentNo)).status).toBe('PAID');
     // Whichever order they ran in, the result is PAID: close then paid (CLOSING → PAID), or paid then a no-op close.
     expect(results[1].changed).toBe(true);
     const events = (await history(paymentNo)).map((h) => `${h.from_status}->${h.to_status}`);
-    expect([['CREATED->PAYING', 'PAYING->PAID'], ['CREATED->PAYING', 'PAYING->CLOSING', 'CLOSING->PAID']]).toContainEqual(events);
+    expect([
+      ['CREATED->PAYING', 'PAYING->PAID'],
+      ['CREATED->PAYING', 'PAYING->CLOSING', 'CLOSING->PAID'],
+    ]).toContainEqual(events);
   });
 
   it('a stale failure after PAID changes nothing; START on a paid payment is refused as a bug', async () => {
     const { paymentNo, amountFen } = await payingPayment();
     const [service] = services();
-    await service.apply(paymentNo, { type: 'PAID_CONFIRMED', gatewayTradeNo: uniqueId('wx'), paidAmountFen: amountFen, paidAt: new Date() });
+    await service.apply(paymentNo, {
+      type: 'PAID_CONFIRMED',
+      gatewayTradeNo: uniqueId('wx'),
+      paidAmountFen: amountFen,
+      paidAt: new Date(),
+    });
     const stale = await service.apply(paymentNo, { type: 'FAILED_CONFIRMED', reason: 'late PAYERROR' });
     expect(stale.changed).toBe(false);
-    await expect(service.apply(paymentNo, { type: 'START', nextQueryAt: new Date() })).rejects.toBeInstanceOf(IllegalTransition);
+    await expect(service.apply(paymentNo, { type: 'START', nextQueryAt: new Date() })).rejects.toBeInstanceOf(
+      IllegalTransition,
+    );
     expect(await row(paymentNo)).toMatchObject({ status: 'PAID', version: 2 });
     expect(await history(paymentNo)).toHaveLength(2);
   });
@@ -89,9 +119,19 @@ describe('PaymentStateService.apply (integration, two app instances)', () => {
     const second = await payingPayment();
     const [service] = services();
     const tradeNo = uniqueId('dup-trade');
-    await service.apply(first.paymentNo, { type: 'PAID_CONFIRMED', gatewayTradeNo: tradeNo, paidAmountFen: first.amountFen, paidAt: new Date() });
+    await service.apply(first.paymentNo, {
+      type: 'PAID_CONFIRMED',
+      gatewayTradeNo: tradeNo,
+      paidAmountFen: first.amountFen,
+      paidAt: new Date(),
+    });
     await expect(
-      service.apply(second.paymentNo, { type: 'PAID_CONFIRMED', gatewayTradeNo: tradeNo, paidAmountFen: second.amountFen, paidAt: new Date() }),
+      service.apply(second.paymentNo, {
+        type: 'PAID_CONFIRMED',
+        gatewayTradeNo: tradeNo,
+        paidAmountFen: second.amountFen,
+        paidAt: new Date(),
+      }),
     ).rejects.toThrow(/Duplicate entry/);
     expect((await row(second.paymentNo)).status).toBe('PAYING');
     expect(await history(second.paymentNo)).toHaveLength(1);

@@ -3,7 +3,12 @@ import { InvalidEnvironment, parseDurationList, validateEnvironment } from './en
 describe('validateEnvironment', () => {
   it('gives working defaults for a local run when nothing is set', () => {
     const env = validateEnvironment({});
-    expect(env).toMatchObject({ PORT: 3000, DB_HOST: '127.0.0.1', DB_NAME: 'payment_center', DB_MIGRATE_ON_START: true });
+    expect(env).toMatchObject({
+      PORT: 3000,
+      DB_HOST: '127.0.0.1',
+      DB_NAME: 'payment_center',
+      DB_MIGRATE_ON_START: true,
+    });
     expect(env.ORDER_EXPIRES_IN_SECONDS).toBe(1800);
   });
 

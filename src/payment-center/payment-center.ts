@@ -29,7 +29,9 @@ export class PaymentCenter {
     return (await this.payments.findByOrderNo(undefined, orderNo)).map(toPaymentView);
   }
 
-  async historyOf(paymentNo: string): Promise<{ event: string; from: string; to: string; version: number; detail: string | null; at: string }[]> {
+  async historyOf(
+    paymentNo: string,
+  ): Promise<{ event: string; from: string; to: string; version: number; detail: string | null; at: string }[]> {
     const transitions = await this.payments.transitionsOf(paymentNo);
     return transitions.map((t) => ({
       event: t.event,

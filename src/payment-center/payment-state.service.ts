@@ -19,8 +19,7 @@ export type PaymentEvent =
   | { type: 'REVIEW_REQUIRED'; reason: string };
 
 export type TransitionOutcome =
-  | { changed: true; from: PaymentStatus; to: PaymentStatus; payment: Payment }
-  | { changed: false; payment: Payment };
+  { changed: true; from: PaymentStatus; to: PaymentStatus; payment: Payment } | { changed: false; payment: Payment };
 
 /**
  * The one function that changes a payment's status. It locks the payment row (SELECT … FOR UPDATE),
@@ -41,7 +40,11 @@ export class PaymentStateService {
     return inTransaction(this.dataSource, (m) => this.applyLocked(m, paymentNo, event));
   }
 
-  private async applyLocked(manager: EntityManager, paymentNo: string, event: PaymentEvent): Promise<TransitionOutcome> {
+  private async applyLocked(
+    manager: EntityManager,
+    paymentNo: string,
+    event: PaymentEvent,
+  ): Promise<TransitionOutcome> {
     const payment = await this.payments.lockByPaymentNo(manager, paymentNo);
     if (!payment) throw new PaymentNotFound(paymentNo);
     const from = payment.status;

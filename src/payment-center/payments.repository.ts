@@ -39,7 +39,9 @@ export class PaymentsRepository {
   }
 
   findByOrderNo(manager: EntityManager | undefined, orderNo: string): Promise<Payment[]> {
-    return (manager ?? this.dataSource.manager).getRepository(Payment).find({ where: { orderNo }, order: { id: 'ASC' } });
+    return (manager ?? this.dataSource.manager)
+      .getRepository(Payment)
+      .find({ where: { orderNo }, order: { id: 'ASC' } });
   }
 
   findByPaymentNo(paymentNo: string): Promise<Payment | null> {

@@ -16,5 +16,12 @@ export function testDatabase(): DatabaseSettings {
 /** A plain connection pool for assertions: tests check rows with SQL, not through the app's code. */
 export function sqlPool(): Pool {
   const db = testDatabase();
-  return createPool({ host: db.host, port: db.port, user: db.user, password: db.password, database: db.name, connectionLimit: 4 });
+  return createPool({
+    host: db.host,
+    port: db.port,
+    user: db.user,
+    password: db.password,
+    database: db.name,
+    connectionLimit: 4,
+  });
 }

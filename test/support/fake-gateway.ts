@@ -30,7 +30,10 @@ export class FakeGateway extends PaymentGateway {
     if (this.delayMs > 0) await new Promise((resolve) => setTimeout(resolve, this.delayMs));
     switch (this.behaviour) {
       case 'create':
-        return { kind: 'created', credential: { type: 'code_url', codeUrl: `fake://${this.channel}/${request.paymentNo}` } };
+        return {
+          kind: 'created',
+          credential: { type: 'code_url', codeUrl: `fake://${this.channel}/${request.paymentNo}` },
+        };
       case 'reject':
         return { kind: 'rejected', code: 'INVALID_REQUEST', message: 'refused by the fake vendor' };
       case 'unknown':

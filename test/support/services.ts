@@ -8,7 +8,9 @@ const REDIS_START =
 
 function redisAnswers(): boolean {
   try {
-    return execSync('redis-cli -h 127.0.0.1 -p 6379 ping', { stdio: 'pipe', timeout: 2000 }).toString().trim() === 'PONG';
+    return (
+      execSync('redis-cli -h 127.0.0.1 -p 6379 ping', { stdio: 'pipe', timeout: 2000 }).toString().trim() === 'PONG'
+    );
   } catch {
     return false;
   }

@@ -57,11 +57,11 @@ export function toHttpError(error: unknown): HttpError {
     const response = error.getResponse();
     if (typeof response === 'object' && response !== null && !('message' in response)) {
       // A body a library built on purpose (the health check's report): pass it through unchanged.
-      return { status, body: response as Record<string, unknown>, headers: {} };
+      return { status, body: { ...response }, headers: {} };
     }
     const message =
       typeof response === 'object' && response !== null && 'message' in response
-        ? String((response as { message: unknown }).message)
+        ? String(response.message)
         : error.message;
     return { status, body: { code: HttpStatus[status] ?? 'HTTP_ERROR', message }, headers: {} };
   }

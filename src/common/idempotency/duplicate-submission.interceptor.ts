@@ -29,8 +29,7 @@ export const IDEMPOTENCY_KEY_HEADER = 'idempotency-key';
 export const REPLAYED_HEADER = 'Idempotent-Replayed';
 
 type StoredEntry =
-  | { state: 'in_flight'; requestHash: string }
-  | { state: 'done'; requestHash: string; status: number; body: unknown };
+  { state: 'in_flight'; requestHash: string } | { state: 'done'; requestHash: string; status: number; body: unknown };
 
 /**
  * The duplicate-submission guard on every write endpoint (opt out with @SkipIdempotency()).
@@ -58,7 +57,10 @@ export class DuplicateSubmissionInterceptor implements NestInterceptor {
     if (context.getType() !== 'http') return next.handle();
     const request = context.switchToHttp().getRequest<RequestWithIdempotency>();
     const response = context.switchToHttp().getResponse<Response>();
-    const skip = this.reflector.getAllAndOverride<boolean>(SKIP_IDEMPOTENCY, [context.getHandler(), context.getClass()]);
+    const skip = this.reflector.getAllAndOverride<boolean>(SKIP_IDEMPOTENCY, [
+      context.getHandler(),
+      context.getClass(),
+    ]);
     if (skip || !WRITE_METHODS.has(request.method)) return next.handle();
 
     const guard = this.contextFor(request);
@@ -108,15 +110,25 @@ export class DuplicateSubmissionInterceptor implements NestInterceptor {
     if (header !== undefined) {
       const key = Array.isArray(header) ? header.join(',') : header;
       if (!isValidIdempotencyKey(key)) throw new IdempotencyKeyInvalid();
-      return { key: `k:${sha256(caller, key)}`, requestHash, explicit: true, ttlMs: this.config.idempotency.explicitKeyTtlMs };
+      return {
+        key: `k:${sha256(caller, key)}`,
+        requestHash,
+        explicit: true,
+        ttlMs: this.config.idempotency.explicitKeyTtlMs,
+      };
     }
-    return { key: `h:${sha256(caller, requestHash)}`, requestHash, explicit: false, ttlMs: this.config.idempotency.derivedKeyTtlMs };
+    return {
+      key: `h:${sha256(caller, requestHash)}`,
+      requestHash,
+      explicit: false,
+      ttlMs: this.config.idempotency.derivedKeyTtlMs,
+    };
   }
 
   /** The authenticated principal when an auth layer set one; one shared namespace otherwise. */
   private callerOf(request: RequestWithIdempotency): string {
-    const user = (request as { user?: { id?: unknown } }).user;
-    return user?.id !== undefined ? `user:${String(user.id)}` : 'anonymous';
+    const id = (request as { user?: { id?: string | number } }).user?.id;
+    return id !== undefined ? `user:${id}` : 'anonymous';
   }
 
   private successStatusOf(context: ExecutionContext, method: string): number {
@@ -130,17 +142,25 @@ export class DuplicateSubmissionInterceptor implements NestInterceptor {
   ): Promise<{ kind: 'claimed' } | { kind: 'unguarded' } | { kind: 'replay'; status: number; body: unknown }> {
     const entry: StoredEntry = { state: 'in_flight', requestHash: guard.requestHash };
     const inFlightTtl = Math.min(guard.ttlMs, this.config.idempotency.inFlightTtlMs);
-    let previous: unknown;
+    let previous: string | null;
     try {
-      previous = await this.redis.call('SET', redisKey, JSON.stringify(entry), 'PX', String(inFlightTtl), 'NX', 'GET');
+      previous = (await this.redis.call(
+        'SET',
+        redisKey,
+        JSON.stringify(entry),
+        'PX',
+        String(inFlightTtl),
+        'NX',
+        'GET',
+      )) as string | null;
     } catch (error) {
       this.logger.warn(
         `Redis unavailable (${(error as Error).message}); request continues with the database as the only duplicate check`,
       );
       return { kind: 'unguarded' };
     }
-    if (previous === null || previous === undefined) return { kind: 'claimed' };
-    const stored = JSON.parse(String(previous)) as StoredEntry;
+    if (previous === null) return { kind: 'claimed' };
+    const stored = JSON.parse(previous) as StoredEntry;
     if (stored.requestHash !== guard.requestHash) throw new IdempotencyKeyReused();
     if (stored.state === 'in_flight') throw new IdempotencyKeyInUse(1);
     return { kind: 'replay', status: stored.status, body: stored.body };
