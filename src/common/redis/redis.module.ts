@@ -9,7 +9,7 @@ export const REDIS = Symbol('REDIS');
  * down (no offline queue, one retry, short command timeout): callers that can live without Redis (the
  * duplicate-submission guard) fall back to the database instead of hanging the request.
  */
-function createRedis(config: AppConfig): Redis {
+async function createRedis(config: AppConfig): Promise<Redis> {
   const logger = new Logger('Redis');
   const client = new Redis(config.redisUrl, {
     enableOfflineQueue: false,
@@ -27,6 +27,15 @@ function createRedis(config: AppConfig): Redis {
   client.on('ready', () => {
     if (down) logger.log('Redis reachable again');
     down = false;
+  });
+  // Give the connection a moment at boot so the first requests are guarded; a Redis that is down does
+  // not stop the app (the guard fails open to the database).
+  await new Promise<void>((resolve) => {
+    const timer = setTimeout(resolve, 2000);
+    client.once('ready', () => {
+      clearTimeout(timer);
+      resolve();
+    });
   });
   return client;
 }
