@@ -1,4 +1,5 @@
 import { InitialSchema1764000000000 } from './1764000000000-initial-schema';
+import { Notifications1764100000000 } from './1764100000000-notifications';
 
 /** Every migration, in order. Listed explicitly so the app, the CLI and the tests load the same set. */
-export const migrations = [InitialSchema1764000000000];
+export const migrations = [InitialSchema1764000000000, Notifications1764100000000];

@@ -1,6 +1,13 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { ConfigService } from '@nestjs/config';
-import { Environment, parseDurationList } from './environment';
+import {
+  type AdminTokenConfig,
+  Environment,
+  parseAdminTokens,
+  parseDurationList,
+  parsePartners,
+  type PartnerConfig,
+} from './environment';
 
 /**
  * Typed, grouped view of the validated environment. Features inject this, never process.env.
@@ -25,6 +32,12 @@ export class AppConfig {
   /** Delays between active queries of a PAYING payment; the first one counts from entering PAYING. */
   readonly paymentQueryScheduleMs: readonly number[];
   readonly logLevel: Environment['LOG_LEVEL'];
+  readonly partners: readonly PartnerConfig[];
+  readonly adminTokens: readonly AdminTokenConfig[];
+  readonly relay: { enabled: boolean; pollIntervalMs: number; publishTimeoutMs: number; batchSize: number };
+  readonly consumersEnabled: boolean;
+  /** Redeliveries a partner queue allows before it dead-letters a message (quorum x-delivery-limit). */
+  readonly partnerDeliveryLimit: number;
 
   constructor(@Inject(ConfigService) config: ConfigService<Environment, true>) {
     const env = (key: keyof Environment) => config.get(key, { infer: true });
@@ -52,5 +65,15 @@ export class AppConfig {
     this.gateways = { timeoutMs: env('GATEWAY_TIMEOUT_MS') as number };
     this.paymentQueryScheduleMs = parseDurationList(env('PAYMENT_QUERY_SCHEDULE') as string);
     this.logLevel = env('LOG_LEVEL') as Environment['LOG_LEVEL'];
+    this.partners = parsePartners(env('PARTNERS') as string);
+    this.adminTokens = parseAdminTokens(env('ADMIN_TOKENS') as string);
+    this.relay = {
+      enabled: env('RELAY_ENABLED') as boolean,
+      pollIntervalMs: env('RELAY_POLL_INTERVAL_MS') as number,
+      publishTimeoutMs: env('RELAY_PUBLISH_TIMEOUT_MS') as number,
+      batchSize: env('RELAY_BATCH_SIZE') as number,
+    };
+    this.consumersEnabled = env('CONSUMERS_ENABLED') as boolean;
+    this.partnerDeliveryLimit = env('PARTNER_DELIVERY_LIMIT') as number;
   }
 }

@@ -114,6 +114,51 @@ export class Environment {
   @Matches(DURATION_LIST, { message: 'PAYMENT_QUERY_SCHEDULE must be a comma-separated list like 30s,10s,20s,30s' })
   PAYMENT_QUERY_SCHEDULE = '30s,10s,20s,30s';
 
+  /**
+   * Business systems that receive payment events: JSON array of
+   * {"name","bindings":["payment.#"],"keyId","secret"}. Each gets a durable quorum queue `partner.<name>`.
+   */
+  @IsString()
+  PARTNERS = JSON.stringify([
+    { name: 'orders', bindings: ['payment.#'], keyId: 'orders-local', secret: 'local-only-orders-secret-change-me' },
+  ]);
+
+  /** Admin API bearer tokens: JSON array of {"name","token","scopes":["deliveries:read","deliveries:retry"]}. */
+  @IsString()
+  ADMIN_TOKENS = '[]';
+
+  @Transform(toBoolean)
+  @IsBoolean()
+  RELAY_ENABLED = true;
+
+  @Transform(toInteger)
+  @IsInt()
+  @Min(50)
+  @Max(60_000)
+  RELAY_POLL_INTERVAL_MS = 1000;
+
+  @Transform(toInteger)
+  @IsInt()
+  @Min(100)
+  @Max(60_000)
+  RELAY_PUBLISH_TIMEOUT_MS = 5000;
+
+  @Transform(toInteger)
+  @IsInt()
+  @Min(1)
+  @Max(1000)
+  RELAY_BATCH_SIZE = 50;
+
+  @Transform(toBoolean)
+  @IsBoolean()
+  CONSUMERS_ENABLED = true;
+
+  @Transform(toInteger)
+  @IsInt()
+  @Min(1)
+  @Max(100)
+  PARTNER_DELIVERY_LIMIT = 5;
+
   @IsIn(['fatal', 'error', 'warn', 'log', 'debug', 'verbose'])
   LOG_LEVEL: 'fatal' | 'error' | 'warn' | 'log' | 'debug' | 'verbose' = 'log';
 }
@@ -134,9 +179,19 @@ export function validateEnvironment(raw: Record<string, unknown>): Environment {
   );
   const env = plainToInstance(Environment, present, { exposeDefaultValues: true });
   const errors = validateSync(env, { whitelist: false, forbidUnknownValues: true });
-  if (errors.length > 0) {
-    throw new InvalidEnvironment(errors.map((e) => describe(e, raw)));
+  const problems = errors.map((e) => describe(e, raw));
+  for (const [key, parse] of [
+    ['PARTNERS', parsePartners],
+    ['ADMIN_TOKENS', parseAdminTokens],
+  ] as const) {
+    if (errors.some((e) => e.property === key)) continue;
+    try {
+      parse(env[key]);
+    } catch (error) {
+      problems.push(`${key}=${JSON.stringify(raw[key] ?? '(default)')}: ${(error as Error).message}`);
+    }
   }
+  if (problems.length > 0) throw new InvalidEnvironment(problems);
   return env;
 }
 
@@ -155,5 +210,66 @@ export function parseDurationList(list: string): number[] {
     const match = /^(\d+)(ms|s|m|h)$/.exec(part.trim());
     if (!match) throw new Error(`Not a duration: ${part}`);
     return Number(match[1]) * UNIT_MS[match[2] as keyof typeof UNIT_MS];
+  });
+}
+
+export interface PartnerConfig {
+  name: string;
+  bindings: string[];
+  keyId: string;
+  secret: string;
+}
+
+export interface AdminTokenConfig {
+  name: string;
+  token: string;
+  scopes: string[];
+}
+
+const NAME = /^[a-z0-9][a-z0-9-]{0,39}$/;
+const BINDING = /^(payment)(\.([a-z_]+|\*|#))*$|^#$/;
+
+function parseJsonArray(json: string): Record<string, unknown>[] {
+  const value: unknown = JSON.parse(json);
+  if (!Array.isArray(value) || !value.every((v) => typeof v === 'object' && v !== null)) {
+    throw new Error('must be a JSON array of objects');
+  }
+  return value as Record<string, unknown>[];
+}
+
+const isStringArray = (v: unknown): v is string[] => Array.isArray(v) && v.every((s) => typeof s === 'string');
+
+export function parsePartners(json: string): PartnerConfig[] {
+  const partners = parseJsonArray(json).map((p, i): PartnerConfig => {
+    const { name, bindings, keyId, secret } = p;
+    if (typeof name !== 'string' || !NAME.test(name))
+      throw new Error(`[${i}].name must be lowercase letters, digits, -`);
+    if (!isStringArray(bindings) || bindings.length === 0 || !bindings.every((b) => BINDING.test(b))) {
+      throw new Error(`[${i}].bindings must be routing-key patterns such as payment.# or payment.succeeded`);
+    }
+    if (typeof keyId !== 'string' || !/^[A-Za-z0-9_.-]{1,64}$/.test(keyId)) throw new Error(`[${i}].keyId is invalid`);
+    if (typeof secret !== 'string' || secret.length < 16)
+      throw new Error(`[${i}].secret must be at least 16 characters`);
+    return { name, bindings, keyId, secret };
+  });
+  const names = new Set(partners.map((p) => p.name));
+  const keyIds = new Set(partners.map((p) => p.keyId));
+  if (names.size !== partners.length || keyIds.size !== partners.length) {
+    throw new Error('partner names and key ids must be unique');
+  }
+  return partners;
+}
+
+export const ADMIN_SCOPES = ['deliveries:read', 'deliveries:retry'] as const;
+
+export function parseAdminTokens(json: string): AdminTokenConfig[] {
+  return parseJsonArray(json).map((t, i): AdminTokenConfig => {
+    const { name, token, scopes } = t;
+    if (typeof name !== 'string' || name.length === 0) throw new Error(`[${i}].name is required`);
+    if (typeof token !== 'string' || token.length < 24) throw new Error(`[${i}].token must be at least 24 characters`);
+    if (!isStringArray(scopes) || !scopes.every((s) => (ADMIN_SCOPES as readonly string[]).includes(s))) {
+      throw new Error(`[${i}].scopes must be a subset of ${ADMIN_SCOPES.join(', ')}`);
+    }
+    return { name, token, scopes };
   });
 }

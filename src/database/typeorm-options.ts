@@ -1,6 +1,8 @@
 import type { DataSourceOptions } from 'typeorm';
 import { migrations } from '../../migrations';
 import { IdempotencyRecord } from '../common/idempotency/idempotency-record.entity';
+import { AdminAudit, EventDelivery, OutboxEvent } from '../notifications/outbox.entity';
+import { ProcessedEvent } from '../orders/processed-event.entity';
 import { Order, OrderItem } from '../orders/order.entity';
 import { Payment, PaymentIntent, PaymentTransition } from '../payment-center/payment.entity';
 
@@ -14,7 +16,18 @@ export interface DatabaseSettings {
   migrateOnStart: boolean;
 }
 
-export const ENTITIES = [Order, OrderItem, Payment, PaymentIntent, PaymentTransition, IdempotencyRecord];
+export const ENTITIES = [
+  Order,
+  OrderItem,
+  ProcessedEvent,
+  Payment,
+  PaymentIntent,
+  PaymentTransition,
+  IdempotencyRecord,
+  OutboxEvent,
+  EventDelivery,
+  AdminAudit,
+];
 
 /** One definition used by the app, the migration CLI and the tests. `synchronize` is never on. */
 export function dataSourceOptions(db: DatabaseSettings): DataSourceOptions {

@@ -1,6 +1,7 @@
 import { Module } from '@nestjs/common';
 import { TypeOrmModule } from '@nestjs/typeorm';
 import { GatewaysModule } from '../gateways/gateways.module';
+import { NotificationsModule } from '../notifications/notifications.module';
 import { PaymentCenter } from './payment-center';
 import { Payment, PaymentIntent, PaymentTransition } from './payment.entity';
 import { PaymentStateService } from './payment-state.service';
@@ -9,7 +10,7 @@ import { PaymentsRepository } from './payments.repository';
 import { StartPaymentUseCase } from './start-payment.use-case';
 
 @Module({
-  imports: [TypeOrmModule.forFeature([Payment, PaymentIntent, PaymentTransition]), GatewaysModule],
+  imports: [TypeOrmModule.forFeature([Payment, PaymentIntent, PaymentTransition]), GatewaysModule, NotificationsModule],
   controllers: [PaymentsController],
   providers: [PaymentsRepository, PaymentStateService, StartPaymentUseCase, PaymentCenter],
   exports: [PaymentCenter, PaymentStateService],

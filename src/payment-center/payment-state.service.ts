@@ -4,6 +4,9 @@ import type { DataSource, EntityManager } from 'typeorm';
 import { Clock } from '../common/clock';
 import type { Fen } from '../common/money';
 import { inTransaction } from '../database/transaction';
+import { OutboxRelay } from '../notifications/outbox.relay';
+import { OutboxWriter } from '../notifications/outbox.writer';
+import type { PaymentEventType as PartnerEventType } from '../notifications/payment-event';
 import { IllegalTransition, PaymentNotFound } from './payment-errors';
 import type { Payment } from './payment.entity';
 import { decide, type PaymentEventType, type PaymentStatus } from './payment-state-machine';
@@ -32,12 +35,20 @@ export class PaymentStateService {
     @InjectDataSource() private readonly dataSource: DataSource,
     @Inject(PaymentsRepository) private readonly payments: PaymentsRepository,
     @Inject(Clock) private readonly clock: Clock,
+    @Inject(OutboxWriter) private readonly outbox: OutboxWriter,
+    @Inject(OutboxRelay) private readonly relay: OutboxRelay,
   ) {}
 
-  /** Applies `event` in the caller's transaction, or in a new one. */
-  apply(paymentNo: string, event: PaymentEvent, manager?: EntityManager): Promise<TransitionOutcome> {
+  /**
+   * Applies `event` in the caller's transaction, or in a new one. A change partners care about writes its
+   * outbox event in the same transaction; when this call owns the transaction it wakes the relay after
+   * the commit (a caller passing its own manager is picked up by the relay's next poll).
+   */
+  async apply(paymentNo: string, event: PaymentEvent, manager?: EntityManager): Promise<TransitionOutcome> {
     if (manager) return this.applyLocked(manager, paymentNo, event);
-    return inTransaction(this.dataSource, (m) => this.applyLocked(m, paymentNo, event));
+    const outcome = await inTransaction(this.dataSource, (m) => this.applyLocked(m, paymentNo, event));
+    if (outcome.changed && partnerEventFor(outcome.to)) this.relay.kick();
+    return outcome;
   }
 
   private async applyLocked(
@@ -72,6 +83,29 @@ export class PaymentStateService {
       detail: detailOf(event),
       createdAt: now,
     });
+    const type = partnerEventFor(decision.to);
+    if (type) {
+      await this.outbox.append(
+        manager,
+        {
+          type,
+          version: payment.version,
+          payment: {
+            paymentNo: payment.paymentNo,
+            orderNo: payment.orderNo,
+            channel: payment.channel,
+            amountFen: payment.amountFen,
+            currency: payment.currency,
+            status: payment.status,
+            gatewayTradeNo: payment.gatewayTradeNo,
+            paidAmountFen: payment.paidAmountFen,
+            paidAt: payment.paidAt?.toISOString() ?? null,
+            closedAt: payment.closedAt?.toISOString() ?? null,
+          },
+        },
+        now,
+      );
+    }
     return { changed: true, from, to: decision.to, payment };
   }
 
@@ -98,6 +132,24 @@ export class PaymentStateService {
     }
     // Terminal states are never queried again.
     if (to === 'PAID' || to === 'FAILED' || to === 'CLOSED') payment.nextQueryAt = null;
+  }
+}
+
+/** Which status changes business systems are told about, and under which routing key. */
+function partnerEventFor(status: PaymentStatus): PartnerEventType | null {
+  switch (status) {
+    case 'PAID':
+      return 'payment.succeeded';
+    case 'FAILED':
+      return 'payment.failed';
+    case 'CLOSED':
+      return 'payment.closed';
+    case 'NEEDS_REVIEW':
+      return 'payment.needs_review';
+    case 'CREATED':
+    case 'PAYING':
+    case 'CLOSING':
+      return null;
   }
 }
 

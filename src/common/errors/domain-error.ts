@@ -17,7 +17,11 @@ export type DomainErrorCode =
   | 'ILLEGAL_TRANSITION'
   | 'IDEMPOTENCY_KEY_IN_USE'
   | 'IDEMPOTENCY_KEY_REUSED'
-  | 'IDEMPOTENCY_KEY_INVALID';
+  | 'IDEMPOTENCY_KEY_INVALID'
+  | 'UNAUTHENTICATED'
+  | 'FORBIDDEN'
+  | 'DELIVERY_NOT_FOUND'
+  | 'DELIVERY_NOT_RETRYABLE';
 
 export interface FieldProblem {
   field: string;

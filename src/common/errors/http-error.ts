@@ -18,8 +18,13 @@ function statusFor(code: DomainErrorCode): number {
     case 'VALIDATION_FAILED':
     case 'IDEMPOTENCY_KEY_INVALID':
       return HttpStatus.BAD_REQUEST;
+    case 'UNAUTHENTICATED':
+      return HttpStatus.UNAUTHORIZED;
+    case 'FORBIDDEN':
+      return HttpStatus.FORBIDDEN;
     case 'ORDER_NOT_FOUND':
     case 'PAYMENT_NOT_FOUND':
+    case 'DELIVERY_NOT_FOUND':
       return HttpStatus.NOT_FOUND;
     case 'ORDER_ALREADY_PAID':
     case 'ORDER_CLOSED':
@@ -28,6 +33,7 @@ function statusFor(code: DomainErrorCode): number {
     case 'PAYMENT_REQUEST_MISMATCH':
     case 'ILLEGAL_TRANSITION':
     case 'IDEMPOTENCY_KEY_IN_USE':
+    case 'DELIVERY_NOT_RETRYABLE':
       return HttpStatus.CONFLICT;
     case 'IDEMPOTENCY_KEY_REUSED':
       return HttpStatus.UNPROCESSABLE_ENTITY;

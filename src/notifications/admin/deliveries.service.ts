@@ -1,0 +1,161 @@
+import { Inject, Injectable } from '@nestjs/common';
+import { InjectDataSource } from '@nestjs/typeorm';
+import { type DataSource, type FindOptionsWhere, LessThan, MoreThanOrEqual, And } from 'typeorm';
+import { Clock } from '../../common/clock';
+import { DomainError } from '../../common/errors/domain-error';
+import { AppConfig } from '../../config/app-config';
+import { AdminAudit, EventDelivery, OutboxEvent } from '../outbox.entity';
+import { OutboxRelay } from '../outbox.relay';
+import { partnerQueue } from '../payment-event';
+import type { DeliveryFilterDto } from './deliveries.dto';
+
+export class DeliveryNotFound extends DomainError {
+  readonly code = 'DELIVERY_NOT_FOUND';
+  constructor(id: string) {
+    super(`Delivery ${id} does not exist.`);
+  }
+}
+
+export class DeliveryNotRetryable extends DomainError {
+  readonly code = 'DELIVERY_NOT_RETRYABLE';
+  constructor(id: string, status: string) {
+    super(`Delivery ${id} is ${status}; only FAILED deliveries can be retried.`);
+  }
+}
+
+export interface DeliveryView {
+  id: string;
+  eventId: string;
+  partner: string;
+  eventType: string;
+  status: string;
+  attempts: number;
+  lastError: string | null;
+  publishedAt: string | null;
+  failedAt: string | null;
+  createdAt: string;
+  updatedAt: string;
+}
+
+const iso = (d: Date | null) => (d ? d.toISOString() : null);
+const view = (d: EventDelivery): DeliveryView => ({
+  id: d.id,
+  eventId: d.eventId,
+  partner: d.partner,
+  eventType: d.eventType,
+  status: d.status,
+  attempts: d.attempts,
+  lastError: d.lastError,
+  publishedAt: iso(d.publishedAt),
+  failedAt: iso(d.failedAt),
+  createdAt: d.createdAt.toISOString(),
+  updatedAt: d.updatedAt.toISOString(),
+});
+
+/**
+ * Operators' view of deliveries and the retry of failed ones. A retry republishes the same event (same id,
+ * same version, same body) to that partner's queue only, freshly signed. Only FAILED deliveries can be
+ * retried, and a retry first moves the row FAILED → PENDING with a conditional update, so two operators
+ * retrying at once publish it once.
+ */
+@Injectable()
+export class DeliveriesService {
+  constructor(
+    @InjectDataSource() private readonly dataSource: DataSource,
+    @Inject(OutboxRelay) private readonly relay: OutboxRelay,
+    @Inject(AppConfig) private readonly config: AppConfig,
+    @Inject(Clock) private readonly clock: Clock,
+  ) {}
+
+  async list(filter: DeliveryFilterDto): Promise<DeliveryView[]> {
+    const rows = await this.dataSource.getRepository(EventDelivery).find({
+      where: this.where(filter),
+      order: { id: 'ASC' },
+      take: filter.limit ?? 100,
+    });
+    return rows.map(view);
+  }
+
+  async retryOne(id: string, actor: string): Promise<DeliveryView> {
+    const delivery = await this.dataSource.getRepository(EventDelivery).findOneBy({ id });
+    if (!delivery) throw new DeliveryNotFound(id);
+    if (delivery.status !== 'FAILED') throw new DeliveryNotRetryable(id, delivery.status);
+    const retried = await this.retry(delivery);
+    await this.audit(actor, 'delivery.retry', { id }, retried ? 1 : 0);
+    const after = await this.dataSource.getRepository(EventDelivery).findOneByOrFail({ id });
+    return view(after);
+  }
+
+  async retryMany(
+    filter: DeliveryFilterDto,
+    dryRun: boolean,
+    actor: string,
+  ): Promise<{ matched: number; retried: number; dryRun: boolean }> {
+    const failed = await this.dataSource.getRepository(EventDelivery).find({
+      where: this.where({ ...filter, status: 'FAILED' }),
+      order: { id: 'ASC' },
+      take: filter.limit ?? 1000,
+    });
+    let retried = 0;
+    if (!dryRun) {
+      for (const delivery of failed) if (await this.retry(delivery)) retried += 1;
+    }
+    await this.audit(
+      actor,
+      dryRun ? 'delivery.retry_bulk.dry_run' : 'delivery.retry_bulk',
+      filter,
+      dryRun ? failed.length : retried,
+    );
+    return { matched: failed.length, retried, dryRun };
+  }
+
+  private async retry(delivery: EventDelivery): Promise<boolean> {
+    const now = this.clock.now();
+    const claimed = await this.dataSource.query<{ affectedRows: number }>(
+      `UPDATE event_deliveries SET status = 'PENDING', updated_at = ? WHERE id = ? AND status = 'FAILED'`,
+      [now, delivery.id],
+    );
+    if (claimed.affectedRows === 0) return false; // someone else retried it just now
+    const event = await this.dataSource.getRepository(OutboxEvent).findOneByOrFail({ eventId: delivery.eventId });
+    const partner = this.config.partners.find((p) => p.name === delivery.partner);
+    try {
+      if (!partner) throw new Error(`partner ${delivery.partner} is no longer configured`);
+      // The default exchange routes by queue name: only this partner's queue gets it.
+      await this.relay.send('', partnerQueue(partner.name), event, [partner]);
+      const done = this.clock.now();
+      await this.dataSource.query(
+        `UPDATE event_deliveries SET status = 'PUBLISHED', published_at = ?, attempts = attempts + 1,
+                last_error = NULL, updated_at = ? WHERE id = ? AND status = 'PENDING'`,
+        [done, done, delivery.id],
+      );
+      return true;
+    } catch (error) {
+      await this.dataSource.query(
+        `UPDATE event_deliveries SET status = 'FAILED', last_error = ?, updated_at = ? WHERE id = ? AND status = 'PENDING'`,
+        [`retry failed: ${(error as Error).message}`.slice(0, 512), this.clock.now(), delivery.id],
+      );
+      return false;
+    }
+  }
+
+  private where(filter: DeliveryFilterDto): FindOptionsWhere<EventDelivery> {
+    const where: FindOptionsWhere<EventDelivery> = {};
+    if (filter.status) where.status = filter.status;
+    if (filter.partner) where.partner = filter.partner;
+    if (filter.eventType) where.eventType = filter.eventType;
+    if (filter.from && filter.to) where.createdAt = And(MoreThanOrEqual(filter.from), LessThan(filter.to));
+    else if (filter.from) where.createdAt = MoreThanOrEqual(filter.from);
+    else if (filter.to) where.createdAt = LessThan(filter.to);
+    return where;
+  }
+
+  private async audit(actor: string, action: string, target: unknown, affected: number): Promise<void> {
+    await this.dataSource.getRepository(AdminAudit).insert({
+      actor,
+      action,
+      target: JSON.stringify(target),
+      affected,
+      createdAt: this.clock.now(),
+    });
+  }
+}

@@ -1,0 +1,86 @@
+import { Inject, Injectable, Logger, type OnApplicationShutdown } from '@nestjs/common';
+import amqp, { type AmqpConnectionManager, type ChannelWrapper } from 'amqp-connection-manager';
+import type { ConfirmChannel } from 'amqplib';
+import { AppConfig } from '../config/app-config';
+import { DEAD_LETTER_EXCHANGE, DEAD_LETTER_QUEUE, PAYMENT_EVENTS_EXCHANGE, partnerQueue } from './payment-event';
+
+/**
+ * The PaymentCenter's own RabbitMQ link: a confirm channel for publishing (separate from any consumer's
+ * channel) that declares the whole topology every time it (re)connects, so no event is ever unroutable:
+ * the topic exchange, one durable quorum queue per partner with its bindings and a delivery limit, and
+ * the dead-letter exchange and queue the PaymentCenter watches.
+ */
+@Injectable()
+export class AmqpConnection implements OnApplicationShutdown {
+  private readonly logger = new Logger(AmqpConnection.name);
+  private connection?: AmqpConnectionManager;
+  private channel?: ChannelWrapper;
+  /** messageIds the broker returned as unroutable (mandatory flag), checked after each confirm. */
+  readonly returned = new Set<string>();
+
+  constructor(@Inject(AppConfig) private readonly config: AppConfig) {}
+
+  private connect(): AmqpConnectionManager {
+    if (this.connection) return this.connection;
+    this.connection = amqp.connect([this.config.rabbitmqUrl], {
+      heartbeatIntervalInSeconds: 5,
+      reconnectTimeInSeconds: 1,
+    });
+    this.connection.on('disconnect', ({ err }) =>
+      this.logger.warn(`RabbitMQ disconnected: ${err?.message ?? 'closed'}`),
+    );
+    this.connection.on('connect', () => this.logger.log('RabbitMQ connected'));
+    return this.connection;
+  }
+
+  /** A channel of its own for a consumer, set up again on every reconnect. */
+  consumerChannel(setup: (channel: ConfirmChannel) => Promise<void>): ChannelWrapper {
+    return this.connect().createChannel({ setup });
+  }
+
+  publisher(): ChannelWrapper {
+    if (this.channel) return this.channel;
+    this.channel = this.connect().createChannel({
+      confirm: true,
+      publishTimeout: this.config.relay.publishTimeoutMs,
+      setup: async (channel: ConfirmChannel) => {
+        channel.on('return', (message: { properties: { messageId?: string } }) => {
+          if (message.properties.messageId) this.returned.add(message.properties.messageId);
+        });
+        await this.declareTopology(channel);
+      },
+    });
+    return this.channel;
+  }
+
+  /** Idempotent: every channel that depends on the topology declares it in its own setup. */
+  async declareTopology(channel: ConfirmChannel): Promise<void> {
+    await channel.assertExchange(PAYMENT_EVENTS_EXCHANGE, 'topic', { durable: true });
+    await channel.assertExchange(DEAD_LETTER_EXCHANGE, 'fanout', { durable: true });
+    await channel.assertQueue(DEAD_LETTER_QUEUE, { durable: true, arguments: { 'x-queue-type': 'quorum' } });
+    await channel.bindQueue(DEAD_LETTER_QUEUE, DEAD_LETTER_EXCHANGE, '');
+    for (const partner of this.config.partners) {
+      const queue = partnerQueue(partner.name);
+      await channel.assertQueue(queue, {
+        durable: true,
+        arguments: partnerQueueArguments(this.config.partnerDeliveryLimit),
+      });
+      for (const binding of partner.bindings) await channel.bindQueue(queue, PAYMENT_EVENTS_EXCHANGE, binding);
+    }
+  }
+
+  async onApplicationShutdown(): Promise<void> {
+    await this.channel?.close().catch(() => undefined);
+    await this.connection?.close().catch(() => undefined);
+  }
+}
+
+/** Quorum queue arguments of a partner queue; consumers that declare the queue must use the same. */
+export function partnerQueueArguments(deliveryLimit: number): Record<string, unknown> {
+  return {
+    'x-queue-type': 'quorum',
+    'x-dead-letter-exchange': DEAD_LETTER_EXCHANGE,
+    // A message a consumer keeps failing on is dead-lettered after this many redeliveries, not requeued forever.
+    'x-delivery-limit': deliveryLimit,
+  };
+}

@@ -1,0 +1,61 @@
+import { Inject, Injectable } from '@nestjs/common';
+import { randomUUID } from 'node:crypto';
+import type { EntityManager } from 'typeorm';
+import { AppConfig } from '../config/app-config';
+import { EventDelivery, OutboxEvent } from './outbox.entity';
+import { type PaymentEventBody, type PaymentEventType, topicMatches } from './payment-event';
+
+/**
+ * Writes a payment event into the outbox, and one delivery record per partner bound to its routing key,
+ * in the caller's transaction: the event exists if and only if the change committed.
+ */
+@Injectable()
+export class OutboxWriter {
+  constructor(@Inject(AppConfig) private readonly config: AppConfig) {}
+
+  async append(
+    manager: EntityManager,
+    event: { type: PaymentEventType; version: number; payment: PaymentEventBody['payment'] },
+    now: Date,
+  ): Promise<PaymentEventBody> {
+    const body: PaymentEventBody = {
+      id: randomUUID(),
+      type: event.type,
+      occurredAt: now.toISOString(),
+      version: event.version,
+      payment: event.payment,
+    };
+    await manager.getRepository(OutboxEvent).insert({
+      eventId: body.id,
+      type: body.type,
+      paymentNo: body.payment.paymentNo,
+      version: body.version,
+      body: JSON.stringify(body),
+      occurredAt: now,
+      nextAttemptAt: now,
+      claimedBy: null,
+      attempts: 0,
+      lastError: null,
+      publishedAt: null,
+      createdAt: now,
+    });
+    const partners = this.config.partners.filter((p) => p.bindings.some((b) => topicMatches(b, body.type)));
+    if (partners.length > 0) {
+      await manager.getRepository(EventDelivery).insert(
+        partners.map((partner) => ({
+          eventId: body.id,
+          partner: partner.name,
+          eventType: body.type,
+          status: 'PENDING' as const,
+          attempts: 0,
+          lastError: null,
+          publishedAt: null,
+          failedAt: null,
+          createdAt: now,
+          updatedAt: now,
+        })),
+      );
+    }
+    return body;
+  }
+}

@@ -1,0 +1,99 @@
+import { createHmac, timingSafeEqual } from 'node:crypto';
+import type { Fen } from '../common/money';
+import type { Channel } from '../gateways/gateway.types';
+
+/**
+ * The contract partner systems code against (docs/asyncapi.yaml says the same in AsyncAPI).
+ * Exchange, routing keys, body and headers here must match that document exactly.
+ */
+export const PAYMENT_EVENTS_EXCHANGE = 'payment.events';
+export const DEAD_LETTER_EXCHANGE = 'payment.events.dlx';
+export const DEAD_LETTER_QUEUE = 'payment-center.dead-letters';
+export const SIGNATURE_HEADER = 'x-pc-signature';
+export const partnerQueue = (partner: string) => `partner.${partner}`;
+
+export const PAYMENT_EVENT_TYPES = [
+  'payment.succeeded',
+  'payment.failed',
+  'payment.closed',
+  'payment.refunded',
+  'payment.needs_review',
+] as const;
+export type PaymentEventType = (typeof PAYMENT_EVENT_TYPES)[number];
+
+export interface PaymentEventBody {
+  /** Unique per event (UUID); also the AMQP messageId. Deduplicate on it. */
+  id: string;
+  type: PaymentEventType;
+  occurredAt: string;
+  /** The payment's version after this change: drop an event whose version is not above the one you have. */
+  version: number;
+  payment: {
+    paymentNo: string;
+    orderNo: string;
+    channel: Channel;
+    amountFen: Fen;
+    currency: 'CNY';
+    status: string;
+    gatewayTradeNo: string | null;
+    paidAmountFen: Fen | null;
+    paidAt: string | null;
+    closedAt: string | null;
+  };
+}
+
+/**
+ * `x-pc-signature: t=<unix seconds>,<keyId>=<hex HMAC-SHA256(secret, "<t>.<body>")>[,<keyId2>=…]`.
+ * One message reaches every partner bound to its routing key, so it carries one signature per partner;
+ * each partner checks the one under its own key id (during a rotation, two of its key ids).
+ */
+export function signatureHeader(
+  timestamp: number,
+  body: Buffer,
+  keys: readonly { keyId: string; secret: string }[],
+): string {
+  const parts = keys.map(({ keyId, secret }) => `${keyId}=${hmac(secret, timestamp, body)}`);
+  return [`t=${timestamp}`, ...parts].join(',');
+}
+
+function hmac(secret: string, timestamp: number, body: Buffer): string {
+  return createHmac('sha256', secret).update(`${timestamp}.`).update(body).digest('hex');
+}
+
+/** Signatures older than this are refused; the admin retry re-signs with a fresh timestamp. */
+export const SIGNATURE_TOLERANCE_SECONDS = 24 * 3600;
+
+export function verifySignature(
+  header: string | undefined,
+  body: Buffer,
+  key: { keyId: string; secret: string },
+  nowSeconds: number,
+  toleranceSeconds = SIGNATURE_TOLERANCE_SECONDS,
+): boolean {
+  if (!header) return false;
+  const fields = new Map<string, string>();
+  for (const part of header.split(',')) {
+    const at = part.indexOf('=');
+    if (at > 0) fields.set(part.slice(0, at).trim(), part.slice(at + 1).trim());
+  }
+  const timestamp = Number(fields.get('t'));
+  const given = fields.get(key.keyId);
+  if (!Number.isSafeInteger(timestamp) || !given) return false;
+  if (Math.abs(nowSeconds - timestamp) > toleranceSeconds) return false;
+  const expected = Buffer.from(hmac(key.secret, timestamp, body), 'hex');
+  const actual = Buffer.from(given, 'hex');
+  return actual.length === expected.length && timingSafeEqual(actual, expected);
+}
+
+/** AMQP topic matching (`*` one word, `#` zero or more): which partners a routing key reaches. */
+export function topicMatches(pattern: string, routingKey: string): boolean {
+  const p = pattern.split('.');
+  const k = routingKey.split('.');
+  const match = (i: number, j: number): boolean => {
+    if (i === p.length) return j === k.length;
+    if (p[i] === '#') return match(i + 1, j) || (j < k.length && match(i, j + 1));
+    if (j === k.length) return false;
+    return (p[i] === '*' || p[i] === k[j]) && match(i + 1, j + 1);
+  };
+  return match(0, 0);
+}
