@@ -1,5 +1,6 @@
 import { Module } from '@nestjs/common';
 import { APP_FILTER, APP_INTERCEPTOR } from '@nestjs/core';
+import { ScheduleModule } from '@nestjs/schedule';
 import { CommonModule } from './common/common.module';
 import { HttpExceptionFilter } from './common/errors/http-exception.filter';
 import { DuplicateSubmissionInterceptor } from './common/idempotency/duplicate-submission.interceptor';
@@ -11,7 +12,16 @@ import { OrdersModule } from './orders/orders.module';
 import { PaymentCenterModule } from './payment-center/payment-center.module';
 
 @Module({
-  imports: [ConfigModule, DatabaseModule, RedisModule, CommonModule, HealthModule, PaymentCenterModule, OrdersModule],
+  imports: [
+    ScheduleModule.forRoot(),
+    ConfigModule,
+    DatabaseModule,
+    RedisModule,
+    CommonModule,
+    HealthModule,
+    PaymentCenterModule,
+    OrdersModule,
+  ],
   providers: [
     { provide: APP_FILTER, useClass: HttpExceptionFilter },
     { provide: APP_INTERCEPTOR, useClass: DuplicateSubmissionInterceptor },

@@ -58,6 +58,8 @@ describe('Duplicate-submission guard (e2e, two app instances)', () => {
     }
     const originals = responses.filter((r) => r.status === 201 && r.headers.get('idempotent-replayed') === null);
     expect(originals).toHaveLength(1);
+    // Redis caught duplicates while the first was in flight (the database alone never answers 409).
+    expect(responses.some((r) => r.status === 409)).toBe(true);
   }
 
   it('100 concurrent identical order submissions (no key: derived hash) create exactly one order', async () => {
@@ -136,8 +138,6 @@ describe('Duplicate-submission guard (e2e, two app instances)', () => {
     expect(failed.status).toBe(503);
 
     gateways.wechat.behaviour = 'create';
-    // Within the vendor-call window the payment is still "starting"; wait for the window to pass.
-    await new Promise((resolve) => setTimeout(resolve, 1600));
     const retried = await http(
       'POST',
       `${instances[1].url}/api/orders/${order.orderNo}/pay`,
@@ -148,6 +148,19 @@ describe('Duplicate-submission guard (e2e, two app instances)', () => {
     expect(retried.headers.get('idempotent-replayed')).toBeNull();
     expect(retried.body.paymentNo).toBe(failed.body.details.paymentNo);
     expect(retried.body.payCredential).not.toBeNull();
+  });
+
+  it('a repeated pay is answered from Redis with the first response replayed, without reaching the service', async () => {
+    const order = (await http('POST', `${instances[0].url}/api/orders`, orderBody(uniqueId('pay-replay')))).body;
+    const first = await http('POST', `${instances[0].url}/api/orders/${order.orderNo}/pay`, { channel: 'unionpay' });
+    expect(first.status).toBe(200);
+    expect(first.headers.get('idempotent-replayed')).toBeNull();
+    const calls = gateways.unionpay.createCalls.length;
+    const again = await http('POST', `${instances[1].url}/api/orders/${order.orderNo}/pay`, { channel: 'unionpay' });
+    expect(again.status).toBe(200);
+    expect(again.headers.get('idempotent-replayed')).toBe('true');
+    expect(again.body).toEqual(first.body);
+    expect(gateways.unionpay.createCalls.length).toBe(calls);
   });
 
   it('a derived key only lasts its short window: the same basket later is a new order', async () => {
@@ -202,6 +215,20 @@ describe('Duplicate-submission guard (e2e, two app instances)', () => {
       const orders = await ordersOf(buyerId);
       expect(orders).toHaveLength(1);
       expect(responses.every((r) => r.status === 201 && r.body.orderNo === orders[0])).toBe(true);
+    });
+
+    it('30 concurrent pays on one order still open one payment and one vendor trade', async () => {
+      const order = (await burst(1, '/api/orders', orderBody(uniqueId('no-redis-pay'))))[0].body;
+      gateways.alipay.delayMs = 200;
+      const responses = await burst(30, `/api/orders/${order.orderNo}/pay`, { channel: 'alipay' });
+      const [payments] = await db.query('SELECT payment_no FROM payments WHERE order_no = ?', [order.orderNo]);
+      expect(payments).toHaveLength(1);
+      const paymentNo = (payments as { payment_no: string }[])[0].payment_no;
+      expect(gateways.alipay.callsFor(paymentNo)).toBe(1);
+      for (const r of responses) {
+        if (r.status === 200) expect(r.body.paymentNo).toBe(paymentNo);
+        else expect(r.body.code).toBe('PAYMENT_STARTING');
+      }
     });
 
     it('health reports Redis down with 503', async () => {

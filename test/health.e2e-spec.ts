@@ -1,3 +1,4 @@
+import { sqlPool } from './support/database';
 import { http, type RunningApp, startApp } from './support/test-app';
 
 describe('GET /health (e2e)', () => {
@@ -30,5 +31,12 @@ describe('GET /health (e2e)', () => {
     expect(pay.body.code).toBe('CHANNEL_UNAVAILABLE');
     const read = await http('GET', `${running.url}/api/orders/${order.body.orderNo}`);
     expect(read.body).toMatchObject({ status: 'CREATED', payments: [] });
+    const db = sqlPool();
+    try {
+      const [intents] = await db.query('SELECT id FROM payment_intents WHERE order_no = ?', [order.body.orderNo]);
+      expect(intents).toEqual([]);
+    } finally {
+      await db.end();
+    }
   });
 });

@@ -206,6 +206,15 @@ describe('Checkout: orders and starting payments (e2e)', () => {
     expect(gateways.alipay.createCalls.length).toBe(alipayCallsBefore);
   });
 
+  it('an order already marked PAID is refused by Orders itself, before the PaymentCenter is asked', async () => {
+    const order = await createOrder();
+    await db.query("UPDATE orders SET status = 'PAID' WHERE order_no = ?", [order.orderNo]);
+    const response = await http('POST', url(`/api/orders/${order.orderNo}/pay`), { channel: 'wechat' });
+    expect(response.status).toBe(409);
+    expect(response.body.code).toBe('ORDER_ALREADY_PAID');
+    expect(await rows('SELECT id FROM payment_intents WHERE order_no = ?', [order.orderNo])).toHaveLength(0);
+  });
+
   it('refuses to pay a closed order: 409 ORDER_CLOSED', async () => {
     const order = await createOrder();
     await db.query("UPDATE orders SET status = 'CLOSED' WHERE order_no = ?", [order.orderNo]);
@@ -269,12 +278,55 @@ describe('Checkout: orders and starting payments (e2e)', () => {
     expect(pending.body.nextQueryAt).not.toBeNull();
 
     gateways.wechat.behaviour = 'create';
+    // The timed-out call keeps its window (timeout + margin) so a late vendor answer and a retry never overlap.
+    const early = await http('POST', url(`/api/orders/${order.orderNo}/pay`), { channel: 'wechat' });
+    expect(early.status).toBe(409);
+    expect(early.body.code).toBe('PAYMENT_STARTING');
+    running.clock.advance(3600);
     const resumed = await http('POST', url(`/api/orders/${order.orderNo}/pay`), { channel: 'wechat' });
     expect(resumed.status).toBe(200);
     expect(resumed.body.paymentNo).toBe(paymentNo);
     expect(resumed.body.payCredential.codeUrl).toBe(`fake://wechat/${paymentNo}`);
     expect(gateways.wechat.callsFor(paymentNo)).toBe(2);
     expect(await rows('SELECT id FROM payments WHERE order_no = ?', [order.orderNo])).toHaveLength(1);
+  });
+
+  it('a repeated vendor call that is refused never fails the payment: it stays PAYING for the query schedule', async () => {
+    const order = await createOrder();
+    gateways.alipay.behaviour = 'unknown'; // answers quickly without a result
+    const first = await http('POST', url(`/api/orders/${order.orderNo}/pay`), { channel: 'alipay' });
+    expect(first.status).toBe(503);
+    const paymentNo = first.body.details.paymentNo as string;
+    gateways.alipay.behaviour = 'reject'; // e.g. "order already exists" on the repeated request
+    const repeated = await http('POST', url(`/api/orders/${order.orderNo}/pay`), { channel: 'alipay' });
+    expect(repeated.status).toBe(502);
+    expect(repeated.body.details.paymentNo).toBe(paymentNo);
+    const payment = await http('GET', url(`/api/payments/${paymentNo}`));
+    expect(payment.body).toMatchObject({
+      status: 'PAYING',
+      statusReason: expect.stringMatching(/^create payment \(repeated\)/),
+    });
+    expect(payment.body.nextQueryAt).not.toBeNull();
+    expect(gateways.alipay.callsFor(paymentNo)).toBe(2);
+  });
+
+  it('a vendor answer that arrives after a callback moved the payment on does not overwrite it', async () => {
+    const order = await createOrder();
+    gateways.unionpay.delayMs = 500;
+    const pending = http('POST', url(`/api/orders/${order.orderNo}/pay`), { channel: 'unionpay' });
+    await new Promise((resolve) => setTimeout(resolve, 150));
+    const [row] = await rows<{ payment_no: string }>('SELECT payment_no FROM payments WHERE order_no = ?', [
+      order.orderNo,
+    ]);
+    await running.app.get(PaymentStateService).apply(row.payment_no, {
+      type: 'PAID_CONFIRMED',
+      gatewayTradeNo: uniqueId('up'),
+      paidAmountFen: order.amountFen,
+      paidAt: new Date(),
+    });
+    const answered = await pending;
+    expect(answered.status).toBe(200);
+    expect(answered.body).toMatchObject({ paymentNo: row.payment_no, status: 'PAID', payCredential: null });
   });
 
   it('while the vendor call is still running, another pay gets 409 PAYMENT_STARTING instead of a second call', async () => {

@@ -1,5 +1,5 @@
 import type { Pool } from 'mysql2/promise';
-import { IllegalTransition } from '../src/payment-center/payment-errors';
+import { GatewayTradeNoConflict, IllegalTransition } from '../src/payment-center/payment-errors';
 import { PaymentStateService, type TransitionOutcome } from '../src/payment-center/payment-state.service';
 import { sqlPool } from './support/database';
 import { fakeGateways } from './support/fake-gateway';
@@ -114,6 +114,22 @@ describe('PaymentStateService.apply (integration, two app instances)', () => {
     expect(await history(paymentNo)).toHaveLength(2);
   });
 
+  it('a paid amount that differs from the payment sends it to review, not to PAID', async () => {
+    const { paymentNo, amountFen } = await payingPayment();
+    const outcome = await services()[0].apply(paymentNo, {
+      type: 'PAID_CONFIRMED',
+      gatewayTradeNo: uniqueId('wx'),
+      paidAmountFen: amountFen - 1,
+      paidAt: new Date(),
+    });
+    expect(outcome).toMatchObject({ changed: true, to: 'NEEDS_REVIEW' });
+    const [rows] = await db.query('SELECT status, status_reason FROM payments WHERE payment_no = ?', [paymentNo]);
+    expect((rows as { status: string; status_reason: string }[])[0]).toMatchObject({
+      status: 'NEEDS_REVIEW',
+      status_reason: expect.stringContaining(`${amountFen - 1} fen paid`),
+    });
+  });
+
   it('the same gateway trade number cannot be recorded for two payments of a channel', async () => {
     const first = await payingPayment();
     const second = await payingPayment();
@@ -132,7 +148,7 @@ describe('PaymentStateService.apply (integration, two app instances)', () => {
         paidAmountFen: second.amountFen,
         paidAt: new Date(),
       }),
-    ).rejects.toThrow(/Duplicate entry/);
+    ).rejects.toBeInstanceOf(GatewayTradeNoConflict);
     expect((await row(second.paymentNo)).status).toBe('PAYING');
     expect(await history(second.paymentNo)).toHaveLength(1);
   });

@@ -16,6 +16,8 @@ export interface CreatePaymentRequest {
   currency: 'CNY';
   description: string;
   expiresAt: Date;
+  /** Aborted when the PaymentCenter stops waiting: pass it to the HTTP client. */
+  signal?: AbortSignal;
 }
 
 export type CreatePaymentResult =

@@ -120,14 +120,25 @@ export class OrdersService {
       expiresAt: order.expiresAt,
     });
 
+    // Which payment the order points at: the newest one started. Read the current one before locking
+    // (Orders only reads payments through the PaymentCenter) and decide under the order's row lock.
+    const current = order.paymentNo && order.paymentNo !== payment.paymentNo ? order.paymentNo : null;
+    const currentStartedAt = current ? (await this.paymentCenter.getPayment(current)).createdAt : null;
     await inTransaction(this.dataSource, async (manager) => {
       const locked = await this.orders.lockByOrderNo(manager, orderNo);
       if (!locked) throw new OrderNotFound(orderNo);
       const next = ORDER_TRANSITIONS[locked.status].PAYMENT_STARTED;
-      if (next !== 'ignore') locked.status = next;
-      if (locked.paymentNo === payment.paymentNo && next === 'ignore') return;
-      locked.paymentNo = payment.paymentNo;
-      locked.channel = payment.channel;
+      const moves = next !== 'ignore';
+      const newer =
+        locked.paymentNo === null ||
+        (locked.paymentNo === current && currentStartedAt !== null && payment.createdAt > currentStartedAt);
+      // A paid or closed order is never repointed; a PAYING one only to a newer payment.
+      if (!moves && !(locked.status === 'PAYING' && newer)) return;
+      if (moves) locked.status = next;
+      if (moves || newer) {
+        locked.paymentNo = payment.paymentNo;
+        locked.channel = payment.channel;
+      }
       locked.version += 1;
       locked.updatedAt = this.clock.now();
       await this.orders.save(manager, locked);

@@ -64,3 +64,12 @@ export class IllegalTransition extends DomainError {
     super(`Payment ${paymentNo} cannot take ${event} in status ${from}.`);
   }
 }
+
+export class GatewayTradeNoConflict extends DomainError {
+  readonly code = 'GATEWAY_TRADE_NO_CONFLICT';
+  constructor(paymentNo: string, gatewayTradeNo: string) {
+    super(
+      `Gateway trade ${gatewayTradeNo} is already recorded for another payment; payment ${paymentNo} was not changed.`,
+    );
+  }
+}

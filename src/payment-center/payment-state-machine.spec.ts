@@ -54,7 +54,6 @@ describe('payment state machine', () => {
   it('every other event is a no-op: repeated or stale facts write nothing', () => {
     const listed = new Set([...ALLOWED.map(([s, e]) => `${s}/${e}`), ...ILLEGAL.map(([s, e]) => `${s}/${e}`)]);
     const rest = ALL_CELLS.filter(([s, e]) => !listed.has(`${s}/${e}`));
-    expect(rest.length).toBe(PAYMENT_STATUSES.length * PAYMENT_EVENTS.length - ALLOWED.length - ILLEGAL.length);
     for (const [status, event] of rest) expect(decide(status, event)).toEqual({ kind: 'ignore' });
   });
 

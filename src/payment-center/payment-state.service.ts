@@ -3,11 +3,11 @@ import { InjectDataSource } from '@nestjs/typeorm';
 import type { DataSource, EntityManager } from 'typeorm';
 import { Clock } from '../common/clock';
 import type { Fen } from '../common/money';
-import { inTransaction } from '../database/transaction';
+import { ER_DUP_ENTRY, inTransaction, mysqlErrno } from '../database/transaction';
 import { OutboxRelay } from '../notifications/outbox.relay';
 import { OutboxWriter } from '../notifications/outbox.writer';
 import type { PaymentEventType as PartnerEventType } from '../notifications/payment-event';
-import { IllegalTransition, PaymentNotFound } from './payment-errors';
+import { GatewayTradeNoConflict, IllegalTransition, PaymentNotFound } from './payment-errors';
 import type { Payment } from './payment.entity';
 import { decide, type PaymentEventType, type PaymentStatus } from './payment-state-machine';
 import { PaymentsRepository } from './payments.repository';
@@ -51,6 +51,32 @@ export class PaymentStateService {
     return outcome;
   }
 
+  /** For callers that applied events in their own transaction: publish their events now it has committed. */
+  notifyCommitted(): void {
+    this.relay.kick();
+  }
+
+  /**
+   * A "paid" whose amount differs from the payment's, or that names another vendor trade than the one we
+   * know, is not applied as paid: the payment goes to review with the reason, for an operator to decide.
+   */
+  private checkPaidFacts(payment: Payment, event: PaymentEvent): PaymentEvent {
+    if (event.type !== 'PAID_CONFIRMED' || payment.status === 'PAID') return event;
+    if (event.paidAmountFen !== payment.amountFen) {
+      return {
+        type: 'REVIEW_REQUIRED',
+        reason: `gateway reports ${event.paidAmountFen} fen paid (trade ${event.gatewayTradeNo}), payment is ${payment.amountFen} fen`,
+      };
+    }
+    if (payment.gatewayTradeNo && payment.gatewayTradeNo !== event.gatewayTradeNo) {
+      return {
+        type: 'REVIEW_REQUIRED',
+        reason: `gateway reports trade ${event.gatewayTradeNo} paid, payment has trade ${payment.gatewayTradeNo}`,
+      };
+    }
+    return event;
+  }
+
   private async applyLocked(
     manager: EntityManager,
     paymentNo: string,
@@ -59,6 +85,7 @@ export class PaymentStateService {
     const payment = await this.payments.lockByPaymentNo(manager, paymentNo);
     if (!payment) throw new PaymentNotFound(paymentNo);
     const from = payment.status;
+    event = this.checkPaidFacts(payment, event);
     const decision = decide(from, event.type);
     switch (decision.kind) {
       case 'ignore':
@@ -73,7 +100,12 @@ export class PaymentStateService {
     payment.status = decision.to;
     payment.version += 1;
     payment.updatedAt = now;
-    await this.payments.save(manager, payment);
+    try {
+      await this.payments.save(manager, payment);
+    } catch (error) {
+      if (mysqlErrno(error) === ER_DUP_ENTRY) throw new GatewayTradeNoConflict(paymentNo, payment.gatewayTradeNo ?? '');
+      throw error;
+    }
     await this.payments.appendTransition(manager, {
       paymentNo,
       event: event.type,

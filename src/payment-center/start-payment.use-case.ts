@@ -30,7 +30,12 @@ export interface StartPaymentCommand {
   expiresAt: Date;
 }
 
-type Plan = { kind: 'ready'; payment: Payment } | { kind: 'call_gateway'; payment: Payment; description: string };
+type Plan =
+  | { kind: 'ready'; payment: Payment }
+  | { kind: 'call_gateway'; payment: Payment; description: string; resumed: boolean };
+
+/** Extra time, past the call's own timeout, before another request may take an unanswered call over. */
+const TAKEOVER_MARGIN_MS = 2000;
 
 /**
  * Starts, or resumes, paying an order through a channel.
@@ -77,8 +82,8 @@ export class StartPaymentUseCase {
     const plan = await inTransaction(this.dataSource, (manager) => this.plan(manager, command));
     if (plan.kind === 'ready') return plan.payment;
 
-    const answer = await this.createAtGateway(gateway, plan.payment, plan.description);
-    return this.record(plan.payment.paymentNo, answer);
+    const { answer, timedOut } = await this.createAtGateway(gateway, plan.payment, plan.description);
+    return this.record(plan.payment.paymentNo, answer, { resumed: plan.resumed, timedOut });
   }
 
   private async plan(manager: EntityManager, command: StartPaymentCommand): Promise<Plan> {
@@ -96,15 +101,18 @@ export class StartPaymentUseCase {
     const open = existing.find((p) => p.channel === command.channel && p.status === 'PAYING');
     if (open) {
       if (open.payCredential) return { kind: 'ready', payment: open };
+      // gatewayRequestedAt is cleared when a call came back without an answer; while it is set, a call may
+      // still be running (its own timeout, plus a margin for the time between commit and the call).
       const callStillRunning =
         open.gatewayRequestedAt !== null &&
-        now.getTime() - open.gatewayRequestedAt.getTime() < this.config.gateways.timeoutMs;
+        now.getTime() - open.gatewayRequestedAt.getTime() < this.config.gateways.timeoutMs + TAKEOVER_MARGIN_MS;
       if (callStillRunning) throw new PaymentStarting(open.paymentNo);
-      // The earlier vendor call timed out or its process died: call again with the same payment number.
+      // The earlier vendor call failed, timed out or its process died: call again with the same payment
+      // number, which every vendor deduplicates.
       open.gatewayRequestedAt = now;
       open.updatedAt = now;
       await this.payments.save(manager, open);
-      return { kind: 'call_gateway', payment: open, description: intent.description };
+      return { kind: 'call_gateway', payment: open, description: intent.description, resumed: true };
     }
 
     const payment = await this.payments.insert(manager, {
@@ -134,63 +142,95 @@ export class StartPaymentUseCase {
       { type: 'START', nextQueryAt: new Date(now.getTime() + firstQueryDelay) },
       manager,
     );
-    return { kind: 'call_gateway', payment: started.payment, description: intent.description };
+    return { kind: 'call_gateway', payment: started.payment, description: intent.description, resumed: false };
   }
 
   private async createAtGateway(
     gateway: PaymentGateway,
     payment: Payment,
     description: string,
-  ): Promise<CreatePaymentResult> {
+  ): Promise<{ answer: CreatePaymentResult; timedOut: boolean }> {
     const timeoutMs = this.config.gateways.timeoutMs;
+    const abort = new AbortController();
     let timer: NodeJS.Timeout | undefined;
-    const timeout = new Promise<CreatePaymentResult>((resolve) => {
-      timer = setTimeout(() => resolve({ kind: 'unknown', reason: `no answer within ${timeoutMs} ms` }), timeoutMs);
+    const timeout = new Promise<'timeout'>((resolve) => {
+      timer = setTimeout(() => resolve('timeout'), timeoutMs);
     });
     try {
-      return await Promise.race([
-        gateway
-          .createPayment({
-            paymentNo: payment.paymentNo,
-            amountFen: payment.amountFen,
-            currency: payment.currency,
-            description,
-            expiresAt: payment.expiresAt,
-          })
-          .catch((error: unknown): CreatePaymentResult => ({ kind: 'unknown', reason: String(error) })),
-        timeout,
-      ]);
+      const call = gateway
+        .createPayment({
+          paymentNo: payment.paymentNo,
+          amountFen: payment.amountFen,
+          currency: payment.currency,
+          description,
+          expiresAt: payment.expiresAt,
+          signal: abort.signal,
+        })
+        .catch((error: unknown): CreatePaymentResult => ({ kind: 'unknown', reason: String(error) }));
+      const first = await Promise.race([call, timeout]);
+      if (first === 'timeout') {
+        abort.abort(); // adapters pass the signal to their HTTP client, so the call really stops
+        return { answer: { kind: 'unknown', reason: `no answer within ${timeoutMs} ms` }, timedOut: true };
+      }
+      return { answer: first, timedOut: false };
     } finally {
       clearTimeout(timer);
     }
   }
 
-  private async record(paymentNo: string, answer: CreatePaymentResult): Promise<Payment> {
-    switch (answer.kind) {
-      case 'created':
-        return inTransaction(this.dataSource, async (manager) => {
-          const payment = await this.payments.lockByPaymentNo(manager, paymentNo);
-          if (!payment) throw new Error(`payment ${paymentNo} vanished`);
+  /**
+   * Records the vendor's answer under the payment's row lock, and only while it still means something: a
+   * payment that a callback already moved on is returned as it is.
+   */
+  private async record(
+    paymentNo: string,
+    answer: CreatePaymentResult,
+    call: { resumed: boolean; timedOut: boolean },
+  ): Promise<Payment> {
+    const outcome = await inTransaction(this.dataSource, async (manager) => {
+      const payment = await this.payments.lockByPaymentNo(manager, paymentNo);
+      if (!payment) throw new Error(`payment ${paymentNo} vanished`);
+      if (payment.status !== 'PAYING') return { payment, error: undefined };
+      const now = this.clock.now();
+      switch (answer.kind) {
+        case 'created':
           payment.payCredential = answer.credential;
           if (answer.gatewayTradeNo && !payment.gatewayTradeNo) payment.gatewayTradeNo = answer.gatewayTradeNo;
+          payment.gatewayRequestedAt = null;
           payment.statusReason = null;
-          payment.updatedAt = this.clock.now();
+          payment.updatedAt = now;
           await this.payments.save(manager, payment);
-          return payment;
-        });
-      case 'rejected':
-        await this.state.apply(paymentNo, { type: 'FAILED_CONFIRMED', reason: `${answer.code}: ${answer.message}` });
-        throw new GatewayRejected(paymentNo, answer.code, answer.message);
-      case 'unknown':
-        this.logger.warn(`create payment ${paymentNo}: gateway answer unknown (${answer.reason}); left PAYING`);
-        await inTransaction(this.dataSource, async (manager) => {
-          const payment = await this.payments.lockByPaymentNo(manager, paymentNo);
-          if (!payment || payment.payCredential) return;
+          return { payment, error: undefined };
+        case 'rejected': {
+          const reason = `${answer.code}: ${answer.message}`;
+          if (!call.resumed && !payment.payCredential) {
+            // A definite refusal of the first request: nothing can be paid on this payment.
+            const failed = await this.state.apply(paymentNo, { type: 'FAILED_CONFIRMED', reason }, manager);
+            return { payment: failed.payment, error: new GatewayRejected(paymentNo, answer.code, answer.message) };
+          }
+          // A repeated request refused (e.g. "order already exists" or "already paid") says nothing about
+          // whether the buyer paid: keep it PAYING and let the query schedule find out.
+          payment.gatewayRequestedAt = null;
+          payment.statusReason = `create payment (repeated): ${reason}`.slice(0, 512);
+          payment.updatedAt = now;
+          await this.payments.save(manager, payment);
+          return { payment, error: new GatewayRejected(paymentNo, answer.code, answer.message) };
+        }
+        case 'unknown':
+          // A call that came back without an answer may be retried at once; a call we timed out keeps the
+          // window so that a late vendor answer and a retry do not overlap.
+          if (!call.timedOut) payment.gatewayRequestedAt = null;
           payment.statusReason = `create payment: ${answer.reason}`.slice(0, 512);
-          payment.updatedAt = this.clock.now();
+          payment.updatedAt = now;
           await this.payments.save(manager, payment);
-        });
-        throw new GatewayUnavailable(paymentNo, answer.reason);
+          return { payment, error: new GatewayUnavailable(paymentNo, answer.reason) };
+      }
+    });
+    if (outcome.payment.status === 'FAILED') this.state.notifyCommitted();
+    if (outcome.error) {
+      this.logger.warn(`create payment ${paymentNo}: ${outcome.error.message}`);
+      throw outcome.error;
     }
+    return outcome.payment;
   }
 }

@@ -34,6 +34,7 @@ function statusFor(code: DomainErrorCode): number {
     case 'ILLEGAL_TRANSITION':
     case 'IDEMPOTENCY_KEY_IN_USE':
     case 'DELIVERY_NOT_RETRYABLE':
+    case 'GATEWAY_TRADE_NO_CONFLICT':
       return HttpStatus.CONFLICT;
     case 'IDEMPOTENCY_KEY_REUSED':
       return HttpStatus.UNPROCESSABLE_ENTITY;

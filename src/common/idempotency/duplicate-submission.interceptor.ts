@@ -22,14 +22,22 @@ import {
   type RequestWithIdempotency,
   SKIP_IDEMPOTENCY,
 } from './idempotency-context';
+import { randomUUID } from 'node:crypto';
 import { canonicalJson, isValidIdempotencyKey, sha256 } from './request-fingerprint';
+
+// Compare-and-delete / compare-and-set on the exact in-flight value this request wrote: a request whose
+// marker expired and was taken over by another must not delete or overwrite the other's claim.
+const RELEASE_IF_OURS = `if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end return 0`;
+const COMPLETE_IF_OURS = `if redis.call('GET', KEYS[1]) == ARGV[1] then redis.call('SET', KEYS[1], ARGV[2], 'PX', ARGV[3]) return 1 end return 0`;
 
 const WRITE_METHODS = new Set(['POST', 'PUT', 'PATCH', 'DELETE']);
 export const IDEMPOTENCY_KEY_HEADER = 'idempotency-key';
 export const REPLAYED_HEADER = 'Idempotent-Replayed';
 
 type StoredEntry =
-  { state: 'in_flight'; requestHash: string } | { state: 'done'; requestHash: string; status: number; body: unknown };
+  /** `token` identifies the request holding the key, so only it can release or complete the key. */
+  | { state: 'in_flight'; requestHash: string; token: string }
+  | { state: 'done'; requestHash: string; status: number; body: unknown };
 
 /**
  * The duplicate-submission guard on every write endpoint (opt out with @SkipIdempotency()).
@@ -39,7 +47,7 @@ type StoredEntry =
  * - Redis `SET key NX PX GET` claims the key in one round trip. While the first request runs, duplicates
  *   get 409 + Retry-After; after it succeeds they get its stored response replayed with
  *   `Idempotent-Replayed: true`; the same key with another body gets 422. A failed first request
- *   (4xx or 5xx) releases the key: it changed nothing, so the client may try again.
+ *   (4xx or 5xx) releases the key so the client may try again: a retried pay resumes the same payment.
  * - Redis is a fast path, not the guarantee: when it is down or was flushed the request goes on and the
  *   database's unique constraints decide (see IdempotencyStore and the payment start lock).
  */
@@ -75,14 +83,16 @@ export class DuplicateSubmissionInterceptor implements NestInterceptor {
       return of(claim.body);
     }
 
-    return from(this.run(next, redisKey, guard, claim.kind === 'claimed', successStatus, response));
+    return from(
+      this.run(next, redisKey, guard, claim.kind === 'claimed' ? claim.marker : undefined, successStatus, response),
+    );
   }
 
   private async run(
     next: CallHandler,
     redisKey: string,
     guard: IdempotencyContext,
-    claimed: boolean,
+    marker: string | undefined,
     successStatus: number,
     response: Response,
   ): Promise<unknown> {
@@ -90,7 +100,7 @@ export class DuplicateSubmissionInterceptor implements NestInterceptor {
     try {
       result = await lastValueFrom(next.handle(), { defaultValue: undefined });
     } catch (error) {
-      if (claimed && toHttpError(error).status >= 400) await this.release(redisKey);
+      if (marker && toHttpError(error).status >= 400) await this.release(redisKey, marker);
       throw error;
     }
     let body = result;
@@ -99,7 +109,7 @@ export class DuplicateSubmissionInterceptor implements NestInterceptor {
       body = result.body;
       response.setHeader(REPLAYED_HEADER, 'true');
     }
-    await this.remember(redisKey, guard, successStatus, body);
+    if (marker) await this.remember(redisKey, marker, guard, successStatus, body);
     return body;
   }
 
@@ -139,45 +149,49 @@ export class DuplicateSubmissionInterceptor implements NestInterceptor {
   private async claim(
     redisKey: string,
     guard: IdempotencyContext,
-  ): Promise<{ kind: 'claimed' } | { kind: 'unguarded' } | { kind: 'replay'; status: number; body: unknown }> {
-    const entry: StoredEntry = { state: 'in_flight', requestHash: guard.requestHash };
-    const inFlightTtl = Math.min(guard.ttlMs, this.config.idempotency.inFlightTtlMs);
+  ): Promise<
+    { kind: 'claimed'; marker: string } | { kind: 'unguarded' } | { kind: 'replay'; status: number; body: unknown }
+  > {
+    const entry: StoredEntry = { state: 'in_flight', requestHash: guard.requestHash, token: randomUUID() };
+    const marker = JSON.stringify(entry);
+    // As long as the request may run (derived keys remember results only briefly, but a pay can take a
+    // whole gateway timeout); a crashed process's marker expires on its own.
+    const inFlightTtl = this.config.idempotency.inFlightTtlMs;
     let previous: string | null;
     try {
-      previous = (await this.redis.call(
-        'SET',
-        redisKey,
-        JSON.stringify(entry),
-        'PX',
-        String(inFlightTtl),
-        'NX',
-        'GET',
-      )) as string | null;
+      previous = (await this.redis.call('SET', redisKey, marker, 'PX', String(inFlightTtl), 'NX', 'GET')) as
+        string | null;
     } catch (error) {
       this.logger.warn(
         `Redis unavailable (${(error as Error).message}); request continues with the database as the only duplicate check`,
       );
       return { kind: 'unguarded' };
     }
-    if (previous === null) return { kind: 'claimed' };
+    if (previous === null) return { kind: 'claimed', marker };
     const stored = JSON.parse(previous) as StoredEntry;
     if (stored.requestHash !== guard.requestHash) throw new IdempotencyKeyReused();
     if (stored.state === 'in_flight') throw new IdempotencyKeyInUse(1);
     return { kind: 'replay', status: stored.status, body: stored.body };
   }
 
-  private async remember(redisKey: string, guard: IdempotencyContext, status: number, body: unknown): Promise<void> {
+  private async remember(
+    redisKey: string,
+    marker: string,
+    guard: IdempotencyContext,
+    status: number,
+    body: unknown,
+  ): Promise<void> {
     const entry: StoredEntry = { state: 'done', requestHash: guard.requestHash, status, body };
     try {
-      await this.redis.set(redisKey, JSON.stringify(entry), 'PX', guard.ttlMs);
+      await this.redis.eval(COMPLETE_IF_OURS, 1, redisKey, marker, JSON.stringify(entry), String(guard.ttlMs));
     } catch (error) {
       this.logger.warn(`Could not store the response for replay: ${(error as Error).message}`);
     }
   }
 
-  private async release(redisKey: string): Promise<void> {
+  private async release(redisKey: string, marker: string): Promise<void> {
     try {
-      await this.redis.del(redisKey);
+      await this.redis.eval(RELEASE_IF_OURS, 1, redisKey, marker);
     } catch (error) {
       // The in-flight marker expires on its own (IDEMPOTENCY_IN_FLIGHT_TTL_SECONDS).
       this.logger.warn(`Could not release idempotency key: ${(error as Error).message}`);
