@@ -1,8 +1,18 @@
 import type { INestApplication } from '@nestjs/common';
 import { createValidationPipe } from './common/errors/validation';
+import { AppConfig } from './config/app-config';
+import { ordersConsumerOptions } from './orders/orders-consumer.options';
 
-/** What main.ts and the e2e tests both apply to the app, so tests run the same HTTP stack as production. */
+/** What main.ts and the e2e tests both apply to the app, so tests run the same stack as production. */
 export function configureApp(app: INestApplication): void {
   app.useGlobalPipes(createValidationPipe());
   app.enableShutdownHooks();
+  const config = app.get(AppConfig);
+  // Hybrid app: the HTTP API and the Orders consumer of payment events in one process.
+  if (config.consumersEnabled) app.connectMicroservice(ordersConsumerOptions(config));
+}
+
+/** Starts the consumers connected by configureApp (before listening for HTTP). */
+export async function startConsumers(app: INestApplication): Promise<void> {
+  await app.startAllMicroservices();
 }

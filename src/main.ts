@@ -11,11 +11,12 @@ async function bootstrap(): Promise<void> {
   // Validate before any module is loaded so a bad value stops the process with the key's name, no stack.
   const env = validateEnvironment(process.env);
   const { AppModule } = await import('./app.module.js');
-  const { configureApp } = await import('./app.setup.js');
+  const { configureApp, startConsumers } = await import('./app.setup.js');
   const app = await NestFactory.create(AppModule, {
     logger: LEVELS.slice(0, LEVELS.indexOf(env.LOG_LEVEL) + 1),
   });
   configureApp(app);
+  await startConsumers(app);
   await app.listen(env.PORT);
   new Logger('Bootstrap').log(`Payment Center listening on http://localhost:${env.PORT}`);
 }

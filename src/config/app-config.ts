@@ -36,6 +36,7 @@ export class AppConfig {
   readonly adminTokens: readonly AdminTokenConfig[];
   readonly relay: { enabled: boolean; pollIntervalMs: number; publishTimeoutMs: number; batchSize: number };
   readonly consumersEnabled: boolean;
+  readonly ordersPartner: string;
   /** Redeliveries a partner queue allows before it dead-letters a message (quorum x-delivery-limit). */
   readonly partnerDeliveryLimit: number;
 
@@ -74,6 +75,7 @@ export class AppConfig {
       batchSize: env('RELAY_BATCH_SIZE') as number,
     };
     this.consumersEnabled = env('CONSUMERS_ENABLED') as boolean;
+    this.ordersPartner = env('ORDERS_PARTNER') as string;
     this.partnerDeliveryLimit = env('PARTNER_DELIVERY_LIMIT') as number;
   }
 }

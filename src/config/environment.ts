@@ -153,6 +153,11 @@ export class Environment {
   @IsBoolean()
   CONSUMERS_ENABLED = true;
 
+  /** The entry of PARTNERS that is our own Orders module: its queue and signing key. */
+  @IsString()
+  @Matches(/^[a-z0-9][a-z0-9-]{0,39}$/, { message: 'ORDERS_PARTNER must be a partner name' })
+  ORDERS_PARTNER = 'orders';
+
   @Transform(toInteger)
   @IsInt()
   @Min(1)

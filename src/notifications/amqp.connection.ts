@@ -38,6 +38,11 @@ export class AmqpConnection implements OnApplicationShutdown {
     return this.connect().createChannel({ setup });
   }
 
+  /** Resolves once connected with the topology declared (for a caller that needs the queues to exist). */
+  async ready(): Promise<void> {
+    await this.publisher().waitForConnect();
+  }
+
   publisher(): ChannelWrapper {
     if (this.channel) return this.channel;
     this.channel = this.connect().createChannel({

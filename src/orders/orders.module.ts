@@ -5,10 +5,12 @@ import { Order, OrderItem } from './order.entity';
 import { OrdersController } from './orders.controller';
 import { OrdersRepository } from './orders.repository';
 import { OrdersService } from './orders.service';
+import { PaymentEventsConsumer } from './payment-events.consumer';
+import { ProcessedEvent } from './processed-event.entity';
 
 @Module({
-  imports: [TypeOrmModule.forFeature([Order, OrderItem]), PaymentCenterModule],
-  controllers: [OrdersController],
+  imports: [TypeOrmModule.forFeature([Order, OrderItem, ProcessedEvent]), PaymentCenterModule],
+  controllers: [OrdersController, PaymentEventsConsumer],
   providers: [OrdersRepository, OrdersService],
 })
 export class OrdersModule {}

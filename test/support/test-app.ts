@@ -2,7 +2,9 @@ import type { INestApplication } from '@nestjs/common';
 import { Test } from '@nestjs/testing';
 import type { AddressInfo } from 'node:net';
 import { AppModule } from '../../src/app.module';
-import { configureApp } from '../../src/app.setup';
+import { ConfigService } from '@nestjs/config';
+import { configureApp, startConsumers } from '../../src/app.setup';
+import { AppConfig } from '../../src/config/app-config';
 import { Clock } from '../../src/common/clock';
 import { PAYMENT_GATEWAYS } from '../../src/gateways/payment-gateway';
 import type { FakeGateway } from './fake-gateway';
@@ -31,8 +33,18 @@ export interface RunningApp {
  * Boots the real AppModule (real MariaDB, Redis, RabbitMQ) listening on a free port, with fake gateway
  * adapters in place of the vendors. Several can run at once: each has its own pools, like separate instances.
  */
-export async function startApp(gateways: FakeGateway[], clock = new TestClock()): Promise<RunningApp> {
+export async function startApp(
+  gateways: FakeGateway[],
+  clock = new TestClock(),
+  config: Partial<Record<keyof AppConfig, unknown>> = {},
+): Promise<RunningApp> {
   const moduleRef = await Test.createTestingModule({ imports: [AppModule] })
+    .overrideProvider(AppConfig)
+    .useFactory({
+      // Per-app settings on top of the environment (partners, relay on/off...), like separate deployments.
+      factory: (configService: ConfigService) => Object.assign(new AppConfig(configService as never), config),
+      inject: [ConfigService],
+    })
     .overrideProvider(PAYMENT_GATEWAYS)
     .useValue(gateways)
     .overrideProvider(Clock)
@@ -40,6 +52,7 @@ export async function startApp(gateways: FakeGateway[], clock = new TestClock())
     .compile();
   const app = moduleRef.createNestApplication({ logger: ['fatal'] });
   configureApp(app);
+  await startConsumers(app);
   await app.listen(0, '127.0.0.1');
   const { port } = app.getHttpServer().address() as AddressInfo;
   return { app, url: `http://127.0.0.1:${port}`, clock, close: () => app.close() };

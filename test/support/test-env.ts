@@ -6,5 +6,9 @@ const defaults: Record<string, string> = {
   GATEWAY_TIMEOUT_MS: '1500',
   IDEMPOTENCY_DERIVED_TTL_SECONDS: '2',
   DB_POOL_SIZE: '30',
+  // Tests that need partners or consumers configure them per app; by default nothing is published or consumed.
+  PARTNERS: '[]',
+  CONSUMERS_ENABLED: 'false',
+  RELAY_POLL_INTERVAL_MS: '200',
 };
 for (const [key, value] of Object.entries(defaults)) process.env[key] ??= value;
