@@ -39,7 +39,7 @@ const settings = {
     { name: 'ops', token: OPS_TOKEN, scopes: ['deliveries:read', 'deliveries:retry'] },
     { name: 'viewer', token: VIEWER_TOKEN, scopes: ['deliveries:read'] },
   ],
-  relay: { enabled: true, pollIntervalMs: 200, publishTimeoutMs: 1000, batchSize: 50 },
+  relay: { enabled: true, pollIntervalMs: 200, publishTimeoutMs: 1000, batchSize: 50, claimLeaseMs: 30_000 },
   partnerDeliveryLimit: 3,
 };
 

@@ -34,7 +34,13 @@ export class AppConfig {
   readonly logLevel: Environment['LOG_LEVEL'];
   readonly partners: readonly PartnerConfig[];
   readonly adminTokens: readonly AdminTokenConfig[];
-  readonly relay: { enabled: boolean; pollIntervalMs: number; publishTimeoutMs: number; batchSize: number };
+  readonly relay: {
+    enabled: boolean;
+    pollIntervalMs: number;
+    publishTimeoutMs: number;
+    batchSize: number;
+    claimLeaseMs: number;
+  };
   readonly consumersEnabled: boolean;
   readonly ordersPartner: string;
   /** Redeliveries a partner queue allows before it dead-letters a message (quorum x-delivery-limit). */
@@ -73,6 +79,7 @@ export class AppConfig {
       pollIntervalMs: env('RELAY_POLL_INTERVAL_MS') as number,
       publishTimeoutMs: env('RELAY_PUBLISH_TIMEOUT_MS') as number,
       batchSize: env('RELAY_BATCH_SIZE') as number,
+      claimLeaseMs: env('RELAY_CLAIM_LEASE_MS') as number,
     };
     this.consumersEnabled = env('CONSUMERS_ENABLED') as boolean;
     this.ordersPartner = env('ORDERS_PARTNER') as string;

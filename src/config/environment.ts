@@ -149,6 +149,13 @@ export class Environment {
   @Max(1000)
   RELAY_BATCH_SIZE = 50;
 
+  /** How long a relay holds claimed outbox rows before another instance may take them over. */
+  @Transform(toInteger)
+  @IsInt()
+  @Min(1000)
+  @Max(600_000)
+  RELAY_CLAIM_LEASE_MS = 30_000;
+
   @Transform(toBoolean)
   @IsBoolean()
   CONSUMERS_ENABLED = true;

@@ -10,8 +10,6 @@ import { AmqpConnection } from './amqp.connection';
 import { EventDelivery, OutboxEvent } from './outbox.entity';
 import { PAYMENT_EVENTS_EXCHANGE, SIGNATURE_HEADER, signatureHeader } from './payment-event';
 
-/** How long a relay may hold claimed rows before another instance takes them over. */
-const CLAIM_LEASE_MS = 30_000;
 const MAX_BACKOFF_MS = 60_000;
 
 /**
@@ -105,7 +103,7 @@ export class OutboxRelay implements OnApplicationBootstrap, OnApplicationShutdow
       const ids = due.map((row) => row.id);
       await manager.query('UPDATE outbox_events SET claimed_by = ?, next_attempt_at = ? WHERE id IN (?)', [
         this.instanceId,
-        new Date(now.getTime() + CLAIM_LEASE_MS),
+        new Date(now.getTime() + this.config.relay.claimLeaseMs),
         ids,
       ]);
       return manager.getRepository(OutboxEvent).findBy({ id: In(ids) });
