@@ -6,6 +6,7 @@ import { OutboxRelay } from '../src/notifications/outbox.relay';
 import { partnerQueue } from '../src/notifications/payment-event';
 import { PaymentStateService } from '../src/payment-center/payment-state.service';
 import { AmqpProbe, startBroker, stopBroker, waitFor } from './support/amqp';
+import { documentedPaymentFields } from './support/asyncapi';
 import { sqlPool } from './support/database';
 import { fakeGateways } from './support/fake-gateway';
 import { http, orderBody, type RunningApp, startApp, TestClock, uniqueId } from './support/test-app';
@@ -133,6 +134,8 @@ describe('Payment events to partners over RabbitMQ (e2e)', () => {
       expect(Math.abs(message.properties.timestamp - Date.now() / 1000)).toBeLessThan(60);
     }
     expect(toAll.properties.messageId).toBe(toPaid.properties.messageId);
+    // The body has exactly the payment fields docs/asyncapi.yaml documents.
+    expect(Object.keys(JSON.parse(toAll.content.toString()).payment).sort()).toEqual(documentedPaymentFields().sort());
     const header = toAll.properties.headers?.['x-pc-signature'];
     expect(verifyPaymentEvent(header, toAll.content, [ALL])).toBe(true);
     expect(verifyPaymentEvent(header, toPaid.content, [PAID_ONLY])).toBe(true);
@@ -212,6 +215,40 @@ describe('Payment events to partners over RabbitMQ (e2e)', () => {
     await new Promise((resolve) => setTimeout(resolve, 300)); // let the duplicate be consumed too
     const order = (await http('GET', `${app().url}/api/orders/${orderNo}`)).body;
     expect(order).toMatchObject({ status: 'PAID', version: versionAfterPaid });
+  });
+
+  it('an event the Orders consumer keeps failing on is retried a bounded number of times, then dead-lettered', async () => {
+    const { orderNo, amountFen } = await payingOrder();
+    const eventId = '00000000-0000-4000-8000-' + Date.now().toString().padStart(12, '0').slice(-12);
+    // A payment number longer than the column: every attempt to record it fails inside the transaction.
+    const poison = {
+      id: eventId,
+      type: 'payment.succeeded',
+      occurredAt: new Date().toISOString(),
+      version: 2,
+      payment: { paymentNo: 'P'.repeat(40), orderNo, channel: 'wechat', amountFen, currency: 'CNY', status: 'PAID' },
+    };
+    const now = new Date();
+    await db.query(
+      `INSERT INTO event_deliveries (event_id, partner, event_type, status, attempts, created_at, updated_at)
+       VALUES (?, ?, 'payment.succeeded', 'PUBLISHED', 1, ?, ?)`,
+      [eventId, ORDERS.name, now, now],
+    );
+    await app()
+      .app.get(OutboxRelay)
+      .send('', partnerQueue(ORDERS.name), { eventId, type: poison.type, body: JSON.stringify(poison) } as never, [
+        ORDERS,
+      ]);
+    const [delivery] = await waitFor('poison message dead-lettered', async () => {
+      const found = await rows<{ status: string; last_error: string }>(
+        'SELECT status, last_error FROM event_deliveries WHERE event_id = ?',
+        [eventId],
+      );
+      return found[0]?.status === 'FAILED' && found;
+    });
+    expect(delivery.last_error).toMatch(/delivery_limit/);
+    expect(await orderStatus(orderNo)).toBe('PAYING');
+    expect(await rows('SELECT event_id FROM order_processed_events WHERE event_id = ?', [eventId])).toEqual([]);
   });
 
   it('a forged message is never applied: it is dead-lettered', async () => {
