@@ -1,4 +1,7 @@
-import { InvalidEnvironment, parseDurationList, validateEnvironment } from './environment';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { parseEnv } from 'node:util';
+import { Environment, InvalidEnvironment, parseDurationList, validateEnvironment } from './environment';
 
 describe('validateEnvironment', () => {
   it('gives working defaults for a local run when nothing is set', () => {
@@ -52,5 +55,17 @@ describe('parseDurationList', () => {
   it('reads the query schedule in milliseconds', () => {
     expect(parseDurationList('30s,10s,20s,30s')).toEqual([30_000, 10_000, 20_000, 30_000]);
     expect(parseDurationList('500ms, 1m, 2h')).toEqual([500, 60_000, 7_200_000]);
+  });
+});
+
+describe('.env.example', () => {
+  const documented = parseEnv(readFileSync(join(process.cwd(), '.env.example'), 'utf8'));
+
+  it('documents every setting the app reads, and nothing else', () => {
+    expect(Object.keys(documented).sort()).toEqual(Object.keys(new Environment()).sort());
+  });
+
+  it('shows the defaults the app really uses', () => {
+    expect({ ...validateEnvironment(documented) }).toEqual({ ...validateEnvironment({}) });
   });
 });
