@@ -16,9 +16,15 @@ async function bootstrap(): Promise<void> {
     logger: LEVELS.slice(0, LEVELS.indexOf(env.LOG_LEVEL) + 1),
   });
   configureApp(app);
-  await startConsumers(app);
   await app.listen(env.PORT);
-  new Logger('Bootstrap').log(`Payment Center listening on http://localhost:${env.PORT}`);
+  const logger = new Logger('Bootstrap');
+  logger.log(`Payment Center listening on http://localhost:${env.PORT}`);
+  // Consumers connect in the background: a broker that is down must not keep the API from serving
+  // (payments still complete; their events wait in the outbox). They start when the broker answers.
+  void startConsumers(app).then(
+    () => logger.log('Consumers started'),
+    (error: unknown) => logger.error(`Consumers failed to start: ${String(error)}`),
+  );
 }
 
 bootstrap().catch((error: unknown) => {
