@@ -1,0 +1,80 @@
+import { createCipheriv, generateKeyPairSync } from 'node:crypto';
+import {
+  authorizationHeader,
+  decryptResource,
+  encryptResource,
+  parseAuthorization,
+  requestMessage,
+  responseMessage,
+  rsaSign,
+  rsaVerify,
+  toWechatTotal,
+} from './wechatpay.protocol';
+
+const { privateKey, publicKey } = generateKeyPairSync('rsa', { modulusLength: 2048 });
+const other = generateKeyPairSync('rsa', { modulusLength: 2048 });
+const apiV3Key = '0123456789abcdef0123456789abcdef';
+
+describe('WeChat Pay v3 wire rules', () => {
+  it('builds the request message with the body line empty for GET', () => {
+    expect(
+      requestMessage('GET', '/v3/pay/transactions/out-trade-no/P1?mchid=1900000001', '1554208460', 'NONCE', ''),
+    ).toBe('GET\n/v3/pay/transactions/out-trade-no/P1?mchid=1900000001\n1554208460\nNONCE\n\n');
+    expect(responseMessage('1554208460', 'NONCE', '{"a":1}')).toBe('1554208460\nNONCE\n{"a":1}\n');
+  });
+
+  it('signs with SHA256withRSA and verifies only with the matching key and message', () => {
+    const message = requestMessage('POST', '/v3/pay/transactions/native', '1554208460', 'N', '{"x":1}');
+    const signature = rsaSign(message, privateKey);
+    expect(rsaVerify(message, signature, publicKey)).toBe(true);
+    expect(rsaVerify(message.replace('"x":1', '"x":2'), signature, publicKey)).toBe(false);
+    expect(rsaVerify(message, signature, other.publicKey)).toBe(false);
+    expect(rsaVerify(message, 'not base64 at all', publicKey)).toBe(false);
+  });
+
+  it('writes and reads the Authorization header', () => {
+    const header = authorizationHeader({
+      mchid: '1900000001',
+      nonce: 'N',
+      timestamp: '1',
+      serialNo: 'ABC',
+      signature: 's==',
+    });
+    expect(header).toBe(
+      'WECHATPAY2-SHA256-RSA2048 mchid="1900000001",nonce_str="N",timestamp="1",serial_no="ABC",signature="s=="',
+    );
+    expect(parseAuthorization(header)).toEqual({
+      mchid: '1900000001',
+      nonce_str: 'N',
+      timestamp: '1',
+      serial_no: 'ABC',
+      signature: 's==',
+    });
+    expect(parseAuthorization('Bearer x')).toBeUndefined();
+  });
+
+  it('decrypts a resource encrypted independently with AES-256-GCM, tag appended to the ciphertext', () => {
+    const nonce = 'abcdef123456';
+    const cipher = createCipheriv('aes-256-gcm', Buffer.from(apiV3Key), Buffer.from(nonce));
+    cipher.setAAD(Buffer.from('transaction'));
+    const ciphertext = Buffer.concat([cipher.update('{"trade_state":"SUCCESS"}'), cipher.final(), cipher.getAuthTag()]);
+    const resource = {
+      algorithm: 'AEAD_AES_256_GCM' as const,
+      ciphertext: ciphertext.toString('base64'),
+      associated_data: 'transaction',
+      nonce,
+      original_type: 'transaction',
+    };
+    expect(decryptResource(resource, apiV3Key)).toBe('{"trade_state":"SUCCESS"}');
+    expect(() => decryptResource({ ...resource, associated_data: 'other' }, apiV3Key)).toThrow();
+    expect(() => decryptResource(resource, 'fedcba9876543210fedcba9876543210')).toThrow();
+    expect(decryptResource(encryptResource('hello', apiV3Key, '', 'transaction'), apiV3Key)).toBe('hello');
+  });
+
+  it('keeps amounts in integer fen and refuses what WeChat cannot take', () => {
+    expect(toWechatTotal(1)).toBe(1);
+    expect(() => toWechatTotal(0)).toThrow(RangeError);
+    expect(() => toWechatTotal(12.5)).toThrow(RangeError);
+    expect(() => toWechatTotal(2_147_483_648)).toThrow(RangeError);
+  });
+});

@@ -1,0 +1,107 @@
+import { createCipheriv, createDecipheriv, createSign, createVerify, randomBytes, type KeyObject } from 'node:crypto';
+
+/**
+ * WeChat Pay API v3 wire rules (pay.weixin.qq.com docs; the official SDKs agree), shared by our provider
+ * and the sandbox: the one place the vendor's signature and encryption formats live.
+ */
+export const WECHATPAY_SCHEMA = 'WECHATPAY2-SHA256-RSA2048';
+/** Responses and notifications whose Wechatpay-Timestamp is this far from our clock are refused. */
+export const WECHATPAY_MAX_CLOCK_SKEW_SECONDS = 5 * 60;
+
+/** Request signature message: METHOD\nPATH?QUERY\ntimestamp\nnonce\nbody\n (body line empty for GET). */
+export function requestMessage(
+  method: string,
+  pathWithQuery: string,
+  timestamp: string,
+  nonce: string,
+  body: string,
+): string {
+  return `${method}\n${pathWithQuery}\n${timestamp}\n${nonce}\n${body}\n`;
+}
+
+/** Response / notification signature message: timestamp\nnonce\nbody\n over the raw body. */
+export function responseMessage(timestamp: string, nonce: string, body: string): string {
+  return `${timestamp}\n${nonce}\n${body}\n`;
+}
+
+export function rsaSign(message: string, privateKey: KeyObject): string {
+  return createSign('RSA-SHA256').update(message).sign(privateKey, 'base64');
+}
+
+export function rsaVerify(message: string, signature: string, publicKey: KeyObject): boolean {
+  try {
+    return createVerify('RSA-SHA256').update(message).verify(publicKey, signature, 'base64');
+  } catch {
+    return false;
+  }
+}
+
+export function newNonce(): string {
+  return randomBytes(16).toString('hex').toUpperCase();
+}
+
+export function authorizationHeader(fields: {
+  mchid: string;
+  nonce: string;
+  timestamp: string;
+  serialNo: string;
+  signature: string;
+}): string {
+  return (
+    `${WECHATPAY_SCHEMA} mchid="${fields.mchid}",nonce_str="${fields.nonce}",` +
+    `timestamp="${fields.timestamp}",serial_no="${fields.serialNo}",signature="${fields.signature}"`
+  );
+}
+
+export function parseAuthorization(header: string | undefined): Record<string, string> | undefined {
+  if (!header?.startsWith(`${WECHATPAY_SCHEMA} `)) return undefined;
+  const fields: Record<string, string> = {};
+  for (const match of header.slice(WECHATPAY_SCHEMA.length + 1).matchAll(/(\w+)="([^"]*)"/g)) {
+    fields[match[1]] = match[2];
+  }
+  return fields;
+}
+
+export interface EncryptedResource {
+  algorithm: 'AEAD_AES_256_GCM';
+  ciphertext: string;
+  associated_data: string;
+  nonce: string;
+  original_type: string;
+}
+
+/** Notification resource: AES-256-GCM with the APIv3 key; base64 ciphertext carries the 16-byte tag at its end. */
+export function decryptResource(resource: EncryptedResource, apiV3Key: string): string {
+  const data = Buffer.from(resource.ciphertext, 'base64');
+  const decipher = createDecipheriv('aes-256-gcm', Buffer.from(apiV3Key, 'utf8'), Buffer.from(resource.nonce, 'utf8'));
+  decipher.setAuthTag(data.subarray(data.length - 16));
+  decipher.setAAD(Buffer.from(resource.associated_data ?? '', 'utf8'));
+  return Buffer.concat([decipher.update(data.subarray(0, data.length - 16)), decipher.final()]).toString('utf8');
+}
+
+export function encryptResource(
+  plaintext: string,
+  apiV3Key: string,
+  associatedData: string,
+  originalType: string,
+): EncryptedResource {
+  const nonce = randomBytes(6).toString('hex'); // 12 characters
+  const cipher = createCipheriv('aes-256-gcm', Buffer.from(apiV3Key, 'utf8'), Buffer.from(nonce, 'utf8'));
+  cipher.setAAD(Buffer.from(associatedData, 'utf8'));
+  const encrypted = Buffer.concat([cipher.update(plaintext, 'utf8'), cipher.final(), cipher.getAuthTag()]);
+  return {
+    algorithm: 'AEAD_AES_256_GCM',
+    ciphertext: encrypted.toString('base64'),
+    associated_data: associatedData,
+    nonce,
+    original_type: originalType,
+  };
+}
+
+/** Money at the WeChat edge: `amount.total` is an integer of fen, so no conversion, but check it is one. */
+export function toWechatTotal(amountFen: number): number {
+  if (!Number.isSafeInteger(amountFen) || amountFen <= 0 || amountFen > 2_147_483_647) {
+    throw new RangeError(`amount ${amountFen} fen is outside WeChat Pay's range`);
+  }
+  return amountFen;
+}
