@@ -13,6 +13,7 @@ async function bootstrap(): Promise<void> {
   const { AppModule } = await import('./app.module.js');
   const { configureApp, startConsumers } = await import('./app.setup.js');
   const app = await NestFactory.create(AppModule, {
+    rawBody: true, // vendor callback signatures cover the exact bytes
     logger: LEVELS.slice(0, LEVELS.indexOf(env.LOG_LEVEL) + 1),
   });
   configureApp(app);

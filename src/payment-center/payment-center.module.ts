@@ -5,14 +5,16 @@ import { NotificationsModule } from '../notifications/notifications.module';
 import { PaymentCenter } from './payment-center';
 import { Payment, PaymentIntent, PaymentTransition } from './payment.entity';
 import { PaymentStateService } from './payment-state.service';
+import { GatewayNotifyController } from './gateway-notify.controller';
+import { NotificationIntakeUseCase } from './notification-intake.use-case';
 import { PaymentsController } from './payments.controller';
 import { PaymentsRepository } from './payments.repository';
 import { StartPaymentUseCase } from './start-payment.use-case';
 
 @Module({
   imports: [TypeOrmModule.forFeature([Payment, PaymentIntent, PaymentTransition]), GatewaysModule, NotificationsModule],
-  controllers: [PaymentsController],
-  providers: [PaymentsRepository, PaymentStateService, StartPaymentUseCase, PaymentCenter],
+  controllers: [PaymentsController, GatewayNotifyController],
+  providers: [PaymentsRepository, PaymentStateService, StartPaymentUseCase, NotificationIntakeUseCase, PaymentCenter],
   exports: [PaymentCenter, PaymentStateService],
 })
 export class PaymentCenterModule {}

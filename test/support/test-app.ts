@@ -6,8 +6,7 @@ import { ConfigService } from '@nestjs/config';
 import { configureApp, startConsumers } from '../../src/app.setup';
 import { AppConfig } from '../../src/config/app-config';
 import { Clock } from '../../src/common/clock';
-import { PAYMENT_GATEWAYS } from '../../src/gateways/payment-gateway';
-import type { FakeGateway } from './fake-gateway';
+import { PAYMENT_GATEWAYS, type PaymentGateway } from '../../src/gateways/payment-gateway';
 
 /** A clock tests can move forward. */
 export class TestClock extends Clock {
@@ -34,7 +33,7 @@ export interface RunningApp {
  * adapters in place of the vendors. Several can run at once: each has its own pools, like separate instances.
  */
 export async function startApp(
-  gateways: FakeGateway[],
+  gateways: PaymentGateway[],
   clock = new TestClock(),
   config: Partial<Record<keyof AppConfig, unknown>> = {},
 ): Promise<RunningApp> {
@@ -50,7 +49,7 @@ export async function startApp(
     .overrideProvider(Clock)
     .useValue(clock)
     .compile();
-  const app = moduleRef.createNestApplication({ logger: ['fatal'] });
+  const app = moduleRef.createNestApplication({ logger: ['fatal'], rawBody: true });
   configureApp(app);
   await startConsumers(app);
   await app.listen(0, '127.0.0.1');

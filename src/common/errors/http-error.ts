@@ -17,6 +17,7 @@ function statusFor(code: DomainErrorCode): number {
   switch (code) {
     case 'VALIDATION_FAILED':
     case 'IDEMPOTENCY_KEY_INVALID':
+    case 'NOTIFICATION_REJECTED':
       return HttpStatus.BAD_REQUEST;
     case 'UNAUTHENTICATED':
       return HttpStatus.UNAUTHORIZED;

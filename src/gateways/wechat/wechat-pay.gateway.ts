@@ -1,0 +1,273 @@
+import { Logger } from '@nestjs/common';
+import type { KeyObject } from 'node:crypto';
+import { DomainError } from '../../common/errors/domain-error';
+import type {
+  CloseResult,
+  CreatePaymentRequest,
+  CreatePaymentResult,
+  GatewayAck,
+  GatewayNotification,
+  GatewayResult,
+  RawNotification,
+  RefundResult,
+} from '../gateway.types';
+import { PaymentGateway } from '../payment-gateway';
+import {
+  authorizationHeader,
+  decryptResource,
+  type EncryptedResource,
+  newNonce,
+  requestMessage,
+  responseMessage,
+  rsaSign,
+  rsaVerify,
+  toWechatTotal,
+  WECHATPAY_MAX_CLOCK_SKEW_SECONDS,
+} from './wechatpay.protocol';
+
+export interface WechatPaySettings {
+  /** https://api.mch.weixin.qq.com in production; the sandbox's address by default. */
+  baseUrl: string;
+  mchid: string;
+  appid: string;
+  merchantSerialNo: string;
+  merchantPrivateKey: KeyObject;
+  /** Platform certificate serials and/or `PUB_KEY_ID_…` ids → public key (both kinds arrive during the migration). */
+  platformKeys: ReadonlyMap<string, KeyObject>;
+  apiV3Key: string;
+  notifyUrl: string;
+  timeoutMs: number;
+  now?: () => Date;
+}
+
+export class NotificationRejected extends DomainError {
+  readonly code = 'NOTIFICATION_REJECTED';
+  constructor(reason: string) {
+    super(reason);
+  }
+}
+
+interface WechatTransaction {
+  mchid?: string;
+  appid?: string;
+  out_trade_no?: string;
+  transaction_id?: string;
+  trade_state?: string;
+  trade_state_desc?: string;
+  success_time?: string;
+  amount?: { total?: number; payer_total?: number };
+}
+
+type WechatBody = WechatTransaction & { code?: string; message?: string; code_url?: string };
+type VendorResponse = { status: number; body: string; json: WechatBody | undefined };
+
+/**
+ * WeChat Pay API v3: native (QR) payments, query by out_trade_no, close, and verified notifications.
+ * Every request is signed with the merchant key; every response and notification is verified with the
+ * platform key named by Wechatpay-Serial before it is believed. A timeout, a 5xx or an unverifiable
+ * answer is `unknown`, never a failure.
+ */
+export class WechatPayGateway extends PaymentGateway {
+  readonly channel = 'wechat' as const;
+  private readonly logger = new Logger(WechatPayGateway.name);
+
+  constructor(private readonly settings: WechatPaySettings) {
+    super();
+  }
+
+  async createPayment(request: CreatePaymentRequest): Promise<CreatePaymentResult> {
+    const body = {
+      appid: this.settings.appid,
+      mchid: this.settings.mchid,
+      description: request.description.slice(0, 127),
+      out_trade_no: request.paymentNo,
+      time_expire: toBeijingRfc3339(request.expiresAt),
+      notify_url: this.settings.notifyUrl,
+      amount: { total: toWechatTotal(request.amountFen), currency: 'CNY' },
+    };
+    const response = await this.call('POST', '/v3/pay/transactions/native', body, request.signal);
+    if ('unknown' in response) return { kind: 'unknown', reason: response.unknown };
+    if (response.status === 200 && typeof response.json?.code_url === 'string') {
+      return { kind: 'created', credential: { type: 'code_url', codeUrl: response.json.code_url } };
+    }
+    if (response.status >= 400 && response.status < 500 && response.status !== 429) {
+      return {
+        kind: 'rejected',
+        code: response.json?.code ?? String(response.status),
+        message: response.json?.message ?? '',
+      };
+    }
+    return { kind: 'unknown', reason: `HTTP ${response.status} ${response.json?.code ?? ''}` };
+  }
+
+  async query(paymentNo: string): Promise<GatewayResult> {
+    const path = `/v3/pay/transactions/out-trade-no/${encodeURIComponent(paymentNo)}?mchid=${this.settings.mchid}`;
+    const response = await this.call('GET', path);
+    if ('unknown' in response) return { kind: 'unknown', reason: response.unknown };
+    if (response.status === 404) return { kind: 'not_paid' }; // ORDER_NOT_EXIST: the buyer has not paid
+    if (response.status !== 200 || !response.json) return { kind: 'unknown', reason: `HTTP ${response.status}` };
+    return this.resultOf(response.json);
+  }
+
+  async close(paymentNo: string): Promise<CloseResult> {
+    const path = `/v3/pay/transactions/out-trade-no/${encodeURIComponent(paymentNo)}/close`;
+    const response = await this.call('POST', path, { mchid: this.settings.mchid });
+    if ('unknown' in response) return { kind: 'unknown', reason: response.unknown };
+    if (response.status === 204) return { kind: 'closed' };
+    if (response.json?.code === 'ORDERPAID') return { kind: 'paid' };
+    return { kind: 'unknown', reason: `HTTP ${response.status} ${response.json?.code ?? ''}` };
+  }
+
+  refund(): Promise<RefundResult> {
+    return Promise.resolve({ kind: 'unknown', reason: 'WeChat Pay refunds are not implemented yet' });
+  }
+
+  queryRefund(): Promise<RefundResult> {
+    return Promise.resolve({ kind: 'unknown', reason: 'WeChat Pay refunds are not implemented yet' });
+  }
+
+  parseNotification(notification: RawNotification): Promise<GatewayNotification> {
+    const body = notification.rawBody.toString('utf8');
+    const problem = this.verifySigned(notification.headers, body);
+    if (problem) return Promise.reject(new NotificationRejected(problem));
+    let resource: EncryptedResource;
+    try {
+      resource = (JSON.parse(body) as { resource: EncryptedResource }).resource;
+    } catch {
+      return Promise.reject(new NotificationRejected('notification body is not JSON'));
+    }
+    let transaction: WechatTransaction;
+    try {
+      transaction = JSON.parse(decryptResource(resource, this.settings.apiV3Key)) as WechatTransaction;
+    } catch {
+      return Promise.reject(new NotificationRejected('notification resource does not decrypt with our APIv3 key'));
+    }
+    if (transaction.mchid !== this.settings.mchid || transaction.appid !== this.settings.appid) {
+      return Promise.reject(
+        new NotificationRejected(`notification for mchid ${transaction.mchid} / appid ${transaction.appid}`),
+      );
+    }
+    if (!transaction.out_trade_no) return Promise.reject(new NotificationRejected('notification without out_trade_no'));
+    return Promise.resolve({
+      kind: 'payment',
+      paymentNo: transaction.out_trade_no,
+      result: this.resultOf(transaction),
+    });
+  }
+
+  acknowledge(outcome: { accepted: true } | { accepted: false; reason: string }): GatewayAck {
+    // WeChat counts 200/204 as received; anything else is resent (15 times over about 24 h).
+    if (outcome.accepted) return { status: 204, headers: {}, body: '' };
+    return {
+      status: 400,
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ code: 'FAIL', message: outcome.reason.slice(0, 200) }),
+    };
+  }
+
+  private resultOf(transaction: WechatTransaction): GatewayResult {
+    switch (transaction.trade_state) {
+      case 'SUCCESS':
+      case 'REFUND': // paid, then (partly) refunded: it was paid
+        if (!transaction.transaction_id || typeof transaction.amount?.total !== 'number') {
+          return { kind: 'unknown', reason: 'paid trade without transaction_id or amount' };
+        }
+        return {
+          kind: 'paid',
+          gatewayTradeNo: transaction.transaction_id,
+          paidAmountFen: transaction.amount.total,
+          paidAt: transaction.success_time ? new Date(transaction.success_time) : this.now(),
+        };
+      case 'NOTPAY':
+      case 'USERPAYING':
+        return { kind: 'not_paid' };
+      case 'CLOSED':
+      case 'REVOKED':
+        return { kind: 'closed' };
+      case 'PAYERROR':
+        return { kind: 'failed', code: 'PAYERROR', message: transaction.trade_state_desc ?? '' };
+      default:
+        return { kind: 'unknown', reason: `trade_state ${String(transaction.trade_state)}` };
+    }
+  }
+
+  private now(): Date {
+    return this.settings.now?.() ?? new Date();
+  }
+
+  /** Checks Wechatpay-Timestamp/-Nonce/-Signature/-Serial over the raw body; returns the problem, if any. */
+  private verifySigned(headers: Record<string, string | string[] | undefined>, body: string): string | undefined {
+    const header = (name: string) => {
+      const value = headers[name.toLowerCase()];
+      return Array.isArray(value) ? value[0] : value;
+    };
+    const timestamp = header('Wechatpay-Timestamp');
+    const nonce = header('Wechatpay-Nonce');
+    const signature = header('Wechatpay-Signature');
+    const serial = header('Wechatpay-Serial');
+    if (!timestamp || !nonce || !signature || !serial) return 'missing Wechatpay-* signature headers';
+    const skew = Math.abs(this.now().getTime() / 1000 - Number(timestamp));
+    if (!Number.isFinite(skew) || skew >= WECHATPAY_MAX_CLOCK_SKEW_SECONDS)
+      return `timestamp ${timestamp} is too old or too new`;
+    const key = this.settings.platformKeys.get(serial);
+    if (!key) return `unknown platform key ${serial}`;
+    if (!rsaVerify(responseMessage(timestamp, nonce, body), signature, key)) return 'bad signature';
+    return undefined;
+  }
+
+  private async call(
+    method: 'GET' | 'POST',
+    pathWithQuery: string,
+    payload?: unknown,
+    signal?: AbortSignal,
+  ): Promise<VendorResponse | { unknown: string }> {
+    const body = payload === undefined ? '' : JSON.stringify(payload);
+    const timestamp = String(Math.floor(this.now().getTime() / 1000));
+    const nonce = newNonce();
+    const signature = rsaSign(
+      requestMessage(method, pathWithQuery, timestamp, nonce, body),
+      this.settings.merchantPrivateKey,
+    );
+    const timeout = AbortSignal.timeout(this.settings.timeoutMs);
+    try {
+      const response = await fetch(`${this.settings.baseUrl}${pathWithQuery}`, {
+        method,
+        headers: {
+          Authorization: authorizationHeader({
+            mchid: this.settings.mchid,
+            nonce,
+            timestamp,
+            serialNo: this.settings.merchantSerialNo,
+            signature,
+          }),
+          Accept: 'application/json',
+          'Content-Type': 'application/json',
+        },
+        body: method === 'GET' ? undefined : body,
+        signal: signal ? AbortSignal.any([signal, timeout]) : timeout,
+      });
+      const text = await response.text();
+      const headers = Object.fromEntries(response.headers.entries());
+      const problem = this.verifySigned(headers, text);
+      if (problem) {
+        this.logger.warn(`${method} ${pathWithQuery}: response not trusted (${problem})`);
+        return { unknown: `unverified response: ${problem}` };
+      }
+      let json: WechatBody | undefined;
+      try {
+        json = text ? (JSON.parse(text) as WechatBody) : undefined;
+      } catch {
+        json = undefined;
+      }
+      return { status: response.status, body: text, json };
+    } catch (error) {
+      return { unknown: `${method} ${pathWithQuery}: ${(error as Error).message}` };
+    }
+  }
+}
+
+/** WeChat wants RFC 3339 with an offset; Beijing time is what merchants see in their console. */
+function toBeijingRfc3339(at: Date): string {
+  const shifted = new Date(at.getTime() + 8 * 3600 * 1000);
+  return `${shifted.toISOString().slice(0, 19)}+08:00`;
+}

@@ -1,0 +1,89 @@
+import { Inject, Injectable, Logger } from '@nestjs/common';
+import { DomainError } from '../common/errors/domain-error';
+import { GatewayRegistry } from '../gateways/gateway-registry';
+import type {
+  Channel,
+  GatewayAck,
+  GatewayNotification,
+  GatewayResult,
+  RawNotification,
+} from '../gateways/gateway.types';
+import type { PaymentEvent } from './payment-state.service';
+import { PaymentStateService } from './payment-state.service';
+import { PaymentNotFound } from './payment-errors';
+
+/**
+ * A vendor's asynchronous notification: verify (in the adapter) → apply through the one locked state
+ * change (a duplicate, reordered or late notification is a no-op there) → acknowledge the vendor's way.
+ * Nothing slow runs here: the event for partners is an outbox row in the same transaction.
+ */
+@Injectable()
+export class NotificationIntakeUseCase {
+  private readonly logger = new Logger(NotificationIntakeUseCase.name);
+  /** Refused notifications by channel and reason, for operators (metrics come with the operability issue). */
+  readonly refused = new Map<string, number>();
+
+  constructor(
+    @Inject(GatewayRegistry) private readonly gateways: GatewayRegistry,
+    @Inject(PaymentStateService) private readonly state: PaymentStateService,
+  ) {}
+
+  async execute(channel: Channel, raw: RawNotification): Promise<GatewayAck> {
+    const gateway = this.gateways.get(channel);
+    let notification: GatewayNotification;
+    try {
+      notification = await gateway.parseNotification(raw);
+    } catch (error) {
+      return this.refuse(channel, gateway.acknowledge.bind(gateway), (error as Error).message);
+    }
+    if (notification.kind !== 'payment') {
+      return gateway.acknowledge({ accepted: true }); // refunds arrive with the recovery release
+    }
+    const event = eventOf(notification.result);
+    if (event) {
+      try {
+        await this.state.apply(notification.paymentNo, event);
+      } catch (error) {
+        if (error instanceof PaymentNotFound) {
+          return this.refuse(channel, gateway.acknowledge.bind(gateway), error.message);
+        }
+        if (error instanceof DomainError) {
+          this.logger.warn(`${channel} notification for ${notification.paymentNo}: ${error.message}`);
+          return gateway.acknowledge({ accepted: true }); // a fact we recorded or cannot use; resending won't help
+        }
+        throw error; // database down: the vendor resends
+      }
+    }
+    return gateway.acknowledge({ accepted: true });
+  }
+
+  private refuse(
+    channel: Channel,
+    acknowledge: (o: { accepted: false; reason: string }) => GatewayAck,
+    reason: string,
+  ) {
+    const key = `${channel}:${reason.split(' ')[0]}`;
+    this.refused.set(key, (this.refused.get(key) ?? 0) + 1);
+    this.logger.warn(`${channel} notification refused: ${reason}`);
+    return acknowledge({ accepted: false, reason });
+  }
+}
+
+function eventOf(result: GatewayResult): PaymentEvent | undefined {
+  switch (result.kind) {
+    case 'paid':
+      return {
+        type: 'PAID_CONFIRMED',
+        gatewayTradeNo: result.gatewayTradeNo,
+        paidAmountFen: result.paidAmountFen,
+        paidAt: result.paidAt,
+      };
+    case 'closed':
+      return { type: 'CLOSED_CONFIRMED' };
+    case 'failed':
+      return { type: 'FAILED_CONFIRMED', reason: `${result.code}: ${result.message}` };
+    case 'not_paid':
+    case 'unknown':
+      return undefined;
+  }
+}

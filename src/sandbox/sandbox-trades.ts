@@ -1,0 +1,55 @@
+/** A trade as the sandbox vendor holds it. In memory: a sandbox restart forgets every trade. */
+export interface SandboxTrade {
+  channel: 'wechat';
+  outTradeNo: string;
+  mchid: string;
+  appid: string;
+  description: string;
+  amountFen: number;
+  notifyUrl: string;
+  state: 'NOTPAY' | 'SUCCESS' | 'CLOSED';
+  transactionId?: string;
+  successTime?: string;
+  notifications: { attempt: number; status: number | 'error'; at: string }[];
+}
+
+/** Faults a test or a demo turns on: globally, or for one trade by out_trade_no. */
+export interface SandboxFaults {
+  /** Notifications are not sent at all (the case only active query can save). */
+  dropNotifications?: boolean;
+  /** Each notification is sent this many times at once. */
+  duplicateNotifications?: number;
+  /** Wait before the first notification, in real milliseconds. */
+  delayNotificationMs?: number;
+  /** The notification is signed with a key the merchant does not know. */
+  badSignature?: boolean;
+  /** The notification reports this amount instead of the trade's. */
+  wrongAmountFen?: number;
+  /** create/query/close answer after this many milliseconds. */
+  apiDelayMs?: number;
+  /** create/query/close answer 500 SYSTEM_ERROR. */
+  apiError?: boolean;
+}
+
+export class SandboxTrades {
+  private readonly trades = new Map<string, SandboxTrade>();
+  private globalFaults: SandboxFaults = {};
+  private readonly tradeFaults = new Map<string, SandboxFaults>();
+
+  get(outTradeNo: string): SandboxTrade | undefined {
+    return this.trades.get(outTradeNo);
+  }
+
+  put(trade: SandboxTrade): void {
+    this.trades.set(trade.outTradeNo, trade);
+  }
+
+  faultsFor(outTradeNo: string | undefined): SandboxFaults {
+    return { ...this.globalFaults, ...(outTradeNo ? this.tradeFaults.get(outTradeNo) : undefined) };
+  }
+
+  setFaults(faults: SandboxFaults, outTradeNo?: string): void {
+    if (outTradeNo) this.tradeFaults.set(outTradeNo, faults);
+    else this.globalFaults = faults;
+  }
+}

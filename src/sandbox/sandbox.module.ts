@@ -1,0 +1,16 @@
+import { type DynamicModule, Module } from '@nestjs/common';
+import { SANDBOX_SETTINGS, type SandboxSettings } from './sandbox.settings';
+import { SandboxTrades } from './sandbox-trades';
+import { WechatSandboxController } from './wechat/wechat-sandbox.controller';
+
+/** The gateway sandbox: vendor endpoints at the vendors' paths, a buyer simulator and fault switches. */
+@Module({})
+export class SandboxModule {
+  static forRoot(settings: SandboxSettings): DynamicModule {
+    return {
+      module: SandboxModule,
+      controllers: [WechatSandboxController],
+      providers: [{ provide: SANDBOX_SETTINGS, useValue: settings }, SandboxTrades],
+    };
+  }
+}

@@ -1,0 +1,252 @@
+import { Body, Controller, Get, HttpCode, Inject, Param, Post, Req, Res } from '@nestjs/common';
+import type { RawBodyRequest } from '@nestjs/common';
+import type { Request, Response } from 'express';
+import { randomBytes } from 'node:crypto';
+import {
+  encryptResource,
+  newNonce,
+  parseAuthorization,
+  requestMessage,
+  responseMessage,
+  rsaSign,
+  rsaVerify,
+} from '../../gateways/wechat/wechatpay.protocol';
+import { SANDBOX_SETTINGS, type SandboxSettings } from '../sandbox.settings';
+import { type SandboxTrade, SandboxTrades } from '../sandbox-trades';
+
+/** WeChat Pay's resend intervals after an unacknowledged notification (15 sends over about 24 h). */
+export const WECHAT_RESEND_SCHEDULE_MS = [
+  15, 15, 30, 180, 600, 1200, 1800, 1800, 1800, 3600, 10800, 10800, 10800, 21600,
+].map((s) => s * 1000);
+
+interface NativeOrderBody {
+  appid?: string;
+  mchid?: string;
+  description?: string;
+  out_trade_no?: string;
+  notify_url?: string;
+  amount?: { total?: number; currency?: string };
+}
+
+/**
+ * WeChat Pay API v3 as the sandbox vendor: verifies each request's merchant signature, answers in the
+ * vendor's JSON, signs every answer with the sandbox platform key, and notifies like the vendor does.
+ */
+@Controller()
+export class WechatSandboxController {
+  constructor(
+    @Inject(SANDBOX_SETTINGS) private readonly settings: SandboxSettings,
+    @Inject(SandboxTrades) private readonly trades: SandboxTrades,
+  ) {}
+
+  @Post('/v3/pay/transactions/native')
+  async native(@Req() req: RawBodyRequest<Request>, @Res() res: Response) {
+    if (!this.authorized(req, res)) return;
+    const body = JSON.parse(req.rawBody?.toString('utf8') ?? '{}') as NativeOrderBody;
+    if (await this.injectedApiFault(res, body.out_trade_no)) return;
+    const { wechat } = this.settings;
+    if (body.mchid !== wechat.mchid || body.appid !== wechat.appid) {
+      return this.reply(res, 400, { code: 'PARAM_ERROR', message: 'appid and mchid do not match' });
+    }
+    const total = body.amount?.total;
+    if (!body.out_trade_no || !body.notify_url || !Number.isSafeInteger(total) || (total ?? 0) <= 0) {
+      return this.reply(res, 400, {
+        code: 'PARAM_ERROR',
+        message: 'out_trade_no, notify_url and amount.total are required',
+      });
+    }
+    const existing = this.trades.get(body.out_trade_no);
+    if (existing && existing.state === 'SUCCESS')
+      return this.reply(res, 400, { code: 'ORDERPAID', message: 'order paid' });
+    if (existing && existing.state === 'CLOSED')
+      return this.reply(res, 400, { code: 'ORDERCLOSED', message: 'order closed' });
+    if (!existing) {
+      this.trades.put({
+        channel: 'wechat',
+        outTradeNo: body.out_trade_no,
+        mchid: body.mchid,
+        appid: body.appid,
+        description: body.description ?? '',
+        amountFen: total as number,
+        notifyUrl: body.notify_url,
+        state: 'NOTPAY',
+        notifications: [],
+      });
+    }
+    // The same out_trade_no with the same parameters gets the same code URL.
+    return this.reply(res, 200, { code_url: `weixin://wxpay/bizpayurl?pr=${body.out_trade_no}` });
+  }
+
+  @Get('/v3/pay/transactions/out-trade-no/:outTradeNo')
+  async query(@Req() req: RawBodyRequest<Request>, @Res() res: Response, @Param('outTradeNo') outTradeNo: string) {
+    if (!this.authorized(req, res)) return;
+    if (await this.injectedApiFault(res, outTradeNo)) return;
+    const trade = this.trades.get(outTradeNo);
+    if (!trade) return this.reply(res, 404, { code: 'ORDER_NOT_EXIST', message: 'order does not exist' });
+    return this.reply(res, 200, this.transactionOf(trade));
+  }
+
+  @Post('/v3/pay/transactions/out-trade-no/:outTradeNo/close')
+  async close(@Req() req: RawBodyRequest<Request>, @Res() res: Response, @Param('outTradeNo') outTradeNo: string) {
+    if (!this.authorized(req, res)) return;
+    if (await this.injectedApiFault(res, outTradeNo)) return;
+    const trade = this.trades.get(outTradeNo);
+    if (trade?.state === 'SUCCESS') return this.reply(res, 400, { code: 'ORDERPAID', message: 'order paid' });
+    if (trade) trade.state = 'CLOSED';
+    return this.reply(res, 204, undefined);
+  }
+
+  /** Buyer simulation: the buyer scans and pays; the vendor then notifies the merchant. */
+  @Post('/sandbox/wechat/trades/:outTradeNo/pay')
+  @HttpCode(200)
+  pay(@Param('outTradeNo') outTradeNo: string) {
+    const trade = this.trades.get(outTradeNo);
+    if (!trade) return { ok: false, error: 'ORDER_NOT_EXIST' };
+    if (trade.state === 'CLOSED') return { ok: false, error: 'ORDERCLOSED' };
+    if (trade.state === 'NOTPAY') {
+      trade.state = 'SUCCESS';
+      trade.transactionId = `4200${Date.now()}${randomBytes(3).readUIntBE(0, 3).toString().padStart(8, '0')}`;
+      trade.successTime = toRfc3339Beijing(new Date());
+      void this.notify(trade);
+    }
+    return { ok: true, trade: this.transactionOf(trade) };
+  }
+
+  @Get('/sandbox/wechat/trades/:outTradeNo')
+  trade(@Param('outTradeNo') outTradeNo: string) {
+    return this.trades.get(outTradeNo) ?? { error: 'ORDER_NOT_EXIST' };
+  }
+
+  @Post('/sandbox/faults')
+  @HttpCode(200)
+  faults(@Body() body: { outTradeNo?: string } & Record<string, unknown>) {
+    const { outTradeNo, ...faults } = body;
+    this.trades.setFaults(faults, outTradeNo);
+    return { ok: true };
+  }
+
+  private transactionOf(trade: SandboxTrade, amountFen = trade.amountFen) {
+    return {
+      appid: trade.appid,
+      mchid: trade.mchid,
+      out_trade_no: trade.outTradeNo,
+      trade_state: trade.state,
+      trade_state_desc: trade.state,
+      trade_type: 'NATIVE',
+      ...(trade.state === 'SUCCESS'
+        ? {
+            transaction_id: trade.transactionId,
+            success_time: trade.successTime,
+            amount: { total: amountFen, payer_total: amountFen, currency: 'CNY', payer_currency: 'CNY' },
+          }
+        : { amount: { total: trade.amountFen, currency: 'CNY' } }),
+    };
+  }
+
+  /** Sends the notification, then resends on the vendor's schedule (scaled) until acknowledged. */
+  private async notify(trade: SandboxTrade): Promise<void> {
+    const faults = this.trades.faultsFor(trade.outTradeNo);
+    if (faults.dropNotifications) return;
+    if (faults.delayNotificationMs) await sleep(faults.delayNotificationMs);
+    const schedule = [0, ...WECHAT_RESEND_SCHEDULE_MS];
+    for (const [attempt, delay] of schedule.entries()) {
+      await sleep(delay * this.settings.timeScale);
+      const copies = Math.max(1, faults.duplicateNotifications ?? 1);
+      const statuses = await Promise.all(Array.from({ length: copies }, () => this.sendOnce(trade, faults)));
+      for (const status of statuses)
+        trade.notifications.push({ attempt: attempt + 1, status, at: new Date().toISOString() });
+      if (statuses.some((s) => s === 200 || s === 204)) return;
+    }
+  }
+
+  private async sendOnce(
+    trade: SandboxTrade,
+    faults: ReturnType<SandboxTrades['faultsFor']>,
+  ): Promise<number | 'error'> {
+    const { wechat } = this.settings;
+    const transaction = this.transactionOf(trade, faults.wrongAmountFen ?? trade.amountFen);
+    const body = JSON.stringify({
+      id: randomBytes(16).toString('hex'),
+      create_time: toRfc3339Beijing(new Date()),
+      resource_type: 'encrypt-resource',
+      event_type: 'TRANSACTION.SUCCESS',
+      summary: '支付成功',
+      resource: encryptResource(JSON.stringify(transaction), wechat.apiV3Key, 'transaction', 'transaction'),
+    });
+    const timestamp = String(Math.floor(Date.now() / 1000));
+    const nonce = newNonce();
+    const key = faults.badSignature ? wechat.strangerPrivateKey : wechat.platformPrivateKey;
+    try {
+      const response = await fetch(trade.notifyUrl, {
+        method: 'POST',
+        headers: {
+          'Content-Type': 'application/json',
+          'Wechatpay-Timestamp': timestamp,
+          'Wechatpay-Nonce': nonce,
+          'Wechatpay-Serial': wechat.platformKeyId,
+          'Wechatpay-Signature': rsaSign(responseMessage(timestamp, nonce, body), key),
+        },
+        body,
+        signal: AbortSignal.timeout(5000), // WeChat counts an answer slower than 5 s as a failure
+      });
+      await response.arrayBuffer();
+      return response.status;
+    } catch {
+      return 'error';
+    }
+  }
+
+  private authorized(req: RawBodyRequest<Request>, res: Response): boolean {
+    const { wechat } = this.settings;
+    const auth = parseAuthorization(req.headers.authorization);
+    const body = req.method === 'GET' ? '' : (req.rawBody?.toString('utf8') ?? '');
+    const valid =
+      auth !== undefined &&
+      auth.mchid === wechat.mchid &&
+      auth.serial_no === wechat.merchantSerialNo &&
+      Math.abs(Date.now() / 1000 - Number(auth.timestamp)) < 300 &&
+      rsaVerify(
+        requestMessage(req.method, req.originalUrl, auth.timestamp, auth.nonce_str, body),
+        auth.signature,
+        wechat.merchantPublicKey,
+      );
+    if (!valid) this.reply(res, 401, { code: 'SIGN_ERROR', message: 'signature verification failed' });
+    return valid;
+  }
+
+  private async injectedApiFault(res: Response, outTradeNo: string | undefined): Promise<boolean> {
+    const faults = this.trades.faultsFor(outTradeNo);
+    if (faults.apiDelayMs) await sleep(faults.apiDelayMs);
+    if (faults.apiError) {
+      this.reply(res, 500, { code: 'SYSTEM_ERROR', message: 'system busy, retry' });
+      return true;
+    }
+    return false;
+  }
+
+  /** Answers with the exact bytes it signs (Wechatpay-* headers over timestamp, nonce and body). */
+  private reply(res: Response, status: number, payload: unknown): void {
+    const { wechat } = this.settings;
+    const body = payload === undefined ? '' : JSON.stringify(payload);
+    const timestamp = String(Math.floor(Date.now() / 1000));
+    const nonce = newNonce();
+    res
+      .status(status)
+      .set({
+        'Content-Type': 'application/json',
+        'Wechatpay-Timestamp': timestamp,
+        'Wechatpay-Nonce': nonce,
+        'Wechatpay-Serial': wechat.platformKeyId,
+        'Wechatpay-Signature': rsaSign(responseMessage(timestamp, nonce, body), wechat.platformPrivateKey),
+      })
+      .send(body);
+  }
+}
+
+function sleep(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
+}
+
+function toRfc3339Beijing(at: Date): string {
+  return `${new Date(at.getTime() + 8 * 3600 * 1000).toISOString().slice(0, 19)}+08:00`;
+}

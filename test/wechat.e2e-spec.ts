@@ -1,0 +1,191 @@
+import type { INestApplication } from '@nestjs/common';
+import { NestFactory } from '@nestjs/core';
+import type { Pool } from 'mysql2/promise';
+import { mkdtempSync } from 'node:fs';
+import type { AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { WechatPayGateway, type WechatPaySettings } from '../src/gateways/wechat/wechat-pay.gateway';
+import { partnerQueue } from '../src/notifications/payment-event';
+import { NotificationIntakeUseCase } from '../src/payment-center/notification-intake.use-case';
+import { loadKey } from '../src/sandbox/sandbox-keys';
+import { SandboxModule } from '../src/sandbox/sandbox.module';
+import { sandboxSettings } from '../src/sandbox/sandbox.settings';
+import { AmqpProbe, waitFor } from './support/amqp';
+import { sqlPool } from './support/database';
+import { FakeGateway } from './support/fake-gateway';
+import { http, orderBody, type RunningApp, startApp, TestClock, uniqueId } from './support/test-app';
+
+const run = Date.now().toString(36);
+const partner = (name: string) => ({
+  name: `w${run}-${name}`,
+  bindings: ['payment.#'],
+  keyId: `w${run}-${name}-k1`,
+  secret: `secret-${name}-${run}-0123456789`,
+});
+const WATCHER = partner('watcher');
+const ORDERS = partner('orders');
+
+/** WeChat Pay v3 end to end over real HTTP: our provider ⇄ the sandbox vendor, callbacks into the app. */
+describe('WeChat Pay through the sandbox (e2e)', () => {
+  let sandbox: INestApplication;
+  let sandboxUrl: string;
+  let running: RunningApp;
+  let settings: WechatPaySettings;
+  let db: Pool;
+  let probe: AmqpProbe;
+  const clock = new TestClock();
+
+  beforeAll(async () => {
+    const keys = mkdtempSync(join(tmpdir(), 'pc-sandbox-keys-'));
+    const vendor = sandboxSettings(keys, 0.0005); // the 24 h resend schedule in about 45 s
+    sandbox = await NestFactory.create(SandboxModule.forRoot(vendor), { rawBody: true, logger: false });
+    await sandbox.listen(0, '127.0.0.1');
+    sandboxUrl = `http://127.0.0.1:${(sandbox.getHttpServer().address() as AddressInfo).port}`;
+    settings = {
+      baseUrl: sandboxUrl,
+      mchid: vendor.wechat.mchid,
+      appid: vendor.wechat.appid,
+      merchantSerialNo: vendor.wechat.merchantSerialNo,
+      merchantPrivateKey: loadKey(keys, 'merchantPrivate'),
+      platformKeys: new Map([[vendor.wechat.platformKeyId, loadKey(keys, 'platformPublic')]]),
+      apiV3Key: vendor.wechat.apiV3Key,
+      notifyUrl: '',
+      timeoutMs: 1000,
+      now: () => clock.now(),
+    };
+    running = await startApp([new WechatPayGateway(settings), new FakeGateway('alipay')], clock, {
+      partners: [WATCHER, ORDERS],
+      ordersPartner: ORDERS.name,
+      consumersEnabled: true,
+      gateways: { timeoutMs: 1000 },
+    });
+    settings.notifyUrl = `${running.url}/api/payments/notify/wechat`;
+    db = sqlPool();
+    probe = await AmqpProbe.open();
+  });
+
+  afterAll(async () => {
+    await running.close();
+    await sandbox.close();
+    await probe.deleteQueues([partnerQueue(WATCHER.name), partnerQueue(ORDERS.name)]);
+    await probe.close();
+    await db.end();
+  });
+
+  beforeEach(async () => {
+    await http('POST', `${sandboxUrl}/sandbox/faults`, {});
+  });
+
+  const app = (path: string) => `${running.url}${path}`;
+
+  async function startWechatPayment() {
+    const order = (await http('POST', app('/api/orders'), orderBody(uniqueId('wx')))).body;
+    const payment = await http('POST', app(`/api/orders/${order.orderNo}/pay`), { channel: 'wechat' });
+    expect(payment.status).toBe(200);
+    return { orderNo: order.orderNo as string, paymentNo: payment.body.paymentNo as string, payment: payment.body };
+  }
+
+  const paymentOf = async (paymentNo: string) => (await http('GET', app(`/api/payments/${paymentNo}`))).body;
+  const buyerPays = (paymentNo: string) => http('POST', `${sandboxUrl}/sandbox/wechat/trades/${paymentNo}/pay`, {});
+
+  it('create order → native pay → buyer pays in the sandbox → notification → PAID → event → order PAID', async () => {
+    const { orderNo, paymentNo, payment } = await startWechatPayment();
+    expect(payment.payCredential).toEqual({ type: 'code_url', codeUrl: `weixin://wxpay/bizpayurl?pr=${paymentNo}` });
+    await buyerPays(paymentNo);
+    const paid = await waitFor('payment PAID', async () => {
+      const p = await paymentOf(paymentNo);
+      return p.status === 'PAID' && p;
+    });
+    expect(paid).toMatchObject({ paidAmountFen: payment.amountFen, gatewayTradeNo: expect.stringMatching(/^4200/) });
+    const [event] = await probe.take(partnerQueue(WATCHER.name), 1);
+    expect(JSON.parse(event.content.toString())).toMatchObject({
+      type: 'payment.succeeded',
+      payment: { paymentNo, orderNo },
+    });
+    await waitFor('order PAID', async () => (await http('GET', app(`/api/orders/${orderNo}`))).body.status === 'PAID');
+    const trade = (await http('GET', `${sandboxUrl}/sandbox/wechat/trades/${paymentNo}`)).body;
+    expect(trade.notifications).toEqual([expect.objectContaining({ attempt: 1, status: 204 })]);
+  });
+
+  it('five copies of the notification at once: one PAID transition, one event', async () => {
+    const { paymentNo } = await startWechatPayment();
+    await http('POST', `${sandboxUrl}/sandbox/faults`, { outTradeNo: paymentNo, duplicateNotifications: 5 });
+    await buyerPays(paymentNo);
+    await waitFor('payment PAID', async () => (await paymentOf(paymentNo)).status === 'PAID');
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    const history = (await paymentOf(paymentNo)).history as { to: string }[];
+    expect(history.filter((h) => h.to === 'PAID')).toHaveLength(1);
+    const [events] = await db.query('SELECT event_id FROM outbox_events WHERE payment_no = ?', [paymentNo]);
+    expect(events).toHaveLength(1);
+    const trade = (await http('GET', `${sandboxUrl}/sandbox/wechat/trades/${paymentNo}`)).body;
+    expect(trade.notifications.filter((n: { status: number }) => n.status === 204)).toHaveLength(5);
+    await probe.take(partnerQueue(WATCHER.name), 1);
+  });
+
+  it('a forged notification is refused the WeChat way and pays nothing; the vendor keeps resending', async () => {
+    const { paymentNo } = await startWechatPayment();
+    await http('POST', `${sandboxUrl}/sandbox/faults`, { outTradeNo: paymentNo, badSignature: true });
+    await buyerPays(paymentNo);
+    const trade = await waitFor('three refused sends', async () => {
+      const t = (await http('GET', `${sandboxUrl}/sandbox/wechat/trades/${paymentNo}`)).body;
+      return t.notifications.length >= 3 && t;
+    });
+    expect(trade.notifications.every((n: { status: number }) => n.status === 400)).toBe(true);
+    expect((await paymentOf(paymentNo)).status).toBe('PAYING');
+    expect(running.app.get(NotificationIntakeUseCase).refused.get('wechat:bad')).toBeGreaterThanOrEqual(3);
+  });
+
+  it('a genuine notification with the wrong amount puts the payment in review, never PAID', async () => {
+    const { paymentNo, payment } = await startWechatPayment();
+    await http('POST', `${sandboxUrl}/sandbox/faults`, {
+      outTradeNo: paymentNo,
+      wrongAmountFen: payment.amountFen - 100,
+    });
+    await buyerPays(paymentNo);
+    const reviewed = await waitFor('NEEDS_REVIEW', async () => {
+      const p = await paymentOf(paymentNo);
+      return p.status === 'NEEDS_REVIEW' && p;
+    });
+    expect(reviewed.statusReason).toContain(`${payment.amountFen - 100} fen paid`);
+    const [event] = await probe.take(partnerQueue(WATCHER.name), 1);
+    expect(event.properties.type).toBe('payment.needs_review');
+  });
+
+  it('a notification whose timestamp is more than 5 minutes off is refused', async () => {
+    const { paymentNo } = await startWechatPayment();
+    clock.advance(6 * 60 * 1000);
+    try {
+      await buyerPays(paymentNo);
+      await waitFor('a refused send', async () => {
+        const t = (await http('GET', `${sandboxUrl}/sandbox/wechat/trades/${paymentNo}`)).body;
+        return t.notifications.length >= 1 && t;
+      });
+      expect(running.app.get(NotificationIntakeUseCase).refused.get('wechat:timestamp')).toBeGreaterThanOrEqual(1);
+      expect((await paymentOf(paymentNo)).status).toBe('PAYING');
+    } finally {
+      clock.advance(-6 * 60 * 1000);
+    }
+  });
+
+  it('a vendor that times out on create leaves the payment PAYING (unknown), never FAILED', async () => {
+    await http('POST', `${sandboxUrl}/sandbox/faults`, { apiDelayMs: 1500 });
+    const order = (await http('POST', app('/api/orders'), orderBody(uniqueId('wx-timeout')))).body;
+    const response = await http('POST', app(`/api/orders/${order.orderNo}/pay`), { channel: 'wechat' });
+    expect(response.status).toBe(503);
+    expect((await paymentOf(response.body.details.paymentNo)).status).toBe('PAYING');
+  });
+
+  it('query and close speak to the sandbox: not paid → paid; close of a paid trade answers paid', async () => {
+    const { paymentNo } = await startWechatPayment();
+    const gateway = new WechatPayGateway(settings);
+    expect(await gateway.query(paymentNo)).toEqual({ kind: 'not_paid' });
+    expect(await gateway.query('P00000000000000000000000000000')).toEqual({ kind: 'not_paid' });
+    await http('POST', `${sandboxUrl}/sandbox/faults`, { outTradeNo: paymentNo, dropNotifications: true });
+    await buyerPays(paymentNo);
+    expect(await gateway.query(paymentNo)).toMatchObject({ kind: 'paid', paidAmountFen: 2500 });
+    expect(await gateway.close(paymentNo)).toEqual({ kind: 'paid' });
+    await http('POST', `${sandboxUrl}/sandbox/faults`, { apiError: true });
+    expect(await gateway.query(paymentNo)).toMatchObject({ kind: 'unknown' });
+  });
+});
