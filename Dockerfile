@@ -14,6 +14,9 @@ ENV NODE_ENV=production
 COPY --from=build /app/package.json ./
 COPY --from=build /app/node_modules ./node_modules
 COPY --from=build /app/dist ./dist
+# Sandbox test keys live here (a volume shared by the app and the sandbox in docker-compose.yml).
+RUN mkdir -p /app/var && chown node:node /app/var
 USER node
 EXPOSE 3000
 CMD ["node", "dist/src/main.js"]
+# The gateway sandbox runs from the same image: node dist/src/sandbox/main.js

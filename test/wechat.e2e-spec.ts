@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { WechatPayGateway, type WechatPaySettings } from '../src/gateways/wechat/wechat-pay.gateway';
 import { partnerQueue } from '../src/notifications/payment-event';
 import { NotificationIntakeUseCase } from '../src/payment-center/notification-intake.use-case';
-import { loadKey } from '../src/sandbox/sandbox-keys';
+import { loadKey } from '../src/gateways/sandbox-credentials';
 import { SandboxModule } from '../src/sandbox/sandbox.module';
 import { sandboxSettings } from '../src/sandbox/sandbox.settings';
 import { AmqpProbe, waitFor } from './support/amqp';
@@ -37,7 +37,7 @@ describe('WeChat Pay through the sandbox (e2e)', () => {
   const clock = new TestClock();
 
   beforeAll(async () => {
-    const keys = mkdtempSync(join(tmpdir(), 'pc-sandbox-keys-'));
+    const keys = join(mkdtempSync(join(tmpdir(), 'pc-sandbox-')), 'keys');
     const vendor = sandboxSettings(keys, 0.0005); // the 24 h resend schedule in about 45 s
     sandbox = await NestFactory.create(SandboxModule.forRoot(vendor), { rawBody: true, logger: false });
     await sandbox.listen(0, '127.0.0.1');

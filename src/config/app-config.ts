@@ -32,6 +32,20 @@ export class AppConfig {
   /** Delays between active queries of a PAYING payment; the first one counts from entering PAYING. */
   readonly paymentQueryScheduleMs: readonly number[];
   readonly logLevel: Environment['LOG_LEVEL'];
+  readonly gatewayMode: 'sandbox' | 'live';
+  readonly sandbox: { url: string; keysDir: string };
+  /** This service's address as vendors reach it (notification URLs). */
+  readonly publicBaseUrl: string;
+  /** Live WeChat Pay settings, as given (checked when GATEWAY_MODE=live). */
+  readonly wechatLive: {
+    baseUrl: string;
+    mchid: string;
+    appid: string;
+    merchantSerialNo: string;
+    merchantPrivateKeyFile: string;
+    platformKeys: string;
+    apiV3Key: string;
+  };
   readonly partners: readonly PartnerConfig[];
   readonly adminTokens: readonly AdminTokenConfig[];
   readonly relay: {
@@ -72,6 +86,18 @@ export class AppConfig {
     this.gateways = { timeoutMs: env('GATEWAY_TIMEOUT_MS') as number };
     this.paymentQueryScheduleMs = parseDurationList(env('PAYMENT_QUERY_SCHEDULE') as string);
     this.logLevel = env('LOG_LEVEL') as Environment['LOG_LEVEL'];
+    this.gatewayMode = env('GATEWAY_MODE') as 'sandbox' | 'live';
+    this.sandbox = { url: env('SANDBOX_URL') as string, keysDir: env('SANDBOX_KEYS_DIR') as string };
+    this.publicBaseUrl = env('PUBLIC_BASE_URL') as string;
+    this.wechatLive = {
+      baseUrl: env('WECHAT_API_BASE_URL') as string,
+      mchid: env('WECHAT_MCHID') as string,
+      appid: env('WECHAT_APPID') as string,
+      merchantSerialNo: env('WECHAT_MERCHANT_SERIAL_NO') as string,
+      merchantPrivateKeyFile: env('WECHAT_MERCHANT_PRIVATE_KEY_FILE') as string,
+      platformKeys: env('WECHAT_PLATFORM_KEYS') as string,
+      apiV3Key: env('WECHAT_APIV3_KEY') as string,
+    };
     this.partners = parsePartners(env('PARTNERS') as string);
     this.adminTokens = parseAdminTokens(env('ADMIN_TOKENS') as string);
     this.relay = {

@@ -171,6 +171,51 @@ export class Environment {
   @Max(100)
   PARTNER_DELIVERY_LIMIT = 5;
 
+  /** sandbox: every provider talks to the gateway sandbox with generated test keys; live: the vendors. */
+  @IsIn(['sandbox', 'live'])
+  GATEWAY_MODE: 'sandbox' | 'live' = 'sandbox';
+
+  /** Where the gateway sandbox listens (GATEWAY_MODE=sandbox). */
+  @IsString()
+  @Matches(/^https?:\/\/[^/]+$/, { message: 'SANDBOX_URL must be an http(s) origin without a path' })
+  SANDBOX_URL = 'http://127.0.0.1:4010';
+
+  /** The sandbox's generated test keys, shared with the sandbox process (created if missing). */
+  @IsString()
+  @IsNotEmpty()
+  SANDBOX_KEYS_DIR = 'var/sandbox-keys';
+
+  /** This service's address as the vendors reach it: notification URLs are built from it. */
+  @IsString()
+  @Matches(/^https?:\/\/[^/]+$/, { message: 'PUBLIC_BASE_URL must be an http(s) origin without a path' })
+  PUBLIC_BASE_URL = 'http://127.0.0.1:3000';
+
+  /** GATEWAY_MODE=live: WeChat Pay merchant settings (all required then). */
+  @IsString()
+  WECHAT_API_BASE_URL = 'https://api.mch.weixin.qq.com';
+
+  @IsString()
+  WECHAT_MCHID = '';
+
+  @IsString()
+  WECHAT_APPID = '';
+
+  /** Serial number of the merchant API certificate. */
+  @IsString()
+  WECHAT_MERCHANT_SERIAL_NO = '';
+
+  /** PEM file of the merchant API private key (apiclient_key.pem). */
+  @IsString()
+  WECHAT_MERCHANT_PRIVATE_KEY_FILE = '';
+
+  /** JSON object: platform certificate serial or PUB_KEY_ID_… → PEM file of its public key. */
+  @IsString()
+  WECHAT_PLATFORM_KEYS = '{}';
+
+  /** The 32-character APIv3 key (decrypts notifications). */
+  @IsString()
+  WECHAT_APIV3_KEY = '';
+
   @IsIn(['fatal', 'error', 'warn', 'log', 'debug', 'verbose'])
   LOG_LEVEL: 'fatal' | 'error' | 'warn' | 'log' | 'debug' | 'verbose' = 'log';
 }

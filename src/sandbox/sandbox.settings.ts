@@ -1,5 +1,5 @@
 import { generateKeyPairSync, type KeyObject } from 'node:crypto';
-import { ensureSandboxKeys, loadKey } from './sandbox-keys';
+import { ensureSandboxKeys, loadKey } from '../gateways/sandbox-credentials';
 
 export const SANDBOX_SETTINGS = Symbol('SANDBOX_SETTINGS');
 

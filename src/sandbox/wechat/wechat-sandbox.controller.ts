@@ -1,4 +1,4 @@
-import { Body, Controller, Get, HttpCode, Inject, Param, Post, Req, Res } from '@nestjs/common';
+import { Body, Controller, Get, Header, HttpCode, Inject, Param, Post, Req, Res } from '@nestjs/common';
 import type { RawBodyRequest } from '@nestjs/common';
 import type { Request, Response } from 'express';
 import { randomBytes } from 'node:crypto';
@@ -96,20 +96,48 @@ export class WechatSandboxController {
     return this.reply(res, 204, undefined);
   }
 
-  /** Buyer simulation: the buyer scans and pays; the vendor then notifies the merchant. */
+  /**
+   * Buyer simulation: the buyer scans and pays; the vendor then notifies the merchant. Answers JSON, or
+   * sends the cashier page's form back to the page.
+   */
   @Post('/sandbox/wechat/trades/:outTradeNo/pay')
-  @HttpCode(200)
-  pay(@Param('outTradeNo') outTradeNo: string) {
+  pay(@Param('outTradeNo') outTradeNo: string, @Req() req: Request, @Res() res: Response) {
     const trade = this.trades.get(outTradeNo);
-    if (!trade) return { ok: false, error: 'ORDER_NOT_EXIST' };
-    if (trade.state === 'CLOSED') return { ok: false, error: 'ORDERCLOSED' };
-    if (trade.state === 'NOTPAY') {
-      trade.state = 'SUCCESS';
-      trade.transactionId = `4200${Date.now()}${randomBytes(3).readUIntBE(0, 3).toString().padStart(8, '0')}`;
-      trade.successTime = toRfc3339Beijing(new Date());
-      void this.notify(trade);
+    let result: { ok: boolean; error?: string; trade?: unknown };
+    if (!trade) result = { ok: false, error: 'ORDER_NOT_EXIST' };
+    else if (trade.state === 'CLOSED') result = { ok: false, error: 'ORDERCLOSED' };
+    else {
+      if (trade.state === 'NOTPAY') {
+        trade.state = 'SUCCESS';
+        trade.transactionId = `4200${Date.now()}${randomBytes(3).readUIntBE(0, 3).toString().padStart(8, '0')}`;
+        trade.successTime = toRfc3339Beijing(new Date());
+        void this.notify(trade);
+      }
+      result = { ok: true, trade: this.transactionOf(trade) };
     }
-    return { ok: true, trade: this.transactionOf(trade) };
+    if (req.is('application/x-www-form-urlencoded')) {
+      res.redirect(303, `/sandbox/wechat/cashier/${encodeURIComponent(outTradeNo)}`);
+      return;
+    }
+    res.status(result.ok ? 200 : 404).json(result);
+  }
+
+  /** A tiny cashier page: what the buyer would see after scanning the QR code. */
+  @Get('/sandbox/wechat/cashier/:outTradeNo')
+  @Header('Content-Type', 'text/html; charset=utf-8')
+  cashier(@Param('outTradeNo') outTradeNo: string): string {
+    const trade = this.trades.get(outTradeNo);
+    if (!trade) return page('WeChat Pay sandbox', `<p>No trade <code>${escape(outTradeNo)}</code>.</p>`);
+    const yuan = `${Math.floor(trade.amountFen / 100)}.${String(trade.amountFen % 100).padStart(2, '0')}`;
+    const action = `/sandbox/wechat/trades/${encodeURIComponent(trade.outTradeNo)}/pay`;
+    return page(
+      'WeChat Pay sandbox',
+      `<h1>¥${yuan}</h1><p>${escape(trade.description)}</p><p>Trade <code>${escape(trade.outTradeNo)}</code>: ` +
+        `<strong id="state">${trade.state}</strong></p>` +
+        (trade.state === 'NOTPAY'
+          ? `<form method="post" action="${action}"><button type="submit" id="pay">Pay ¥${yuan}</button></form>`
+          : ''),
+    );
   }
 
   @Get('/sandbox/wechat/trades/:outTradeNo')
@@ -249,4 +277,15 @@ function sleep(ms: number): Promise<void> {
 
 function toRfc3339Beijing(at: Date): string {
   return `${new Date(at.getTime() + 8 * 3600 * 1000).toISOString().slice(0, 19)}+08:00`;
+}
+
+function escape(text: string): string {
+  return text.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
+}
+
+function page(title: string, body: string): string {
+  return `<!doctype html><html><head><meta charset="utf-8"><title>${title}</title>
+<style>body{font-family:sans-serif;max-width:28rem;margin:3rem auto;text-align:center}
+h1{color:#07c160}button{background:#07c160;color:#fff;border:0;padding:.8rem 2rem;font-size:1.1rem;border-radius:.4rem}</style>
+</head><body>${body}</body></html>`;
 }

@@ -1,6 +1,6 @@
 import { createPrivateKey, createPublicKey, generateKeyPairSync, type KeyObject, randomBytes } from 'node:crypto';
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
 
 /**
  * Test keys for the sandbox and for the app's providers when they point at it: generated here, never
@@ -23,10 +23,25 @@ const FILES = {
   platformPublic: 'wechat-platform-public.pem',
 } as const;
 
+/** Reads the sandbox credentials in `dir`, generating them first if there are none. */
 export function ensureSandboxKeys(dir: string): WechatSandboxKeyFiles {
   const metaPath = join(dir, FILES.meta);
-  if (existsSync(metaPath)) return JSON.parse(readFileSync(metaPath, 'utf8')) as WechatSandboxKeyFiles;
-  mkdirSync(dir, { recursive: true });
+  if (!existsSync(metaPath)) {
+    // Generate into a fresh folder and rename it into place: the app and the sandbox may start together,
+    // and whichever renames first wins; the other uses its keys.
+    mkdirSync(dirname(dir), { recursive: true });
+    const staging = mkdtempSync(`${dir}.tmp-`);
+    generate(staging);
+    try {
+      renameSync(staging, dir);
+    } catch {
+      rmSync(staging, { recursive: true, force: true });
+    }
+  }
+  return JSON.parse(readFileSync(metaPath, 'utf8')) as WechatSandboxKeyFiles;
+}
+
+function generate(dir: string): void {
   const pem = { type: 'pkcs8', format: 'pem' } as const;
   const spki = { type: 'spki', format: 'pem' } as const;
   const merchant = generateKeyPairSync('rsa', {
@@ -50,8 +65,7 @@ export function ensureSandboxKeys(dir: string): WechatSandboxKeyFiles {
     platformKeyId: `PUB_KEY_ID_${Date.now()}${randomBytes(4).readUInt32BE().toString().padStart(10, '0')}`,
     apiV3Key: randomBytes(16).toString('hex'), // 32 ASCII characters, as WeChat's APIv3 key
   };
-  writeFileSync(metaPath, JSON.stringify(meta, null, 2));
-  return meta;
+  writeFileSync(join(dir, FILES.meta), JSON.stringify(meta, null, 2));
 }
 
 export function loadKey(dir: string, file: keyof typeof FILES): KeyObject {

@@ -1,0 +1,68 @@
+import { createPrivateKey, createPublicKey, type KeyObject } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import type { AppConfig } from '../config/app-config';
+import { InvalidEnvironment } from '../config/environment';
+import type { PaymentGateway } from './payment-gateway';
+import { ensureSandboxKeys, loadKey } from './sandbox-credentials';
+import { WechatPayGateway, type WechatPaySettings } from './wechat/wechat-pay.gateway';
+
+/**
+ * The configured channel adapters. GATEWAY_MODE=sandbox (the default) points each one at the gateway
+ * sandbox with its generated test keys; GATEWAY_MODE=live at the vendor with the merchant's own keys. The
+ * same adapter code runs in both: switching is configuration alone.
+ */
+export function createGateways(config: AppConfig): PaymentGateway[] {
+  const notifyUrl = (channel: string) => `${config.publicBaseUrl}/api/payments/notify/${channel}`;
+  return [new WechatPayGateway({ ...wechatSettings(config), notifyUrl: notifyUrl('wechat') })];
+}
+
+function wechatSettings(config: AppConfig): Omit<WechatPaySettings, 'notifyUrl'> {
+  const timeoutMs = config.gateways.timeoutMs;
+  if (config.gatewayMode === 'sandbox') {
+    const dir = config.sandbox.keysDir;
+    const meta = ensureSandboxKeys(dir);
+    return {
+      baseUrl: config.sandbox.url,
+      mchid: meta.mchid,
+      appid: meta.appid,
+      merchantSerialNo: meta.merchantSerialNo,
+      merchantPrivateKey: loadKey(dir, 'merchantPrivate'),
+      platformKeys: new Map([[meta.platformKeyId, loadKey(dir, 'platformPublic')]]),
+      apiV3Key: meta.apiV3Key,
+      timeoutMs,
+    };
+  }
+  const live = config.wechatLive;
+  const missing = Object.entries({
+    WECHAT_MCHID: live.mchid,
+    WECHAT_APPID: live.appid,
+    WECHAT_MERCHANT_SERIAL_NO: live.merchantSerialNo,
+    WECHAT_MERCHANT_PRIVATE_KEY_FILE: live.merchantPrivateKeyFile,
+    WECHAT_APIV3_KEY: live.apiV3Key,
+  })
+    .filter(([, value]) => !value)
+    .map(([key]) => `${key}=(not set): required when GATEWAY_MODE=live`);
+  let platformFiles: Record<string, string> = {};
+  try {
+    platformFiles = JSON.parse(live.platformKeys) as Record<string, string>;
+  } catch {
+    missing.push('WECHAT_PLATFORM_KEYS: must be a JSON object of key id → PEM file');
+  }
+  if (Object.keys(platformFiles).length === 0)
+    missing.push('WECHAT_PLATFORM_KEYS: at least one platform key is required');
+  if (live.apiV3Key && live.apiV3Key.length !== 32) missing.push('WECHAT_APIV3_KEY: must be 32 characters');
+  if (missing.length > 0) throw new InvalidEnvironment(missing);
+  const platformKeys = new Map<string, KeyObject>(
+    Object.entries(platformFiles).map(([id, file]) => [id, createPublicKey(readFileSync(file, 'utf8'))]),
+  );
+  return {
+    baseUrl: live.baseUrl,
+    mchid: live.mchid,
+    appid: live.appid,
+    merchantSerialNo: live.merchantSerialNo,
+    merchantPrivateKey: createPrivateKey(readFileSync(live.merchantPrivateKeyFile, 'utf8')),
+    platformKeys,
+    apiV3Key: live.apiV3Key,
+    timeoutMs,
+  };
+}

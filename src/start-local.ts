@@ -1,0 +1,36 @@
+import { type ChildProcess, spawn } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+
+/**
+ * `npm start`: the Payment Center and the gateway sandbox it points at by default, as two processes
+ * (they share nothing but the vendors' wire formats and the generated test keys). Ctrl-C stops both;
+ * if either exits, the other is stopped too. In production run `npm run start:app` alone.
+ */
+if (existsSync('.env')) process.loadEnvFile('.env');
+const sandboxPort = new URL(process.env.SANDBOX_URL ?? 'http://127.0.0.1:4010').port || '80';
+const children: ChildProcess[] = [];
+
+function run(name: string, script: string, env: Record<string, string>): ChildProcess {
+  const child = spawn(process.execPath, [join(__dirname, script)], {
+    env: { ...process.env, ...env },
+    stdio: 'inherit',
+  });
+  child.on('exit', (code, signal) => {
+    console.log(`[start] ${name} exited (${signal ?? code})`);
+    for (const other of children) if (other !== child && other.exitCode === null) other.kill('SIGTERM');
+    process.exitCode = code ?? 1;
+  });
+  children.push(child);
+  return child;
+}
+
+if ((process.env.GATEWAY_MODE ?? 'sandbox') === 'sandbox')
+  run('sandbox', 'sandbox/main.js', { SANDBOX_PORT: sandboxPort });
+run('payment center', 'main.js', {});
+
+for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+  process.on(signal, () => {
+    for (const child of children) if (child.exitCode === null) child.kill(signal);
+  });
+}

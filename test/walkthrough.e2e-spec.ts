@@ -1,0 +1,90 @@
+import { type ChildProcess, spawn } from 'node:child_process';
+import { existsSync, mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { partnerQueue } from '../src/notifications/payment-event';
+import { AmqpProbe, waitFor } from './support/amqp';
+import { http, orderBody, uniqueId } from './support/test-app';
+
+/**
+ * The README walk-through, as a user does it: `npm start` (app + sandbox, built), create an order, pay it
+ * with WeChat, open the sandbox cashier page, press pay, and see the order PAID.
+ */
+describe('README walk-through (built app and sandbox as processes)', () => {
+  const launcher = join(process.cwd(), 'dist', 'src', 'start-local.js');
+  const port = 21_000 + Math.floor(Math.random() * 9000);
+  const sandboxPort = port + 10_000;
+  const base = `http://127.0.0.1:${port}`;
+  const sandbox = `http://127.0.0.1:${sandboxPort}`;
+  const orders = `wt${Date.now().toString(36)}-orders`;
+  let child: ChildProcess;
+
+  beforeAll(async () => {
+    if (!existsSync(launcher))
+      throw new Error('dist/src/start-local.js is missing: run `npm run build` first (npm test does)');
+    child = spawn(process.execPath, [launcher], {
+      cwd: mkdtempSync(join(tmpdir(), 'pc-walkthrough-')), // no .env, keys generated afresh
+      env: {
+        ...process.env,
+        PORT: String(port),
+        SANDBOX_URL: sandbox,
+        PUBLIC_BASE_URL: base,
+        LOG_LEVEL: 'warn',
+        DB_MIGRATE_ON_START: 'true',
+        CONSUMERS_ENABLED: 'true',
+        PARTNERS: JSON.stringify([
+          { name: orders, bindings: ['payment.#'], keyId: `${orders}-k1`, secret: 'walkthrough-secret-0123456789' },
+        ]),
+        ORDERS_PARTNER: orders,
+      },
+      stdio: ['ignore', 'ignore', 'inherit'],
+    });
+    await waitFor(
+      'the app to answer',
+      async () => (await http('GET', `${base}/health`).catch(() => undefined))?.status === 200,
+      60_000,
+    );
+    await waitFor(
+      'the sandbox to answer',
+      async () => (await http('GET', `${sandbox}/sandbox/wechat/trades/x`).catch(() => undefined))?.status === 200,
+    );
+  });
+
+  afterAll(async () => {
+    child.kill('SIGTERM');
+    await waitFor(
+      'both processes to stop',
+      () => Promise.resolve(child.exitCode !== null || child.signalCode !== null),
+      20_000,
+    );
+    const probe = await AmqpProbe.open();
+    await probe.deleteQueues([partnerQueue(orders)]);
+    await probe.close();
+  });
+
+  it('pays an order in the sandbox cashier and the order becomes PAID', async () => {
+    const order = await http('POST', `${base}/api/orders`, orderBody(uniqueId('readme')));
+    expect(order.status).toBe(201);
+    const payment = await http('POST', `${base}/api/orders/${order.body.orderNo}/pay`, { channel: 'wechat' });
+    expect(payment.status).toBe(200);
+    expect(payment.body.payCredential.codeUrl).toMatch(/^weixin:\/\/wxpay\/bizpayurl\?pr=/);
+
+    const cashier = await fetch(`${sandbox}/sandbox/wechat/cashier/${payment.body.paymentNo}`);
+    const html = await cashier.text();
+    expect(html).toContain('¥25.00');
+    expect(html).toContain('id="pay"');
+    const pressed = await fetch(`${sandbox}/sandbox/wechat/trades/${payment.body.paymentNo}/pay`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/x-www-form-urlencoded' },
+      body: '',
+      redirect: 'manual',
+    });
+    expect(pressed.status).toBe(303);
+
+    await waitFor(
+      'order PAID',
+      async () => (await http('GET', `${base}/api/orders/${order.body.orderNo}`)).body.status === 'PAID',
+    );
+    expect((await http('GET', `${base}/api/payments/${payment.body.paymentNo}`)).body.status).toBe('PAID');
+  });
+});
