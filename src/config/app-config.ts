@@ -36,6 +36,8 @@ export class AppConfig {
   readonly sandbox: { url: string; keysDir: string };
   /** This service's address as vendors reach it (notification URLs). */
   readonly publicBaseUrl: string;
+  /** Live Alipay settings, as given (checked when GATEWAY_MODE=live). */
+  readonly alipayLive: { gatewayUrl: string; appId: string; appPrivateKeyFile: string; alipayPublicKeyFile: string };
   /** Live WeChat Pay settings, as given (checked when GATEWAY_MODE=live). */
   readonly wechatLive: {
     baseUrl: string;
@@ -89,6 +91,12 @@ export class AppConfig {
     this.gatewayMode = env('GATEWAY_MODE') as 'sandbox' | 'live';
     this.sandbox = { url: env('SANDBOX_URL') as string, keysDir: env('SANDBOX_KEYS_DIR') as string };
     this.publicBaseUrl = env('PUBLIC_BASE_URL') as string;
+    this.alipayLive = {
+      gatewayUrl: env('ALIPAY_GATEWAY_URL') as string,
+      appId: env('ALIPAY_APP_ID') as string,
+      appPrivateKeyFile: env('ALIPAY_APP_PRIVATE_KEY_FILE') as string,
+      alipayPublicKeyFile: env('ALIPAY_PUBLIC_KEY_FILE') as string,
+    };
     this.wechatLive = {
       baseUrl: env('WECHAT_API_BASE_URL') as string,
       mchid: env('WECHAT_MCHID') as string,

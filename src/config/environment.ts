@@ -216,6 +216,21 @@ export class Environment {
   @IsString()
   WECHAT_APIV3_KEY = '';
 
+  /** GATEWAY_MODE=live: Alipay settings (all required then). */
+  @IsString()
+  ALIPAY_GATEWAY_URL = 'https://openapi.alipay.com/gateway.do';
+
+  @IsString()
+  ALIPAY_APP_ID = '';
+
+  /** PEM file (PKCS#8) of the application private key. */
+  @IsString()
+  ALIPAY_APP_PRIVATE_KEY_FILE = '';
+
+  /** PEM file of Alipay's public key (verifies responses and notifications). */
+  @IsString()
+  ALIPAY_PUBLIC_KEY_FILE = '';
+
   @IsIn(['fatal', 'error', 'warn', 'log', 'debug', 'verbose'])
   LOG_LEVEL: 'fatal' | 'error' | 'warn' | 'log' | 'debug' | 'verbose' = 'log';
 }

@@ -3,7 +3,8 @@ import { readFileSync } from 'node:fs';
 import type { AppConfig } from '../config/app-config';
 import { InvalidEnvironment } from '../config/environment';
 import type { PaymentGateway } from './payment-gateway';
-import { ensureSandboxKeys, loadKey } from './sandbox-credentials';
+import { AlipayGateway, type AlipaySettings } from './alipay/alipay.gateway';
+import { alipaySandboxMeta, ensureSandboxKeys, loadKey, readPem } from './sandbox-credentials';
 import { WechatPayGateway, type WechatPaySettings } from './wechat/wechat-pay.gateway';
 
 /**
@@ -13,7 +14,40 @@ import { WechatPayGateway, type WechatPaySettings } from './wechat/wechat-pay.ga
  */
 export function createGateways(config: AppConfig): PaymentGateway[] {
   const notifyUrl = (channel: string) => `${config.publicBaseUrl}/api/payments/notify/${channel}`;
-  return [new WechatPayGateway({ ...wechatSettings(config), notifyUrl: notifyUrl('wechat') })];
+  return [
+    new WechatPayGateway({ ...wechatSettings(config), notifyUrl: notifyUrl('wechat') }),
+    new AlipayGateway({ ...alipaySettings(config), notifyUrl: notifyUrl('alipay') }),
+  ];
+}
+
+function alipaySettings(config: AppConfig): Omit<AlipaySettings, 'notifyUrl'> {
+  const timeoutMs = config.gateways.timeoutMs;
+  if (config.gatewayMode === 'sandbox') {
+    const dir = config.sandbox.keysDir;
+    return {
+      gatewayUrl: `${config.sandbox.url}/gateway.do`,
+      appId: alipaySandboxMeta(dir).appId,
+      appPrivateKeyPem: readPem(dir, 'alipayAppPrivate'),
+      alipayPublicKeyPem: readPem(dir, 'alipayPlatformPublic'),
+      timeoutMs,
+    };
+  }
+  const live = config.alipayLive;
+  const missing = Object.entries({
+    ALIPAY_APP_ID: live.appId,
+    ALIPAY_APP_PRIVATE_KEY_FILE: live.appPrivateKeyFile,
+    ALIPAY_PUBLIC_KEY_FILE: live.alipayPublicKeyFile,
+  })
+    .filter(([, value]) => !value)
+    .map(([key]) => `${key}=(not set): required when GATEWAY_MODE=live`);
+  if (missing.length > 0) throw new InvalidEnvironment(missing);
+  return {
+    gatewayUrl: live.gatewayUrl,
+    appId: live.appId,
+    appPrivateKeyPem: readFileSync(live.appPrivateKeyFile, 'utf8'),
+    alipayPublicKeyPem: readFileSync(live.alipayPublicKeyFile, 'utf8'),
+    timeoutMs,
+  };
 }
 
 function wechatSettings(config: AppConfig): Omit<WechatPaySettings, 'notifyUrl'> {

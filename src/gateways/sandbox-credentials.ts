@@ -15,8 +15,17 @@ export interface WechatSandboxKeyFiles {
   apiV3Key: string;
 }
 
+export interface AlipaySandboxKeyFiles {
+  appId: string;
+}
+
 const FILES = {
   meta: 'wechat.json',
+  alipayMeta: 'alipay.json',
+  alipayAppPrivate: 'alipay-app-private.pem',
+  alipayAppPublic: 'alipay-app-public.pem',
+  alipayPlatformPrivate: 'alipay-platform-private.pem',
+  alipayPlatformPublic: 'alipay-platform-public.pem',
   merchantPrivate: 'wechat-merchant-private.pem',
   merchantPublic: 'wechat-merchant-public.pem',
   platformPrivate: 'wechat-platform-private.pem',
@@ -26,13 +35,15 @@ const FILES = {
 /** Reads the sandbox credentials in `dir`, generating them first if there are none. */
 export function ensureSandboxKeys(dir: string): WechatSandboxKeyFiles {
   const metaPath = join(dir, FILES.meta);
-  if (!existsSync(metaPath)) {
+  if (!existsSync(metaPath) || !existsSync(join(dir, FILES.alipayMeta))) {
     // Generate into a fresh folder and rename it into place: the app and the sandbox may start together,
     // and whichever renames first wins; the other uses its keys.
     mkdirSync(dirname(dir), { recursive: true });
     const staging = mkdtempSync(`${dir}.tmp-`);
     generate(staging);
     try {
+      // An older, incomplete set (from before a channel was added) is replaced whole.
+      if (existsSync(dir) && !existsSync(join(dir, FILES.alipayMeta))) rmSync(dir, { recursive: true, force: true });
       renameSync(staging, dir);
     } catch {
       rmSync(staging, { recursive: true, force: true });
@@ -66,6 +77,23 @@ function generate(dir: string): void {
     apiV3Key: randomBytes(16).toString('hex'), // 32 ASCII characters, as WeChat's APIv3 key
   };
   writeFileSync(join(dir, FILES.meta), JSON.stringify(meta, null, 2));
+  const app = generateKeyPairSync('rsa', { modulusLength: 2048, privateKeyEncoding: pem, publicKeyEncoding: spki });
+  const alipay = generateKeyPairSync('rsa', { modulusLength: 2048, privateKeyEncoding: pem, publicKeyEncoding: spki });
+  writeFileSync(join(dir, FILES.alipayAppPrivate), app.privateKey, { mode: 0o600 });
+  writeFileSync(join(dir, FILES.alipayAppPublic), app.publicKey);
+  writeFileSync(join(dir, FILES.alipayPlatformPrivate), alipay.privateKey, { mode: 0o600 });
+  writeFileSync(join(dir, FILES.alipayPlatformPublic), alipay.publicKey);
+  const alipayMeta: AlipaySandboxKeyFiles = { appId: `2021${Date.now().toString().slice(-12)}` };
+  writeFileSync(join(dir, FILES.alipayMeta), JSON.stringify(alipayMeta, null, 2));
+}
+
+export function alipaySandboxMeta(dir: string): AlipaySandboxKeyFiles {
+  ensureSandboxKeys(dir);
+  return JSON.parse(readFileSync(join(dir, FILES.alipayMeta), 'utf8')) as AlipaySandboxKeyFiles;
+}
+
+export function readPem(dir: string, file: keyof typeof FILES): string {
+  return readFileSync(join(dir, FILES[file]), 'utf8');
 }
 
 export function loadKey(dir: string, file: keyof typeof FILES): KeyObject {

@@ -1,6 +1,6 @@
 /** A trade as the sandbox vendor holds it. In memory: a sandbox restart forgets every trade. */
 export interface SandboxTrade {
-  channel: 'wechat';
+  channel: 'wechat' | 'alipay';
   outTradeNo: string;
   mchid: string;
   appid: string;
@@ -10,7 +10,7 @@ export interface SandboxTrade {
   state: 'NOTPAY' | 'SUCCESS' | 'CLOSED';
   transactionId?: string;
   successTime?: string;
-  notifications: { attempt: number; status: number | 'error'; at: string }[];
+  notifications: { attempt: number; status: number | 'error'; at: string; reply?: string }[];
 }
 
 /** Faults a test or a demo turns on: globally, or for one trade by out_trade_no. */

@@ -1,6 +1,7 @@
 import { type DynamicModule, Module } from '@nestjs/common';
 import { SANDBOX_SETTINGS, type SandboxSettings } from './sandbox.settings';
 import { SandboxTrades } from './sandbox-trades';
+import { AlipaySandboxController } from './alipay/alipay-sandbox.controller';
 import { WechatSandboxController } from './wechat/wechat-sandbox.controller';
 
 /** The gateway sandbox: vendor endpoints at the vendors' paths, a buyer simulator and fault switches. */
@@ -9,7 +10,7 @@ export class SandboxModule {
   static forRoot(settings: SandboxSettings): DynamicModule {
     return {
       module: SandboxModule,
-      controllers: [WechatSandboxController],
+      controllers: [WechatSandboxController, AlipaySandboxController],
       providers: [{ provide: SANDBOX_SETTINGS, useValue: settings }, SandboxTrades],
     };
   }

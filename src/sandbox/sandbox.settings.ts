@@ -1,5 +1,5 @@
 import { generateKeyPairSync, type KeyObject } from 'node:crypto';
-import { ensureSandboxKeys, loadKey } from '../gateways/sandbox-credentials';
+import { alipaySandboxMeta, ensureSandboxKeys, loadKey } from '../gateways/sandbox-credentials';
 
 export const SANDBOX_SETTINGS = Symbol('SANDBOX_SETTINGS');
 
@@ -17,6 +17,12 @@ export interface SandboxSettings {
     strangerPrivateKey: KeyObject;
     apiV3Key: string;
   };
+  alipay: {
+    appId: string;
+    appPublicKey: KeyObject;
+    alipayPrivateKey: KeyObject;
+    strangerPrivateKey: KeyObject;
+  };
 }
 
 export function sandboxSettings(keysDir: string, timeScale: number): SandboxSettings {
@@ -32,6 +38,12 @@ export function sandboxSettings(keysDir: string, timeScale: number): SandboxSett
       platformPrivateKey: loadKey(keysDir, 'platformPrivate'),
       strangerPrivateKey: generateKeyPairSync('rsa', { modulusLength: 2048 }).privateKey,
       apiV3Key: meta.apiV3Key,
+    },
+    alipay: {
+      appId: alipaySandboxMeta(keysDir).appId,
+      appPublicKey: loadKey(keysDir, 'alipayAppPublic'),
+      alipayPrivateKey: loadKey(keysDir, 'alipayPlatformPrivate'),
+      strangerPrivateKey: generateKeyPairSync('rsa', { modulusLength: 2048 }).privateKey,
     },
   };
 }

@@ -1,6 +1,6 @@
 import { Logger } from '@nestjs/common';
 import type { KeyObject } from 'node:crypto';
-import { DomainError } from '../../common/errors/domain-error';
+import { NotificationRejected } from '../notification-rejected';
 import type {
   CloseResult,
   CreatePaymentRequest,
@@ -38,13 +38,6 @@ export interface WechatPaySettings {
   notifyUrl: string;
   timeoutMs: number;
   now?: () => Date;
-}
-
-export class NotificationRejected extends DomainError {
-  readonly code = 'NOTIFICATION_REJECTED';
-  constructor(reason: string) {
-    super(reason);
-  }
 }
 
 interface WechatTransaction {

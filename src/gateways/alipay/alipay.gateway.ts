@@ -1,0 +1,175 @@
+import { Logger } from '@nestjs/common';
+import { AlipaySdk } from 'alipay-sdk';
+import type {
+  CloseResult,
+  CreatePaymentRequest,
+  CreatePaymentResult,
+  GatewayAck,
+  GatewayNotification,
+  GatewayResult,
+  RawNotification,
+  RefundResult,
+} from '../gateway.types';
+import { PaymentGateway } from '../payment-gateway';
+import { NotificationRejected } from '../notification-rejected';
+import { beijingTimestamp, fenToYuan, fromBeijingTimestamp, yuanToFen } from './alipay.protocol';
+
+export interface AlipaySettings {
+  /** Full URL of gateway.do: https://openapi.alipay.com/gateway.do, or the sandbox's. */
+  gatewayUrl: string;
+  appId: string;
+  /** PEM (PKCS#8) of the application private key. */
+  appPrivateKeyPem: string;
+  /** PEM of Alipay's public key: every response and notification is checked with it. */
+  alipayPublicKeyPem: string;
+  notifyUrl: string;
+  timeoutMs: number;
+  now?: () => Date;
+}
+
+interface AlipayResult {
+  code?: string;
+  msg?: string;
+  subCode?: string;
+  subMsg?: string;
+  qrCode?: string;
+  tradeNo?: string;
+  tradeStatus?: string;
+  totalAmount?: string;
+  sendPayDate?: string;
+}
+
+/**
+ * Alipay through the official alipay-sdk (RSA2): precreate (QR), query, close, and verified notifications.
+ * Responses are verified by the SDK (`validateSign`), notifications with its `checkNotifySignV2` over the
+ * raw form values with empty values dropped. A query before the buyer scans answers ACQ.TRADE_NOT_EXIST:
+ * that is "not paid yet". A timeout, a 5xx, a "system busy" or an unverifiable answer is `unknown`.
+ */
+export class AlipayGateway extends PaymentGateway {
+  readonly channel = 'alipay' as const;
+  private readonly logger = new Logger(AlipayGateway.name);
+  private readonly sdk: AlipaySdk;
+
+  constructor(private readonly settings: AlipaySettings) {
+    super();
+    this.sdk = new AlipaySdk({
+      appId: settings.appId,
+      privateKey: settings.appPrivateKeyPem,
+      keyType: 'PKCS8',
+      alipayPublicKey: settings.alipayPublicKeyPem,
+      gateway: settings.gatewayUrl,
+      timeout: settings.timeoutMs,
+      camelcase: true,
+    });
+  }
+
+  async createPayment(request: CreatePaymentRequest): Promise<CreatePaymentResult> {
+    const result = await this.exec('alipay.trade.precreate', {
+      notifyUrl: this.settings.notifyUrl,
+      bizContent: {
+        outTradeNo: request.paymentNo,
+        totalAmount: fenToYuan(request.amountFen),
+        subject: request.description.slice(0, 256),
+        timeExpire: beijingTimestamp(request.expiresAt),
+      },
+    });
+    if ('unknown' in result) return { kind: 'unknown', reason: result.unknown };
+    if (result.code === '10000' && result.qrCode)
+      return { kind: 'created', credential: { type: 'code_url', codeUrl: result.qrCode } };
+    if (result.code === '40004')
+      return { kind: 'rejected', code: result.subCode ?? '40004', message: result.subMsg ?? '' };
+    return {
+      kind: 'unknown',
+      reason: `${result.code ?? '?'} ${result.subCode ?? ''} ${result.subMsg ?? result.msg ?? ''}`.trim(),
+    };
+  }
+
+  async query(paymentNo: string): Promise<GatewayResult> {
+    const result = await this.exec('alipay.trade.query', { bizContent: { outTradeNo: paymentNo } });
+    if ('unknown' in result) return { kind: 'unknown', reason: result.unknown };
+    if (result.code === '40004' && result.subCode === 'ACQ.TRADE_NOT_EXIST') return { kind: 'not_paid' };
+    if (result.code !== '10000') return { kind: 'unknown', reason: `${result.code ?? '?'} ${result.subCode ?? ''}` };
+    return this.resultOf(result.tradeStatus, result.tradeNo, result.totalAmount, result.sendPayDate);
+  }
+
+  async close(paymentNo: string): Promise<CloseResult> {
+    const result = await this.exec('alipay.trade.close', { bizContent: { outTradeNo: paymentNo } });
+    if ('unknown' in result) return { kind: 'unknown', reason: result.unknown };
+    if (result.code === '10000') return { kind: 'closed' };
+    if (result.subCode === 'ACQ.TRADE_STATUS_ERROR') {
+      const state = await this.query(paymentNo);
+      if (state.kind === 'paid') return { kind: 'paid' };
+      if (state.kind === 'closed') return { kind: 'closed' };
+    }
+    // ACQ.TRADE_NOT_EXIST: the buyer has not scanned yet, so there is nothing to close, but the QR code
+    // stays payable until it expires. Not a confirmed close.
+    return { kind: 'unknown', reason: `${result.code ?? '?'} ${result.subCode ?? ''}` };
+  }
+
+  refund(): Promise<RefundResult> {
+    return Promise.resolve({ kind: 'unknown', reason: 'Alipay refunds are not implemented yet' });
+  }
+
+  queryRefund(): Promise<RefundResult> {
+    return Promise.resolve({ kind: 'unknown', reason: 'Alipay refunds are not implemented yet' });
+  }
+
+  parseNotification(notification: RawNotification): Promise<GatewayNotification> {
+    const form = new URLSearchParams(notification.rawBody.toString('utf8'));
+    // alipay-sdk keeps empty values in the signed string; Alipay's rule drops them (FACTS.md).
+    const fields = Object.fromEntries([...form.entries()].filter(([, value]) => value !== ''));
+    if (!this.sdk.checkNotifySignV2(fields)) return Promise.reject(new NotificationRejected('bad signature'));
+    if (fields.app_id !== this.settings.appId) {
+      return Promise.reject(new NotificationRejected(`notification for app_id ${fields.app_id}`));
+    }
+    if (!fields.out_trade_no) return Promise.reject(new NotificationRejected('notification without out_trade_no'));
+    return Promise.resolve({
+      kind: 'payment',
+      paymentNo: fields.out_trade_no,
+      result: this.resultOf(fields.trade_status, fields.trade_no, fields.total_amount, fields.gmt_payment),
+    });
+  }
+
+  acknowledge(outcome: { accepted: true } | { accepted: false; reason: string }): GatewayAck {
+    // Exactly `success` stops Alipay's resends (8 over about 25 h); anything else asks for another.
+    return outcome.accepted
+      ? { status: 200, headers: { 'content-type': 'text/plain' }, body: 'success' }
+      : { status: 400, headers: { 'content-type': 'text/plain' }, body: 'fail' };
+  }
+
+  private resultOf(status?: string, tradeNo?: string, totalAmount?: string, paidAt?: string): GatewayResult {
+    switch (status) {
+      case 'TRADE_SUCCESS':
+      case 'TRADE_FINISHED': {
+        const paidAmountFen = totalAmount ? yuanToFen(totalAmount) : undefined;
+        if (!tradeNo || paidAmountFen === undefined)
+          return { kind: 'unknown', reason: 'paid trade without trade_no or amount' };
+        return {
+          kind: 'paid',
+          gatewayTradeNo: tradeNo,
+          paidAmountFen,
+          paidAt: fromBeijingTimestamp(paidAt) ?? this.now(),
+        };
+      }
+      case 'WAIT_BUYER_PAY':
+        return { kind: 'not_paid' };
+      case 'TRADE_CLOSED':
+        return { kind: 'closed' };
+      default:
+        return { kind: 'unknown', reason: `trade_status ${String(status)}` };
+    }
+  }
+
+  private now(): Date {
+    return this.settings.now?.() ?? new Date();
+  }
+
+  private async exec(method: string, params: Record<string, unknown>): Promise<AlipayResult | { unknown: string }> {
+    try {
+      return await this.sdk.exec(method, params, { validateSign: true });
+    } catch (error) {
+      this.logger.warn(`${method}: ${(error as Error).message.slice(0, 200)}`);
+      return { unknown: `${method}: ${(error as Error).message.slice(0, 200)}` };
+    }
+  }
+}

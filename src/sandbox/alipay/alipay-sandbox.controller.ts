@@ -1,0 +1,205 @@
+import { Controller, Inject, Param, Post, Req, Res } from '@nestjs/common';
+import type { Request, Response } from 'express';
+import { randomBytes } from 'node:crypto';
+import {
+  alipaySignContent,
+  beijingTimestamp,
+  fenToYuan,
+  rsa2Sign,
+  rsa2Verify,
+  yuanToFen,
+} from '../../gateways/alipay/alipay.protocol';
+import { SANDBOX_SETTINGS, type SandboxSettings } from '../sandbox.settings';
+import { type SandboxFaults, type SandboxTrade, SandboxTrades } from '../sandbox-trades';
+
+/** Alipay's resend intervals after a notification not answered `success` (8 sends over about 25 h). */
+export const ALIPAY_RESEND_SCHEDULE_MS = [240, 600, 600, 3600, 7200, 21600, 54000].map((s) => s * 1000);
+
+type Reply = Record<string, string | undefined>;
+
+/**
+ * Alipay's openapi gateway (`/gateway.do`) as the sandbox vendor: checks the app's RSA2 signature over all
+ * parameters, answers `{"<method>_response": {...}, "sign": "..."}` signed with the sandbox's Alipay key,
+ * and notifies with a signed form POST, resending until it reads exactly `success`.
+ */
+@Controller()
+export class AlipaySandboxController {
+  constructor(
+    @Inject(SANDBOX_SETTINGS) private readonly settings: SandboxSettings,
+    @Inject(SandboxTrades) private readonly trades: SandboxTrades,
+  ) {}
+
+  @Post('/gateway.do')
+  async gateway(@Req() req: Request, @Res() res: Response): Promise<void> {
+    const params: Record<string, string> = {
+      ...(req.query as Record<string, string>),
+      ...(req.body as Record<string, string>),
+    };
+    const method = params.method ?? '';
+    const responseKey = `${method.replaceAll('.', '_')}_response`;
+    const { alipay } = this.settings;
+    if (params.app_id !== alipay.appId)
+      return this.reply(res, responseKey, fail('40002', 'isv.invalid-app-id', 'invalid app_id'));
+    if (!params.sign || !rsa2Verify(alipaySignContent(params, ['sign']), params.sign, alipay.appPublicKey)) {
+      return this.reply(res, responseKey, fail('40002', 'isv.invalid-signature', 'invalid signature'));
+    }
+    const biz = JSON.parse(params.biz_content ?? '{}') as Record<string, string>;
+    const faults = this.trades.faultsFor(biz.out_trade_no);
+    if (faults.apiDelayMs) await sleep(faults.apiDelayMs);
+    if (faults.apiError) return this.reply(res, responseKey, fail('20000', 'isp.unknown-error', 'system busy'));
+    switch (method) {
+      case 'alipay.trade.precreate':
+        return this.reply(res, responseKey, this.precreate(biz, params.notify_url));
+      case 'alipay.trade.query':
+        return this.reply(res, responseKey, this.query(biz.out_trade_no));
+      case 'alipay.trade.close':
+        return this.reply(res, responseKey, this.close(biz.out_trade_no));
+      default:
+        return this.reply(res, responseKey, fail('40004', 'isv.invalid-method', `unsupported ${method}`));
+    }
+  }
+
+  /** Buyer simulation: scan and pay; the sandbox then notifies the merchant. */
+  @Post('/sandbox/alipay/trades/:outTradeNo/pay')
+  pay(@Param('outTradeNo') outTradeNo: string, @Res() res: Response): void {
+    const trade = this.trades.get(outTradeNo);
+    if (!trade || trade.channel !== 'alipay') {
+      res.status(404).json({ ok: false, error: 'ACQ.TRADE_NOT_EXIST' });
+      return;
+    }
+    if (trade.state === 'NOTPAY') {
+      trade.state = 'SUCCESS';
+      trade.transactionId = `2026${Date.now()}${randomBytes(3).readUIntBE(0, 3).toString().padStart(8, '0')}`;
+      trade.successTime = beijingTimestamp(new Date());
+      void this.notify(trade);
+    }
+    res.status(trade.state === 'SUCCESS' ? 200 : 409).json({ ok: trade.state === 'SUCCESS', trade });
+  }
+
+  private precreate(biz: Record<string, string>, notifyUrl: string | undefined): Reply {
+    const amountFen = yuanToFen(biz.total_amount ?? '');
+    if (!biz.out_trade_no || !notifyUrl || amountFen === undefined || amountFen <= 0) {
+      return fail('40004', 'ACQ.INVALID_PARAMETER', 'out_trade_no, total_amount and notify_url are required');
+    }
+    const existing = this.trades.get(biz.out_trade_no);
+    if (existing?.state === 'SUCCESS') return fail('40004', 'ACQ.TRADE_HAS_SUCCESS', 'trade already paid');
+    if (existing?.state === 'CLOSED') return fail('40004', 'ACQ.TRADE_HAS_CLOSE', 'trade closed');
+    if (!existing) {
+      this.trades.put({
+        channel: 'alipay',
+        outTradeNo: biz.out_trade_no,
+        mchid: '',
+        appid: this.settings.alipay.appId,
+        description: biz.subject ?? '',
+        amountFen,
+        notifyUrl,
+        state: 'NOTPAY',
+        notifications: [],
+      });
+    }
+    return {
+      code: '10000',
+      msg: 'Success',
+      out_trade_no: biz.out_trade_no,
+      qr_code: `https://qr.alipay.com/sandbox${biz.out_trade_no}`,
+    };
+  }
+
+  private query(outTradeNo: string | undefined): Reply {
+    const trade = outTradeNo ? this.trades.get(outTradeNo) : undefined;
+    // Until the buyer scans, Alipay does not know the trade.
+    if (!trade || trade.state === 'NOTPAY') return fail('40004', 'ACQ.TRADE_NOT_EXIST', 'trade does not exist');
+    return {
+      code: '10000',
+      msg: 'Success',
+      out_trade_no: trade.outTradeNo,
+      trade_no: trade.transactionId,
+      trade_status: trade.state === 'SUCCESS' ? 'TRADE_SUCCESS' : 'TRADE_CLOSED',
+      total_amount: fenToYuan(trade.amountFen),
+      send_pay_date: trade.successTime,
+    };
+  }
+
+  private close(outTradeNo: string | undefined): Reply {
+    const trade = outTradeNo ? this.trades.get(outTradeNo) : undefined;
+    if (!trade) return fail('40004', 'ACQ.TRADE_NOT_EXIST', 'trade does not exist');
+    if (trade.state === 'SUCCESS') return fail('40004', 'ACQ.TRADE_STATUS_ERROR', 'trade status error');
+    trade.state = 'CLOSED';
+    return { code: '10000', msg: 'Success', out_trade_no: trade.outTradeNo };
+  }
+
+  private reply(res: Response, responseKey: string, node: Reply): void {
+    const json = JSON.stringify(node);
+    const sign = rsa2Sign(json, this.settings.alipay.alipayPrivateKey);
+    res.status(200).type('application/json').send(`{"${responseKey}":${json},"sign":"${sign}"}`);
+  }
+
+  private async notify(trade: SandboxTrade): Promise<void> {
+    const faults = this.trades.faultsFor(trade.outTradeNo);
+    if (faults.dropNotifications) return;
+    if (faults.delayNotificationMs) await sleep(faults.delayNotificationMs);
+    const notifyId = randomBytes(16).toString('hex'); // the same on every resend
+    for (const [attempt, delay] of [0, ...ALIPAY_RESEND_SCHEDULE_MS].entries()) {
+      await sleep(delay * this.settings.timeScale);
+      const copies = Math.max(1, faults.duplicateNotifications ?? 1);
+      const replies = await Promise.all(Array.from({ length: copies }, () => this.sendOnce(trade, notifyId, faults)));
+      for (const reply of replies)
+        trade.notifications.push({ attempt: attempt + 1, ...reply, at: new Date().toISOString() });
+      if (replies.some((r) => r.reply === 'success')) return;
+    }
+  }
+
+  private async sendOnce(
+    trade: SandboxTrade,
+    notifyId: string,
+    faults: SandboxFaults,
+  ): Promise<{ status: number | 'error'; reply?: string }> {
+    const { alipay } = this.settings;
+    const amount = fenToYuan(faults.wrongAmountFen ?? trade.amountFen);
+    const fields: Record<string, string> = {
+      notify_time: beijingTimestamp(new Date()),
+      notify_type: 'trade_status_sync',
+      notify_id: notifyId,
+      app_id: alipay.appId,
+      auth_app_id: alipay.appId,
+      charset: 'utf-8',
+      version: '1.0',
+      sign_type: 'RSA2',
+      trade_no: trade.transactionId ?? '',
+      out_trade_no: trade.outTradeNo,
+      trade_status: 'TRADE_SUCCESS',
+      total_amount: amount,
+      receipt_amount: amount,
+      buyer_pay_amount: amount,
+      subject: trade.description,
+      gmt_create: trade.successTime ?? '',
+      gmt_payment: trade.successTime ?? '',
+    };
+    const key = faults.badSignature ? alipay.strangerPrivateKey : alipay.alipayPrivateKey;
+    fields.sign = rsa2Sign(alipaySignContent(fields, ['sign', 'sign_type']), key);
+    try {
+      const response = await fetch(trade.notifyUrl, {
+        method: 'POST',
+        headers: { 'Content-Type': 'application/x-www-form-urlencoded; charset=utf-8' },
+        body: new URLSearchParams(fields).toString(),
+        signal: AbortSignal.timeout(10_000),
+      });
+      return { status: response.status, reply: (await response.text()).trim() };
+    } catch {
+      return { status: 'error' };
+    }
+  }
+}
+
+function fail(code: string, subCode: string, subMsg: string): Reply {
+  return {
+    code,
+    msg: code === '20000' ? 'Service Currently Unavailable' : 'Business Failed',
+    sub_code: subCode,
+    sub_msg: subMsg,
+  };
+}
+
+function sleep(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
+}

@@ -1,0 +1,194 @@
+import type { INestApplication } from '@nestjs/common';
+import { NestFactory } from '@nestjs/core';
+import { AlipaySdk } from 'alipay-sdk';
+import type { Pool } from 'mysql2/promise';
+import { mkdtempSync } from 'node:fs';
+import type { AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { AlipayGateway, type AlipaySettings } from '../src/gateways/alipay/alipay.gateway';
+import { alipaySignContent, rsa2Sign } from '../src/gateways/alipay/alipay.protocol';
+import { alipaySandboxMeta, loadKey, readPem } from '../src/gateways/sandbox-credentials';
+import { AmqpConnection } from '../src/notifications/amqp.connection';
+import { partnerQueue } from '../src/notifications/payment-event';
+import { NotificationIntakeUseCase } from '../src/payment-center/notification-intake.use-case';
+import { SandboxModule } from '../src/sandbox/sandbox.module';
+import { sandboxSettings } from '../src/sandbox/sandbox.settings';
+import { AmqpProbe, waitFor } from './support/amqp';
+import { sqlPool } from './support/database';
+import { FakeGateway } from './support/fake-gateway';
+import { http, orderBody, type RunningApp, startApp, TestClock, uniqueId } from './support/test-app';
+
+const run = Date.now().toString(36);
+const partner = (name: string) => ({
+  name: `a${run}-${name}`,
+  bindings: ['payment.#'],
+  keyId: `a${run}-${name}-k1`,
+  secret: `secret-${name}-${run}-0123456789`,
+});
+const WATCHER = partner('watcher');
+const ORDERS = partner('orders');
+
+/** Alipay end to end over real HTTP: our provider (alipay-sdk) ⇄ the sandbox's gateway.do, callbacks into the app. */
+describe('Alipay through the sandbox (e2e)', () => {
+  let sandbox: INestApplication;
+  let sandboxUrl: string;
+  let running: RunningApp;
+  let settings: AlipaySettings;
+  let keys: string;
+  let db: Pool;
+  let probe: AmqpProbe;
+
+  beforeAll(async () => {
+    keys = join(mkdtempSync(join(tmpdir(), 'pc-sandbox-')), 'keys');
+    const vendor = sandboxSettings(keys, 0.0005);
+    sandbox = await NestFactory.create(SandboxModule.forRoot(vendor), { rawBody: true, logger: false });
+    await sandbox.listen(0, '127.0.0.1');
+    sandboxUrl = `http://127.0.0.1:${(sandbox.getHttpServer().address() as AddressInfo).port}`;
+    settings = {
+      gatewayUrl: `${sandboxUrl}/gateway.do`,
+      appId: alipaySandboxMeta(keys).appId,
+      appPrivateKeyPem: readPem(keys, 'alipayAppPrivate'),
+      alipayPublicKeyPem: readPem(keys, 'alipayPlatformPublic'),
+      notifyUrl: '',
+      timeoutMs: 1000,
+    };
+    running = await startApp([new AlipayGateway(settings), new FakeGateway('wechat')], new TestClock(), {
+      partners: [WATCHER, ORDERS],
+      ordersPartner: ORDERS.name,
+      consumersEnabled: true,
+      gateways: { timeoutMs: 1000 },
+    });
+    settings.notifyUrl = `${running.url}/api/payments/notify/alipay`;
+    await running.app.get(AmqpConnection).ready(); // partner queues declared
+    db = sqlPool();
+    probe = await AmqpProbe.open();
+  });
+
+  afterAll(async () => {
+    await running.close();
+    await sandbox.close();
+    await probe.deleteQueues([partnerQueue(WATCHER.name), partnerQueue(ORDERS.name)]);
+    await probe.close();
+    await db.end();
+  });
+
+  beforeEach(async () => {
+    await http('POST', `${sandboxUrl}/sandbox/faults`, {});
+    await probe.channel.purgeQueue(partnerQueue(WATCHER.name)).catch(() => undefined);
+  });
+
+  const app = (path: string) => `${running.url}${path}`;
+  const paymentOf = async (paymentNo: string) => (await http('GET', app(`/api/payments/${paymentNo}`))).body;
+  const buyerPays = (paymentNo: string) => http('POST', `${sandboxUrl}/sandbox/alipay/trades/${paymentNo}/pay`, {});
+  const tradeOf = async (paymentNo: string) =>
+    (await http('GET', `${sandboxUrl}/sandbox/wechat/trades/${paymentNo}`)).body;
+
+  async function startAlipayPayment() {
+    const order = (await http('POST', app('/api/orders'), orderBody(uniqueId('ali')))).body;
+    const payment = await http('POST', app(`/api/orders/${order.orderNo}/pay`), { channel: 'alipay' });
+    expect(payment.status).toBe(200);
+    return { orderNo: order.orderNo as string, paymentNo: payment.body.paymentNo as string, payment: payment.body };
+  }
+
+  it('precreate → buyer pays → notification answered `success` → PAID → event → order PAID', async () => {
+    const { orderNo, paymentNo, payment } = await startAlipayPayment();
+    expect(payment.payCredential).toEqual({ type: 'code_url', codeUrl: `https://qr.alipay.com/sandbox${paymentNo}` });
+    await buyerPays(paymentNo);
+    const paid = await waitFor('payment PAID', async () => {
+      const p = await paymentOf(paymentNo);
+      return p.status === 'PAID' && p;
+    });
+    expect(paid.paidAmountFen).toBe(2500);
+    const [event] = await probe.take(partnerQueue(WATCHER.name), 1);
+    expect(event.properties.type).toBe('payment.succeeded');
+    await waitFor('order PAID', async () => (await http('GET', app(`/api/orders/${orderNo}`))).body.status === 'PAID');
+    expect((await tradeOf(paymentNo)).notifications).toEqual([
+      expect.objectContaining({ attempt: 1, status: 200, reply: 'success' }),
+    ]);
+  });
+
+  it('query answers not paid before the buyer scans (ACQ.TRADE_NOT_EXIST), paid after', async () => {
+    const { paymentNo } = await startAlipayPayment();
+    const gateway = new AlipayGateway(settings);
+    expect(await gateway.query(paymentNo)).toEqual({ kind: 'not_paid' });
+    await http('POST', `${sandboxUrl}/sandbox/faults`, { outTradeNo: paymentNo, dropNotifications: true });
+    await buyerPays(paymentNo);
+    expect(await gateway.query(paymentNo)).toMatchObject({ kind: 'paid', paidAmountFen: 2500 });
+    expect(await gateway.close(paymentNo)).toEqual({ kind: 'paid' });
+    await http('POST', `${sandboxUrl}/sandbox/faults`, { apiError: true });
+    expect(await gateway.query(paymentNo)).toMatchObject({ kind: 'unknown' });
+  });
+
+  it('duplicated notifications (x5) apply once', async () => {
+    const { paymentNo } = await startAlipayPayment();
+    await http('POST', `${sandboxUrl}/sandbox/faults`, { outTradeNo: paymentNo, duplicateNotifications: 5 });
+    await buyerPays(paymentNo);
+    await waitFor('payment PAID', async () => (await paymentOf(paymentNo)).status === 'PAID');
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    expect(((await paymentOf(paymentNo)).history as { to: string }[]).filter((h) => h.to === 'PAID')).toHaveLength(1);
+    const [events] = await db.query('SELECT event_id FROM outbox_events WHERE payment_no = ?', [paymentNo]);
+    expect(events).toHaveLength(1);
+  });
+
+  it('a forged notification is refused (not `success`, so Alipay resends) and pays nothing', async () => {
+    const { paymentNo } = await startAlipayPayment();
+    await http('POST', `${sandboxUrl}/sandbox/faults`, { outTradeNo: paymentNo, badSignature: true });
+    await buyerPays(paymentNo);
+    const trade = await waitFor('two refused sends', async () => {
+      const t = await tradeOf(paymentNo);
+      return t.notifications.length >= 2 && t;
+    });
+    expect(trade.notifications.every((n: { reply: string }) => n.reply === 'fail')).toBe(true);
+    expect((await paymentOf(paymentNo)).status).toBe('PAYING');
+    expect(running.app.get(NotificationIntakeUseCase).refused.get('alipay:bad')).toBeGreaterThanOrEqual(2);
+  });
+
+  it('a genuine notification with the wrong amount goes to review, never PAID', async () => {
+    const { paymentNo } = await startAlipayPayment();
+    await http('POST', `${sandboxUrl}/sandbox/faults`, { outTradeNo: paymentNo, wrongAmountFen: 1 });
+    await buyerPays(paymentNo);
+    await waitFor('NEEDS_REVIEW', async () => (await paymentOf(paymentNo)).status === 'NEEDS_REVIEW');
+  });
+
+  it('a notification for another app id is refused', async () => {
+    const { paymentNo } = await startAlipayPayment();
+    const fields: Record<string, string> = {
+      app_id: '2021000000000000',
+      out_trade_no: paymentNo,
+      trade_no: '2026000',
+      trade_status: 'TRADE_SUCCESS',
+      total_amount: '25.00',
+      notify_id: 'x',
+      sign_type: 'RSA2',
+    };
+    fields.sign = rsa2Sign(alipaySignContent(fields, ['sign', 'sign_type']), loadKey(keys, 'alipayPlatformPrivate'));
+    const response = await fetch(app('/api/payments/notify/alipay'), {
+      method: 'POST',
+      headers: { 'content-type': 'application/x-www-form-urlencoded' },
+      body: new URLSearchParams(fields).toString(),
+    });
+    expect(await response.text()).toBe('fail');
+    expect((await paymentOf(paymentNo)).status).toBe('PAYING');
+  });
+
+  it("sandbox notifications verify with alipay-sdk's own checks; a tampered one does not", () => {
+    const sdk = new AlipaySdk({
+      appId: settings.appId,
+      privateKey: settings.appPrivateKeyPem,
+      keyType: 'PKCS8',
+      alipayPublicKey: settings.alipayPublicKeyPem,
+    });
+    const fields: Record<string, string> = {
+      app_id: settings.appId,
+      out_trade_no: 'P1',
+      trade_status: 'TRADE_SUCCESS',
+      total_amount: '25.00',
+      subject: '龙井 100%',
+      sign_type: 'RSA2',
+    };
+    fields.sign = rsa2Sign(alipaySignContent(fields, ['sign', 'sign_type']), loadKey(keys, 'alipayPlatformPrivate'));
+    expect(sdk.checkNotifySignV2({ ...fields })).toBe(true);
+    expect(sdk.checkNotifySignV2({ ...fields, total_amount: '0.01' })).toBe(false);
+  });
+});
