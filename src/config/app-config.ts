@@ -36,6 +36,16 @@ export class AppConfig {
   readonly sandbox: { url: string; keysDir: string };
   /** This service's address as vendors reach it (notification URLs). */
   readonly publicBaseUrl: string;
+  /** Live UnionPay settings, as given (checked when GATEWAY_MODE=live). */
+  readonly unionpayLive: {
+    baseUrl: string;
+    merId: string;
+    signKeyFile: string;
+    signCertFile: string;
+    rootCertFile: string;
+    middleCertFile: string;
+    requireUnionPayCn: boolean;
+  };
   /** Live Alipay settings, as given (checked when GATEWAY_MODE=live). */
   readonly alipayLive: { gatewayUrl: string; appId: string; appPrivateKeyFile: string; alipayPublicKeyFile: string };
   /** Live WeChat Pay settings, as given (checked when GATEWAY_MODE=live). */
@@ -91,6 +101,15 @@ export class AppConfig {
     this.gatewayMode = env('GATEWAY_MODE') as 'sandbox' | 'live';
     this.sandbox = { url: env('SANDBOX_URL') as string, keysDir: env('SANDBOX_KEYS_DIR') as string };
     this.publicBaseUrl = env('PUBLIC_BASE_URL') as string;
+    this.unionpayLive = {
+      baseUrl: env('UNIONPAY_GATEWAY_URL') as string,
+      merId: env('UNIONPAY_MER_ID') as string,
+      signKeyFile: env('UNIONPAY_SIGN_KEY_FILE') as string,
+      signCertFile: env('UNIONPAY_SIGN_CERT_FILE') as string,
+      rootCertFile: env('UNIONPAY_ROOT_CERT_FILE') as string,
+      middleCertFile: env('UNIONPAY_MIDDLE_CERT_FILE') as string,
+      requireUnionPayCn: env('UNIONPAY_REQUIRE_UNIONPAY_CN') as boolean,
+    };
     this.alipayLive = {
       gatewayUrl: env('ALIPAY_GATEWAY_URL') as string,
       appId: env('ALIPAY_APP_ID') as string,

@@ -231,6 +231,33 @@ export class Environment {
   @IsString()
   ALIPAY_PUBLIC_KEY_FILE = '';
 
+  /** GATEWAY_MODE=live: UnionPay online gateway 5.1.0 (all required then). */
+  @IsString()
+  UNIONPAY_GATEWAY_URL = 'https://gateway.95516.com';
+
+  @IsString()
+  UNIONPAY_MER_ID = '';
+
+  /** PEM file of the merchant signing private key (exported from the .pfx). */
+  @IsString()
+  UNIONPAY_SIGN_KEY_FILE = '';
+
+  /** PEM file of the merchant signing certificate (its serial is the certId). */
+  @IsString()
+  UNIONPAY_SIGN_CERT_FILE = '';
+
+  /** PEM files of UnionPay's root and middle certificates (verify signPubKeyCert). */
+  @IsString()
+  UNIONPAY_ROOT_CERT_FILE = '';
+
+  @IsString()
+  UNIONPAY_MIDDLE_CERT_FILE = '';
+
+  /** Require signPubKeyCert to be issued to 中国银联股份有限公司; only UnionPay's test environment needs false. */
+  @Transform(toBoolean)
+  @IsBoolean()
+  UNIONPAY_REQUIRE_UNIONPAY_CN = true;
+
   @IsIn(['fatal', 'error', 'warn', 'log', 'debug', 'verbose'])
   LOG_LEVEL: 'fatal' | 'error' | 'warn' | 'log' | 'debug' | 'verbose' = 'log';
 }

@@ -1,10 +1,12 @@
-import { createPrivateKey, createPublicKey, type KeyObject } from 'node:crypto';
+import { createPrivateKey, createPublicKey, type KeyObject, X509Certificate } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import type { AppConfig } from '../config/app-config';
 import { InvalidEnvironment } from '../config/environment';
 import type { PaymentGateway } from './payment-gateway';
 import { AlipayGateway, type AlipaySettings } from './alipay/alipay.gateway';
-import { alipaySandboxMeta, ensureSandboxKeys, loadKey, readPem } from './sandbox-credentials';
+import { alipaySandboxMeta, ensureSandboxKeys, loadKey, readPem, unionpaySandboxMeta } from './sandbox-credentials';
+import { UnionPayGateway, type UnionPaySettings } from './unionpay/unionpay.gateway';
+import { certIdOf } from './unionpay/unionpay.protocol';
 import { WechatPayGateway, type WechatPaySettings } from './wechat/wechat-pay.gateway';
 
 /**
@@ -17,7 +19,50 @@ export function createGateways(config: AppConfig): PaymentGateway[] {
   return [
     new WechatPayGateway({ ...wechatSettings(config), notifyUrl: notifyUrl('wechat') }),
     new AlipayGateway({ ...alipaySettings(config), notifyUrl: notifyUrl('alipay') }),
+    new UnionPayGateway({ ...unionpaySettings(config), notifyUrl: notifyUrl('unionpay') }),
   ];
+}
+
+function unionpaySettings(config: AppConfig): Omit<UnionPaySettings, 'notifyUrl'> {
+  const timeoutMs = config.gateways.timeoutMs;
+  if (config.gatewayMode === 'sandbox') {
+    const dir = config.sandbox.keysDir;
+    return {
+      baseUrl: config.sandbox.url,
+      merId: unionpaySandboxMeta(dir).merId,
+      merchantPrivateKey: loadKey(dir, 'unionpayMerchantPrivate'),
+      merchantCertId: certIdOf(new X509Certificate(readPem(dir, 'unionpayMerchantCert'))),
+      anchors: {
+        root: new X509Certificate(readPem(dir, 'unionpayRootCert')),
+        middle: new X509Certificate(readPem(dir, 'unionpayMiddleCert')),
+        requireUnionPayCn: true,
+      },
+      timeoutMs,
+    };
+  }
+  const live = config.unionpayLive;
+  const missing = Object.entries({
+    UNIONPAY_MER_ID: live.merId,
+    UNIONPAY_SIGN_KEY_FILE: live.signKeyFile,
+    UNIONPAY_SIGN_CERT_FILE: live.signCertFile,
+    UNIONPAY_ROOT_CERT_FILE: live.rootCertFile,
+    UNIONPAY_MIDDLE_CERT_FILE: live.middleCertFile,
+  })
+    .filter(([, value]) => !value)
+    .map(([key]) => `${key}=(not set): required when GATEWAY_MODE=live`);
+  if (missing.length > 0) throw new InvalidEnvironment(missing);
+  return {
+    baseUrl: live.baseUrl,
+    merId: live.merId,
+    merchantPrivateKey: createPrivateKey(readFileSync(live.signKeyFile, 'utf8')),
+    merchantCertId: certIdOf(new X509Certificate(readFileSync(live.signCertFile, 'utf8'))),
+    anchors: {
+      root: new X509Certificate(readFileSync(live.rootCertFile, 'utf8')),
+      middle: new X509Certificate(readFileSync(live.middleCertFile, 'utf8')),
+      requireUnionPayCn: live.requireUnionPayCn,
+    },
+    timeoutMs,
+  };
 }
 
 function alipaySettings(config: AppConfig): Omit<AlipaySettings, 'notifyUrl'> {

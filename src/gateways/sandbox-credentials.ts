@@ -1,3 +1,4 @@
+import { execFileSync } from 'node:child_process';
 import { createPrivateKey, createPublicKey, generateKeyPairSync, type KeyObject, randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
@@ -26,6 +27,13 @@ const FILES = {
   alipayAppPublic: 'alipay-app-public.pem',
   alipayPlatformPrivate: 'alipay-platform-private.pem',
   alipayPlatformPublic: 'alipay-platform-public.pem',
+  unionpayMeta: 'unionpay.json',
+  unionpayRootCert: 'unionpay-root-cert.pem',
+  unionpayMiddleCert: 'unionpay-middle-cert.pem',
+  unionpaySignPrivate: 'unionpay-sign-private.pem',
+  unionpaySignCert: 'unionpay-sign-cert.pem',
+  unionpayMerchantPrivate: 'unionpay-merchant-private.pem',
+  unionpayMerchantCert: 'unionpay-merchant-cert.pem',
   merchantPrivate: 'wechat-merchant-private.pem',
   merchantPublic: 'wechat-merchant-public.pem',
   platformPrivate: 'wechat-platform-private.pem',
@@ -35,7 +43,7 @@ const FILES = {
 /** Reads the sandbox credentials in `dir`, generating them first if there are none. */
 export function ensureSandboxKeys(dir: string): WechatSandboxKeyFiles {
   const metaPath = join(dir, FILES.meta);
-  if (!existsSync(metaPath) || !existsSync(join(dir, FILES.alipayMeta))) {
+  if (!existsSync(metaPath) || !existsSync(join(dir, FILES.unionpayMeta))) {
     // Generate into a fresh folder and rename it into place: the app and the sandbox may start together,
     // and whichever renames first wins; the other uses its keys.
     mkdirSync(dirname(dir), { recursive: true });
@@ -43,7 +51,7 @@ export function ensureSandboxKeys(dir: string): WechatSandboxKeyFiles {
     generate(staging);
     try {
       // An older, incomplete set (from before a channel was added) is replaced whole.
-      if (existsSync(dir) && !existsSync(join(dir, FILES.alipayMeta))) rmSync(dir, { recursive: true, force: true });
+      if (existsSync(dir) && !existsSync(join(dir, FILES.unionpayMeta))) rmSync(dir, { recursive: true, force: true });
       renameSync(staging, dir);
     } catch {
       rmSync(staging, { recursive: true, force: true });
@@ -85,6 +93,131 @@ function generate(dir: string): void {
   writeFileSync(join(dir, FILES.alipayPlatformPublic), alipay.publicKey);
   const alipayMeta: AlipaySandboxKeyFiles = { appId: `2021${Date.now().toString().slice(-12)}` };
   writeFileSync(join(dir, FILES.alipayMeta), JSON.stringify(alipayMeta, null, 2));
+  generateUnionpay(dir);
+}
+
+/**
+ * UnionPay verifies with certificates, which node:crypto cannot issue: the openssl command line makes a
+ * root, a middle CA, a signing certificate issued to "…@中国银联股份有限公司@…" the way UnionPay's are, and
+ * the merchant's signing certificate.
+ */
+function generateUnionpay(dir: string): void {
+  const path = (name: keyof typeof FILES) => join(dir, FILES[name]);
+  const ca = join(dir, 'ca.ext');
+  writeFileSync(ca, 'basicConstraints=critical,CA:TRUE\nkeyUsage=critical,keyCertSign,cRLSign\n');
+  const serial = () => `0x${randomBytes(8).toString('hex')}`;
+  const openssl = (...args: string[]) => execFileSync('openssl', args, { stdio: 'pipe' });
+  const rootKey = join(dir, 'unionpay-root.key');
+  const middleKey = join(dir, 'unionpay-middle.key');
+  openssl(
+    'req',
+    '-x509',
+    '-newkey',
+    'rsa:2048',
+    '-nodes',
+    '-keyout',
+    rootKey,
+    '-out',
+    path('unionpayRootCert'),
+    '-days',
+    '3650',
+    '-subj',
+    '/CN=Payment Center Sandbox Root CA',
+    '-addext',
+    'basicConstraints=critical,CA:TRUE',
+    '-addext',
+    'keyUsage=critical,keyCertSign,cRLSign',
+  );
+  openssl(
+    'req',
+    '-newkey',
+    'rsa:2048',
+    '-nodes',
+    '-keyout',
+    middleKey,
+    '-out',
+    join(dir, 'middle.csr'),
+    '-subj',
+    '/CN=Payment Center Sandbox Middle CA',
+  );
+  openssl(
+    'x509',
+    '-req',
+    '-in',
+    join(dir, 'middle.csr'),
+    '-CA',
+    path('unionpayRootCert'),
+    '-CAkey',
+    rootKey,
+    '-set_serial',
+    serial(),
+    '-days',
+    '3650',
+    '-extfile',
+    ca,
+    '-out',
+    path('unionpayMiddleCert'),
+  );
+  openssl(
+    'req',
+    '-newkey',
+    'rsa:2048',
+    '-nodes',
+    '-keyout',
+    path('unionpaySignPrivate'),
+    '-out',
+    join(dir, 'sign.csr'),
+    '-utf8',
+    '-subj',
+    `/CN=041@Z12345678@中国银联股份有限公司@00010000`,
+  );
+  openssl(
+    'x509',
+    '-req',
+    '-in',
+    join(dir, 'sign.csr'),
+    '-CA',
+    path('unionpayMiddleCert'),
+    '-CAkey',
+    middleKey,
+    '-set_serial',
+    serial(),
+    '-days',
+    '825',
+    '-out',
+    path('unionpaySignCert'),
+  );
+  openssl(
+    'req',
+    '-x509',
+    '-newkey',
+    'rsa:2048',
+    '-nodes',
+    '-keyout',
+    path('unionpayMerchantPrivate'),
+    '-out',
+    path('unionpayMerchantCert'),
+    '-days',
+    '825',
+    '-subj',
+    '/CN=Sandbox Merchant',
+    '-set_serial',
+    serial(),
+  );
+  for (const leftover of ['ca.ext', 'middle.csr', 'sign.csr', 'unionpay-root.key', 'unionpay-middle.key']) {
+    rmSync(join(dir, leftover), { force: true });
+  }
+  const meta: UnionpaySandboxKeyFiles = { merId: `777290058${Date.now().toString().slice(-6)}` };
+  writeFileSync(path('unionpayMeta'), JSON.stringify(meta, null, 2));
+}
+
+export interface UnionpaySandboxKeyFiles {
+  merId: string;
+}
+
+export function unionpaySandboxMeta(dir: string): UnionpaySandboxKeyFiles {
+  ensureSandboxKeys(dir);
+  return JSON.parse(readFileSync(join(dir, FILES.unionpayMeta), 'utf8')) as UnionpaySandboxKeyFiles;
 }
 
 export function alipaySandboxMeta(dir: string): AlipaySandboxKeyFiles {

@@ -1,6 +1,6 @@
 /** A trade as the sandbox vendor holds it. In memory: a sandbox restart forgets every trade. */
 export interface SandboxTrade {
-  channel: 'wechat' | 'alipay';
+  channel: 'wechat' | 'alipay' | 'unionpay';
   outTradeNo: string;
   mchid: string;
   appid: string;
@@ -10,6 +10,8 @@ export interface SandboxTrade {
   state: 'NOTPAY' | 'SUCCESS' | 'CLOSED';
   transactionId?: string;
   successTime?: string;
+  /** UnionPay's txnTime of the consume. */
+  txnTime?: string;
   notifications: { attempt: number; status: number | 'error'; at: string; reply?: string }[];
 }
 

@@ -2,6 +2,7 @@ import { type DynamicModule, Module } from '@nestjs/common';
 import { SANDBOX_SETTINGS, type SandboxSettings } from './sandbox.settings';
 import { SandboxTrades } from './sandbox-trades';
 import { AlipaySandboxController } from './alipay/alipay-sandbox.controller';
+import { UnionpaySandboxController } from './unionpay/unionpay-sandbox.controller';
 import { WechatSandboxController } from './wechat/wechat-sandbox.controller';
 
 /** The gateway sandbox: vendor endpoints at the vendors' paths, a buyer simulator and fault switches. */
@@ -10,7 +11,7 @@ export class SandboxModule {
   static forRoot(settings: SandboxSettings): DynamicModule {
     return {
       module: SandboxModule,
-      controllers: [WechatSandboxController, AlipaySandboxController],
+      controllers: [WechatSandboxController, AlipaySandboxController, UnionpaySandboxController],
       providers: [{ provide: SANDBOX_SETTINGS, useValue: settings }, SandboxTrades],
     };
   }

@@ -1,5 +1,13 @@
 import { generateKeyPairSync, type KeyObject } from 'node:crypto';
-import { alipaySandboxMeta, ensureSandboxKeys, loadKey } from '../gateways/sandbox-credentials';
+import {
+  alipaySandboxMeta,
+  ensureSandboxKeys,
+  loadKey,
+  readPem,
+  unionpaySandboxMeta,
+} from '../gateways/sandbox-credentials';
+import { certIdOf } from '../gateways/unionpay/unionpay.protocol';
+import { X509Certificate } from 'node:crypto';
 
 export const SANDBOX_SETTINGS = Symbol('SANDBOX_SETTINGS');
 
@@ -23,6 +31,17 @@ export interface SandboxSettings {
     alipayPrivateKey: KeyObject;
     strangerPrivateKey: KeyObject;
   };
+  unionpay: {
+    merId: string;
+    merchantCertId: string;
+    merchantPublicKey: KeyObject;
+    signPrivateKey: KeyObject;
+    /** PEM sent as signPubKeyCert with every answer and notification. */
+    signCertPem: string;
+    /** A certificate not issued by the configured chain, for the bad-signature fault. */
+    strangerCertPem: string;
+    strangerPrivateKey: KeyObject;
+  };
 }
 
 export function sandboxSettings(keysDir: string, timeScale: number): SandboxSettings {
@@ -44,6 +63,16 @@ export function sandboxSettings(keysDir: string, timeScale: number): SandboxSett
       appPublicKey: loadKey(keysDir, 'alipayAppPublic'),
       alipayPrivateKey: loadKey(keysDir, 'alipayPlatformPrivate'),
       strangerPrivateKey: generateKeyPairSync('rsa', { modulusLength: 2048 }).privateKey,
+    },
+    unionpay: {
+      merId: unionpaySandboxMeta(keysDir).merId,
+      merchantCertId: certIdOf(new X509Certificate(readPem(keysDir, 'unionpayMerchantCert'))),
+      merchantPublicKey: new X509Certificate(readPem(keysDir, 'unionpayMerchantCert')).publicKey,
+      signPrivateKey: loadKey(keysDir, 'unionpaySignPrivate'),
+      signCertPem: readPem(keysDir, 'unionpaySignCert'),
+      // The merchant's own self-signed certificate: valid, but not issued by UnionPay's chain.
+      strangerCertPem: readPem(keysDir, 'unionpayMerchantCert'),
+      strangerPrivateKey: loadKey(keysDir, 'unionpayMerchantPrivate'),
     },
   };
 }

@@ -1,0 +1,148 @@
+import type { INestApplication } from '@nestjs/common';
+import { NestFactory } from '@nestjs/core';
+import { X509Certificate } from 'node:crypto';
+import { mkdtempSync } from 'node:fs';
+import type { AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { loadKey, readPem, unionpaySandboxMeta } from '../src/gateways/sandbox-credentials';
+import { UnionPayGateway, type UnionPaySettings } from '../src/gateways/unionpay/unionpay.gateway';
+import { certIdOf } from '../src/gateways/unionpay/unionpay.protocol';
+import { AmqpConnection } from '../src/notifications/amqp.connection';
+import { partnerQueue } from '../src/notifications/payment-event';
+import { NotificationIntakeUseCase } from '../src/payment-center/notification-intake.use-case';
+import { SandboxModule } from '../src/sandbox/sandbox.module';
+import { sandboxSettings } from '../src/sandbox/sandbox.settings';
+import { AmqpProbe, waitFor } from './support/amqp';
+import { FakeGateway } from './support/fake-gateway';
+import { http, orderBody, type RunningApp, startApp, TestClock, uniqueId } from './support/test-app';
+
+const run = Date.now().toString(36);
+const ORDERS = {
+  name: `u${run}-orders`,
+  bindings: ['payment.#'],
+  keyId: `u${run}-orders-k1`,
+  secret: `secret-orders-${run}-0123456789`,
+};
+
+/** UnionPay end to end: the signed front-end form posted as a browser would, the sandbox cashier, callbacks. */
+describe('UnionPay through the sandbox (e2e)', () => {
+  let sandbox: INestApplication;
+  let sandboxUrl: string;
+  let running: RunningApp;
+  let settings: UnionPaySettings;
+
+  beforeAll(async () => {
+    const keys = join(mkdtempSync(join(tmpdir(), 'pc-sandbox-')), 'keys');
+    const vendor = sandboxSettings(keys, 0.0005);
+    sandbox = await NestFactory.create(SandboxModule.forRoot(vendor), { rawBody: true, logger: false });
+    await sandbox.listen(0, '127.0.0.1');
+    sandboxUrl = `http://127.0.0.1:${(sandbox.getHttpServer().address() as AddressInfo).port}`;
+    settings = {
+      baseUrl: sandboxUrl,
+      merId: unionpaySandboxMeta(keys).merId,
+      merchantPrivateKey: loadKey(keys, 'unionpayMerchantPrivate'),
+      merchantCertId: certIdOf(new X509Certificate(readPem(keys, 'unionpayMerchantCert'))),
+      anchors: {
+        root: new X509Certificate(readPem(keys, 'unionpayRootCert')),
+        middle: new X509Certificate(readPem(keys, 'unionpayMiddleCert')),
+        requireUnionPayCn: true,
+      },
+      notifyUrl: '',
+      timeoutMs: 1000,
+    };
+    running = await startApp([new UnionPayGateway(settings), new FakeGateway('wechat')], new TestClock(), {
+      partners: [ORDERS],
+      ordersPartner: ORDERS.name,
+      consumersEnabled: true,
+    });
+    settings.notifyUrl = `${running.url}/api/payments/notify/unionpay`;
+    await running.app.get(AmqpConnection).ready();
+  });
+
+  afterAll(async () => {
+    await running.close();
+    await sandbox.close();
+    const probe = await AmqpProbe.open();
+    await probe.deleteQueues([partnerQueue(ORDERS.name)]);
+    await probe.close();
+  });
+
+  beforeEach(async () => {
+    await http('POST', `${sandboxUrl}/sandbox/faults`, {});
+  });
+
+  const app = (path: string) => `${running.url}${path}`;
+  const paymentOf = async (paymentNo: string) => (await http('GET', app(`/api/payments/${paymentNo}`))).body;
+
+  async function submitConsumeForm() {
+    const order = (await http('POST', app('/api/orders'), orderBody(uniqueId('up')))).body;
+    const payment = (await http('POST', app(`/api/orders/${order.orderNo}/pay`), { channel: 'unionpay' })).body;
+    expect(payment.payCredential).toMatchObject({ type: 'form', action: `${sandboxUrl}/gateway/api/frontTransReq.do` });
+    expect(payment.payCredential.fields).toMatchObject({
+      txnAmt: '2500',
+      currencyCode: '156',
+      orderId: payment.paymentNo,
+    });
+    // The buyer's browser posts the form to UnionPay and gets the cashier.
+    const cashier = await fetch(payment.payCredential.action, {
+      method: 'POST',
+      headers: { 'content-type': 'application/x-www-form-urlencoded' },
+      body: new URLSearchParams(payment.payCredential.fields).toString(),
+    });
+    return {
+      orderNo: order.orderNo as string,
+      paymentNo: payment.paymentNo as string,
+      cashierHtml: await cashier.text(),
+    };
+  }
+
+  const buyerPays = (paymentNo: string) => http('POST', `${sandboxUrl}/sandbox/unionpay/trades/${paymentNo}/pay`, {});
+
+  it('consume form → cashier → pay → notification → PAID → order PAID', async () => {
+    const { orderNo, paymentNo, cashierHtml } = await submitConsumeForm();
+    expect(cashierHtml).toContain('¥25.00');
+    expect(cashierHtml).toContain('id="pay"');
+    const gateway = new UnionPayGateway(settings);
+    expect(await gateway.query(paymentNo)).toEqual({ kind: 'not_paid' });
+    await buyerPays(paymentNo);
+    await waitFor('payment PAID', async () => (await paymentOf(paymentNo)).status === 'PAID');
+    expect(await gateway.query(paymentNo)).toMatchObject({ kind: 'paid', paidAmountFen: 2500 });
+    await waitFor('order PAID', async () => (await http('GET', app(`/api/orders/${orderNo}`))).body.status === 'PAID');
+  });
+
+  it('a query for an order UnionPay never saw is "not paid yet" (respCode 34); a 5xx is unknown', async () => {
+    const gateway = new UnionPayGateway(settings);
+    expect(await gateway.query('P2026112500000000000000000000')).toEqual({ kind: 'not_paid' });
+    await http('POST', `${sandboxUrl}/sandbox/faults`, { apiError: true });
+    expect(await gateway.query('P2026112500000000000000000000')).toMatchObject({ kind: 'unknown' });
+  });
+
+  it('a notification signed with a certificate outside the configured chain is refused and pays nothing', async () => {
+    const { paymentNo } = await submitConsumeForm();
+    await http('POST', `${sandboxUrl}/sandbox/faults`, { outTradeNo: paymentNo, badSignature: true });
+    await buyerPays(paymentNo);
+    await waitFor('a refused send', async () => {
+      const trade = (await http('GET', `${sandboxUrl}/sandbox/wechat/trades/${paymentNo}`)).body;
+      return trade.notifications?.length >= 1;
+    });
+    expect((await paymentOf(paymentNo)).status).toBe('PAYING');
+    expect(running.app.get(NotificationIntakeUseCase).refused.get('unionpay:signPubKeyCert')).toBeGreaterThanOrEqual(1);
+  });
+
+  it('duplicated notifications (x5) apply once; a wrong amount goes to review', async () => {
+    const first = await submitConsumeForm();
+    await http('POST', `${sandboxUrl}/sandbox/faults`, { outTradeNo: first.paymentNo, duplicateNotifications: 5 });
+    await buyerPays(first.paymentNo);
+    await waitFor('payment PAID', async () => (await paymentOf(first.paymentNo)).status === 'PAID');
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    expect(
+      ((await paymentOf(first.paymentNo)).history as { to: string }[]).filter((h) => h.to === 'PAID'),
+    ).toHaveLength(1);
+
+    const second = await submitConsumeForm();
+    await http('POST', `${sandboxUrl}/sandbox/faults`, { outTradeNo: second.paymentNo, wrongAmountFen: 1 });
+    await buyerPays(second.paymentNo);
+    await waitFor('NEEDS_REVIEW', async () => (await paymentOf(second.paymentNo)).status === 'NEEDS_REVIEW');
+  });
+});
