@@ -1,4 +1,6 @@
-import { createCipheriv, generateKeyPairSync } from 'node:crypto';
+import { createCipheriv, generateKeyPairSync, type KeyObject } from 'node:crypto';
+import { createRequire } from 'node:module';
+import { join } from 'node:path';
 import {
   authorizationHeader,
   decryptResource,
@@ -76,5 +78,62 @@ describe('WeChat Pay v3 wire rules', () => {
     expect(() => toWechatTotal(0)).toThrow(RangeError);
     expect(() => toWechatTotal(12.5)).toThrow(RangeError);
     expect(() => toWechatTotal(2_147_483_648)).toThrow(RangeError);
+  });
+});
+
+describe('cross-check with wechatpay-axios-plugin (an independent implementation)', () => {
+  const plugin = createRequire(join(process.cwd(), 'package.json'))('wechatpay-axios-plugin') as {
+    Rsa: {
+      sign(message: string, key: KeyObject): string;
+      verify(message: string, signature: string, key: KeyObject): boolean;
+    };
+    Aes: {
+      AesGcm: {
+        encrypt(p: string, k: string, iv: string, aad: string): string;
+        decrypt(c: string, k: string, iv: string, aad: string): string;
+      };
+    };
+    Formatter: {
+      request(method: string, uri: string, timestamp: string, nonce: string, body: string): string;
+      response(timestamp: string, nonce: string, body: string): string;
+    };
+  };
+
+  it('builds the same request and response messages', () => {
+    expect(requestMessage('POST', '/v3/pay/transactions/native', '1554208460', 'N', '{"a":1}')).toBe(
+      plugin.Formatter.request('POST', '/v3/pay/transactions/native', '1554208460', 'N', '{"a":1}'),
+    );
+    expect(responseMessage('1554208460', 'N', '')).toBe(plugin.Formatter.response('1554208460', 'N', ''));
+  });
+
+  it('signs identically and verifies each other', () => {
+    const message = requestMessage(
+      'GET',
+      '/v3/pay/transactions/out-trade-no/P1?mchid=1900000001',
+      '1554208460',
+      'N',
+      '',
+    );
+    expect(rsaSign(message, privateKey)).toBe(plugin.Rsa.sign(message, privateKey));
+    expect(rsaVerify(message, plugin.Rsa.sign(message, privateKey), publicKey)).toBe(true);
+    expect(plugin.Rsa.verify(message, rsaSign(message, privateKey), publicKey)).toBe(true);
+  });
+
+  it('decrypts what the plugin encrypts, and the plugin decrypts ours', () => {
+    const theirs = plugin.Aes.AesGcm.encrypt('{"trade_state":"SUCCESS"}', apiV3Key, '0123456789ab', 'transaction');
+    expect(
+      decryptResource(
+        {
+          algorithm: 'AEAD_AES_256_GCM',
+          ciphertext: theirs,
+          associated_data: 'transaction',
+          nonce: '0123456789ab',
+          original_type: 'transaction',
+        },
+        apiV3Key,
+      ),
+    ).toBe('{"trade_state":"SUCCESS"}');
+    const ours = encryptResource('hello', apiV3Key, 'transaction', 'transaction');
+    expect(plugin.Aes.AesGcm.decrypt(ours.ciphertext, apiV3Key, ours.nonce, ours.associated_data)).toBe('hello');
   });
 });
