@@ -6,8 +6,10 @@ import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { WechatPayGateway, type WechatPaySettings } from '../src/gateways/wechat/wechat-pay.gateway';
+import { AmqpConnection } from '../src/notifications/amqp.connection';
 import { partnerQueue } from '../src/notifications/payment-event';
 import { NotificationIntakeUseCase } from '../src/payment-center/notification-intake.use-case';
+import { PaymentStateService } from '../src/payment-center/payment-state.service';
 import { loadKey } from '../src/gateways/sandbox-credentials';
 import { SandboxModule } from '../src/sandbox/sandbox.module';
 import { sandboxSettings } from '../src/sandbox/sandbox.settings';
@@ -61,6 +63,7 @@ describe('WeChat Pay through the sandbox (e2e)', () => {
       gateways: { timeoutMs: 1000 },
     });
     settings.notifyUrl = `${running.url}/api/payments/notify/wechat`;
+    await running.app.get(AmqpConnection).ready(); // partner queues declared
     db = sqlPool();
     probe = await AmqpProbe.open();
   });
@@ -75,6 +78,7 @@ describe('WeChat Pay through the sandbox (e2e)', () => {
 
   beforeEach(async () => {
     await http('POST', `${sandboxUrl}/sandbox/faults`, {});
+    await probe.channel.purgeQueue(partnerQueue(WATCHER.name));
   });
 
   const app = (path: string) => `${running.url}${path}`;
@@ -121,6 +125,27 @@ describe('WeChat Pay through the sandbox (e2e)', () => {
     const trade = (await http('GET', `${sandboxUrl}/sandbox/wechat/trades/${paymentNo}`)).body;
     expect(trade.notifications.filter((n: { status: number }) => n.status === 204)).toHaveLength(5);
     await probe.take(partnerQueue(WATCHER.name), 1);
+  });
+
+  it('a delayed notification: PAYING until it arrives, then PAID once', async () => {
+    const { paymentNo } = await startWechatPayment();
+    await http('POST', `${sandboxUrl}/sandbox/faults`, { outTradeNo: paymentNo, delayNotificationMs: 600 });
+    await buyerPays(paymentNo);
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    expect((await paymentOf(paymentNo)).status).toBe('PAYING');
+    await waitFor('payment PAID', async () => (await paymentOf(paymentNo)).status === 'PAID');
+    expect(((await paymentOf(paymentNo)).history as { to: string }[]).map((h) => h.to)).toEqual(['PAYING', 'PAID']);
+  });
+
+  it('a late "paid" notification after the payment was closed here: the money wins, PAID (never lost)', async () => {
+    const { paymentNo } = await startWechatPayment();
+    await running.app.get(PaymentStateService).apply(paymentNo, { type: 'CLOSED_CONFIRMED' });
+    expect((await paymentOf(paymentNo)).status).toBe('CLOSED');
+    await buyerPays(paymentNo);
+    await waitFor('payment PAID', async () => (await paymentOf(paymentNo)).status === 'PAID');
+    const [events] = await db.query('SELECT type FROM outbox_events WHERE payment_no = ? ORDER BY id', [paymentNo]);
+    expect(events).toEqual([{ type: 'payment.closed' }, { type: 'payment.succeeded' }]);
+    await probe.take(partnerQueue(WATCHER.name), 2);
   });
 
   it('a forged notification is refused the WeChat way and pays nothing; the vendor keeps resending', async () => {
