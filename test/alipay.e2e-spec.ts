@@ -191,4 +191,31 @@ describe('Alipay through the sandbox (e2e)', () => {
     expect(sdk.checkNotifySignV2({ ...fields })).toBe(true);
     expect(sdk.checkNotifySignV2({ ...fields, total_amount: '0.01' })).toBe(false);
   });
+
+  it('refunds a paid trade (same out_request_no = the same refund), refuses more than was paid, queries it', async () => {
+    const { paymentNo } = await startAlipayPayment();
+    await http('POST', `${sandboxUrl}/sandbox/faults`, { outTradeNo: paymentNo, dropNotifications: true });
+    await buyerPays(paymentNo);
+    const gateway = new AlipayGateway(settings);
+    const refund = {
+      paymentNo,
+      refundNo: `R${paymentNo.slice(1)}1`,
+      gatewayTradeNo: '',
+      totalFen: 2500,
+      refundFen: 1999,
+      reason: 'returned',
+    };
+    expect(await gateway.refund(refund)).toMatchObject({ kind: 'succeeded' });
+    expect(await gateway.refund(refund)).toMatchObject({ kind: 'succeeded' });
+    expect(await gateway.refund({ ...refund, refundNo: `R${paymentNo.slice(1)}2`, refundFen: 502 })).toMatchObject({
+      kind: 'rejected',
+    });
+    expect(await gateway.queryRefund(refund)).toMatchObject({ kind: 'succeeded' });
+    expect(await gateway.queryRefund({ paymentNo, refundNo: 'R404' })).toMatchObject({
+      kind: 'rejected',
+      code: 'REFUND_NOT_EXIST',
+    });
+    const trade = await tradeOf(paymentNo);
+    expect(trade.refunds.map((r: { amountFen: number }) => r.amountFen)).toEqual([1999]);
+  });
 });

@@ -213,4 +213,45 @@ describe('WeChat Pay through the sandbox (e2e)', () => {
     await http('POST', `${sandboxUrl}/sandbox/faults`, { apiError: true });
     expect(await gateway.query(paymentNo)).toMatchObject({ kind: 'unknown' });
   });
+
+  it('refunds a paid trade in full or in parts, never more than was paid; queries the refund', async () => {
+    const { paymentNo } = await startWechatPayment();
+    await http('POST', `${sandboxUrl}/sandbox/faults`, { outTradeNo: paymentNo, dropNotifications: true });
+    const gateway = new WechatPayGateway(settings);
+    const refundNo = (n: number) => `R${paymentNo.slice(1)}${n}`;
+    const unpaid = await gateway.refund({
+      paymentNo,
+      refundNo: refundNo(0),
+      gatewayTradeNo: '',
+      totalFen: 2500,
+      refundFen: 100,
+      reason: 'x',
+    });
+    expect(unpaid).toMatchObject({ kind: 'rejected', code: 'TRADE_ERROR' });
+    await buyerPays(paymentNo);
+    const part = {
+      paymentNo,
+      refundNo: refundNo(1),
+      gatewayTradeNo: '',
+      totalFen: 2500,
+      refundFen: 1000,
+      reason: 'one item returned',
+    };
+    expect(await gateway.refund(part)).toMatchObject({
+      kind: 'succeeded',
+      gatewayRefundNo: expect.stringMatching(/^5030/),
+    });
+    expect(await gateway.refund(part)).toMatchObject({ kind: 'succeeded' }); // same out_refund_no: the same refund
+    expect(await gateway.refund({ ...part, refundNo: refundNo(2), refundFen: 1501 })).toMatchObject({
+      kind: 'rejected',
+      code: 'NOT_ENOUGH',
+    });
+    expect(await gateway.queryRefund({ paymentNo, refundNo: refundNo(1) })).toMatchObject({ kind: 'succeeded' });
+    expect(await gateway.queryRefund({ paymentNo, refundNo: refundNo(9) })).toMatchObject({
+      kind: 'rejected',
+      code: 'RESOURCE_NOT_EXISTS',
+    });
+    const trade = (await http('GET', `${sandboxUrl}/sandbox/wechat/trades/${paymentNo}`)).body;
+    expect(trade.refunds.map((r: { amountFen: number }) => r.amountFen)).toEqual([1000]);
+  });
 });

@@ -49,6 +49,7 @@ export interface RefundRequest {
 export type RefundResult =
   | { kind: 'succeeded'; gatewayRefundNo: string }
   | { kind: 'processing'; gatewayRefundNo?: string }
+  /** The vendor definitely refused it (or, for a query, has no such refund): no money moved. */
   | { kind: 'rejected'; code: string; message: string }
   | { kind: 'unknown'; reason: string };
 

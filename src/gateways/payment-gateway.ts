@@ -27,7 +27,8 @@ export abstract class PaymentGateway {
 
   abstract refund(request: RefundRequest): Promise<RefundResult>;
 
-  abstract queryRefund(refundNo: string): Promise<RefundResult>;
+  /** Alipay and UnionPay find a refund by its payment too, so both numbers are given. */
+  abstract queryRefund(refund: { paymentNo: string; refundNo: string }): Promise<RefundResult>;
 
   /** Verifies the signature (and decrypts) a callback; throws a typed error when it is forged or malformed. */
   abstract parseNotification(notification: RawNotification): Promise<GatewayNotification>;

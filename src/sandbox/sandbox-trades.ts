@@ -12,6 +12,7 @@ export interface SandboxTrade {
   successTime?: string;
   /** UnionPay's txnTime of the consume. */
   txnTime?: string;
+  refunds?: { refundNo: string; refundId: string; amountFen: number; at: string }[];
   notifications: { attempt: number; status: number | 'error'; at: string; reply?: string }[];
 }
 
@@ -44,6 +45,16 @@ export class SandboxTrades {
 
   put(trade: SandboxTrade): void {
     this.trades.set(trade.outTradeNo, trade);
+  }
+
+  findRefund(
+    refundNo: string,
+  ): { trade: SandboxTrade; refund: NonNullable<SandboxTrade['refunds']>[number] } | undefined {
+    for (const trade of this.trades.values()) {
+      const refund = trade.refunds?.find((r) => r.refundNo === refundNo);
+      if (refund) return { trade, refund };
+    }
+    return undefined;
   }
 
   faultsFor(outTradeNo: string | undefined): SandboxFaults {

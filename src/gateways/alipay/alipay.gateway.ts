@@ -8,6 +8,7 @@ import type {
   GatewayNotification,
   GatewayResult,
   RawNotification,
+  RefundRequest,
   RefundResult,
 } from '../gateway.types';
 import { PaymentGateway } from '../payment-gateway';
@@ -37,6 +38,9 @@ interface AlipayResult {
   tradeStatus?: string;
   totalAmount?: string;
   sendPayDate?: string;
+  fundChange?: string;
+  refundStatus?: string;
+  refundAmount?: string;
 }
 
 /**
@@ -106,12 +110,38 @@ export class AlipayGateway extends PaymentGateway {
     return { kind: 'unknown', reason: `${result.code ?? '?'} ${result.subCode ?? ''}` };
   }
 
-  refund(): Promise<RefundResult> {
-    return Promise.resolve({ kind: 'unknown', reason: 'Alipay refunds are not implemented yet' });
+  async refund(request: RefundRequest): Promise<RefundResult> {
+    const result = await this.exec('alipay.trade.refund', {
+      bizContent: {
+        outTradeNo: request.paymentNo,
+        refundAmount: fenToYuan(request.refundFen),
+        outRequestNo: request.refundNo, // makes a repeated request the same refund
+        refundReason: request.reason.slice(0, 256),
+      },
+    });
+    if ('unknown' in result) return { kind: 'unknown', reason: result.unknown };
+    if (result.code === '10000') {
+      // fund_change Y: money moved now; N: already refunded by an earlier identical request, or pending.
+      return result.fundChange === 'Y' || result.fundChange === 'N'
+        ? { kind: 'succeeded', gatewayRefundNo: result.tradeNo ?? request.refundNo }
+        : { kind: 'processing' };
+    }
+    if (result.code === '40004')
+      return { kind: 'rejected', code: result.subCode ?? '40004', message: result.subMsg ?? '' };
+    return { kind: 'unknown', reason: `${result.code ?? '?'} ${result.subCode ?? ''}` };
   }
 
-  queryRefund(): Promise<RefundResult> {
-    return Promise.resolve({ kind: 'unknown', reason: 'Alipay refunds are not implemented yet' });
+  async queryRefund(refund: { paymentNo: string; refundNo: string }): Promise<RefundResult> {
+    const result = await this.exec('alipay.trade.fastpay.refund.query', {
+      bizContent: { outTradeNo: refund.paymentNo, outRequestNo: refund.refundNo },
+    });
+    if ('unknown' in result) return { kind: 'unknown', reason: result.unknown };
+    if (result.code !== '10000') return { kind: 'unknown', reason: `${result.code ?? '?'} ${result.subCode ?? ''}` };
+    if (result.refundStatus === 'REFUND_SUCCESS')
+      return { kind: 'succeeded', gatewayRefundNo: result.tradeNo ?? refund.refundNo };
+    // An empty answer means Alipay has no such refund: the request never took effect.
+    if (!result.refundAmount) return { kind: 'rejected', code: 'REFUND_NOT_EXIST', message: 'no such refund' };
+    return { kind: 'processing' };
   }
 
   parseNotification(notification: RawNotification): Promise<GatewayNotification> {

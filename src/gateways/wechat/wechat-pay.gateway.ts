@@ -9,6 +9,7 @@ import type {
   GatewayNotification,
   GatewayResult,
   RawNotification,
+  RefundRequest,
   RefundResult,
 } from '../gateway.types';
 import { PaymentGateway } from '../payment-gateway';
@@ -51,7 +52,13 @@ interface WechatTransaction {
   amount?: { total?: number; payer_total?: number };
 }
 
-type WechatBody = WechatTransaction & { code?: string; message?: string; code_url?: string };
+type WechatBody = WechatTransaction & {
+  code?: string;
+  message?: string;
+  code_url?: string;
+  refund_id?: string;
+  status?: string;
+};
 type VendorResponse = { status: number; body: string; json: WechatBody | undefined };
 
 /**
@@ -111,12 +118,45 @@ export class WechatPayGateway extends PaymentGateway {
     return { kind: 'unknown', reason: `HTTP ${response.status} ${response.json?.code ?? ''}` };
   }
 
-  refund(): Promise<RefundResult> {
-    return Promise.resolve({ kind: 'unknown', reason: 'WeChat Pay refunds are not implemented yet' });
+  async refund(request: RefundRequest): Promise<RefundResult> {
+    const response = await this.call('POST', '/v3/refund/domestic/refunds', {
+      out_trade_no: request.paymentNo,
+      out_refund_no: request.refundNo,
+      reason: request.reason.slice(0, 80),
+      amount: { refund: toWechatTotal(request.refundFen), total: toWechatTotal(request.totalFen), currency: 'CNY' },
+    });
+    if ('unknown' in response) return { kind: 'unknown', reason: response.unknown };
+    if (response.status === 200 && response.json) return this.refundResultOf(response.json);
+    if (response.status >= 400 && response.status < 500 && response.status !== 429) {
+      return {
+        kind: 'rejected',
+        code: response.json?.code ?? String(response.status),
+        message: response.json?.message ?? '',
+      };
+    }
+    return { kind: 'unknown', reason: `HTTP ${response.status} ${response.json?.code ?? ''}` };
   }
 
-  queryRefund(): Promise<RefundResult> {
-    return Promise.resolve({ kind: 'unknown', reason: 'WeChat Pay refunds are not implemented yet' });
+  async queryRefund(refund: { paymentNo: string; refundNo: string }): Promise<RefundResult> {
+    const response = await this.call('GET', `/v3/refund/domestic/refunds/${encodeURIComponent(refund.refundNo)}`);
+    if ('unknown' in response) return { kind: 'unknown', reason: response.unknown };
+    if (response.status === 404) return { kind: 'rejected', code: 'RESOURCE_NOT_EXISTS', message: 'no such refund' };
+    if (response.status === 200 && response.json) return this.refundResultOf(response.json);
+    return { kind: 'unknown', reason: `HTTP ${response.status} ${response.json?.code ?? ''}` };
+  }
+
+  private refundResultOf(body: WechatBody): RefundResult {
+    switch (body.status) {
+      case 'SUCCESS':
+        return { kind: 'succeeded', gatewayRefundNo: body.refund_id ?? '' };
+      case 'PROCESSING':
+        return { kind: 'processing', gatewayRefundNo: body.refund_id };
+      case 'CLOSED':
+        return { kind: 'rejected', code: 'CLOSED', message: 'refund closed by WeChat Pay' };
+      default:
+        // ABNORMAL (the buyer's account cannot take it) needs an operator; not a definite success or failure.
+        return { kind: 'unknown', reason: `refund status ${String(body.status)}` };
+    }
   }
 
   parseNotification(notification: RawNotification): Promise<GatewayNotification> {

@@ -54,6 +54,10 @@ export class AlipaySandboxController {
         return this.reply(res, responseKey, this.query(biz.out_trade_no));
       case 'alipay.trade.close':
         return this.reply(res, responseKey, this.close(biz.out_trade_no));
+      case 'alipay.trade.refund':
+        return this.reply(res, responseKey, this.refund(biz));
+      case 'alipay.trade.fastpay.refund.query':
+        return this.reply(res, responseKey, this.refundQuery(biz));
       default:
         return this.reply(res, responseKey, fail('40004', 'isv.invalid-method', `unsupported ${method}`));
     }
@@ -126,6 +130,53 @@ export class AlipaySandboxController {
     if (trade.state === 'SUCCESS') return fail('40004', 'ACQ.TRADE_STATUS_ERROR', 'trade status error');
     trade.state = 'CLOSED';
     return { code: '10000', msg: 'Success', out_trade_no: trade.outTradeNo };
+  }
+
+  private refund(biz: Record<string, string>): Reply {
+    const trade = biz.out_trade_no ? this.trades.get(biz.out_trade_no) : undefined;
+    if (!trade || trade.state !== 'SUCCESS') return fail('40004', 'ACQ.TRADE_STATUS_ERROR', 'trade is not paid');
+    const existing = trade.refunds?.find((r) => r.refundNo === biz.out_request_no);
+    if (existing)
+      return {
+        code: '10000',
+        msg: 'Success',
+        trade_no: trade.transactionId,
+        fund_change: 'N',
+        refund_fee: fenToYuan(existing.amountFen),
+      };
+    const amount = yuanToFen(biz.refund_amount ?? '');
+    const refunded = (trade.refunds ?? []).reduce((sum, r) => sum + r.amountFen, 0);
+    if (amount === undefined || amount <= 0 || refunded + amount > trade.amountFen) {
+      return fail('40004', 'ACQ.REFUND_AMT_NOT_EQUAL_TOTAL', 'refund amount exceeds what is left');
+    }
+    (trade.refunds ??= []).push({
+      refundNo: biz.out_request_no ?? '',
+      refundId: trade.transactionId ?? '',
+      amountFen: amount,
+      at: new Date().toISOString(),
+    });
+    return {
+      code: '10000',
+      msg: 'Success',
+      trade_no: trade.transactionId,
+      fund_change: 'Y',
+      refund_fee: fenToYuan(refunded + amount),
+    };
+  }
+
+  private refundQuery(biz: Record<string, string>): Reply {
+    const trade = biz.out_trade_no ? this.trades.get(biz.out_trade_no) : undefined;
+    const refund = trade?.refunds?.find((r) => r.refundNo === biz.out_request_no);
+    if (!trade || !refund) return { code: '10000', msg: 'Success' }; // Alipay answers an empty success
+    return {
+      code: '10000',
+      msg: 'Success',
+      trade_no: trade.transactionId,
+      out_trade_no: trade.outTradeNo,
+      out_request_no: refund.refundNo,
+      refund_amount: fenToYuan(refund.amountFen),
+      refund_status: 'REFUND_SUCCESS',
+    };
   }
 
   private reply(res: Response, responseKey: string, node: Reply): void {

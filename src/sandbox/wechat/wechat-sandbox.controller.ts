@@ -96,6 +96,64 @@ export class WechatSandboxController {
     return this.reply(res, 204, undefined);
   }
 
+  @Post('/v3/refund/domestic/refunds')
+  async refund(@Req() req: RawBodyRequest<Request>, @Res() res: Response) {
+    if (!this.authorized(req, res)) return;
+    const body = JSON.parse(req.rawBody?.toString('utf8') ?? '{}') as {
+      out_trade_no?: string;
+      out_refund_no?: string;
+      amount?: { refund?: number; total?: number };
+    };
+    if (await this.injectedApiFault(res, body.out_trade_no)) return;
+    const trade = body.out_trade_no ? this.trades.get(body.out_trade_no) : undefined;
+    if (!trade || trade.channel !== 'wechat')
+      return this.reply(res, 404, { code: 'RESOURCE_NOT_EXISTS', message: 'order does not exist' });
+    const existing = trade.refunds?.find((r) => r.refundNo === body.out_refund_no);
+    if (existing) return this.reply(res, 200, this.refundOf(trade, existing));
+    const amount = body.amount?.refund ?? 0;
+    const refunded = (trade.refunds ?? []).reduce((sum, r) => sum + r.amountFen, 0);
+    if (trade.state !== 'SUCCESS') return this.reply(res, 403, { code: 'TRADE_ERROR', message: 'order is not paid' });
+    if (body.amount?.total !== trade.amountFen)
+      return this.reply(res, 400, { code: 'PARAM_ERROR', message: 'total does not match' });
+    if (!Number.isSafeInteger(amount) || amount <= 0 || refunded + amount > trade.amountFen) {
+      return this.reply(res, 403, { code: 'NOT_ENOUGH', message: 'refund exceeds what is left' });
+    }
+    const refund = {
+      refundNo: body.out_refund_no ?? '',
+      refundId: `5030${Date.now()}`,
+      amountFen: amount,
+      at: new Date().toISOString(),
+    };
+    (trade.refunds ??= []).push(refund);
+    return this.reply(res, 200, this.refundOf(trade, refund));
+  }
+
+  @Get('/v3/refund/domestic/refunds/:outRefundNo')
+  async refundQuery(
+    @Req() req: RawBodyRequest<Request>,
+    @Res() res: Response,
+    @Param('outRefundNo') outRefundNo: string,
+  ) {
+    if (!this.authorized(req, res)) return;
+    if (await this.injectedApiFault(res, undefined)) return;
+    const found = this.trades.findRefund(outRefundNo);
+    if (!found || found.trade.channel !== 'wechat')
+      return this.reply(res, 404, { code: 'RESOURCE_NOT_EXISTS', message: 'refund does not exist' });
+    return this.reply(res, 200, this.refundOf(found.trade, found.refund));
+  }
+
+  private refundOf(trade: SandboxTrade, refund: NonNullable<SandboxTrade['refunds']>[number]) {
+    return {
+      refund_id: refund.refundId,
+      out_refund_no: refund.refundNo,
+      transaction_id: trade.transactionId,
+      out_trade_no: trade.outTradeNo,
+      status: 'SUCCESS',
+      success_time: toRfc3339Beijing(new Date(refund.at)),
+      amount: { refund: refund.amountFen, total: trade.amountFen, currency: 'CNY' },
+    };
+  }
+
   /**
    * Buyer simulation: the buyer scans and pays; the vendor then notifies the merchant. Answers JSON, or
    * sends the cashier page's form back to the page.
