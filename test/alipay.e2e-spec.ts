@@ -211,11 +211,16 @@ describe('Alipay through the sandbox (e2e)', () => {
       kind: 'rejected',
     });
     expect(await gateway.queryRefund(refund)).toMatchObject({ kind: 'succeeded' });
-    expect(await gateway.queryRefund({ paymentNo, refundNo: 'R404' })).toMatchObject({
-      kind: 'rejected',
-      code: 'REFUND_NOT_EXIST',
-    });
+    expect(await gateway.queryRefund({ paymentNo, refundNo: 'R404' })).toEqual({ kind: 'not_found' });
     const trade = await tradeOf(paymentNo);
     expect(trade.refunds.map((r: { amountFen: number }) => r.amountFen)).toEqual([1999]);
+  });
+
+  it('40004 ACQ.SYSTEM_ERROR on create is unknown: the payment stays PAYING, never FAILED', async () => {
+    await http('POST', `${sandboxUrl}/sandbox/faults`, { systemError: true });
+    const order = (await http('POST', app('/api/orders'), orderBody(uniqueId('ali-syserr')))).body;
+    const response = await http('POST', app(`/api/orders/${order.orderNo}/pay`), { channel: 'alipay' });
+    expect(response.status).toBe(503);
+    expect((await paymentOf(response.body.details.paymentNo)).status).toBe('PAYING');
   });
 });

@@ -49,8 +49,10 @@ export interface RefundRequest {
 export type RefundResult =
   | { kind: 'succeeded'; gatewayRefundNo: string }
   | { kind: 'processing'; gatewayRefundNo?: string }
-  /** The vendor definitely refused it (or, for a query, has no such refund): no money moved. */
+  /** The vendor definitely refused it: no money moved. */
   | { kind: 'rejected'; code: string; message: string }
+  /** A query found no such refund yet: retry the refund with the *same* refund number, never a new one. */
+  | { kind: 'not_found' }
   | { kind: 'unknown'; reason: string };
 
 /** A vendor callback exactly as it reached us: the raw body is needed to verify signatures. */

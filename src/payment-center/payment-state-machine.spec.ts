@@ -21,11 +21,13 @@ const ALLOWED: [PaymentStatus, PaymentEventType, PaymentStatus][] = [
   ['PAYING', 'CLOSED_CONFIRMED', 'CLOSED'],
   ['PAYING', 'REVIEW_REQUIRED', 'NEEDS_REVIEW'],
   ['FAILED', 'PAID_CONFIRMED', 'PAID'],
+  ['FAILED', 'REVIEW_REQUIRED', 'NEEDS_REVIEW'],
   ['CLOSING', 'PAID_CONFIRMED', 'PAID'],
   ['CLOSING', 'FAILED_CONFIRMED', 'FAILED'],
   ['CLOSING', 'CLOSED_CONFIRMED', 'CLOSED'],
   ['CLOSING', 'REVIEW_REQUIRED', 'NEEDS_REVIEW'],
   ['CLOSED', 'PAID_CONFIRMED', 'PAID'],
+  ['CLOSED', 'REVIEW_REQUIRED', 'NEEDS_REVIEW'],
   ['NEEDS_REVIEW', 'PAID_CONFIRMED', 'PAID'],
   ['NEEDS_REVIEW', 'FAILED_CONFIRMED', 'FAILED'],
   ['NEEDS_REVIEW', 'CLOSE_REQUESTED', 'CLOSING'],
@@ -61,6 +63,12 @@ describe('payment state machine', () => {
     for (const [status, event] of ALL_CELLS) {
       const first = decide(status, event);
       if (first.kind === 'move') expect(decide(first.to, event)).toEqual({ kind: 'ignore' });
+    }
+  });
+
+  it('money that cannot be applied as paid goes to review from every state but PAID, never dropped', () => {
+    for (const status of PAYMENT_STATUSES.filter((s) => s !== 'PAID' && s !== 'NEEDS_REVIEW')) {
+      expect(decide(status, 'REVIEW_REQUIRED')).toEqual({ kind: 'move', to: 'NEEDS_REVIEW' });
     }
   });
 

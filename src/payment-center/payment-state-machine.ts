@@ -57,7 +57,8 @@ export const PAYMENT_TRANSITIONS: Readonly<Record<PaymentStatus, Readonly<Record
     FAILED_CONFIRMED: 'ignore',
     CLOSE_REQUESTED: 'ignore',
     CLOSED_CONFIRMED: 'ignore',
-    REVIEW_REQUIRED: 'ignore',
+    // Money that arrived but cannot be applied as paid (wrong amount, another trade) must not be dropped.
+    REVIEW_REQUIRED: 'NEEDS_REVIEW',
   },
   CLOSING: {
     START: 'illegal',
@@ -73,7 +74,7 @@ export const PAYMENT_TRANSITIONS: Readonly<Record<PaymentStatus, Readonly<Record
     FAILED_CONFIRMED: 'ignore',
     CLOSE_REQUESTED: 'ignore',
     CLOSED_CONFIRMED: 'ignore',
-    REVIEW_REQUIRED: 'ignore',
+    REVIEW_REQUIRED: 'NEEDS_REVIEW',
   },
   NEEDS_REVIEW: {
     START: 'illegal',

@@ -60,8 +60,15 @@ export class PaymentStateService {
    * A "paid" whose amount differs from the payment's, or that names another vendor trade than the one we
    * know, is not applied as paid: the payment goes to review with the reason, for an operator to decide.
    */
-  private checkPaidFacts(payment: Payment, event: PaymentEvent): PaymentEvent {
+  private async checkPaidFacts(manager: EntityManager, payment: Payment, event: PaymentEvent): Promise<PaymentEvent> {
     if (event.type !== 'PAID_CONFIRMED' || payment.status === 'PAID') return event;
+    const other = await this.payments.findByGatewayTradeNo(manager, payment.channel, event.gatewayTradeNo);
+    if (other && other.paymentNo !== payment.paymentNo) {
+      return {
+        type: 'REVIEW_REQUIRED',
+        reason: `gateway reports trade ${event.gatewayTradeNo} paid, which is already recorded for payment ${other.paymentNo}`,
+      };
+    }
     if (event.paidAmountFen !== payment.amountFen) {
       return {
         type: 'REVIEW_REQUIRED',
@@ -85,7 +92,7 @@ export class PaymentStateService {
     const payment = await this.payments.lockByPaymentNo(manager, paymentNo);
     if (!payment) throw new PaymentNotFound(paymentNo);
     const from = payment.status;
-    event = this.checkPaidFacts(payment, event);
+    event = await this.checkPaidFacts(manager, payment, event);
     const decision = decide(from, event.type);
     switch (decision.kind) {
       case 'ignore':

@@ -44,6 +44,14 @@ export class PaymentsRepository {
       .find({ where: { orderNo }, order: { id: 'ASC' } });
   }
 
+  findByGatewayTradeNo(
+    manager: EntityManager,
+    channel: Payment['channel'],
+    gatewayTradeNo: string,
+  ): Promise<Payment | null> {
+    return manager.getRepository(Payment).findOneBy({ channel, gatewayTradeNo });
+  }
+
   findByPaymentNo(paymentNo: string): Promise<Payment | null> {
     return this.dataSource.getRepository(Payment).findOneBy({ paymentNo });
   }

@@ -30,8 +30,10 @@ export interface SandboxFaults {
   wrongAmountFen?: number;
   /** create/query/close answer after this many milliseconds. */
   apiDelayMs?: number;
-  /** create/query/close answer 500 SYSTEM_ERROR. */
+  /** create/query/close answer 500 SYSTEM_ERROR (WeChat), 20000 (Alipay), HTTP 500 (UnionPay). */
   apiError?: boolean;
+  /** Alipay answers 40004 ACQ.SYSTEM_ERROR: a business-failure code that still means "retry". */
+  systemError?: boolean;
 }
 
 export class SandboxTrades {

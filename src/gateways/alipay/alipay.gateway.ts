@@ -44,6 +44,27 @@ interface AlipayResult {
 }
 
 /**
+ * 40004 ("business failed") sub_codes that are definite refusals. Others under 40004, ACQ.SYSTEM_ERROR
+ * first, mean "query or retry": they are unknown, never a failure.
+ */
+const DEFINITE_CREATE_REFUSALS = new Set([
+  'ACQ.INVALID_PARAMETER',
+  'ACQ.ACCESS_FORBIDDEN',
+  'ACQ.TOTAL_FEE_EXCEED',
+  'ACQ.CONTEXT_INCONSISTENT',
+  'ACQ.TRADE_HAS_CLOSE',
+  'ACQ.SELLER_BALANCE_NOT_ENOUGH',
+]);
+const DEFINITE_REFUND_REFUSALS = new Set([
+  'ACQ.INVALID_PARAMETER',
+  'ACQ.TRADE_NOT_EXIST',
+  'ACQ.TRADE_STATUS_ERROR',
+  'ACQ.REFUND_AMT_NOT_EQUAL_TOTAL',
+  'ACQ.TRADE_HAS_FINISHED',
+  'ACQ.REFUND_FEE_ERROR',
+]);
+
+/**
  * Alipay through the official alipay-sdk (RSA2): precreate (QR), query, close, and verified notifications.
  * Responses are verified by the SDK (`validateSign`), notifications with its `checkNotifySignV2` over the
  * raw form values with empty values dropped. A query before the buyer scans answers ACQ.TRADE_NOT_EXIST:
@@ -80,8 +101,9 @@ export class AlipayGateway extends PaymentGateway {
     if ('unknown' in result) return { kind: 'unknown', reason: result.unknown };
     if (result.code === '10000' && result.qrCode)
       return { kind: 'created', credential: { type: 'code_url', codeUrl: result.qrCode } };
-    if (result.code === '40004')
+    if (result.code === '40004' && DEFINITE_CREATE_REFUSALS.has(result.subCode ?? '')) {
       return { kind: 'rejected', code: result.subCode ?? '40004', message: result.subMsg ?? '' };
+    }
     return {
       kind: 'unknown',
       reason: `${result.code ?? '?'} ${result.subCode ?? ''} ${result.subMsg ?? result.msg ?? ''}`.trim(),
@@ -121,13 +143,15 @@ export class AlipayGateway extends PaymentGateway {
     });
     if ('unknown' in result) return { kind: 'unknown', reason: result.unknown };
     if (result.code === '10000') {
-      // fund_change Y: money moved now; N: already refunded by an earlier identical request, or pending.
-      return result.fundChange === 'Y' || result.fundChange === 'N'
-        ? { kind: 'succeeded', gatewayRefundNo: result.tradeNo ?? request.refundNo }
-        : { kind: 'processing' };
+      // fund_change Y: the money moved now. N: not by this call (an earlier identical request, or still
+      // pending): only the refund query can say which.
+      if (result.fundChange === 'Y') return { kind: 'succeeded', gatewayRefundNo: request.refundNo };
+      const confirmed = await this.queryRefund(request);
+      return confirmed.kind === 'not_found' ? { kind: 'processing' } : confirmed;
     }
-    if (result.code === '40004')
+    if (result.code === '40004' && DEFINITE_REFUND_REFUSALS.has(result.subCode ?? '')) {
       return { kind: 'rejected', code: result.subCode ?? '40004', message: result.subMsg ?? '' };
+    }
     return { kind: 'unknown', reason: `${result.code ?? '?'} ${result.subCode ?? ''}` };
   }
 
@@ -137,10 +161,9 @@ export class AlipayGateway extends PaymentGateway {
     });
     if ('unknown' in result) return { kind: 'unknown', reason: result.unknown };
     if (result.code !== '10000') return { kind: 'unknown', reason: `${result.code ?? '?'} ${result.subCode ?? ''}` };
-    if (result.refundStatus === 'REFUND_SUCCESS')
-      return { kind: 'succeeded', gatewayRefundNo: result.tradeNo ?? refund.refundNo };
-    // An empty answer means Alipay has no such refund: the request never took effect.
-    if (!result.refundAmount) return { kind: 'rejected', code: 'REFUND_NOT_EXIST', message: 'no such refund' };
+    if (result.refundStatus === 'REFUND_SUCCESS') return { kind: 'succeeded', gatewayRefundNo: refund.refundNo };
+    // An empty answer: Alipay has no such refund (yet; Alipay asks to wait 10 s before querying a new one).
+    if (!result.refundAmount) return { kind: 'not_found' };
     return { kind: 'processing' };
   }
 

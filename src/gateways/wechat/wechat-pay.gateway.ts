@@ -104,7 +104,7 @@ export class WechatPayGateway extends PaymentGateway {
     const path = `/v3/pay/transactions/out-trade-no/${encodeURIComponent(paymentNo)}?mchid=${this.settings.mchid}`;
     const response = await this.call('GET', path);
     if ('unknown' in response) return { kind: 'unknown', reason: response.unknown };
-    if (response.status === 404) return { kind: 'not_paid' }; // ORDER_NOT_EXIST: the buyer has not paid
+    if (response.status === 404 && response.json?.code === 'ORDER_NOT_EXIST') return { kind: 'not_paid' }; // not paid yet
     if (response.status !== 200 || !response.json) return { kind: 'unknown', reason: `HTTP ${response.status}` };
     return this.resultOf(response.json);
   }
@@ -140,7 +140,7 @@ export class WechatPayGateway extends PaymentGateway {
   async queryRefund(refund: { paymentNo: string; refundNo: string }): Promise<RefundResult> {
     const response = await this.call('GET', `/v3/refund/domestic/refunds/${encodeURIComponent(refund.refundNo)}`);
     if ('unknown' in response) return { kind: 'unknown', reason: response.unknown };
-    if (response.status === 404) return { kind: 'rejected', code: 'RESOURCE_NOT_EXISTS', message: 'no such refund' };
+    if (response.status === 404 && response.json?.code === 'RESOURCE_NOT_EXISTS') return { kind: 'not_found' };
     if (response.status === 200 && response.json) return this.refundResultOf(response.json);
     return { kind: 'unknown', reason: `HTTP ${response.status} ${response.json?.code ?? ''}` };
   }

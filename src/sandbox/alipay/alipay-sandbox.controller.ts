@@ -47,6 +47,8 @@ export class AlipaySandboxController {
     const faults = this.trades.faultsFor(biz.out_trade_no);
     if (faults.apiDelayMs) await sleep(faults.apiDelayMs);
     if (faults.apiError) return this.reply(res, responseKey, fail('20000', 'isp.unknown-error', 'system busy'));
+    // Alipay also reports its own trouble as a business failure: 40004 ACQ.SYSTEM_ERROR ("query or retry").
+    if (faults.systemError) return this.reply(res, responseKey, fail('40004', 'ACQ.SYSTEM_ERROR', 'system error'));
     switch (method) {
       case 'alipay.trade.precreate':
         return this.reply(res, responseKey, this.precreate(biz, params.notify_url));
