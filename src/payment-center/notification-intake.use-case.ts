@@ -11,6 +11,7 @@ import type {
 import type { PaymentEvent } from './payment-state.service';
 import { PaymentStateService } from './payment-state.service';
 import { PaymentNotFound } from './payment-errors';
+import { PaymentsRepository } from './payments.repository';
 
 /**
  * A vendor's asynchronous notification: verify (in the adapter) → apply through the one locked state
@@ -26,6 +27,7 @@ export class NotificationIntakeUseCase {
   constructor(
     @Inject(GatewayRegistry) private readonly gateways: GatewayRegistry,
     @Inject(PaymentStateService) private readonly state: PaymentStateService,
+    @Inject(PaymentsRepository) private readonly payments: PaymentsRepository,
   ) {}
 
   async execute(channel: Channel, raw: RawNotification): Promise<GatewayAck> {
@@ -37,7 +39,19 @@ export class NotificationIntakeUseCase {
       return this.refuse(channel, gateway.acknowledge.bind(gateway), (error as Error).message);
     }
     if (notification.kind !== 'payment') {
-      return gateway.acknowledge({ accepted: true }); // refunds arrive with the recovery release
+      // Refund results are not applied from notifications yet: refuse, so the vendor keeps resending them.
+      return this.refuse(channel, gateway.acknowledge.bind(gateway), 'refund notifications are not handled yet');
+    }
+    const payment = await this.payments.findByPaymentNo(notification.paymentNo);
+    if (!payment) {
+      return this.refuse(channel, gateway.acknowledge.bind(gateway), `unknown payment ${notification.paymentNo}`);
+    }
+    if (payment.channel !== channel) {
+      return this.refuse(
+        channel,
+        gateway.acknowledge.bind(gateway),
+        `payment ${payment.paymentNo} is a ${payment.channel} payment`,
+      );
     }
     const event = eventOf(notification.result);
     if (event) {

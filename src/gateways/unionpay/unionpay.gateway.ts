@@ -107,6 +107,8 @@ export class UnionPayGateway extends PaymentGateway {
       case '04':
       case '05':
         return { kind: 'not_paid' }; // in progress
+      case 'A6':
+        return { kind: 'unknown', reason: 'origRespCode A6 (partial success): needs review' };
       default:
         return { kind: 'failed', code: answer.origRespCode ?? '?', message: answer.origRespMsg ?? '' };
     }
@@ -133,10 +135,24 @@ export class UnionPayGateway extends PaymentGateway {
       return Promise.reject(new NotificationRejected(`notification for merId ${fields.merId}`));
     }
     if (!fields.orderId) return Promise.reject(new NotificationRejected('notification without orderId'));
+    // Only a consume result of ours is a payment result: refunds and cancels notify the same backUrl.
+    const isConsume =
+      fields.txnType === '01' &&
+      fields.txnSubType === '01' &&
+      fields.bizType === '000201' &&
+      fields.currencyCode === '156';
+    if (!isConsume || fields.txnTime !== txnTimeOf(fields.orderId)) {
+      return Promise.reject(
+        new NotificationRejected(
+          `not a consume notification of ours (txnType ${fields.txnType}, txnTime ${fields.txnTime})`,
+        ),
+      );
+    }
+    // respCode 00 or A6 is a success; anything else is not a definite failure: the query decides.
     const result: GatewayResult =
       fields.respCode === '00' || fields.respCode === 'A6'
         ? this.paid(fields)
-        : { kind: 'failed', code: fields.respCode ?? '?', message: fields.respMsg ?? '' };
+        : { kind: 'unknown', reason: `notification respCode ${fields.respCode ?? '?'} ${fields.respMsg ?? ''}` };
     return Promise.resolve({ kind: 'payment', paymentNo: fields.orderId, result });
   }
 

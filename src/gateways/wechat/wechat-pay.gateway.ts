@@ -49,7 +49,7 @@ interface WechatTransaction {
   trade_state?: string;
   trade_state_desc?: string;
   success_time?: string;
-  amount?: { total?: number; payer_total?: number };
+  amount?: { total?: number; payer_total?: number; currency?: string };
 }
 
 type WechatBody = WechatTransaction & {
@@ -163,12 +163,18 @@ export class WechatPayGateway extends PaymentGateway {
     const body = notification.rawBody.toString('utf8');
     const problem = this.verifySigned(notification.headers, body);
     if (problem) return Promise.reject(new NotificationRejected(problem));
-    let resource: EncryptedResource;
+    let envelope: { event_type?: string; resource?: EncryptedResource };
     try {
-      resource = (JSON.parse(body) as { resource: EncryptedResource }).resource;
+      envelope = JSON.parse(body) as typeof envelope;
     } catch {
       return Promise.reject(new NotificationRejected('notification body is not JSON'));
     }
+    // Only payment results are handled here; refund notifications (REFUND.*) are refused so that WeChat
+    // keeps them until refunds are applied from notifications.
+    if (envelope.event_type !== 'TRANSACTION.SUCCESS' || envelope.resource?.original_type !== 'transaction') {
+      return Promise.reject(new NotificationRejected(`unhandled notification ${String(envelope.event_type)}`));
+    }
+    const resource = envelope.resource;
     let transaction: WechatTransaction;
     try {
       transaction = JSON.parse(decryptResource(resource, this.settings.apiV3Key)) as WechatTransaction;
@@ -202,13 +208,17 @@ export class WechatPayGateway extends PaymentGateway {
     switch (transaction.trade_state) {
       case 'SUCCESS':
       case 'REFUND': // paid, then (partly) refunded: it was paid
-        if (!transaction.transaction_id || typeof transaction.amount?.total !== 'number') {
-          return { kind: 'unknown', reason: 'paid trade without transaction_id or amount' };
+        if (
+          !transaction.transaction_id ||
+          !Number.isSafeInteger(transaction.amount?.total) ||
+          (transaction.amount?.currency ?? 'CNY') !== 'CNY'
+        ) {
+          return { kind: 'unknown', reason: 'paid trade without transaction_id, an integer amount or CNY' };
         }
         return {
           kind: 'paid',
           gatewayTradeNo: transaction.transaction_id,
-          paidAmountFen: transaction.amount.total,
+          paidAmountFen: transaction.amount?.total ?? 0,
           paidAt: transaction.success_time ? new Date(transaction.success_time) : this.now(),
         };
       case 'NOTPAY':
