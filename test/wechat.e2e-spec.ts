@@ -12,7 +12,8 @@ import { NotificationIntakeUseCase } from '../src/payment-center/notification-in
 import { PaymentStateService } from '../src/payment-center/payment-state.service';
 import { loadKey } from '../src/gateways/sandbox-credentials';
 import { SandboxModule } from '../src/sandbox/sandbox.module';
-import { sandboxSettings } from '../src/sandbox/sandbox.settings';
+import { sandboxSettings, type SandboxSettings } from '../src/sandbox/sandbox.settings';
+import { encryptResource, newNonce, responseMessage, rsaSign } from '../src/gateways/wechat/wechatpay.protocol';
 import { AmqpProbe, waitFor } from './support/amqp';
 import { sqlPool } from './support/database';
 import { FakeGateway } from './support/fake-gateway';
@@ -36,11 +37,12 @@ describe('WeChat Pay through the sandbox (e2e)', () => {
   let settings: WechatPaySettings;
   let db: Pool;
   let probe: AmqpProbe;
+  let vendor: SandboxSettings;
   const clock = new TestClock();
 
   beforeAll(async () => {
     const keys = join(mkdtempSync(join(tmpdir(), 'pc-sandbox-')), 'keys');
-    const vendor = sandboxSettings(keys, 0.0005); // the 24 h resend schedule in about 45 s
+    vendor = sandboxSettings(keys, 0.0005); // the 24 h resend schedule in about 45 s
     sandbox = await NestFactory.create(SandboxModule.forRoot(vendor), { rawBody: true, logger: false });
     await sandbox.listen(0, '127.0.0.1');
     sandboxUrl = `http://127.0.0.1:${(sandbox.getHttpServer().address() as AddressInfo).port}`;
@@ -250,5 +252,43 @@ describe('WeChat Pay through the sandbox (e2e)', () => {
     expect(await gateway.queryRefund({ paymentNo, refundNo: refundNo(9) })).toEqual({ kind: 'not_found' });
     const trade = (await http('GET', `${sandboxUrl}/sandbox/wechat/trades/${paymentNo}`)).body;
     expect(trade.refunds.map((r: { amountFen: number }) => r.amountFen)).toEqual([1000]);
+  });
+
+  it('a genuine WeChat notification naming a payment of another channel, or an unknown one, is refused', async () => {
+    const order = (await http('POST', app('/api/orders'), orderBody(uniqueId('wx-other')))).body;
+    const alipayPayment = (await http('POST', app(`/api/orders/${order.orderNo}/pay`), { channel: 'alipay' })).body;
+    const send = async (outTradeNo: string) => {
+      const transaction = {
+        appid: vendor.wechat.appid,
+        mchid: vendor.wechat.mchid,
+        out_trade_no: outTradeNo,
+        transaction_id: uniqueId('4200'),
+        trade_state: 'SUCCESS',
+        success_time: '2026-11-25T10:00:00+08:00',
+        amount: { total: 2500, currency: 'CNY' },
+      };
+      const body = JSON.stringify({
+        id: 'n1',
+        event_type: 'TRANSACTION.SUCCESS',
+        resource_type: 'encrypt-resource',
+        resource: encryptResource(JSON.stringify(transaction), vendor.wechat.apiV3Key, 'transaction', 'transaction'),
+      });
+      const timestamp = String(Math.floor(Date.now() / 1000));
+      const nonce = newNonce();
+      return fetch(app('/api/payments/notify/wechat'), {
+        method: 'POST',
+        headers: {
+          'content-type': 'application/json',
+          'Wechatpay-Timestamp': timestamp,
+          'Wechatpay-Nonce': nonce,
+          'Wechatpay-Serial': vendor.wechat.platformKeyId,
+          'Wechatpay-Signature': rsaSign(responseMessage(timestamp, nonce, body), vendor.wechat.platformPrivateKey),
+        },
+        body,
+      });
+    };
+    expect((await send(alipayPayment.paymentNo)).status).toBe(400);
+    expect((await paymentOf(alipayPayment.paymentNo)).status).toBe('PAYING');
+    expect((await send('P2026112500000000000000000099')).status).toBe(400);
   });
 });
