@@ -291,4 +291,24 @@ describe('WeChat Pay through the sandbox (e2e)', () => {
     expect((await paymentOf(alipayPayment.paymentNo)).status).toBe('PAYING');
     expect((await send('P2026112500000000000000000099')).status).toBe(400);
   });
+
+  it('notifications delivered in reverse order: every payment PAID once', async () => {
+    await http('POST', `${sandboxUrl}/sandbox/faults`, { reorderNotifications: 3 });
+    const payments = [await startWechatPayment(), await startWechatPayment(), await startWechatPayment()];
+    for (const p of payments) await buyerPays(p.paymentNo);
+    for (const p of payments)
+      await waitFor('payment PAID', async () => (await paymentOf(p.paymentNo)).status === 'PAID');
+    const firstSent = await Promise.all(
+      payments.map(
+        async (p) =>
+          (await http('GET', `${sandboxUrl}/sandbox/wechat/trades/${p.paymentNo}`)).body.notifications[0].at as string,
+      ),
+    );
+    expect([...firstSent].sort().reverse()).toEqual(firstSent); // the last paid was notified first
+    for (const p of payments) {
+      expect(((await paymentOf(p.paymentNo)).history as { to: string }[]).filter((h) => h.to === 'PAID')).toHaveLength(
+        1,
+      );
+    }
+  });
 });

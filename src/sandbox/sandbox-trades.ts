@@ -32,6 +32,8 @@ export interface SandboxFaults {
   apiDelayMs?: number;
   /** create/query/close answer 500 SYSTEM_ERROR (WeChat), 20000 (Alipay), HTTP 500 (UnionPay). */
   apiError?: boolean;
+  /** Hold first notifications until this many trades are waiting, then send them newest first. */
+  reorderNotifications?: number;
   /** Alipay answers 40004 ACQ.SYSTEM_ERROR: a business-failure code that still means "retry". */
   systemError?: boolean;
 }
@@ -58,6 +60,9 @@ export class SandboxTrades {
     }
     return undefined;
   }
+
+  /** Trades whose notifications wait for the reorder fault. */
+  readonly heldForReorder: SandboxTrade[] = [];
 
   faultsFor(outTradeNo: string | undefined): SandboxFaults {
     return { ...this.globalFaults, ...(outTradeNo ? this.tradeFaults.get(outTradeNo) : undefined) };

@@ -230,9 +230,17 @@ export class WechatSandboxController {
   }
 
   /** Sends the notification, then resends on the vendor's schedule (scaled) until acknowledged. */
-  private async notify(trade: SandboxTrade): Promise<void> {
+  private async notify(trade: SandboxTrade, reordered = false): Promise<void> {
     const faults = this.trades.faultsFor(trade.outTradeNo);
     if (faults.dropNotifications) return;
+    if (faults.reorderNotifications && !reordered) {
+      const held = this.trades.heldForReorder;
+      held.push(trade);
+      if (held.length < faults.reorderNotifications) return;
+      const batch = held.splice(0).reverse();
+      await Promise.all(batch.map((t, i) => sleep(i * 50).then(() => this.notify(t, true))));
+      return;
+    }
     if (faults.delayNotificationMs) await sleep(faults.delayNotificationMs);
     const schedule = [0, ...WECHAT_RESEND_SCHEDULE_MS];
     for (const [attempt, delay] of schedule.entries()) {
