@@ -41,15 +41,13 @@ function unionpaySettings(config: AppConfig): Omit<UnionPaySettings, 'notifyUrl'
     };
   }
   const live = config.unionpayLive;
-  const missing = Object.entries({
+  const missing = missingLiveSettings({
     UNIONPAY_MER_ID: live.merId,
     UNIONPAY_SIGN_KEY_FILE: live.signKeyFile,
     UNIONPAY_SIGN_CERT_FILE: live.signCertFile,
     UNIONPAY_ROOT_CERT_FILE: live.rootCertFile,
     UNIONPAY_MIDDLE_CERT_FILE: live.middleCertFile,
-  })
-    .filter(([, value]) => !value)
-    .map(([key]) => `${key}=(not set): required when GATEWAY_MODE=live`);
+  });
   if (missing.length > 0) throw new InvalidEnvironment(missing);
   return {
     baseUrl: live.baseUrl,
@@ -78,13 +76,11 @@ function alipaySettings(config: AppConfig): Omit<AlipaySettings, 'notifyUrl'> {
     };
   }
   const live = config.alipayLive;
-  const missing = Object.entries({
+  const missing = missingLiveSettings({
     ALIPAY_APP_ID: live.appId,
     ALIPAY_APP_PRIVATE_KEY_FILE: live.appPrivateKeyFile,
     ALIPAY_PUBLIC_KEY_FILE: live.alipayPublicKeyFile,
-  })
-    .filter(([, value]) => !value)
-    .map(([key]) => `${key}=(not set): required when GATEWAY_MODE=live`);
+  });
   if (missing.length > 0) throw new InvalidEnvironment(missing);
   return {
     gatewayUrl: live.gatewayUrl,
@@ -112,15 +108,13 @@ function wechatSettings(config: AppConfig): Omit<WechatPaySettings, 'notifyUrl'>
     };
   }
   const live = config.wechatLive;
-  const missing = Object.entries({
+  const missing = missingLiveSettings({
     WECHAT_MCHID: live.mchid,
     WECHAT_APPID: live.appid,
     WECHAT_MERCHANT_SERIAL_NO: live.merchantSerialNo,
     WECHAT_MERCHANT_PRIVATE_KEY_FILE: live.merchantPrivateKeyFile,
     WECHAT_APIV3_KEY: live.apiV3Key,
-  })
-    .filter(([, value]) => !value)
-    .map(([key]) => `${key}=(not set): required when GATEWAY_MODE=live`);
+  });
   let platformFiles: Record<string, string> = {};
   try {
     platformFiles = JSON.parse(live.platformKeys) as Record<string, string>;
@@ -144,4 +138,11 @@ function wechatSettings(config: AppConfig): Omit<WechatPaySettings, 'notifyUrl'>
     apiV3Key: live.apiV3Key,
     timeoutMs,
   };
+}
+
+/** The settings a live gateway cannot start without, named as in .env.example. */
+function missingLiveSettings(settings: Record<string, string>): string[] {
+  return Object.entries(settings)
+    .filter(([, value]) => !value)
+    .map(([key]) => `${key}=(not set): required when GATEWAY_MODE=live`);
 }

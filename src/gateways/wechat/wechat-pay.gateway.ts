@@ -22,6 +22,7 @@ import {
   responseMessage,
   rsaSign,
   rsaVerify,
+  toBeijingRfc3339,
   toWechatTotal,
   WECHATPAY_MAX_CLOCK_SKEW_SECONDS,
 } from './wechatpay.protocol';
@@ -307,10 +308,4 @@ export class WechatPayGateway extends PaymentGateway {
       return { unknown: `${method} ${pathWithQuery}: ${(error as Error).message}` };
     }
   }
-}
-
-/** WeChat wants RFC 3339 with an offset; Beijing time is what merchants see in their console. */
-function toBeijingRfc3339(at: Date): string {
-  const shifted = new Date(at.getTime() + 8 * 3600 * 1000);
-  return `${shifted.toISOString().slice(0, 19)}+08:00`;
 }

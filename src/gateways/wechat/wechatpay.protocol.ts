@@ -105,3 +105,8 @@ export function toWechatTotal(amountFen: number): number {
   }
   return amountFen;
 }
+
+/** WeChat's times: RFC 3339 with the Beijing offset, as merchants see them in their console. */
+export function toBeijingRfc3339(at: Date): string {
+  return `${new Date(at.getTime() + 8 * 3600 * 1000).toISOString().slice(0, 19)}+08:00`;
+}

@@ -10,6 +10,7 @@ import {
   responseMessage,
   rsaSign,
   rsaVerify,
+  toBeijingRfc3339,
 } from '../../gateways/wechat/wechatpay.protocol';
 import { SANDBOX_SETTINGS, type SandboxSettings } from '../sandbox.settings';
 import { type SandboxTrade, SandboxTrades } from '../sandbox-trades';
@@ -149,7 +150,7 @@ export class WechatSandboxController {
       transaction_id: trade.transactionId,
       out_trade_no: trade.outTradeNo,
       status: 'SUCCESS',
-      success_time: toRfc3339Beijing(new Date(refund.at)),
+      success_time: toBeijingRfc3339(new Date(refund.at)),
       amount: { refund: refund.amountFen, total: trade.amountFen, currency: 'CNY' },
     };
   }
@@ -168,7 +169,7 @@ export class WechatSandboxController {
       if (trade.state === 'NOTPAY') {
         trade.state = 'SUCCESS';
         trade.transactionId = `4200${Date.now()}${randomBytes(3).readUIntBE(0, 3).toString().padStart(8, '0')}`;
-        trade.successTime = toRfc3339Beijing(new Date());
+        trade.successTime = toBeijingRfc3339(new Date());
         void this.notify(trade);
       }
       result = { ok: true, trade: this.transactionOf(trade) };
@@ -261,7 +262,7 @@ export class WechatSandboxController {
     const transaction = this.transactionOf(trade, faults.wrongAmountFen ?? trade.amountFen);
     const body = JSON.stringify({
       id: randomBytes(16).toString('hex'),
-      create_time: toRfc3339Beijing(new Date()),
+      create_time: toBeijingRfc3339(new Date()),
       resource_type: 'encrypt-resource',
       event_type: 'TRANSACTION.SUCCESS',
       summary: '支付成功',
@@ -339,10 +340,6 @@ export class WechatSandboxController {
 
 function sleep(ms: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, ms));
-}
-
-function toRfc3339Beijing(at: Date): string {
-  return `${new Date(at.getTime() + 8 * 3600 * 1000).toISOString().slice(0, 19)}+08:00`;
 }
 
 function escape(text: string): string {
