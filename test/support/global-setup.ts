@@ -1,4 +1,6 @@
 import 'reflect-metadata';
+import { connect } from 'amqplib';
+import { execFileSync } from 'node:child_process';
 import { DataSource } from 'typeorm';
 import { ensureDatabase } from '../../src/database/ensure-database';
 import { dataSourceOptions } from '../../src/database/typeorm-options';
@@ -16,5 +18,30 @@ export default async function globalSetup(): Promise<void> {
     await dataSource.query('UPDATE outbox_events SET published_at = NOW(3) WHERE published_at IS NULL');
   } finally {
     await dataSource.destroy();
+  }
+  await deleteLeftoverTestQueues();
+}
+
+/**
+ * Test suites declare partner queues named `partner.<letter(s)><run id>-…` and delete them when they end; a
+ * run that was killed leaves its queues bound to the exchange, collecting every later run's events. Remove them.
+ */
+async function deleteLeftoverTestQueues(): Promise<void> {
+  let names: string[];
+  try {
+    names = execFileSync('rabbitmqctl', ['-q', 'list_queues', 'name'], { encoding: 'utf8', timeout: 60_000 })
+      .split('\n')
+      .map((line) => line.trim())
+      .filter((name) => /^partner\.(t|k|w|a|u|wt)[0-9a-z]{6,}-/.test(name));
+  } catch {
+    return; // no rabbitmqctl here: nothing to tidy
+  }
+  if (names.length === 0) return;
+  const connection = await connect(process.env.RABBITMQ_URL ?? 'amqp://guest:guest@127.0.0.1:5672');
+  try {
+    const channel = await connection.createChannel();
+    for (const name of names) await channel.deleteQueue(name);
+  } finally {
+    await connection.close();
   }
 }
