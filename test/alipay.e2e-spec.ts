@@ -1,31 +1,20 @@
 import type { INestApplication } from '@nestjs/common';
-import { NestFactory } from '@nestjs/core';
 import { AlipaySdk } from 'alipay-sdk';
 import type { Pool } from 'mysql2/promise';
-import { mkdtempSync } from 'node:fs';
-import type { AddressInfo } from 'node:net';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { AlipayGateway, type AlipaySettings } from '../src/gateways/alipay/alipay.gateway';
 import { alipaySignContent, rsa2Sign } from '../src/gateways/alipay/alipay.protocol';
 import { alipaySandboxMeta, loadKey, readPem } from '../src/gateways/sandbox-credentials';
 import { AmqpConnection } from '../src/notifications/amqp.connection';
 import { partnerQueue } from '../src/notifications/payment-event';
 import { NotificationIntakeUseCase } from '../src/payment-center/notification-intake.use-case';
-import { SandboxModule } from '../src/sandbox/sandbox.module';
-import { sandboxSettings } from '../src/sandbox/sandbox.settings';
+import { testPartners } from './support/partners';
 import { AmqpProbe, waitFor } from './support/amqp';
+import { startSandbox } from './support/sandbox';
 import { sqlPool } from './support/database';
 import { FakeGateway } from './support/fake-gateway';
 import { http, orderBody, type RunningApp, startApp, TestClock, uniqueId } from './support/test-app';
 
-const run = Date.now().toString(36);
-const partner = (name: string) => ({
-  name: `a${run}-${name}`,
-  bindings: ['payment.#'],
-  keyId: `a${run}-${name}-k1`,
-  secret: `secret-${name}-${run}-0123456789`,
-});
+const partner = testPartners('a');
 const WATCHER = partner('watcher');
 const ORDERS = partner('orders');
 
@@ -40,11 +29,10 @@ describe('Alipay through the sandbox (e2e)', () => {
   let probe: AmqpProbe;
 
   beforeAll(async () => {
-    keys = join(mkdtempSync(join(tmpdir(), 'pc-sandbox-')), 'keys');
-    const vendor = sandboxSettings(keys, 0.0005);
-    sandbox = await NestFactory.create(SandboxModule.forRoot(vendor), { rawBody: true, logger: false });
-    await sandbox.listen(0, '127.0.0.1');
-    sandboxUrl = `http://127.0.0.1:${(sandbox.getHttpServer().address() as AddressInfo).port}`;
+    const started = await startSandbox();
+    sandbox = started.app;
+    sandboxUrl = started.url;
+    keys = started.keys;
     settings = {
       gatewayUrl: `${sandboxUrl}/gateway.do`,
       appId: alipaySandboxMeta(keys).appId,

@@ -5,6 +5,7 @@ import { AmqpConnection } from '../src/notifications/amqp.connection';
 import { OutboxRelay } from '../src/notifications/outbox.relay';
 import { partnerQueue } from '../src/notifications/payment-event';
 import { PaymentStateService } from '../src/payment-center/payment-state.service';
+import { testPartners } from './support/partners';
 import { AmqpProbe, startBroker, stopBroker, waitFor } from './support/amqp';
 import { documentedPaymentFields } from './support/asyncapi';
 import { sqlPool } from './support/database';
@@ -18,17 +19,12 @@ const { verifyPaymentEvent } = createRequire(join(process.cwd(), 'package.json')
   verifyPaymentEvent: (header: unknown, body: Buffer, keys: { keyId: string; secret: string }[]) => boolean;
 };
 
-const run = Date.now().toString(36);
-const partner = (name: string, bindings: string[]) => ({
-  name: `t${run}-${name}`,
-  bindings,
-  keyId: `t${run}-${name}-k1`,
-  secret: `secret-${name}-${run}-0123456789`,
-});
+const partner = testPartners('t');
 const ALL = partner('all', ['payment.#']);
 const PAID_ONLY = partner('paid', ['payment.succeeded']);
 const REJECTER = partner('rejecter', ['payment.succeeded']);
 const ORDERS = partner('orders', ['payment.#']);
+const run = Date.now().toString(36);
 const OPS_TOKEN = `ops-${run}-0123456789abcdefghijkl`;
 const VIEWER_TOKEN = `viewer-${run}-0123456789abcdefghij`;
 

@@ -4,18 +4,13 @@ import { join } from 'node:path';
 import type { Pool } from 'mysql2/promise';
 import { partnerQueue } from '../src/notifications/payment-event';
 import { PaymentStateService } from '../src/payment-center/payment-state.service';
+import { testPartners } from './support/partners';
 import { AmqpProbe, waitFor } from './support/amqp';
 import { sqlPool } from './support/database';
 import { fakeGateways } from './support/fake-gateway';
 import { http, orderBody, type RunningApp, startApp, TestClock, uniqueId } from './support/test-app';
 
-const run = Date.now().toString(36);
-const partner = (name: string) => ({
-  name: `k${run}-${name}`,
-  bindings: ['payment.#'],
-  keyId: `k${run}-${name}-k1`,
-  secret: `secret-${name}-${run}-0123456789`,
-});
+const partner = testPartners('k');
 const WATCHER = partner('watcher');
 const ORDERS = partner('orders');
 const EVENTS = 40;

@@ -1,29 +1,18 @@
 import type { INestApplication } from '@nestjs/common';
-import { NestFactory } from '@nestjs/core';
 import { X509Certificate } from 'node:crypto';
-import { mkdtempSync } from 'node:fs';
-import type { AddressInfo } from 'node:net';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { loadKey, readPem, unionpaySandboxMeta } from '../src/gateways/sandbox-credentials';
 import { UnionPayGateway, type UnionPaySettings } from '../src/gateways/unionpay/unionpay.gateway';
 import { certIdOf } from '../src/gateways/unionpay/unionpay.protocol';
 import { AmqpConnection } from '../src/notifications/amqp.connection';
 import { partnerQueue } from '../src/notifications/payment-event';
 import { NotificationIntakeUseCase } from '../src/payment-center/notification-intake.use-case';
-import { SandboxModule } from '../src/sandbox/sandbox.module';
-import { sandboxSettings } from '../src/sandbox/sandbox.settings';
+import { testPartners } from './support/partners';
 import { AmqpProbe, waitFor } from './support/amqp';
+import { startSandbox } from './support/sandbox';
 import { FakeGateway } from './support/fake-gateway';
 import { http, orderBody, type RunningApp, startApp, TestClock, uniqueId } from './support/test-app';
 
-const run = Date.now().toString(36);
-const ORDERS = {
-  name: `u${run}-orders`,
-  bindings: ['payment.#'],
-  keyId: `u${run}-orders-k1`,
-  secret: `secret-orders-${run}-0123456789`,
-};
+const ORDERS = testPartners('u')('orders');
 
 /** UnionPay end to end: the signed front-end form posted as a browser would, the sandbox cashier, callbacks. */
 describe('UnionPay through the sandbox (e2e)', () => {
@@ -33,11 +22,10 @@ describe('UnionPay through the sandbox (e2e)', () => {
   let settings: UnionPaySettings;
 
   beforeAll(async () => {
-    const keys = join(mkdtempSync(join(tmpdir(), 'pc-sandbox-')), 'keys');
-    const vendor = sandboxSettings(keys, 0.0005);
-    sandbox = await NestFactory.create(SandboxModule.forRoot(vendor), { rawBody: true, logger: false });
-    await sandbox.listen(0, '127.0.0.1');
-    sandboxUrl = `http://127.0.0.1:${(sandbox.getHttpServer().address() as AddressInfo).port}`;
+    const started = await startSandbox();
+    sandbox = started.app;
+    sandboxUrl = started.url;
+    const keys = started.keys;
     settings = {
       baseUrl: sandboxUrl,
       merId: unionpaySandboxMeta(keys).merId,

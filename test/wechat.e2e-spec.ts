@@ -1,31 +1,21 @@
 import type { INestApplication } from '@nestjs/common';
-import { NestFactory } from '@nestjs/core';
 import type { Pool } from 'mysql2/promise';
-import { mkdtempSync } from 'node:fs';
-import type { AddressInfo } from 'node:net';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { WechatPayGateway, type WechatPaySettings } from '../src/gateways/wechat/wechat-pay.gateway';
 import { AmqpConnection } from '../src/notifications/amqp.connection';
 import { partnerQueue } from '../src/notifications/payment-event';
 import { NotificationIntakeUseCase } from '../src/payment-center/notification-intake.use-case';
 import { PaymentStateService } from '../src/payment-center/payment-state.service';
 import { loadKey } from '../src/gateways/sandbox-credentials';
-import { SandboxModule } from '../src/sandbox/sandbox.module';
-import { sandboxSettings, type SandboxSettings } from '../src/sandbox/sandbox.settings';
+import type { SandboxSettings } from '../src/sandbox/sandbox.settings';
 import { encryptResource, newNonce, responseMessage, rsaSign } from '../src/gateways/wechat/wechatpay.protocol';
+import { testPartners } from './support/partners';
 import { AmqpProbe, waitFor } from './support/amqp';
+import { startSandbox } from './support/sandbox';
 import { sqlPool } from './support/database';
 import { FakeGateway } from './support/fake-gateway';
 import { http, orderBody, type RunningApp, startApp, TestClock, uniqueId } from './support/test-app';
 
-const run = Date.now().toString(36);
-const partner = (name: string) => ({
-  name: `w${run}-${name}`,
-  bindings: ['payment.#'],
-  keyId: `w${run}-${name}-k1`,
-  secret: `secret-${name}-${run}-0123456789`,
-});
+const partner = testPartners('w');
 const WATCHER = partner('watcher');
 const ORDERS = partner('orders');
 
@@ -41,11 +31,11 @@ describe('WeChat Pay through the sandbox (e2e)', () => {
   const clock = new TestClock();
 
   beforeAll(async () => {
-    const keys = join(mkdtempSync(join(tmpdir(), 'pc-sandbox-')), 'keys');
-    vendor = sandboxSettings(keys, 0.0005); // the 24 h resend schedule in about 45 s
-    sandbox = await NestFactory.create(SandboxModule.forRoot(vendor), { rawBody: true, logger: false });
-    await sandbox.listen(0, '127.0.0.1');
-    sandboxUrl = `http://127.0.0.1:${(sandbox.getHttpServer().address() as AddressInfo).port}`;
+    const started = await startSandbox();
+    sandbox = started.app;
+    sandboxUrl = started.url;
+    const keys = started.keys;
+    vendor = started.settings;
     settings = {
       baseUrl: sandboxUrl,
       mchid: vendor.wechat.mchid,
