@@ -9,6 +9,7 @@ import { partnerQueue } from '../src/notifications/payment-event';
 import { NotificationIntakeUseCase } from '../src/payment-center/notification-intake.use-case';
 import { testPartners } from './support/partners';
 import { AmqpProbe, waitFor } from './support/amqp';
+import { expectDelayedReversedNotificationsApplyOnce } from './support/reordered';
 import { startSandbox } from './support/sandbox';
 import { sqlPool } from './support/database';
 import { FakeGateway } from './support/fake-gateway';
@@ -103,7 +104,7 @@ describe('Alipay through the sandbox (e2e)', () => {
     await http('POST', `${sandboxUrl}/sandbox/faults`, { outTradeNo: paymentNo, dropNotifications: true });
     await buyerPays(paymentNo);
     expect(await gateway.query(paymentNo)).toMatchObject({ kind: 'paid', paidAmountFen: 2500 });
-    expect(await gateway.close(paymentNo)).toEqual({ kind: 'paid' });
+    expect(await gateway.close({ paymentNo, expiresAt: new Date() })).toEqual({ kind: 'paid' });
     await http('POST', `${sandboxUrl}/sandbox/faults`, { apiError: true });
     expect(await gateway.query(paymentNo)).toMatchObject({ kind: 'unknown' });
   });
@@ -118,6 +119,14 @@ describe('Alipay through the sandbox (e2e)', () => {
     const [events] = await db.query('SELECT event_id FROM outbox_events WHERE payment_no = ?', [paymentNo]);
     expect(events).toHaveLength(1);
   });
+
+  it('notifications delayed, then delivered in reverse order: every payment PAID once', () =>
+    expectDelayedReversedNotificationsApplyOnce({
+      sandboxUrl,
+      startPayment: startAlipayPayment,
+      buyerPays,
+      paymentOf,
+    }));
 
   it('a forged notification is refused (not `success`, so Alipay resends) and pays nothing', async () => {
     const { paymentNo } = await startAlipayPayment();

@@ -1,13 +1,16 @@
 import type { INestApplication } from '@nestjs/common';
 import { X509Certificate } from 'node:crypto';
 import { loadKey, readPem, unionpaySandboxMeta } from '../src/gateways/sandbox-credentials';
-import { UnionPayGateway, type UnionPaySettings } from '../src/gateways/unionpay/unionpay.gateway';
-import { certIdOf } from '../src/gateways/unionpay/unionpay.protocol';
+import { txnTimeOf, UnionPayGateway, type UnionPaySettings } from '../src/gateways/unionpay/unionpay.gateway';
+import type { SandboxSettings } from '../src/sandbox/sandbox.settings';
+import { newPaymentNo, newRefundNo } from '../src/common/ids';
+import { certIdOf, signFields } from '../src/gateways/unionpay/unionpay.protocol';
 import { AmqpConnection } from '../src/notifications/amqp.connection';
 import { partnerQueue } from '../src/notifications/payment-event';
 import { NotificationIntakeUseCase } from '../src/payment-center/notification-intake.use-case';
 import { testPartners } from './support/partners';
 import { AmqpProbe, waitFor } from './support/amqp';
+import { expectDelayedReversedNotificationsApplyOnce } from './support/reordered';
 import { startSandbox } from './support/sandbox';
 import { FakeGateway } from './support/fake-gateway';
 import { http, orderBody, type RunningApp, startApp, TestClock, uniqueId } from './support/test-app';
@@ -20,12 +23,14 @@ describe('UnionPay through the sandbox (e2e)', () => {
   let sandboxUrl: string;
   let running: RunningApp;
   let settings: UnionPaySettings;
+  let vendor: SandboxSettings;
 
   beforeAll(async () => {
     const started = await startSandbox();
     sandbox = started.app;
     sandboxUrl = started.url;
     const keys = started.keys;
+    vendor = started.settings;
     settings = {
       baseUrl: sandboxUrl,
       merId: unionpaySandboxMeta(keys).merId,
@@ -132,5 +137,97 @@ describe('UnionPay through the sandbox (e2e)', () => {
     await http('POST', `${sandboxUrl}/sandbox/faults`, { outTradeNo: second.paymentNo, wrongAmountFen: 1 });
     await buyerPays(second.paymentNo);
     await waitFor('NEEDS_REVIEW', async () => (await paymentOf(second.paymentNo)).status === 'NEEDS_REVIEW');
+  });
+
+  it('notifications delayed, then delivered in reverse order: every payment PAID once', () =>
+    expectDelayedReversedNotificationsApplyOnce({
+      sandboxUrl,
+      startPayment: submitConsumeForm,
+      buyerPays,
+      paymentOf,
+    }));
+
+  it('refunds through backTransReq: accepted, queried to success; the same refund number is never a second refund', async () => {
+    const { paymentNo } = await submitConsumeForm();
+    await buyerPays(paymentNo);
+    const paid = await waitFor('payment PAID', async () => {
+      const p = await paymentOf(paymentNo);
+      return p.status === 'PAID' && p;
+    });
+    const gateway = new UnionPayGateway(settings);
+    const refund = {
+      paymentNo,
+      refundNo: newRefundNo(new Date()),
+      gatewayTradeNo: paid.gatewayTradeNo as string,
+      totalFen: 2500,
+      refundFen: 1000,
+      reason: 'one item returned',
+    };
+    expect(await gateway.refund(refund)).toMatchObject({ kind: 'processing', gatewayRefundNo: expect.any(String) });
+    expect(await gateway.queryRefund(refund)).toMatchObject({ kind: 'succeeded' });
+    // A retry of the same refund is a duplicate at UnionPay (respCode 12): unknown, and the query decides.
+    expect(await gateway.refund(refund)).toMatchObject({ kind: 'unknown', reason: expect.stringContaining('12') });
+    expect(await gateway.refund({ ...refund, refundNo: newRefundNo(new Date()), refundFen: 1501 })).toMatchObject({
+      kind: 'rejected',
+      code: '30',
+    });
+    expect(await gateway.queryRefund({ paymentNo, refundNo: newRefundNo(new Date()) })).toEqual({ kind: 'not_found' });
+    const trade = (await http('GET', `${sandboxUrl}/sandbox/wechat/trades/${paymentNo}`)).body;
+    expect(trade.refunds.map((r: { amountFen: number }) => r.amountFen)).toEqual([1000]);
+    await http('POST', `${sandboxUrl}/sandbox/faults`, { outTradeNo: paymentNo, apiError: true });
+    expect(await gateway.refund({ ...refund, refundNo: newRefundNo(new Date()) })).toMatchObject({ kind: 'unknown' });
+  });
+
+  it('a refund result notification parses as that refund; a consume notification as a payment', async () => {
+    const gateway = new UnionPayGateway(settings);
+    const refundNo = newRefundNo(new Date());
+    const signed = (fields: Record<string, string>) => {
+      const all = { ...fields, signPubKeyCert: vendor.unionpay.signCertPem };
+      return Buffer.from(
+        new URLSearchParams({ ...all, signature: signFields(all, vendor.unionpay.signPrivateKey) }).toString(),
+      );
+    };
+    const base = { version: '5.1.0', encoding: 'UTF-8', signMethod: '01', bizType: '000201', merId: settings.merId };
+    const fields = { ...base, txnType: '04', txnSubType: '00', orderId: refundNo, txnTime: txnTimeOf(refundNo) };
+    expect(
+      await gateway.parseNotification({ headers: {}, rawBody: signed({ ...fields, respCode: '00', queryId: '9' }) }),
+    ).toEqual({ kind: 'refund', refundNo, result: { kind: 'succeeded', gatewayRefundNo: '9' } });
+    await expect(
+      gateway.parseNotification({
+        headers: {},
+        rawBody: signed({ ...fields, txnTime: '20200101000000', respCode: '00' }),
+      }),
+    ).rejects.toThrow(/not an order of ours/);
+    await expect(
+      gateway.parseNotification({ headers: {}, rawBody: signed({ ...fields, txnType: '31', respCode: '00' }) }),
+    ).rejects.toThrow(/txnType 31/);
+  });
+
+  it('close waits for payTimeout: before it unknown, after it closed (and the buyer can no longer pay); paid wins', async () => {
+    const gateway = new UnionPayGateway(settings);
+    const paymentNo = newPaymentNo(new Date());
+    const expiresAt = new Date(Date.now() + 1500);
+    const created = await gateway.createPayment({
+      paymentNo,
+      amountFen: 300,
+      currency: 'CNY',
+      description: 'close test',
+      expiresAt,
+    });
+    if (created.kind !== 'created' || created.credential.type !== 'form') throw new Error('no form');
+    await fetch(created.credential.action, {
+      method: 'POST',
+      headers: { 'content-type': 'application/x-www-form-urlencoded' },
+      body: new URLSearchParams(created.credential.fields).toString(),
+    });
+    expect(await gateway.close({ paymentNo, expiresAt })).toMatchObject({ kind: 'unknown' });
+    await new Promise((resolve) => setTimeout(resolve, expiresAt.getTime() - Date.now() + 1100)); // payTimeout has seconds
+    expect(await gateway.close({ paymentNo, expiresAt })).toEqual({ kind: 'closed' });
+    expect((await buyerPays(paymentNo)).status).toBe(409);
+
+    const { paymentNo: paidNo } = await submitConsumeForm();
+    await http('POST', `${sandboxUrl}/sandbox/faults`, { outTradeNo: paidNo, dropNotifications: true });
+    await buyerPays(paidNo);
+    expect(await gateway.close({ paymentNo: paidNo, expiresAt: new Date() })).toEqual({ kind: 'paid' });
   });
 });

@@ -10,6 +10,7 @@ import type { SandboxSettings } from '../src/sandbox/sandbox.settings';
 import { encryptResource, newNonce, responseMessage, rsaSign } from '../src/gateways/wechat/wechatpay.protocol';
 import { testPartners } from './support/partners';
 import { AmqpProbe, waitFor } from './support/amqp';
+import { expectDelayedReversedNotificationsApplyOnce } from './support/reordered';
 import { startSandbox } from './support/sandbox';
 import { sqlPool } from './support/database';
 import { FakeGateway } from './support/fake-gateway';
@@ -84,6 +85,8 @@ describe('WeChat Pay through the sandbox (e2e)', () => {
 
   const paymentOf = async (paymentNo: string) => (await http('GET', app(`/api/payments/${paymentNo}`))).body;
   const buyerPays = (paymentNo: string) => http('POST', `${sandboxUrl}/sandbox/wechat/trades/${paymentNo}/pay`, {});
+  const tradeOf = async (paymentNo: string) =>
+    (await http('GET', `${sandboxUrl}/sandbox/wechat/trades/${paymentNo}`)).body;
 
   it('create order → native pay → buyer pays in the sandbox → notification → PAID → event → order PAID', async () => {
     const { orderNo, paymentNo, payment } = await startWechatPayment();
@@ -201,7 +204,7 @@ describe('WeChat Pay through the sandbox (e2e)', () => {
     await http('POST', `${sandboxUrl}/sandbox/faults`, { outTradeNo: paymentNo, dropNotifications: true });
     await buyerPays(paymentNo);
     expect(await gateway.query(paymentNo)).toMatchObject({ kind: 'paid', paidAmountFen: 2500 });
-    expect(await gateway.close(paymentNo)).toEqual({ kind: 'paid' });
+    expect(await gateway.close({ paymentNo, expiresAt: new Date() })).toEqual({ kind: 'paid' });
     await http('POST', `${sandboxUrl}/sandbox/faults`, { apiError: true });
     expect(await gateway.query(paymentNo)).toMatchObject({ kind: 'unknown' });
   });
@@ -282,23 +285,35 @@ describe('WeChat Pay through the sandbox (e2e)', () => {
     expect((await send('P2026112500000000000000000099')).status).toBe(400);
   });
 
-  it('notifications delivered in reverse order: every payment PAID once', async () => {
-    await http('POST', `${sandboxUrl}/sandbox/faults`, { reorderNotifications: 3 });
-    const payments = [await startWechatPayment(), await startWechatPayment(), await startWechatPayment()];
-    for (const p of payments) await buyerPays(p.paymentNo);
-    for (const p of payments)
-      await waitFor('payment PAID', async () => (await paymentOf(p.paymentNo)).status === 'PAID');
-    const firstSent = await Promise.all(
-      payments.map(
-        async (p) =>
-          (await http('GET', `${sandboxUrl}/sandbox/wechat/trades/${p.paymentNo}`)).body.notifications[0].at as string,
-      ),
-    );
-    expect([...firstSent].sort().reverse()).toEqual(firstSent); // the last paid was notified first
-    for (const p of payments) {
-      expect(((await paymentOf(p.paymentNo)).history as { to: string }[]).filter((h) => h.to === 'PAID')).toHaveLength(
-        1,
-      );
-    }
+  it('platform key migration: answers signed by an old certificate verify only where that serial is configured', async () => {
+    const { paymentNo } = await startWechatPayment();
+    await http('POST', `${sandboxUrl}/sandbox/faults`, { legacyPlatformCertificate: true });
+    const migrating = new WechatPayGateway({
+      ...settings,
+      platformKeys: new Map([
+        ...settings.platformKeys,
+        [vendor.wechat.legacyCertificateSerial, vendor.wechat.legacyCertificatePublicKey],
+      ]),
+    });
+    expect(await migrating.query(paymentNo)).toEqual({ kind: 'not_paid' });
+    expect(await new WechatPayGateway(settings).query(paymentNo)).toMatchObject({
+      kind: 'unknown',
+      reason: expect.stringContaining(`unknown platform key ${vendor.wechat.legacyCertificateSerial}`),
+    });
+    // The running app knows only the PUB_KEY_ID key: a notification signed by the old certificate is refused.
+    await buyerPays(paymentNo);
+    await waitFor('a refused send', async () => (await tradeOf(paymentNo)).notifications.length >= 1);
+    expect((await tradeOf(paymentNo)).notifications[0].status).toBe(400);
+    expect((await paymentOf(paymentNo)).status).toBe('PAYING');
+    await http('POST', `${sandboxUrl}/sandbox/faults`, {});
+    expect(await migrating.query(paymentNo)).toMatchObject({ kind: 'paid' }); // the new key id verifies too
   });
+
+  it('notifications delayed, then delivered in reverse order: every payment PAID once', () =>
+    expectDelayedReversedNotificationsApplyOnce({
+      sandboxUrl,
+      startPayment: startWechatPayment,
+      buyerPays,
+      paymentOf,
+    }));
 });

@@ -25,3 +25,19 @@ export function newOrderNo(): string {
 export function newPaymentNo(at: Date): string {
   return `P${utcStamp(at)}${randomString(14, '0123456789')}`;
 }
+
+/**
+ * A refund number is the vendor's refund request number (WeChat `out_refund_no`, Alipay `out_request_no`,
+ * UnionPay's refund `orderId`): the same rules as a payment number, `R` + UTC yyyyMMddHHmmss + 14 digits.
+ * It never changes for a refund, so every retry of that refund is the same request at the vendor.
+ */
+export function newRefundNo(at: Date): string {
+  return `R${utcStamp(at)}${randomString(14, '0123456789')}`;
+}
+
+/** The creation time carried by a payment or refund number (second precision). */
+export function timeOfNumber(no: string): Date | undefined {
+  const stamp = /^[PR](\d{4})(\d{2})(\d{2})(\d{2})(\d{2})(\d{2})\d{14}$/.exec(no);
+  if (!stamp) return undefined;
+  return new Date(`${stamp[1]}-${stamp[2]}-${stamp[3]}T${stamp[4]}:${stamp[5]}:${stamp[6]}Z`);
+}

@@ -23,7 +23,8 @@ export abstract class PaymentGateway {
 
   abstract query(paymentNo: string): Promise<GatewayResult>;
 
-  abstract close(paymentNo: string): Promise<CloseResult>;
+  /** Closes the trade so it can no longer be paid; the expiry is for channels whose trades lapse on their own. */
+  abstract close(payment: { paymentNo: string; expiresAt: Date }): Promise<CloseResult>;
 
   abstract refund(request: RefundRequest): Promise<RefundResult>;
 

@@ -12,6 +12,8 @@ export interface SandboxTrade {
   successTime?: string;
   /** UnionPay's txnTime of the consume. */
   txnTime?: string;
+  /** UnionPay's payTimeout: after it an unpaid consume cannot be paid and queries do not find it. */
+  payTimeout?: Date;
   refunds?: { refundNo: string; refundId: string; amountFen: number; at: string }[];
   notifications: { attempt: number; status: number | 'error'; at: string; reply?: string }[];
 }
@@ -34,6 +36,8 @@ export interface SandboxFaults {
   apiError?: boolean;
   /** Hold first notifications until this many trades are waiting, then send them newest first. */
   reorderNotifications?: number;
+  /** WeChat signs with an older platform certificate (hex serial) instead of its PUB_KEY_ID key; global for answers. */
+  legacyPlatformCertificate?: boolean;
   /** Alipay answers 40004 ACQ.SYSTEM_ERROR: a business-failure code that still means "retry". */
   systemError?: boolean;
 }
@@ -45,6 +49,10 @@ export class SandboxTrades {
 
   get(outTradeNo: string): SandboxTrade | undefined {
     return this.trades.get(outTradeNo);
+  }
+
+  all(): IterableIterator<SandboxTrade> {
+    return this.trades.values();
   }
 
   put(trade: SandboxTrade): void {
@@ -60,9 +68,6 @@ export class SandboxTrades {
     }
     return undefined;
   }
-
-  /** Trades whose notifications wait for the reorder fault. */
-  readonly heldForReorder: SandboxTrade[] = [];
 
   faultsFor(outTradeNo: string | undefined): SandboxFaults {
     return { ...this.globalFaults, ...(outTradeNo ? this.tradeFaults.get(outTradeNo) : undefined) };

@@ -1,5 +1,6 @@
 import { type DynamicModule, Module } from '@nestjs/common';
 import { SANDBOX_SETTINGS, type SandboxSettings } from './sandbox.settings';
+import { SandboxNotifier } from './sandbox-notifier';
 import { SandboxTrades } from './sandbox-trades';
 import { AlipaySandboxController } from './alipay/alipay-sandbox.controller';
 import { UnionpaySandboxController } from './unionpay/unionpay-sandbox.controller';
@@ -12,7 +13,7 @@ export class SandboxModule {
     return {
       module: SandboxModule,
       controllers: [WechatSandboxController, AlipaySandboxController, UnionpaySandboxController],
-      providers: [{ provide: SANDBOX_SETTINGS, useValue: settings }, SandboxTrades],
+      providers: [{ provide: SANDBOX_SETTINGS, useValue: settings }, SandboxTrades, SandboxNotifier],
     };
   }
 }

@@ -1,4 +1,4 @@
-import { generateKeyPairSync, type KeyObject } from 'node:crypto';
+import { generateKeyPairSync, type KeyObject, randomBytes } from 'node:crypto';
 import {
   alipaySandboxMeta,
   ensureSandboxKeys,
@@ -23,6 +23,10 @@ export interface SandboxSettings {
     platformPrivateKey: KeyObject;
     /** Signs "forged" notifications for the bad-signature fault. */
     strangerPrivateKey: KeyObject;
+    /** An older platform certificate still in use during the vendor's key migration (made fresh per start). */
+    legacyCertificateSerial: string;
+    legacyCertificatePrivateKey: KeyObject;
+    legacyCertificatePublicKey: KeyObject;
     apiV3Key: string;
   };
   alipay: {
@@ -46,6 +50,7 @@ export interface SandboxSettings {
 
 export function sandboxSettings(keysDir: string, timeScale: number): SandboxSettings {
   const meta = ensureSandboxKeys(keysDir);
+  const legacy = generateKeyPairSync('rsa', { modulusLength: 2048 });
   return {
     timeScale,
     wechat: {
@@ -56,6 +61,9 @@ export function sandboxSettings(keysDir: string, timeScale: number): SandboxSett
       platformKeyId: meta.platformKeyId,
       platformPrivateKey: loadKey(keysDir, 'platformPrivate'),
       strangerPrivateKey: generateKeyPairSync('rsa', { modulusLength: 2048 }).privateKey,
+      legacyCertificateSerial: randomBytes(20).toString('hex').toUpperCase(),
+      legacyCertificatePrivateKey: legacy.privateKey,
+      legacyCertificatePublicKey: legacy.publicKey,
       apiV3Key: meta.apiV3Key,
     },
     alipay: {

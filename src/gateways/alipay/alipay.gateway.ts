@@ -118,7 +118,7 @@ export class AlipayGateway extends PaymentGateway {
     return this.resultOf(result.tradeStatus, result.tradeNo, result.totalAmount, result.sendPayDate);
   }
 
-  async close(paymentNo: string): Promise<CloseResult> {
+  async close({ paymentNo }: { paymentNo: string; expiresAt: Date }): Promise<CloseResult> {
     const result = await this.exec('alipay.trade.close', { bizContent: { outTradeNo: paymentNo } });
     if ('unknown' in result) return { kind: 'unknown', reason: result.unknown };
     if (result.code === '10000') return { kind: 'closed' };

@@ -8,8 +8,10 @@ import type {
   GatewayNotification,
   GatewayResult,
   RawNotification,
+  RefundRequest,
   RefundResult,
 } from '../gateway.types';
+import { timeOfNumber } from '../../common/ids';
 import { NotificationRejected } from '../notification-rejected';
 import { PaymentGateway } from '../payment-gateway';
 import {
@@ -37,7 +39,7 @@ export interface UnionPaySettings {
 
 /**
  * UnionPay online gateway 5.1.0 with node:crypto: the front-end consume form (the buyer's browser posts it),
- * query through queryTrans, and verified notifications. Every answer is checked against the certificate
+ * query through queryTrans, refunds through backTransReq, and verified notifications of both. Every answer is checked against the certificate
  * it carries, after that certificate is checked against the configured root and middle certificates.
  */
 export class UnionPayGateway extends PaymentGateway {
@@ -70,33 +72,8 @@ export class UnionPayGateway extends PaymentGateway {
   }
 
   async query(paymentNo: string): Promise<GatewayResult> {
-    const fields = this.signed({
-      txnType: '00',
-      txnSubType: '00',
-      bizType: '000201',
-      accessType: '0',
-      channelType: '07',
-      orderId: paymentNo,
-      txnTime: txnTimeOf(paymentNo),
-    });
-    let answer: Record<string, string>;
-    try {
-      const response = await fetch(`${this.settings.baseUrl}/gateway/api/queryTrans.do`, {
-        method: 'POST',
-        headers: { 'content-type': 'application/x-www-form-urlencoded; charset=utf-8' },
-        body: new URLSearchParams(fields).toString(),
-        signal: AbortSignal.timeout(this.settings.timeoutMs),
-      });
-      if (response.status !== 200) return { kind: 'unknown', reason: `HTTP ${response.status}` };
-      answer = parseForm(await response.text());
-    } catch (error) {
-      return { kind: 'unknown', reason: `queryTrans: ${(error as Error).message}` };
-    }
-    const problem = this.untrusted(answer);
-    if (problem) {
-      this.logger.warn(`queryTrans ${paymentNo}: answer not trusted (${problem})`);
-      return { kind: 'unknown', reason: `unverified answer: ${problem}` };
-    }
+    const answer = await this.queryTrans(paymentNo);
+    if (typeof answer === 'string') return { kind: 'unknown', reason: answer };
     if (answer.respCode === '34') return { kind: 'not_paid' }; // no such order: the buyer never submitted
     if (answer.respCode !== '00')
       return { kind: 'unknown', reason: `respCode ${answer.respCode} ${answer.respMsg ?? ''}` };
@@ -114,17 +91,78 @@ export class UnionPayGateway extends PaymentGateway {
     }
   }
 
-  close(): Promise<CloseResult> {
-    // A front-end consume is not closed at UnionPay: it lapses at its payTimeout.
-    return Promise.resolve({ kind: 'unknown', reason: 'UnionPay consumes cannot be closed; they lapse at payTimeout' });
+  /**
+   * A front-end consume cannot be closed at UnionPay: it lapses at its payTimeout (our expiry). So "close"
+   * waits for that moment, then asks: not found or failed is closed, paid is paid, in progress is not yet.
+   */
+  async close(payment: { paymentNo: string; expiresAt: Date }): Promise<CloseResult> {
+    const answer = await this.queryTrans(payment.paymentNo);
+    if (typeof answer === 'string') return { kind: 'unknown', reason: answer };
+    const lapsed = this.now() >= payment.expiresAt;
+    if (answer.respCode === '34' && lapsed) return { kind: 'closed' }; // never completed, and now it cannot be
+    if (answer.respCode === '00') {
+      if (answer.origRespCode === '00')
+        return this.paid(answer).kind === 'paid'
+          ? { kind: 'paid' }
+          : { kind: 'unknown', reason: 'paid answer without queryId' };
+      const inProgress = ['03', '04', '05', 'A6'].includes(answer.origRespCode ?? '');
+      if (!inProgress && lapsed) return { kind: 'closed' }; // the consume failed at UnionPay
+    }
+    return {
+      kind: 'unknown',
+      reason: lapsed
+        ? `consume not final at UnionPay (respCode ${answer.respCode}, origRespCode ${answer.origRespCode ?? '-'})`
+        : 'a UnionPay consume can be paid until its payTimeout',
+    };
   }
 
-  refund(): Promise<RefundResult> {
-    return Promise.resolve({ kind: 'unknown', reason: 'UnionPay refunds are not implemented yet' });
+  /** Refund (txnType 04) through backTransReq: our refund number is its orderId, so a retry is the same refund. */
+  async refund(request: RefundRequest): Promise<RefundResult> {
+    const fields = this.signed({
+      txnType: '04',
+      txnSubType: '00',
+      bizType: '000201',
+      channelType: '07',
+      accessType: '0',
+      orderId: request.refundNo,
+      origQryId: request.gatewayTradeNo,
+      txnTime: txnTimeOf(request.refundNo),
+      txnAmt: String(request.refundFen),
+      currencyCode: '156',
+      backUrl: this.settings.notifyUrl,
+    });
+    const answer = await this.call('backTransReq', fields);
+    if (typeof answer === 'string') return { kind: 'unknown', reason: answer };
+    switch (answer.respCode) {
+      case '00':
+        // Accepted; the result arrives by notification or query.
+        return { kind: 'processing', gatewayRefundNo: answer.queryId };
+      case '03':
+      case '04':
+      case '05':
+      case '12': // duplicate request: this refund number was sent before; the query knows its result
+        return { kind: 'unknown', reason: `respCode ${answer.respCode} ${answer.respMsg ?? ''}` };
+      default:
+        return { kind: 'rejected', code: answer.respCode ?? '?', message: answer.respMsg ?? '' };
+    }
   }
 
-  queryRefund(): Promise<RefundResult> {
-    return Promise.resolve({ kind: 'unknown', reason: 'UnionPay refunds are not implemented yet' });
+  async queryRefund(refund: { paymentNo: string; refundNo: string }): Promise<RefundResult> {
+    const answer = await this.queryTrans(refund.refundNo);
+    if (typeof answer === 'string') return { kind: 'unknown', reason: answer };
+    if (answer.respCode === '34') return { kind: 'not_found' };
+    if (answer.respCode !== '00')
+      return { kind: 'unknown', reason: `respCode ${answer.respCode} ${answer.respMsg ?? ''}` };
+    switch (answer.origRespCode) {
+      case '00':
+        return { kind: 'succeeded', gatewayRefundNo: answer.queryId ?? '' };
+      case '03':
+      case '04':
+      case '05':
+        return { kind: 'processing', gatewayRefundNo: answer.queryId };
+      default:
+        return { kind: 'rejected', code: answer.origRespCode ?? '?', message: answer.origRespMsg ?? '' };
+    }
   }
 
   parseNotification(notification: RawNotification): Promise<GatewayNotification> {
@@ -135,25 +173,27 @@ export class UnionPayGateway extends PaymentGateway {
       return Promise.reject(new NotificationRejected(`notification for merId ${fields.merId}`));
     }
     if (!fields.orderId) return Promise.reject(new NotificationRejected('notification without orderId'));
-    // Only a consume result of ours is a payment result: refunds and cancels notify the same backUrl.
-    const isConsume =
-      fields.txnType === '01' &&
-      fields.txnSubType === '01' &&
-      fields.bizType === '000201' &&
-      fields.currencyCode === '156';
-    if (!isConsume || fields.txnTime !== txnTimeOf(fields.orderId)) {
-      return Promise.reject(
-        new NotificationRejected(
-          `not a consume notification of ours (txnType ${fields.txnType}, txnTime ${fields.txnTime})`,
-        ),
-      );
+    const time = timeOfNumber(fields.orderId);
+    if (!time || fields.txnTime !== unionpayTime(time)) {
+      return Promise.reject(new NotificationRejected(`not an order of ours (orderId ${fields.orderId})`));
     }
-    // respCode 00 or A6 is a success; anything else is not a definite failure: the query decides.
-    const result: GatewayResult =
-      fields.respCode === '00' || fields.respCode === 'A6'
-        ? this.paid(fields)
-        : { kind: 'unknown', reason: `notification respCode ${fields.respCode ?? '?'} ${fields.respMsg ?? ''}` };
-    return Promise.resolve({ kind: 'payment', paymentNo: fields.orderId, result });
+    const succeeded = fields.respCode === '00' || fields.respCode === 'A6';
+    const reason = `notification respCode ${fields.respCode ?? '?'} ${fields.respMsg ?? ''}`;
+    // Consumes and refunds notify the same backUrl; txnType tells them apart.
+    if (fields.txnType === '01' && fields.txnSubType === '01' && fields.bizType === '000201') {
+      if (fields.currencyCode !== '156') return Promise.reject(new NotificationRejected('not a CNY consume'));
+      // respCode 00 or A6 is a success; anything else is not a definite failure: the query decides.
+      const result: GatewayResult = succeeded ? this.paid(fields) : { kind: 'unknown', reason };
+      return Promise.resolve({ kind: 'payment', paymentNo: fields.orderId, result });
+    }
+    if (fields.txnType === '04') {
+      const result: RefundResult =
+        fields.respCode === '00'
+          ? { kind: 'succeeded', gatewayRefundNo: fields.queryId ?? '' }
+          : { kind: 'unknown', reason };
+      return Promise.resolve({ kind: 'refund', refundNo: fields.orderId, result });
+    }
+    return Promise.reject(new NotificationRejected(`txnType ${fields.txnType} is not a consume or a refund`));
   }
 
   acknowledge(outcome: { accepted: true } | { accepted: false; reason: string }): GatewayAck {
@@ -161,6 +201,44 @@ export class UnionPayGateway extends PaymentGateway {
     return outcome.accepted
       ? { status: 200, headers: { 'content-type': 'text/plain' }, body: 'ok' }
       : { status: 400, headers: { 'content-type': 'text/plain' }, body: 'fail' };
+  }
+
+  private queryTrans(orderId: string): Promise<Record<string, string> | string> {
+    return this.call(
+      'queryTrans',
+      this.signed({
+        txnType: '00',
+        txnSubType: '00',
+        bizType: '000201',
+        accessType: '0',
+        channelType: '07',
+        orderId,
+        txnTime: txnTimeOf(orderId),
+      }),
+    );
+  }
+
+  /** POSTs a signed form; answers the verified reply, or why there is no trustworthy one. */
+  private async call(api: 'queryTrans' | 'backTransReq', fields: Record<string, string>) {
+    let answer: Record<string, string>;
+    try {
+      const response = await fetch(`${this.settings.baseUrl}/gateway/api/${api}.do`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/x-www-form-urlencoded; charset=utf-8' },
+        body: new URLSearchParams(fields).toString(),
+        signal: AbortSignal.timeout(this.settings.timeoutMs),
+      });
+      if (response.status !== 200) return `${api}: HTTP ${response.status}`;
+      answer = parseForm(await response.text());
+    } catch (error) {
+      return `${api}: ${(error as Error).message}`;
+    }
+    const problem = this.untrusted(answer);
+    if (problem) {
+      this.logger.warn(`${api} ${fields.orderId}: answer not trusted (${problem})`);
+      return `${api}: unverified answer (${problem})`;
+    }
+    return answer;
   }
 
   private paid(fields: Record<string, string>): GatewayResult {
@@ -193,9 +271,9 @@ export class UnionPayGateway extends PaymentGateway {
   }
 }
 
-/** The consume's txnTime, recovered from the payment number (P + UTC yyyyMMddHHmmss + digits). */
-export function txnTimeOf(paymentNo: string): string {
-  const stamp = /^P(\d{4})(\d{2})(\d{2})(\d{2})(\d{2})(\d{2})/.exec(paymentNo);
-  if (!stamp) throw new Error(`payment number ${paymentNo} carries no time`);
-  return unionpayTime(new Date(`${stamp[1]}-${stamp[2]}-${stamp[3]}T${stamp[4]}:${stamp[5]}:${stamp[6]}Z`));
+/** The txnTime of a consume or refund, recovered from our number (P/R + UTC yyyyMMddHHmmss + digits). */
+export function txnTimeOf(no: string): string {
+  const time = timeOfNumber(no);
+  if (!time) throw new Error(`${no} carries no time`);
+  return unionpayTime(time);
 }

@@ -53,6 +53,13 @@ interface WechatTransaction {
   amount?: { total?: number; payer_total?: number; currency?: string };
 }
 
+/** The decrypted resource of a REFUND.* notification (its status field is `refund_status`). */
+interface WechatRefundResource {
+  out_refund_no?: string;
+  refund_id?: string;
+  refund_status?: string;
+}
+
 type WechatBody = WechatTransaction & {
   code?: string;
   message?: string;
@@ -110,7 +117,7 @@ export class WechatPayGateway extends PaymentGateway {
     return this.resultOf(response.json);
   }
 
-  async close(paymentNo: string): Promise<CloseResult> {
+  async close({ paymentNo }: { paymentNo: string; expiresAt: Date }): Promise<CloseResult> {
     const path = `/v3/pay/transactions/out-trade-no/${encodeURIComponent(paymentNo)}/close`;
     const response = await this.call('POST', path, { mchid: this.settings.mchid });
     if ('unknown' in response) return { kind: 'unknown', reason: response.unknown };
@@ -124,6 +131,7 @@ export class WechatPayGateway extends PaymentGateway {
       out_trade_no: request.paymentNo,
       out_refund_no: request.refundNo,
       reason: request.reason.slice(0, 80),
+      notify_url: this.settings.notifyUrl,
       amount: { refund: toWechatTotal(request.refundFen), total: toWechatTotal(request.totalFen), currency: 'CNY' },
     });
     if ('unknown' in response) return { kind: 'unknown', reason: response.unknown };
@@ -170,28 +178,36 @@ export class WechatPayGateway extends PaymentGateway {
     } catch {
       return Promise.reject(new NotificationRejected('notification body is not JSON'));
     }
-    // Only payment results are handled here; refund notifications (REFUND.*) are refused so that WeChat
-    // keeps them until refunds are applied from notifications.
-    if (envelope.event_type !== 'TRANSACTION.SUCCESS' || envelope.resource?.original_type !== 'transaction') {
+    const resource = envelope.resource;
+    const isTransaction = envelope.event_type === 'TRANSACTION.SUCCESS' && resource?.original_type === 'transaction';
+    const isRefund = envelope.event_type?.startsWith('REFUND.') === true && resource?.original_type === 'refund';
+    if (!resource || (!isTransaction && !isRefund)) {
       return Promise.reject(new NotificationRejected(`unhandled notification ${String(envelope.event_type)}`));
     }
-    const resource = envelope.resource;
-    let transaction: WechatTransaction;
+    let plain: WechatTransaction & WechatRefundResource;
     try {
-      transaction = JSON.parse(decryptResource(resource, this.settings.apiV3Key)) as WechatTransaction;
+      plain = JSON.parse(decryptResource(resource, this.settings.apiV3Key)) as typeof plain;
     } catch {
       return Promise.reject(new NotificationRejected('notification resource does not decrypt with our APIv3 key'));
     }
-    if (transaction.mchid !== this.settings.mchid || transaction.appid !== this.settings.appid) {
-      return Promise.reject(
-        new NotificationRejected(`notification for mchid ${transaction.mchid} / appid ${transaction.appid}`),
-      );
+    // A refund resource carries mchid only; a transaction carries both.
+    if (plain.mchid !== this.settings.mchid || (isTransaction && plain.appid !== this.settings.appid)) {
+      return Promise.reject(new NotificationRejected(`notification for mchid ${plain.mchid} / appid ${plain.appid}`));
     }
-    if (!transaction.out_trade_no) return Promise.reject(new NotificationRejected('notification without out_trade_no'));
+    if (isRefund) {
+      if (!plain.out_refund_no)
+        return Promise.reject(new NotificationRejected('refund notification without out_refund_no'));
+      return Promise.resolve({
+        kind: 'refund',
+        refundNo: plain.out_refund_no,
+        result: this.refundResultOf({ status: plain.refund_status, refund_id: plain.refund_id }),
+      });
+    }
+    if (!plain.out_trade_no) return Promise.reject(new NotificationRejected('notification without out_trade_no'));
     return Promise.resolve({
       kind: 'payment',
-      paymentNo: transaction.out_trade_no,
-      result: this.resultOf(transaction),
+      paymentNo: plain.out_trade_no,
+      result: this.resultOf(plain),
     });
   }
 

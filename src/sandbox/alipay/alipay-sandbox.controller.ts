@@ -10,6 +10,7 @@ import {
   yuanToFen,
 } from '../../gateways/alipay/alipay.protocol';
 import { SANDBOX_SETTINGS, type SandboxSettings } from '../sandbox.settings';
+import { type MerchantReply, postNotification, SandboxNotifier, sleep } from '../sandbox-notifier';
 import { type SandboxFaults, type SandboxTrade, SandboxTrades } from '../sandbox-trades';
 
 /** Alipay's resend intervals after a notification not answered `success` (8 sends over about 25 h). */
@@ -27,6 +28,7 @@ export class AlipaySandboxController {
   constructor(
     @Inject(SANDBOX_SETTINGS) private readonly settings: SandboxSettings,
     @Inject(SandboxTrades) private readonly trades: SandboxTrades,
+    @Inject(SandboxNotifier) private readonly notifier: SandboxNotifier,
   ) {}
 
   @Post('/gateway.do')
@@ -77,7 +79,7 @@ export class AlipaySandboxController {
       trade.state = 'SUCCESS';
       trade.transactionId = `2026${Date.now()}${randomBytes(3).readUIntBE(0, 3).toString().padStart(8, '0')}`;
       trade.successTime = beijingTimestamp(new Date());
-      void this.notify(trade);
+      this.notify(trade);
     }
     res.status(trade.state === 'SUCCESS' ? 200 : 409).json({ ok: trade.state === 'SUCCESS', trade });
   }
@@ -187,26 +189,17 @@ export class AlipaySandboxController {
     res.status(200).type('application/json').send(`{"${responseKey}":${json},"sign":"${sign}"}`);
   }
 
-  private async notify(trade: SandboxTrade): Promise<void> {
-    const faults = this.trades.faultsFor(trade.outTradeNo);
-    if (faults.dropNotifications) return;
-    if (faults.delayNotificationMs) await sleep(faults.delayNotificationMs);
+  /** Sends the notification and resends on Alipay's schedule until the merchant answers exactly `success`. */
+  private notify(trade: SandboxTrade): void {
     const notifyId = randomBytes(16).toString('hex'); // the same on every resend
-    for (const [attempt, delay] of [0, ...ALIPAY_RESEND_SCHEDULE_MS].entries()) {
-      await sleep(delay * this.settings.timeScale);
-      const copies = Math.max(1, faults.duplicateNotifications ?? 1);
-      const replies = await Promise.all(Array.from({ length: copies }, () => this.sendOnce(trade, notifyId, faults)));
-      for (const reply of replies)
-        trade.notifications.push({ attempt: attempt + 1, ...reply, at: new Date().toISOString() });
-      if (replies.some((r) => r.reply === 'success')) return;
-    }
+    this.notifier.notify(trade, {
+      resendScheduleMs: ALIPAY_RESEND_SCHEDULE_MS,
+      send: (faults) => this.sendOnce(trade, notifyId, faults),
+      acknowledged: (reply) => reply.reply === 'success',
+    });
   }
 
-  private async sendOnce(
-    trade: SandboxTrade,
-    notifyId: string,
-    faults: SandboxFaults,
-  ): Promise<{ status: number | 'error'; reply?: string }> {
+  private sendOnce(trade: SandboxTrade, notifyId: string, faults: SandboxFaults): Promise<MerchantReply> {
     const { alipay } = this.settings;
     const amount = fenToYuan(faults.wrongAmountFen ?? trade.amountFen);
     const fields: Record<string, string> = {
@@ -230,17 +223,11 @@ export class AlipaySandboxController {
     };
     const key = faults.badSignature ? alipay.strangerPrivateKey : alipay.alipayPrivateKey;
     fields.sign = rsa2Sign(alipaySignContent(fields, ['sign', 'sign_type']), key);
-    try {
-      const response = await fetch(trade.notifyUrl, {
-        method: 'POST',
-        headers: { 'Content-Type': 'application/x-www-form-urlencoded; charset=utf-8' },
-        body: new URLSearchParams(fields).toString(),
-        signal: AbortSignal.timeout(10_000),
-      });
-      return { status: response.status, reply: (await response.text()).trim() };
-    } catch {
-      return { status: 'error' };
-    }
+    return postNotification(trade.notifyUrl, {
+      headers: { 'Content-Type': 'application/x-www-form-urlencoded; charset=utf-8' },
+      body: new URLSearchParams(fields).toString(),
+      timeoutMs: 10_000,
+    });
   }
 }
 
@@ -251,8 +238,4 @@ function fail(code: string, subCode: string, subMsg: string): Reply {
     sub_code: subCode,
     sub_msg: subMsg,
   };
-}
-
-function sleep(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms));
 }

@@ -3,6 +3,7 @@ import type { Request, Response } from 'express';
 import { randomBytes } from 'node:crypto';
 import { signFields, UNIONPAY_VERSION, verifyFields } from '../../gateways/unionpay/unionpay.protocol';
 import { SANDBOX_SETTINGS, type SandboxSettings } from '../sandbox.settings';
+import { postNotification, SandboxNotifier, sleep } from '../sandbox-notifier';
 import { type SandboxFaults, type SandboxTrade, SandboxTrades } from '../sandbox-trades';
 
 /** UnionPay's resends of an unacknowledged notification: about 10 s first, up to 5 sends (intervals not published). */
@@ -10,7 +11,8 @@ export const UNIONPAY_RESEND_SCHEDULE_MS = [10, 30, 90, 270].map((s) => s * 1000
 
 /**
  * UnionPay online gateway 5.1.0 as the sandbox: the front-end consume (the buyer's browser posts the
- * merchant's signed form and gets a cashier page), queryTrans, and signed notifications to backUrl.
+ * merchant's signed form and gets a cashier page), queryTrans, refunds through backTransReq, and signed
+ * notifications to backUrl.
  * Every answer carries the sandbox signing certificate in signPubKeyCert.
  */
 @Controller()
@@ -18,6 +20,7 @@ export class UnionpaySandboxController {
   constructor(
     @Inject(SANDBOX_SETTINGS) private readonly settings: SandboxSettings,
     @Inject(SandboxTrades) private readonly trades: SandboxTrades,
+    @Inject(SandboxNotifier) private readonly notifier: SandboxNotifier,
   ) {}
 
   @Post('/gateway/api/frontTransReq.do')
@@ -41,6 +44,7 @@ export class UnionpaySandboxController {
         notifyUrl: fields.backUrl,
         state: 'NOTPAY',
         txnTime: fields.txnTime,
+        payTimeout: fromUnionpayTime(fields.payTimeout),
         notifications: [],
       });
     }
@@ -52,7 +56,7 @@ export class UnionpaySandboxController {
     const fields = req.body as Record<string, string>;
     const problem = this.checkRequest(fields);
     const faults = this.trades.faultsFor(fields.orderId);
-    if (faults.apiDelayMs) await new Promise((resolve) => setTimeout(resolve, faults.apiDelayMs));
+    if (faults.apiDelayMs) await sleep(faults.apiDelayMs);
     if (faults.apiError) {
       res.status(500).send('system busy');
       return;
@@ -66,8 +70,22 @@ export class UnionpaySandboxController {
       orderId: fields.orderId ?? '',
     };
     if (problem) return this.reply(res, { ...base, respCode: '11', respMsg: problem });
+    const refund = this.trades.findRefund(fields.orderId);
+    if (refund?.trade.channel === 'unionpay') {
+      return this.reply(res, {
+        ...base,
+        respCode: '00',
+        respMsg: 'success',
+        origRespCode: '00',
+        origRespMsg: 'success',
+        txnAmt: String(refund.refund.amountFen),
+        queryId: refund.refund.refundId,
+      });
+    }
     const trade = this.trades.get(fields.orderId);
-    if (!trade || trade.channel !== 'unionpay')
+    if (trade) this.lapse(trade);
+    // An unpaid consume past its payTimeout was never completed: UnionPay does not find it.
+    if (!trade || trade.channel !== 'unionpay' || trade.state === 'CLOSED')
       return this.reply(res, { ...base, respCode: '34', respMsg: 'order does not exist' });
     const paid = trade.state === 'SUCCESS';
     this.reply(res, {
@@ -81,6 +99,60 @@ export class UnionpaySandboxController {
     });
   }
 
+  /**
+   * Refund (txnType 04) of a paid consume named by origQryId. Accepted at once (respCode 00), completed at
+   * once, and the result notified to the request's backUrl. The same orderId again is a duplicate (12).
+   */
+  @Post('/gateway/api/backTransReq.do')
+  async back(@Req() req: Request, @Res() res: Response): Promise<void> {
+    const fields = req.body as Record<string, string>;
+    const problem = this.checkRequest(fields);
+    const base = {
+      version: UNIONPAY_VERSION,
+      encoding: 'UTF-8',
+      signMethod: '01',
+      txnType: fields.txnType ?? '',
+      txnSubType: fields.txnSubType ?? '',
+      merId: fields.merId ?? '',
+      orderId: fields.orderId ?? '',
+      txnTime: fields.txnTime ?? '',
+    };
+    if (problem) return this.reply(res, { ...base, respCode: '11', respMsg: problem });
+    if (fields.txnType !== '04') return this.reply(res, { ...base, respCode: '12', respMsg: 'unsupported txnType' });
+    const trade = [...this.trades.all()].find((t) => t.channel === 'unionpay' && t.transactionId === fields.origQryId);
+    const faults = this.trades.faultsFor(trade?.outTradeNo);
+    if (faults.apiDelayMs) await sleep(faults.apiDelayMs);
+    if (faults.apiError) {
+      res.status(500).send('system busy');
+      return;
+    }
+    if (!trade || trade.state !== 'SUCCESS')
+      return this.reply(res, { ...base, respCode: '35', respMsg: 'original transaction not found or not paid' });
+    if (this.trades.findRefund(fields.orderId))
+      return this.reply(res, { ...base, respCode: '12', respMsg: 'duplicate transaction' });
+    const amount = Number(fields.txnAmt);
+    const refunded = (trade.refunds ?? []).reduce((sum, r) => sum + r.amountFen, 0);
+    if (!Number.isSafeInteger(amount) || amount <= 0 || refunded + amount > trade.amountFen)
+      return this.reply(res, { ...base, respCode: '30', respMsg: 'refund amount exceeds the original' });
+    const refund = {
+      refundNo: fields.orderId,
+      refundId: newQueryId(),
+      amountFen: amount,
+      at: new Date().toISOString(),
+    };
+    (trade.refunds ??= []).push(refund);
+    this.reply(res, { ...base, respCode: '00', respMsg: 'accepted', queryId: refund.refundId, txnAmt: fields.txnAmt });
+    this.notify(trade, fields.backUrl || trade.notifyUrl, {
+      txnType: '04',
+      txnSubType: '00',
+      orderId: refund.refundNo,
+      origQryId: trade.transactionId ?? '',
+      txnTime: fields.txnTime ?? '',
+      txnAmt: String(amount),
+      queryId: refund.refundId,
+    });
+  }
+
   /** The buyer pays on the cashier page; the sandbox then notifies backUrl. */
   @Post('/sandbox/unionpay/trades/:orderId/pay')
   pay(@Param('orderId') orderId: string, @Req() req: Request, @Res() res: Response): void {
@@ -89,16 +161,34 @@ export class UnionpaySandboxController {
       res.status(404).json({ ok: false, error: 'order does not exist' });
       return;
     }
+    this.lapse(trade);
+    if (trade.state === 'CLOSED') {
+      res.status(409).json({ ok: false, error: 'payTimeout has passed', trade });
+      return;
+    }
     if (trade.state === 'NOTPAY') {
       trade.state = 'SUCCESS';
-      trade.transactionId = `${Date.now()}${randomBytes(4).readUInt32BE().toString().padStart(10, '0')}`.slice(0, 21);
-      void this.notify(trade);
+      trade.transactionId = newQueryId();
+      const faults = this.trades.faultsFor(trade.outTradeNo);
+      this.notify(trade, trade.notifyUrl, {
+        txnType: '01',
+        txnSubType: '01',
+        orderId: trade.outTradeNo,
+        txnTime: trade.txnTime ?? '',
+        txnAmt: String(faults.wrongAmountFen ?? trade.amountFen),
+        queryId: trade.transactionId,
+        settleAmt: String(trade.amountFen),
+      });
     }
     if (req.is('application/x-www-form-urlencoded')) {
       res.type('html').send(this.cashier(orderId));
       return;
     }
     res.json({ ok: true, trade });
+  }
+
+  private lapse(trade: SandboxTrade): void {
+    if (trade.state === 'NOTPAY' && trade.payTimeout && trade.payTimeout.getTime() < Date.now()) trade.state = 'CLOSED';
   }
 
   private cashier(orderId: string): string {
@@ -137,55 +227,46 @@ export class UnionpaySandboxController {
       .send(new URLSearchParams(this.signedByUs(fields)).toString());
   }
 
-  private async notify(trade: SandboxTrade): Promise<void> {
-    const faults = this.trades.faultsFor(trade.outTradeNo);
-    if (faults.dropNotifications) return;
-    if (faults.delayNotificationMs) await new Promise((resolve) => setTimeout(resolve, faults.delayNotificationMs));
-    const fields = this.signedByUs(
-      {
-        version: UNIONPAY_VERSION,
-        encoding: 'UTF-8',
-        signMethod: '01',
-        txnType: '01',
-        txnSubType: '01',
-        bizType: '000201',
-        accessType: '0',
-        merId: trade.mchid,
-        orderId: trade.outTradeNo,
-        txnTime: trade.txnTime ?? '',
-        txnAmt: String(faults.wrongAmountFen ?? trade.amountFen),
-        currencyCode: '156',
-        queryId: trade.transactionId ?? '',
-        respCode: '00',
-        respMsg: 'success',
-        settleAmt: String(trade.amountFen),
+  /** Notifies backUrl of a consume or refund result; resends until HTTP 200. */
+  private notify(trade: SandboxTrade, backUrl: string, result: Record<string, string>): void {
+    this.notifier.notify(trade, {
+      resendScheduleMs: UNIONPAY_RESEND_SCHEDULE_MS,
+      send: (faults) => {
+        const fields = this.signedByUs(
+          {
+            version: UNIONPAY_VERSION,
+            encoding: 'UTF-8',
+            signMethod: '01',
+            bizType: '000201',
+            accessType: '0',
+            merId: trade.mchid,
+            currencyCode: '156',
+            respCode: '00',
+            respMsg: 'success',
+            ...result,
+          },
+          faults,
+        );
+        return postNotification(backUrl, {
+          headers: { 'content-type': 'application/x-www-form-urlencoded; charset=utf-8' },
+          body: new URLSearchParams(fields).toString(),
+          timeoutMs: 10_000,
+        });
       },
-      faults,
-    );
-    for (const [attempt, delay] of [0, ...UNIONPAY_RESEND_SCHEDULE_MS].entries()) {
-      await new Promise((resolve) => setTimeout(resolve, delay * this.settings.timeScale));
-      const copies = Math.max(1, faults.duplicateNotifications ?? 1);
-      const statuses = await Promise.all(
-        Array.from({ length: copies }, async () => {
-          try {
-            const response = await fetch(trade.notifyUrl, {
-              method: 'POST',
-              headers: { 'content-type': 'application/x-www-form-urlencoded; charset=utf-8' },
-              body: new URLSearchParams(fields).toString(),
-              signal: AbortSignal.timeout(10_000),
-            });
-            await response.arrayBuffer();
-            return response.status;
-          } catch {
-            return 'error' as const;
-          }
-        }),
-      );
-      for (const status of statuses)
-        trade.notifications.push({ attempt: attempt + 1, status, at: new Date().toISOString() });
-      if (statuses.includes(200)) return;
-    }
+      acknowledged: (reply) => reply.status === 200,
+    });
   }
+}
+
+/** Beijing yyyyMMddHHmmss → Date. */
+function fromUnionpayTime(time: string | undefined): Date | undefined {
+  const m = /^(\d{4})(\d{2})(\d{2})(\d{2})(\d{2})(\d{2})$/.exec(time ?? '');
+  return m ? new Date(`${m[1]}-${m[2]}-${m[3]}T${m[4]}:${m[5]}:${m[6]}+08:00`) : undefined;
+}
+
+/** UnionPay's queryId: 21 digits. */
+function newQueryId(): string {
+  return `${Date.now()}${randomBytes(4).readUInt32BE().toString().padStart(10, '0')}`.slice(0, 21);
 }
 
 function escape(text: string): string {

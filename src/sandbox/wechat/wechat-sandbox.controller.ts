@@ -1,7 +1,7 @@
 import { Body, Controller, Get, Header, HttpCode, Inject, Param, Post, Req, Res } from '@nestjs/common';
 import type { RawBodyRequest } from '@nestjs/common';
 import type { Request, Response } from 'express';
-import { randomBytes } from 'node:crypto';
+import { type KeyObject, randomBytes } from 'node:crypto';
 import {
   encryptResource,
   newNonce,
@@ -13,7 +13,8 @@ import {
   toBeijingRfc3339,
 } from '../../gateways/wechat/wechatpay.protocol';
 import { SANDBOX_SETTINGS, type SandboxSettings } from '../sandbox.settings';
-import { type SandboxTrade, SandboxTrades } from '../sandbox-trades';
+import { type MerchantReply, postNotification, SandboxNotifier, sleep } from '../sandbox-notifier';
+import { type SandboxFaults, type SandboxTrade, SandboxTrades } from '../sandbox-trades';
 
 /** WeChat Pay's resend intervals after an unacknowledged notification (15 sends over about 24 h). */
 export const WECHAT_RESEND_SCHEDULE_MS = [
@@ -38,6 +39,7 @@ export class WechatSandboxController {
   constructor(
     @Inject(SANDBOX_SETTINGS) private readonly settings: SandboxSettings,
     @Inject(SandboxTrades) private readonly trades: SandboxTrades,
+    @Inject(SandboxNotifier) private readonly notifier: SandboxNotifier,
   ) {}
 
   @Post('/v3/pay/transactions/native')
@@ -103,6 +105,7 @@ export class WechatSandboxController {
     const body = JSON.parse(req.rawBody?.toString('utf8') ?? '{}') as {
       out_trade_no?: string;
       out_refund_no?: string;
+      notify_url?: string;
       amount?: { refund?: number; total?: number };
     };
     if (await this.injectedApiFault(res, body.out_trade_no)) return;
@@ -126,7 +129,8 @@ export class WechatSandboxController {
       at: new Date().toISOString(),
     };
     (trade.refunds ??= []).push(refund);
-    return this.reply(res, 200, this.refundOf(trade, refund));
+    this.reply(res, 200, this.refundOf(trade, refund));
+    if (body.notify_url) this.notifyRefund(trade, refund, body.notify_url);
   }
 
   @Get('/v3/refund/domestic/refunds/:outRefundNo')
@@ -170,7 +174,7 @@ export class WechatSandboxController {
         trade.state = 'SUCCESS';
         trade.transactionId = `4200${Date.now()}${randomBytes(3).readUIntBE(0, 3).toString().padStart(8, '0')}`;
         trade.successTime = toBeijingRfc3339(new Date());
-        void this.notify(trade);
+        this.notify(trade);
       }
       result = { ok: true, trade: this.transactionOf(trade) };
     }
@@ -230,65 +234,67 @@ export class WechatSandboxController {
     };
   }
 
-  /** Sends the notification, then resends on the vendor's schedule (scaled) until acknowledged. */
-  private async notify(trade: SandboxTrade, reordered = false): Promise<void> {
-    const faults = this.trades.faultsFor(trade.outTradeNo);
-    if (faults.dropNotifications) return;
-    if (faults.reorderNotifications && !reordered) {
-      const held = this.trades.heldForReorder;
-      held.push(trade);
-      if (held.length < faults.reorderNotifications) return;
-      const batch = held.splice(0).reverse();
-      await Promise.all(batch.map((t, i) => sleep(i * 50).then(() => this.notify(t, true))));
-      return;
-    }
-    if (faults.delayNotificationMs) await sleep(faults.delayNotificationMs);
-    const schedule = [0, ...WECHAT_RESEND_SCHEDULE_MS];
-    for (const [attempt, delay] of schedule.entries()) {
-      await sleep(delay * this.settings.timeScale);
-      const copies = Math.max(1, faults.duplicateNotifications ?? 1);
-      const statuses = await Promise.all(Array.from({ length: copies }, () => this.sendOnce(trade, faults)));
-      for (const status of statuses)
-        trade.notifications.push({ attempt: attempt + 1, status, at: new Date().toISOString() });
-      if (statuses.some((s) => s === 200 || s === 204)) return;
-    }
+  /** Sends the notification, then resends on the vendor's schedule (scaled) until acknowledged with 200/204. */
+  private notify(trade: SandboxTrade): void {
+    this.notifier.notify(trade, {
+      resendScheduleMs: WECHAT_RESEND_SCHEDULE_MS,
+      send: (faults) => this.sendTransaction(trade, faults),
+      acknowledged: (reply) => reply.status === 200 || reply.status === 204,
+    });
   }
 
-  private async sendOnce(
-    trade: SandboxTrade,
-    faults: ReturnType<SandboxTrades['faultsFor']>,
-  ): Promise<number | 'error'> {
-    const { wechat } = this.settings;
+  /** REFUND.SUCCESS to the refund request's notify_url, with the same resend rules. */
+  private notifyRefund(trade: SandboxTrade, refund: NonNullable<SandboxTrade['refunds']>[number], url: string): void {
+    const { refund_id, out_refund_no, transaction_id, out_trade_no, status, success_time, amount } = this.refundOf(
+      trade,
+      refund,
+    );
+    const resource = { mchid: trade.mchid, out_trade_no, transaction_id, out_refund_no, refund_id };
+    const plain = { ...resource, refund_status: status, success_time, amount };
+    this.notifier.notify(trade, {
+      resendScheduleMs: WECHAT_RESEND_SCHEDULE_MS,
+      send: (faults) => this.sendOnce(url, 'REFUND.SUCCESS', '退款成功', 'refund', plain, faults),
+      acknowledged: (reply) => reply.status === 200 || reply.status === 204,
+    });
+  }
+
+  private sendTransaction(trade: SandboxTrade, faults: SandboxFaults): Promise<MerchantReply> {
     const transaction = this.transactionOf(trade, faults.wrongAmountFen ?? trade.amountFen);
+    return this.sendOnce(trade.notifyUrl, 'TRANSACTION.SUCCESS', '支付成功', 'transaction', transaction, faults);
+  }
+
+  private sendOnce(
+    url: string,
+    eventType: string,
+    summary: string,
+    originalType: 'transaction' | 'refund',
+    plain: object,
+    faults: SandboxFaults,
+  ): Promise<MerchantReply> {
+    const { wechat } = this.settings;
     const body = JSON.stringify({
       id: randomBytes(16).toString('hex'),
       create_time: toBeijingRfc3339(new Date()),
       resource_type: 'encrypt-resource',
-      event_type: 'TRANSACTION.SUCCESS',
-      summary: '支付成功',
-      resource: encryptResource(JSON.stringify(transaction), wechat.apiV3Key, 'transaction', 'transaction'),
+      event_type: eventType,
+      summary,
+      resource: encryptResource(JSON.stringify(plain), wechat.apiV3Key, originalType, originalType),
     });
     const timestamp = String(Math.floor(Date.now() / 1000));
     const nonce = newNonce();
-    const key = faults.badSignature ? wechat.strangerPrivateKey : wechat.platformPrivateKey;
-    try {
-      const response = await fetch(trade.notifyUrl, {
-        method: 'POST',
-        headers: {
-          'Content-Type': 'application/json',
-          'Wechatpay-Timestamp': timestamp,
-          'Wechatpay-Nonce': nonce,
-          'Wechatpay-Serial': wechat.platformKeyId,
-          'Wechatpay-Signature': rsaSign(responseMessage(timestamp, nonce, body), key),
-        },
-        body,
-        signal: AbortSignal.timeout(5000), // WeChat counts an answer slower than 5 s as a failure
-      });
-      await response.arrayBuffer();
-      return response.status;
-    } catch {
-      return 'error';
-    }
+    const signer = this.platformSigner(faults);
+    const key = faults.badSignature ? wechat.strangerPrivateKey : signer.key;
+    return postNotification(url, {
+      headers: {
+        'Content-Type': 'application/json',
+        'Wechatpay-Timestamp': timestamp,
+        'Wechatpay-Nonce': nonce,
+        'Wechatpay-Serial': signer.serial,
+        'Wechatpay-Signature': rsaSign(responseMessage(timestamp, nonce, body), key),
+      },
+      body,
+      timeoutMs: 5000, // WeChat counts an answer slower than 5 s as a failure
+    });
   }
 
   private authorized(req: RawBodyRequest<Request>, res: Response): boolean {
@@ -319,9 +325,17 @@ export class WechatSandboxController {
     return false;
   }
 
+  /** During WeChat's migration to public keys, answers come signed by either the key id or an old certificate. */
+  private platformSigner(faults: SandboxFaults): { serial: string; key: KeyObject } {
+    const { wechat } = this.settings;
+    return faults.legacyPlatformCertificate
+      ? { serial: wechat.legacyCertificateSerial, key: wechat.legacyCertificatePrivateKey }
+      : { serial: wechat.platformKeyId, key: wechat.platformPrivateKey };
+  }
+
   /** Answers with the exact bytes it signs (Wechatpay-* headers over timestamp, nonce and body). */
   private reply(res: Response, status: number, payload: unknown): void {
-    const { wechat } = this.settings;
+    const signer = this.platformSigner(this.trades.faultsFor(undefined));
     const body = payload === undefined ? '' : JSON.stringify(payload);
     const timestamp = String(Math.floor(Date.now() / 1000));
     const nonce = newNonce();
@@ -331,15 +345,11 @@ export class WechatSandboxController {
         'Content-Type': 'application/json',
         'Wechatpay-Timestamp': timestamp,
         'Wechatpay-Nonce': nonce,
-        'Wechatpay-Serial': wechat.platformKeyId,
-        'Wechatpay-Signature': rsaSign(responseMessage(timestamp, nonce, body), wechat.platformPrivateKey),
+        'Wechatpay-Serial': signer.serial,
+        'Wechatpay-Signature': rsaSign(responseMessage(timestamp, nonce, body), signer.key),
       })
       .send(body);
   }
-}
-
-function sleep(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms));
 }
 
 function escape(text: string): string {
