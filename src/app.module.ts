@@ -1,3 +1,4 @@
+import { BullModule } from '@nestjs/bull';
 import { Module } from '@nestjs/common';
 import { APP_FILTER, APP_INTERCEPTOR } from '@nestjs/core';
 import { ScheduleModule } from '@nestjs/schedule';
@@ -5,6 +6,7 @@ import { CommonModule } from './common/common.module';
 import { HttpExceptionFilter } from './common/errors/http-exception.filter';
 import { DuplicateSubmissionInterceptor } from './common/idempotency/duplicate-submission.interceptor';
 import { RedisModule } from './common/redis/redis.module';
+import { AppConfig } from './config/app-config';
 import { ConfigModule } from './config/config.module';
 import { DatabaseModule } from './database/database.module';
 import { HealthModule } from './health/health.module';
@@ -15,6 +17,10 @@ import { PaymentCenterModule } from './payment-center/payment-center.module';
   imports: [
     ScheduleModule.forRoot(),
     ConfigModule,
+    BullModule.forRootAsync({
+      inject: [AppConfig],
+      useFactory: (config: AppConfig) => ({ url: config.redisUrl, prefix: config.recovery.queuePrefix }),
+    }),
     DatabaseModule,
     RedisModule,
     CommonModule,

@@ -78,7 +78,7 @@ describe('PaymentStateService.apply (integration, two app instances)', () => {
     const { paymentNo, amountFen } = await payingPayment();
     const [service0, service1] = services();
     const results = await Promise.all([
-      service0.apply(paymentNo, { type: 'CLOSE_REQUESTED', reason: 'order expired' }),
+      service0.apply(paymentNo, { type: 'CLOSE_REQUESTED', reason: 'order expired', nextQueryAt: new Date() }),
       service1.apply(paymentNo, {
         type: 'PAID_CONFIRMED',
         gatewayTradeNo: uniqueId('wx'),

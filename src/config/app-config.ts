@@ -29,8 +29,24 @@ export class AppConfig {
   readonly orders: { expiresInMs: number; maxAmountFen: number };
   readonly idempotency: { explicitKeyTtlMs: number; derivedKeyTtlMs: number; inFlightTtlMs: number };
   readonly gateways: { timeoutMs: number };
-  /** Delays between active queries of a PAYING payment; the first one counts from entering PAYING. */
-  readonly paymentQueryScheduleMs: readonly number[];
+  /** How payments without a result are recovered: active queries, closing at expiry, review. */
+  readonly recovery: {
+    /** Delays between active queries of a PAYING payment; the first one counts from entering PAYING. */
+    queryScheduleMs: readonly number[];
+    /** After the schedule: these gaps (the last one repeating) until expiry, and between close attempts. */
+    longTailMs: readonly number[];
+    /** Close attempts without a definite answer before the payment goes to NEEDS_REVIEW. */
+    closeAttempts: number;
+    /** How often a payment in review for want of an answer is still asked about. */
+    reviewRequeryMs: number;
+    jobsEnabled: boolean;
+    queuePrefix: string;
+    reconcilerEnabled: boolean;
+    reconcilerCron: string;
+    reconcilerBatchSize: number;
+    /** The reconciler takes a row only this long after it was due, so that the on-time job goes first. */
+    reconcilerGraceMs: number;
+  };
   readonly logLevel: Environment['LOG_LEVEL'];
   readonly gatewayMode: 'sandbox' | 'live';
   readonly sandbox: { url: string; keysDir: string };
@@ -96,7 +112,18 @@ export class AppConfig {
       inFlightTtlMs: (env('IDEMPOTENCY_IN_FLIGHT_TTL_SECONDS') as number) * 1000,
     };
     this.gateways = { timeoutMs: env('GATEWAY_TIMEOUT_MS') as number };
-    this.paymentQueryScheduleMs = parseDurationList(env('PAYMENT_QUERY_SCHEDULE') as string);
+    this.recovery = {
+      queryScheduleMs: parseDurationList(env('PAYMENT_QUERY_SCHEDULE') as string),
+      longTailMs: parseDurationList(env('PAYMENT_QUERY_LONG_TAIL') as string),
+      closeAttempts: env('PAYMENT_CLOSE_ATTEMPTS') as number,
+      reviewRequeryMs: parseDurationList(env('PAYMENT_REVIEW_REQUERY') as string)[0] ?? 3_600_000,
+      jobsEnabled: env('RECOVERY_JOBS_ENABLED') as boolean,
+      queuePrefix: env('RECOVERY_QUEUE_PREFIX') as string,
+      reconcilerEnabled: env('RECONCILER_ENABLED') as boolean,
+      reconcilerCron: env('RECONCILER_CRON') as string,
+      reconcilerBatchSize: env('RECONCILER_BATCH_SIZE') as number,
+      reconcilerGraceMs: env('RECONCILER_GRACE_MS') as number,
+    };
     this.logLevel = env('LOG_LEVEL') as Environment['LOG_LEVEL'];
     this.gatewayMode = env('GATEWAY_MODE') as 'sandbox' | 'live';
     this.sandbox = { url: env('SANDBOX_URL') as string, keysDir: env('SANDBOX_KEYS_DIR') as string };

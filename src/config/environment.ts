@@ -114,6 +114,48 @@ export class Environment {
   @Matches(DURATION_LIST, { message: 'PAYMENT_QUERY_SCHEDULE must be a comma-separated list like 30s,10s,20s,30s' })
   PAYMENT_QUERY_SCHEDULE = '30s,10s,20s,30s';
 
+  @IsString()
+  @Matches(DURATION_LIST, { message: 'PAYMENT_QUERY_LONG_TAIL must be a comma-separated list like 1m,2m,5m,10m' })
+  PAYMENT_QUERY_LONG_TAIL = '1m,2m,5m,10m';
+
+  @Transform(toInteger)
+  @IsInt()
+  @Min(1)
+  @Max(100)
+  PAYMENT_CLOSE_ATTEMPTS = 5;
+
+  @IsString()
+  @Matches(DURATION_LIST, { message: 'PAYMENT_REVIEW_REQUERY must be a duration like 1h' })
+  PAYMENT_REVIEW_REQUERY = '1h';
+
+  @Transform(toBoolean)
+  @IsBoolean()
+  RECOVERY_JOBS_ENABLED = true;
+
+  @IsString()
+  @Matches(/^[a-z0-9:_-]{1,64}$/, { message: 'RECOVERY_QUEUE_PREFIX must be 1-64 of a-z 0-9 : _ -' })
+  RECOVERY_QUEUE_PREFIX = 'payment-center';
+
+  @Transform(toBoolean)
+  @IsBoolean()
+  RECONCILER_ENABLED = true;
+
+  @IsString()
+  @Matches(/^\S+( \S+){4,5}$/, { message: 'RECONCILER_CRON must be a cron expression like */5 * * * * *' })
+  RECONCILER_CRON = '*/5 * * * * *';
+
+  @Transform(toInteger)
+  @IsInt()
+  @Min(1)
+  @Max(1000)
+  RECONCILER_BATCH_SIZE = 50;
+
+  @Transform(toInteger)
+  @IsInt()
+  @Min(0)
+  @Max(3_600_000)
+  RECONCILER_GRACE_MS = 10_000;
+
   /**
    * Business systems that receive payment events: JSON array of
    * {"name","bindings":["payment.#"],"keyId","secret"}. Each gets a durable quorum queue `partner.<name>`.

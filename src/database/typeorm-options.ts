@@ -4,7 +4,7 @@ import { IdempotencyRecord } from '../common/idempotency/idempotency-record.enti
 import { AdminAudit, EventDelivery, OutboxEvent } from '../notifications/outbox.entity';
 import { ProcessedEvent } from '../orders/processed-event.entity';
 import { Order, OrderItem } from '../orders/order.entity';
-import { Payment, PaymentIntent, PaymentTransition } from '../payment-center/payment.entity';
+import { Payment, PaymentAttempt, PaymentIntent, PaymentTransition } from '../payment-center/payment.entity';
 
 export interface DatabaseSettings {
   host: string;
@@ -23,6 +23,7 @@ export const ENTITIES = [
   Payment,
   PaymentIntent,
   PaymentTransition,
+  PaymentAttempt,
   IdempotencyRecord,
   OutboxEvent,
   EventDelivery,

@@ -1,14 +1,8 @@
 import { Inject, Injectable, Logger } from '@nestjs/common';
 import { DomainError } from '../common/errors/domain-error';
 import { GatewayRegistry } from '../gateways/gateway-registry';
-import type {
-  Channel,
-  GatewayAck,
-  GatewayNotification,
-  GatewayResult,
-  RawNotification,
-} from '../gateways/gateway.types';
-import type { PaymentEvent } from './payment-state.service';
+import type { Channel, GatewayAck, GatewayNotification, RawNotification } from '../gateways/gateway.types';
+import { eventOf } from './gateway-answers';
 import { PaymentStateService } from './payment-state.service';
 import { PaymentNotFound } from './payment-errors';
 import { PaymentsRepository } from './payments.repository';
@@ -80,24 +74,5 @@ export class NotificationIntakeUseCase {
     this.refused.set(key, (this.refused.get(key) ?? 0) + 1);
     this.logger.warn(`${channel} notification refused: ${reason}`);
     return acknowledge({ accepted: false, reason });
-  }
-}
-
-function eventOf(result: GatewayResult): PaymentEvent | undefined {
-  switch (result.kind) {
-    case 'paid':
-      return {
-        type: 'PAID_CONFIRMED',
-        gatewayTradeNo: result.gatewayTradeNo,
-        paidAmountFen: result.paidAmountFen,
-        paidAt: result.paidAt,
-      };
-    case 'closed':
-      return { type: 'CLOSED_CONFIRMED' };
-    case 'failed':
-      return { type: 'FAILED_CONFIRMED', reason: `${result.code}: ${result.message}` };
-    case 'not_paid':
-    case 'unknown':
-      return undefined;
   }
 }

@@ -1,20 +1,40 @@
+import { BullModule } from '@nestjs/bull';
 import { Module } from '@nestjs/common';
 import { TypeOrmModule } from '@nestjs/typeorm';
 import { GatewaysModule } from '../gateways/gateways.module';
 import { NotificationsModule } from '../notifications/notifications.module';
 import { PaymentCenter } from './payment-center';
-import { Payment, PaymentIntent, PaymentTransition } from './payment.entity';
+import { Payment, PaymentAttempt, PaymentIntent, PaymentTransition } from './payment.entity';
 import { PaymentStateService } from './payment-state.service';
 import { GatewayNotifyController } from './gateway-notify.controller';
 import { NotificationIntakeUseCase } from './notification-intake.use-case';
 import { PaymentsController } from './payments.controller';
 import { PaymentsRepository } from './payments.repository';
 import { StartPaymentUseCase } from './start-payment.use-case';
+import { PaymentRecovery } from './recovery/payment-recovery';
+import { QueryJobsProcessor } from './recovery/query-jobs.processor';
+import { PAYMENT_QUERIES_QUEUE, QueryScheduler } from './recovery/query-scheduler';
+import { Reconciler } from './recovery/reconciler';
 
 @Module({
-  imports: [TypeOrmModule.forFeature([Payment, PaymentIntent, PaymentTransition]), GatewaysModule, NotificationsModule],
+  imports: [
+    TypeOrmModule.forFeature([Payment, PaymentIntent, PaymentTransition, PaymentAttempt]),
+    BullModule.registerQueue({ name: PAYMENT_QUERIES_QUEUE }),
+    GatewaysModule,
+    NotificationsModule,
+  ],
   controllers: [PaymentsController, GatewayNotifyController],
-  providers: [PaymentsRepository, PaymentStateService, StartPaymentUseCase, NotificationIntakeUseCase, PaymentCenter],
+  providers: [
+    PaymentsRepository,
+    PaymentStateService,
+    StartPaymentUseCase,
+    NotificationIntakeUseCase,
+    PaymentCenter,
+    QueryScheduler,
+    PaymentRecovery,
+    QueryJobsProcessor,
+    Reconciler,
+  ],
   exports: [PaymentCenter, PaymentStateService],
 })
 export class PaymentCenterModule {}

@@ -42,4 +42,21 @@ export class PaymentCenter {
       at: t.createdAt.toISOString(),
     }));
   }
+
+  /** Every gateway call recovery made for the payment: what an operator reads to see why it is stuck. */
+  async attemptsOf(
+    paymentNo: string,
+  ): Promise<
+    { action: string; attempt: number; outcome: string; detail: string | null; refundNo: string | null; at: string }[]
+  > {
+    const attempts = await this.payments.attemptsOf(paymentNo);
+    return attempts.map((a) => ({
+      action: a.action,
+      attempt: a.attempt,
+      outcome: a.outcome,
+      detail: a.detail,
+      refundNo: a.refundNo,
+      at: a.createdAt.toISOString(),
+    }));
+  }
 }

@@ -17,9 +17,11 @@ export type PaymentEvent =
   | { type: 'START'; nextQueryAt: Date }
   | { type: 'PAID_CONFIRMED'; gatewayTradeNo: string; paidAmountFen: Fen; paidAt: Date }
   | { type: 'FAILED_CONFIRMED'; reason: string }
-  | { type: 'CLOSE_REQUESTED'; reason: string }
+  /** The order expired: ask the gateway to close. `nextQueryAt` is when to ask again if this attempt dies. */
+  | { type: 'CLOSE_REQUESTED'; reason: string; nextQueryAt: Date }
   | { type: 'CLOSED_CONFIRMED' }
-  | { type: 'REVIEW_REQUIRED'; reason: string };
+  /** `nextQueryAt` when the gateway should still be asked now and then (no answer yet); none for a fact to judge. */
+  | { type: 'REVIEW_REQUIRED'; reason: string; nextQueryAt?: Date };
 
 export type TransitionOutcome =
   { changed: true; from: PaymentStatus; to: PaymentStatus; payment: Payment } | { changed: false; payment: Payment };
@@ -161,9 +163,16 @@ export class PaymentStateService {
         payment.statusReason = null;
         break;
       case 'FAILED_CONFIRMED':
+        payment.statusReason = event.reason.slice(0, 512);
+        break;
       case 'CLOSE_REQUESTED':
+        payment.statusReason = event.reason.slice(0, 512);
+        payment.queryAttempts = 0; // from here on, attempts count close attempts
+        payment.nextQueryAt = event.nextQueryAt;
+        break;
       case 'REVIEW_REQUIRED':
         payment.statusReason = event.reason.slice(0, 512);
+        payment.nextQueryAt = event.nextQueryAt ?? null;
         break;
       case 'CLOSED_CONFIRMED':
         payment.closedAt = now;

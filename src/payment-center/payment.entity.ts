@@ -10,7 +10,6 @@ import type { PaymentStatus } from './payment-state-machine';
  */
 @Entity({ name: 'payments' })
 @Index('uq_payments_channel_trade_no', ['channel', 'gatewayTradeNo'], { unique: true })
-@Index('ix_payments_status_next_query', ['status', 'nextQueryAt'])
 export class Payment {
   @PrimaryGeneratedColumn({ type: 'bigint' })
   id: string;
@@ -48,6 +47,8 @@ export class Payment {
   @Column({ name: 'query_attempts', type: 'int', default: 0 })
   queryAttempts: number;
 
+  /** When the gateway is next asked about this payment; null once nothing is left to ask (terminal states). */
+  @Index('ix_payments_next_query')
   @Column({ name: 'next_query_at', type: 'datetime', precision: 3, nullable: true })
   nextQueryAt: Date | null;
 
@@ -128,6 +129,36 @@ export class PaymentTransition {
 
   @Column({ type: 'int' })
   version: number;
+
+  @Column({ type: 'varchar', length: 512, nullable: true })
+  detail: string | null;
+
+  @Column({ name: 'created_at', type: 'datetime', precision: 3 })
+  createdAt: Date;
+}
+
+/** One call to a gateway made by recovery (query, close, refund, refund query) and what it answered. */
+@Entity({ name: 'payment_attempts' })
+@Index('ix_payment_attempts_payment', ['paymentNo', 'id'])
+export class PaymentAttempt {
+  @PrimaryGeneratedColumn({ type: 'bigint' })
+  id: string;
+
+  @Column({ name: 'payment_no', type: 'varchar', length: 32 })
+  paymentNo: string;
+
+  @Column({ name: 'refund_no', type: 'varchar', length: 32, nullable: true })
+  refundNo: string | null;
+
+  @Column({ type: 'varchar', length: 16 })
+  action: 'query' | 'close' | 'refund' | 'refund_query';
+
+  /** 1 for the first attempt of this action in the current state. */
+  @Column({ type: 'int' })
+  attempt: number;
+
+  @Column({ type: 'varchar', length: 16 })
+  outcome: string;
 
   @Column({ type: 'varchar', length: 512, nullable: true })
   detail: string | null;

@@ -19,7 +19,9 @@ export interface PaymentView {
   paidAt: string | null;
   closedAt: string | null;
   expiresAt: string;
+  /** When recovery next asks the gateway (null: nothing left to ask), and how many times it asked in this status. */
   nextQueryAt: string | null;
+  queryAttempts: number;
   version: number;
   createdAt: string;
   updatedAt: string;
@@ -43,6 +45,7 @@ export function toPaymentView(payment: Payment): PaymentView {
     closedAt: iso(payment.closedAt),
     expiresAt: payment.expiresAt.toISOString(),
     nextQueryAt: iso(payment.nextQueryAt),
+    queryAttempts: payment.queryAttempts,
     version: payment.version,
     createdAt: payment.createdAt.toISOString(),
     updatedAt: payment.updatedAt.toISOString(),

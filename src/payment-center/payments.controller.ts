@@ -9,6 +9,10 @@ export class PaymentsController {
   @Get(':paymentNo')
   async get(@Param('paymentNo') paymentNo: string) {
     const payment = await this.paymentCenter.getPayment(paymentNo);
-    return { ...payment, history: await this.paymentCenter.historyOf(paymentNo) };
+    return {
+      ...payment,
+      history: await this.paymentCenter.historyOf(paymentNo),
+      attempts: await this.paymentCenter.attemptsOf(paymentNo),
+    };
   }
 }

@@ -1,7 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import type { DataSource, EntityManager } from 'typeorm';
-import { Payment, PaymentIntent, PaymentTransition } from './payment.entity';
+import { Payment, PaymentAttempt, PaymentIntent, PaymentTransition } from './payment.entity';
 
 /** All SQL on payment tables. Methods named lock* take row locks and need the caller's transaction. */
 @Injectable()
@@ -71,5 +71,9 @@ export class PaymentsRepository {
 
   transitionsOf(paymentNo: string): Promise<PaymentTransition[]> {
     return this.dataSource.getRepository(PaymentTransition).find({ where: { paymentNo }, order: { id: 'ASC' } });
+  }
+
+  attemptsOf(paymentNo: string): Promise<PaymentAttempt[]> {
+    return this.dataSource.getRepository(PaymentAttempt).find({ where: { paymentNo }, order: { id: 'ASC' } });
   }
 }

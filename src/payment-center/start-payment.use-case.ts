@@ -20,6 +20,7 @@ import {
 import type { Payment } from './payment.entity';
 import { PaymentStateService } from './payment-state.service';
 import { PaymentsRepository } from './payments.repository';
+import { QueryScheduler } from './recovery/query-scheduler';
 
 export interface StartPaymentCommand {
   orderNo: string;
@@ -64,6 +65,7 @@ export class StartPaymentUseCase {
     @Inject(GatewayRegistry) private readonly gateways: GatewayRegistry,
     @Inject(AppConfig) private readonly config: AppConfig,
     @Inject(Clock) private readonly clock: Clock,
+    @Inject(QueryScheduler) private readonly scheduler: QueryScheduler,
   ) {}
 
   async execute(command: StartPaymentCommand): Promise<Payment> {
@@ -81,6 +83,10 @@ export class StartPaymentUseCase {
 
     const plan = await inTransaction(this.dataSource, (manager) => this.plan(manager, command));
     if (plan.kind === 'ready') return plan.payment;
+    // Committed as PAYING: from here on recovery owns it, even if this process dies before the vendor call.
+    if (!plan.resumed && plan.payment.nextQueryAt) {
+      await this.scheduler.schedule(plan.payment.paymentNo, 0, plan.payment.nextQueryAt);
+    }
 
     const { answer, timedOut } = await this.createAtGateway(gateway, plan.payment, plan.description);
     return this.record(plan.payment.paymentNo, answer, { resumed: plan.resumed, timedOut });
@@ -136,7 +142,7 @@ export class StartPaymentUseCase {
       createdAt: now,
       updatedAt: now,
     });
-    const firstQueryDelay = this.config.paymentQueryScheduleMs[0] ?? 30_000;
+    const firstQueryDelay = this.config.recovery.queryScheduleMs[0] ?? 30_000;
     const started = await this.state.apply(
       payment.paymentNo,
       { type: 'START', nextQueryAt: new Date(now.getTime() + firstQueryDelay) },

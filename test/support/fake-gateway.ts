@@ -47,8 +47,12 @@ export class FakeGateway extends PaymentGateway {
     return this.createCalls.filter((call) => call.paymentNo === paymentNo).length;
   }
 
-  query(): Promise<GatewayResult> {
-    return Promise.resolve({ kind: 'not_paid' });
+  readonly queryCalls: string[] = [];
+  queryResult: GatewayResult = { kind: 'not_paid' };
+
+  query(paymentNo: string): Promise<GatewayResult> {
+    this.queryCalls.push(paymentNo);
+    return Promise.resolve(this.queryResult);
   }
 
   close(): Promise<CloseResult> {

@@ -1,9 +1,13 @@
 import type { INestApplication } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { mkdtempSync } from 'node:fs';
+import { createServer } from 'node:net';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import type { AppConfig } from '../../src/config/app-config';
+import { createGateways } from '../../src/gateways/gateway-factory';
+import type { PaymentGateway } from '../../src/gateways/payment-gateway';
 import { SandboxModule } from '../../src/sandbox/sandbox.module';
 import { sandboxSettings, type SandboxSettings } from '../../src/sandbox/sandbox.settings';
 
@@ -23,4 +27,29 @@ export async function startSandbox(timeScale = 0.0005): Promise<RunningSandbox> 
   await app.listen(0, '127.0.0.1');
   const url = `http://127.0.0.1:${(app.getHttpServer().address() as AddressInfo).port}`;
   return { app, url, keys, settings };
+}
+
+/** A port nobody listens on right now, for an app whose notify URLs must be known before it starts. */
+export function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const { port } = server.address() as AddressInfo;
+      server.close(() => resolve(port));
+    });
+  });
+}
+
+/**
+ * The production adapters of all three channels, built by the app's own factory in sandbox mode: they talk to
+ * this sandbox with its keys and give vendors notify URLs on `appPort`.
+ */
+export function sandboxGateways(sandbox: RunningSandbox, appPort: number, timeoutMs = 1000): PaymentGateway[] {
+  return createGateways({
+    gatewayMode: 'sandbox',
+    sandbox: { url: sandbox.url, keysDir: sandbox.keys },
+    gateways: { timeoutMs },
+    publicBaseUrl: `http://127.0.0.1:${appPort}`,
+  } as AppConfig);
 }

@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import type { INestApplication } from '@nestjs/common';
 import { Test } from '@nestjs/testing';
 import type { AddressInfo } from 'node:net';
@@ -36,12 +37,22 @@ export async function startApp(
   gateways: PaymentGateway[],
   clock = new TestClock(),
   config: Partial<Record<keyof AppConfig, unknown>> = {},
+  port = 0,
 ): Promise<RunningApp> {
   const moduleRef = await Test.createTestingModule({ imports: [AppModule] })
     .overrideProvider(AppConfig)
     .useFactory({
       // Per-app settings on top of the environment (partners, relay on/off...), like separate deployments.
-      factory: (configService: ConfigService) => Object.assign(new AppConfig(configService as never), config),
+      factory: (configService: ConfigService) => {
+        const base = new AppConfig(configService as never);
+        // Recovery settings merge, and each app gets its own job queue unless a test shares one on purpose.
+        const recovery = {
+          ...base.recovery,
+          queuePrefix: `test-${randomBytes(4).toString('hex')}`,
+          ...(config.recovery as Partial<AppConfig['recovery']> | undefined),
+        };
+        return Object.assign(base, config, { recovery });
+      },
       inject: [ConfigService],
     })
     .overrideProvider(PAYMENT_GATEWAYS)
@@ -52,9 +63,9 @@ export async function startApp(
   const app = moduleRef.createNestApplication({ logger: ['fatal'], rawBody: true });
   configureApp(app);
   await startConsumers(app);
-  await app.listen(0, '127.0.0.1');
-  const { port } = app.getHttpServer().address() as AddressInfo;
-  return { app, url: `http://127.0.0.1:${port}`, clock, close: () => app.close() };
+  await app.listen(port, '127.0.0.1');
+  const address = app.getHttpServer().address() as AddressInfo;
+  return { app, url: `http://127.0.0.1:${address.port}`, clock, close: () => app.close() };
 }
 
 export interface HttpResult<T = any> {

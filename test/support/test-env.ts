@@ -10,5 +10,8 @@ const defaults: Record<string, string> = {
   PARTNERS: '[]',
   CONSUMERS_ENABLED: 'false',
   RELAY_POLL_INTERVAL_MS: '200',
+  // Recovery asks gateways on its own; the suites that test it turn it on with their own queue prefix.
+  RECOVERY_JOBS_ENABLED: 'false',
+  RECONCILER_ENABLED: 'false',
 };
 for (const [key, value] of Object.entries(defaults)) process.env[key] ??= value;

@@ -1,0 +1,259 @@
+import { Inject, Injectable, Logger } from '@nestjs/common';
+import { InjectDataSource } from '@nestjs/typeorm';
+import { type DataSource, type EntityManager, In } from 'typeorm';
+import { Clock } from '../../common/clock';
+import { AppConfig } from '../../config/app-config';
+import { inTransaction } from '../../database/transaction';
+import { GatewayRegistry } from '../../gateways/gateway-registry';
+import type { CloseResult, GatewayResult } from '../../gateways/gateway.types';
+import { describe, eventOf } from '../gateway-answers';
+import { Payment, PaymentAttempt } from '../payment.entity';
+import { type PaymentEvent, PaymentStateService } from '../payment-state.service';
+import type { PaymentStatus } from '../payment-state-machine';
+import { QueryScheduler } from './query-scheduler';
+import { closeDelayMs, nextQueryAt } from './recovery-schedule';
+
+/** Statuses in which recovery still asks the gateway (when the row has a next query time). */
+export const RECOVERABLE: readonly PaymentStatus[] = ['PAYING', 'CLOSING', 'NEEDS_REVIEW'];
+
+/** A job may run a little before the row's time (clocks, timer granularity). */
+const EARLY_TOLERANCE_MS = 1000;
+
+type Next = { at: Date; reason: string } | { event: PaymentEvent };
+
+/**
+ * Recovers payments whose result did not arrive: asks the gateway on the schedule, closes the trade when
+ * the order expires, and sends what cannot be decided to review. Bull jobs run it on time; the reconciler
+ * runs it over whatever the database says is due.
+ *
+ * Every run first *claims* the payment in a short transaction (`FOR UPDATE SKIP LOCKED`, then the next
+ * query time is pushed to the end of a lease), commits, and only then calls the gateway. So no two
+ * instances ask about the same payment at once, no transaction is open during the call, and a process
+ * that dies mid-call leaves a row that comes due again when the lease ends. The answer is applied through
+ * the one locked state change; an answer that arrives after the payment moved on changes nothing.
+ */
+@Injectable()
+export class PaymentRecovery {
+  private readonly logger = new Logger(PaymentRecovery.name);
+
+  constructor(
+    @InjectDataSource() private readonly dataSource: DataSource,
+    @Inject(PaymentStateService) private readonly state: PaymentStateService,
+    @Inject(GatewayRegistry) private readonly gateways: GatewayRegistry,
+    @Inject(QueryScheduler) private readonly scheduler: QueryScheduler,
+    @Inject(AppConfig) private readonly config: AppConfig,
+    @Inject(Clock) private readonly clock: Clock,
+  ) {}
+
+  /** How long a claim holds a payment: two gateway calls (close, then query) and a margin. */
+  private get leaseMs(): number {
+    return 2 * this.config.gateways.timeoutMs + 5000;
+  }
+
+  /**
+   * Claims up to `limit` payments due at least `graceMs` ago, oldest first, and works through them.
+   * The range scan on `next_query_at` reads due rows only. Returns how many it claimed.
+   */
+  async sweep(limit: number, graceMs: number): Promise<number> {
+    const now = this.clock.now();
+    const claimed = await inTransaction(this.dataSource, async (manager) => {
+      const due = await manager
+        .getRepository(Payment)
+        .createQueryBuilder('p')
+        .setLock('pessimistic_write')
+        .setOnLocked('skip_locked')
+        .where('p.nextQueryAt <= :due', { due: new Date(now.getTime() - graceMs) })
+        .andWhere('p.status IN (:...statuses)', { statuses: RECOVERABLE })
+        .orderBy('p.nextQueryAt', 'ASC')
+        .limit(limit)
+        .getMany();
+      if (due.length > 0) {
+        await manager
+          .getRepository(Payment)
+          .update({ id: In(due.map((p) => p.id)) }, { nextQueryAt: new Date(now.getTime() + this.leaseMs) });
+      }
+      return due;
+    });
+    await forEachLimited(claimed, 8, (payment) => this.work(payment));
+    return claimed.length;
+  }
+
+  /** A Bull job's turn: works on the payment if it is still at the job's attempt and due. */
+  async runJob(paymentNo: string, attempt: number): Promise<'worked' | 'skipped'> {
+    const now = this.clock.now();
+    const payment = await inTransaction(this.dataSource, async (manager) => {
+      const row = await manager
+        .getRepository(Payment)
+        .createQueryBuilder('p')
+        .setLock('pessimistic_write')
+        .setOnLocked('skip_locked')
+        .where('p.paymentNo = :paymentNo', { paymentNo })
+        .getOne();
+      const due =
+        row !== null &&
+        RECOVERABLE.includes(row.status) &&
+        row.queryAttempts === attempt &&
+        row.nextQueryAt !== null &&
+        row.nextQueryAt.getTime() <= now.getTime() + EARLY_TOLERANCE_MS;
+      if (!due) return undefined;
+      await manager
+        .getRepository(Payment)
+        .update({ id: row.id }, { nextQueryAt: new Date(now.getTime() + this.leaseMs) });
+      return row;
+    });
+    if (!payment) return 'skipped';
+    await this.work(payment);
+    return 'worked';
+  }
+
+  private async work(payment: Payment): Promise<void> {
+    try {
+      if (payment.status === 'PAYING' && this.clock.now() >= payment.expiresAt) {
+        const closing = await this.state.apply(payment.paymentNo, {
+          type: 'CLOSE_REQUESTED',
+          reason: 'the order expired without a payment result',
+          nextQueryAt: new Date(this.clock.now().getTime() + this.leaseMs),
+        });
+        if (closing.payment.status !== 'CLOSING') return; // a result arrived meanwhile
+        return await this.close(closing.payment);
+      }
+      if (payment.status === 'CLOSING') return await this.close(payment);
+      return await this.query(payment);
+    } catch (error) {
+      // The claim's lease ends and the row comes due again: nothing is lost.
+      this.logger.warn(`recovery of ${payment.paymentNo} failed: ${(error as Error).message}`);
+    }
+  }
+
+  private async query(payment: Payment): Promise<void> {
+    const attempt = payment.queryAttempts + 1;
+    const result = await this.ask(() => this.gateways.get(payment.channel).query(payment.paymentNo));
+    const now = this.clock.now();
+    const event = eventOf(result);
+    let next: Next;
+    if (event) next = { event };
+    else if (payment.status === 'NEEDS_REVIEW')
+      next = { at: new Date(now.getTime() + this.config.recovery.reviewRequeryMs), reason: describe(result) };
+    else next = { at: nextQueryAt(now, attempt, payment.expiresAt, this.config.recovery), reason: describe(result) };
+    await this.record(payment, 'query', attempt, result.kind, describe(result), next);
+  }
+
+  private async close(payment: Payment): Promise<void> {
+    const attempt = payment.queryAttempts + 1;
+    const gateway = this.gateways.get(payment.channel);
+    const closed = await this.ask<CloseResult>(() =>
+      gateway.close({ paymentNo: payment.paymentNo, expiresAt: payment.expiresAt }),
+    );
+    let outcome: string = closed.kind;
+    let detail = closed.kind === 'unknown' ? closed.reason : `close answered ${closed.kind}`;
+    let event: PaymentEvent | undefined;
+    if (closed.kind === 'closed') event = { type: 'CLOSED_CONFIRMED' };
+    if (closed.kind === 'paid') {
+      // The buyer paid before the close: the money wins. The query brings the facts (trade number, amount).
+      const result = await this.ask(() => gateway.query(payment.paymentNo));
+      event = result.kind === 'paid' ? eventOf(result) : undefined;
+      outcome = event ? 'paid' : 'unknown';
+      detail = `close answered paid; query: ${describe(result)}`;
+    }
+    const now = this.clock.now();
+    let next: Next;
+    if (event) next = { event };
+    else if (attempt >= this.config.recovery.closeAttempts) {
+      next = {
+        event: {
+          type: 'REVIEW_REQUIRED',
+          reason: `no definite answer after ${attempt} close attempts since the order expired (last: ${detail})`,
+          nextQueryAt: new Date(now.getTime() + this.config.recovery.reviewRequeryMs),
+        },
+      };
+    } else next = { at: new Date(now.getTime() + closeDelayMs(attempt, this.config.recovery)), reason: detail };
+    await this.record(payment, 'close', attempt, outcome, detail, next);
+  }
+
+  /**
+   * Writes the attempt and its consequence in one transaction: a state change through the locked function,
+   * or the next query time, if the payment is still where this attempt found it.
+   */
+  private async record(
+    payment: Payment,
+    action: PaymentAttempt['action'],
+    attempt: number,
+    outcome: string,
+    detail: string,
+    next: Next,
+  ): Promise<void> {
+    const rescheduled = await inTransaction(this.dataSource, async (manager) => {
+      const now = this.clock.now();
+      await manager.getRepository(PaymentAttempt).insert({
+        paymentNo: payment.paymentNo,
+        refundNo: null,
+        action,
+        attempt,
+        outcome,
+        detail: detail.slice(0, 512),
+        createdAt: now,
+      });
+      if ('event' in next) {
+        await this.state.apply(payment.paymentNo, next.event, manager);
+        return undefined;
+      }
+      return this.reschedule(manager, payment, attempt, next);
+    });
+    this.state.notifyCommitted();
+    if (rescheduled) await this.scheduler.schedule(payment.paymentNo, attempt, rescheduled);
+  }
+
+  private async reschedule(
+    manager: EntityManager,
+    claimed: Payment,
+    attempt: number,
+    next: { at: Date; reason: string },
+  ): Promise<Date | undefined> {
+    const payment = await manager
+      .getRepository(Payment)
+      .createQueryBuilder('p')
+      .setLock('pessimistic_write')
+      .where('p.id = :id', { id: claimed.id })
+      .getOneOrFail();
+    // Moved on while we asked (a notification, an operator): its new state decides what is next.
+    if (payment.status !== claimed.status || payment.queryAttempts !== claimed.queryAttempts) return undefined;
+    await manager.getRepository(Payment).update(
+      { id: payment.id },
+      {
+        queryAttempts: attempt,
+        nextQueryAt: next.at,
+        statusReason: `attempt ${attempt}: ${next.reason}`.slice(0, 512),
+        updatedAt: this.clock.now(),
+      },
+    );
+    return next.at;
+  }
+
+  /** A gateway call that never throws and never outlives the lease. */
+  private async ask<T extends GatewayResult | CloseResult>(
+    call: () => Promise<T>,
+  ): Promise<T | { kind: 'unknown'; reason: string }> {
+    const limit = this.config.gateways.timeoutMs + 1000;
+    let timer: NodeJS.Timeout | undefined;
+    try {
+      return await Promise.race([
+        call(),
+        new Promise<{ kind: 'unknown'; reason: string }>((resolve) => {
+          timer = setTimeout(() => resolve({ kind: 'unknown', reason: `no answer within ${limit} ms` }), limit);
+        }),
+      ]);
+    } catch (error) {
+      return { kind: 'unknown', reason: String(error) };
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+}
+
+async function forEachLimited<T>(items: readonly T[], limit: number, work: (item: T) => Promise<void>): Promise<void> {
+  let next = 0;
+  const lanes = Array.from({ length: Math.min(limit, items.length) }, async () => {
+    while (next < items.length) await work(items[next++]);
+  });
+  await Promise.all(lanes);
+}
