@@ -132,14 +132,21 @@ describe('WeChat Pay through the sandbox (e2e)', () => {
     expect(((await paymentOf(paymentNo)).history as { to: string }[]).map((h) => h.to)).toEqual(['PAYING', 'PAID']);
   });
 
-  it('a late "paid" notification after the payment was closed here: the money wins, PAID (never lost)', async () => {
+  it('a late "paid" notification after the payment was closed here: recorded as PAID (never lost), and refunded', async () => {
     const { paymentNo } = await startWechatPayment();
     await running.app.get(PaymentStateService).apply(paymentNo, { type: 'CLOSED_CONFIRMED' });
     expect((await paymentOf(paymentNo)).status).toBe('CLOSED');
     await buyerPays(paymentNo);
-    await waitFor('payment PAID', async () => (await paymentOf(paymentNo)).status === 'PAID');
+    const paid = await waitFor('payment PAID', async () => {
+      const p = await paymentOf(paymentNo);
+      return p.status === 'PAID' && p;
+    });
+    // Not a success for the order (it closed): the money goes back, by a refund made in the same transaction.
+    expect(paid.refunds).toEqual([
+      expect.objectContaining({ kind: 'LATE_PAYMENT', amountFen: 2500, status: 'REFUNDING' }),
+    ]);
     const [events] = await db.query('SELECT type FROM outbox_events WHERE payment_no = ? ORDER BY id', [paymentNo]);
-    expect(events).toEqual([{ type: 'payment.closed' }, { type: 'payment.succeeded' }]);
+    expect(events).toEqual([{ type: 'payment.closed' }, { type: 'payment.refund_started' }]);
     await probe.take(partnerQueue(WATCHER.name), 2);
   });
 

@@ -5,6 +5,7 @@ import { AdminAudit, EventDelivery, OutboxEvent } from '../notifications/outbox.
 import { ProcessedEvent } from '../orders/processed-event.entity';
 import { Order, OrderItem } from '../orders/order.entity';
 import { Payment, PaymentAttempt, PaymentIntent, PaymentTransition } from '../payment-center/payment.entity';
+import { Refund } from '../payment-center/refunds/refund.entity';
 
 export interface DatabaseSettings {
   host: string;
@@ -24,6 +25,7 @@ export const ENTITIES = [
   PaymentIntent,
   PaymentTransition,
   PaymentAttempt,
+  Refund,
   IdempotencyRecord,
   OutboxEvent,
   EventDelivery,

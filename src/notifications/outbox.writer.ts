@@ -15,7 +15,12 @@ export class OutboxWriter {
 
   async append(
     manager: EntityManager,
-    event: { type: PaymentEventType; version: number; payment: PaymentEventBody['payment'] },
+    event: {
+      type: PaymentEventType;
+      version: number;
+      payment: PaymentEventBody['payment'];
+      refund?: PaymentEventBody['refund'];
+    },
     now: Date,
   ): Promise<PaymentEventBody> {
     const body: PaymentEventBody = {
@@ -24,6 +29,7 @@ export class OutboxWriter {
       occurredAt: now.toISOString(),
       version: event.version,
       payment: event.payment,
+      ...(event.refund ? { refund: event.refund } : {}),
     };
     await manager.getRepository(OutboxEvent).insert({
       eventId: body.id,

@@ -16,8 +16,10 @@ export const PAYMENT_EVENT_TYPES = [
   'payment.succeeded',
   'payment.failed',
   'payment.closed',
-  'payment.refunded',
   'payment.needs_review',
+  'payment.refund_started',
+  'payment.refunded',
+  'payment.refund_failed',
 ] as const;
 export type PaymentEventType = (typeof PAYMENT_EVENT_TYPES)[number];
 
@@ -39,6 +41,18 @@ export interface PaymentEventBody {
     paidAmountFen: Fen | null;
     paidAt: string | null;
     closedAt: string | null;
+  };
+  /** Set on payment.refund_started, payment.refunded and payment.refund_failed: the refund that changed. */
+  refund?: {
+    refundNo: string;
+    kind: 'REQUESTED' | 'LATE_PAYMENT' | 'DUPLICATE_PAYMENT';
+    amountFen: Fen;
+    reason: string;
+    status: 'REFUNDING' | 'REFUNDED' | 'REFUND_FAILED';
+    gatewayRefundNo: string | null;
+    refundedAt: string | null;
+    /** Everything refunded on this payment so far (REFUNDED refunds), this one included once it succeeded. */
+    paymentRefundedFen: Fen;
   };
 }
 

@@ -132,8 +132,10 @@ export class PaymentEventsConsumer {
           orderEvent = openPayments.length === 0 ? 'CLOSED' : undefined;
           break;
         case 'payment.failed':
-        case 'payment.refunded':
         case 'payment.needs_review':
+        case 'payment.refund_started': // money going back (a merchant's refund, a late or second payment)
+        case 'payment.refunded':
+        case 'payment.refund_failed':
           orderEvent = undefined; // the buyer may pay again; refunds and reviews do not change checkout
           break;
       }

@@ -6,10 +6,13 @@ import { eventOf } from './gateway-answers';
 import { PaymentStateService } from './payment-state.service';
 import { PaymentNotFound } from './payment-errors';
 import { PaymentsRepository } from './payments.repository';
+import { RefundStateService } from './refunds/refund-state.service';
+import { RefundsRepository } from './refunds/refunds.repository';
 
 /**
  * A vendor's asynchronous notification: verify (in the adapter) → apply through the one locked state
- * change (a duplicate, reordered or late notification is a no-op there) → acknowledge the vendor's way.
+ * change of the payment, or of the refund (a duplicate, reordered or late notification is a no-op there) →
+ * acknowledge the vendor's way.
  * Nothing slow runs here: the event for partners is an outbox row in the same transaction.
  */
 @Injectable()
@@ -22,30 +25,34 @@ export class NotificationIntakeUseCase {
     @Inject(GatewayRegistry) private readonly gateways: GatewayRegistry,
     @Inject(PaymentStateService) private readonly state: PaymentStateService,
     @Inject(PaymentsRepository) private readonly payments: PaymentsRepository,
+    @Inject(RefundsRepository) private readonly refunds: RefundsRepository,
+    @Inject(RefundStateService) private readonly refundState: RefundStateService,
   ) {}
 
   async execute(channel: Channel, raw: RawNotification): Promise<GatewayAck> {
     const gateway = this.gateways.get(channel);
+    const ack = gateway.acknowledge.bind(gateway);
     let notification: GatewayNotification;
     try {
       notification = await gateway.parseNotification(raw);
     } catch (error) {
-      return this.refuse(channel, gateway.acknowledge.bind(gateway), (error as Error).message);
+      return this.refuse(channel, ack, (error as Error).message);
     }
-    if (notification.kind !== 'payment') {
-      // Refund results are not applied from notifications yet: refuse, so the vendor keeps resending them.
-      return this.refuse(channel, gateway.acknowledge.bind(gateway), 'refund notifications are not handled yet');
+    if (notification.kind === 'refund') {
+      const refund = await this.refunds.findByRefundNo(notification.refundNo);
+      if (!refund) return this.refuse(channel, ack, `unknown refund ${notification.refundNo}`);
+      if (refund.channel !== channel)
+        return this.refuse(channel, ack, `refund ${refund.refundNo} is a ${refund.channel} refund`);
+      // A definite result settles it (a repeat changes nothing); anything else is left to the refund's queries.
+      await this.refundState.settle(refund.refundNo, notification.result);
+      return gateway.acknowledge({ accepted: true });
     }
     const payment = await this.payments.findByPaymentNo(notification.paymentNo);
     if (!payment) {
-      return this.refuse(channel, gateway.acknowledge.bind(gateway), `unknown payment ${notification.paymentNo}`);
+      return this.refuse(channel, ack, `unknown payment ${notification.paymentNo}`);
     }
     if (payment.channel !== channel) {
-      return this.refuse(
-        channel,
-        gateway.acknowledge.bind(gateway),
-        `payment ${payment.paymentNo} is a ${payment.channel} payment`,
-      );
+      return this.refuse(channel, ack, `payment ${payment.paymentNo} is a ${payment.channel} payment`);
     }
     const event = eventOf(notification.result);
     if (event) {
@@ -53,7 +60,7 @@ export class NotificationIntakeUseCase {
         await this.state.apply(notification.paymentNo, event);
       } catch (error) {
         if (error instanceof PaymentNotFound) {
-          return this.refuse(channel, gateway.acknowledge.bind(gateway), error.message);
+          return this.refuse(channel, ack, error.message);
         }
         if (error instanceof DomainError) {
           this.logger.warn(`${channel} notification for ${notification.paymentNo}: ${error.message}`);

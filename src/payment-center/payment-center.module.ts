@@ -15,15 +15,21 @@ import { PaymentRecovery } from './recovery/payment-recovery';
 import { QueryJobsProcessor } from './recovery/query-jobs.processor';
 import { PAYMENT_QUERIES_QUEUE, QueryScheduler } from './recovery/query-scheduler';
 import { Reconciler } from './recovery/reconciler';
+import { Refund } from './refunds/refund.entity';
+import { RefundRecovery } from './refunds/refund-recovery';
+import { RefundStateService } from './refunds/refund-state.service';
+import { RefundsController } from './refunds/refunds.controller';
+import { RefundsRepository } from './refunds/refunds.repository';
+import { RefundsService } from './refunds/refunds.service';
 
 @Module({
   imports: [
-    TypeOrmModule.forFeature([Payment, PaymentIntent, PaymentTransition, PaymentAttempt]),
+    TypeOrmModule.forFeature([Payment, PaymentIntent, PaymentTransition, PaymentAttempt, Refund]),
     BullModule.registerQueue({ name: PAYMENT_QUERIES_QUEUE }),
     GatewaysModule,
     NotificationsModule,
   ],
-  controllers: [PaymentsController, GatewayNotifyController],
+  controllers: [PaymentsController, GatewayNotifyController, RefundsController],
   providers: [
     PaymentsRepository,
     PaymentStateService,
@@ -34,6 +40,10 @@ import { Reconciler } from './recovery/reconciler';
     PaymentRecovery,
     QueryJobsProcessor,
     Reconciler,
+    RefundsRepository,
+    RefundStateService,
+    RefundRecovery,
+    RefundsService,
   ],
   exports: [PaymentCenter, PaymentStateService],
 })

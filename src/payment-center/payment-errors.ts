@@ -73,3 +73,28 @@ export class GatewayTradeNoConflict extends DomainError {
     );
   }
 }
+
+export class RefundNotFound extends DomainError {
+  readonly code = 'REFUND_NOT_FOUND';
+  constructor(refundNo: string) {
+    super(`Refund ${refundNo} does not exist.`);
+  }
+}
+
+export class PaymentNotRefundable extends DomainError {
+  readonly code = 'PAYMENT_NOT_REFUNDABLE';
+  constructor(paymentNo: string, status: string) {
+    super(`Payment ${paymentNo} is ${status}; only a PAID payment can be refunded.`, {
+      details: { paymentNo, status },
+    });
+  }
+}
+
+export class RefundExceedsPaid extends DomainError {
+  readonly code = 'REFUND_EXCEEDS_PAID';
+  constructor(paymentNo: string, requestedFen: number, refundableFen: number) {
+    super(`Payment ${paymentNo} has ${refundableFen} fen left to refund; ${requestedFen} fen was asked for.`, {
+      details: { paymentNo, requestedFen, refundableFen },
+    });
+  }
+}

@@ -11,6 +11,9 @@ import { GatewayTradeNoConflict, IllegalTransition, PaymentNotFound } from './pa
 import type { Payment } from './payment.entity';
 import { decide, type PaymentEventType, type PaymentStatus } from './payment-state-machine';
 import { PaymentsRepository } from './payments.repository';
+import { QueryScheduler } from './recovery/query-scheduler';
+import type { Refund, RefundKind } from './refunds/refund.entity';
+import { RefundsRepository } from './refunds/refunds.repository';
 
 /** An event and the facts it carries. */
 export type PaymentEvent =
@@ -24,7 +27,15 @@ export type PaymentEvent =
   | { type: 'REVIEW_REQUIRED'; reason: string; nextQueryAt?: Date };
 
 export type TransitionOutcome =
-  { changed: true; from: PaymentStatus; to: PaymentStatus; payment: Payment } | { changed: false; payment: Payment };
+  | {
+      changed: true;
+      from: PaymentStatus;
+      to: PaymentStatus;
+      payment: Payment;
+      /** Money that arrived where it should not (late or duplicate): its automatic refund, to send after commit. */
+      refund?: Refund;
+    }
+  | { changed: false; payment: Payment };
 
 /**
  * The one function that changes a payment's status. It locks the payment row (SELECT … FOR UPDATE),
@@ -39,6 +50,8 @@ export class PaymentStateService {
     @Inject(Clock) private readonly clock: Clock,
     @Inject(OutboxWriter) private readonly outbox: OutboxWriter,
     @Inject(OutboxRelay) private readonly relay: OutboxRelay,
+    @Inject(RefundsRepository) private readonly refunds: RefundsRepository,
+    @Inject(QueryScheduler) private readonly scheduler: QueryScheduler,
   ) {}
 
   /**
@@ -49,13 +62,67 @@ export class PaymentStateService {
   async apply(paymentNo: string, event: PaymentEvent, manager?: EntityManager): Promise<TransitionOutcome> {
     if (manager) return this.applyLocked(manager, paymentNo, event);
     const outcome = await inTransaction(this.dataSource, (m) => this.applyLocked(m, paymentNo, event));
-    if (outcome.changed && partnerEventFor(outcome.to)) this.relay.kick();
+    await this.afterCommit(outcome);
     return outcome;
   }
 
-  /** For callers that applied events in their own transaction: publish their events now it has committed. */
+  /**
+   * For callers that applied events in their own transaction, once it has committed: publish the events
+   * and send an automatic refund it made.
+   */
+  async afterCommit(outcome?: TransitionOutcome): Promise<void> {
+    this.relay.kick();
+    if (outcome?.changed && outcome.refund) {
+      await this.scheduler.scheduleRefund(outcome.refund.refundNo, 0, this.clock.now());
+    }
+  }
+
+  /** Publish now what the caller's committed transaction wrote to the outbox. */
   notifyCommitted(): void {
     this.relay.kick();
+  }
+
+  /**
+   * Writes a partner event for the payment's current state (the caller holds its row lock and has bumped
+   * its version), with the refund it is about, if any.
+   */
+  async appendEvent(
+    manager: EntityManager,
+    payment: Payment,
+    type: PartnerEventType,
+    now: Date,
+    refund?: Refund,
+  ): Promise<void> {
+    await this.outbox.append(
+      manager,
+      {
+        type,
+        version: payment.version,
+        payment: {
+          paymentNo: payment.paymentNo,
+          orderNo: payment.orderNo,
+          channel: payment.channel,
+          amountFen: payment.amountFen,
+          currency: payment.currency,
+          status: payment.status,
+          gatewayTradeNo: payment.gatewayTradeNo,
+          paidAmountFen: payment.paidAmountFen,
+          paidAt: payment.paidAt?.toISOString() ?? null,
+          closedAt: payment.closedAt?.toISOString() ?? null,
+        },
+        refund: refund && {
+          refundNo: refund.refundNo,
+          kind: refund.kind,
+          amountFen: refund.amountFen,
+          reason: refund.reason,
+          status: refund.status,
+          gatewayRefundNo: refund.gatewayRefundNo,
+          refundedAt: refund.refundedAt?.toISOString() ?? null,
+          paymentRefundedFen: await this.refunds.refundedFen(manager, payment.paymentNo),
+        },
+      },
+      now,
+    );
   }
 
   /**
@@ -91,6 +158,12 @@ export class PaymentStateService {
     paymentNo: string,
     event: PaymentEvent,
   ): Promise<TransitionOutcome> {
+    if (event.type === 'PAID_CONFIRMED') {
+      // Deciding whether this money pays the order or goes back needs the order's other payments stable:
+      // lock the order's intent first (the order start locks in: intent, then payment).
+      const orderNo = await this.payments.orderNoOf(manager, paymentNo);
+      if (orderNo) await this.payments.lockIntentIfAny(manager, orderNo);
+    }
     const payment = await this.payments.lockByPaymentNo(manager, paymentNo);
     if (!payment) throw new PaymentNotFound(paymentNo);
     const from = payment.status;
@@ -124,30 +197,38 @@ export class PaymentStateService {
       detail: detailOf(event),
       createdAt: now,
     });
-    const type = partnerEventFor(decision.to);
-    if (type) {
-      await this.outbox.append(
-        manager,
-        {
-          type,
-          version: payment.version,
-          payment: {
-            paymentNo: payment.paymentNo,
-            orderNo: payment.orderNo,
-            channel: payment.channel,
-            amountFen: payment.amountFen,
-            currency: payment.currency,
-            status: payment.status,
-            gatewayTradeNo: payment.gatewayTradeNo,
-            paidAmountFen: payment.paidAmountFen,
-            paidAt: payment.paidAt?.toISOString() ?? null,
-            closedAt: payment.closedAt?.toISOString() ?? null,
-          },
-        },
-        now,
-      );
+    const surplus = decision.to === 'PAID' ? await this.surplusOf(manager, payment, from) : undefined;
+    if (surplus) {
+      // Recorded as received, never lost — and returned: the order was closed, or is paid already.
+      const refund = await this.refunds.insertAutomatic(manager, payment, surplus, now);
+      await this.appendEvent(manager, payment, 'payment.refund_started', now, refund);
+      return { changed: true, from, to: decision.to, payment, refund };
     }
+    const type = partnerEventFor(decision.to);
+    if (type) await this.appendEvent(manager, payment, type, now);
     return { changed: true, from, to: decision.to, payment };
+  }
+
+  /**
+   * Money for a payment that must not keep it: the payment was closed here (its order closed with it), or
+   * another payment of the same order is already paid. The first paid payment is the one kept.
+   */
+  private async surplusOf(
+    manager: EntityManager,
+    payment: Payment,
+    from: PaymentStatus,
+  ): Promise<{ kind: RefundKind; reason: string } | undefined> {
+    // A locking read: it sees what committed while this transaction waited for the intent lock, which a
+    // plain read (this transaction's snapshot) would not.
+    const paid = (await this.payments.readOrderPaymentsLocked(manager, payment.orderNo)).find(
+      (p) => p.status === 'PAID' && p.paymentNo !== payment.paymentNo,
+    );
+    if (paid) {
+      return { kind: 'DUPLICATE_PAYMENT', reason: `order ${payment.orderNo} was already paid by ${paid.paymentNo}` };
+    }
+    if (from === 'CLOSED')
+      return { kind: 'LATE_PAYMENT', reason: `paid after payment ${payment.paymentNo} was closed` };
+    return undefined;
   }
 
   private applyFacts(payment: Payment, event: PaymentEvent, to: PaymentStatus, now: Date): void {

@@ -29,6 +29,22 @@ export class PaymentsRepository {
       .getOneOrFail();
   }
 
+  /** The intent row lock, when the order has one (payments made outside the start use case may not). */
+  async lockIntentIfAny(manager: EntityManager, orderNo: string): Promise<void> {
+    await manager
+      .getRepository(PaymentIntent)
+      .createQueryBuilder('i')
+      .setLock('pessimistic_write')
+      .where('i.orderNo = :orderNo', { orderNo })
+      .getOne();
+  }
+
+  /** A payment's order number (it never changes, so no lock is needed to read it). */
+  async orderNoOf(manager: EntityManager, paymentNo: string): Promise<string | undefined> {
+    const payment = await manager.getRepository(Payment).findOne({ select: { orderNo: true }, where: { paymentNo } });
+    return payment?.orderNo;
+  }
+
   lockByPaymentNo(manager: EntityManager, paymentNo: string): Promise<Payment | null> {
     return manager
       .getRepository(Payment)
@@ -42,6 +58,19 @@ export class PaymentsRepository {
     return (manager ?? this.dataSource.manager)
       .getRepository(Payment)
       .find({ where: { orderNo }, order: { id: 'ASC' } });
+  }
+
+  /**
+   * The order's payments as last committed, for decisions made under the intent lock. FOR UPDATE, not a
+   * shared lock: TypeORM 1.1 writes `pessimistic_read` as `FOR SHARE`, which MariaDB does not accept.
+   */
+  readOrderPaymentsLocked(manager: EntityManager, orderNo: string): Promise<Payment[]> {
+    return manager
+      .getRepository(Payment)
+      .createQueryBuilder('p')
+      .setLock('pessimistic_write')
+      .where('p.orderNo = :orderNo', { orderNo })
+      .getMany();
   }
 
   findByGatewayTradeNo(

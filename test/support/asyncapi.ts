@@ -9,3 +9,25 @@ export function documentedPaymentFields(): string[] {
   };
   return doc.components.schemas.PaymentEvent.properties.payment.required;
 }
+
+interface Doc {
+  components: {
+    schemas: {
+      PaymentEvent: { properties: { type: { enum: string[] }; refund: { required: string[] } } };
+    };
+  };
+}
+
+function doc(): Doc {
+  return parse(readFileSync(join(process.cwd(), 'docs', 'asyncapi.yaml'), 'utf8')) as Doc;
+}
+
+/** The event types docs/asyncapi.yaml lists. */
+export function documentedEventTypes(): string[] {
+  return doc().components.schemas.PaymentEvent.properties.type.enum;
+}
+
+/** The refund fields docs/asyncapi.yaml promises on refund events. */
+export function documentedRefundFields(): string[] {
+  return doc().components.schemas.PaymentEvent.properties.refund.required;
+}

@@ -60,7 +60,11 @@ export async function startApp(
     .overrideProvider(Clock)
     .useValue(clock)
     .compile();
-  const app = moduleRef.createNestApplication({ logger: ['fatal'], rawBody: true });
+  // TEST_LOG=1 shows the app's warnings and errors while debugging a test.
+  const app = moduleRef.createNestApplication({
+    logger: process.env.TEST_LOG ? ['error', 'warn'] : ['fatal'],
+    rawBody: true,
+  });
   configureApp(app);
   await startConsumers(app);
   await app.listen(port, '127.0.0.1');

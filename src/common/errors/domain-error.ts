@@ -23,7 +23,10 @@ export type DomainErrorCode =
   | 'UNAUTHENTICATED'
   | 'FORBIDDEN'
   | 'DELIVERY_NOT_FOUND'
-  | 'DELIVERY_NOT_RETRYABLE';
+  | 'DELIVERY_NOT_RETRYABLE'
+  | 'REFUND_NOT_FOUND'
+  | 'PAYMENT_NOT_REFUNDABLE'
+  | 'REFUND_EXCEEDS_PAID';
 
 export interface FieldProblem {
   field: string;

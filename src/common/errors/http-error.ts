@@ -26,6 +26,7 @@ function statusFor(code: DomainErrorCode): number {
     case 'ORDER_NOT_FOUND':
     case 'PAYMENT_NOT_FOUND':
     case 'DELIVERY_NOT_FOUND':
+    case 'REFUND_NOT_FOUND':
       return HttpStatus.NOT_FOUND;
     case 'ORDER_ALREADY_PAID':
     case 'ORDER_CLOSED':
@@ -36,8 +37,10 @@ function statusFor(code: DomainErrorCode): number {
     case 'IDEMPOTENCY_KEY_IN_USE':
     case 'DELIVERY_NOT_RETRYABLE':
     case 'GATEWAY_TRADE_NO_CONFLICT':
+    case 'PAYMENT_NOT_REFUNDABLE':
       return HttpStatus.CONFLICT;
     case 'IDEMPOTENCY_KEY_REUSED':
+    case 'REFUND_EXCEEDS_PAID':
       return HttpStatus.UNPROCESSABLE_ENTITY;
     case 'GATEWAY_REJECTED':
       return HttpStatus.BAD_GATEWAY;

@@ -1,15 +1,16 @@
 import { Inject, Injectable, Logger } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
-import { type DataSource, type EntityManager, In } from 'typeorm';
+import type { DataSource, EntityManager } from 'typeorm';
 import { Clock } from '../../common/clock';
 import { AppConfig } from '../../config/app-config';
 import { inTransaction } from '../../database/transaction';
 import { GatewayRegistry } from '../../gateways/gateway-registry';
-import type { CloseResult, GatewayResult } from '../../gateways/gateway.types';
+import type { CloseResult } from '../../gateways/gateway.types';
 import { describe, eventOf } from '../gateway-answers';
 import { Payment, PaymentAttempt } from '../payment.entity';
-import { type PaymentEvent, PaymentStateService } from '../payment-state.service';
+import { type PaymentEvent, PaymentStateService, type TransitionOutcome } from '../payment-state.service';
 import type { PaymentStatus } from '../payment-state-machine';
+import { ask, claimDue, claimOne, forEachLimited } from './claims';
 import { QueryScheduler } from './query-scheduler';
 import { closeDelayMs, nextQueryAt } from './recovery-schedule';
 
@@ -55,24 +56,12 @@ export class PaymentRecovery {
    * The range scan on `next_query_at` reads due rows only. Returns how many it claimed.
    */
   async sweep(limit: number, graceMs: number): Promise<number> {
-    const now = this.clock.now();
-    const claimed = await inTransaction(this.dataSource, async (manager) => {
-      const due = await manager
-        .getRepository(Payment)
-        .createQueryBuilder('p')
-        .setLock('pessimistic_write')
-        .setOnLocked('skip_locked')
-        .where('p.nextQueryAt <= :due', { due: new Date(now.getTime() - graceMs) })
-        .andWhere('p.status IN (:...statuses)', { statuses: RECOVERABLE })
-        .orderBy('p.nextQueryAt', 'ASC')
-        .limit(limit)
-        .getMany();
-      if (due.length > 0) {
-        await manager
-          .getRepository(Payment)
-          .update({ id: In(due.map((p) => p.id)) }, { nextQueryAt: new Date(now.getTime() + this.leaseMs) });
-      }
-      return due;
+    const now = this.clock.now().getTime();
+    const claimed = await claimDue(this.dataSource, Payment, {
+      statuses: RECOVERABLE,
+      dueBefore: new Date(now - graceMs),
+      limit,
+      leaseUntil: new Date(now + this.leaseMs),
     });
     await forEachLimited(claimed, 8, (payment) => this.work(payment));
     return claimed.length;
@@ -80,26 +69,13 @@ export class PaymentRecovery {
 
   /** A Bull job's turn: works on the payment if it is still at the job's attempt and due. */
   async runJob(paymentNo: string, attempt: number): Promise<'worked' | 'skipped'> {
-    const now = this.clock.now();
-    const payment = await inTransaction(this.dataSource, async (manager) => {
-      const row = await manager
-        .getRepository(Payment)
-        .createQueryBuilder('p')
-        .setLock('pessimistic_write')
-        .setOnLocked('skip_locked')
-        .where('p.paymentNo = :paymentNo', { paymentNo })
-        .getOne();
-      const due =
-        row !== null &&
-        RECOVERABLE.includes(row.status) &&
-        row.queryAttempts === attempt &&
-        row.nextQueryAt !== null &&
-        row.nextQueryAt.getTime() <= now.getTime() + EARLY_TOLERANCE_MS;
-      if (!due) return undefined;
-      await manager
-        .getRepository(Payment)
-        .update({ id: row.id }, { nextQueryAt: new Date(now.getTime() + this.leaseMs) });
-      return row;
+    const now = this.clock.now().getTime();
+    const payment = await claimOne(this.dataSource, Payment, {
+      key: { column: 'paymentNo', value: paymentNo },
+      attempt,
+      statuses: RECOVERABLE,
+      dueBefore: new Date(now + EARLY_TOLERANCE_MS),
+      leaseUntil: new Date(now + this.leaseMs),
     });
     if (!payment) return 'skipped';
     await this.work(payment);
@@ -182,6 +158,7 @@ export class PaymentRecovery {
     detail: string,
     next: Next,
   ): Promise<void> {
+    let applied: TransitionOutcome | undefined;
     const rescheduled = await inTransaction(this.dataSource, async (manager) => {
       const now = this.clock.now();
       await manager.getRepository(PaymentAttempt).insert({
@@ -194,12 +171,12 @@ export class PaymentRecovery {
         createdAt: now,
       });
       if ('event' in next) {
-        await this.state.apply(payment.paymentNo, next.event, manager);
+        applied = await this.state.apply(payment.paymentNo, next.event, manager);
         return undefined;
       }
       return this.reschedule(manager, payment, attempt, next);
     });
-    this.state.notifyCommitted();
+    await this.state.afterCommit(applied);
     if (rescheduled) await this.scheduler.schedule(payment.paymentNo, attempt, rescheduled);
   }
 
@@ -229,31 +206,7 @@ export class PaymentRecovery {
     return next.at;
   }
 
-  /** A gateway call that never throws and never outlives the lease. */
-  private async ask<T extends GatewayResult | CloseResult>(
-    call: () => Promise<T>,
-  ): Promise<T | { kind: 'unknown'; reason: string }> {
-    const limit = this.config.gateways.timeoutMs + 1000;
-    let timer: NodeJS.Timeout | undefined;
-    try {
-      return await Promise.race([
-        call(),
-        new Promise<{ kind: 'unknown'; reason: string }>((resolve) => {
-          timer = setTimeout(() => resolve({ kind: 'unknown', reason: `no answer within ${limit} ms` }), limit);
-        }),
-      ]);
-    } catch (error) {
-      return { kind: 'unknown', reason: String(error) };
-    } finally {
-      clearTimeout(timer);
-    }
+  private ask<T>(call: () => Promise<T>): Promise<T | { kind: 'unknown'; reason: string }> {
+    return ask(call, this.config.gateways.timeoutMs + 1000);
   }
-}
-
-async function forEachLimited<T>(items: readonly T[], limit: number, work: (item: T) => Promise<void>): Promise<void> {
-  let next = 0;
-  const lanes = Array.from({ length: Math.min(limit, items.length) }, async () => {
-    while (next < items.length) await work(items[next++]);
-  });
-  await Promise.all(lanes);
 }

@@ -6,11 +6,11 @@ import { AppConfig } from '../../config/app-config';
 
 export const PAYMENT_QUERIES_QUEUE = 'payment-queries';
 
-export interface QueryJob {
-  paymentNo: string;
-  /** The payment's attempt count when the job was made; a job whose attempt has passed does nothing. */
-  attempt: number;
-}
+export type QueryJob =
+  /** `attempt`: the payment's attempt count when the job was made; a job whose attempt has passed does nothing. */
+  | { paymentNo: string; attempt: number; refundNo?: undefined }
+  /** The same for a refund: send it (attempt 0) or ask about it. */
+  | { refundNo: string; attempt: number; paymentNo?: undefined };
 
 /** Redis that does not answer within this long does not hold up the money path: the reconciler is the net. */
 const ADD_TIMEOUT_MS = 1000;
@@ -30,16 +30,21 @@ export class QueryScheduler {
     @Inject(Clock) private readonly clock: Clock,
   ) {}
 
-  async schedule(paymentNo: string, attempt: number, at: Date): Promise<void> {
+  schedule(paymentNo: string, attempt: number, at: Date): Promise<void> {
+    return this.add({ paymentNo, attempt }, `${paymentNo}:${attempt}`, at);
+  }
+
+  scheduleRefund(refundNo: string, attempt: number, at: Date): Promise<void> {
+    return this.add({ refundNo, attempt }, `${refundNo}:${attempt}`, at);
+  }
+
+  private async add(job: QueryJob, jobId: string, at: Date): Promise<void> {
     if (!this.config.recovery.jobsEnabled) return;
     const delay = Math.max(0, at.getTime() - this.clock.now().getTime());
     let timer: NodeJS.Timeout | undefined;
     try {
       await Promise.race([
-        this.queue.add(
-          { paymentNo, attempt },
-          { jobId: `${paymentNo}:${attempt}`, delay, removeOnComplete: true, removeOnFail: 1000 },
-        ),
+        this.queue.add(job, { jobId, delay, removeOnComplete: true, removeOnFail: 1000 }),
         new Promise((_, reject) => {
           timer = setTimeout(
             () => reject(new Error(`Redis did not answer within ${ADD_TIMEOUT_MS} ms`)),
@@ -48,9 +53,7 @@ export class QueryScheduler {
         }),
       ]);
     } catch (error) {
-      this.logger.warn(
-        `query job for ${paymentNo} #${attempt} not scheduled (${(error as Error).message}); the reconciler will find it`,
-      );
+      this.logger.warn(`job ${jobId} not scheduled (${(error as Error).message}); the reconciler will find it`);
     } finally {
       clearTimeout(timer);
     }

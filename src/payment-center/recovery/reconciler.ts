@@ -2,6 +2,7 @@ import { Inject, Injectable, Logger, type OnApplicationBootstrap, type OnApplica
 import { Cron, CronExpression, SchedulerRegistry } from '@nestjs/schedule';
 import { CronTime } from 'cron';
 import { AppConfig } from '../../config/app-config';
+import { RefundRecovery } from '../refunds/refund-recovery';
 import { PaymentRecovery } from './payment-recovery';
 
 const JOB = 'payment-reconciler';
@@ -21,6 +22,7 @@ export class Reconciler implements OnApplicationBootstrap, OnApplicationShutdown
 
   constructor(
     @Inject(PaymentRecovery) private readonly recovery: PaymentRecovery,
+    @Inject(RefundRecovery) private readonly refunds: RefundRecovery,
     @Inject(SchedulerRegistry) private readonly scheduler: SchedulerRegistry,
     @Inject(AppConfig) private readonly config: AppConfig,
   ) {}
@@ -56,12 +58,14 @@ export class Reconciler implements OnApplicationBootstrap, OnApplicationShutdown
   private async sweepBatches(): Promise<number> {
     const { reconcilerBatchSize, reconcilerGraceMs } = this.config.recovery;
     let total = 0;
-    for (let batch = 0; batch < MAX_BATCHES_PER_TICK; batch++) {
-      const claimed = await this.recovery.sweep(reconcilerBatchSize, reconcilerGraceMs);
-      total += claimed;
-      if (claimed < reconcilerBatchSize) break;
+    for (const recovery of [this.recovery, this.refunds]) {
+      for (let batch = 0; batch < MAX_BATCHES_PER_TICK; batch++) {
+        const claimed = await recovery.sweep(reconcilerBatchSize, reconcilerGraceMs);
+        total += claimed;
+        if (claimed < reconcilerBatchSize) break;
+      }
     }
-    if (total > 0) this.logger.log(`reconciler worked ${total} due payment(s)`);
+    if (total > 0) this.logger.log(`reconciler worked ${total} due payment(s) and refund(s)`);
     return total;
   }
 }

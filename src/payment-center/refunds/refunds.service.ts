@@ -1,0 +1,91 @@
+import { Inject, Injectable } from '@nestjs/common';
+import { InjectDataSource } from '@nestjs/typeorm';
+import type { DataSource } from 'typeorm';
+import { Clock } from '../../common/clock';
+import { newRefundNo } from '../../common/ids';
+import { IdempotencyStore } from '../../common/idempotency/idempotency.store';
+import { type IdempotencyContext, Replayed } from '../../common/idempotency/idempotency-context';
+import type { Fen } from '../../common/money';
+import { AppConfig } from '../../config/app-config';
+import { inTransaction } from '../../database/transaction';
+import { PaymentNotFound, PaymentNotRefundable, RefundExceedsPaid, RefundNotFound } from '../payment-errors';
+import { PaymentStateService } from '../payment-state.service';
+import { PaymentsRepository } from '../payments.repository';
+import { type RefundView, toRefundView } from './refund.entity';
+import { RefundRecovery } from './refund-recovery';
+import { RefundsRepository } from './refunds.repository';
+
+/**
+ * A merchant's refund of a paid payment, full or partial. Under the payment's row lock: the payment must be
+ * PAID and what is refunded or on its way back plus this amount must not exceed what was paid; the refund
+ * row and its `payment.refund_started` event commit together (with the duplicate-submission key, so a
+ * repeated request cannot make a second refund even with Redis down). Then, outside the transaction, the
+ * gateway is asked; whatever it answers, the refund is driven to a definite result by recovery.
+ */
+@Injectable()
+export class RefundsService {
+  constructor(
+    @InjectDataSource() private readonly dataSource: DataSource,
+    @Inject(PaymentsRepository) private readonly payments: PaymentsRepository,
+    @Inject(RefundsRepository) private readonly refunds: RefundsRepository,
+    @Inject(PaymentStateService) private readonly paymentState: PaymentStateService,
+    @Inject(RefundRecovery) private readonly recovery: RefundRecovery,
+    @Inject(IdempotencyStore) private readonly idempotency: IdempotencyStore,
+    @Inject(AppConfig) private readonly config: AppConfig,
+    @Inject(Clock) private readonly clock: Clock,
+  ) {}
+
+  async request(
+    paymentNo: string,
+    command: { amountFen: Fen; reason: string },
+    guard: IdempotencyContext | undefined,
+  ): Promise<RefundView | Replayed<RefundView>> {
+    const created = await inTransaction(this.dataSource, async (manager) => {
+      const now = this.clock.now();
+      const refundNo = newRefundNo(now);
+      if (guard) {
+        const claim = await this.idempotency.claim(manager, guard, { type: 'refund', id: refundNo }, now);
+        if (claim.kind === 'existing') {
+          const original = await this.refunds.findByRefundNo(claim.resourceId, manager);
+          if (!original) throw new Error(`idempotency key points at missing refund ${claim.resourceId}`);
+          return new Replayed(toRefundView(original));
+        }
+      }
+      const payment = await this.payments.lockByPaymentNo(manager, paymentNo);
+      if (!payment) throw new PaymentNotFound(paymentNo);
+      if (payment.status !== 'PAID') throw new PaymentNotRefundable(paymentNo, payment.status);
+      const paid = payment.paidAmountFen ?? payment.amountFen;
+      const refundable = paid - (await this.refunds.committedFen(manager, paymentNo));
+      if (command.amountFen > refundable) throw new RefundExceedsPaid(paymentNo, command.amountFen, refundable);
+      const refund = await this.refunds.insert(manager, payment, {
+        refundNo,
+        amountFen: command.amountFen,
+        reason: command.reason,
+        kind: 'REQUESTED',
+        autoKey: null,
+        // Held for this request's own send; if the process dies before it, recovery sends it after this.
+        nextQueryAt: new Date(now.getTime() + 2 * this.config.gateways.timeoutMs + 5000),
+        now,
+      });
+      payment.version += 1;
+      payment.updatedAt = now;
+      await this.payments.save(manager, payment);
+      await this.paymentState.appendEvent(manager, payment, 'payment.refund_started', now, refund);
+      return refund;
+    });
+    if (created instanceof Replayed) return created;
+    this.paymentState.notifyCommitted();
+    await this.recovery.work(created);
+    return this.get(created.refundNo);
+  }
+
+  async get(refundNo: string): Promise<RefundView> {
+    const refund = await this.refunds.findByRefundNo(refundNo);
+    if (!refund) throw new RefundNotFound(refundNo);
+    return toRefundView(refund);
+  }
+
+  async ofPayment(paymentNo: string): Promise<RefundView[]> {
+    return (await this.refunds.findByPaymentNo(paymentNo)).map(toRefundView);
+  }
+}
