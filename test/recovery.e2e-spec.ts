@@ -3,6 +3,8 @@ import { newPaymentNo } from '../src/common/ids';
 import type { Channel } from '../src/gateways/gateway.types';
 import { AmqpConnection } from '../src/notifications/amqp.connection';
 import { partnerQueue } from '../src/notifications/payment-event';
+import { OrderPaymentCheck } from '../src/orders/order-payment-check';
+import { PaymentStateService } from '../src/payment-center/payment-state.service';
 import { Reconciler } from '../src/payment-center/recovery/reconciler';
 import { AmqpProbe, waitFor } from './support/amqp';
 import { sqlPool } from './support/database';
@@ -273,5 +275,93 @@ describe('Reconciler on several instances (e2e)', () => {
       [numbers, new Date()],
     );
     expect((open as { n: number }[])[0].n).toBe(200);
+  });
+});
+
+/**
+ * Orders as a business application with its own timer: events lost (its queue purged, no consumer) and,
+ * in one case, the notification lost with no query job or reconciler running either.
+ */
+describe("Orders' own payment check (e2e)", () => {
+  const ORDERS_ONLY = testPartners('r')('check-orders');
+  let sandbox: RunningSandbox;
+  let running: RunningApp;
+  let probe: AmqpProbe;
+  const clock = new TestClock();
+
+  beforeAll(async () => {
+    sandbox = await startSandbox();
+    const port = await freePort();
+    running = await startApp(
+      sandboxGateways(sandbox, port),
+      clock,
+      {
+        partners: [ORDERS_ONLY],
+        ordersPartner: ORDERS_ONLY.name,
+        consumersEnabled: false, // nobody consumes: every event Orders would get is lost
+        gateways: { timeoutMs: 1000 },
+        recovery: { jobsEnabled: false, reconcilerEnabled: false },
+      },
+      port,
+    );
+    await running.app.get(AmqpConnection).ready();
+    probe = await AmqpProbe.open();
+  });
+
+  afterAll(async () => {
+    await running.close();
+    await sandbox.app.close();
+    await probe.deleteQueues([partnerQueue(ORDERS_ONLY.name)]);
+    await probe.close();
+  });
+
+  const app = (path: string) => `${running.url}${path}`;
+  const orderOf = async (orderNo: string) => (await http('GET', app(`/api/orders/${orderNo}`))).body;
+  const check = () => running.app.get(OrderPaymentCheck).sweep();
+  const purgeEvents = () => probe.channel.purgeQueue(partnerQueue(ORDERS_ONLY.name));
+
+  async function payingOrder() {
+    const order = (await http('POST', app('/api/orders'), orderBody(uniqueId('chk')))).body;
+    const payment = (await http('POST', app(`/api/orders/${order.orderNo}/pay`), { channel: 'wechat' })).body;
+    return { orderNo: order.orderNo as string, paymentNo: payment.paymentNo as string };
+  }
+
+  it('the payment succeeded but its event was lost: the check finds it and pays the order, once', async () => {
+    const { orderNo, paymentNo } = await payingOrder();
+    await http('POST', `${sandbox.url}/sandbox/wechat/trades/${paymentNo}/pay`, {});
+    await waitFor('payment PAID', async () => (await orderOf(orderNo)).payments[0].status === 'PAID');
+    await new Promise((resolve) => setTimeout(resolve, 300)); // the event reached the queue...
+    await purgeEvents(); // ...and is lost
+    expect((await orderOf(orderNo)).status).toBe('PAYING');
+    expect(await check()).toBe(0); // not silent for long enough yet
+    clock.advance(61_000);
+    expect(await check()).toBeGreaterThanOrEqual(1);
+    const paid = await orderOf(orderNo);
+    expect(paid).toMatchObject({ status: 'PAID', paymentNo });
+    clock.advance(61_000);
+    await check();
+    expect((await orderOf(orderNo)).version).toBe(paid.version); // nothing more to do for a paid order
+  });
+
+  it('notification lost, no query job, no reconciler: the check asks the PaymentCenter, which asks the gateway', async () => {
+    const { orderNo, paymentNo } = await payingOrder();
+    await http('POST', `${sandbox.url}/sandbox/faults`, { outTradeNo: paymentNo, dropNotifications: true });
+    await http('POST', `${sandbox.url}/sandbox/wechat/trades/${paymentNo}/pay`, {});
+    clock.advance(61_000); // past the order's check time and the payment's first query time
+    await check();
+    const order = await orderOf(orderNo);
+    expect(order.status).toBe('PAID');
+    expect(order.payments[0]).toMatchObject({ status: 'PAID', paymentNo });
+  });
+
+  it('expired: an order never paid, and one whose payment closed (event lost), are closed by the check', async () => {
+    const unpaid = (await http('POST', app('/api/orders'), orderBody(uniqueId('chk')))).body;
+    const { orderNo, paymentNo } = await payingOrder();
+    await running.app.get(PaymentStateService).apply(paymentNo, { type: 'CLOSED_CONFIRMED' });
+    await purgeEvents();
+    clock.advance(HALF_HOUR + 60_000);
+    await check();
+    expect((await orderOf(unpaid.orderNo)).status).toBe('CLOSED');
+    expect((await orderOf(orderNo)).status).toBe('CLOSED');
   });
 });

@@ -26,7 +26,12 @@ export class AppConfig {
   };
   readonly redisUrl: string;
   readonly rabbitmqUrl: string;
-  readonly orders: { expiresInMs: number; maxAmountFen: number };
+  readonly orders: {
+    expiresInMs: number;
+    maxAmountFen: number;
+    /** Orders' own timer: how often it looks, and how long a payment may be silent before it asks. */
+    check: { enabled: boolean; cron: string; afterMs: number };
+  };
   readonly idempotency: { explicitKeyTtlMs: number; derivedKeyTtlMs: number; inFlightTtlMs: number };
   readonly gateways: { timeoutMs: number };
   /** How payments without a result are recovered: active queries, closing at expiry, review. */
@@ -105,6 +110,11 @@ export class AppConfig {
     this.orders = {
       expiresInMs: (env('ORDER_EXPIRES_IN_SECONDS') as number) * 1000,
       maxAmountFen: env('ORDER_MAX_AMOUNT_FEN') as number,
+      check: {
+        enabled: env('ORDERS_CHECK_ENABLED') as boolean,
+        cron: env('ORDERS_CHECK_CRON') as string,
+        afterMs: parseDurationList(env('ORDERS_PAYMENT_CHECK_AFTER') as string)[0] ?? 60_000,
+      },
     };
     this.idempotency = {
       explicitKeyTtlMs: (env('IDEMPOTENCY_KEY_TTL_SECONDS') as number) * 1000,

@@ -156,6 +156,18 @@ export class Environment {
   @Max(3_600_000)
   RECONCILER_GRACE_MS = 10_000;
 
+  @Transform(toBoolean)
+  @IsBoolean()
+  ORDERS_CHECK_ENABLED = true;
+
+  @IsString()
+  @Matches(/^\S+( \S+){4,5}$/, { message: 'ORDERS_CHECK_CRON must be a cron expression like */10 * * * * *' })
+  ORDERS_CHECK_CRON = '*/10 * * * * *';
+
+  @IsString()
+  @Matches(DURATION_LIST, { message: 'ORDERS_PAYMENT_CHECK_AFTER must be a duration like 60s' })
+  ORDERS_PAYMENT_CHECK_AFTER = '60s';
+
   /**
    * Business systems that receive payment events: JSON array of
    * {"name","bindings":["payment.#"],"keyId","secret"}. Each gets a durable quorum queue `partner.<name>`.

@@ -44,6 +44,11 @@ export class Order {
   @Column({ type: 'varchar', length: 16, nullable: true })
   channel: Channel | null;
 
+  /** When Orders' own timer next looks at this order (null once it is PAID or CLOSED). */
+  @Index('ix_orders_next_check')
+  @Column({ name: 'next_check_at', type: 'datetime', precision: 3, nullable: true })
+  nextCheckAt: Date | null;
+
   @Column({ type: 'int', default: 0 })
   version: number;
 

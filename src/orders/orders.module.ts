@@ -2,6 +2,8 @@ import { Module } from '@nestjs/common';
 import { TypeOrmModule } from '@nestjs/typeorm';
 import { PaymentCenterModule } from '../payment-center/payment-center.module';
 import { Order, OrderItem } from './order.entity';
+import { OrderPaymentCheck } from './order-payment-check';
+import { OrderPaymentEvents } from './order-payment-events';
 import { OrdersController } from './orders.controller';
 import { OrdersRepository } from './orders.repository';
 import { OrdersService } from './orders.service';
@@ -11,6 +13,6 @@ import { ProcessedEvent } from './processed-event.entity';
 @Module({
   imports: [TypeOrmModule.forFeature([Order, OrderItem, ProcessedEvent]), PaymentCenterModule],
   controllers: [OrdersController, PaymentEventsConsumer],
-  providers: [OrdersRepository, OrdersService],
+  providers: [OrdersRepository, OrdersService, OrderPaymentEvents, OrderPaymentCheck],
 })
 export class OrdersModule {}

@@ -78,6 +78,7 @@ export class OrdersService {
       order.amountFen = amountFen;
       order.status = 'CREATED';
       order.expiresAt = new Date(now.getTime() + this.config.orders.expiresInMs);
+      order.nextCheckAt = order.expiresAt; // unpaid by then: the order's timer closes it
       order.paymentNo = null;
       order.channel = null;
       order.version = 0;
@@ -135,6 +136,8 @@ export class OrdersService {
       // A paid or closed order is never repointed; a PAYING one only to a newer payment.
       if (!moves && !(locked.status === 'PAYING' && newer)) return;
       if (moves) locked.status = next;
+      // Heard nothing by then: the order's timer asks the PaymentCenter.
+      locked.nextCheckAt = new Date(this.clock.now().getTime() + this.config.orders.check.afterMs);
       if (moves || newer) {
         locked.paymentNo = payment.paymentNo;
         locked.channel = payment.channel;

@@ -1,7 +1,10 @@
 import { Inject, Injectable } from '@nestjs/common';
+import { Clock } from '../common/clock';
 import { PaymentNotFound } from './payment-errors';
 import { toPaymentView, type PaymentView } from './payment.view';
 import { PaymentsRepository } from './payments.repository';
+import { PaymentRecovery, RECOVERABLE } from './recovery/payment-recovery';
+import { RefundsRepository } from './refunds/refunds.repository';
 import { type StartPaymentCommand, StartPaymentUseCase } from './start-payment.use-case';
 
 /**
@@ -13,6 +16,9 @@ export class PaymentCenter {
   constructor(
     @Inject(StartPaymentUseCase) private readonly startPaymentUseCase: StartPaymentUseCase,
     @Inject(PaymentsRepository) private readonly payments: PaymentsRepository,
+    @Inject(PaymentRecovery) private readonly recovery: PaymentRecovery,
+    @Inject(RefundsRepository) private readonly refunds: RefundsRepository,
+    @Inject(Clock) private readonly clock: Clock,
   ) {}
 
   async startPayment(command: StartPaymentCommand): Promise<PaymentView> {
@@ -23,6 +29,28 @@ export class PaymentCenter {
     const payment = await this.payments.findByPaymentNo(paymentNo);
     if (!payment) throw new PaymentNotFound(paymentNo);
     return toPaymentView(payment);
+  }
+
+  /**
+   * A business application that has not heard about its order asks here. A payment whose next gateway
+   * query is overdue (its job was lost, the reconciler is behind) is asked about now, through the same
+   * single-flight claim; then the current payments are returned. `returned` marks a paid payment whose
+   * money goes back automatically (paid after close, or a second payment): it does not pay the order.
+   */
+  async checkPayments(orderNo: string): Promise<(PaymentView & { returned: boolean })[]> {
+    const now = this.clock.now();
+    for (const payment of await this.payments.findByOrderNo(undefined, orderNo)) {
+      if (RECOVERABLE.includes(payment.status) && payment.nextQueryAt && payment.nextQueryAt <= now) {
+        await this.recovery.runJob(payment.paymentNo, payment.queryAttempts);
+      }
+    }
+    const payments = await this.payments.findByOrderNo(undefined, orderNo);
+    return Promise.all(
+      payments.map(async (payment) => ({
+        ...toPaymentView(payment),
+        returned: (await this.refunds.findByPaymentNo(payment.paymentNo)).some((r) => r.kind !== 'REQUESTED'),
+      })),
+    );
   }
 
   async listPaymentsOfOrder(orderNo: string): Promise<PaymentView[]> {

@@ -13,5 +13,6 @@ const defaults: Record<string, string> = {
   // Recovery asks gateways on its own; the suites that test it turn it on with their own queue prefix.
   RECOVERY_JOBS_ENABLED: 'false',
   RECONCILER_ENABLED: 'false',
+  ORDERS_CHECK_ENABLED: 'false',
 };
 for (const [key, value] of Object.entries(defaults)) process.env[key] ??= value;
