@@ -1,0 +1,107 @@
+import { type ChildProcess, spawn } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import type { Pool } from 'mysql2/promise';
+import { waitFor } from './support/amqp';
+import { sqlPool } from './support/database';
+import { freePort, type RunningSandbox, startSandbox } from './support/sandbox';
+import { http, orderBody, uniqueId } from './support/test-app';
+
+/**
+ * The built app as a real process, SIGKILLed after it committed a payment as PAYING and while its call to
+ * the gateway is still in flight (the vendor is slow). A second process takes over: the payment must be
+ * resolved from the database and the query jobs alone — nothing stuck, nothing FAILED.
+ */
+describe('app killed between entering PAYING and the gateway answer (e2e, SIGKILL)', () => {
+  const main = join(process.cwd(), 'dist', 'src', 'main.js');
+  const queuePrefix = `test-kill-${randomBytes(3).toString('hex')}`;
+  let sandbox: RunningSandbox;
+  let db: Pool;
+  const children: ChildProcess[] = [];
+
+  async function startChild(): Promise<string> {
+    const port = await freePort();
+    const child = spawn(process.execPath, [main], {
+      env: {
+        ...process.env,
+        PORT: String(port),
+        LOG_LEVEL: 'error',
+        DB_MIGRATE_ON_START: 'false',
+        GATEWAY_MODE: 'sandbox',
+        SANDBOX_URL: sandbox.url,
+        SANDBOX_KEYS_DIR: sandbox.keys,
+        PUBLIC_BASE_URL: `http://127.0.0.1:${port}`,
+        GATEWAY_TIMEOUT_MS: '10000', // the create call is still waiting when the process dies
+        PAYMENT_QUERY_SCHEDULE: '1s,500ms,500ms',
+        PAYMENT_QUERY_LONG_TAIL: '500ms',
+        RECOVERY_JOBS_ENABLED: 'true',
+        RECOVERY_QUEUE_PREFIX: queuePrefix,
+        RECONCILER_ENABLED: 'true',
+        RECONCILER_CRON: '* * * * * *',
+        RECONCILER_GRACE_MS: '2000',
+        PARTNERS: '[]',
+        CONSUMERS_ENABLED: 'false',
+      },
+      stdio: ['ignore', 'ignore', 'pipe'],
+    });
+    child.stderr?.on('data', (chunk: Buffer) => process.stderr.write(`[child] ${chunk.toString()}`));
+    children.push(child);
+    const base = `http://127.0.0.1:${port}`;
+    await waitFor(
+      'the app to answer',
+      async () => (await http('GET', `${base}/health`).catch(() => undefined))?.status === 200,
+      60_000,
+    );
+    return base;
+  }
+
+  beforeAll(async () => {
+    if (!existsSync(main)) throw new Error('dist/src/main.js is missing: run `npm run build` first (npm test does)');
+    db = sqlPool();
+    await db.query('UPDATE payments SET next_query_at = NULL WHERE next_query_at IS NOT NULL');
+    sandbox = await startSandbox();
+  });
+
+  afterAll(async () => {
+    for (const child of children) child.kill('SIGKILL');
+    await sandbox.app.close();
+    await db.end();
+  });
+
+  const rowOf = async (paymentNo: string) => {
+    const [rows] = await db.query('SELECT status, query_attempts FROM payments WHERE payment_no = ?', [paymentNo]);
+    return (rows as { status: string; query_attempts: number }[])[0];
+  };
+
+  it('the next process finds the payment paid at the vendor (its notification lost) and records it PAID once', async () => {
+    const first = await startChild();
+    const order = (await http('POST', `${first}/api/orders`, orderBody(uniqueId('kill-rc')))).body;
+    await http('POST', `${sandbox.url}/sandbox/faults`, { apiDelayMs: 3000, dropNotifications: true });
+    const pay = http('POST', `${first}/api/orders/${order.orderNo}/pay`, { channel: 'wechat' }).catch(() => undefined);
+    const paymentNo = await waitFor('the payment committed as PAYING', async () => {
+      const [rows] = await db.query('SELECT payment_no, status FROM payments WHERE order_no = ?', [order.orderNo]);
+      const row = (rows as { payment_no: string; status: string }[])[0];
+      return row?.status === 'PAYING' && row.payment_no;
+    });
+    children[0].kill('SIGKILL'); // its vendor call is in flight; nothing after the commit happened
+    await pay;
+    expect(await rowOf(paymentNo)).toMatchObject({ status: 'PAYING', query_attempts: 0 });
+
+    // The vendor made the trade anyway (the call arrived); the buyer pays; every notification is lost.
+    await waitFor('the trade at the vendor', async () => {
+      const trade = (await http('GET', `${sandbox.url}/sandbox/wechat/trades/${paymentNo}`)).body;
+      return trade.outTradeNo === paymentNo;
+    });
+    await http('POST', `${sandbox.url}/sandbox/faults`, { outTradeNo: paymentNo, dropNotifications: true });
+    await http('POST', `${sandbox.url}/sandbox/wechat/trades/${paymentNo}/pay`, {});
+
+    const second = await startChild();
+    const paid = await waitFor('payment PAID', async () => {
+      const p = (await http('GET', `${second}/api/payments/${paymentNo}`)).body;
+      return p.status === 'PAID' && p;
+    });
+    expect((paid.history as { to: string }[]).map((h) => h.to)).toEqual(['PAYING', 'PAID']);
+    expect((paid.attempts as { outcome: string }[]).filter((a) => a.outcome === 'paid')).toHaveLength(1);
+  });
+});
