@@ -290,6 +290,11 @@ describe("Orders' own payment check (e2e)", () => {
   const clock = new TestClock();
 
   beforeAll(async () => {
+    const db = sqlPool();
+    // Earlier suites' open orders and payments are not this suite's to check.
+    await db.query('UPDATE orders SET next_check_at = NULL WHERE next_check_at IS NOT NULL');
+    await db.query('UPDATE payments SET next_query_at = NULL WHERE next_query_at IS NOT NULL');
+    await db.end();
     sandbox = await startSandbox();
     const port = await freePort();
     running = await startApp(
