@@ -1,6 +1,7 @@
 import type { INestApplication } from '@nestjs/common';
 import { AlipaySdk } from 'alipay-sdk';
 import type { Pool } from 'mysql2/promise';
+import { newPaymentNo } from '../src/common/ids';
 import { AlipayGateway, type AlipaySettings } from '../src/gateways/alipay/alipay.gateway';
 import { alipaySignContent, rsa2Sign } from '../src/gateways/alipay/alipay.protocol';
 import { alipaySandboxMeta, loadKey, readPem } from '../src/gateways/sandbox-credentials';
@@ -107,6 +108,30 @@ describe('Alipay through the sandbox (e2e)', () => {
     expect(await gateway.close({ paymentNo, expiresAt: new Date() })).toEqual({ kind: 'paid' });
     await http('POST', `${sandboxUrl}/sandbox/faults`, { apiError: true });
     expect(await gateway.query(paymentNo)).toMatchObject({ kind: 'unknown' });
+  });
+
+  it('close: a QR code never scanned is "not there" — unknown before its expiry, closed after; the buyer cannot pay it', async () => {
+    const gateway = new AlipayGateway(settings);
+    const paymentNo = newPaymentNo(new Date());
+    const expiresAt = new Date(Date.now() + 1500);
+    const created = await gateway.createPayment({
+      paymentNo,
+      amountFen: 300,
+      currency: 'CNY',
+      description: 'close test',
+      expiresAt,
+    });
+    expect(created.kind).toBe('created');
+    expect(await gateway.close({ paymentNo, expiresAt })).toMatchObject({
+      kind: 'unknown',
+      reason: expect.stringContaining('ACQ.TRADE_NOT_EXIST'),
+    });
+    // time_expire is whole seconds: past it, the sandbox (like Alipay) refuses the scan.
+    await new Promise((resolve) => setTimeout(resolve, expiresAt.getTime() - Date.now() + 1100));
+    expect((await buyerPays(paymentNo)).status).toBe(409);
+    // Asked once the expiry is more than the clock-skew margin behind us, "not there" is a confirmed close.
+    const pastExpiry = new Date(Date.now() - 61_000);
+    expect(await gateway.close({ paymentNo, expiresAt: pastExpiry })).toEqual({ kind: 'closed' });
   });
 
   it('duplicated notifications (x5) apply once', async () => {

@@ -37,5 +37,12 @@ export abstract class PaymentGateway {
   abstract acknowledge(outcome: { accepted: true } | { accepted: false; reason: string }): GatewayAck;
 }
 
+/**
+ * Every trade is created with our expiry, after which the vendor refuses to take money for it. So a trade
+ * the vendor does not know, asked about this long after its expiry (clock skew between us and the vendor),
+ * can no longer be paid: a close that finds nothing is then a confirmed close.
+ */
+export const EXPIRY_MARGIN_MS = 60_000;
+
 /** Injection token for the list of configured adapters. */
 export const PAYMENT_GATEWAYS = Symbol('PAYMENT_GATEWAYS');

@@ -11,7 +11,7 @@ import type {
   RefundRequest,
   RefundResult,
 } from '../gateway.types';
-import { PaymentGateway } from '../payment-gateway';
+import { EXPIRY_MARGIN_MS, PaymentGateway } from '../payment-gateway';
 import { NotificationRejected } from '../notification-rejected';
 import { beijingTimestamp, fenToYuan, fromBeijingTimestamp, yuanToFen } from './alipay.protocol';
 
@@ -118,7 +118,7 @@ export class AlipayGateway extends PaymentGateway {
     return this.resultOf(result.tradeStatus, result.tradeNo, result.totalAmount, result.sendPayDate);
   }
 
-  async close({ paymentNo }: { paymentNo: string; expiresAt: Date }): Promise<CloseResult> {
+  async close({ paymentNo, expiresAt }: { paymentNo: string; expiresAt: Date }): Promise<CloseResult> {
     const result = await this.exec('alipay.trade.close', { bizContent: { outTradeNo: paymentNo } });
     if ('unknown' in result) return { kind: 'unknown', reason: result.unknown };
     if (result.code === '10000') return { kind: 'closed' };
@@ -127,8 +127,10 @@ export class AlipayGateway extends PaymentGateway {
       if (state.kind === 'paid') return { kind: 'paid' };
       if (state.kind === 'closed') return { kind: 'closed' };
     }
-    // ACQ.TRADE_NOT_EXIST: the buyer has not scanned yet, so there is nothing to close, but the QR code
-    // stays payable until it expires. Not a confirmed close.
+    // ACQ.TRADE_NOT_EXIST: the buyer has not scanned, so there is nothing to close, but the QR code stays
+    // payable until its timeExpire (our expiry). Only after that is "not there" a confirmed close.
+    const lapsed = this.now().getTime() >= expiresAt.getTime() + EXPIRY_MARGIN_MS;
+    if (result.subCode === 'ACQ.TRADE_NOT_EXIST' && lapsed) return { kind: 'closed' };
     return { kind: 'unknown', reason: `${result.code ?? '?'} ${result.subCode ?? ''}` };
   }
 

@@ -12,7 +12,7 @@ import type {
   RefundRequest,
   RefundResult,
 } from '../gateway.types';
-import { PaymentGateway } from '../payment-gateway';
+import { EXPIRY_MARGIN_MS, PaymentGateway } from '../payment-gateway';
 import {
   authorizationHeader,
   decryptResource,
@@ -117,12 +117,15 @@ export class WechatPayGateway extends PaymentGateway {
     return this.resultOf(response.json);
   }
 
-  async close({ paymentNo }: { paymentNo: string; expiresAt: Date }): Promise<CloseResult> {
+  async close({ paymentNo, expiresAt }: { paymentNo: string; expiresAt: Date }): Promise<CloseResult> {
     const path = `/v3/pay/transactions/out-trade-no/${encodeURIComponent(paymentNo)}/close`;
     const response = await this.call('POST', path, { mchid: this.settings.mchid });
     if ('unknown' in response) return { kind: 'unknown', reason: response.unknown };
     if (response.status === 204) return { kind: 'closed' };
     if (response.json?.code === 'ORDERPAID') return { kind: 'paid' };
+    // Never created at WeChat (our create call was lost) and past its time_expire: nothing can pay it.
+    const lapsed = this.now().getTime() >= expiresAt.getTime() + EXPIRY_MARGIN_MS;
+    if (response.status === 404 && response.json?.code === 'ORDER_NOT_EXIST' && lapsed) return { kind: 'closed' };
     return { kind: 'unknown', reason: `HTTP ${response.status} ${response.json?.code ?? ''}` };
   }
 

@@ -5,6 +5,7 @@ import {
   alipaySignContent,
   beijingTimestamp,
   fenToYuan,
+  fromBeijingTimestamp,
   rsa2Sign,
   rsa2Verify,
   yuanToFen,
@@ -75,6 +76,9 @@ export class AlipaySandboxController {
       res.status(404).json({ ok: false, error: 'ACQ.TRADE_NOT_EXIST' });
       return;
     }
+    if (trade.state === 'NOTPAY' && trade.payTimeout && trade.payTimeout.getTime() < Date.now()) {
+      trade.state = 'CLOSED'; // the QR code expired at time_expire
+    }
     if (trade.state === 'NOTPAY') {
       trade.state = 'SUCCESS';
       trade.transactionId = `2026${Date.now()}${randomBytes(3).readUIntBE(0, 3).toString().padStart(8, '0')}`;
@@ -102,6 +106,7 @@ export class AlipaySandboxController {
         amountFen,
         notifyUrl,
         state: 'NOTPAY',
+        payTimeout: fromBeijingTimestamp(biz.time_expire),
         notifications: [],
       });
     }
@@ -130,7 +135,8 @@ export class AlipaySandboxController {
 
   private close(outTradeNo: string | undefined): Reply {
     const trade = outTradeNo ? this.trades.get(outTradeNo) : undefined;
-    if (!trade) return fail('40004', 'ACQ.TRADE_NOT_EXIST', 'trade does not exist');
+    // Until the buyer scans, Alipay does not know the trade: there is nothing to close.
+    if (!trade || trade.state === 'NOTPAY') return fail('40004', 'ACQ.TRADE_NOT_EXIST', 'trade does not exist');
     if (trade.state === 'SUCCESS') return fail('40004', 'ACQ.TRADE_STATUS_ERROR', 'trade status error');
     trade.state = 'CLOSED';
     return { code: '10000', msg: 'Success', out_trade_no: trade.outTradeNo };
