@@ -11,7 +11,7 @@ import { sqlPool } from './support/database';
 import { FakeGateway } from './support/fake-gateway';
 import { testPartners } from './support/partners';
 import { freePort, type RunningSandbox, sandboxGateways, startSandbox } from './support/sandbox';
-import { flushRedis } from './support/services';
+import { flushRedis, startRedis, stopRedis } from './support/services';
 import { http, orderBody, type RunningApp, startApp, TestClock, uniqueId } from './support/test-app';
 
 const partner = testPartners('r');
@@ -186,6 +186,20 @@ describe('Lost-payment recovery through the sandbox (e2e)', () => {
     expect((paid.history as { to: string }[]).map((h) => h.to)).toEqual(['PAYING', 'CLOSING', 'PAID']);
     expect((paid.attempts as Attempt[]).map((a) => `${a.action}:${a.outcome}`)).toEqual(['close:paid']);
     await waitFor('order PAID', async () => (await orderOf(orderNo)).status === 'PAID');
+  });
+
+  it('Redis down, so no job can even be scheduled: checkout still works and the reconciler recovers the payments', async () => {
+    await stopRedis();
+    try {
+      const payments = [];
+      for (let i = 0; i < 3; i++) payments.push(await startPayment('wechat', { dropNotifications: true }));
+      for (const { paymentNo } of payments) await buyerPays('wechat', paymentNo);
+      await new Promise((resolve) => setTimeout(resolve, 1000)); // past the first query time
+      await running.app.get(Reconciler).sweep();
+      for (const { paymentNo } of payments) expect((await paymentOf(paymentNo)).status).toBe('PAID');
+    } finally {
+      await startRedis();
+    }
   });
 
   it('Redis flushed with query jobs pending: the reconciler alone recovers every payment', async () => {
