@@ -1,6 +1,12 @@
 import { InitialSchema1764000000000 } from './1764000000000-initial-schema';
 import { Notifications1764100000000 } from './1764100000000-notifications';
 import { Recovery1764200000000 } from './1764200000000-recovery';
+import { Reconciliation1764300000000 } from './1764300000000-reconciliation';
 
 /** Every migration, in order. Listed explicitly so the app, the CLI and the tests load the same set. */
-export const migrations = [InitialSchema1764000000000, Notifications1764100000000, Recovery1764200000000];
+export const migrations = [
+  InitialSchema1764000000000,
+  Notifications1764100000000,
+  Recovery1764200000000,
+  Reconciliation1764300000000,
+];

@@ -12,6 +12,7 @@ import { DatabaseModule } from './database/database.module';
 import { HealthModule } from './health/health.module';
 import { OrdersModule } from './orders/orders.module';
 import { PaymentCenterModule } from './payment-center/payment-center.module';
+import { ReconciliationModule } from './reconciliation/reconciliation.module';
 
 @Module({
   imports: [
@@ -27,6 +28,7 @@ import { PaymentCenterModule } from './payment-center/payment-center.module';
     HealthModule,
     PaymentCenterModule,
     OrdersModule,
+    ReconciliationModule,
   ],
   providers: [
     { provide: APP_FILTER, useClass: HttpExceptionFilter },

@@ -25,3 +25,15 @@ export const fenColumn = {
     return n;
   },
 };
+
+/** Vendors write yuan strings with two decimals ("12.34"); we hold integer fen. Converted exactly, never via floats. */
+export function fenToYuan(amountFen: number): string {
+  if (!Number.isSafeInteger(amountFen) || amountFen <= 0) throw new RangeError(`amount ${amountFen} fen is invalid`);
+  return `${Math.floor(amountFen / 100)}.${String(amountFen % 100).padStart(2, '0')}`;
+}
+
+export function yuanToFen(yuan: string): number | undefined {
+  const match = /^(\d{1,12})(?:\.(\d{1,2}))?$/.exec(yuan.trim());
+  if (!match) return undefined;
+  return Number(match[1]) * 100 + Number((match[2] ?? '').padEnd(2, '0'));
+}

@@ -52,6 +52,8 @@ export class AppConfig {
     /** The reconciler takes a row only this long after it was due, so that the on-time job goes first. */
     reconcilerGraceMs: number;
   };
+  /** The daily statement reconciliation: when it runs (cron, Beijing time), for yesterday's bills. */
+  readonly reconciliation: { enabled: boolean; cron: string };
   readonly logLevel: Environment['LOG_LEVEL'];
   readonly gatewayMode: 'sandbox' | 'live';
   readonly sandbox: { url: string; keysDir: string };
@@ -133,6 +135,10 @@ export class AppConfig {
       reconcilerCron: env('RECONCILER_CRON') as string,
       reconcilerBatchSize: env('RECONCILER_BATCH_SIZE') as number,
       reconcilerGraceMs: env('RECONCILER_GRACE_MS') as number,
+    };
+    this.reconciliation = {
+      enabled: env('RECONCILIATION_ENABLED') as boolean,
+      cron: env('RECONCILIATION_CRON') as string,
     };
     this.logLevel = env('LOG_LEVEL') as Environment['LOG_LEVEL'];
     this.gatewayMode = env('GATEWAY_MODE') as 'sandbox' | 'live';

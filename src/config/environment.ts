@@ -158,6 +158,14 @@ export class Environment {
 
   @Transform(toBoolean)
   @IsBoolean()
+  RECONCILIATION_ENABLED = true;
+
+  @IsString()
+  @Matches(/^\S+( \S+){4,5}$/, { message: 'RECONCILIATION_CRON must be a cron expression like 0 30 10-23 * * *' })
+  RECONCILIATION_CRON = '0 30 10-23 * * *';
+
+  @Transform(toBoolean)
+  @IsBoolean()
   ORDERS_CHECK_ENABLED = true;
 
   @IsString()
@@ -413,7 +421,13 @@ export function parsePartners(json: string): PartnerConfig[] {
   return partners;
 }
 
-export const ADMIN_SCOPES = ['deliveries:read', 'deliveries:retry'] as const;
+export const ADMIN_SCOPES = [
+  'deliveries:read',
+  'deliveries:retry',
+  'reconciliation:read',
+  'reconciliation:run',
+] as const;
+export type AdminScope = (typeof ADMIN_SCOPES)[number];
 
 export function parseAdminTokens(json: string): AdminTokenConfig[] {
   return parseJsonArray(json).map((t, i): AdminTokenConfig => {

@@ -6,6 +6,7 @@ import { ProcessedEvent } from '../orders/processed-event.entity';
 import { Order, OrderItem } from '../orders/order.entity';
 import { Payment, PaymentAttempt, PaymentIntent, PaymentTransition } from '../payment-center/payment.entity';
 import { Refund } from '../payment-center/refunds/refund.entity';
+import { ReconciliationDifference, ReconciliationRun } from '../reconciliation/reconciliation.entity';
 
 export interface DatabaseSettings {
   host: string;
@@ -26,6 +27,8 @@ export const ENTITIES = [
   PaymentTransition,
   PaymentAttempt,
   Refund,
+  ReconciliationRun,
+  ReconciliationDifference,
   IdempotencyRecord,
   OutboxEvent,
   EventDelivery,

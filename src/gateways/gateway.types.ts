@@ -71,3 +71,16 @@ export interface GatewayAck {
   headers: Record<string, string>;
   body: string;
 }
+
+/** One line of a vendor's daily statement (its bill), in our terms: a payment, or a refund of one. */
+export type StatementLine =
+  | { kind: 'payment'; paymentNo: string; gatewayTradeNo: string; amountFen: Fen; at?: Date }
+  | { kind: 'refund'; paymentNo: string; refundNo: string; gatewayRefundNo: string; amountFen: Fen; at?: Date };
+
+export type StatementResult =
+  | { kind: 'statement'; lines: StatementLine[] }
+  /** The vendor says there is no bill for that day: nothing was paid or refunded. */
+  | { kind: 'empty' }
+  /** The bill is not made yet (vendors publish the day's bill the next morning): try again later. */
+  | { kind: 'not_ready'; reason: string }
+  | { kind: 'unknown'; reason: string };

@@ -9,6 +9,7 @@ import type {
   RawNotification,
   RefundRequest,
   RefundResult,
+  StatementResult,
 } from './gateway.types';
 
 /**
@@ -30,6 +31,9 @@ export abstract class PaymentGateway {
 
   /** Alipay and UnionPay find a refund by its payment too, so both numbers are given. */
   abstract queryRefund(refund: { paymentNo: string; refundNo: string }): Promise<RefundResult>;
+
+  /** The vendor's statement of trades and refunds for a day (`YYYY-MM-DD`, Beijing time), parsed. */
+  abstract fetchStatement(billDate: string): Promise<StatementResult>;
 
   /** Verifies the signature (and decrypts) a callback; throws a typed error when it is forged or malformed. */
   abstract parseNotification(notification: RawNotification): Promise<GatewayNotification>;

@@ -45,6 +45,6 @@ import { RefundsService } from './refunds/refunds.service';
     RefundRecovery,
     RefundsService,
   ],
-  exports: [PaymentCenter, PaymentStateService],
+  exports: [PaymentCenter, PaymentStateService, RefundStateService],
 })
 export class PaymentCenterModule {}

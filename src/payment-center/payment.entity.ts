@@ -10,6 +10,7 @@ import type { PaymentStatus } from './payment-state-machine';
  */
 @Entity({ name: 'payments' })
 @Index('uq_payments_channel_trade_no', ['channel', 'gatewayTradeNo'], { unique: true })
+@Index('ix_payments_channel_paid_at', ['channel', 'paidAt'])
 export class Payment {
   @PrimaryGeneratedColumn({ type: 'bigint' })
   id: string;

@@ -15,6 +15,8 @@ export interface SandboxTrade {
   /** UnionPay's payTimeout: after it an unpaid consume cannot be paid and queries do not find it. */
   payTimeout?: Date;
   refunds?: { refundNo: string; refundId: string; amountFen: number; at: string }[];
+  /** When the buyer paid (ISO 8601): the statement day is its Beijing date. */
+  paidAt?: string;
   notifications: { attempt: number; status: number | 'error'; at: string; reply?: string }[];
 }
 
@@ -38,6 +40,10 @@ export interface SandboxFaults {
   reorderNotifications?: number;
   /** WeChat signs with an older platform certificate (hex serial) instead of its PUB_KEY_ID key; global for answers. */
   legacyPlatformCertificate?: boolean;
+  /** The day's statement (bill) leaves this trade out. */
+  statementOmit?: boolean;
+  /** The day's statement shows this amount for the trade instead of what was paid. */
+  statementAmountFen?: number;
   /** Alipay answers 40004 ACQ.SYSTEM_ERROR: a business-failure code that still means "retry". */
   systemError?: boolean;
 }
@@ -78,3 +84,5 @@ export class SandboxTrades {
     else this.globalFaults = faults;
   }
 }
+
+export { beijingDate } from '../common/beijing-time';

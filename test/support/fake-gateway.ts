@@ -7,6 +7,7 @@ import type {
   GatewayNotification,
   GatewayResult,
   RefundResult,
+  StatementResult,
 } from '../../src/gateways/gateway.types';
 import { PaymentGateway } from '../../src/gateways/payment-gateway';
 
@@ -65,6 +66,10 @@ export class FakeGateway extends PaymentGateway {
 
   queryRefund(): Promise<RefundResult> {
     return Promise.resolve({ kind: 'unknown', reason: 'not supported by the fake' });
+  }
+
+  fetchStatement(): Promise<StatementResult> {
+    return Promise.resolve({ kind: 'empty' });
   }
 
   parseNotification(): Promise<GatewayNotification> {

@@ -14,5 +14,6 @@ const defaults: Record<string, string> = {
   RECOVERY_JOBS_ENABLED: 'false',
   RECONCILER_ENABLED: 'false',
   ORDERS_CHECK_ENABLED: 'false',
+  RECONCILIATION_ENABLED: 'false',
 };
 for (const [key, value] of Object.entries(defaults)) process.env[key] ??= value;

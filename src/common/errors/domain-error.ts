@@ -26,7 +26,8 @@ export type DomainErrorCode =
   | 'DELIVERY_NOT_RETRYABLE'
   | 'REFUND_NOT_FOUND'
   | 'PAYMENT_NOT_REFUNDABLE'
-  | 'REFUND_EXCEEDS_PAID';
+  | 'REFUND_EXCEEDS_PAID'
+  | 'RECONCILIATION_NOT_FOUND';
 
 export interface FieldProblem {
   field: string;

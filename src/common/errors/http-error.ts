@@ -27,6 +27,7 @@ function statusFor(code: DomainErrorCode): number {
     case 'PAYMENT_NOT_FOUND':
     case 'DELIVERY_NOT_FOUND':
     case 'REFUND_NOT_FOUND':
+    case 'RECONCILIATION_NOT_FOUND':
       return HttpStatus.NOT_FOUND;
     case 'ORDER_ALREADY_PAID':
     case 'ORDER_CLOSED':

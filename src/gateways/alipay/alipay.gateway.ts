@@ -1,5 +1,6 @@
 import { Logger } from '@nestjs/common';
 import { AlipaySdk } from 'alipay-sdk';
+import { unzipSync } from 'fflate';
 import type {
   CloseResult,
   CreatePaymentRequest,
@@ -10,10 +11,19 @@ import type {
   RawNotification,
   RefundRequest,
   RefundResult,
+  StatementLine,
+  StatementResult,
 } from '../gateway.types';
 import { EXPIRY_MARGIN_MS, PaymentGateway } from '../payment-gateway';
 import { NotificationRejected } from '../notification-rejected';
-import { beijingTimestamp, fenToYuan, fromBeijingTimestamp, yuanToFen } from './alipay.protocol';
+import {
+  BILL_COLUMNS,
+  beijingTimestamp,
+  fenToYuan,
+  fromBeijingTimestamp,
+  parseBillDetail,
+  yuanToFen,
+} from './alipay.protocol';
 
 export interface AlipaySettings {
   /** Full URL of gateway.do: https://openapi.alipay.com/gateway.do, or the sandbox's. */
@@ -41,6 +51,7 @@ interface AlipayResult {
   fundChange?: string;
   refundStatus?: string;
   refundAmount?: string;
+  billDownloadUrl?: string;
 }
 
 /**
@@ -217,6 +228,52 @@ export class AlipayGateway extends PaymentGateway {
 
   private now(): Date {
     return this.settings.now?.() ?? new Date();
+  }
+
+  /**
+   * The day's trade bill: `alipay.data.dataservice.bill.downloadurl.query` names a short-lived URL of a zip;
+   * the detail CSV inside (GBK) lists 交易 (payment) and 退款 (refund, negative amounts) rows.
+   */
+  async fetchStatement(billDate: string): Promise<StatementResult> {
+    const result = await this.exec('alipay.data.dataservice.bill.downloadurl.query', {
+      bizContent: { billType: 'trade', billDate },
+    });
+    if ('unknown' in result) return { kind: 'unknown', reason: result.unknown };
+    // Alipay's documents name BILL_NOT_EXIST; integrations see isp.bill_not_exist. Both mean "no bill".
+    if (/bill_not_exist/i.test(result.subCode ?? '')) return { kind: 'empty' };
+    if (result.code !== '10000' || !result.billDownloadUrl) {
+      return { kind: 'unknown', reason: `bill url: ${result.code ?? '?'} ${result.subCode ?? ''}` };
+    }
+    let files: Record<string, Uint8Array>;
+    try {
+      const response = await fetch(result.billDownloadUrl, {
+        signal: AbortSignal.timeout(this.settings.timeoutMs * 3),
+      });
+      if (response.status !== 200) return { kind: 'unknown', reason: `bill download: HTTP ${response.status}` };
+      files = unzipSync(new Uint8Array(await response.arrayBuffer()));
+    } catch (error) {
+      return { kind: 'unknown', reason: `bill download: ${(error as Error).message}` };
+    }
+    // Entry names are GBK bytes in the zip; pick the detail file by its content, not its name.
+    const gbk = new TextDecoder('gbk');
+    const detail = Object.values(files)
+      .map((bytes) => gbk.decode(bytes))
+      .find((text) => text.includes(`${BILL_COLUMNS.tradeNo},${BILL_COLUMNS.outTradeNo}`));
+    if (detail === undefined) return { kind: 'unknown', reason: 'bill zip has no detail file' };
+    const lines: StatementLine[] = [];
+    for (const row of parseBillDetail(detail)) {
+      const paymentNo = row[BILL_COLUMNS.outTradeNo] ?? '';
+      const amountFen = yuanToFen((row[BILL_COLUMNS.amount] ?? '').replace(/^-/, ''));
+      if (amountFen === undefined) return { kind: 'unknown', reason: `bill line ${paymentNo}: no amount` };
+      const gatewayTradeNo = row[BILL_COLUMNS.tradeNo] ?? '';
+      const at = fromBeijingTimestamp(row['完成时间']);
+      if (row[BILL_COLUMNS.type] === '交易') lines.push({ kind: 'payment', paymentNo, gatewayTradeNo, amountFen, at });
+      else if (row[BILL_COLUMNS.type] === '退款') {
+        const refundNo = row[BILL_COLUMNS.refundRequestNo] ?? '';
+        lines.push({ kind: 'refund', paymentNo, refundNo, gatewayRefundNo: gatewayTradeNo, amountFen });
+      }
+    }
+    return { kind: 'statement', lines };
   }
 
   private async exec(method: string, params: Record<string, unknown>): Promise<AlipayResult | { unknown: string }> {

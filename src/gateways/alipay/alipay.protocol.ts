@@ -26,24 +26,59 @@ export function rsa2Verify(content: string, signature: string, publicKey: KeyObj
   }
 }
 
-/** Alipay amounts are yuan strings with two decimals; we hold integer fen. Converted here, exactly. */
-export function fenToYuan(amountFen: number): string {
-  if (!Number.isSafeInteger(amountFen) || amountFen <= 0) throw new RangeError(`amount ${amountFen} fen is invalid`);
-  return `${Math.floor(amountFen / 100)}.${String(amountFen % 100).padStart(2, '0')}`;
-}
+/** Alipay amounts are yuan strings with two decimals; converted to and from integer fen exactly. */
+export { fenToYuan, yuanToFen } from '../../common/money';
 
-export function yuanToFen(yuan: string): number | undefined {
-  const match = /^(\d{1,12})(?:\.(\d{1,2}))?$/.exec(yuan.trim());
-  if (!match) return undefined;
-  return Number(match[1]) * 100 + Number((match[2] ?? '').padEnd(2, '0'));
-}
+/** Alipay writes times as `yyyy-MM-dd HH:mm:ss` in Beijing time. */
+export { beijingTimestamp, fromBeijingTimestamp } from '../../common/beijing-time';
 
-/** Alipay's `yyyy-MM-dd HH:mm:ss` in Beijing time. */
-export function beijingTimestamp(at: Date): string {
-  return new Date(at.getTime() + 8 * 3600 * 1000).toISOString().slice(0, 19).replace('T', ' ');
-}
+/** The detail CSV of Alipay's trade bill: the columns we read, by their header names (full-width brackets). */
+export const BILL_COLUMNS = {
+  tradeNo: '支付宝交易号',
+  outTradeNo: '商户订单号',
+  type: '业务类型',
+  amount: '订单金额（元）',
+  refundRequestNo: '退款批次号/请求号',
+} as const;
 
-export function fromBeijingTimestamp(text: string | undefined): Date | undefined {
-  if (!text || !/^\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2}$/.test(text)) return undefined;
-  return new Date(`${text.replace(' ', 'T')}+08:00`);
+/** The bill's full column list, in Alipay's order (the sandbox writes it; the parser reads names, not positions). */
+export const BILL_HEADER = [
+  '支付宝交易号',
+  '商户订单号',
+  '业务类型',
+  '商品名称',
+  '创建时间',
+  '完成时间',
+  '门店编号',
+  '门店名称',
+  '操作员',
+  '终端号',
+  '对方账户',
+  '订单金额（元）',
+  '商家实收（元）',
+  '支付宝红包（元）',
+  '集分宝（元）',
+  '支付宝优惠（元）',
+  '商家优惠（元）',
+  '券核销金额（元）',
+  '券名称',
+  '商家红包消费金额（元）',
+  '卡消费金额（元）',
+  '退款批次号/请求号',
+  '服务费（元）',
+  '分润（元）',
+  '备注',
+] as const;
+
+/**
+ * Rows of the detail CSV (already decoded from GBK): `#` lines are titles and totals, the first other line
+ * is the header; values are trimmed (Alipay pads id-like cells with a tab).
+ */
+export function parseBillDetail(text: string): Record<string, string>[] {
+  const lines = text.split(/\r?\n/).filter((line) => line.trim() !== '' && !line.startsWith('#'));
+  const header = (lines[0] ?? '').split(',').map((name) => name.trim());
+  return lines.slice(1).map((line) => {
+    const values = line.split(',');
+    return Object.fromEntries(header.map((name, i) => [name, (values[i] ?? '').trim()]));
+  });
 }

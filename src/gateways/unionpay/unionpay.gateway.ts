@@ -10,6 +10,7 @@ import type {
   RawNotification,
   RefundRequest,
   RefundResult,
+  StatementResult,
 } from '../gateway.types';
 import { timeOfNumber } from '../../common/ids';
 import { NotificationRejected } from '../notification-rejected';
@@ -163,6 +164,11 @@ export class UnionPayGateway extends PaymentGateway {
       default:
         return { kind: 'rejected', code: answer.origRespCode ?? '?', message: answer.origRespMsg ?? '' };
     }
+  }
+
+  /** The reconciliation file (fileTransfer, txnType 76) is not read yet: see the README. */
+  fetchStatement(): Promise<StatementResult> {
+    return Promise.resolve({ kind: 'unknown', reason: 'UnionPay reconciliation files are not supported yet' });
   }
 
   parseNotification(notification: RawNotification): Promise<GatewayNotification> {

@@ -1,5 +1,7 @@
 import { Logger } from '@nestjs/common';
-import type { KeyObject } from 'node:crypto';
+import { createHash, type KeyObject } from 'node:crypto';
+import { fromBeijingTimestamp } from '../../common/beijing-time';
+import { yuanToFen } from '../../common/money';
 import { NotificationRejected } from '../notification-rejected';
 import type {
   CloseResult,
@@ -11,6 +13,8 @@ import type {
   RawNotification,
   RefundRequest,
   RefundResult,
+  StatementLine,
+  StatementResult,
 } from '../gateway.types';
 import { EXPIRY_MARGIN_MS, PaymentGateway } from '../payment-gateway';
 import {
@@ -18,6 +22,7 @@ import {
   decryptResource,
   type EncryptedResource,
   newNonce,
+  parseTradeBill,
   requestMessage,
   responseMessage,
   rsaSign,
@@ -171,6 +176,59 @@ export class WechatPayGateway extends PaymentGateway {
     }
   }
 
+  /**
+   * The day's trade bill: `GET /v3/bill/tradebill` (a signed, verified call) names a download URL and the
+   * file's SHA-1; the download is signed but its answer is not, so the SHA-1 is what makes it trustworthy.
+   */
+  async fetchStatement(billDate: string): Promise<StatementResult> {
+    const response = await this.call('GET', `/v3/bill/tradebill?bill_date=${billDate}&bill_type=ALL`);
+    if ('unknown' in response) return { kind: 'unknown', reason: response.unknown };
+    const code = response.json?.code;
+    if (response.status === 400 && code === 'NO_STATEMENT_EXIST') return { kind: 'empty' };
+    if (response.status === 400 && code === 'STATEMENT_CREATING') return { kind: 'not_ready', reason: code };
+    const bill = response.json as { hash_type?: string; hash_value?: string; download_url?: string } | undefined;
+    if (response.status !== 200 || !bill?.download_url || !bill.hash_value) {
+      return { kind: 'unknown', reason: `tradebill: HTTP ${response.status} ${code ?? ''}` };
+    }
+    let csv: Buffer;
+    try {
+      const url = new URL(bill.download_url);
+      const file = await fetch(url, {
+        headers: { Authorization: this.authorization('GET', `${url.pathname}${url.search}`, '') },
+        signal: AbortSignal.timeout(this.settings.timeoutMs * 3),
+      });
+      if (file.status !== 200) return { kind: 'unknown', reason: `bill download: HTTP ${file.status}` };
+      csv = Buffer.from(await file.arrayBuffer());
+    } catch (error) {
+      return { kind: 'unknown', reason: `bill download: ${(error as Error).message}` };
+    }
+    const sha1 = createHash('sha1').update(csv).digest('hex');
+    if (sha1.toLowerCase() !== bill.hash_value.toLowerCase()) {
+      return { kind: 'unknown', reason: 'bill download does not match its SHA-1' };
+    }
+    const lines: StatementLine[] = [];
+    for (const row of parseTradeBill(csv.toString('utf8'))) {
+      const paymentNo = row['商户订单号'] ?? '';
+      if (row['交易状态'] === 'SUCCESS') {
+        const amountFen = yuanToFen(row['订单金额'] || row['应结订单金额'] || '');
+        if (amountFen === undefined) return { kind: 'unknown', reason: `bill line ${paymentNo}: no amount` };
+        const at = fromBeijingTimestamp(row['交易时间']);
+        lines.push({ kind: 'payment', paymentNo, gatewayTradeNo: row['微信订单号'] ?? '', amountFen, at });
+      } else if (row['交易状态'] === 'REFUND' && row['退款状态'] === 'SUCCESS') {
+        const amountFen = yuanToFen(row['申请退款金额'] || row['退款金额'] || '');
+        if (amountFen === undefined) return { kind: 'unknown', reason: `bill refund line ${paymentNo}: no amount` };
+        lines.push({
+          kind: 'refund',
+          paymentNo,
+          refundNo: row['商户退款单号'] ?? '',
+          gatewayRefundNo: row['微信退款单号'] ?? '',
+          amountFen,
+        });
+      }
+    }
+    return { kind: 'statement', lines };
+  }
+
   parseNotification(notification: RawNotification): Promise<GatewayNotification> {
     const body = notification.rawBody.toString('utf8');
     const problem = this.verifySigned(notification.headers, body);
@@ -278,6 +336,23 @@ export class WechatPayGateway extends PaymentGateway {
     return undefined;
   }
 
+  /** `WECHATPAY2-SHA256-RSA2048 …` over METHOD, path with query, timestamp, nonce and body. */
+  private authorization(method: 'GET' | 'POST', pathWithQuery: string, body: string): string {
+    const timestamp = String(Math.floor(this.now().getTime() / 1000));
+    const nonce = newNonce();
+    const signature = rsaSign(
+      requestMessage(method, pathWithQuery, timestamp, nonce, body),
+      this.settings.merchantPrivateKey,
+    );
+    return authorizationHeader({
+      mchid: this.settings.mchid,
+      nonce,
+      timestamp,
+      serialNo: this.settings.merchantSerialNo,
+      signature,
+    });
+  }
+
   private async call(
     method: 'GET' | 'POST',
     pathWithQuery: string,
@@ -285,24 +360,12 @@ export class WechatPayGateway extends PaymentGateway {
     signal?: AbortSignal,
   ): Promise<VendorResponse | { unknown: string }> {
     const body = payload === undefined ? '' : JSON.stringify(payload);
-    const timestamp = String(Math.floor(this.now().getTime() / 1000));
-    const nonce = newNonce();
-    const signature = rsaSign(
-      requestMessage(method, pathWithQuery, timestamp, nonce, body),
-      this.settings.merchantPrivateKey,
-    );
     const timeout = AbortSignal.timeout(this.settings.timeoutMs);
     try {
       const response = await fetch(`${this.settings.baseUrl}${pathWithQuery}`, {
         method,
         headers: {
-          Authorization: authorizationHeader({
-            mchid: this.settings.mchid,
-            nonce,
-            timestamp,
-            serialNo: this.settings.merchantSerialNo,
-            signature,
-          }),
+          Authorization: this.authorization(method, pathWithQuery, body),
           Accept: 'application/json',
           'Content-Type': 'application/json',
         },

@@ -110,3 +110,59 @@ export function toWechatTotal(amountFen: number): number {
 export function toBeijingRfc3339(at: Date): string {
   return `${new Date(at.getTime() + 8 * 3600 * 1000).toISOString().slice(0, 19)}+08:00`;
 }
+
+/** The trade bill's (bill_type=ALL) column names, in order: each data value is written with a leading backtick. */
+export const TRADE_BILL_COLUMNS = [
+  '交易时间',
+  '公众账号ID',
+  '商户号',
+  '特约商户号',
+  '设备号',
+  '微信订单号',
+  '商户订单号',
+  '用户标识',
+  '交易类型',
+  '交易状态',
+  '付款银行',
+  '货币种类',
+  '应结订单金额',
+  '代金券金额',
+  '微信退款单号',
+  '商户退款单号',
+  '退款金额',
+  '充值券退款金额',
+  '退款类型',
+  '退款状态',
+  '商品名称',
+  '商户数据包',
+  '手续费',
+  '费率',
+  '订单金额',
+  '申请退款金额',
+  '费率备注',
+] as const;
+
+/** The first line of the summary block that ends the bill. */
+export const TRADE_BILL_SUMMARY =
+  '总交易单数,应结订单总金额,退款总金额,充值券退款总金额,手续费总金额,订单总金额,申请退款总金额';
+
+export type TradeBillRow = Partial<Record<(typeof TRADE_BILL_COLUMNS)[number], string>>;
+
+/**
+ * Parses a trade bill into rows keyed by column name. The column order comes from the bill's own header;
+ * values are split on "," + backtick (every value starts with a backtick, so commas inside a product name
+ * do not split it). Rows end at the summary block.
+ */
+export function parseTradeBill(csv: string): TradeBillRow[] {
+  const lines = csv.replace(/^\uFEFF/, '').split(/\r?\n/);
+  const header = lines[0]?.split(',').map((name) => name.trim()) ?? [];
+  const rows: TradeBillRow[] = [];
+  for (const line of lines.slice(1)) {
+    if (line.startsWith(TRADE_BILL_SUMMARY.slice(0, 5)) || !line.startsWith('`')) break;
+    const values = line.slice(1).split(',`');
+    const row: Record<string, string> = {};
+    header.forEach((name, i) => (row[name] = (values[i] ?? '').trim()));
+    rows.push(row);
+  }
+  return rows;
+}

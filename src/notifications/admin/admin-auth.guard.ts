@@ -4,6 +4,7 @@ import type { Request } from 'express';
 import { createHash, timingSafeEqual } from 'node:crypto';
 import { DomainError } from '../../common/errors/domain-error';
 import { AppConfig } from '../../config/app-config';
+import type { AdminScope } from '../../config/environment';
 
 export class AdminUnauthenticated extends DomainError {
   readonly code = 'UNAUTHENTICATED';
@@ -20,7 +21,7 @@ export class AdminForbidden extends DomainError {
 }
 
 export const ADMIN_SCOPE = 'payment-center:admin-scope';
-export const RequireScope = (scope: 'deliveries:read' | 'deliveries:retry') => SetMetadata(ADMIN_SCOPE, scope);
+export const RequireScope = (scope: AdminScope) => SetMetadata(ADMIN_SCOPE, scope);
 
 export type AdminRequest = Request & { admin?: { name: string } };
 

@@ -14,6 +14,7 @@ export type RefundKind = 'REQUESTED' | 'LATE_PAYMENT' | 'DUPLICATE_PAYMENT';
 
 /** One refund of a paid payment. Its `refundNo` is the vendor's refund request number: every retry reuses it. */
 @Entity({ name: 'refunds' })
+@Index('ix_refunds_channel_refunded_at', ['channel', 'refundedAt'])
 export class Refund {
   @PrimaryGeneratedColumn({ type: 'bigint' })
   id: string;

@@ -1,8 +1,11 @@
-import { Controller, Inject, Param, Post, Req, Res } from '@nestjs/common';
+import { Controller, Get, Inject, Param, Post, Req, Res } from '@nestjs/common';
 import type { Request, Response } from 'express';
+import { zipSync } from 'fflate';
+import iconv from 'iconv-lite';
 import { randomBytes } from 'node:crypto';
 import {
   alipaySignContent,
+  BILL_HEADER,
   beijingTimestamp,
   fenToYuan,
   fromBeijingTimestamp,
@@ -12,7 +15,7 @@ import {
 } from '../../gateways/alipay/alipay.protocol';
 import { SANDBOX_SETTINGS, type SandboxSettings } from '../sandbox.settings';
 import { type MerchantReply, postNotification, SandboxNotifier, sleep } from '../sandbox-notifier';
-import { type SandboxFaults, type SandboxTrade, SandboxTrades } from '../sandbox-trades';
+import { beijingDate, type SandboxFaults, type SandboxTrade, SandboxTrades } from '../sandbox-trades';
 
 /** Alipay's resend intervals after a notification not answered `success` (8 sends over about 25 h). */
 export const ALIPAY_RESEND_SCHEDULE_MS = [240, 600, 600, 3600, 7200, 21600, 54000].map((s) => s * 1000);
@@ -26,6 +29,9 @@ type Reply = Record<string, string | undefined>;
  */
 @Controller()
 export class AlipaySandboxController {
+  /** Bills handed out by download token (in memory). */
+  private readonly bills = new Map<string, Uint8Array>();
+
   constructor(
     @Inject(SANDBOX_SETTINGS) private readonly settings: SandboxSettings,
     @Inject(SandboxTrades) private readonly trades: SandboxTrades,
@@ -63,6 +69,8 @@ export class AlipaySandboxController {
         return this.reply(res, responseKey, this.refund(biz));
       case 'alipay.trade.fastpay.refund.query':
         return this.reply(res, responseKey, this.refundQuery(biz));
+      case 'alipay.data.dataservice.bill.downloadurl.query':
+        return this.reply(res, responseKey, this.billUrl(biz.bill_date ?? '', `${req.protocol}://${req.get('host')}`));
       default:
         return this.reply(res, responseKey, fail('40004', 'isv.invalid-method', `unsupported ${method}`));
     }
@@ -81,11 +89,88 @@ export class AlipaySandboxController {
     }
     if (trade.state === 'NOTPAY') {
       trade.state = 'SUCCESS';
+      trade.paidAt = new Date().toISOString();
       trade.transactionId = `2026${Date.now()}${randomBytes(3).readUIntBE(0, 3).toString().padStart(8, '0')}`;
       trade.successTime = beijingTimestamp(new Date());
       this.notify(trade);
     }
     res.status(trade.state === 'SUCCESS' ? 200 : 409).json({ ok: trade.state === 'SUCCESS', trade });
+  }
+
+  /** The bill's download: a zip of GBK CSV files, as Alipay serves it. */
+  @Get('/sandbox/alipay/bills/:token')
+  bill(@Param('token') token: string, @Res() res: Response): void {
+    const zip = this.bills.get(token);
+    if (!zip) {
+      res.status(404).send('no such bill');
+      return;
+    }
+    res.status(200).type('application/zip').send(Buffer.from(zip));
+  }
+
+  private billUrl(billDate: string, origin: string): Reply {
+    const rows: string[] = [];
+    const yuan = (fen: number) => fenToYuan(fen);
+    for (const trade of this.trades.all()) {
+      if (trade.channel !== 'alipay' || !trade.transactionId || !trade.paidAt) continue;
+      const faults = this.trades.faultsFor(trade.outTradeNo);
+      const row = (values: Partial<Record<(typeof BILL_HEADER)[number], string>>) =>
+        BILL_HEADER.map((name) => values[name] ?? '').join(',');
+      if (beijingDate(new Date(trade.paidAt)) === billDate && !faults.statementOmit) {
+        const amount = yuan(faults.statementAmountFen ?? trade.amountFen);
+        rows.push(
+          row({
+            支付宝交易号: `${trade.transactionId}\t`,
+            商户订单号: `${trade.outTradeNo}\t`,
+            业务类型: '交易',
+            商品名称: trade.description,
+            创建时间: trade.successTime ?? '',
+            完成时间: trade.successTime ?? '',
+            '订单金额（元）': amount,
+            '商家实收（元）': amount,
+            '服务费（元）': '0.00',
+          }),
+        );
+      }
+      for (const refund of trade.refunds ?? []) {
+        if (beijingDate(new Date(refund.at)) !== billDate) continue;
+        rows.push(
+          row({
+            支付宝交易号: `${trade.transactionId}\t`,
+            商户订单号: `${trade.outTradeNo}\t`,
+            业务类型: '退款',
+            商品名称: trade.description,
+            创建时间: trade.successTime ?? '',
+            完成时间: beijingTimestamp(new Date(refund.at)),
+            '订单金额（元）': `-${yuan(refund.amountFen)}`,
+            '商家实收（元）': `-${yuan(refund.amountFen)}`,
+            '退款批次号/请求号': `${refund.refundNo}\t`,
+            '服务费（元）': '0.00',
+          }),
+        );
+      }
+    }
+    if (rows.length === 0) return fail('40004', 'isp.bill_not_exist', 'bill does not exist');
+    const day = billDate.replaceAll('-', '');
+    const pid = `2088${this.settings.alipay.appId.slice(-12)}`;
+    const detail = [
+      '#支付宝业务明细查询',
+      `#账号：[${pid}]`,
+      `#起始日期：[${billDate.replace(/(\d+)-(\d+)-(\d+)/, '$1年$2月$3日')} 00:00:00]`,
+      '#-----------------------------------------业务明细列表----------------------------------------',
+      BILL_HEADER.join(','),
+      ...rows,
+      '#-----------------------------------------业务明细列表结束------------------------------------',
+      `#交易合计：${rows.length}笔`,
+      `#导出时间：[${beijingTimestamp(new Date())}]`,
+    ].join('\r\n');
+    const zip = zipSync({
+      [`${pid}0156_${day}_业务明细.csv`]: new Uint8Array(iconv.encode(detail, 'gbk')),
+      [`${pid}0156_${day}_业务明细(汇总).csv`]: new Uint8Array(iconv.encode('#支付宝业务汇总查询\r\n', 'gbk')),
+    });
+    const token = randomBytes(12).toString('hex');
+    this.bills.set(token, zip);
+    return { code: '10000', msg: 'Success', bill_download_url: `${origin}/sandbox/alipay/bills/${token}` };
   }
 
   private precreate(biz: Record<string, string>, notifyUrl: string | undefined): Reply {

@@ -168,6 +168,7 @@ export class UnionpaySandboxController {
     }
     if (trade.state === 'NOTPAY') {
       trade.state = 'SUCCESS';
+      trade.paidAt = new Date().toISOString();
       trade.transactionId = newQueryId();
       const faults = this.trades.faultsFor(trade.outTradeNo);
       this.notify(trade, trade.notifyUrl, {

@@ -1,7 +1,7 @@
-import { Body, Controller, Get, Header, HttpCode, Inject, Param, Post, Req, Res } from '@nestjs/common';
+import { Body, Controller, Get, Header, HttpCode, Inject, Param, Post, Query, Req, Res } from '@nestjs/common';
 import type { RawBodyRequest } from '@nestjs/common';
 import type { Request, Response } from 'express';
-import { type KeyObject, randomBytes } from 'node:crypto';
+import { createHash, type KeyObject, randomBytes } from 'node:crypto';
 import {
   encryptResource,
   newNonce,
@@ -11,10 +11,12 @@ import {
   rsaSign,
   rsaVerify,
   toBeijingRfc3339,
+  TRADE_BILL_COLUMNS,
+  TRADE_BILL_SUMMARY,
 } from '../../gateways/wechat/wechatpay.protocol';
 import { SANDBOX_SETTINGS, type SandboxSettings } from '../sandbox.settings';
 import { type MerchantReply, postNotification, SandboxNotifier, sleep } from '../sandbox-notifier';
-import { type SandboxFaults, type SandboxTrade, SandboxTrades } from '../sandbox-trades';
+import { beijingDate, type SandboxFaults, type SandboxTrade, SandboxTrades } from '../sandbox-trades';
 
 /** WeChat Pay's resend intervals after an unacknowledged notification (15 sends over about 24 h). */
 export const WECHAT_RESEND_SCHEDULE_MS = [
@@ -36,6 +38,9 @@ interface NativeOrderBody {
  */
 @Controller()
 export class WechatSandboxController {
+  /** Bills handed out by download token (kept in memory like everything in the sandbox). */
+  private readonly bills = new Map<string, Buffer>();
+
   constructor(
     @Inject(SANDBOX_SETTINGS) private readonly settings: SandboxSettings,
     @Inject(SandboxTrades) private readonly trades: SandboxTrades,
@@ -147,6 +152,99 @@ export class WechatSandboxController {
     return this.reply(res, 200, this.refundOf(found.trade, found.refund));
   }
 
+  /** The trade bill's download link for a day (bill_type ALL); 400 NO_STATEMENT_EXIST when nothing happened. */
+  @Get('/v3/bill/tradebill')
+  tradeBill(@Req() req: RawBodyRequest<Request>, @Res() res: Response, @Query('bill_date') billDate: string) {
+    if (!this.authorized(req, res)) return;
+    const csv = this.billOf(billDate);
+    if (!csv) return this.reply(res, 400, { code: 'NO_STATEMENT_EXIST', message: '请求的账单文件不存在' });
+    const token = randomBytes(12).toString('hex');
+    this.bills.set(token, csv);
+    return this.reply(res, 200, {
+      hash_type: 'SHA1',
+      hash_value: createHash('sha1').update(csv).digest('hex'),
+      download_url: `${req.protocol}://${req.get('host')}/v3/billdownload/file?token=${token}`,
+    });
+  }
+
+  /** The file itself: the request is signed, the answer is not (the merchant checks the SHA-1). */
+  @Get('/v3/billdownload/file')
+  billFile(@Req() req: RawBodyRequest<Request>, @Res() res: Response, @Query('token') token: string) {
+    if (!this.authorized(req, res)) return;
+    const csv = this.bills.get(token);
+    if (!csv) return this.reply(res, 404, { code: 'RESOURCE_NOT_EXISTS', message: 'no such bill' });
+    res.status(200).type('text/csv; charset=utf-8').send(csv);
+  }
+
+  private billOf(billDate: string): Buffer | undefined {
+    const rows: string[][] = [];
+    const { appid, mchid } = this.settings.wechat;
+    const yuan = (fen: number) => `${Math.floor(fen / 100)}.${String(fen % 100).padStart(2, '0')}`;
+    const row = (values: Partial<Record<(typeof TRADE_BILL_COLUMNS)[number], string>>) =>
+      TRADE_BILL_COLUMNS.map((name) => values[name] ?? '');
+    for (const trade of this.trades.all()) {
+      if (trade.channel !== 'wechat' || !trade.transactionId || !trade.paidAt) continue;
+      const faults = this.trades.faultsFor(trade.outTradeNo);
+      const base = { 公众账号ID: appid, 商户号: mchid, 微信订单号: trade.transactionId, 商户订单号: trade.outTradeNo };
+      const common = {
+        交易类型: 'NATIVE',
+        付款银行: 'OTHERS',
+        货币种类: 'CNY',
+        商品名称: trade.description,
+        费率: '0.60%',
+      };
+      if (beijingDate(new Date(trade.paidAt)) === billDate && !faults.statementOmit) {
+        const amount = yuan(faults.statementAmountFen ?? trade.amountFen);
+        rows.push(
+          row({
+            ...base,
+            ...common,
+            交易时间: toBeijingRfc3339(new Date(trade.paidAt)).slice(0, 19).replace('T', ' '),
+            交易状态: 'SUCCESS',
+            应结订单金额: amount,
+            代金券金额: '0.00',
+            微信退款单号: '0',
+            商户退款单号: '0',
+            退款金额: '0.00',
+            充值券退款金额: '0.00',
+            手续费: '0.00000',
+            订单金额: amount,
+            申请退款金额: '0.00',
+          }),
+        );
+      }
+      for (const refund of trade.refunds ?? []) {
+        if (beijingDate(new Date(refund.at)) !== billDate) continue;
+        rows.push(
+          row({
+            ...base,
+            ...common,
+            交易时间: toBeijingRfc3339(new Date(refund.at)).slice(0, 19).replace('T', ' '),
+            交易状态: 'REFUND',
+            应结订单金额: '0.00',
+            代金券金额: '0.00',
+            微信退款单号: refund.refundId,
+            商户退款单号: refund.refundNo,
+            退款金额: yuan(refund.amountFen),
+            充值券退款金额: '0.00',
+            退款类型: 'ORIGINAL',
+            退款状态: 'SUCCESS',
+            手续费: '0.00000',
+            订单金额: '0.00',
+            申请退款金额: yuan(refund.amountFen),
+          }),
+        );
+      }
+    }
+    if (rows.length === 0) return undefined;
+    const lines = [TRADE_BILL_COLUMNS.join(','), ...rows.map((values) => values.map((v) => `\`${v}`).join(','))];
+    lines.push(
+      TRADE_BILL_SUMMARY,
+      ['`' + String(rows.length), '`0.00', '`0.00', '`0.00', '`0.00000', '`0.00', '`0.00'].join(','),
+    );
+    return Buffer.from(`${lines.join('\r\n')}\r\n`, 'utf8');
+  }
+
   private refundOf(trade: SandboxTrade, refund: NonNullable<SandboxTrade['refunds']>[number]) {
     return {
       refund_id: refund.refundId,
@@ -172,6 +270,7 @@ export class WechatSandboxController {
     else {
       if (trade.state === 'NOTPAY') {
         trade.state = 'SUCCESS';
+        trade.paidAt = new Date().toISOString();
         trade.transactionId = `4200${Date.now()}${randomBytes(3).readUIntBE(0, 3).toString().padStart(8, '0')}`;
         trade.successTime = toBeijingRfc3339(new Date());
         this.notify(trade);

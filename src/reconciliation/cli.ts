@@ -1,0 +1,54 @@
+import 'reflect-metadata';
+import { existsSync } from 'node:fs';
+import { parseArgs } from 'node:util';
+import { NestFactory } from '@nestjs/core';
+import { beijingDate } from '../common/beijing-time';
+import { validateEnvironment } from '../config/environment';
+import { CHANNELS, type Channel } from '../gateways/gateway.types';
+
+/**
+ * `npm run reconcile -- --channel wechat [--date YYYY-MM-DD]` (default: yesterday, Beijing time): reconciles
+ * one channel's statement for a day with the ledger, prints the run as JSON and exits 0 (matched, resolved
+ * or no bill), 2 (differences need review) or 1 (no statement read).
+ */
+async function main(): Promise<number> {
+  const { values } = parseArgs({ options: { channel: { type: 'string' }, date: { type: 'string' } } });
+  const channel = values.channel as Channel | undefined;
+  if (!channel || !(CHANNELS as readonly string[]).includes(channel)) {
+    console.error(`--channel must be one of ${CHANNELS.join(', ')}`);
+    return 1;
+  }
+  const date = values.date ?? beijingDate(new Date(Date.now() - 24 * 3600 * 1000));
+  if (!/^\d{4}-\d{2}-\d{2}$/.test(date)) {
+    console.error('--date must be YYYY-MM-DD');
+    return 1;
+  }
+  if (existsSync('.env')) process.loadEnvFile('.env');
+  // A one-off run: no background workers in this process (the service's instances keep running theirs).
+  Object.assign(process.env, {
+    RECOVERY_JOBS_ENABLED: 'false',
+    RECONCILER_ENABLED: 'false',
+    ORDERS_CHECK_ENABLED: 'false',
+    RECONCILIATION_ENABLED: 'false',
+  });
+  validateEnvironment(process.env);
+  const { AppModule } = await import('../app.module.js');
+  const { ReconciliationService } = await import('./reconciliation.service.js');
+  const app = await NestFactory.createApplicationContext(AppModule, { logger: ['error', 'warn'] });
+  try {
+    const run = await app.get(ReconciliationService).run(channel, date, 'cli');
+    console.log(JSON.stringify(run, null, 2));
+    if (run.status === 'REVIEW') return 2;
+    return run.status === 'FAILED' || run.status === 'NOT_READY' ? 1 : 0;
+  } finally {
+    await app.close();
+  }
+}
+
+main().then(
+  (code) => process.exit(code),
+  (error: unknown) => {
+    console.error(error instanceof Error ? error.message : error);
+    process.exit(1);
+  },
+);

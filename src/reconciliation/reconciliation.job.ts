@@ -1,0 +1,60 @@
+import { Inject, Injectable, Logger, type OnApplicationBootstrap, type OnApplicationShutdown } from '@nestjs/common';
+import { Cron, CronExpression, SchedulerRegistry } from '@nestjs/schedule';
+import { CronTime } from 'cron';
+import { beijingDate } from '../common/beijing-time';
+import { Clock } from '../common/clock';
+import { AppConfig } from '../config/app-config';
+import { GatewayRegistry } from '../gateways/gateway-registry';
+import { ReconciliationService } from './reconciliation.service';
+
+const JOB = 'statement-reconciliation';
+
+/**
+ * The daily run: at each RECONCILIATION_CRON tick (Beijing time) every configured channel's statement for
+ * yesterday is reconciled, unless that day already has a result — so a bill that was not ready at 10:30
+ * is tried again an hour later.
+ */
+@Injectable()
+export class ReconciliationJob implements OnApplicationBootstrap, OnApplicationShutdown {
+  private readonly logger = new Logger(ReconciliationJob.name);
+  private running?: Promise<void>;
+
+  constructor(
+    @Inject(ReconciliationService) private readonly reconciliation: ReconciliationService,
+    @Inject(GatewayRegistry) private readonly gateways: GatewayRegistry,
+    @Inject(SchedulerRegistry) private readonly scheduler: SchedulerRegistry,
+    @Inject(AppConfig) private readonly config: AppConfig,
+    @Inject(Clock) private readonly clock: Clock,
+  ) {}
+
+  onApplicationBootstrap(): void {
+    if (!this.config.reconciliation.enabled) return;
+    const job = this.scheduler.getCronJob(JOB);
+    job.setTime(new CronTime(this.config.reconciliation.cron, 'Asia/Shanghai'));
+    job.start();
+  }
+
+  async onApplicationShutdown(): Promise<void> {
+    if (this.scheduler.doesExist('cron', JOB)) await this.scheduler.getCronJob(JOB).stop();
+    await this.running;
+  }
+
+  @Cron(CronExpression.EVERY_HOUR, { name: JOB, disabled: true, waitForCompletion: true })
+  async tick(): Promise<void> {
+    this.running = this.runYesterday();
+    await this.running;
+  }
+
+  private async runYesterday(): Promise<void> {
+    const billDate = beijingDate(new Date(this.clock.now().getTime() - 24 * 3600 * 1000));
+    for (const channel of this.gateways.channels()) {
+      try {
+        if (await this.reconciliation.done(channel, billDate)) continue;
+        const run = await this.reconciliation.run(channel, billDate, 'schedule');
+        this.logger.log(`reconciliation ${channel} ${billDate}: ${run.status} (${run.differences} differences)`);
+      } catch (error) {
+        this.logger.error(`reconciliation ${channel} ${billDate} failed: ${(error as Error).message}`);
+      }
+    }
+  }
+}

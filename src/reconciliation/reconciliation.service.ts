@@ -1,0 +1,292 @@
+import { Inject, Injectable, Logger } from '@nestjs/common';
+import { InjectDataSource } from '@nestjs/typeorm';
+import { type DataSource, In } from 'typeorm';
+import { beijingDay } from '../common/beijing-time';
+import { Clock } from '../common/clock';
+import { DomainError } from '../common/errors/domain-error';
+import { GatewayRegistry } from '../gateways/gateway-registry';
+import type { Channel, StatementLine } from '../gateways/gateway.types';
+import { AdminAudit } from '../notifications/outbox.entity';
+import { Payment } from '../payment-center/payment.entity';
+import { PaymentStateService } from '../payment-center/payment-state.service';
+import { Refund } from '../payment-center/refunds/refund.entity';
+import { RefundStateService } from '../payment-center/refunds/refund-state.service';
+import { ReconciliationDifference, ReconciliationRun, type RunStatus } from './reconciliation.entity';
+import { compareStatement, type Difference, type Ledger } from './statement-comparison';
+
+export interface RunView {
+  id: string;
+  channel: Channel;
+  billDate: string;
+  status: RunStatus;
+  statementLines: number;
+  differences: number;
+  resolved: number;
+  review: number;
+  error: string | null;
+  triggeredBy: string;
+  startedAt: string;
+  finishedAt: string | null;
+  items?: {
+    kind: string;
+    paymentNo: string;
+    refundNo: string | null;
+    oursFen: number | null;
+    theirsFen: number | null;
+    resolution: string;
+    detail: string | null;
+  }[];
+}
+
+const NAMED_CHUNK = 500;
+
+/**
+ * Compares a channel's statement for a day with our ledger and acts on every difference: money the
+ * vendor took that we never recorded is applied through the normal locked state change (a lost payment
+ * found), a refund the vendor made that we still wait for is settled; everything else goes to review,
+ * logged as an alert. Every run and difference is stored and readable.
+ */
+@Injectable()
+export class ReconciliationService {
+  private readonly logger = new Logger(ReconciliationService.name);
+
+  constructor(
+    @InjectDataSource() private readonly dataSource: DataSource,
+    @Inject(GatewayRegistry) private readonly gateways: GatewayRegistry,
+    @Inject(PaymentStateService) private readonly paymentState: PaymentStateService,
+    @Inject(RefundStateService) private readonly refundState: RefundStateService,
+    @Inject(Clock) private readonly clock: Clock,
+  ) {}
+
+  async run(channel: Channel, billDate: string, triggeredBy: string): Promise<RunView> {
+    const gateway = this.gateways.get(channel);
+    const runs = this.dataSource.getRepository(ReconciliationRun);
+    const run = await runs.save(
+      runs.create({
+        channel,
+        billDate,
+        status: 'RUNNING',
+        statementLines: 0,
+        differences: 0,
+        resolved: 0,
+        review: 0,
+        error: null,
+        triggeredBy: triggeredBy.slice(0, 64),
+        startedAt: this.clock.now(),
+        finishedAt: null,
+      }),
+    );
+    const statement = await gateway.fetchStatement(billDate);
+    let lines: StatementLine[];
+    switch (statement.kind) {
+      case 'statement':
+        lines = statement.lines;
+        break;
+      case 'empty':
+        lines = []; // nothing at the vendor: anything we settled that day is still checked
+        break;
+      case 'not_ready':
+      case 'unknown':
+        run.status = statement.kind === 'not_ready' ? 'NOT_READY' : 'FAILED';
+        run.error = statement.reason.slice(0, 512);
+        run.finishedAt = this.clock.now();
+        await runs.save(run);
+        if (run.status === 'FAILED') this.logger.error(`reconciliation ${channel} ${billDate} failed: ${run.error}`);
+        return this.view(run, []);
+    }
+    const differences = compareStatement(lines, await this.ledger(channel, billDate, lines));
+    const items: ReconciliationDifference[] = [];
+    for (const difference of differences) {
+      const { resolution, detail } = await this.resolve(difference);
+      items.push(
+        this.dataSource.getRepository(ReconciliationDifference).create({
+          runId: run.id,
+          kind: difference.kind,
+          paymentNo: difference.paymentNo,
+          refundNo: difference.refundNo,
+          oursFen: difference.oursFen,
+          theirsFen: difference.theirsFen,
+          resolution,
+          detail: detail.slice(0, 512),
+          createdAt: this.clock.now(),
+        }),
+      );
+      if (resolution === 'REVIEW') {
+        this.logger.error(
+          `reconciliation ${channel} ${billDate}: ${difference.kind} ${difference.paymentNo} ${difference.refundNo ?? ''} needs review: ${detail}`,
+        );
+      }
+    }
+    if (items.length > 0) await this.dataSource.getRepository(ReconciliationDifference).save(items);
+    run.statementLines = lines.length;
+    run.differences = items.length;
+    run.resolved = items.filter((i) => i.resolution === 'RESOLVED').length;
+    run.review = items.length - run.resolved;
+    run.status =
+      statement.kind === 'empty' && items.length === 0
+        ? 'EMPTY'
+        : run.review > 0
+          ? 'REVIEW'
+          : run.resolved > 0
+            ? 'RESOLVED'
+            : 'MATCHED';
+    run.finishedAt = this.clock.now();
+    await runs.save(run);
+    return this.view(run, items);
+  }
+
+  async audit(actor: string, run: RunView): Promise<void> {
+    await this.dataSource.getRepository(AdminAudit).insert({
+      actor,
+      action: 'reconciliation.run',
+      target: JSON.stringify({ channel: run.channel, billDate: run.billDate, runId: run.id }),
+      affected: run.resolved,
+      createdAt: this.clock.now(),
+    });
+  }
+
+  async get(id: string): Promise<RunView | undefined> {
+    const run = await this.dataSource.getRepository(ReconciliationRun).findOneBy({ id });
+    if (!run) return undefined;
+    const items = await this.dataSource
+      .getRepository(ReconciliationDifference)
+      .find({ where: { runId: id }, order: { id: 'ASC' } });
+    return this.view(run, items);
+  }
+
+  async list(filter: { channel?: Channel; billDate?: string; limit?: number }): Promise<RunView[]> {
+    const runs = await this.dataSource.getRepository(ReconciliationRun).find({
+      where: {
+        ...(filter.channel ? { channel: filter.channel } : {}),
+        ...(filter.billDate ? { billDate: filter.billDate } : {}),
+      },
+      order: { id: 'DESC' },
+      take: Math.min(filter.limit ?? 50, 500),
+    });
+    return runs.map((run) => this.view(run));
+  }
+
+  /** Has this day of this channel been reconciled with a result (not failed or too early)? */
+  async done(channel: Channel, billDate: string): Promise<boolean> {
+    const count = await this.dataSource.getRepository(ReconciliationRun).count({
+      where: { channel, billDate, status: In(['MATCHED', 'RESOLVED', 'REVIEW', 'EMPTY']) },
+    });
+    return count > 0;
+  }
+
+  /** Our side: what every line names, and what we settled on that Beijing day. */
+  private async ledger(channel: Channel, billDate: string, lines: readonly StatementLine[]): Promise<Ledger> {
+    const { start, end } = beijingDay(billDate);
+    const payments = this.dataSource.getRepository(Payment);
+    const refunds = this.dataSource.getRepository(Refund);
+    const paidThatDay = await payments
+      .createQueryBuilder('p')
+      .where('p.channel = :channel AND p.paidAt >= :start AND p.paidAt < :end AND p.status = :paid', {
+        channel,
+        start,
+        end,
+        paid: 'PAID',
+      })
+      .getMany();
+    const refundedThatDay = await refunds
+      .createQueryBuilder('r')
+      .where('r.channel = :channel AND r.refundedAt >= :start AND r.refundedAt < :end AND r.status = :done', {
+        channel,
+        start,
+        end,
+        done: 'REFUNDED',
+      })
+      .getMany();
+    const paymentNos = [...new Set(lines.map((l) => l.paymentNo))];
+    const refundNos = [...new Set(lines.flatMap((l) => (l.kind === 'refund' ? [l.refundNo] : [])))];
+    const named: Payment[] = [];
+    for (let i = 0; i < paymentNos.length; i += NAMED_CHUNK) {
+      named.push(...(await payments.findBy({ paymentNo: In(paymentNos.slice(i, i + NAMED_CHUNK)) })));
+    }
+    const namedRefunds: Refund[] = [];
+    for (let i = 0; i < refundNos.length; i += NAMED_CHUNK) {
+      namedRefunds.push(...(await refunds.findBy({ refundNo: In(refundNos.slice(i, i + NAMED_CHUNK)) })));
+    }
+    return {
+      // A payment of another channel with the same number is not ours to match.
+      payments: new Map([...paidThatDay, ...named.filter((p) => p.channel === channel)].map((p) => [p.paymentNo, p])),
+      refunds: new Map(
+        [...refundedThatDay, ...namedRefunds.filter((r) => r.channel === channel)].map((r) => [r.refundNo, r]),
+      ),
+      paidThatDay: paidThatDay.map((p) => p.paymentNo),
+      refundedThatDay: refundedThatDay.map((r) => r.refundNo),
+    };
+  }
+
+  private async resolve(difference: Difference): Promise<{ resolution: 'RESOLVED' | 'REVIEW'; detail: string }> {
+    const line = difference.line;
+    try {
+      if (difference.kind === 'PAID_NOT_RECORDED' && line?.kind === 'payment') {
+        const outcome = await this.paymentState.apply(difference.paymentNo, {
+          type: 'PAID_CONFIRMED',
+          gatewayTradeNo: line.gatewayTradeNo,
+          paidAmountFen: line.amountFen,
+          paidAt: line.at ?? this.clock.now(),
+        });
+        if (outcome.payment.status === 'PAID') {
+          return { resolution: 'RESOLVED', detail: 'paid at the gateway: recorded PAID from the statement' };
+        }
+        return {
+          resolution: 'REVIEW',
+          detail: `paid at the gateway, payment is ${outcome.payment.status}: ${outcome.payment.statusReason ?? ''}`,
+        };
+      }
+      if (difference.kind === 'REFUND_NOT_RECORDED' && line?.kind === 'refund' && difference.refundNo) {
+        await this.refundState.settle(difference.refundNo, {
+          kind: 'succeeded',
+          gatewayRefundNo: line.gatewayRefundNo,
+        });
+        return { resolution: 'RESOLVED', detail: 'refunded at the gateway: recorded REFUNDED from the statement' };
+      }
+    } catch (error) {
+      if (!(error instanceof DomainError)) throw error;
+      return { resolution: 'REVIEW', detail: error.message };
+    }
+    return { resolution: 'REVIEW', detail: REVIEW_ADVICE[difference.kind] ?? difference.kind };
+  }
+
+  private view(run: ReconciliationRun, items?: ReconciliationDifference[]): RunView {
+    return {
+      id: run.id,
+      channel: run.channel,
+      billDate: run.billDate,
+      status: run.status,
+      statementLines: run.statementLines,
+      differences: run.differences,
+      resolved: run.resolved,
+      review: run.review,
+      error: run.error,
+      triggeredBy: run.triggeredBy,
+      startedAt: run.startedAt.toISOString(),
+      finishedAt: run.finishedAt?.toISOString() ?? null,
+      ...(items
+        ? {
+            items: items.map((i) => ({
+              kind: i.kind,
+              paymentNo: i.paymentNo,
+              refundNo: i.refundNo,
+              oursFen: i.oursFen,
+              theirsFen: i.theirsFen,
+              resolution: i.resolution,
+              detail: i.detail,
+            })),
+          }
+        : {}),
+    };
+  }
+}
+
+/** What an operator should check for differences that are not fixed automatically. */
+const REVIEW_ADVICE: Partial<Record<Difference['kind'], string>> = {
+  UNKNOWN_TRADE: 'the gateway lists a trade we have no payment for: check the merchant account',
+  MISSING_AT_GATEWAY: 'PAID here but not in the statement: check the trade at the gateway (or the next day)',
+  AMOUNT_MISMATCH: 'the statement amount differs from what we recorded as paid',
+  UNKNOWN_REFUND: 'the gateway lists a refund we have no refund for',
+  REFUND_MISSING_AT_GATEWAY: 'REFUNDED here but not in the statement',
+  REFUND_AMOUNT_MISMATCH: 'the statement refund amount differs from ours',
+};
