@@ -84,6 +84,14 @@ describe('Statement reconciliation (e2e)', () => {
     const order = (await http('POST', app('/api/orders'), orderBody(uniqueId(`rec-${channel}`)))).body;
     const started = (await http('POST', app(`/api/orders/${order.orderNo}/pay`), { channel })).body;
     const paymentNo = started.paymentNo as string;
+    if (channel === 'unionpay') {
+      // The buyer's browser posts the consume form: only then does UnionPay know the order.
+      await fetch(started.payCredential.action, {
+        method: 'POST',
+        headers: { 'content-type': 'application/x-www-form-urlencoded' },
+        body: new URLSearchParams(started.payCredential.fields).toString(),
+      });
+    }
     await faults({ outTradeNo: paymentNo, ...faultsBeforePaying });
     await buyerPays(channel, paymentNo);
     return paymentNo;
@@ -175,6 +183,15 @@ describe('Statement reconciliation (e2e)', () => {
     expect(cli.status).toBe(2); // differences need review
     const run = JSON.parse(cli.stdout);
     expect(run).toMatchObject({ channel: 'alipay', billDate: today, status: 'REVIEW', triggeredBy: 'cli' });
+    expectClassified(run.items, c);
+    expect((await paymentOf(c.lost)).status).toBe('PAID');
+    expect((await http('GET', app(`/api/refunds/${c.refundNo}`))).body.status).toBe('REFUNDED');
+  });
+
+  it('UnionPay reconciliation file (deflated zip, fixed-width ZM_ lines): the same four cases', async () => {
+    const c = await cases('unionpay');
+    const run = (await reconcile('unionpay')).body;
+    expect(run).toMatchObject({ channel: 'unionpay', billDate: today, status: 'REVIEW' });
     expectClassified(run.items, c);
     expect((await paymentOf(c.lost)).status).toBe('PAID');
     expect((await http('GET', app(`/api/refunds/${c.refundNo}`))).body.status).toBe('REFUNDED');

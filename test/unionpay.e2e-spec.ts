@@ -33,6 +33,7 @@ describe('UnionPay through the sandbox (e2e)', () => {
     vendor = started.settings;
     settings = {
       baseUrl: sandboxUrl,
+      fileUrl: `${sandboxUrl}/filedownload`,
       merId: unionpaySandboxMeta(keys).merId,
       merchantPrivateKey: loadKey(keys, 'unionpayMerchantPrivate'),
       merchantCertId: certIdOf(new X509Certificate(readPem(keys, 'unionpayMerchantCert'))),

@@ -62,6 +62,7 @@ export class AppConfig {
   /** Live UnionPay settings, as given (checked when GATEWAY_MODE=live). */
   readonly unionpayLive: {
     baseUrl: string;
+    fileUrl: string;
     merId: string;
     signKeyFile: string;
     signCertFile: string;
@@ -146,6 +147,7 @@ export class AppConfig {
     this.publicBaseUrl = env('PUBLIC_BASE_URL') as string;
     this.unionpayLive = {
       baseUrl: env('UNIONPAY_GATEWAY_URL') as string,
+      fileUrl: env('UNIONPAY_FILE_URL') as string,
       merId: env('UNIONPAY_MER_ID') as string,
       signKeyFile: env('UNIONPAY_SIGN_KEY_FILE') as string,
       signCertFile: env('UNIONPAY_SIGN_CERT_FILE') as string,

@@ -297,6 +297,10 @@ export class Environment {
   @IsString()
   UNIONPAY_GATEWAY_URL = 'https://gateway.95516.com';
 
+  /** UnionPay's file download service (reconciliation files): a host of its own. */
+  @IsString()
+  UNIONPAY_FILE_URL = 'https://filedownload.95516.com/';
+
   @IsString()
   UNIONPAY_MER_ID = '';
 

@@ -29,6 +29,7 @@ function unionpaySettings(config: AppConfig): Omit<UnionPaySettings, 'notifyUrl'
     const dir = config.sandbox.keysDir;
     return {
       baseUrl: config.sandbox.url,
+      fileUrl: `${config.sandbox.url}/filedownload`,
       merId: unionpaySandboxMeta(dir).merId,
       merchantPrivateKey: loadKey(dir, 'unionpayMerchantPrivate'),
       merchantCertId: certIdOf(new X509Certificate(readPem(dir, 'unionpayMerchantCert'))),
@@ -51,6 +52,7 @@ function unionpaySettings(config: AppConfig): Omit<UnionPaySettings, 'notifyUrl'
   if (missing.length > 0) throw new InvalidEnvironment(missing);
   return {
     baseUrl: live.baseUrl,
+    fileUrl: live.fileUrl,
     merId: live.merId,
     merchantPrivateKey: createPrivateKey(readFileSync(live.signKeyFile, 'utf8')),
     merchantCertId: certIdOf(new X509Certificate(readFileSync(live.signCertFile, 'utf8'))),

@@ -73,7 +73,13 @@ export function compareStatement(lines: readonly StatementLine[], ledger: Ledger
     } else {
       listedRefunds.add(line.refundNo);
       const ours = ledger.refunds.get(line.refundNo);
-      const base = { paymentNo: line.paymentNo, refundNo: line.refundNo, theirsFen: line.amountFen, line };
+      // Some statements (UnionPay's) name only the refund: its payment is the one our refund belongs to.
+      const base = {
+        paymentNo: line.paymentNo || ours?.paymentNo || '',
+        refundNo: line.refundNo,
+        theirsFen: line.amountFen,
+        line,
+      };
       if (!ours) differences.push({ ...base, kind: 'UNKNOWN_REFUND', oursFen: null });
       else if (ours.amountFen !== line.amountFen) {
         differences.push({ ...base, kind: 'REFUND_AMOUNT_MISMATCH', oursFen: ours.amountFen });

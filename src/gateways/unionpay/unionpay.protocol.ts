@@ -81,3 +81,46 @@ export function unionpayTime(at: Date): string {
 export function parseForm(body: string): Record<string, string> {
   return Object.fromEntries(new URLSearchParams(body).entries());
 }
+
+/**
+ * The reconciliation file's detail lines (the `ZM_` file, 5.1.0 file interface): fixed-width fields, one
+ * separator byte between them, GBK. Widths from UnionPay's own sample parser (DemoBase.parseZMFile).
+ */
+export const ZM_FIELD_WIDTHS = [
+  3, 11, 11, 6, 10, 19, 12, 4, 2, 21, 2, 32, 2, 6, 10, 13, 13, 4, 15, 2, 2, 6, 2, 4, 32, 1, 21, 15, 1, 15, 32, 13, 13,
+  8, 32, 13, 13, 12, 2, 1, 32, 98,
+] as const;
+
+/** The fields we read, by their index in ZM_FIELD_WIDTHS. */
+export const ZM = {
+  transactionCode: 0,
+  transmittedAt: 4,
+  amountFen: 6,
+  queryId: 9,
+  orderId: 11,
+  txnType: 19,
+  txnSubType: 20,
+  bizType: 21,
+  origQueryId: 26,
+  merId: 27,
+} as const;
+
+/** Splits one detail line (its bytes) into trimmed field values. */
+export function parseZmLine(line: Uint8Array): string[] {
+  const gbk = new TextDecoder('gbk');
+  const values: string[] = [];
+  let at = 0;
+  for (const width of ZM_FIELD_WIDTHS) {
+    values.push(gbk.decode(line.subarray(at, at + width)).trim());
+    at += width + 1;
+  }
+  return values;
+}
+
+/** One detail line from values by field index (ASCII values; the sandbox writes files with it). */
+export function formatZmLine(values: Partial<Record<number, string>>): string {
+  return ZM_FIELD_WIDTHS.map((width, i) => {
+    const value = values[i] ?? '';
+    return /^\d+$/.test(value) && i === ZM.amountFen ? value.padStart(width, '0') : value.padEnd(width, ' ');
+  }).join(' ');
+}

@@ -1,10 +1,20 @@
 import { Controller, Header, Inject, Param, Post, Req, Res } from '@nestjs/common';
 import type { Request, Response } from 'express';
+import { zipSync } from 'fflate';
+import iconv from 'iconv-lite';
 import { randomBytes } from 'node:crypto';
-import { signFields, UNIONPAY_VERSION, verifyFields } from '../../gateways/unionpay/unionpay.protocol';
+import { deflateSync } from 'node:zlib';
+import {
+  formatZmLine,
+  signFields,
+  UNIONPAY_VERSION,
+  unionpayTime,
+  verifyFields,
+  ZM,
+} from '../../gateways/unionpay/unionpay.protocol';
 import { SANDBOX_SETTINGS, type SandboxSettings } from '../sandbox.settings';
 import { postNotification, SandboxNotifier, sleep } from '../sandbox-notifier';
-import { type SandboxFaults, type SandboxTrade, SandboxTrades } from '../sandbox-trades';
+import { beijingDate, type SandboxFaults, type SandboxTrade, SandboxTrades } from '../sandbox-trades';
 
 /** UnionPay's resends of an unacknowledged notification: about 10 s first, up to 5 sends (intervals not published). */
 export const UNIONPAY_RESEND_SCHEDULE_MS = [10, 30, 90, 270].map((s) => s * 1000);
@@ -150,6 +160,79 @@ export class UnionpaySandboxController {
       txnTime: fields.txnTime ?? '',
       txnAmt: String(amount),
       queryId: refund.refundId,
+    });
+  }
+
+  /**
+   * The file download service (txnType 76): the day's reconciliation file for `settleDate` (MMDD, this
+   * year), as fileContent = base64 of a zlib-deflated zip holding the `ZM_` detail file.
+   */
+  @Post('/filedownload')
+  files(@Req() req: Request, @Res() res: Response): void {
+    const fields = req.body as Record<string, string>;
+    const problem = this.checkRequest(fields);
+    const base = {
+      version: UNIONPAY_VERSION,
+      encoding: 'UTF-8',
+      signMethod: '01',
+      txnType: '76',
+      txnSubType: fields.txnSubType ?? '',
+      merId: fields.merId ?? '',
+      settleDate: fields.settleDate ?? '',
+    };
+    if (problem) return this.reply(res, { ...base, respCode: '11', respMsg: problem });
+    if (fields.txnType !== '76' || !/^\d{4}$/.test(fields.settleDate ?? '')) {
+      return this.reply(res, { ...base, respCode: '12', respMsg: 'txnType 76 and settleDate MMDD are required' });
+    }
+    const day = `${new Date().getUTCFullYear()}-${fields.settleDate.slice(0, 2)}-${fields.settleDate.slice(2)}`;
+    const lines: string[] = [];
+    for (const trade of this.trades.all()) {
+      if (trade.channel !== 'unionpay' || !trade.transactionId || !trade.paidAt) continue;
+      const faults = this.trades.faultsFor(trade.outTradeNo);
+      if (beijingDate(new Date(trade.paidAt)) === day && !faults.statementOmit) {
+        lines.push(
+          formatZmLine({
+            [ZM.transactionCode]: 'S22',
+            [ZM.transmittedAt]: unionpayTime(new Date(trade.paidAt)).slice(4),
+            [ZM.amountFen]: String(faults.statementAmountFen ?? trade.amountFen),
+            [ZM.queryId]: trade.transactionId,
+            [ZM.orderId]: trade.outTradeNo,
+            [ZM.txnType]: '01',
+            [ZM.txnSubType]: '01',
+            [ZM.bizType]: '000201',
+            [ZM.merId]: trade.mchid,
+          }),
+        );
+      }
+      for (const refund of trade.refunds ?? []) {
+        if (beijingDate(new Date(refund.at)) !== day) continue;
+        lines.push(
+          formatZmLine({
+            [ZM.transactionCode]: 'S30',
+            [ZM.transmittedAt]: unionpayTime(new Date(refund.at)).slice(4),
+            [ZM.amountFen]: String(refund.amountFen),
+            [ZM.queryId]: refund.refundId,
+            [ZM.orderId]: refund.refundNo,
+            [ZM.txnType]: '04',
+            [ZM.txnSubType]: '00',
+            [ZM.bizType]: '000201',
+            [ZM.origQueryId]: trade.transactionId,
+            [ZM.merId]: trade.mchid,
+          }),
+        );
+      }
+    }
+    if (lines.length === 0) return this.reply(res, { ...base, respCode: '98', respMsg: 'file does not exist' });
+    const stamp = fields.settleDate;
+    const zip = zipSync({
+      [`INN${stamp}88ZM_${fields.merId}`]: new Uint8Array(iconv.encode(`${lines.join('\r\n')}\r\n`, 'gbk')),
+    });
+    this.reply(res, {
+      ...base,
+      respCode: '00',
+      respMsg: 'success',
+      fileName: `${fields.merId}_${stamp}.zip`,
+      fileContent: deflateSync(zip).toString('base64'),
     });
   }
 
