@@ -302,6 +302,15 @@ export class WechatSandboxController {
     );
   }
 
+  /** Every trade the sandbox holds, of any channel (what the vendor knows: checkers compare it with the books). */
+  @Get('/sandbox/trades')
+  allTrades() {
+    return [...this.trades.all()].map(({ notifications, ...trade }) => ({
+      ...trade,
+      notifications: notifications.length,
+    }));
+  }
+
   @Get('/sandbox/wechat/trades/:outTradeNo')
   trade(@Param('outTradeNo') outTradeNo: string) {
     return this.trades.get(outTradeNo) ?? { error: 'ORDER_NOT_EXIST' };

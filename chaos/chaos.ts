@@ -1,0 +1,725 @@
+/**
+ * `npm run chaos -- [--payments 300] [--buyers 12] [--settle 240] [--no-mariadb] [--partner-crash-every 53]
+ *   [--broken-partner-dedupe]`
+ *
+ * Starts the gateway sandbox and four app processes (two API-only, two workers running the relay, the
+ * consumers, the query jobs, the reconciler and the orders check) on a fresh database, pushes the orders
+ * of many concurrent buyers through all three channels — with double submissions, double clicks and
+ * channel switches — while it drops, duplicates, delays and reorders notifications, makes the vendor
+ * answer 5xx, SIGKILLs app processes, stops RabbitMQ, flushes and restarts Redis and restarts MariaDB. A
+ * partner consumer of its own crashes before acks now and then. When the faults stop it waits for the
+ * system to settle, checks the books against the sandbox (the vendor's own record) and prints a table;
+ * it exits 1 on any violation and names the orders.
+ */
+import { type ChildProcess, execSync, spawn } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { parseArgs } from 'node:util';
+import { connect } from 'amqplib';
+import { createPool, type Pool, type RowDataPacket } from 'mysql2/promise';
+
+type Channel = 'wechat' | 'alipay' | 'unionpay';
+const CHANNELS: Channel[] = ['wechat', 'alipay', 'unionpay'];
+
+const { values: args } = parseArgs({
+  options: {
+    payments: { type: 'string', default: '300' },
+    buyers: { type: 'string', default: '12' },
+    settle: { type: 'string', default: '240' },
+    'no-mariadb': { type: 'boolean', default: false },
+    'broken-partner-dedupe': { type: 'boolean', default: false },
+    'partner-crash-every': { type: 'string', default: '53' },
+  },
+});
+const PAYMENTS = Number(args.payments);
+const BUYERS = Number(args.buyers);
+const SETTLE_MS = Number(args.settle) * 1000;
+const CRASH_EVERY = Number(args['partner-crash-every']);
+const RUN = `chaos${Date.now().toString(36)}`;
+const DB_NAME = 'payment_center_chaos';
+const BASE_PORT = 31_000 + Math.floor(Math.random() * 2000) * 10;
+const ADMIN_TOKEN = `chaos-admin-${randomBytes(12).toString('hex')}`;
+const ORDERS = {
+  name: `${RUN}-orders`,
+  bindings: ['payment.#'],
+  keyId: `${RUN}-o`,
+  secret: `secret-orders-${RUN}-0123`,
+};
+const WATCHER = {
+  name: `${RUN}-watcher`,
+  bindings: ['payment.#'],
+  keyId: `${RUN}-w`,
+  secret: `secret-watch-${RUN}-0123`,
+};
+const MAIN = join(process.cwd(), 'dist', 'src', 'main.js');
+const SANDBOX_MAIN = join(process.cwd(), 'dist', 'src', 'sandbox', 'main.js');
+const MIGRATE = join(process.cwd(), 'dist', 'src', 'database', 'migrate.js');
+const REDIS_START =
+  'redis-server --daemonize yes --bind 127.0.0.1 -::1 --port 6379 --save "" --appendonly no ' +
+  '--dir /var/lib/redis --logfile /var/log/redis/ci.log';
+
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+const pick = <T>(items: readonly T[]): T => items[Math.floor(Math.random() * items.length)];
+const chance = (p: number) => Math.random() < p;
+const log = (message: string) => console.log(`[chaos ${new Date().toISOString().slice(11, 19)}] ${message}`);
+
+// ---------------------------------------------------------------------------------------------- processes
+
+interface AppProcess {
+  name: string;
+  port: number;
+  role: 'api' | 'worker';
+  child?: ChildProcess;
+}
+
+const keysDir = join(mkdtempSync(join(tmpdir(), 'pc-chaos-')), 'keys');
+const sandboxPort = BASE_PORT;
+const sandboxUrl = `http://127.0.0.1:${sandboxPort}`;
+const apps: AppProcess[] = [
+  { name: 'api-1', port: BASE_PORT + 1, role: 'api' },
+  { name: 'api-2', port: BASE_PORT + 2, role: 'api' },
+  { name: 'worker-1', port: BASE_PORT + 3, role: 'worker' },
+  { name: 'worker-2', port: BASE_PORT + 4, role: 'worker' },
+];
+let sandbox: ChildProcess | undefined;
+
+function appEnv(app: AppProcess): NodeJS.ProcessEnv {
+  const worker = String(app.role === 'worker');
+  return {
+    ...process.env,
+    PORT: String(app.port),
+    PUBLIC_BASE_URL: `http://127.0.0.1:${app.port}`,
+    DB_NAME,
+    DB_MIGRATE_ON_START: 'false',
+    LOG_LEVEL: 'error',
+    GATEWAY_MODE: 'sandbox',
+    SANDBOX_URL: sandboxUrl,
+    SANDBOX_KEYS_DIR: keysDir,
+    GATEWAY_TIMEOUT_MS: '2000',
+    PARTNERS: JSON.stringify([ORDERS, WATCHER]),
+    ORDERS_PARTNER: ORDERS.name,
+    ORDER_EXPIRES_IN_SECONDS: '60',
+    PAYMENT_QUERY_SCHEDULE: '3s,1s,2s,3s',
+    PAYMENT_QUERY_LONG_TAIL: '2s,5s',
+    PAYMENT_CLOSE_ATTEMPTS: '30',
+    RECOVERY_QUEUE_PREFIX: RUN,
+    RECOVERY_JOBS_ENABLED: worker,
+    RECONCILER_ENABLED: worker,
+    RECONCILER_CRON: '*/2 * * * * *',
+    RECONCILER_GRACE_MS: '3000',
+    ORDERS_CHECK_ENABLED: worker,
+    ORDERS_CHECK_CRON: '*/5 * * * * *',
+    ORDERS_PAYMENT_CHECK_AFTER: '15s',
+    RECONCILIATION_ENABLED: 'false',
+    RELAY_ENABLED: worker,
+    RELAY_POLL_INTERVAL_MS: '500',
+    CONSUMERS_ENABLED: worker,
+    ADMIN_TOKENS: JSON.stringify([
+      { name: 'chaos', token: ADMIN_TOKEN, scopes: ['reconciliation:run', 'reconciliation:read', 'deliveries:read'] },
+    ]),
+  };
+}
+
+async function waitHttp(url: string, what: string, timeoutMs = 60_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    try {
+      if ((await fetch(url, { signal: AbortSignal.timeout(2000) })).status < 500) return;
+    } catch {
+      // not up yet
+    }
+    await sleep(250);
+  }
+  throw new Error(`${what} did not come up`);
+}
+
+function startApp(app: AppProcess): Promise<void> {
+  app.child = spawn(process.execPath, [MAIN], { env: appEnv(app), stdio: ['ignore', 'ignore', 'pipe'] });
+  app.child.stderr?.on('data', (chunk: Buffer) => {
+    const text = chunk.toString().trim();
+    if (text && !/ECONNREFUSED|Connection lost|connect ETIMEDOUT|read ECONNRESET/.test(text)) {
+      process.stderr.write(`[${app.name}] ${text.slice(0, 400)}\n`);
+    }
+  });
+  return waitHttp(`http://127.0.0.1:${app.port}/health`, app.name);
+}
+
+function kill(app: AppProcess): void {
+  app.child?.kill('SIGKILL');
+  app.child = undefined;
+}
+
+function sh(command: string): void {
+  execSync(command, { stdio: 'pipe', timeout: 120_000 });
+}
+
+function redisAnswers(): boolean {
+  try {
+    return execSync('redis-cli ping', { stdio: 'pipe', timeout: 2000 }).toString().trim() === 'PONG';
+  } catch {
+    return false;
+  }
+}
+
+function mariadbAnswers(): boolean {
+  try {
+    execSync('mariadb-admin -uroot ping', { stdio: 'pipe', timeout: 3000 });
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+// ----------------------------------------------------------------------------------------------- HTTP
+
+/** The parts of our API's answers the driver reads. */
+interface Answer {
+  code?: string;
+  orderNo?: string;
+  paymentNo?: string;
+  payCredential?: { type: string; action: string; fields: Record<string, string> };
+  status?: string;
+  statementLines?: number;
+  items?: { resolution: string; kind: string; paymentNo: string }[];
+}
+
+async function call(method: 'GET' | 'POST', path: string, body?: unknown, headers: Record<string, string> = {}) {
+  const candidates = apps.filter((a) => a.child);
+  const app = pick(candidates.length > 0 ? candidates : apps);
+  const response = await fetch(`http://127.0.0.1:${app.port}${path}`, {
+    method,
+    headers: { 'content-type': 'application/json', ...headers },
+    body: body === undefined ? undefined : JSON.stringify(body),
+    signal: AbortSignal.timeout(15_000),
+  });
+  const text = await response.text();
+  return { status: response.status, body: (text ? JSON.parse(text) : {}) as Answer };
+}
+
+/** A request a real client repeats until it gets an answer: another instance, after a pause. */
+async function persist(method: 'GET' | 'POST', path: string, body?: unknown, headers: Record<string, string> = {}) {
+  for (let attempt = 0; ; attempt++) {
+    try {
+      const response = await call(method, path, body, headers);
+      const retry = response.status >= 500 || response.status === 409 || response.status === 429;
+      if (!retry || attempt >= 40) return response;
+    } catch (error) {
+      if (attempt >= 40) throw error;
+    }
+    await sleep(300 + Math.random() * 700);
+  }
+}
+
+const sandboxCall = (path: string, body?: unknown) =>
+  fetch(`${sandboxUrl}${path}`, {
+    method: body === undefined ? 'GET' : 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: body === undefined ? undefined : JSON.stringify(body),
+  }).then(async (r) => ((await r.text()) && r.status < 300 ? r : r));
+
+// --------------------------------------------------------------------------------------------- buyers
+
+interface Submission {
+  id: string;
+  orderNo?: string;
+  payments: { paymentNo: string; channel: Channel; paidAtVendor: boolean }[];
+}
+
+const submissions: Submission[] = [];
+
+async function buyer(index: number): Promise<void> {
+  const submission: Submission = { id: `${RUN}-${index}`, payments: [] };
+  submissions.push(submission);
+  const key = { 'Idempotency-Key': submission.id };
+  const body = {
+    buyerId: `buyer-${index % 50}`,
+    items: [
+      { sku: `SKU-${index % 7}`, name: 'Chaos tea', quantity: 1 + (index % 3), unitPriceFen: 100 + (index % 900) },
+    ],
+  };
+  // Double submission: the same request twice at once (to two instances).
+  const creates = await Promise.all(
+    Array.from({ length: chance(0.25) ? 2 : 1 }, () => persist('POST', '/api/orders', body, key)),
+  );
+  const created = creates.find((c) => c.status === 201 || c.status === 200);
+  if (!created) throw new Error(`submission ${submission.id}: no order (${creates.map((c) => c.status).join(',')})`);
+  submission.orderNo = created.body.orderNo;
+  for (const c of creates) {
+    if ((c.status === 201 || c.status === 200) && c.body.orderNo !== submission.orderNo)
+      throw new Error(`submission ${submission.id} created two orders`);
+  }
+  const channels: Channel[] = [pick(CHANNELS)];
+  if (chance(0.1)) channels.push(pick(CHANNELS.filter((c) => c !== channels[0]))); // the buyer switches
+  for (const channel of channels) {
+    // Double click: the same pay twice at once.
+    const pays = await Promise.all(
+      Array.from({ length: chance(0.25) ? 2 : 1 }, () =>
+        persist(
+          'POST',
+          `/api/orders/${submission.orderNo}/pay`,
+          { channel },
+          { 'Idempotency-Key': `${submission.id}-${channel}` },
+        ),
+      ),
+    );
+    const paid = pays.find((p) => p.status === 200);
+    if (!paid) {
+      log(`submission ${submission.id}: pay ${channel} answered ${pays.map((p) => p.status).join(',')}`);
+      continue;
+    }
+    const payment = { paymentNo: paid.body.paymentNo as string, channel, paidAtVendor: false };
+    submission.payments.push(payment);
+    if (channel === 'unionpay' && paid.body.payCredential?.type === 'form') {
+      await fetch(paid.body.payCredential.action, {
+        method: 'POST',
+        headers: { 'content-type': 'application/x-www-form-urlencoded' },
+        body: new URLSearchParams(paid.body.payCredential.fields).toString(),
+      }).catch(() => undefined);
+    }
+    const faults: Record<string, unknown> = {};
+    const roll = Math.random();
+    if (roll < 0.2) faults.dropNotifications = true;
+    else if (roll < 0.32) faults.duplicateNotifications = 3;
+    else if (roll < 0.44) faults.delayNotificationMs = 1500 + Math.floor(Math.random() * 3000);
+    if (Object.keys(faults).length > 0)
+      await sandboxCall('/sandbox/faults', { outTradeNo: payment.paymentNo, ...faults });
+    if (chance(channels.length > 1 ? 0.6 : 0.85)) {
+      await sleep(Math.random() * 1500);
+      const response = await fetch(`${sandboxUrl}/sandbox/${channel}/trades/${payment.paymentNo}/pay`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: '{}',
+      });
+      payment.paidAtVendor = response.status === 200;
+    }
+  }
+}
+
+// --------------------------------------------------------------------------------------- the partner
+
+interface PartnerLog {
+  deliveries: number;
+  crashedBeforeAck: number;
+  rejected: number;
+  effects: Map<string, number>;
+}
+
+function startPartner(broken: boolean): { log: PartnerLog; stop: () => Promise<void> } {
+  const partner: PartnerLog = { deliveries: 0, crashedBeforeAck: 0, rejected: 0, effects: new Map() };
+  const seen = new Set<string>();
+  let stopped = false;
+  let connection: Awaited<ReturnType<typeof connect>> | undefined;
+  const run = async () => {
+    while (!stopped) {
+      try {
+        connection = await connect('amqp://guest:guest@127.0.0.1:5672');
+        connection.on('error', () => undefined);
+        const channel = await connection.createChannel();
+        channel.on('error', () => undefined);
+        await channel.checkQueue(`partner.${WATCHER.name}`);
+        await channel.prefetch(20);
+        const closed = new Promise<void>((resolve) => connection?.on('close', () => resolve()));
+        const rejectedOnce = new Set<string>();
+        await channel.consume(`partner.${WATCHER.name}`, (message) => {
+          if (!message) return;
+          partner.deliveries++;
+          const id = String(message.properties.messageId);
+          // Crashes before its ack now and then: the message comes again.
+          if (partner.deliveries % CRASH_EVERY === 0) {
+            partner.crashedBeforeAck++;
+            void connection?.close().catch(() => undefined);
+            return;
+          }
+          // Rejects some messages once, for a while (requeued, within the queue's delivery limit).
+          if (partner.deliveries % 11 === 0 && !rejectedOnce.has(id)) {
+            rejectedOnce.add(id);
+            partner.rejected++;
+            channel.nack(message, false, true);
+            return;
+          }
+          if (broken || !seen.has(id)) {
+            seen.add(id);
+            partner.effects.set(id, (partner.effects.get(id) ?? 0) + 1);
+          }
+          channel.ack(message);
+        });
+        await closed;
+      } catch {
+        // broker down or the queue not declared yet
+      }
+      await sleep(500);
+    }
+  };
+  const running = run();
+  return {
+    log: partner,
+    stop: async () => {
+      stopped = true;
+      await connection?.close().catch(() => undefined);
+      await running;
+    },
+  };
+}
+
+// ------------------------------------------------------------------------------------------- faults
+
+const faultLog: Record<string, number> = {};
+const count = (fault: string) => (faultLog[fault] = (faultLog[fault] ?? 0) + 1);
+
+async function faultLoop(done: () => boolean): Promise<void> {
+  // Every fault class once early on (so even a short run has them all), then repeatable ones at random.
+  const first = ['kill', 'rabbitmq', 'vendor-5xx', 'redis-flush', 'kill', 'reorder', 'redis-restart'];
+  if (!args['no-mariadb']) first.push('mariadb');
+  while (!done()) {
+    await sleep(1500 + Math.random() * 2000);
+    if (done()) break;
+    const action = first.shift() ?? pick(['kill', 'kill', 'vendor-5xx', 'reorder']);
+    try {
+      switch (action) {
+        case 'kill': {
+          const victim = pick(apps.filter((a) => a.child));
+          log(`SIGKILL ${victim.name}`);
+          kill(victim);
+          count('SIGKILL app process');
+          await sleep(1000 + Math.random() * 2000);
+          await startApp(victim);
+          break;
+        }
+        case 'vendor-5xx':
+          count('vendor 5xx / system busy window');
+          await sandboxCall('/sandbox/faults', { apiError: true });
+          await sleep(1500);
+          await sandboxCall('/sandbox/faults', {});
+          break;
+        case 'reorder':
+          count('notifications reordered (window)');
+          await sandboxCall('/sandbox/faults', { reorderNotifications: 3 });
+          await sleep(3000);
+          await sandboxCall('/sandbox/faults', {});
+          break;
+        case 'rabbitmq':
+          log('RabbitMQ stop_app');
+          count('RabbitMQ stopped and started');
+          sh('rabbitmqctl stop_app');
+          await sleep(3000);
+          sh('rabbitmqctl start_app && rabbitmqctl await_startup');
+          log('RabbitMQ start_app');
+          break;
+        case 'redis-flush':
+          count('Redis flushed');
+          sh('redis-cli flushall');
+          break;
+        case 'redis-restart':
+          log('Redis shutdown');
+          count('Redis stopped and restarted');
+          try {
+            sh('redis-cli shutdown nosave');
+          } catch {
+            // the dropped connection is reported as an error
+          }
+          await sleep(2000);
+          if (!redisAnswers()) sh(REDIS_START);
+          log('Redis started');
+          break;
+        case 'mariadb':
+          log('MariaDB shutdown');
+          count('MariaDB restarted');
+          sh('mariadb-admin -uroot shutdown');
+          await sleep(2000);
+          sh('start-stop-daemon --start --oknodo --background --exec /usr/sbin/mariadbd');
+          for (let i = 0; i < 60 && !mariadbAnswers(); i++) await sleep(500);
+          log('MariaDB started');
+          break;
+      }
+    } catch (error) {
+      log(`fault ${action} failed: ${(error as Error).message}`);
+    }
+  }
+}
+
+// -------------------------------------------------------------------------------------------- checks
+
+interface Violation {
+  check: string;
+  detail: string;
+}
+
+async function rows<T>(db: Pool, sql: string, params: unknown[] = []): Promise<T[]> {
+  const [result] = await db.query<RowDataPacket[]>(sql, params);
+  return result as T[];
+}
+
+async function settled(db: Pool): Promise<string | undefined> {
+  const [open] = await rows<{ n: number }>(
+    db,
+    "SELECT COUNT(*) AS n FROM payments WHERE status IN ('PAYING','CLOSING')",
+  );
+  const [refunding] = await rows<{ n: number }>(db, "SELECT COUNT(*) AS n FROM refunds WHERE status = 'REFUNDING'");
+  const [outbox] = await rows<{ n: number }>(db, 'SELECT COUNT(*) AS n FROM outbox_events WHERE published_at IS NULL');
+  const [orders] = await rows<{ n: number }>(
+    db,
+    "SELECT COUNT(*) AS n FROM orders WHERE status IN ('CREATED','PAYING')",
+  );
+  const waiting = { payments: open.n, refunds: refunding.n, outbox: outbox.n, orders: orders.n };
+  return Object.values(waiting).some((n) => Number(n) > 0) ? JSON.stringify(waiting) : undefined;
+}
+
+async function check(
+  db: Pool,
+  partner: PartnerLog,
+): Promise<{ table: [string, string, string][]; violations: Violation[] }> {
+  const violations: Violation[] = [];
+  const table: [string, string, string][] = [];
+  const add = (check: string, value: string, ok: boolean, detail = '') => {
+    table.push([check, value, ok ? 'ok' : 'VIOLATION']);
+    if (!ok) violations.push({ check, detail: detail || value });
+  };
+
+  const orders = await rows<{ order_no: string; status: string; payment_no: string | null }>(
+    db,
+    'SELECT order_no, status, payment_no FROM orders',
+  );
+  const withOrder = submissions.filter((s) => s.orderNo);
+  add(
+    'orders = distinct submissions',
+    `${orders.length} / ${withOrder.length}`,
+    orders.length === new Set(withOrder.map((s) => s.orderNo)).size && orders.length === withOrder.length,
+  );
+
+  const payments = await rows<{
+    payment_no: string;
+    order_no: string;
+    status: string;
+    paid_amount_fen: number | null;
+    amount_fen: number;
+  }>(db, 'SELECT payment_no, order_no, status, paid_amount_fen, amount_fen FROM payments');
+  const byNo = new Map(payments.map((p) => [p.payment_no, p]));
+  const trades = (await (await fetch(`${sandboxUrl}/sandbox/trades`)).json()) as {
+    outTradeNo: string;
+    state: string;
+    amountFen: number;
+    refunds?: { refundNo: string; amountFen: number }[];
+  }[];
+  const paidAtVendor = trades.filter((t) => t.state === 'SUCCESS');
+  const lost = paidAtVendor.filter((t) => byNo.get(t.outTradeNo)?.status !== 'PAID');
+  add(
+    'paid at the vendor → PAID here',
+    `${paidAtVendor.length - lost.length} / ${paidAtVendor.length}`,
+    lost.length === 0,
+    lost.map((t) => t.outTradeNo).join(' '),
+  );
+
+  const autoRefunds = await rows<{ payment_no: string; status: string; amount_fen: number; kind: string }>(
+    db,
+    "SELECT payment_no, status, amount_fen, kind FROM refunds WHERE kind <> 'REQUESTED'",
+  );
+  const refundedPayments = new Set(autoRefunds.filter((r) => r.status === 'REFUNDED').map((r) => r.payment_no));
+  const keptByOrder = new Map<string, string[]>();
+  for (const p of payments.filter((p) => p.status === 'PAID' && !refundedPayments.has(p.payment_no))) {
+    keptByOrder.set(p.order_no, [...(keptByOrder.get(p.order_no) ?? []), p.payment_no]);
+  }
+  const doubly = [...keptByOrder.entries()].filter(([, kept]) => kept.length > 1);
+  add(
+    'no order paid twice unrefunded',
+    `${doubly.length} orders`,
+    doubly.length === 0,
+    doubly.map(([o]) => o).join(' '),
+  );
+  const notRefunded = autoRefunds.filter((r) => r.status !== 'REFUNDED');
+  add(
+    'automatic refunds completed',
+    `${autoRefunds.length - notRefunded.length} / ${autoRefunds.length}`,
+    notRefunded.length === 0,
+    notRefunded.map((r) => r.payment_no).join(' '),
+  );
+  const vendorRefunded = new Map(
+    trades.flatMap((t) => (t.refunds ?? []).map((r) => [t.outTradeNo, r.amountFen] as const)),
+  );
+  const missingAtVendor = autoRefunds.filter(
+    (r) => r.status === 'REFUNDED' && vendorRefunded.get(r.payment_no) !== r.amount_fen,
+  );
+  add(
+    'refunds agree with the vendor',
+    `${autoRefunds.length - missingAtVendor.length} / ${autoRefunds.length}`,
+    missingAtVendor.length === 0,
+    missingAtVendor.map((r) => r.payment_no).join(' '),
+  );
+
+  const failed = payments.filter((p) => p.status === 'FAILED');
+  add(
+    'no FAILED without a definite vendor answer',
+    `${failed.length} FAILED`,
+    failed.length === 0,
+    failed.map((p) => p.payment_no).join(' '),
+  );
+  const review = payments.filter((p) => p.status === 'NEEDS_REVIEW');
+  add(
+    'nothing left in review',
+    `${review.length}`,
+    review.length === 0,
+    review.map((p) => `${p.payment_no}(${p.order_no})`).join(' '),
+  );
+  const open = payments.filter((p) => p.status === 'PAYING' || p.status === 'CLOSING');
+  add(
+    'nothing PAYING/CLOSING past expiry',
+    `${open.length}`,
+    open.length === 0,
+    open.map((p) => p.payment_no).join(' '),
+  );
+
+  const mismatchedOrders = orders.filter((o) => {
+    const kept = keptByOrder.get(o.order_no) ?? [];
+    return kept.length === 1
+      ? o.status !== 'PAID' || o.payment_no !== kept[0]
+      : o.status === 'PAID' || o.status === 'PAYING' || o.status === 'CREATED';
+  });
+  add(
+    'orders agree with their payments',
+    `${orders.length - mismatchedOrders.length} / ${orders.length}`,
+    mismatchedOrders.length === 0,
+    mismatchedOrders.map((o) => `${o.order_no}:${o.status}`).join(' '),
+  );
+
+  const [outbox] = await rows<{ n: number }>(db, 'SELECT COUNT(*) AS n FROM outbox_events WHERE published_at IS NULL');
+  add('outbox empty', `${outbox.n} unpublished`, Number(outbox.n) === 0);
+  const deliveries = await rows<{ event_id: string; partner: string; status: string }>(
+    db,
+    'SELECT event_id, partner, status FROM event_deliveries',
+  );
+  const undelivered = deliveries.filter((d) => d.status !== 'PUBLISHED');
+  add(
+    'every delivery published',
+    `${deliveries.length - undelivered.length} / ${deliveries.length}`,
+    undelivered.length === 0,
+    undelivered.map((d) => `${d.event_id}:${d.status}`).join(' '),
+  );
+  const events = await rows<{ event_id: string }>(db, 'SELECT event_id FROM outbox_events');
+  const unseen = events.filter((e) => !partner.effects.has(e.event_id));
+  const twice = [...partner.effects.entries()].filter(([, n]) => n > 1);
+  add(
+    'partner applied every event once',
+    `${events.length - unseen.length} / ${events.length}, ${twice.length} twice`,
+    unseen.length === 0 && twice.length === 0,
+    `unseen ${unseen.length}, applied twice: ${twice
+      .map(([id]) => id)
+      .slice(0, 20)
+      .join(' ')}`,
+  );
+  table.push([
+    'partner deliveries (crashed before ack, rejected)',
+    `${partner.deliveries} (${partner.crashedBeforeAck}, ${partner.rejected})`,
+    '',
+  ]);
+
+  const today = new Date(Date.now() + 8 * 3600 * 1000).toISOString().slice(0, 10);
+  for (const channel of CHANNELS) {
+    const run = await persist(
+      'POST',
+      '/api/admin/reconciliations',
+      { channel, date: today },
+      {
+        authorization: `Bearer ${ADMIN_TOKEN}`,
+        'Idempotency-Key': `${RUN}-recon-${channel}`,
+      },
+    );
+    const unexplained = (run.body?.items ?? []).filter((i) => i.resolution === 'REVIEW');
+    const lines = String(run.body?.statementLines ?? '?');
+    add(
+      `reconciliation ${channel}: unexplained differences`,
+      `${unexplained.length} (${lines} lines, ${run.body?.status})`,
+      run.status === 200 && unexplained.length === 0 && run.body?.status !== 'FAILED',
+      unexplained.map((i) => `${i.kind}:${i.paymentNo}`).join(' '),
+    );
+  }
+  return { table, violations };
+}
+
+// ---------------------------------------------------------------------------------------------- main
+
+async function main(): Promise<number> {
+  const started = Date.now();
+  const root = createPool({ host: '127.0.0.1', user: 'root', password: '', connectionLimit: 2 });
+  await root.query(`DROP DATABASE IF EXISTS ${DB_NAME}`);
+  await root.query(`CREATE DATABASE ${DB_NAME} CHARACTER SET utf8mb4 COLLATE utf8mb4_unicode_ci`);
+  await root.end();
+  execSync(`${process.execPath} ${MIGRATE}`, { env: { ...process.env, DB_NAME }, stdio: 'pipe' });
+
+  sandbox = spawn(process.execPath, [SANDBOX_MAIN], {
+    env: { ...process.env, SANDBOX_PORT: String(sandboxPort), SANDBOX_KEYS_DIR: keysDir, SANDBOX_TIME_SCALE: '0.002' },
+    stdio: ['ignore', 'ignore', 'inherit'],
+  });
+  await waitHttp(`${sandboxUrl}/sandbox/trades`, 'sandbox');
+  await Promise.all(apps.map((app) => startApp(app)));
+  const partner = startPartner(args['broken-partner-dedupe'] ?? false);
+  log(`${PAYMENTS} buyers' orders, ${BUYERS} at a time, through ${apps.length} app processes`);
+
+  let next = 0;
+  let finished = false;
+  const errors: string[] = [];
+  const faults = faultLoop(() => finished);
+  await Promise.all(
+    Array.from({ length: BUYERS }, async () => {
+      while (next < PAYMENTS) {
+        const index = next++;
+        await buyer(index).catch((error: unknown) => errors.push(String(error)));
+      }
+    }),
+  );
+  finished = true;
+  await faults;
+  await sandboxCall('/sandbox/faults', {});
+  for (const app of apps) if (!app.child) await startApp(app);
+  if (!redisAnswers()) sh(REDIS_START);
+  log(`buyers done in ${Math.round((Date.now() - started) / 1000)} s; faults: ${JSON.stringify(faultLog)}; settling`);
+
+  const db = createPool({ host: '127.0.0.1', user: 'root', password: '', database: DB_NAME, connectionLimit: 2 });
+  const deadline = Date.now() + SETTLE_MS;
+  let waiting: string | undefined = 'start';
+  while (Date.now() < deadline && (waiting = await settled(db).catch(() => 'db'))) await sleep(2000);
+  await sleep(3000); // the partner's last acks
+  log(waiting ? `not settled after ${SETTLE_MS / 1000} s: ${waiting}` : 'settled');
+  const { table, violations } = await check(db, partner.log);
+  for (const e of errors) violations.push({ check: 'buyer', detail: e });
+  await partner.stop();
+  await db.end();
+
+  const width = Math.max(...table.map(([c]) => c.length));
+  console.log(`\n${'check'.padEnd(width)}  ${'value'.padEnd(30)}  result`);
+  for (const [c, value, result] of table) console.log(`${c.padEnd(width)}  ${value.padEnd(30)}  ${result}`);
+  console.log(
+    `\nfaults injected: ${Object.entries(faultLog)
+      .map(([f, n]) => `${f} ×${n}`)
+      .join(', ')}`,
+  );
+  console.log(`elapsed: ${Math.round((Date.now() - started) / 1000)} s`);
+  for (const v of violations) console.log(`VIOLATION ${v.check}: ${v.detail.slice(0, 2000)}`);
+  console.log(violations.length === 0 ? 'CHAOS PASSED' : `CHAOS FAILED: ${violations.length} violation(s)`);
+  return violations.length === 0 ? 0 : 1;
+}
+
+async function cleanup(): Promise<void> {
+  for (const app of apps) kill(app);
+  sandbox?.kill('SIGKILL');
+  if (!redisAnswers()) sh(REDIS_START);
+  try {
+    const amqp = await connect('amqp://guest:guest@127.0.0.1:5672');
+    const channel = await amqp.createChannel();
+    for (const p of [ORDERS, WATCHER]) await channel.deleteQueue(`partner.${p.name}`).catch(() => undefined);
+    await amqp.close();
+  } catch {
+    // the broker is down: the queues go with the next test setup
+  }
+}
+
+main()
+  .then(async (code) => {
+    await cleanup();
+    process.exit(code);
+  })
+  .catch(async (error: unknown) => {
+    console.error(error);
+    await cleanup();
+    process.exit(1);
+  });
