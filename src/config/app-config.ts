@@ -95,6 +95,8 @@ export class AppConfig {
   readonly ordersPartner: string;
   /** Redeliveries a partner queue allows before it dead-letters a message (quorum x-delivery-limit). */
   readonly partnerDeliveryLimit: number;
+  /** Wait before the Orders consumer requeues a message it failed on; doubles per redelivery (to 8x). */
+  readonly consumerRetryDelayMs: number;
 
   constructor(@Inject(ConfigService) config: ConfigService<Environment, true>) {
     const env = (key: keyof Environment) => config.get(key, { infer: true });
@@ -182,5 +184,6 @@ export class AppConfig {
     this.consumersEnabled = env('CONSUMERS_ENABLED') as boolean;
     this.ordersPartner = env('ORDERS_PARTNER') as string;
     this.partnerDeliveryLimit = env('PARTNER_DELIVERY_LIMIT') as number;
+    this.consumerRetryDelayMs = env('CONSUMER_RETRY_DELAY_MS') as number;
   }
 }

@@ -233,6 +233,12 @@ export class Environment {
   @Max(100)
   PARTNER_DELIVERY_LIMIT = 5;
 
+  @Transform(toInteger)
+  @IsInt()
+  @Min(0)
+  @Max(60_000)
+  CONSUMER_RETRY_DELAY_MS = 1000;
+
   /** sandbox: every provider talks to the gateway sandbox with generated test keys; live: the vendors. */
   @IsIn(['sandbox', 'live'])
   GATEWAY_MODE: 'sandbox' | 'live' = 'sandbox';

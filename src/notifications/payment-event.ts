@@ -56,6 +56,22 @@ export interface PaymentEventBody {
   };
 }
 
+/** The `payment` of an event, from the payment as business applications see it. */
+export function eventPayment(payment: PaymentEventBody['payment']): PaymentEventBody['payment'] {
+  return {
+    paymentNo: payment.paymentNo,
+    orderNo: payment.orderNo,
+    channel: payment.channel,
+    amountFen: payment.amountFen,
+    currency: payment.currency,
+    status: payment.status,
+    gatewayTradeNo: payment.gatewayTradeNo,
+    paidAmountFen: payment.paidAmountFen,
+    paidAt: payment.paidAt,
+    closedAt: payment.closedAt,
+  };
+}
+
 /**
  * `x-pc-signature: t=<unix seconds>,<keyId>=<hex HMAC-SHA256(secret, "<t>.<body>")>[,<keyId2>=…]`.
  * One message reaches every partner bound to its routing key, so it carries one signature per partner;

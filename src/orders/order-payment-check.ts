@@ -1,13 +1,13 @@
 import { Inject, Injectable, Logger, type OnApplicationBootstrap, type OnApplicationShutdown } from '@nestjs/common';
 import { Cron, CronExpression, SchedulerRegistry } from '@nestjs/schedule';
+import { startConfiguredCron, stopConfiguredCron } from '../common/configured-cron';
 import { InjectDataSource } from '@nestjs/typeorm';
-import { CronTime } from 'cron';
 import { createHash } from 'node:crypto';
 import { type DataSource, In } from 'typeorm';
 import { Clock } from '../common/clock';
 import { AppConfig } from '../config/app-config';
 import { inTransaction } from '../database/transaction';
-import type { PaymentEventBody, PaymentEventType } from '../notifications/payment-event';
+import { eventPayment, type PaymentEventBody, type PaymentEventType } from '../notifications/payment-event';
 import { PaymentCenter } from '../payment-center/payment-center';
 import type { PaymentView } from '../payment-center/payment.view';
 import { mayStillBePaid } from '../payment-center/payment-state-machine';
@@ -42,14 +42,11 @@ export class OrderPaymentCheck implements OnApplicationBootstrap, OnApplicationS
   ) {}
 
   onApplicationBootstrap(): void {
-    if (!this.config.orders.check.enabled) return;
-    const job = this.scheduler.getCronJob(JOB);
-    job.setTime(new CronTime(this.config.orders.check.cron));
-    job.start();
+    startConfiguredCron(this.scheduler, JOB, this.config.orders.check);
   }
 
   async onApplicationShutdown(): Promise<void> {
-    if (this.scheduler.doesExist('cron', JOB)) await this.scheduler.getCronJob(JOB).stop();
+    await stopConfiguredCron(this.scheduler, JOB);
     await this.running;
   }
 
@@ -150,17 +147,6 @@ function checkedEvent(payment: PaymentView, type: PaymentEventType, now: Date): 
     type,
     occurredAt: now.toISOString(),
     version: payment.version,
-    payment: {
-      paymentNo: payment.paymentNo,
-      orderNo: payment.orderNo,
-      channel: payment.channel,
-      amountFen: payment.amountFen,
-      currency: payment.currency,
-      status: payment.status,
-      gatewayTradeNo: payment.gatewayTradeNo,
-      paidAmountFen: payment.paidAmountFen,
-      paidAt: payment.paidAt,
-      closedAt: payment.closedAt,
-    },
+    payment: eventPayment(payment),
   };
 }

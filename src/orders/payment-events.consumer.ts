@@ -17,8 +17,9 @@ import { PAYMENT_EVENT_PATTERN } from './payment-events.deserializer';
  * with manual acks. OrderPaymentEvents applies each one once (by id) and ignores stale versions.
  *
  * - A forged or unreadable message is rejected without requeue: it is dead-lettered, never applied.
- * - A failure (database down...) is nacked with requeue; the quorum queue's delivery limit dead-letters it
- *   after PARTNER_DELIVERY_LIMIT attempts, so it is neither lost nor retried forever.
+ * - A failure (database down...) is requeued after a growing wait (CONSUMER_RETRY_DELAY_MS, doubling); the
+ *   quorum queue's delivery limit dead-letters it after PARTNER_DELIVERY_LIMIT attempts, so it is neither
+ *   lost nor retried forever.
  */
 @Controller()
 export class PaymentEventsConsumer {
@@ -44,7 +45,14 @@ export class PaymentEventsConsumer {
       this.logger.debug(`event ${event.id} (${event.type} v${event.version}) for ${event.payment.orderNo}: ${outcome}`);
       channel.ack(message);
     } catch (error) {
-      this.logger.warn(`event ${event.id} not applied, will be redelivered: ${(error as Error).message}`);
+      // Not at once: a database restart would spend the queue's delivery limit in milliseconds and
+      // dead-letter the event. Wait longer with each redelivery (quorum queues count them), then requeue.
+      const redeliveries = Number((message.properties.headers ?? {})['x-delivery-count'] ?? 0);
+      const delay = this.config.consumerRetryDelayMs * 2 ** Math.min(redeliveries, 3);
+      this.logger.warn(
+        `event ${event.id} not applied, redelivered in ${delay} ms: ${(error as Error).message.slice(0, 200)}`,
+      );
+      await new Promise((resolve) => setTimeout(resolve, delay));
       channel.nack(message, false, true);
     }
   }

@@ -6,9 +6,10 @@ import type { Fen } from '../common/money';
 import { ER_DUP_ENTRY, inTransaction, mysqlErrno } from '../database/transaction';
 import { OutboxRelay } from '../notifications/outbox.relay';
 import { OutboxWriter } from '../notifications/outbox.writer';
-import type { PaymentEventType as PartnerEventType } from '../notifications/payment-event';
+import { eventPayment, type PaymentEventType as PartnerEventType } from '../notifications/payment-event';
 import { GatewayTradeNoConflict, IllegalTransition, PaymentNotFound } from './payment-errors';
 import type { Payment } from './payment.entity';
+import { toPaymentView } from './payment.view';
 import { decide, type PaymentEventType, type PaymentStatus } from './payment-state-machine';
 import { PaymentsRepository } from './payments.repository';
 import { QueryScheduler } from './recovery/query-scheduler';
@@ -98,18 +99,7 @@ export class PaymentStateService {
       {
         type,
         version: payment.version,
-        payment: {
-          paymentNo: payment.paymentNo,
-          orderNo: payment.orderNo,
-          channel: payment.channel,
-          amountFen: payment.amountFen,
-          currency: payment.currency,
-          status: payment.status,
-          gatewayTradeNo: payment.gatewayTradeNo,
-          paidAmountFen: payment.paidAmountFen,
-          paidAt: payment.paidAt?.toISOString() ?? null,
-          closedAt: payment.closedAt?.toISOString() ?? null,
-        },
+        payment: eventPayment(toPaymentView(payment)),
         refund: refund && {
           refundNo: refund.refundNo,
           kind: refund.kind,

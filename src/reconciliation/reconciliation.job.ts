@@ -1,6 +1,6 @@
 import { Inject, Injectable, Logger, type OnApplicationBootstrap, type OnApplicationShutdown } from '@nestjs/common';
 import { Cron, CronExpression, SchedulerRegistry } from '@nestjs/schedule';
-import { CronTime } from 'cron';
+import { startConfiguredCron, stopConfiguredCron } from '../common/configured-cron';
 import { beijingDate } from '../common/beijing-time';
 import { Clock } from '../common/clock';
 import { AppConfig } from '../config/app-config';
@@ -28,14 +28,11 @@ export class ReconciliationJob implements OnApplicationBootstrap, OnApplicationS
   ) {}
 
   onApplicationBootstrap(): void {
-    if (!this.config.reconciliation.enabled) return;
-    const job = this.scheduler.getCronJob(JOB);
-    job.setTime(new CronTime(this.config.reconciliation.cron, 'Asia/Shanghai'));
-    job.start();
+    startConfiguredCron(this.scheduler, JOB, { ...this.config.reconciliation, timeZone: 'Asia/Shanghai' });
   }
 
   async onApplicationShutdown(): Promise<void> {
-    if (this.scheduler.doesExist('cron', JOB)) await this.scheduler.getCronJob(JOB).stop();
+    await stopConfiguredCron(this.scheduler, JOB);
     await this.running;
   }
 

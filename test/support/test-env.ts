@@ -10,6 +10,7 @@ const defaults: Record<string, string> = {
   PARTNERS: '[]',
   CONSUMERS_ENABLED: 'false',
   RELAY_POLL_INTERVAL_MS: '200',
+  CONSUMER_RETRY_DELAY_MS: '50',
   // Recovery asks gateways on its own; the suites that test it turn it on with their own queue prefix.
   RECOVERY_JOBS_ENABLED: 'false',
   RECONCILER_ENABLED: 'false',

@@ -1,6 +1,6 @@
 import { Inject, Injectable, Logger, type OnApplicationBootstrap, type OnApplicationShutdown } from '@nestjs/common';
 import { Cron, CronExpression, SchedulerRegistry } from '@nestjs/schedule';
-import { CronTime } from 'cron';
+import { startConfiguredCron, stopConfiguredCron } from '../../common/configured-cron';
 import { AppConfig } from '../../config/app-config';
 import { RefundRecovery } from '../refunds/refund-recovery';
 import { PaymentRecovery } from './payment-recovery';
@@ -28,14 +28,14 @@ export class Reconciler implements OnApplicationBootstrap, OnApplicationShutdown
   ) {}
 
   onApplicationBootstrap(): void {
-    if (!this.config.recovery.reconcilerEnabled) return;
-    const job = this.scheduler.getCronJob(JOB);
-    job.setTime(new CronTime(this.config.recovery.reconcilerCron));
-    job.start();
+    startConfiguredCron(this.scheduler, JOB, {
+      enabled: this.config.recovery.reconcilerEnabled,
+      cron: this.config.recovery.reconcilerCron,
+    });
   }
 
   async onApplicationShutdown(): Promise<void> {
-    if (this.scheduler.doesExist('cron', JOB)) await this.scheduler.getCronJob(JOB).stop();
+    await stopConfiguredCron(this.scheduler, JOB);
     await this.running;
   }
 
