@@ -35,7 +35,17 @@ export class AmqpConnection implements OnApplicationShutdown {
 
   /** A channel of its own for a consumer, set up again on every reconnect. */
   consumerChannel(setup: (channel: ConfirmChannel) => Promise<void>): ChannelWrapper {
-    return this.connect().createChannel({ setup });
+    return this.watched(this.connect().createChannel({ setup }));
+  }
+
+  /**
+   * A channel wrapper emits `error` when its setup fails (the connection closed under it during shutdown,
+   * a queue declared with other arguments); unheard, that event would crash the process. It retries the
+   * setup on the next connect, so logging is enough.
+   */
+  private watched(channel: ChannelWrapper): ChannelWrapper {
+    channel.on('error', (error: Error) => this.logger.warn(`RabbitMQ channel setup failed: ${error.message}`));
+    return channel;
   }
 
   /** Resolves once connected with the topology declared (for a caller that needs the queues to exist). */
@@ -45,16 +55,18 @@ export class AmqpConnection implements OnApplicationShutdown {
 
   publisher(): ChannelWrapper {
     if (this.channel) return this.channel;
-    this.channel = this.connect().createChannel({
-      confirm: true,
-      publishTimeout: this.config.relay.publishTimeoutMs,
-      setup: async (channel: ConfirmChannel) => {
-        channel.on('return', (message: { properties: { messageId?: string } }) => {
-          if (message.properties.messageId) this.returned.add(message.properties.messageId);
-        });
-        await this.declareTopology(channel);
-      },
-    });
+    this.channel = this.watched(
+      this.connect().createChannel({
+        confirm: true,
+        publishTimeout: this.config.relay.publishTimeoutMs,
+        setup: async (channel: ConfirmChannel) => {
+          channel.on('return', (message: { properties: { messageId?: string } }) => {
+            if (message.properties.messageId) this.returned.add(message.properties.messageId);
+          });
+          await this.declareTopology(channel);
+        },
+      }),
+    );
     return this.channel;
   }
 

@@ -24,8 +24,10 @@ async function main(): Promise<number> {
     return 1;
   }
   if (existsSync('.env')) process.loadEnvFile('.env');
-  // A one-off run: no background workers in this process (the service's instances keep running theirs).
+  // A one-off run: no background workers in this process (the service's instances keep running theirs,
+  // and their relays publish the events this run's corrections write to the outbox).
   Object.assign(process.env, {
+    RELAY_ENABLED: 'false',
     RECOVERY_JOBS_ENABLED: 'false',
     RECONCILER_ENABLED: 'false',
     ORDERS_CHECK_ENABLED: 'false',
