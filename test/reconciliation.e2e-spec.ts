@@ -1,6 +1,7 @@
 import { execFile } from 'node:child_process';
 import { join } from 'node:path';
 import { beijingDate } from '../src/common/beijing-time';
+import { ReconciliationJob } from '../src/reconciliation/reconciliation.job';
 import type { Channel } from '../src/gateways/gateway.types';
 import { waitFor } from './support/amqp';
 import { freePort, type RunningSandbox, sandboxGateways, startSandbox } from './support/sandbox';
@@ -195,6 +196,38 @@ describe('Statement reconciliation (e2e)', () => {
     expectClassified(run.items, c);
     expect((await paymentOf(c.lost)).status).toBe('PAID');
     expect((await http('GET', app(`/api/refunds/${c.refundNo}`))).body.status).toBe('REFUNDED');
+  });
+
+  it('the daily job reconciles yesterday for every channel once; a day with a result is not run again', async () => {
+    const clock = running.clock;
+    clock.advance(2 * 24 * 3600 * 1000); // "yesterday" is tomorrow: a day nobody has reconciled
+    const tomorrow = beijingDate(new Date(Date.now() + 24 * 3600 * 1000));
+    try {
+      const job = running.app.get(ReconciliationJob);
+      await job.tick();
+      const runs = async () =>
+        (
+          await http('GET', app(`/api/admin/reconciliations?date=${tomorrow}&limit=500`), undefined, {
+            authorization: `Bearer ${READER.token}`,
+          })
+        ).body as { channel: string; triggeredBy: string; status: string }[];
+      const scheduled = (await runs()).filter((r) => r.triggeredBy === 'schedule');
+      expect(scheduled.map((r) => `${r.channel}:${r.status}`).sort()).toEqual([
+        'alipay:EMPTY',
+        'unionpay:NOT_READY', // UnionPay's "no file" answer is not confirmed: reported as not ready
+        'wechat:EMPTY',
+      ]);
+      await job.tick();
+      // Days with a result are not run again; the one not ready is tried again.
+      expect(
+        (await runs())
+          .filter((r) => r.triggeredBy === 'schedule')
+          .map((r) => r.channel)
+          .sort(),
+      ).toEqual(['alipay', 'unionpay', 'unionpay', 'wechat']);
+    } finally {
+      clock.advance(-2 * 24 * 3600 * 1000);
+    }
   });
 
   it('a day with no bill and nothing settled here is EMPTY; the admin API needs the right scope and a valid date', async () => {
