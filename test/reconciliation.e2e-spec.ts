@@ -4,6 +4,7 @@ import { beijingDate } from '../src/common/beijing-time';
 import { ReconciliationJob } from '../src/reconciliation/reconciliation.job';
 import type { Channel } from '../src/gateways/gateway.types';
 import { waitFor } from './support/amqp';
+import { sqlPool } from './support/database';
 import { freePort, type RunningSandbox, sandboxGateways, startSandbox } from './support/sandbox';
 import { http, orderBody, type RunningApp, startApp, TestClock, uniqueId } from './support/test-app';
 
@@ -202,6 +203,10 @@ describe('Statement reconciliation (e2e)', () => {
     const clock = running.clock;
     clock.advance(2 * 24 * 3600 * 1000); // "yesterday" is tomorrow: a day nobody has reconciled
     const tomorrow = beijingDate(new Date(Date.now() + 24 * 3600 * 1000));
+    // Runs of that day left by an earlier test run would count as done.
+    const db = sqlPool();
+    await db.query('DELETE FROM reconciliation_runs WHERE bill_date = ?', [tomorrow]);
+    await db.end();
     try {
       const job = running.app.get(ReconciliationJob);
       await job.tick();
