@@ -14,6 +14,7 @@
 import { type ChildProcess, execSync, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { type AddressInfo, createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
@@ -39,7 +40,6 @@ const SETTLE_MS = Number(args.settle) * 1000;
 const CRASH_EVERY = Number(args['partner-crash-every']);
 const RUN = `chaos${Date.now().toString(36)}`;
 const DB_NAME = 'payment_center_chaos';
-const BASE_PORT = 31_000 + Math.floor(Math.random() * 2000) * 10;
 const ADMIN_TOKEN = `chaos-admin-${randomBytes(12).toString('hex')}`;
 const ORDERS = {
   name: `${RUN}-orders`,
@@ -74,14 +74,33 @@ interface AppProcess {
   child?: ChildProcess;
 }
 
+/** Ports nobody listens on now (asked of the kernel: a guessed port may be some connection's ephemeral port). */
+function freePorts(count: number): Promise<number[]> {
+  return Promise.all(
+    Array.from(
+      { length: count },
+      () =>
+        new Promise<number>((resolve, reject) => {
+          const server = createServer();
+          server.once('error', reject);
+          server.listen(0, '127.0.0.1', () => {
+            const { port } = server.address() as AddressInfo;
+            server.close(() => resolve(port));
+          });
+        }),
+    ),
+  );
+}
+
 const keysDir = join(mkdtempSync(join(tmpdir(), 'pc-chaos-')), 'keys');
-const sandboxPort = BASE_PORT;
-const sandboxUrl = `http://127.0.0.1:${sandboxPort}`;
+// Ports are taken in main(), before anything starts.
+let sandboxPort = 0;
+let sandboxUrl = '';
 const apps: AppProcess[] = [
-  { name: 'api-1', port: BASE_PORT + 1, role: 'api' },
-  { name: 'api-2', port: BASE_PORT + 2, role: 'api' },
-  { name: 'worker-1', port: BASE_PORT + 3, role: 'worker' },
-  { name: 'worker-2', port: BASE_PORT + 4, role: 'worker' },
+  { name: 'api-1', port: 0, role: 'api' },
+  { name: 'api-2', port: 0, role: 'api' },
+  { name: 'worker-1', port: 0, role: 'worker' },
+  { name: 'worker-2', port: 0, role: 'worker' },
 ];
 let sandbox: ChildProcess | undefined;
 
@@ -671,6 +690,10 @@ function takeLock(): void {
 async function main(): Promise<number> {
   takeLock();
   const started = Date.now();
+  const ports = await freePorts(5);
+  sandboxPort = ports[0];
+  sandboxUrl = `http://127.0.0.1:${sandboxPort}`;
+  apps.forEach((app, i) => (app.port = ports[i + 1]));
   const root = createPool({ host: '127.0.0.1', user: 'root', password: '', connectionLimit: 2 });
   await root.query(`DROP DATABASE IF EXISTS ${DB_NAME}`);
   await root.query(`CREATE DATABASE ${DB_NAME} CHARACTER SET utf8mb4 COLLATE utf8mb4_unicode_ci`);
