@@ -1,6 +1,14 @@
 import { type DataSource, type EntityTarget, In, type ObjectLiteral } from 'typeorm';
 import { inTransaction } from '../../database/transaction';
 
+/** A job may run a little before its row's time (clocks, timer granularity). */
+export const EARLY_TOLERANCE_MS = 1000;
+
+/** How long a claim holds a row: two gateway calls (a close, then a query) and a margin. */
+export function recoveryLeaseMs(gatewayTimeoutMs: number): number {
+  return 2 * gatewayTimeoutMs + 5000;
+}
+
 /** Rows recovery works on: payments and refunds share these columns. */
 export interface Recoverable extends ObjectLiteral {
   id: string;

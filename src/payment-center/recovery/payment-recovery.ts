@@ -10,15 +10,12 @@ import { describe, eventOf } from '../gateway-answers';
 import { Payment, PaymentAttempt } from '../payment.entity';
 import { type PaymentEvent, PaymentStateService, type TransitionOutcome } from '../payment-state.service';
 import type { PaymentStatus } from '../payment-state-machine';
-import { ask, claimDue, claimOne, forEachLimited } from './claims';
+import { ask, claimDue, claimOne, EARLY_TOLERANCE_MS, forEachLimited, recoveryLeaseMs } from './claims';
 import { QueryScheduler } from './query-scheduler';
 import { closeDelayMs, nextQueryAt } from './recovery-schedule';
 
 /** Statuses in which recovery still asks the gateway (when the row has a next query time). */
 export const RECOVERABLE: readonly PaymentStatus[] = ['PAYING', 'CLOSING', 'NEEDS_REVIEW'];
-
-/** A job may run a little before the row's time (clocks, timer granularity). */
-const EARLY_TOLERANCE_MS = 1000;
 
 type Next = { at: Date; reason: string } | { event: PaymentEvent };
 
@@ -46,9 +43,8 @@ export class PaymentRecovery {
     @Inject(Clock) private readonly clock: Clock,
   ) {}
 
-  /** How long a claim holds a payment: two gateway calls (close, then query) and a margin. */
   private get leaseMs(): number {
-    return 2 * this.config.gateways.timeoutMs + 5000;
+    return recoveryLeaseMs(this.config.gateways.timeoutMs);
   }
 
   /**

@@ -9,13 +9,11 @@ import type { RefundResult } from '../../gateways/gateway.types';
 import { PaymentAttempt } from '../payment.entity';
 import { PaymentStateService } from '../payment-state.service';
 import { PaymentsRepository } from '../payments.repository';
-import { ask, claimDue, claimOne, forEachLimited } from '../recovery/claims';
+import { ask, claimDue, claimOne, EARLY_TOLERANCE_MS, forEachLimited, recoveryLeaseMs } from '../recovery/claims';
 import { QueryScheduler } from '../recovery/query-scheduler';
 import { queryDelayMs } from '../recovery/recovery-schedule';
 import { Refund } from './refund.entity';
 import { RefundStateService } from './refund-state.service';
-
-const EARLY_TOLERANCE_MS = 1000;
 
 /**
  * Drives a refund to a definite answer with the same machinery as payments: the first attempt sends it,
@@ -38,7 +36,7 @@ export class RefundRecovery {
   ) {}
 
   private get leaseMs(): number {
-    return 2 * this.config.gateways.timeoutMs + 5000;
+    return recoveryLeaseMs(this.config.gateways.timeoutMs);
   }
 
   async sweep(limit: number, graceMs: number): Promise<number> {

@@ -11,6 +11,7 @@ import { inTransaction } from '../../database/transaction';
 import { PaymentNotFound, PaymentNotRefundable, RefundExceedsPaid, RefundNotFound } from '../payment-errors';
 import { PaymentStateService } from '../payment-state.service';
 import { PaymentsRepository } from '../payments.repository';
+import { recoveryLeaseMs } from '../recovery/claims';
 import { type RefundView, toRefundView } from './refund.entity';
 import { RefundRecovery } from './refund-recovery';
 import { RefundsRepository } from './refunds.repository';
@@ -64,7 +65,7 @@ export class RefundsService {
         kind: 'REQUESTED',
         autoKey: null,
         // Held for this request's own send; if the process dies before it, recovery sends it after this.
-        nextQueryAt: new Date(now.getTime() + 2 * this.config.gateways.timeoutMs + 5000),
+        nextQueryAt: new Date(now.getTime() + recoveryLeaseMs(this.config.gateways.timeoutMs)),
         now,
       });
       payment.version += 1;
