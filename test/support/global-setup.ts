@@ -27,6 +27,8 @@ export default async function globalSetup(): Promise<void> {
  * run that was killed leaves its queues bound to the exchange, collecting every later run's events. Remove them.
  */
 async function deleteLeftoverTestQueues(): Promise<void> {
+  // Set when several test runs share one broker at the same time: one run must not delete another's live queues.
+  if (process.env.TEST_KEEP_QUEUES === '1') return;
   let names: string[];
   try {
     names = execFileSync('rabbitmqctl', ['-q', 'list_queues', 'name'], { encoding: 'utf8', timeout: 60_000 })
