@@ -69,7 +69,7 @@ describe('README walk-through (built app and sandbox as processes)', () => {
     expect(payment.status).toBe(200);
     expect(payment.body.payCredential.codeUrl).toMatch(/^weixin:\/\/wxpay\/bizpayurl\?pr=/);
 
-    const cashier = await fetch(`${sandbox}/sandbox/wechat/cashier/${payment.body.paymentNo}`);
+    const cashier = await fetch(`${sandbox}/sandbox/cashier/${payment.body.paymentNo}`);
     const html = await cashier.text();
     expect(html).toContain('¥25.00');
     expect(html).toContain('id="pay"');

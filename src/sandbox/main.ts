@@ -16,7 +16,9 @@ async function bootstrap(): Promise<void> {
     logger: ['error', 'warn', 'log'],
   });
   await app.listen(port);
-  new Logger('Sandbox').log(`Gateway sandbox listening on http://localhost:${port}`);
+  const logger = new Logger('Sandbox');
+  logger.log(`Gateway sandbox listening on http://localhost:${port}`);
+  logger.log(`Cashier of a payment: http://localhost:${port}/sandbox/cashier/<paymentNo>`);
 }
 
 bootstrap().catch((error: unknown) => {

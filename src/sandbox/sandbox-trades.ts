@@ -12,8 +12,13 @@ export interface SandboxTrade {
   successTime?: string;
   /** UnionPay's txnTime of the consume. */
   txnTime?: string;
-  /** UnionPay's payTimeout: after it an unpaid consume cannot be paid and queries do not find it. */
+  /**
+   * The trade's expiry as the merchant sent it (WeChat and Alipay time_expire, UnionPay payTimeout), shown on
+   * the cashier. Alipay and UnionPay enforce it: after it an unpaid trade cannot be paid.
+   */
   payTimeout?: Date;
+  /** What the buyer scans in the QR flows: WeChat's code_url, Alipay's qr_code. */
+  codeUrl?: string;
   refunds?: { refundNo: string; refundId: string; amountFen: number; at: string }[];
   /** When the buyer paid (ISO 8601): the statement day is its Beijing date. */
   paidAt?: string;
@@ -77,6 +82,12 @@ export class SandboxTrades {
 
   faultsFor(outTradeNo: string | undefined): SandboxFaults {
     return { ...this.globalFaults, ...(outTradeNo ? this.tradeFaults.get(outTradeNo) : undefined) };
+  }
+
+  /** The faults set for this trade and the global ones, apart (faultsFor merges them, the trade's winning). */
+  faultsOf(outTradeNo: string | undefined): { trade: SandboxFaults; global: SandboxFaults } {
+    const trade = outTradeNo ? this.tradeFaults.get(outTradeNo) : undefined;
+    return { trade: { ...trade }, global: { ...this.globalFaults } };
   }
 
   setFaults(faults: SandboxFaults, outTradeNo?: string): void {

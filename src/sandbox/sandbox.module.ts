@@ -3,6 +3,7 @@ import { SANDBOX_SETTINGS, type SandboxSettings } from './sandbox.settings';
 import { SandboxNotifier } from './sandbox-notifier';
 import { SandboxTrades } from './sandbox-trades';
 import { AlipaySandboxController } from './alipay/alipay-sandbox.controller';
+import { CashierController } from './cashier/cashier.controller';
 import { UnionpaySandboxController } from './unionpay/unionpay-sandbox.controller';
 import { WechatSandboxController } from './wechat/wechat-sandbox.controller';
 
@@ -12,7 +13,7 @@ export class SandboxModule {
   static forRoot(settings: SandboxSettings): DynamicModule {
     return {
       module: SandboxModule,
-      controllers: [WechatSandboxController, AlipaySandboxController, UnionpaySandboxController],
+      controllers: [WechatSandboxController, AlipaySandboxController, UnionpaySandboxController, CashierController],
       providers: [{ provide: SANDBOX_SETTINGS, useValue: settings }, SandboxTrades, SandboxNotifier],
     };
   }

@@ -13,6 +13,7 @@ import {
   rsa2Verify,
   yuanToFen,
 } from '../../gateways/alipay/alipay.protocol';
+import { cashierPath } from '../cashier/cashier.page';
 import { SANDBOX_SETTINGS, type SandboxSettings } from '../sandbox.settings';
 import { type MerchantReply, postNotification, SandboxNotifier, sleep } from '../sandbox-notifier';
 import { beijingDate, type SandboxFaults, type SandboxTrade, SandboxTrades } from '../sandbox-trades';
@@ -76,9 +77,9 @@ export class AlipaySandboxController {
     }
   }
 
-  /** Buyer simulation: scan and pay; the sandbox then notifies the merchant. */
+  /** Buyer simulation: scan and pay; the sandbox then notifies the merchant. A form post goes back to the cashier. */
   @Post('/sandbox/alipay/trades/:outTradeNo/pay')
-  pay(@Param('outTradeNo') outTradeNo: string, @Res() res: Response): void {
+  pay(@Param('outTradeNo') outTradeNo: string, @Req() req: Request, @Res() res: Response): void {
     const trade = this.trades.get(outTradeNo);
     if (!trade || trade.channel !== 'alipay') {
       res.status(404).json({ ok: false, error: 'ACQ.TRADE_NOT_EXIST' });
@@ -93,6 +94,10 @@ export class AlipaySandboxController {
       trade.transactionId = `2026${Date.now()}${randomBytes(3).readUIntBE(0, 3).toString().padStart(8, '0')}`;
       trade.successTime = beijingTimestamp(new Date());
       this.notify(trade);
+    }
+    if (req.is('application/x-www-form-urlencoded')) {
+      res.redirect(303, cashierPath(outTradeNo));
+      return;
     }
     res.status(trade.state === 'SUCCESS' ? 200 : 409).json({ ok: trade.state === 'SUCCESS', trade });
   }
@@ -181,6 +186,7 @@ export class AlipaySandboxController {
     const existing = this.trades.get(biz.out_trade_no);
     if (existing?.state === 'SUCCESS') return fail('40004', 'ACQ.TRADE_HAS_SUCCESS', 'trade already paid');
     if (existing?.state === 'CLOSED') return fail('40004', 'ACQ.TRADE_HAS_CLOSE', 'trade closed');
+    const qrCode = `https://qr.alipay.com/sandbox${biz.out_trade_no}`;
     if (!existing) {
       this.trades.put({
         channel: 'alipay',
@@ -192,15 +198,11 @@ export class AlipaySandboxController {
         notifyUrl,
         state: 'NOTPAY',
         payTimeout: fromBeijingTimestamp(biz.time_expire),
+        codeUrl: qrCode,
         notifications: [],
       });
     }
-    return {
-      code: '10000',
-      msg: 'Success',
-      out_trade_no: biz.out_trade_no,
-      qr_code: `https://qr.alipay.com/sandbox${biz.out_trade_no}`,
-    };
+    return { code: '10000', msg: 'Success', out_trade_no: biz.out_trade_no, qr_code: qrCode };
   }
 
   private query(outTradeNo: string | undefined): Reply {

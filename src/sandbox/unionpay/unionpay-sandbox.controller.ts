@@ -1,4 +1,4 @@
-import { Controller, Header, Inject, Param, Post, Req, Res } from '@nestjs/common';
+import { Controller, Inject, Param, Post, Req, Res } from '@nestjs/common';
 import type { Request, Response } from 'express';
 import { zipSync } from 'fflate';
 import iconv from 'iconv-lite';
@@ -12,6 +12,7 @@ import {
   verifyFields,
   ZM,
 } from '../../gateways/unionpay/unionpay.protocol';
+import { cashierPath, messagePage } from '../cashier/cashier.page';
 import { SANDBOX_SETTINGS, type SandboxSettings } from '../sandbox.settings';
 import { postNotification, SandboxNotifier, sleep } from '../sandbox-notifier';
 import { beijingDate, type SandboxFaults, type SandboxTrade, SandboxTrades } from '../sandbox-trades';
@@ -33,15 +34,18 @@ export class UnionpaySandboxController {
     @Inject(SandboxNotifier) private readonly notifier: SandboxNotifier,
   ) {}
 
+  /** The buyer's browser posts the merchant's signed form here; a valid one goes on to the cashier (post/redirect/get). */
   @Post('/gateway/api/frontTransReq.do')
-  @Header('Content-Type', 'text/html; charset=utf-8')
-  front(@Req() req: Request): string {
+  front(@Req() req: Request, @Res() res: Response): void {
     const fields = req.body as Record<string, string>;
-    const problem = this.checkRequest(fields);
-    if (problem) return page(`<p>UnionPay sandbox refused the request: ${escape(problem)}</p>`);
+    let problem = this.checkRequest(fields);
     const amountFen = Number(fields.txnAmt);
-    if (!fields.orderId || !fields.backUrl || !Number.isSafeInteger(amountFen) || amountFen <= 0) {
-      return page('<p>orderId, txnAmt and backUrl are required</p>');
+    if (!problem && (!fields.orderId || !fields.backUrl || !Number.isSafeInteger(amountFen) || amountFen <= 0)) {
+      problem = 'orderId, txnAmt and backUrl are required';
+    }
+    if (problem) {
+      res.status(400).type('html').send(messagePage('UnionPay sandbox refused the request', problem));
+      return;
     }
     if (!this.trades.get(fields.orderId)) {
       this.trades.put({
@@ -58,7 +62,7 @@ export class UnionpaySandboxController {
         notifications: [],
       });
     }
-    return this.cashier(fields.orderId);
+    res.redirect(303, cashierPath(fields.orderId));
   }
 
   @Post('/gateway/api/queryTrans.do')
@@ -236,7 +240,7 @@ export class UnionpaySandboxController {
     });
   }
 
-  /** The buyer pays on the cashier page; the sandbox then notifies backUrl. */
+  /** The buyer pays on the cashier page; the sandbox then notifies backUrl. A form post goes back to the cashier. */
   @Post('/sandbox/unionpay/trades/:orderId/pay')
   pay(@Param('orderId') orderId: string, @Req() req: Request, @Res() res: Response): void {
     const trade = this.trades.get(orderId);
@@ -265,7 +269,7 @@ export class UnionpaySandboxController {
       });
     }
     if (req.is('application/x-www-form-urlencoded')) {
-      res.type('html').send(this.cashier(orderId));
+      res.redirect(303, cashierPath(orderId));
       return;
     }
     res.json({ ok: true, trade });
@@ -273,19 +277,6 @@ export class UnionpaySandboxController {
 
   private lapse(trade: SandboxTrade): void {
     if (trade.state === 'NOTPAY' && trade.payTimeout && trade.payTimeout.getTime() < Date.now()) trade.state = 'CLOSED';
-  }
-
-  private cashier(orderId: string): string {
-    const trade = this.trades.get(orderId);
-    if (!trade) return page('<p>No such order.</p>');
-    const yuan = `${Math.floor(trade.amountFen / 100)}.${String(trade.amountFen % 100).padStart(2, '0')}`;
-    const action = `/sandbox/unionpay/trades/${encodeURIComponent(orderId)}/pay`;
-    return page(
-      `<h1>¥${yuan}</h1><p>Order <code>${escape(orderId)}</code>: <strong id="state">${trade.state}</strong></p>` +
-        (trade.state === 'NOTPAY'
-          ? `<form method="post" action="${action}"><button id="pay">Pay ¥${yuan}</button></form>`
-          : ''),
-    );
   }
 
   private checkRequest(fields: Record<string, string>): string | undefined {
@@ -351,15 +342,4 @@ function fromUnionpayTime(time: string | undefined): Date | undefined {
 /** UnionPay's queryId: 21 digits. */
 function newQueryId(): string {
   return `${Date.now()}${randomBytes(4).readUInt32BE().toString().padStart(10, '0')}`.slice(0, 21);
-}
-
-function escape(text: string): string {
-  return text.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
-}
-
-function page(body: string): string {
-  return `<!doctype html><html><head><meta charset="utf-8"><title>UnionPay sandbox</title>
-<style>body{font-family:sans-serif;max-width:28rem;margin:3rem auto;text-align:center}
-h1{color:#d7000f}button{background:#d7000f;color:#fff;border:0;padding:.8rem 2rem;font-size:1.1rem;border-radius:.4rem}</style>
-</head><body>${body}</body></html>`;
 }

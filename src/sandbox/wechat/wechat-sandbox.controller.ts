@@ -1,4 +1,4 @@
-import { Body, Controller, Get, Header, HttpCode, Inject, Param, Post, Query, Req, Res } from '@nestjs/common';
+import { Body, Controller, Get, HttpCode, Inject, Param, Post, Query, Req, Res } from '@nestjs/common';
 import type { RawBodyRequest } from '@nestjs/common';
 import type { Request, Response } from 'express';
 import { createHash, type KeyObject, randomBytes } from 'node:crypto';
@@ -14,6 +14,7 @@ import {
   TRADE_BILL_COLUMNS,
   TRADE_BILL_SUMMARY,
 } from '../../gateways/wechat/wechatpay.protocol';
+import { cashierPath } from '../cashier/cashier.page';
 import { SANDBOX_SETTINGS, type SandboxSettings } from '../sandbox.settings';
 import { type MerchantReply, postNotification, SandboxNotifier, sleep } from '../sandbox-notifier';
 import { beijingDate, type SandboxFaults, type SandboxTrade, SandboxTrades } from '../sandbox-trades';
@@ -29,6 +30,7 @@ interface NativeOrderBody {
   description?: string;
   out_trade_no?: string;
   notify_url?: string;
+  time_expire?: string;
   amount?: { total?: number; currency?: string };
 }
 
@@ -68,7 +70,10 @@ export class WechatSandboxController {
       return this.reply(res, 400, { code: 'ORDERPAID', message: 'order paid' });
     if (existing && existing.state === 'CLOSED')
       return this.reply(res, 400, { code: 'ORDERCLOSED', message: 'order closed' });
+    // The same out_trade_no with the same parameters gets the same code URL.
+    const codeUrl = `weixin://wxpay/bizpayurl?pr=${body.out_trade_no}`;
     if (!existing) {
+      const expiresAt = body.time_expire ? new Date(body.time_expire) : undefined;
       this.trades.put({
         channel: 'wechat',
         outTradeNo: body.out_trade_no,
@@ -78,11 +83,12 @@ export class WechatSandboxController {
         amountFen: total as number,
         notifyUrl: body.notify_url,
         state: 'NOTPAY',
+        payTimeout: expiresAt && !Number.isNaN(expiresAt.getTime()) ? expiresAt : undefined,
+        codeUrl,
         notifications: [],
       });
     }
-    // The same out_trade_no with the same parameters gets the same code URL.
-    return this.reply(res, 200, { code_url: `weixin://wxpay/bizpayurl?pr=${body.out_trade_no}` });
+    return this.reply(res, 200, { code_url: codeUrl });
   }
 
   @Get('/v3/pay/transactions/out-trade-no/:outTradeNo')
@@ -259,7 +265,7 @@ export class WechatSandboxController {
 
   /**
    * Buyer simulation: the buyer scans and pays; the vendor then notifies the merchant. Answers JSON, or
-   * sends the cashier page's form back to the page.
+   * sends a form post (the cashier without script) back to the cashier page.
    */
   @Post('/sandbox/wechat/trades/:outTradeNo/pay')
   pay(@Param('outTradeNo') outTradeNo: string, @Req() req: Request, @Res() res: Response) {
@@ -278,28 +284,16 @@ export class WechatSandboxController {
       result = { ok: true, trade: this.transactionOf(trade) };
     }
     if (req.is('application/x-www-form-urlencoded')) {
-      res.redirect(303, `/sandbox/wechat/cashier/${encodeURIComponent(outTradeNo)}`);
+      res.redirect(303, cashierPath(outTradeNo));
       return;
     }
     res.status(result.ok ? 200 : 404).json(result);
   }
 
-  /** A tiny cashier page: what the buyer would see after scanning the QR code. */
+  /** The first cashier's address: the one cashier of every channel lives at /sandbox/cashier/:outTradeNo now. */
   @Get('/sandbox/wechat/cashier/:outTradeNo')
-  @Header('Content-Type', 'text/html; charset=utf-8')
-  cashier(@Param('outTradeNo') outTradeNo: string): string {
-    const trade = this.trades.get(outTradeNo);
-    if (!trade) return page('WeChat Pay sandbox', `<p>No trade <code>${escape(outTradeNo)}</code>.</p>`);
-    const yuan = `${Math.floor(trade.amountFen / 100)}.${String(trade.amountFen % 100).padStart(2, '0')}`;
-    const action = `/sandbox/wechat/trades/${encodeURIComponent(trade.outTradeNo)}/pay`;
-    return page(
-      'WeChat Pay sandbox',
-      `<h1>¥${yuan}</h1><p>${escape(trade.description)}</p><p>Trade <code>${escape(trade.outTradeNo)}</code>: ` +
-        `<strong id="state">${trade.state}</strong></p>` +
-        (trade.state === 'NOTPAY'
-          ? `<form method="post" action="${action}"><button type="submit" id="pay">Pay ¥${yuan}</button></form>`
-          : ''),
-    );
+  oldCashier(@Param('outTradeNo') outTradeNo: string, @Res() res: Response): void {
+    res.redirect(302, cashierPath(outTradeNo));
   }
 
   /** Every trade the sandbox holds, of any channel (what the vendor knows: checkers compare it with the books). */
@@ -458,15 +452,4 @@ export class WechatSandboxController {
       })
       .send(body);
   }
-}
-
-function escape(text: string): string {
-  return text.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
-}
-
-function page(title: string, body: string): string {
-  return `<!doctype html><html><head><meta charset="utf-8"><title>${title}</title>
-<style>body{font-family:sans-serif;max-width:28rem;margin:3rem auto;text-align:center}
-h1{color:#07c160}button{background:#07c160;color:#fff;border:0;padding:.8rem 2rem;font-size:1.1rem;border-radius:.4rem}</style>
-</head><body>${body}</body></html>`;
 }
