@@ -1,8 +1,9 @@
-import { Inject, Injectable } from '@nestjs/common';
+import { Inject, Injectable, Logger } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import type { DataSource } from 'typeorm';
 import { AppConfig } from '../config/app-config';
 import { Clock } from '../common/clock';
+import { addLogContext } from '../common/logging/log-context';
 import { RequestValidationFailed } from '../common/errors/domain-error';
 import { type IdempotencyContext, Replayed } from '../common/idempotency/idempotency-context';
 import { IdempotencyStore } from '../common/idempotency/idempotency.store';
@@ -25,6 +26,8 @@ import { OrdersRepository } from './orders.repository';
  */
 @Injectable()
 export class OrdersService {
+  private readonly logger = new Logger(OrdersService.name);
+
   constructor(
     @InjectDataSource() private readonly dataSource: DataSource,
     @Inject(OrdersRepository) private readonly orders: OrdersRepository,
@@ -60,14 +63,16 @@ export class OrdersService {
       ]);
     }
 
-    return inTransaction(this.dataSource, async (manager) => {
+    const created = await inTransaction(this.dataSource, async (manager) => {
       const now = this.clock.now();
       const orderNo = newOrderNo();
+      addLogContext({ orderNo });
       if (guard) {
         const claim = await this.idempotency.claim(manager, guard, { type: 'order', id: orderNo }, now);
         if (claim.kind === 'existing') {
           const original = await this.orders.findByOrderNo(claim.resourceId, manager);
           if (!original) throw new Error(`idempotency key points at missing order ${claim.resourceId}`);
+          addLogContext({ orderNo: original.orderNo });
           return new Replayed(toOrderView(original));
         }
       }
@@ -88,6 +93,8 @@ export class OrdersService {
       await this.orders.insert(manager, order);
       return toOrderView(order);
     });
+    if (!(created instanceof Replayed)) this.logger.log(`order created: ${amountFen} fen, ${items.length} line(s)`);
+    return created;
   }
 
   async get(orderNo: string): Promise<OrderWithPayments> {

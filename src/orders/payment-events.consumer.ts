@@ -1,7 +1,8 @@
-import { Controller, Inject, Logger } from '@nestjs/common';
+import { type BeforeApplicationShutdown, Controller, Inject, Logger } from '@nestjs/common';
 import { Ctx, EventPattern, RmqContext } from '@nestjs/microservices';
 import type { Channel, Message } from 'amqplib';
 import { Clock } from '../common/clock';
+import { withLogContext } from '../common/logging/log-context';
 import { AppConfig } from '../config/app-config';
 import {
   PAYMENT_EVENT_TYPES,
@@ -22,8 +23,10 @@ import { PAYMENT_EVENT_PATTERN } from './payment-events.deserializer';
  *   lost nor retried forever.
  */
 @Controller()
-export class PaymentEventsConsumer {
+export class PaymentEventsConsumer implements BeforeApplicationShutdown {
   private readonly logger = new Logger(PaymentEventsConsumer.name);
+  private readonly inFlight = new Set<Promise<void>>();
+  private stopping = false;
 
   constructor(
     @Inject(OrderPaymentEvents) private readonly events: OrderPaymentEvents,
@@ -40,9 +43,33 @@ export class PaymentEventsConsumer {
       channel.nack(message, false, false);
       return;
     }
+    if (this.stopping) {
+      channel.nack(message, false, true); // shutting down: back to the queue for another instance
+      return;
+    }
+    const fields = { eventId: event.id, orderNo: event.payment.orderNo, paymentNo: event.payment.paymentNo };
+    const work = withLogContext(fields, () => this.apply(event, channel, message));
+    this.inFlight.add(work);
+    try {
+      await work;
+    } finally {
+      this.inFlight.delete(work);
+    }
+  }
+
+  /**
+   * Before the channel closes (which requeues whatever is unacked): deliveries that arrive from now on go
+   * straight back to the queue, and the ones being applied finish and are acked.
+   */
+  async beforeApplicationShutdown(): Promise<void> {
+    this.stopping = true;
+    await Promise.allSettled([...this.inFlight]);
+  }
+
+  private async apply(event: PaymentEventBody, channel: Channel, message: Message): Promise<void> {
     try {
       const outcome = await this.events.apply(event);
-      this.logger.debug(`event ${event.id} (${event.type} v${event.version}) for ${event.payment.orderNo}: ${outcome}`);
+      this.logger.log(`${event.type} v${event.version}: ${outcome}`);
       channel.ack(message);
     } catch (error) {
       // Not at once: a database restart would spend the queue's delivery limit in milliseconds and

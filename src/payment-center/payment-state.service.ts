@@ -1,7 +1,8 @@
-import { Inject, Injectable } from '@nestjs/common';
+import { Inject, Injectable, Logger } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import type { DataSource, EntityManager } from 'typeorm';
 import { Clock } from '../common/clock';
+import { addLogContext } from '../common/logging/log-context';
 import type { Fen } from '../common/money';
 import { ER_DUP_ENTRY, inTransaction, mysqlErrno } from '../database/transaction';
 import { OutboxRelay } from '../notifications/outbox.relay';
@@ -45,6 +46,8 @@ export type TransitionOutcome =
  */
 @Injectable()
 export class PaymentStateService {
+  private readonly logger = new Logger(PaymentStateService.name);
+
   constructor(
     @InjectDataSource() private readonly dataSource: DataSource,
     @Inject(PaymentsRepository) private readonly payments: PaymentsRepository,
@@ -72,6 +75,10 @@ export class PaymentStateService {
    * and send an automatic refund it made.
    */
   async afterCommit(outcome?: TransitionOutcome): Promise<void> {
+    if (outcome?.changed) {
+      const refund = outcome.refund ? ` (${outcome.refund.kind} refund ${outcome.refund.refundNo})` : '';
+      this.logger.log(`payment ${outcome.payment.paymentNo} ${outcome.from} → ${outcome.to}${refund}`);
+    }
     this.relay.kick();
     if (outcome?.changed && outcome.refund) {
       await this.scheduler.scheduleRefund(outcome.refund.refundNo, 0, this.clock.now());
@@ -156,6 +163,7 @@ export class PaymentStateService {
     }
     const payment = await this.payments.lockByPaymentNo(manager, paymentNo);
     if (!payment) throw new PaymentNotFound(paymentNo);
+    addLogContext({ paymentNo, orderNo: payment.orderNo });
     const from = payment.status;
     event = await this.checkPaidFacts(manager, payment, event);
     const decision = decide(from, event.type);

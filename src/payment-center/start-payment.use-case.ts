@@ -3,6 +3,7 @@ import { InjectDataSource } from '@nestjs/typeorm';
 import type { DataSource, EntityManager } from 'typeorm';
 import { AppConfig } from '../config/app-config';
 import { Clock } from '../common/clock';
+import { addLogContext } from '../common/logging/log-context';
 import { newPaymentNo } from '../common/ids';
 import type { Fen } from '../common/money';
 import { inTransaction } from '../database/transaction';
@@ -81,8 +82,13 @@ export class StartPaymentUseCase {
       createdAt: now,
     });
 
+    addLogContext({ orderNo: command.orderNo });
     const plan = await inTransaction(this.dataSource, (manager) => this.plan(manager, command));
+    addLogContext({ paymentNo: plan.payment.paymentNo });
     if (plan.kind === 'ready') return plan.payment;
+    this.logger.log(
+      `${plan.resumed ? 'resuming' : 'starting'} ${command.channel} payment of ${command.amountFen} fen at the gateway`,
+    );
     // Committed as PAYING: from here on recovery owns it, even if this process dies before the vendor call.
     if (!plan.resumed && plan.payment.nextQueryAt) {
       await this.scheduler.schedule(plan.payment.paymentNo, 0, plan.payment.nextQueryAt);

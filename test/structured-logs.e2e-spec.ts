@@ -1,0 +1,190 @@
+import { type ChildProcess, spawn } from 'node:child_process';
+import { readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import type { Pool } from 'mysql2/promise';
+import { AmqpProbe, waitFor } from './support/amqp';
+import { sqlPool } from './support/database';
+import { testPartners } from './support/partners';
+import { freePort, type RunningSandbox, startSandbox } from './support/sandbox';
+import { http, orderBody, uniqueId } from './support/test-app';
+
+type LogLine = Record<string, unknown> & { level: string; time: string; msg: string; context?: string };
+
+/** Classes whose every line is about one order or payment: they must say which. */
+const MONEY_PATH = [
+  'OrdersService',
+  'StartPaymentUseCase',
+  'NotificationIntakeUseCase',
+  'PaymentStateService',
+  'PaymentEventsConsumer',
+  'OutboxRelay',
+  'PaymentRecovery',
+  'RefundRecovery',
+  'RefundStateService',
+];
+
+/** Every secret the app holds, as it could show up in text: whole, and each line of a PEM body. */
+function secretsIn(keysDir: string, extra: string[]): string[] {
+  const secrets = [...extra];
+  for (const file of readdirSync(keysDir)) {
+    const text = readFileSync(join(keysDir, file), 'utf8');
+    if (file.endsWith('-private.pem')) {
+      const body = text.split('\n').filter((line) => line && !line.startsWith('-----'));
+      secrets.push(...body.filter((line) => line.length >= 40), body.join(''));
+    }
+    if (file === 'wechat.json') secrets.push((JSON.parse(text) as { apiV3Key: string }).apiV3Key);
+  }
+  return secrets;
+}
+
+/**
+ * The built app's real output during a full payment run (order, payment, vendor notification, partner
+ * event, consumer, refund, admin calls, a forged notification, shutdown) at the most verbose level: JSON
+ * lines, request ids, the money path's numbers on every line, and no key, token or secret anywhere.
+ */
+describe('structured logs of a full payment run (e2e, built app)', () => {
+  const main = join(process.cwd(), 'dist', 'src', 'main.js');
+  const partner = testPartners('l');
+  const orders = partner('orders');
+  const adminToken = `admin-token-${uniqueId('l')}-0123456789abcdef`;
+  let sandbox: RunningSandbox;
+  let db: Pool;
+  let probe: AmqpProbe;
+  let child: ChildProcess | undefined;
+
+  beforeAll(async () => {
+    db = sqlPool();
+    await db.query('UPDATE payments SET next_query_at = NULL WHERE next_query_at IS NOT NULL');
+    sandbox = await startSandbox();
+    probe = await AmqpProbe.open();
+  });
+
+  afterAll(async () => {
+    if (child && child.exitCode === null) child.kill('SIGKILL');
+    await probe.deleteQueues([`partner.${orders.name}`]);
+    await probe.close();
+    await sandbox.app.close();
+    await db.end();
+  });
+
+  it('writes JSON lines with request ids and order/payment numbers, and never a key, token or secret', async () => {
+    const port = await freePort();
+    const base = `http://127.0.0.1:${port}`;
+    let output = '';
+    child = spawn(process.execPath, [main], {
+      env: {
+        ...process.env,
+        PORT: String(port),
+        LOG_LEVEL: 'verbose',
+        DB_MIGRATE_ON_START: 'false',
+        GATEWAY_MODE: 'sandbox',
+        SANDBOX_URL: sandbox.url,
+        SANDBOX_KEYS_DIR: sandbox.keys,
+        PUBLIC_BASE_URL: base,
+        PARTNERS: JSON.stringify([orders]),
+        ORDERS_PARTNER: orders.name,
+        CONSUMERS_ENABLED: 'true',
+        ADMIN_TOKENS: JSON.stringify([{ name: 'ops', token: adminToken, scopes: ['deliveries:read'] }]),
+      },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    child.stdout?.on('data', (chunk: Buffer) => (output += chunk.toString()));
+    child.stderr?.on('data', (chunk: Buffer) => (output += chunk.toString()));
+    const exited = new Promise<number | null>((resolve) => child?.once('exit', (code) => resolve(code)));
+    await waitFor(
+      'the app to answer',
+      async () => (await http('GET', `${base}/health`).catch(() => undefined))?.status === 200,
+    );
+
+    const created = await http('POST', `${base}/api/orders`, orderBody(uniqueId('logs'), 1500, 2), {
+      'X-Request-Id': 'checkout-42',
+    });
+    expect(created.headers.get('x-request-id')).toBe('checkout-42');
+    const orderNo = created.body.orderNo as string;
+    const pay = await http('POST', `${base}/api/orders/${orderNo}/pay`, { channel: 'wechat' });
+    expect(pay.headers.get('x-request-id')).toMatch(/^[0-9a-f-]{36}$/); // made here when the caller sent none
+    const paymentNo = pay.body.paymentNo as string;
+    await http('POST', `${sandbox.url}/sandbox/wechat/trades/${paymentNo}/pay`, {});
+    await waitFor('order PAID through the consumer', async () => {
+      return (await http('GET', `${base}/api/orders/${orderNo}`)).body.status === 'PAID';
+    });
+    const refund = await http('POST', `${base}/api/payments/${paymentNo}/refunds`, {
+      amountFen: 500,
+      reason: 'one box broken',
+    });
+    expect(refund.status).toBe(201);
+    await waitFor('refund done', async () => {
+      return (await http('GET', `${base}/api/refunds/${refund.body.refundNo}`)).body.status === 'REFUNDED';
+    });
+    expect(
+      (await http('GET', `${base}/api/admin/deliveries`, undefined, { authorization: `Bearer ${adminToken}` })).status,
+    ).toBe(200);
+    expect(
+      (await http('GET', `${base}/api/admin/deliveries`, undefined, { authorization: `Bearer ${adminToken}x` })).status,
+    ).toBe(401);
+    const forged = await http(
+      'POST',
+      `${base}/api/payments/notify/wechat`,
+      { id: 'x', resource: {} },
+      {
+        'wechatpay-signature': 'forged',
+        'wechatpay-serial': 'nope',
+        'wechatpay-timestamp': String(Math.floor(Date.now() / 1000)),
+        'wechatpay-nonce': 'n',
+      },
+    );
+    expect(forged.status).toBe(400);
+    await new Promise((resolve) => setTimeout(resolve, 500)); // the relay's last publish lines
+    child.kill('SIGTERM');
+    expect(await exited).toBe(0);
+
+    // Every line is one JSON object with a level, a time and a message.
+    const lines = output.split('\n').filter((line) => line.trim() !== '');
+    const parsed = lines.map((line) => {
+      try {
+        return JSON.parse(line) as LogLine;
+      } catch {
+        throw new Error(`not a JSON log line: ${line}`);
+      }
+    });
+    for (const line of parsed)
+      expect(typeof line.level === 'string' && typeof line.time === 'string' && typeof line.msg === 'string').toBe(
+        true,
+      );
+
+    // The caller's request id is on the lines of its request, with the order number.
+    const checkout = parsed.filter((l) => l.reqId === 'checkout-42');
+    expect(checkout.map((l) => l.msg)).toEqual(expect.arrayContaining(['request completed']));
+    expect(checkout.every((l) => l.orderNo === orderNo)).toBe(true);
+
+    // The money path names its order or payment on every line, wherever the line comes from.
+    const money = parsed.filter((l) => l.context && MONEY_PATH.includes(l.context));
+    expect(money.length).toBeGreaterThanOrEqual(6);
+    // (A forged or unreadable notification names no payment we could trust: its refusal is the one exception.)
+    const unattributable = (l: LogLine) => l.msg.startsWith('wechat notification refused');
+    expect(money.filter((l) => !l.orderNo && !l.paymentNo && !l.refundNo && !unattributable(l))).toEqual([]);
+    const ours = (l: LogLine) => l.paymentNo === paymentNo;
+    expect(parsed.filter((l) => l.context === 'PaymentStateService' && ours(l)).map((l) => l.msg)).toEqual(
+      expect.arrayContaining([`payment ${paymentNo} PAYING → PAID`]),
+    );
+    for (const context of [
+      'StartPaymentUseCase',
+      'NotificationIntakeUseCase',
+      'PaymentEventsConsumer',
+      'OutboxRelay',
+    ]) {
+      expect([context, parsed.some((l) => l.context === context && ours(l))]).toEqual([context, true]);
+    }
+    const payCompleted = parsed.find(
+      (l) => l.msg === 'request completed' && (l.req as { url: string }).url.endsWith('/pay'),
+    );
+    expect(payCompleted).toMatchObject({ orderNo, paymentNo, res: { statusCode: 200 } });
+    expect(parsed.some((l) => l.level === 'warn' && String(l.msg).includes('wechat notification refused'))).toBe(true);
+
+    // No secret, whole or in part: signing keys, the APIv3 key, the admin token, the partner's secret.
+    const secrets = secretsIn(sandbox.keys, [adminToken, orders.secret]);
+    expect(secrets.length).toBeGreaterThan(10);
+    expect(secrets.filter((secret) => output.includes(secret))).toEqual([]);
+    expect(output).not.toContain('PRIVATE KEY');
+  }, 120_000);
+});
