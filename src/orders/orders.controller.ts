@@ -1,25 +1,101 @@
 import { Body, Controller, Get, HttpCode, HttpStatus, Inject, Param, Post } from '@nestjs/common';
+import {
+  ApiBody,
+  ApiCreatedResponse,
+  ApiExtraModels,
+  ApiOkResponse,
+  ApiOperation,
+  ApiParam,
+  ApiTags,
+  getSchemaPath,
+} from '@nestjs/swagger';
 import { Idempotency, type IdempotencyContext } from '../common/idempotency/idempotency-context';
+import { ApiIdempotencyKey, REPLAYED_HEADERS, TAGS } from '../common/openapi/api-decorators';
+import { ApiErrors } from '../common/openapi/api-errors';
+import { EXAMPLE } from '../common/openapi/examples';
+import { PaymentResponse } from '../payment-center/payment.response';
 import { CreateOrderDto } from './dto/create-order.dto';
+import { OrderResponse, OrderWithPaymentsResponse } from './dto/order.response';
 import { PayOrderDto } from './dto/pay-order.dto';
 import { OrdersService } from './orders.service';
 
+const ORDER_NO = ApiParam({ name: 'orderNo', description: 'The order number.', example: EXAMPLE.orderNo });
+
+@ApiTags(TAGS.orders)
 @Controller('api/orders')
 export class OrdersController {
   constructor(@Inject(OrdersService) private readonly orders: OrdersService) {}
 
   @Post()
+  @ApiOperation({
+    summary: 'Create an order',
+    description: 'The server computes each line and the total; the order can be paid until `expiresAt`.',
+  })
+  @ApiExtraModels(CreateOrderDto)
+  @ApiBody({
+    schema: { $ref: getSchemaPath(CreateOrderDto) },
+    examples: {
+      oneLine: {
+        summary: 'Two packs of tea',
+        value: {
+          buyerId: EXAMPLE.buyerId,
+          items: [{ sku: 'TEA-001', name: 'Longjing tea 250g', quantity: 2, unitPriceFen: 1250 }],
+        },
+      },
+      twoLines: {
+        summary: 'Two lines, currency given',
+        value: {
+          buyerId: EXAMPLE.buyerId,
+          currency: 'CNY',
+          items: [
+            { sku: 'TEA-001', name: 'Longjing tea 250g', quantity: 1, unitPriceFen: 1250 },
+            { sku: 'CUP-007', name: 'Celadon cup', quantity: 2, unitPriceFen: 3990 },
+          ],
+        },
+      },
+    },
+  })
+  @ApiCreatedResponse({ type: OrderResponse, description: 'The new order, `CREATED`.', headers: REPLAYED_HEADERS })
+  @ApiIdempotencyKey()
+  @ApiErrors('VALIDATION_FAILED')
   create(@Body() dto: CreateOrderDto, @Idempotency() guard: IdempotencyContext | undefined) {
     return this.orders.create(dto, guard);
   }
 
   @Get(':orderNo')
+  @ApiOperation({ summary: 'Read an order with its payments' })
+  @ORDER_NO
+  @ApiOkResponse({ type: OrderWithPaymentsResponse, description: 'The order and every payment started for it.' })
+  @ApiErrors('ORDER_NOT_FOUND')
   get(@Param('orderNo') orderNo: string) {
     return this.orders.get(orderNo);
   }
 
   @Post(':orderNo/pay')
   @HttpCode(HttpStatus.OK)
+  @ApiOperation({
+    summary: 'Pay an order with a channel (start or resume)',
+    description:
+      'Starts a payment at the channel and returns what the buyer needs (`payCredential`). Again with the same ' +
+      'channel while it is `PAYING`: the same payment (the vendor is never asked for a second trade). Another ' +
+      'channel: a new payment, and the order points at it; if both get paid, the second is refunded ' +
+      'automatically.',
+  })
+  @ORDER_NO
+  @ApiOkResponse({ type: PaymentResponse, description: 'The payment, `PAYING`.', headers: REPLAYED_HEADERS })
+  @ApiIdempotencyKey()
+  @ApiErrors(
+    'VALIDATION_FAILED',
+    'ORDER_NOT_FOUND',
+    'ORDER_ALREADY_PAID',
+    'ORDER_CLOSED',
+    'ORDER_EXPIRED',
+    'PAYMENT_STARTING',
+    'PAYMENT_REQUEST_MISMATCH',
+    'GATEWAY_REJECTED',
+    'GATEWAY_UNAVAILABLE',
+    'CHANNEL_UNAVAILABLE',
+  )
   pay(@Param('orderNo') orderNo: string, @Body() dto: PayOrderDto) {
     return this.orders.pay(orderNo, dto.channel);
   }

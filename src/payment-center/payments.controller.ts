@@ -1,8 +1,14 @@
 import { Controller, Get, Inject, Param } from '@nestjs/common';
+import { ApiOkResponse, ApiOperation, ApiParam, ApiTags } from '@nestjs/swagger';
+import { TAGS } from '../common/openapi/api-decorators';
+import { ApiErrors } from '../common/openapi/api-errors';
+import { EXAMPLE } from '../common/openapi/examples';
 import { PaymentCenter } from './payment-center';
+import { PaymentDetailResponse } from './payment.response';
 import { RefundsService } from './refunds/refunds.service';
 
 /** Business applications can always ask for a payment's status (they must not wait for events alone). */
+@ApiTags(TAGS.payments)
 @Controller('api/payments')
 export class PaymentsController {
   constructor(
@@ -11,6 +17,15 @@ export class PaymentsController {
   ) {}
 
   @Get(':paymentNo')
+  @ApiOperation({
+    summary: 'Read a payment with its history, gateway attempts and refunds',
+    description:
+      'Where to look first when a payment seems stuck: `status`, `statusReason`, `nextQueryAt` (null when ' +
+      'nothing is left to ask the gateway), every transition and every gateway call recovery made.',
+  })
+  @ApiParam({ name: 'paymentNo', description: 'The payment number.', example: EXAMPLE.paymentNo })
+  @ApiOkResponse({ type: PaymentDetailResponse, description: 'The payment.' })
+  @ApiErrors('PAYMENT_NOT_FOUND')
   async get(@Param('paymentNo') paymentNo: string) {
     const payment = await this.paymentCenter.getPayment(paymentNo);
     return {

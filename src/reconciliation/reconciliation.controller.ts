@@ -11,33 +11,42 @@ import {
   Req,
   UseGuards,
 } from '@nestjs/common';
+import { ApiOkResponse, ApiOperation, ApiParam, ApiProperty, ApiPropertyOptional, ApiTags } from '@nestjs/swagger';
 import { Type } from 'class-transformer';
 import { IsIn, IsInt, IsOptional, Matches, Max, Min } from 'class-validator';
 import { DomainError } from '../common/errors/domain-error';
+import { ApiAdminScope, ApiIdempotencyKey, REPLAYED_HEADERS, TAGS } from '../common/openapi/api-decorators';
+import { ApiErrors } from '../common/openapi/api-errors';
 import { CHANNELS, type Channel } from '../gateways/gateway.types';
 import { AdminAuthGuard, type AdminRequest, RequireScope } from '../notifications/admin/admin-auth.guard';
+import { ReconciliationRunResponse } from './reconciliation.response';
 import { ReconciliationService } from './reconciliation.service';
 
 const BILL_DATE = /^\d{4}-(0[1-9]|1[0-2])-(0[1-9]|[12]\d|3[01])$/;
 
 export class RunReconciliationDto {
+  @ApiProperty({ enum: CHANNELS, enumName: 'Channel', example: 'wechat' })
   @IsIn(CHANNELS)
   channel: Channel;
 
   /** The statement's day, YYYY-MM-DD in Beijing time. */
+  @ApiProperty({ description: "The statement's day, YYYY-MM-DD in Beijing time.", example: '2025-03-14' })
   @Matches(BILL_DATE, { message: 'date must be YYYY-MM-DD' })
   date: string;
 }
 
 export class ReconciliationFilterDto {
+  @ApiPropertyOptional({ enum: CHANNELS, enumName: 'Channel' })
   @IsOptional()
   @IsIn(CHANNELS)
   channel?: Channel;
 
+  @ApiPropertyOptional({ description: 'The statement day, YYYY-MM-DD.', example: '2025-03-14' })
   @IsOptional()
   @Matches(BILL_DATE, { message: 'date must be YYYY-MM-DD' })
   date?: string;
 
+  @ApiPropertyOptional({ type: 'integer', minimum: 1, maximum: 500, default: 50 })
   @IsOptional()
   @Type(() => Number)
   @IsInt()
@@ -54,6 +63,7 @@ export class ReconciliationNotFound extends DomainError {
 }
 
 /** Statement reconciliation for operators: run a channel's day now, list runs, read one with its differences. */
+@ApiTags(TAGS.reconciliation)
 @Controller('api/admin/reconciliations')
 @UseGuards(AdminAuthGuard)
 export class ReconciliationController {
@@ -62,6 +72,20 @@ export class ReconciliationController {
   @Post()
   @HttpCode(HttpStatus.OK)
   @RequireScope('reconciliation:run')
+  @ApiOperation({
+    summary: "Reconcile a channel's statement for a day now",
+    description:
+      "Fetches the vendor's bill and compares it with our ledger; lost payments and refunds found are recorded, " +
+      'everything else goes to review. A bill that is not ready or cannot be read is a run with that status. Audited.',
+  })
+  @ApiAdminScope('reconciliation:run')
+  @ApiOkResponse({
+    type: ReconciliationRunResponse,
+    description: 'The run with its differences.',
+    headers: REPLAYED_HEADERS,
+  })
+  @ApiIdempotencyKey()
+  @ApiErrors('VALIDATION_FAILED', 'CHANNEL_UNAVAILABLE')
   async run(@Body() body: RunReconciliationDto, @Req() request: AdminRequest) {
     const actor = request.admin?.name ?? 'unknown';
     const run = await this.reconciliation.run(body.channel, body.date, actor);
@@ -71,12 +95,21 @@ export class ReconciliationController {
 
   @Get()
   @RequireScope('reconciliation:read')
+  @ApiOperation({ summary: 'List reconciliation runs', description: 'Newest first, without their differences.' })
+  @ApiAdminScope('reconciliation:read')
+  @ApiOkResponse({ type: [ReconciliationRunResponse], description: 'The runs.' })
+  @ApiErrors('VALIDATION_FAILED')
   list(@Query() filter: ReconciliationFilterDto) {
     return this.reconciliation.list({ channel: filter.channel, billDate: filter.date, limit: filter.limit });
   }
 
   @Get(':id')
   @RequireScope('reconciliation:read')
+  @ApiOperation({ summary: 'Read a reconciliation run with its differences' })
+  @ApiParam({ name: 'id', description: 'The run id.', example: '17' })
+  @ApiAdminScope('reconciliation:read')
+  @ApiOkResponse({ type: ReconciliationRunResponse, description: 'The run with its differences.' })
+  @ApiErrors('RECONCILIATION_NOT_FOUND')
   async get(@Param('id') id: string) {
     const run = /^\d{1,18}$/.test(id) ? await this.reconciliation.get(id) : undefined;
     if (!run) throw new ReconciliationNotFound(id);

@@ -13,7 +13,8 @@ export interface HttpError {
   headers: Record<string, string>;
 }
 
-function statusFor(code: DomainErrorCode): number {
+/** The HTTP status of each error code (also what the OpenAPI document lists per operation). */
+export function statusFor(code: DomainErrorCode): number {
   switch (code) {
     case 'VALIDATION_FAILED':
     case 'IDEMPOTENCY_KEY_INVALID':
@@ -39,6 +40,7 @@ function statusFor(code: DomainErrorCode): number {
     case 'DELIVERY_NOT_RETRYABLE':
     case 'GATEWAY_TRADE_NO_CONFLICT':
     case 'PAYMENT_NOT_REFUNDABLE':
+    case 'PAYMENT_NOT_IN_REVIEW':
       return HttpStatus.CONFLICT;
     case 'IDEMPOTENCY_KEY_REUSED':
     case 'REFUND_EXCEEDS_PAID':

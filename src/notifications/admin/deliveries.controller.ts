@@ -11,11 +11,16 @@ import {
   Req,
   UseGuards,
 } from '@nestjs/common';
+import { ApiOkResponse, ApiOperation, ApiParam, ApiTags } from '@nestjs/swagger';
+import { ApiAdminScope, ApiIdempotencyKey, REPLAYED_HEADERS, TAGS } from '../../common/openapi/api-decorators';
+import { ApiErrors } from '../../common/openapi/api-errors';
 import { AdminAuthGuard, type AdminRequest, RequireScope } from './admin-auth.guard';
 import { BulkRetryDto, DeliveryFilterDto } from './deliveries.dto';
+import { BulkRetryResponse, DeliveryResponse } from './deliveries.response';
 import { DeliveriesService } from './deliveries.service';
 
 /** Admin API for event deliveries to partner systems. Bearer token with the named scope; every retry is audited. */
+@ApiTags(TAGS.deliveries)
 @Controller('api/admin/deliveries')
 @UseGuards(AdminAuthGuard)
 export class DeliveriesController {
@@ -23,6 +28,10 @@ export class DeliveriesController {
 
   @Get()
   @RequireScope('deliveries:read')
+  @ApiOperation({ summary: 'List deliveries', description: 'One row per (event, partner), oldest first.' })
+  @ApiAdminScope('deliveries:read')
+  @ApiOkResponse({ type: [DeliveryResponse], description: 'The deliveries matching the filter.' })
+  @ApiErrors('VALIDATION_FAILED')
   list(@Query() filter: DeliveryFilterDto) {
     return this.deliveries.list(filter);
   }
@@ -30,6 +39,19 @@ export class DeliveriesController {
   @Post('retry')
   @HttpCode(HttpStatus.OK)
   @RequireScope('deliveries:retry')
+  @ApiOperation({
+    summary: 'Retry every FAILED delivery matching a filter',
+    description:
+      'Only `FAILED` deliveries are retried, whatever `status` says; `dryRun: true` only counts them. Audited.',
+  })
+  @ApiAdminScope('deliveries:retry')
+  @ApiOkResponse({
+    type: BulkRetryResponse,
+    description: 'How many matched and were republished.',
+    headers: REPLAYED_HEADERS,
+  })
+  @ApiIdempotencyKey()
+  @ApiErrors('VALIDATION_FAILED')
   retryMany(@Body() body: BulkRetryDto, @Req() request: AdminRequest) {
     const { dryRun, ...filter } = body;
     return this.deliveries.retryMany(filter, dryRun ?? false, request.admin?.name ?? 'unknown');
@@ -38,6 +60,16 @@ export class DeliveriesController {
   @Post(':id/retry')
   @HttpCode(HttpStatus.OK)
   @RequireScope('deliveries:retry')
+  @ApiOperation({
+    summary: 'Retry one FAILED delivery',
+    description:
+      "Republishes the same event (same id, version and body, fresh signature) to that partner's queue only. Audited.",
+  })
+  @ApiParam({ name: 'id', description: 'The delivery id.', example: '42' })
+  @ApiAdminScope('deliveries:retry')
+  @ApiOkResponse({ type: DeliveryResponse, description: 'The delivery after the retry.', headers: REPLAYED_HEADERS })
+  @ApiIdempotencyKey()
+  @ApiErrors('DELIVERY_NOT_FOUND', 'DELIVERY_NOT_RETRYABLE')
   retryOne(@Param('id') id: string, @Req() request: AdminRequest) {
     return this.deliveries.retryOne(id, request.admin?.name ?? 'unknown');
   }

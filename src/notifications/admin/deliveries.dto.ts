@@ -1,33 +1,55 @@
+import { ApiPropertyOptional } from '@nestjs/swagger';
 import { Type } from 'class-transformer';
 import { IsBoolean, IsDate, IsIn, IsInt, IsOptional, IsString, Max, Min } from 'class-validator';
 import { DELIVERY_STATUSES, type DeliveryStatus } from '../outbox.entity';
 import { PAYMENT_EVENT_TYPES, type PaymentEventType } from '../payment-event';
 
 export class DeliveryFilterDto {
+  @ApiPropertyOptional({ enum: DELIVERY_STATUSES, enumName: 'DeliveryStatus', example: 'FAILED' })
   @IsOptional()
   @IsIn(DELIVERY_STATUSES)
   status?: DeliveryStatus;
 
+  @ApiPropertyOptional({ description: 'Partner name from `PARTNERS`.', example: 'orders' })
   @IsOptional()
   @IsString()
   partner?: string;
 
+  @ApiPropertyOptional({ enum: PAYMENT_EVENT_TYPES, enumName: 'PaymentEventType', example: 'payment.succeeded' })
   @IsOptional()
   @IsIn(PAYMENT_EVENT_TYPES)
   eventType?: PaymentEventType;
 
   /** Deliveries created at or after this time (ISO 8601). */
+  @ApiPropertyOptional({
+    type: String,
+    format: 'date-time',
+    description: 'Created at or after this time.',
+    example: '2025-03-14T00:00:00.000Z',
+  })
   @IsOptional()
   @Type(() => Date)
   @IsDate()
   from?: Date;
 
   /** Deliveries created before this time (ISO 8601). */
+  @ApiPropertyOptional({
+    type: String,
+    format: 'date-time',
+    description: 'Created before this time.',
+    example: '2025-03-15T00:00:00.000Z',
+  })
   @IsOptional()
   @Type(() => Date)
   @IsDate()
   to?: Date;
 
+  @ApiPropertyOptional({
+    type: 'integer',
+    minimum: 1,
+    maximum: 1000,
+    description: 'At most this many (list: 100 by default; bulk retry: 1000).',
+  })
   @IsOptional()
   @Type(() => Number)
   @IsInt()
@@ -38,6 +60,7 @@ export class DeliveryFilterDto {
 
 export class BulkRetryDto extends DeliveryFilterDto {
   /** Count what would be retried, change nothing. */
+  @ApiPropertyOptional({ description: 'Count what would be retried, change nothing.', default: false })
   @IsOptional()
   @IsBoolean()
   dryRun?: boolean;

@@ -1,26 +1,50 @@
 import { Body, Controller, Get, Inject, Param, Post } from '@nestjs/common';
+import { ApiCreatedResponse, ApiOkResponse, ApiOperation, ApiParam, ApiProperty, ApiTags } from '@nestjs/swagger';
 import { IsInt, IsString, Length, Max, Min } from 'class-validator';
 import { Idempotency, type IdempotencyContext } from '../../common/idempotency/idempotency-context';
+import { ApiIdempotencyKey, REPLAYED_HEADERS, TAGS } from '../../common/openapi/api-decorators';
+import { ApiErrors } from '../../common/openapi/api-errors';
+import { EXAMPLE } from '../../common/openapi/examples';
+import { RefundResponse } from './refund.response';
 import { RefundsService } from './refunds.service';
 
 export class CreateRefundDto {
   /** Integer fen, at most what is left to refund on the payment. */
+  @ApiProperty({
+    type: 'integer',
+    minimum: 1,
+    maximum: 2_147_483_647,
+    description: 'Integer fen, at most what is left to refund (paid minus refunded or refunding).',
+    example: 1000,
+  })
   @IsInt()
   @Min(1)
   @Max(2_147_483_647)
   amountFen: number;
 
+  @ApiProperty({ minLength: 1, maxLength: 80, example: 'returned goods' })
   @IsString()
   @Length(1, 80)
   reason: string;
 }
 
 /** Refunds of paid payments; write endpoints go through the duplicate-submission guard like every write. */
+@ApiTags(TAGS.refunds)
 @Controller('api')
 export class RefundsController {
   constructor(@Inject(RefundsService) private readonly refunds: RefundsService) {}
 
   @Post('payments/:paymentNo/refunds')
+  @ApiOperation({
+    summary: 'Refund a paid payment, fully or in part',
+    description:
+      'Checked under the payment row lock, so concurrent refunds never exceed what was paid. The refund is ' +
+      '`REFUNDED` if the vendor answered at once, else `REFUNDING` until recovery gets a definite answer.',
+  })
+  @ApiParam({ name: 'paymentNo', description: 'The paid payment.', example: EXAMPLE.paymentNo })
+  @ApiCreatedResponse({ type: RefundResponse, description: 'The refund.', headers: REPLAYED_HEADERS })
+  @ApiIdempotencyKey()
+  @ApiErrors('VALIDATION_FAILED', 'PAYMENT_NOT_FOUND', 'PAYMENT_NOT_REFUNDABLE', 'REFUND_EXCEEDS_PAID')
   create(
     @Param('paymentNo') paymentNo: string,
     @Body() dto: CreateRefundDto,
@@ -30,6 +54,10 @@ export class RefundsController {
   }
 
   @Get('refunds/:refundNo')
+  @ApiOperation({ summary: 'Read a refund' })
+  @ApiParam({ name: 'refundNo', description: 'The refund number.', example: EXAMPLE.refundNo })
+  @ApiOkResponse({ type: RefundResponse, description: 'The refund.' })
+  @ApiErrors('REFUND_NOT_FOUND')
   get(@Param('refundNo') refundNo: string) {
     return this.refunds.get(refundNo);
   }
