@@ -7,14 +7,16 @@ import { alipaySignContent, rsa2Sign } from '../src/gateways/alipay/alipay.proto
 import { alipaySandboxMeta, loadKey, readPem } from '../src/gateways/sandbox-credentials';
 import { AmqpConnection } from '../src/notifications/amqp.connection';
 import { partnerQueue } from '../src/notifications/payment-event';
-import { NotificationIntakeUseCase } from '../src/payment-center/notification-intake.use-case';
 import { testPartners } from './support/partners';
 import { AmqpProbe, waitFor } from './support/amqp';
 import { expectDelayedReversedNotificationsApplyOnce } from './support/reordered';
 import { startSandbox } from './support/sandbox';
 import { sqlPool } from './support/database';
 import { FakeGateway } from './support/fake-gateway';
+import { metricValue } from './support/metrics';
 import { http, orderBody, type RunningApp, startApp, TestClock, uniqueId } from './support/test-app';
+
+const REFUSED = 'payment_center_notification_verification_failures_total';
 
 const partner = testPartners('a');
 const WATCHER = partner('watcher');
@@ -163,7 +165,8 @@ describe('Alipay through the sandbox (e2e)', () => {
     });
     expect(trade.notifications.every((n: { reply: string }) => n.reply === 'fail')).toBe(true);
     expect((await paymentOf(paymentNo)).status).toBe('PAYING');
-    expect(running.app.get(NotificationIntakeUseCase).refused.get('alipay:bad')).toBeGreaterThanOrEqual(2);
+    const refused = { channel: 'alipay', reason: 'signature' };
+    expect(await metricValue(running.app, REFUSED, refused)).toBeGreaterThanOrEqual(2);
   });
 
   it('a genuine notification with the wrong amount goes to review, never PAID', async () => {

@@ -7,13 +7,15 @@ import { newPaymentNo, newRefundNo } from '../src/common/ids';
 import { certIdOf, signFields } from '../src/gateways/unionpay/unionpay.protocol';
 import { AmqpConnection } from '../src/notifications/amqp.connection';
 import { partnerQueue } from '../src/notifications/payment-event';
-import { NotificationIntakeUseCase } from '../src/payment-center/notification-intake.use-case';
 import { testPartners } from './support/partners';
 import { AmqpProbe, waitFor } from './support/amqp';
 import { expectDelayedReversedNotificationsApplyOnce } from './support/reordered';
 import { startSandbox } from './support/sandbox';
 import { FakeGateway } from './support/fake-gateway';
+import { metricValue } from './support/metrics';
 import { http, orderBody, type RunningApp, startApp, TestClock, uniqueId } from './support/test-app';
+
+const REFUSED = 'payment_center_notification_verification_failures_total';
 
 const ORDERS = testPartners('u')('orders');
 
@@ -121,7 +123,8 @@ describe('UnionPay through the sandbox (e2e)', () => {
       return trade.notifications?.length >= 1;
     });
     expect((await paymentOf(paymentNo)).status).toBe('PAYING');
-    expect(running.app.get(NotificationIntakeUseCase).refused.get('unionpay:signPubKeyCert')).toBeGreaterThanOrEqual(1);
+    const refused = { channel: 'unionpay', reason: 'signature' };
+    expect(await metricValue(running.app, REFUSED, refused)).toBeGreaterThanOrEqual(1);
   });
 
   it('duplicated notifications (x5) apply once; a wrong amount goes to review', async () => {

@@ -3,7 +3,6 @@ import type { Pool } from 'mysql2/promise';
 import { WechatPayGateway, type WechatPaySettings } from '../src/gateways/wechat/wechat-pay.gateway';
 import { AmqpConnection } from '../src/notifications/amqp.connection';
 import { partnerQueue } from '../src/notifications/payment-event';
-import { NotificationIntakeUseCase } from '../src/payment-center/notification-intake.use-case';
 import { PaymentStateService } from '../src/payment-center/payment-state.service';
 import { loadKey } from '../src/gateways/sandbox-credentials';
 import type { SandboxSettings } from '../src/sandbox/sandbox.settings';
@@ -14,7 +13,10 @@ import { expectDelayedReversedNotificationsApplyOnce } from './support/reordered
 import { startSandbox } from './support/sandbox';
 import { sqlPool } from './support/database';
 import { FakeGateway } from './support/fake-gateway';
+import { metricValue } from './support/metrics';
 import { http, orderBody, type RunningApp, startApp, TestClock, uniqueId } from './support/test-app';
+
+const REFUSED = 'payment_center_notification_verification_failures_total';
 
 const partner = testPartners('w');
 const WATCHER = partner('watcher');
@@ -160,7 +162,8 @@ describe('WeChat Pay through the sandbox (e2e)', () => {
     });
     expect(trade.notifications.every((n: { status: number }) => n.status === 400)).toBe(true);
     expect((await paymentOf(paymentNo)).status).toBe('PAYING');
-    expect(running.app.get(NotificationIntakeUseCase).refused.get('wechat:bad')).toBeGreaterThanOrEqual(3);
+    const refused = { channel: 'wechat', reason: 'signature' };
+    expect(await metricValue(running.app, REFUSED, refused)).toBeGreaterThanOrEqual(3);
   });
 
   it('a genuine notification with the wrong amount puts the payment in review, never PAID', async () => {
@@ -188,7 +191,8 @@ describe('WeChat Pay through the sandbox (e2e)', () => {
         const t = (await http('GET', `${sandboxUrl}/sandbox/wechat/trades/${paymentNo}`)).body;
         return t.notifications.length >= 1 && t;
       });
-      expect(running.app.get(NotificationIntakeUseCase).refused.get('wechat:timestamp')).toBeGreaterThanOrEqual(1);
+      const refused = { channel: 'wechat', reason: 'timestamp' };
+      expect(await metricValue(running.app, REFUSED, refused)).toBeGreaterThanOrEqual(1);
       expect((await paymentOf(paymentNo)).status).toBe('PAYING');
     } finally {
       clock.advance(-6 * 60 * 1000);

@@ -5,6 +5,7 @@ import type { ConfirmChannel, ConsumeMessage } from 'amqplib';
 import type { DataSource } from 'typeorm';
 import { Clock } from '../common/clock';
 import { AppConfig } from '../config/app-config';
+import { MetricsService } from '../metrics/metrics.service';
 import { AmqpConnection } from './amqp.connection';
 import { DEAD_LETTER_QUEUE } from './payment-event';
 
@@ -23,6 +24,7 @@ export class DeadLetterConsumer implements OnApplicationBootstrap, OnApplication
     @Inject(AmqpConnection) private readonly amqp: AmqpConnection,
     @Inject(AppConfig) private readonly config: AppConfig,
     @Inject(Clock) private readonly clock: Clock,
+    @Inject(MetricsService) private readonly metrics: MetricsService,
   ) {}
 
   onApplicationBootstrap(): void {
@@ -49,11 +51,12 @@ export class DeadLetterConsumer implements OnApplicationBootstrap, OnApplication
       const partner = queue.startsWith('partner.') ? queue.slice('partner.'.length) : undefined;
       if (eventId && partner) {
         const now = this.clock.now();
-        await this.dataSource.query(
+        const marked = await this.dataSource.query<{ affectedRows: number }>(
           `UPDATE event_deliveries SET status = 'FAILED', failed_at = ?, updated_at = ?, last_error = ?
             WHERE event_id = ? AND partner = ?`,
           [now, now, `dead-lettered from ${queue}: ${reason}`.slice(0, 512), eventId, partner],
         );
+        if (marked.affectedRows > 0) this.metrics.deliveryFailed(partner);
         this.logger.warn(`event ${eventId} dead-lettered by partner ${partner} (${reason})`);
       } else {
         this.logger.warn(`dead letter without an event id or partner queue (queue=${queue})`);

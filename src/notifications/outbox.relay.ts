@@ -4,8 +4,10 @@ import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
 import { type DataSource, In } from 'typeorm';
 import { Clock } from '../common/clock';
+import { withLogContext } from '../common/logging/log-context';
 import { AppConfig } from '../config/app-config';
 import { inTransaction } from '../database/transaction';
+import { MetricsService } from '../metrics/metrics.service';
 import { AmqpConnection } from './amqp.connection';
 import { EventDelivery, OutboxEvent } from './outbox.entity';
 import { PAYMENT_EVENTS_EXCHANGE, SIGNATURE_HEADER, signatureHeader } from './payment-event';
@@ -38,6 +40,7 @@ export class OutboxRelay implements OnApplicationBootstrap, OnApplicationShutdow
     @Inject(AmqpConnection) private readonly amqp: AmqpConnection,
     @Inject(AppConfig) private readonly config: AppConfig,
     @Inject(Clock) private readonly clock: Clock,
+    @Inject(MetricsService) private readonly metrics: MetricsService,
   ) {}
 
   onApplicationBootstrap(): void {
@@ -110,7 +113,11 @@ export class OutboxRelay implements OnApplicationBootstrap, OnApplicationShutdow
     });
   }
 
-  private async publish(event: OutboxEvent): Promise<void> {
+  private publish(event: OutboxEvent): Promise<void> {
+    return withLogContext({ eventId: event.eventId, paymentNo: event.paymentNo }, () => this.publishOne(event));
+  }
+
+  private async publishOne(event: OutboxEvent): Promise<void> {
     const pending = await this.dataSource
       .getRepository(EventDelivery)
       .find({ where: { eventId: event.eventId, status: 'PENDING' }, select: { partner: true } });
@@ -122,6 +129,7 @@ export class OutboxRelay implements OnApplicationBootstrap, OnApplicationShutdow
       const keys = this.config.partners.filter((p) => pending.some((d) => d.partner === p.name));
       await this.send(PAYMENT_EVENTS_EXCHANGE, event.type, event, keys);
       await this.markPublished(event);
+      this.logger.debug(`${event.type} published for ${pending.map((d) => d.partner).join(', ')}`);
     } catch (error) {
       await this.markFailedAttempt(event, (error as Error).message);
     }
@@ -155,20 +163,22 @@ export class OutboxRelay implements OnApplicationBootstrap, OnApplicationShutdow
   }
 
   private async markPublished(event: OutboxEvent): Promise<void> {
-    await inTransaction(this.dataSource, async (manager) => {
+    const publishedAt = await inTransaction(this.dataSource, async (manager) => {
       const now = this.clock.now();
       const result = await manager.query<{ affectedRows: number }>(
         `UPDATE outbox_events SET published_at = ?, claimed_by = NULL, attempts = attempts + 1, last_error = NULL
           WHERE id = ? AND claimed_by = ? AND published_at IS NULL`,
         [now, event.id, this.instanceId],
       );
-      if (result.affectedRows === 0) return; // our lease ran out and another relay took over
+      if (result.affectedRows === 0) return undefined; // our lease ran out and another relay took over
       await manager.query(
         `UPDATE event_deliveries SET status = 'PUBLISHED', published_at = ?, attempts = attempts + 1, updated_at = ?
           WHERE event_id = ? AND status = 'PENDING'`,
         [now, now, event.eventId],
       );
+      return now;
     });
+    if (publishedAt) this.metrics.outboxPublished((publishedAt.getTime() - event.createdAt.getTime()) / 1000);
   }
 
   private async markFailedAttempt(event: OutboxEvent, reason: string): Promise<void> {

@@ -1,13 +1,19 @@
 import { Inject, Injectable, Logger } from '@nestjs/common';
+import { addLogContext } from '../common/logging/log-context';
 import { DomainError } from '../common/errors/domain-error';
 import { GatewayRegistry } from '../gateways/gateway-registry';
+import { NotificationRejected, type RejectionReason } from '../gateways/notification-rejected';
 import type { Channel, GatewayAck, GatewayNotification, RawNotification } from '../gateways/gateway.types';
+import { MetricsService } from '../metrics/metrics.service';
 import { eventOf } from './gateway-answers';
 import { PaymentStateService } from './payment-state.service';
 import { PaymentNotFound } from './payment-errors';
 import { PaymentsRepository } from './payments.repository';
 import { RefundStateService } from './refunds/refund-state.service';
 import { RefundsRepository } from './refunds/refunds.repository';
+
+/** Why a notification was refused (a metric label): the adapter's reason, or what the lookup found. */
+type RefusalReason = RejectionReason | 'unknown_payment' | 'unknown_refund' | 'channel_mismatch' | 'error';
 
 /**
  * A vendor's asynchronous notification: verify (in the adapter) → apply through the one locked state
@@ -18,8 +24,6 @@ import { RefundsRepository } from './refunds/refunds.repository';
 @Injectable()
 export class NotificationIntakeUseCase {
   private readonly logger = new Logger(NotificationIntakeUseCase.name);
-  /** Refused notifications by channel and reason, for operators (metrics come with the operability issue). */
-  readonly refused = new Map<string, number>();
 
   constructor(
     @Inject(GatewayRegistry) private readonly gateways: GatewayRegistry,
@@ -27,6 +31,7 @@ export class NotificationIntakeUseCase {
     @Inject(PaymentsRepository) private readonly payments: PaymentsRepository,
     @Inject(RefundsRepository) private readonly refunds: RefundsRepository,
     @Inject(RefundStateService) private readonly refundState: RefundStateService,
+    @Inject(MetricsService) private readonly metrics: MetricsService,
   ) {}
 
   async execute(channel: Channel, raw: RawNotification): Promise<GatewayAck> {
@@ -36,23 +41,33 @@ export class NotificationIntakeUseCase {
     try {
       notification = await gateway.parseNotification(raw);
     } catch (error) {
-      return this.refuse(channel, ack, (error as Error).message);
+      const reason = error instanceof NotificationRejected ? error.reason : 'error'; // 'error': an adapter bug
+      return this.refuse(channel, ack, (error as Error).message, reason);
     }
+    addLogContext(
+      notification.kind === 'refund' ? { refundNo: notification.refundNo } : { paymentNo: notification.paymentNo },
+    );
+    this.logger.log(`${channel} ${notification.kind} notification verified`);
     if (notification.kind === 'refund') {
       const refund = await this.refunds.findByRefundNo(notification.refundNo);
-      if (!refund) return this.refuse(channel, ack, `unknown refund ${notification.refundNo}`);
+      if (!refund) return this.refuse(channel, ack, `unknown refund ${notification.refundNo}`, 'unknown_refund');
       if (refund.channel !== channel)
-        return this.refuse(channel, ack, `refund ${refund.refundNo} is a ${refund.channel} refund`);
+        return this.refuse(channel, ack, `refund ${refund.refundNo} is a ${refund.channel} refund`, 'channel_mismatch');
       // A definite result settles it (a repeat changes nothing); anything else is left to the refund's queries.
       await this.refundState.settle(refund.refundNo, notification.result);
       return gateway.acknowledge({ accepted: true });
     }
     const payment = await this.payments.findByPaymentNo(notification.paymentNo);
     if (!payment) {
-      return this.refuse(channel, ack, `unknown payment ${notification.paymentNo}`);
+      return this.refuse(channel, ack, `unknown payment ${notification.paymentNo}`, 'unknown_payment');
     }
     if (payment.channel !== channel) {
-      return this.refuse(channel, ack, `payment ${payment.paymentNo} is a ${payment.channel} payment`);
+      return this.refuse(
+        channel,
+        ack,
+        `payment ${payment.paymentNo} is a ${payment.channel} payment`,
+        'channel_mismatch',
+      );
     }
     const event = eventOf(notification.result);
     if (event) {
@@ -60,7 +75,7 @@ export class NotificationIntakeUseCase {
         await this.state.apply(notification.paymentNo, event);
       } catch (error) {
         if (error instanceof PaymentNotFound) {
-          return this.refuse(channel, ack, error.message);
+          return this.refuse(channel, ack, error.message, 'unknown_payment');
         }
         if (error instanceof DomainError) {
           this.logger.warn(`${channel} notification for ${notification.paymentNo}: ${error.message}`);
@@ -76,9 +91,9 @@ export class NotificationIntakeUseCase {
     channel: Channel,
     acknowledge: (o: { accepted: false; reason: string }) => GatewayAck,
     reason: string,
+    kind: RefusalReason,
   ) {
-    const key = `${channel}:${reason.split(' ')[0]}`;
-    this.refused.set(key, (this.refused.get(key) ?? 0) + 1);
+    this.metrics.notificationRefused(channel, kind);
     this.logger.warn(`${channel} notification refused: ${reason}`);
     return acknowledge({ accepted: false, reason });
   }

@@ -13,6 +13,7 @@ import type { Response } from 'express';
 import { Redis } from 'ioredis';
 import { from, lastValueFrom, type Observable, of } from 'rxjs';
 import { AppConfig } from '../../config/app-config';
+import { MetricsService } from '../../metrics/metrics.service';
 import { IdempotencyKeyInUse, IdempotencyKeyInvalid, IdempotencyKeyReused } from '../errors/domain-error';
 import { toHttpError } from '../errors/http-error';
 import { REDIS } from '../redis/redis.module';
@@ -59,6 +60,7 @@ export class DuplicateSubmissionInterceptor implements NestInterceptor {
     @Inject(REDIS) private readonly redis: Redis,
     @Inject(AppConfig) private readonly config: AppConfig,
     @Inject(Reflector) private readonly reflector: Reflector,
+    @Inject(MetricsService) private readonly metrics: MetricsService,
   ) {}
 
   async intercept(context: ExecutionContext, next: CallHandler): Promise<Observable<unknown>> {
@@ -78,6 +80,7 @@ export class DuplicateSubmissionInterceptor implements NestInterceptor {
 
     const claim = await this.claim(redisKey, guard);
     if (claim.kind === 'replay') {
+      this.metrics.duplicateCaught('redis_replay');
       response.setHeader(REPLAYED_HEADER, 'true');
       response.status(claim.status);
       return of(claim.body);
@@ -107,6 +110,7 @@ export class DuplicateSubmissionInterceptor implements NestInterceptor {
     if (result instanceof Replayed) {
       // The database already held this request's result (Redis had lost or never had the key).
       body = result.body;
+      this.metrics.duplicateCaught('database');
       response.setHeader(REPLAYED_HEADER, 'true');
     }
     if (marker) await this.remember(redisKey, marker, guard, successStatus, body);
@@ -170,7 +174,10 @@ export class DuplicateSubmissionInterceptor implements NestInterceptor {
     if (previous === null) return { kind: 'claimed', marker };
     const stored = JSON.parse(previous) as StoredEntry;
     if (stored.requestHash !== guard.requestHash) throw new IdempotencyKeyReused();
-    if (stored.state === 'in_flight') throw new IdempotencyKeyInUse(1);
+    if (stored.state === 'in_flight') {
+      this.metrics.duplicateCaught('in_flight');
+      throw new IdempotencyKeyInUse(1);
+    }
     return { kind: 'replay', status: stored.status, body: stored.body };
   }
 

@@ -184,11 +184,13 @@ export class AlipayGateway extends PaymentGateway {
     const form = new URLSearchParams(notification.rawBody.toString('utf8'));
     // alipay-sdk keeps empty values in the signed string; Alipay's rule drops them (FACTS.md).
     const fields = Object.fromEntries([...form.entries()].filter(([, value]) => value !== ''));
-    if (!this.sdk.checkNotifySignV2(fields)) return Promise.reject(new NotificationRejected('bad signature'));
+    if (!this.sdk.checkNotifySignV2(fields))
+      return Promise.reject(new NotificationRejected('bad signature', 'signature'));
     if (fields.app_id !== this.settings.appId) {
-      return Promise.reject(new NotificationRejected(`notification for app_id ${fields.app_id}`));
+      return Promise.reject(new NotificationRejected(`notification for app_id ${fields.app_id}`, 'merchant'));
     }
-    if (!fields.out_trade_no) return Promise.reject(new NotificationRejected('notification without out_trade_no'));
+    if (!fields.out_trade_no)
+      return Promise.reject(new NotificationRejected('notification without out_trade_no', 'malformed'));
     return Promise.resolve({
       kind: 'payment',
       paymentNo: fields.out_trade_no,

@@ -241,20 +241,21 @@ export class UnionPayGateway extends PaymentGateway {
   parseNotification(notification: RawNotification): Promise<GatewayNotification> {
     const fields = parseForm(notification.rawBody.toString('utf8'));
     const problem = this.untrusted(fields);
-    if (problem) return Promise.reject(new NotificationRejected(problem));
+    if (problem) return Promise.reject(new NotificationRejected(problem, 'signature'));
     if (fields.merId !== this.settings.merId) {
-      return Promise.reject(new NotificationRejected(`notification for merId ${fields.merId}`));
+      return Promise.reject(new NotificationRejected(`notification for merId ${fields.merId}`, 'merchant'));
     }
-    if (!fields.orderId) return Promise.reject(new NotificationRejected('notification without orderId'));
+    if (!fields.orderId) return Promise.reject(new NotificationRejected('notification without orderId', 'malformed'));
     const time = timeOfNumber(fields.orderId);
     if (!time || fields.txnTime !== unionpayTime(time)) {
-      return Promise.reject(new NotificationRejected(`not an order of ours (orderId ${fields.orderId})`));
+      return Promise.reject(new NotificationRejected(`not an order of ours (orderId ${fields.orderId})`, 'not_ours'));
     }
     const succeeded = fields.respCode === '00' || fields.respCode === 'A6';
     const reason = `notification respCode ${fields.respCode ?? '?'} ${fields.respMsg ?? ''}`;
     // Consumes and refunds notify the same backUrl; txnType tells them apart.
     if (fields.txnType === '01' && fields.txnSubType === '01' && fields.bizType === '000201') {
-      if (fields.currencyCode !== '156') return Promise.reject(new NotificationRejected('not a CNY consume'));
+      if (fields.currencyCode !== '156')
+        return Promise.reject(new NotificationRejected('not a CNY consume', 'unsupported'));
       // respCode 00 or A6 is a success; anything else is not a definite failure: the query decides.
       const result: GatewayResult = succeeded ? this.paid(fields) : { kind: 'unknown', reason };
       return Promise.resolve({ kind: 'payment', paymentNo: fields.orderId, result });
@@ -266,7 +267,9 @@ export class UnionPayGateway extends PaymentGateway {
           : { kind: 'unknown', reason };
       return Promise.resolve({ kind: 'refund', refundNo: fields.orderId, result });
     }
-    return Promise.reject(new NotificationRejected(`txnType ${fields.txnType} is not a consume or a refund`));
+    return Promise.reject(
+      new NotificationRejected(`txnType ${fields.txnType} is not a consume or a refund`, 'unsupported'),
+    );
   }
 
   acknowledge(outcome: { accepted: true } | { accepted: false; reason: string }): GatewayAck {

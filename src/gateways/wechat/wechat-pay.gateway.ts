@@ -232,39 +232,46 @@ export class WechatPayGateway extends PaymentGateway {
   parseNotification(notification: RawNotification): Promise<GatewayNotification> {
     const body = notification.rawBody.toString('utf8');
     const problem = this.verifySigned(notification.headers, body);
-    if (problem) return Promise.reject(new NotificationRejected(problem));
+    if (problem) return Promise.reject(new NotificationRejected(problem.message, problem.reason));
     let envelope: { event_type?: string; resource?: EncryptedResource };
     try {
       envelope = JSON.parse(body) as typeof envelope;
     } catch {
-      return Promise.reject(new NotificationRejected('notification body is not JSON'));
+      return Promise.reject(new NotificationRejected('notification body is not JSON', 'malformed'));
     }
     const resource = envelope.resource;
     const isTransaction = envelope.event_type === 'TRANSACTION.SUCCESS' && resource?.original_type === 'transaction';
     const isRefund = envelope.event_type?.startsWith('REFUND.') === true && resource?.original_type === 'refund';
     if (!resource || (!isTransaction && !isRefund)) {
-      return Promise.reject(new NotificationRejected(`unhandled notification ${String(envelope.event_type)}`));
+      return Promise.reject(
+        new NotificationRejected(`unhandled notification ${String(envelope.event_type)}`, 'unsupported'),
+      );
     }
     let plain: WechatTransaction & WechatRefundResource;
     try {
       plain = JSON.parse(decryptResource(resource, this.settings.apiV3Key)) as typeof plain;
     } catch {
-      return Promise.reject(new NotificationRejected('notification resource does not decrypt with our APIv3 key'));
+      return Promise.reject(
+        new NotificationRejected('notification resource does not decrypt with our APIv3 key', 'decryption'),
+      );
     }
     // A refund resource carries mchid only; a transaction carries both.
     if (plain.mchid !== this.settings.mchid || (isTransaction && plain.appid !== this.settings.appid)) {
-      return Promise.reject(new NotificationRejected(`notification for mchid ${plain.mchid} / appid ${plain.appid}`));
+      return Promise.reject(
+        new NotificationRejected(`notification for mchid ${plain.mchid} / appid ${plain.appid}`, 'merchant'),
+      );
     }
     if (isRefund) {
       if (!plain.out_refund_no)
-        return Promise.reject(new NotificationRejected('refund notification without out_refund_no'));
+        return Promise.reject(new NotificationRejected('refund notification without out_refund_no', 'malformed'));
       return Promise.resolve({
         kind: 'refund',
         refundNo: plain.out_refund_no,
         result: this.refundResultOf({ status: plain.refund_status, refund_id: plain.refund_id }),
       });
     }
-    if (!plain.out_trade_no) return Promise.reject(new NotificationRejected('notification without out_trade_no'));
+    if (!plain.out_trade_no)
+      return Promise.reject(new NotificationRejected('notification without out_trade_no', 'malformed'));
     return Promise.resolve({
       kind: 'payment',
       paymentNo: plain.out_trade_no,
@@ -317,7 +324,10 @@ export class WechatPayGateway extends PaymentGateway {
   }
 
   /** Checks Wechatpay-Timestamp/-Nonce/-Signature/-Serial over the raw body; returns the problem, if any. */
-  private verifySigned(headers: Record<string, string | string[] | undefined>, body: string): string | undefined {
+  private verifySigned(
+    headers: Record<string, string | string[] | undefined>,
+    body: string,
+  ): { reason: 'signature' | 'timestamp'; message: string } | undefined {
     const header = (name: string) => {
       const value = headers[name.toLowerCase()];
       return Array.isArray(value) ? value[0] : value;
@@ -326,13 +336,15 @@ export class WechatPayGateway extends PaymentGateway {
     const nonce = header('Wechatpay-Nonce');
     const signature = header('Wechatpay-Signature');
     const serial = header('Wechatpay-Serial');
-    if (!timestamp || !nonce || !signature || !serial) return 'missing Wechatpay-* signature headers';
+    if (!timestamp || !nonce || !signature || !serial)
+      return { reason: 'signature', message: 'missing Wechatpay-* signature headers' };
     const skew = Math.abs(this.now().getTime() / 1000 - Number(timestamp));
     if (!Number.isFinite(skew) || skew >= WECHATPAY_MAX_CLOCK_SKEW_SECONDS)
-      return `timestamp ${timestamp} is too old or too new`;
+      return { reason: 'timestamp', message: `timestamp ${timestamp} is too old or too new` };
     const key = this.settings.platformKeys.get(serial);
-    if (!key) return `unknown platform key ${serial}`;
-    if (!rsaVerify(responseMessage(timestamp, nonce, body), signature, key)) return 'bad signature';
+    if (!key) return { reason: 'signature', message: `unknown platform key ${serial}` };
+    if (!rsaVerify(responseMessage(timestamp, nonce, body), signature, key))
+      return { reason: 'signature', message: 'bad signature' };
     return undefined;
   }
 
@@ -376,8 +388,8 @@ export class WechatPayGateway extends PaymentGateway {
       const headers = Object.fromEntries(response.headers.entries());
       const problem = this.verifySigned(headers, text);
       if (problem) {
-        this.logger.warn(`${method} ${pathWithQuery}: response not trusted (${problem})`);
-        return { unknown: `unverified response: ${problem}` };
+        this.logger.warn(`${method} ${pathWithQuery}: response not trusted (${problem.message})`);
+        return { unknown: `unverified response: ${problem.message}` };
       }
       let json: WechatBody | undefined;
       try {

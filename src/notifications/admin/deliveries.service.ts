@@ -4,6 +4,7 @@ import { type DataSource, type FindOptionsWhere, LessThan, MoreThanOrEqual, And 
 import { Clock } from '../../common/clock';
 import { DomainError } from '../../common/errors/domain-error';
 import { AppConfig } from '../../config/app-config';
+import { MetricsService } from '../../metrics/metrics.service';
 import { AdminAudit, EventDelivery, OutboxEvent } from '../outbox.entity';
 import { OutboxRelay } from '../outbox.relay';
 import { partnerQueue } from '../payment-event';
@@ -65,6 +66,7 @@ export class DeliveriesService {
     @Inject(OutboxRelay) private readonly relay: OutboxRelay,
     @Inject(AppConfig) private readonly config: AppConfig,
     @Inject(Clock) private readonly clock: Clock,
+    @Inject(MetricsService) private readonly metrics: MetricsService,
   ) {}
 
   async list(filter: DeliveryFilterDto): Promise<DeliveryView[]> {
@@ -134,6 +136,7 @@ export class DeliveriesService {
         `UPDATE event_deliveries SET status = 'FAILED', last_error = ?, updated_at = ? WHERE id = ? AND status = 'PENDING'`,
         [`retry failed: ${(error as Error).message}`.slice(0, 512), this.clock.now(), delivery.id],
       );
+      this.metrics.deliveryFailed(delivery.partner);
       return false;
     }
   }

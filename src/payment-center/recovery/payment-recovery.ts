@@ -2,9 +2,11 @@ import { Inject, Injectable, Logger } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import type { DataSource, EntityManager } from 'typeorm';
 import { Clock } from '../../common/clock';
+import { withLogContext } from '../../common/logging/log-context';
 import { AppConfig } from '../../config/app-config';
 import { inTransaction } from '../../database/transaction';
 import { GatewayRegistry } from '../../gateways/gateway-registry';
+import { MetricsService } from '../../metrics/metrics.service';
 import type { CloseResult } from '../../gateways/gateway.types';
 import { describe, eventOf } from '../gateway-answers';
 import { Payment, PaymentAttempt } from '../payment.entity';
@@ -41,6 +43,7 @@ export class PaymentRecovery {
     @Inject(QueryScheduler) private readonly scheduler: QueryScheduler,
     @Inject(AppConfig) private readonly config: AppConfig,
     @Inject(Clock) private readonly clock: Clock,
+    @Inject(MetricsService) private readonly metrics: MetricsService,
   ) {}
 
   private get leaseMs(): number {
@@ -78,7 +81,11 @@ export class PaymentRecovery {
     return 'worked';
   }
 
-  private async work(payment: Payment): Promise<void> {
+  private work(payment: Payment): Promise<void> {
+    return withLogContext({ paymentNo: payment.paymentNo, orderNo: payment.orderNo }, () => this.workOn(payment));
+  }
+
+  private async workOn(payment: Payment): Promise<void> {
     try {
       if (payment.status === 'PAYING' && this.clock.now() >= payment.expiresAt) {
         const closing = await this.state.apply(payment.paymentNo, {
@@ -154,6 +161,7 @@ export class PaymentRecovery {
     detail: string,
     next: Next,
   ): Promise<void> {
+    this.metrics.gatewayAttempt(payment.channel, action, outcome);
     let applied: TransitionOutcome | undefined;
     const rescheduled = await inTransaction(this.dataSource, async (manager) => {
       const now = this.clock.now();

@@ -2,9 +2,11 @@ import { Inject, Injectable, Logger } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import type { DataSource } from 'typeorm';
 import { Clock } from '../../common/clock';
+import { withLogContext } from '../../common/logging/log-context';
 import { AppConfig } from '../../config/app-config';
 import { inTransaction } from '../../database/transaction';
 import { GatewayRegistry } from '../../gateways/gateway-registry';
+import { MetricsService } from '../../metrics/metrics.service';
 import type { RefundResult } from '../../gateways/gateway.types';
 import { PaymentAttempt } from '../payment.entity';
 import { PaymentStateService } from '../payment-state.service';
@@ -33,6 +35,7 @@ export class RefundRecovery {
     @Inject(QueryScheduler) private readonly scheduler: QueryScheduler,
     @Inject(AppConfig) private readonly config: AppConfig,
     @Inject(Clock) private readonly clock: Clock,
+    @Inject(MetricsService) private readonly metrics: MetricsService,
   ) {}
 
   private get leaseMs(): number {
@@ -71,7 +74,7 @@ export class RefundRecovery {
    */
   async work(refund: Refund): Promise<void> {
     try {
-      await this.attempt(refund);
+      await withLogContext({ refundNo: refund.refundNo, paymentNo: refund.paymentNo }, () => this.attempt(refund));
     } catch (error) {
       this.logger.warn(`refund ${refund.refundNo} attempt failed: ${(error as Error).message}`);
     }
@@ -109,6 +112,7 @@ export class RefundRecovery {
       }
     }
     const detail = describeRefund(result);
+    this.metrics.gatewayAttempt(refund.channel, action, result.kind);
     const next = await inTransaction(this.dataSource, async (manager) => {
       const now = this.clock.now();
       await manager.getRepository(PaymentAttempt).insert({

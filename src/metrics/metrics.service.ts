@@ -1,0 +1,122 @@
+import { Injectable } from '@nestjs/common';
+import { collectDefaultMetrics, Counter, Histogram, Registry } from 'prom-client';
+
+/** How the duplicate-submission guard caught a duplicate. */
+export type DuplicateCaughtBy = 'redis_replay' | 'in_flight' | 'database';
+
+/** Where a scrape-time database read failed. */
+export type CollectSource = 'payments' | 'payment_ages' | 'outbox' | 'deliveries';
+
+const DUPLICATE_CAUGHT_BY: readonly DuplicateCaughtBy[] = ['redis_replay', 'in_flight', 'database'];
+const COLLECT_SOURCES: readonly CollectSource[] = ['payments', 'payment_ages', 'outbox', 'deliveries'];
+
+/**
+ * This process's Prometheus registry and the typed calls feature code records through.
+ *
+ * One registry per app instance, never prom-client's global one: tests start several apps in one process,
+ * and each must count only its own work. Nothing here imports a feature module, so common/ may use it.
+ * Gauges read from the database are registered on this registry by DatabaseGauges.
+ */
+@Injectable()
+export class MetricsService {
+  readonly registry = new Registry();
+
+  private readonly httpDuration = new Histogram({
+    name: 'payment_center_http_request_duration_seconds',
+    help: 'HTTP requests by method, route template and status code (499: the client went away first).',
+    labelNames: ['method', 'route', 'status_code'] as const,
+    buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30],
+    registers: [this.registry],
+  });
+
+  private readonly gatewayAttempts = new Counter({
+    name: 'payment_center_gateway_attempts_total',
+    help: 'Gateway calls made by recovery (one per payment_attempts row), by channel, kind and outcome.',
+    labelNames: ['channel', 'kind', 'outcome'] as const,
+    registers: [this.registry],
+  });
+
+  private readonly notificationFailures = new Counter({
+    name: 'payment_center_notification_verification_failures_total',
+    help: 'Vendor notifications refused (nothing applied; the vendor resends), by channel and reason.',
+    labelNames: ['channel', 'reason'] as const,
+    registers: [this.registry],
+  });
+
+  private readonly publishLag = new Histogram({
+    name: 'payment_center_outbox_publish_lag_seconds',
+    help: 'Time from an outbox event being written to the relay marking it published.',
+    buckets: [0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300, 900, 3600],
+    registers: [this.registry],
+  });
+
+  private readonly deliveryFailures = new Counter({
+    name: 'payment_center_delivery_failures_total',
+    help: 'Deliveries that became FAILED (dead-lettered by a partner, or an admin retry that failed), by partner.',
+    labelNames: ['partner'] as const,
+    registers: [this.registry],
+  });
+
+  private readonly duplicates = new Counter({
+    name: 'payment_center_duplicate_submissions_total',
+    help: 'Duplicate write requests caught, by how: redis_replay, in_flight (409) or database (backstop).',
+    labelNames: ['caught_by'] as const,
+    registers: [this.registry],
+  });
+
+  /** The scrape-time database read (see DatabaseGauges); nothing until one is registered. */
+  private databaseRead: () => Promise<unknown> = () => Promise.resolve();
+
+  private readonly collectErrors = new Counter({
+    name: 'payment_center_metrics_collect_errors_total',
+    help: 'Database reads for scrape-time gauges that failed; those gauges are left out of that scrape.',
+    labelNames: ['source'] as const,
+    registers: [this.registry],
+    // All metrics of a scrape are collected at once: wait for the database read, so that an error it
+    // counts shows in the same scrape as the gauges it left out.
+    collect: async () => {
+      await this.databaseRead().catch(() => undefined);
+    },
+  });
+
+  constructor() {
+    collectDefaultMetrics({ register: this.registry });
+    // Series that exist from the start, so rate() and increase() see the first event.
+    for (const caughtBy of DUPLICATE_CAUGHT_BY) this.duplicates.inc({ caught_by: caughtBy }, 0);
+    for (const source of COLLECT_SOURCES) this.collectErrors.inc({ source }, 0);
+  }
+
+  httpRequest(method: string, route: string, statusCode: number, seconds: number): void {
+    this.httpDuration.observe({ method, route, status_code: String(statusCode) }, seconds);
+  }
+
+  /** `kind` is the payment_attempts action (query, close, refund, refund_query); `outcome` the answer's kind. */
+  gatewayAttempt(channel: string, kind: string, outcome: string): void {
+    this.gatewayAttempts.inc({ channel, kind, outcome });
+  }
+
+  notificationRefused(channel: string, reason: string): void {
+    this.notificationFailures.inc({ channel, reason });
+  }
+
+  outboxPublished(lagSeconds: number): void {
+    this.publishLag.observe(Math.max(0, lagSeconds));
+  }
+
+  deliveryFailed(partner: string): void {
+    this.deliveryFailures.inc({ partner });
+  }
+
+  duplicateCaught(caughtBy: DuplicateCaughtBy): void {
+    this.duplicates.inc({ caught_by: caughtBy });
+  }
+
+  /** DatabaseGauges registers the (shared, cached) read its gauges collect from. */
+  readDatabaseWith(read: () => Promise<unknown>): void {
+    this.databaseRead = read;
+  }
+
+  collectFailed(source: CollectSource): void {
+    this.collectErrors.inc({ source });
+  }
+}
