@@ -15,6 +15,7 @@ import { PaymentRecovery } from './recovery/payment-recovery';
 import { QueryJobsProcessor } from './recovery/query-jobs.processor';
 import { PAYMENT_QUERIES_QUEUE, QueryScheduler } from './recovery/query-scheduler';
 import { Reconciler } from './recovery/reconciler';
+import { PaymentReview } from './review/payment-review';
 import { Refund } from './refunds/refund.entity';
 import { RefundRecovery } from './refunds/refund-recovery';
 import { RefundStateService } from './refunds/refund-state.service';
@@ -44,7 +45,8 @@ import { RefundsService } from './refunds/refunds.service';
     RefundStateService,
     RefundRecovery,
     RefundsService,
+    PaymentReview,
   ],
-  exports: [PaymentCenter, PaymentStateService, RefundStateService],
+  exports: [PaymentCenter, PaymentStateService, RefundStateService, PaymentReview],
 })
 export class PaymentCenterModule {}

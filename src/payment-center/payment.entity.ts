@@ -11,6 +11,8 @@ import type { PaymentStatus } from './payment-state-machine';
 @Entity({ name: 'payments' })
 @Index('uq_payments_channel_trade_no', ['channel', 'gatewayTradeNo'], { unique: true })
 @Index('ix_payments_channel_paid_at', ['channel', 'paidAt'])
+@Index('ix_payments_status_updated', ['status', 'updatedAt'])
+@Index('ix_payments_status_channel_created', ['status', 'channel', 'createdAt']) // metrics: counts, oldest open
 export class Payment {
   @PrimaryGeneratedColumn({ type: 'bigint' })
   id: string;
@@ -151,8 +153,9 @@ export class PaymentAttempt {
   @Column({ name: 'refund_no', type: 'varchar', length: 32, nullable: true })
   refundNo: string | null;
 
+  /** `review_query`: a query an operator asked for while the payment was in review (outside the schedule). */
   @Column({ type: 'varchar', length: 16 })
-  action: 'query' | 'close' | 'refund' | 'refund_query';
+  action: 'query' | 'close' | 'refund' | 'refund_query' | 'review_query';
 
   /** 1 for the first attempt of this action in the current state. */
   @Column({ type: 'int' })

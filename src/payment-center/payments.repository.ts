@@ -81,6 +81,15 @@ export class PaymentsRepository {
     return manager.getRepository(Payment).findOneBy({ channel, gatewayTradeNo });
   }
 
+  /** The newest-changed payments in a status (ix_payments_status_updated), for operators. */
+  findByStatus(status: Payment['status'], limit: number, channel?: Payment['channel']): Promise<Payment[]> {
+    return this.dataSource.getRepository(Payment).find({
+      where: channel ? { status, channel } : { status },
+      order: { updatedAt: 'DESC', id: 'DESC' },
+      take: limit,
+    });
+  }
+
   findByPaymentNo(paymentNo: string): Promise<Payment | null> {
     return this.dataSource.getRepository(Payment).findOneBy({ paymentNo });
   }

@@ -27,7 +27,8 @@ export type DomainErrorCode =
   | 'REFUND_NOT_FOUND'
   | 'PAYMENT_NOT_REFUNDABLE'
   | 'REFUND_EXCEEDS_PAID'
-  | 'RECONCILIATION_NOT_FOUND';
+  | 'RECONCILIATION_NOT_FOUND'
+  | 'PAYMENT_NOT_IN_REVIEW';
 
 export interface FieldProblem {
   field: string;

@@ -4,7 +4,7 @@ import type { Request } from 'express';
 import { createHash, timingSafeEqual } from 'node:crypto';
 import { DomainError } from '../../common/errors/domain-error';
 import { AppConfig } from '../../config/app-config';
-import type { AdminScope } from '../../config/environment';
+import type { AdminScope, AdminTokenConfig } from '../../config/environment';
 
 export class AdminUnauthenticated extends DomainError {
   readonly code = 'UNAUTHENTICATED';
@@ -23,14 +23,25 @@ export class AdminForbidden extends DomainError {
 export const ADMIN_SCOPE = 'payment-center:admin-scope';
 export const RequireScope = (scope: AdminScope) => SetMetadata(ADMIN_SCOPE, scope);
 
-export type AdminRequest = Request & { admin?: { name: string } };
+/** `user` is the principal the duplicate-submission guard keys by. */
+export type AdminRequest = Request & { admin?: { name: string }; user?: { id: string } };
 
 const digest = (value: string) => createHash('sha256').update(value).digest();
 
 /**
- * Bearer tokens from ADMIN_TOKENS. Tokens are compared as SHA-256 digests in constant time, against every
+ * The configured token equal to `presented`. Compared as SHA-256 digests in constant time, against every
  * configured token, so neither the length nor the position of a match shows in the timing.
  */
+export function findAdminToken(tokens: readonly AdminTokenConfig[], presented: string): AdminTokenConfig | undefined {
+  const given = digest(presented);
+  let found: AdminTokenConfig | undefined;
+  for (const candidate of tokens) {
+    if (timingSafeEqual(given, digest(candidate.token)) && !found) found = candidate;
+  }
+  return found;
+}
+
+/** Bearer tokens from ADMIN_TOKENS (see findAdminToken), with the scope the handler names. */
 @Injectable()
 export class AdminAuthGuard implements CanActivate {
   constructor(
@@ -42,15 +53,13 @@ export class AdminAuthGuard implements CanActivate {
     const request = context.switchToHttp().getRequest<AdminRequest>();
     const match = /^Bearer (\S+)$/.exec(request.headers.authorization ?? '');
     if (!match) throw new AdminUnauthenticated();
-    const given = digest(match[1]);
-    let found: (typeof this.config.adminTokens)[number] | undefined;
-    for (const candidate of this.config.adminTokens) {
-      if (timingSafeEqual(given, digest(candidate.token)) && !found) found = candidate;
-    }
+    const found = findAdminToken(this.config.adminTokens, match[1]);
     if (!found) throw new AdminUnauthenticated();
     const scope = this.reflector.get<string | undefined>(ADMIN_SCOPE, context.getHandler());
     if (scope && !found.scopes.includes(scope)) throw new AdminForbidden(scope);
     request.admin = { name: found.name };
+    // The duplicate-submission guard keys by caller: one operator's double click, not two operators' clicks.
+    request.user = { id: `admin:${found.name}` };
     return true;
   }
 }

@@ -1,0 +1,24 @@
+import { Inject, Injectable } from '@nestjs/common';
+import { InjectDataSource } from '@nestjs/typeorm';
+import type { DataSource } from 'typeorm';
+import { Clock } from '../common/clock';
+import { AdminAudit } from '../notifications/outbox.entity';
+
+/** Who did what from the admin console or API, to what, and how many things it changed (`admin_audit`). */
+@Injectable()
+export class AdminAuditLog {
+  constructor(
+    @InjectDataSource() private readonly dataSource: DataSource,
+    @Inject(Clock) private readonly clock: Clock,
+  ) {}
+
+  async record(actor: string, action: string, target: Record<string, unknown>, affected: number): Promise<void> {
+    await this.dataSource.getRepository(AdminAudit).insert({
+      actor: actor.slice(0, 64),
+      action,
+      target: JSON.stringify(target),
+      affected,
+      createdAt: this.clock.now(),
+    });
+  }
+}

@@ -1,0 +1,663 @@
+/**
+ * The admin console in the operator's browser. It is served as `(${adminConsole.toString()})();`, so it
+ * is type-checked and linted with the rest of the code, but it must not use anything from outside its own
+ * body (no imports, no module constants): only what the browser has.
+ *
+ * - The token lives in this tab's sessionStorage only (never in localStorage, a cookie or a URL) and goes
+ *   out as `Authorization: Bearer` on each call.
+ * - Every value from the server is put on the page as text (textContent, createTextNode, attribute
+ *   values), never parsed as HTML; the page's Content-Security-Policy refuses inline scripts besides.
+ * - Every action is a call to the admin API, which checks the scope and writes the audit log.
+ */
+export function adminConsole(): void {
+  const TOKEN_KEY = 'payment-center.admin-token';
+  const CHANNELS = ['wechat', 'alipay', 'unionpay'];
+  const PAYMENT_STATUSES = ['NEEDS_REVIEW', 'PAYING', 'CLOSING', 'PAID', 'FAILED', 'CLOSED', 'CREATED'];
+  const DELIVERY_STATUSES = ['FAILED', 'PENDING', 'PUBLISHED'];
+
+  interface Session {
+    name: string;
+    scopes: string[];
+  }
+  interface Transition {
+    event: string;
+    from: string;
+    to: string;
+    detail: string | null;
+    at: string;
+  }
+  interface Attempt {
+    action: string;
+    attempt: number;
+    outcome: string;
+    detail: string | null;
+    at: string;
+  }
+  interface RefundRow {
+    refundNo: string;
+    kind: string;
+    amountFen: number;
+    status: string;
+    statusReason: string | null;
+    createdAt: string;
+  }
+  interface Payment {
+    paymentNo: string;
+    orderNo: string;
+    channel: string;
+    amountFen: number;
+    status: string;
+    statusReason: string | null;
+    gatewayTradeNo: string | null;
+    paidAmountFen: number | null;
+    expiresAt: string;
+    nextQueryAt: string | null;
+    queryAttempts: number;
+    createdAt: string;
+    updatedAt: string;
+    history: Transition[];
+    attempts: Attempt[];
+    refunds: RefundRow[];
+  }
+  interface Resolution {
+    action: string;
+    gatewayAnswer: string;
+    changed: boolean;
+    status: string;
+  }
+  interface Delivery {
+    id: string;
+    eventId: string;
+    partner: string;
+    eventType: string;
+    status: string;
+    attempts: number;
+    lastError: string | null;
+    publishedAt: string | null;
+    failedAt: string | null;
+    createdAt: string;
+  }
+  interface Run {
+    id: string;
+    channel: string;
+    billDate: string;
+    status: string;
+    statementLines: number;
+    differences: number;
+    resolved: number;
+    review: number;
+    error: string | null;
+    triggeredBy: string;
+    startedAt: string;
+    finishedAt: string | null;
+    items?: {
+      kind: string;
+      paymentNo: string;
+      refundNo: string | null;
+      oursFen: number | null;
+      theirsFen: number | null;
+      resolution: string;
+      detail: string | null;
+    }[];
+  }
+
+  class ApiError extends Error {
+    constructor(
+      readonly status: number,
+      readonly code: string,
+      message: string,
+    ) {
+      super(message);
+    }
+  }
+
+  let session: Session | null = null;
+  let reviewStatus = 'NEEDS_REVIEW';
+  let deliveryStatus = 'FAILED';
+  let deliveryPartner = '';
+
+  // ── building the page: text only ──────────────────────────────────────────────────────────────────
+  type Child = Node | string | number | null | undefined | false;
+
+  function h<K extends keyof HTMLElementTagNameMap>(
+    tag: K,
+    attributes: Record<string, string> = {},
+    ...children: Child[]
+  ): HTMLElementTagNameMap[K] {
+    const element = document.createElement(tag);
+    for (const [name, value] of Object.entries(attributes)) element.setAttribute(name, value);
+    for (const child of children) {
+      if (child === null || child === undefined || child === false) continue;
+      element.append(typeof child === 'object' ? child : document.createTextNode(String(child)));
+    }
+    return element;
+  }
+
+  function byId<T extends HTMLElement = HTMLElement>(id: string): T {
+    const element = document.getElementById(id);
+    if (!element) throw new Error(`#${id} is missing from the page`);
+    return element as T;
+  }
+
+  const badge = (text: string, kind = text) => h('span', { class: `badge ${kind}` }, text);
+
+  /** Integer fen as yuan, without floating point: 2500 → "¥25.00". */
+  function yuan(fen: number | null): string {
+    if (fen === null) return '—';
+    const sign = fen < 0 ? '-' : '';
+    const abs = Math.abs(fen);
+    return `${sign}¥${Math.floor(abs / 100).toLocaleString('en-US')}.${String(abs % 100).padStart(2, '0')}`;
+  }
+
+  function when(iso: string | null): string {
+    if (!iso) return '—';
+    const date = new Date(iso);
+    return Number.isNaN(date.getTime()) ? iso : date.toLocaleString('sv-SE');
+  }
+
+  function table(headings: string[], rows: Child[][]): HTMLElement {
+    if (rows.length === 0) return h('p', { class: 'muted' }, 'None.');
+    return h(
+      'table',
+      {},
+      h('thead', {}, h('tr', {}, ...headings.map((heading) => h('th', {}, heading)))),
+      h('tbody', {}, ...rows.map((cells) => h('tr', {}, ...cells.map((cell) => h('td', { class: 'wrap' }, cell))))),
+    );
+  }
+
+  function flash(message: string, kind: 'ok' | 'bad' | 'info' = 'info'): void {
+    const element = byId('flash');
+    element.textContent = message;
+    element.className = `flash ${kind}`;
+    element.hidden = false;
+  }
+
+  const errorText = (error: unknown) =>
+    error instanceof ApiError
+      ? `${error.code}: ${error.message}`
+      : error instanceof Error
+        ? error.message
+        : String(error);
+
+  const can = (scope: string) => session?.scopes.includes(scope) ?? false;
+
+  // ── the admin API ─────────────────────────────────────────────────────────────────────────────────
+  async function api<T>(method: string, path: string, body?: unknown): Promise<T> {
+    const token = sessionStorage.getItem(TOKEN_KEY);
+    const headers: Record<string, string> = { accept: 'application/json' };
+    if (token) headers.authorization = `Bearer ${token}`;
+    if (body !== undefined) headers['content-type'] = 'application/json';
+    const response = await fetch(path, {
+      method,
+      headers,
+      body: body === undefined ? undefined : JSON.stringify(body),
+      cache: 'no-store',
+      credentials: 'same-origin',
+    });
+    const text = await response.text();
+    let data: unknown;
+    try {
+      data = text ? JSON.parse(text) : undefined;
+    } catch {
+      data = undefined;
+    }
+    if (!response.ok) {
+      const problem = (data ?? {}) as { code?: string; message?: string };
+      if (response.status === 401) showSignIn('The token was not accepted. Sign in again.');
+      throw new ApiError(response.status, problem.code ?? `HTTP_${response.status}`, problem.message ?? text);
+    }
+    return data as T;
+  }
+
+  // ── signing in and out ────────────────────────────────────────────────────────────────────────────
+  function showSignIn(message = ''): void {
+    sessionStorage.removeItem(TOKEN_KEY);
+    session = null;
+    byId('app').hidden = true;
+    byId('who').hidden = true;
+    byId('sign-in').hidden = false;
+    byId('sign-in-error').textContent = message;
+    byId<HTMLInputElement>('token').focus();
+  }
+
+  function showApp(signedIn: Session): void {
+    session = signedIn;
+    byId('sign-in').hidden = true;
+    byId('app').hidden = false;
+    byId('who').hidden = false;
+    byId('who-name').textContent = signedIn.name;
+    byId('who-name').title = signedIn.scopes.join(', ');
+    byId('board-link').hidden = !can('queues:read');
+    const tabs: Record<string, string> = {
+      review: 'payments:read',
+      deliveries: 'deliveries:read',
+      reconciliation: 'reconciliation:read',
+    };
+    let first: string | undefined;
+    for (const button of document.querySelectorAll<HTMLButtonElement>('.tabs button')) {
+      const tab = button.dataset.tab ?? '';
+      button.hidden = !can(tabs[tab]);
+      if (!button.hidden) first ??= tab;
+    }
+    if (first) selectTab(first);
+    else
+      flash(
+        'This token has none of the scopes the console shows (payments:read, deliveries:read, reconciliation:read).',
+        'bad',
+      );
+    if (can('payments:read') && first !== 'review') void loadReview().catch(() => undefined);
+    if (can('deliveries:read') && first !== 'deliveries') void loadDeliveries().catch(() => undefined);
+  }
+
+  async function signIn(token: string): Promise<void> {
+    sessionStorage.setItem(TOKEN_KEY, token);
+    try {
+      // POST: also sets the queue board's short-lived cookie when the token may read the board.
+      showApp(await api<Session>('POST', '/api/admin/session'));
+    } catch (error) {
+      showSignIn(error instanceof ApiError && error.status === 401 ? 'Unknown token.' : errorText(error));
+    }
+  }
+
+  async function signOut(): Promise<void> {
+    await api('DELETE', '/api/admin/session').catch(() => undefined); // ends the board cookie
+    byId('flash').hidden = true;
+    showSignIn('Signed out.');
+  }
+
+  function selectTab(tab: string): void {
+    for (const button of document.querySelectorAll<HTMLButtonElement>('.tabs button')) {
+      button.setAttribute('aria-selected', String(button.dataset.tab === tab));
+    }
+    for (const name of ['review', 'deliveries', 'reconciliation']) byId(`panel-${name}`).hidden = name !== tab;
+    const load = { review: loadReview, deliveries: loadDeliveries, reconciliation: loadReconciliation }[tab];
+    if (load) void load().catch((error: unknown) => flash(errorText(error), 'bad'));
+  }
+
+  // ── payments in review ────────────────────────────────────────────────────────────────────────────
+  async function loadReview(): Promise<void> {
+    const payments = await api<Payment[]>('GET', `/api/admin/payments?status=${encodeURIComponent(reviewStatus)}`);
+    if (reviewStatus === 'NEEDS_REVIEW')
+      byId('review-count').textContent = payments.length ? String(payments.length) : '';
+    const status = h('select', { id: 'review-status' }, ...PAYMENT_STATUSES.map((s) => h('option', { value: s }, s)));
+    status.value = reviewStatus;
+    status.addEventListener('change', () => {
+      reviewStatus = status.value;
+      void loadReview().catch((error: unknown) => flash(errorText(error), 'bad'));
+    });
+    const refresh = h('button', { type: 'button', class: 'secondary' }, 'Refresh');
+    refresh.addEventListener(
+      'click',
+      () => void loadReview().catch((error: unknown) => flash(errorText(error), 'bad')),
+    );
+    byId('panel-review').replaceChildren(
+      h('div', { class: 'toolbar' }, h('div', {}, h('label', { for: 'review-status' }, 'Status'), status), refresh),
+      ...(payments.length
+        ? payments.map(paymentCard)
+        : [h('div', { class: 'card empty' }, `No payment is ${reviewStatus}.`)]),
+    );
+  }
+
+  function paymentCard(payment: Payment): HTMLElement {
+    const card = h(
+      'article',
+      { class: 'card payment', 'data-payment-no': payment.paymentNo },
+      h(
+        'div',
+        { class: 'payment-head' },
+        h('h2', { class: 'mono' }, payment.paymentNo),
+        badge(payment.channel, 'channel'),
+        badge(payment.status),
+        h('span', { class: 'amount' }, yuan(payment.amountFen)),
+      ),
+      h(
+        'div',
+        { class: 'facts' },
+        h('span', {}, 'Order ', h('span', { class: 'mono' }, payment.orderNo)),
+        payment.gatewayTradeNo && h('span', {}, 'Vendor trade ', h('span', { class: 'mono' }, payment.gatewayTradeNo)),
+        payment.paidAmountFen !== null && h('span', {}, `Paid ${yuan(payment.paidAmountFen)}`),
+        h('span', {}, `Created ${when(payment.createdAt)}`),
+        h('span', {}, `Changed ${when(payment.updatedAt)}`),
+        h('span', {}, `Expires ${when(payment.expiresAt)}`),
+        h('span', {}, `Next query ${when(payment.nextQueryAt)}`),
+      ),
+      payment.statusReason &&
+        h(
+          'p',
+          { class: 'reason' },
+          h('strong', {}, payment.status === 'NEEDS_REVIEW' ? 'Why it needs review' : 'Status reason'),
+          payment.statusReason,
+        ),
+      h(
+        'details',
+        {},
+        h(
+          'summary',
+          {},
+          `History (${payment.history.length}), gateway attempts (${payment.attempts.length}), refunds (${payment.refunds.length})`,
+        ),
+        h('h3', {}, 'History'),
+        table(
+          ['At', 'Event', 'From → to', 'Detail'],
+          payment.history.map((t) => [when(t.at), t.event, `${t.from} → ${t.to}`, t.detail ?? '']),
+        ),
+        h('h3', {}, 'Gateway attempts'),
+        table(
+          ['At', 'Action', '#', 'Outcome', 'Detail'],
+          payment.attempts.map((a) => [when(a.at), a.action, a.attempt, a.outcome, a.detail ?? '']),
+        ),
+        h('h3', {}, 'Refunds'),
+        table(
+          ['Refund', 'Kind', 'Amount', 'Status', 'Reason', 'Created'],
+          payment.refunds.map((r) => [
+            h('span', { class: 'mono' }, r.refundNo),
+            r.kind,
+            yuan(r.amountFen),
+            badge(r.status),
+            r.statusReason ?? '',
+            when(r.createdAt),
+          ]),
+        ),
+      ),
+    );
+    if (payment.status === 'NEEDS_REVIEW' && can('payments:resolve')) card.append(resolveForm(payment));
+    return card;
+  }
+
+  function resolveForm(payment: Payment): HTMLElement {
+    const action = h(
+      'select',
+      { name: 'action', 'aria-label': 'Resolution' },
+      h('option', { value: 'requery' }, 'Ask the gateway again'),
+      h('option', { value: 'close' }, 'Close the trade at the gateway'),
+    );
+    const reason = h('textarea', {
+      name: 'reason',
+      required: '',
+      minlength: '3',
+      maxlength: '200',
+      placeholder: 'Reason (required): the ticket, what the merchant console shows…',
+      'aria-label': 'Reason',
+    });
+    const submit = h('button', { type: 'submit' }, 'Resolve');
+    const form = h(
+      'form',
+      { class: 'resolve' },
+      action,
+      reason,
+      submit,
+      h(
+        'p',
+        { class: 'hint' },
+        'Neither action takes your word for money: asking again applies only a definite vendor answer (a paid amount ' +
+          'that differs stays in review); closing asks the vendor to close the trade, and a trade the buyer paid ' +
+          'becomes PAID. Audited with your token name and the reason.',
+      ),
+    );
+    form.addEventListener('submit', (event) => {
+      event.preventDefault();
+      if (reason.value.trim().length < 3) {
+        flash('Give a reason (at least 3 characters) before resolving.', 'bad');
+        reason.focus();
+        return;
+      }
+      submit.disabled = true;
+      api<Resolution>('POST', `/api/admin/payments/${encodeURIComponent(payment.paymentNo)}/resolve`, {
+        action: action.value,
+        reason: reason.value.trim(),
+      })
+        .then(async (result) => {
+          flash(
+            `${payment.paymentNo}: ${result.action} — gateway: ${result.gatewayAnswer} → ${result.status}` +
+              (result.changed ? '' : ' (still in review)'),
+            result.changed ? 'ok' : 'info',
+          );
+          await loadReview();
+        })
+        .catch((error: unknown) => {
+          flash(`${payment.paymentNo}: ${errorText(error)}`, 'bad');
+          submit.disabled = false;
+        });
+    });
+    return form;
+  }
+
+  // ── deliveries ────────────────────────────────────────────────────────────────────────────────────
+  function deliveryQuery(): string {
+    const query = new URLSearchParams({ status: deliveryStatus, limit: '200' });
+    if (deliveryPartner) query.set('partner', deliveryPartner);
+    return query.toString();
+  }
+
+  async function loadDeliveries(): Promise<void> {
+    const deliveries = await api<Delivery[]>('GET', `/api/admin/deliveries?${deliveryQuery()}`);
+    if (deliveryStatus === 'FAILED' && !deliveryPartner) {
+      byId('deliveries-count').textContent = deliveries.length ? String(deliveries.length) : '';
+    }
+    const status = h(
+      'select',
+      { id: 'delivery-status' },
+      ...DELIVERY_STATUSES.map((s) => h('option', { value: s }, s)),
+    );
+    status.value = deliveryStatus;
+    const partner = h('input', { id: 'delivery-partner', placeholder: 'any partner', value: deliveryPartner });
+    const apply = h('button', { type: 'submit', class: 'secondary' }, 'Show');
+    const filter = h(
+      'form',
+      { class: 'toolbar' },
+      h('div', {}, h('label', { for: 'delivery-status' }, 'Status'), status),
+      h('div', {}, h('label', { for: 'delivery-partner' }, 'Partner'), partner),
+      apply,
+    );
+    filter.addEventListener('submit', (event) => {
+      event.preventDefault();
+      deliveryStatus = status.value;
+      deliveryPartner = partner.value.trim();
+      void loadDeliveries().catch((error: unknown) => flash(errorText(error), 'bad'));
+    });
+    if (deliveryStatus === 'FAILED' && can('deliveries:retry')) filter.append(bulkRetry());
+    byId('panel-deliveries').replaceChildren(
+      filter,
+      deliveries.length
+        ? h(
+            'div',
+            { class: 'card' },
+            h(
+              'table',
+              {},
+              h(
+                'thead',
+                {},
+                h(
+                  'tr',
+                  {},
+                  ...['Id', 'Event', 'Partner', 'Status', 'Attempts', 'Last error', 'Created', ''].map((t) =>
+                    h('th', {}, t),
+                  ),
+                ),
+              ),
+              h('tbody', {}, ...deliveries.map(deliveryRow)),
+            ),
+          )
+        : h(
+            'div',
+            { class: 'card empty' },
+            `No ${deliveryStatus} delivery${deliveryPartner ? ` to ${deliveryPartner}` : ''}.`,
+          ),
+    );
+  }
+
+  function deliveryRow(delivery: Delivery): HTMLElement {
+    const row = h(
+      'tr',
+      { 'data-delivery-id': delivery.id },
+      h('td', { class: 'mono' }, delivery.id),
+      h('td', {}, delivery.eventType, h('div', { class: 'mono muted' }, delivery.eventId)),
+      h('td', {}, delivery.partner),
+      h('td', {}, badge(delivery.status)),
+      h('td', {}, delivery.attempts),
+      h('td', { class: 'wrap' }, delivery.lastError ?? ''),
+      h('td', {}, when(delivery.createdAt)),
+      h('td', {}),
+    );
+    if (delivery.status === 'FAILED' && can('deliveries:retry')) {
+      const retry = h('button', { type: 'button' }, 'Retry');
+      retry.addEventListener('click', () => {
+        retry.disabled = true;
+        api<Delivery>('POST', `/api/admin/deliveries/${encodeURIComponent(delivery.id)}/retry`)
+          .then((after) => {
+            row.replaceWith(deliveryRow(after));
+            flash(
+              `Delivery ${after.id} (${after.eventType} to ${after.partner}): ${after.status}`,
+              after.status === 'PUBLISHED' ? 'ok' : 'bad',
+            );
+          })
+          .catch((error: unknown) => {
+            flash(`Delivery ${delivery.id}: ${errorText(error)}`, 'bad');
+            retry.disabled = false;
+          });
+      });
+      row.lastElementChild?.append(retry);
+    }
+    return row;
+  }
+
+  /** Bulk retry in two steps: count first (a dry run, audited too), then retry that many. */
+  function bulkRetry(): HTMLElement {
+    const box = h('div', { class: 'bulk' });
+    const count = h('button', { type: 'button', class: 'secondary' }, 'Retry all failed…');
+    box.append(count);
+    const filter = () => (deliveryPartner ? { partner: deliveryPartner } : {});
+    count.addEventListener('click', () => {
+      count.disabled = true;
+      api<{ matched: number }>('POST', '/api/admin/deliveries/retry', { ...filter(), dryRun: true })
+        .then(({ matched }) => {
+          const target = deliveryPartner ? ` to ${deliveryPartner}` : '';
+          if (matched === 0) {
+            box.replaceChildren(h('span', { class: 'muted' }, `No failed delivery${target} to retry.`));
+            return;
+          }
+          const confirm = h('button', { type: 'button', class: 'danger' }, `Retry ${matched}`);
+          const cancel = h('button', { type: 'button', class: 'secondary' }, 'Cancel');
+          box.replaceChildren(
+            h(
+              'span',
+              { class: 'bulk-count' },
+              `${matched} failed deliver${matched === 1 ? 'y' : 'ies'}${target} will be sent again. `,
+            ),
+            confirm,
+            ' ',
+            cancel,
+          );
+          cancel.addEventListener('click', () => box.replaceChildren(bulkRetry()));
+          confirm.addEventListener('click', () => {
+            confirm.disabled = true;
+            api<{ matched: number; retried: number }>('POST', '/api/admin/deliveries/retry', filter())
+              .then(async (result) => {
+                flash(
+                  `Retried ${result.retried} of ${result.matched} failed deliveries.`,
+                  result.retried ? 'ok' : 'bad',
+                );
+                await loadDeliveries();
+              })
+              .catch((error: unknown) => flash(errorText(error), 'bad'));
+          });
+        })
+        .catch((error: unknown) => {
+          flash(errorText(error), 'bad');
+          count.disabled = false;
+        });
+    });
+    return box;
+  }
+
+  // ── reconciliation ───────────────────────────────────────────────────────────────────────────────
+  async function loadReconciliation(): Promise<void> {
+    const latest = await Promise.all(
+      CHANNELS.map(async (channel) => {
+        const runs = await api<Run[]>('GET', `/api/admin/reconciliations?channel=${channel}&limit=1`);
+        return { channel, run: runs[0] };
+      }),
+    );
+    const details = h('div', { id: 'reconciliation-details' });
+    byId('panel-reconciliation').replaceChildren(
+      h('p', { class: 'muted' }, "The last statement reconciliation of each channel (the vendor's bill against ours)."),
+      h('div', { class: 'grid3' }, ...latest.map(({ channel, run }) => runCard(channel, run, details))),
+      details,
+    );
+  }
+
+  function runCard(channel: string, run: Run | undefined, details: HTMLElement): HTMLElement {
+    if (!run) return h('div', { class: 'card' }, h('h2', {}, channel), h('p', { class: 'muted' }, 'No run yet.'));
+    const stat = (label: string, value: Child) =>
+      h('div', { class: 'stat' }, h('span', { class: 'muted' }, label), h('span', {}, value));
+    const card = h(
+      'div',
+      { class: 'card', 'data-channel': channel },
+      h('div', { class: 'payment-head' }, h('h2', {}, channel), badge(run.status)),
+      stat('Bill date', run.billDate),
+      stat('Statement lines', run.statementLines),
+      stat('Differences', run.differences),
+      stat('Resolved', run.resolved),
+      stat('Need review', run.review),
+      stat('Run by', run.triggeredBy),
+      stat('Finished', when(run.finishedAt)),
+      run.error && h('p', { class: 'error' }, run.error),
+    );
+    if (run.differences > 0) {
+      const show = h('button', { type: 'button', class: 'secondary' }, 'Differences');
+      show.addEventListener('click', () => {
+        api<Run>('GET', `/api/admin/reconciliations/${encodeURIComponent(run.id)}`)
+          .then((full) =>
+            details.replaceChildren(
+              h(
+                'div',
+                { class: 'card' },
+                h('h2', {}, `${full.channel} ${full.billDate}: differences`),
+                table(
+                  ['Kind', 'Payment', 'Refund', 'Ours', 'Theirs', 'Resolution', 'Detail'],
+                  (full.items ?? []).map((item) => [
+                    item.kind,
+                    h('span', { class: 'mono' }, item.paymentNo),
+                    item.refundNo ?? '',
+                    yuan(item.oursFen),
+                    yuan(item.theirsFen),
+                    badge(item.resolution),
+                    item.detail ?? '',
+                  ]),
+                ),
+              ),
+            ),
+          )
+          .catch((error: unknown) => flash(errorText(error), 'bad'));
+      });
+      card.append(h('p', {}, show));
+    }
+    return card;
+  }
+
+  // ── start ─────────────────────────────────────────────────────────────────────────────────────────
+  byId('sign-in-form').addEventListener('submit', (event) => {
+    event.preventDefault();
+    const input = byId<HTMLInputElement>('token');
+    const token = input.value.trim();
+    input.value = '';
+    if (token) void signIn(token);
+  });
+  byId('sign-out').addEventListener('click', () => void signOut());
+  byId('board-link').addEventListener('click', (event) => {
+    event.preventDefault();
+    // A fresh board cookie (15 minutes), then the board in this tab; it links back here.
+    api('POST', '/api/admin/session')
+      .then(() => window.location.assign('/admin/queues/'))
+      .catch((error: unknown) => flash(errorText(error), 'bad'));
+  });
+  for (const button of document.querySelectorAll<HTMLButtonElement>('.tabs button')) {
+    button.addEventListener('click', () => selectTab(button.dataset.tab ?? 'review'));
+  }
+  if (sessionStorage.getItem(TOKEN_KEY)) {
+    api<Session>('GET', '/api/admin/session').then(showApp, () => showSignIn());
+  } else {
+    showSignIn();
+  }
+}
