@@ -2,6 +2,8 @@ import { InitialSchema1764000000000 } from './1764000000000-initial-schema';
 import { Notifications1764100000000 } from './1764100000000-notifications';
 import { Recovery1764200000000 } from './1764200000000-recovery';
 import { Reconciliation1764300000000 } from './1764300000000-reconciliation';
+import { PaymentsByStatus1764410000000 } from './1764410000000-payments-by-status';
+import { PaymentsStatusChannel1764420000000 } from './1764420000000-payments-status-channel';
 
 /** Every migration, in order. Listed explicitly so the app, the CLI and the tests load the same set. */
 export const migrations = [
@@ -9,4 +11,6 @@ export const migrations = [
   Notifications1764100000000,
   Recovery1764200000000,
   Reconciliation1764300000000,
+  PaymentsByStatus1764410000000,
+  PaymentsStatusChannel1764420000000,
 ];

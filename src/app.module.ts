@@ -6,10 +6,13 @@ import { CommonModule } from './common/common.module';
 import { HttpExceptionFilter } from './common/errors/http-exception.filter';
 import { DuplicateSubmissionInterceptor } from './common/idempotency/duplicate-submission.interceptor';
 import { RedisModule } from './common/redis/redis.module';
+import { AdminModule } from './admin/admin.module';
 import { AppConfig } from './config/app-config';
 import { ConfigModule } from './config/config.module';
 import { DatabaseModule } from './database/database.module';
 import { HealthModule } from './health/health.module';
+import { MetricsModule } from './metrics/metrics.module';
+import { LoggingModule } from './common/logging/logging.module';
 import { OrdersModule } from './orders/orders.module';
 import { PaymentCenterModule } from './payment-center/payment-center.module';
 import { ReconciliationModule } from './reconciliation/reconciliation.module';
@@ -18,6 +21,7 @@ import { ReconciliationModule } from './reconciliation/reconciliation.module';
   imports: [
     ScheduleModule.forRoot(),
     ConfigModule,
+    LoggingModule,
     BullModule.forRootAsync({
       inject: [AppConfig],
       useFactory: (config: AppConfig) => ({ url: config.redisUrl, prefix: config.recovery.queuePrefix }),
@@ -26,9 +30,11 @@ import { ReconciliationModule } from './reconciliation/reconciliation.module';
     RedisModule,
     CommonModule,
     HealthModule,
+    MetricsModule,
     PaymentCenterModule,
     OrdersModule,
     ReconciliationModule,
+    AdminModule,
   ],
   providers: [
     { provide: APP_FILTER, useClass: HttpExceptionFilter },

@@ -1,12 +1,15 @@
 import type { INestApplication } from '@nestjs/common';
+import { mountQueueBoard } from './admin/queue-board';
 import { createValidationPipe } from './common/errors/validation';
+import { setupOpenApi } from './common/openapi/openapi';
 import { AppConfig } from './config/app-config';
 import { ordersConsumerOptions } from './orders/orders-consumer.options';
 
 /** What main.ts and the e2e tests both apply to the app, so tests run the same stack as production. */
 export function configureApp(app: INestApplication): void {
   app.useGlobalPipes(createValidationPipe());
-  app.enableShutdownHooks();
+  setupOpenApi(app); // /docs, /docs-json, /docs-yaml
+  mountQueueBoard(app); // /admin/queues, behind admin authentication
   const config = app.get(AppConfig);
   // Hybrid app: the HTTP API and the Orders consumer of payment events in one process.
   if (config.consumersEnabled) app.connectMicroservice(ordersConsumerOptions(config));

@@ -84,6 +84,8 @@ export class AppConfig {
   };
   readonly partners: readonly PartnerConfig[];
   readonly adminTokens: readonly AdminTokenConfig[];
+  /** GET /metrics: the bearer token it requires (empty: none), and how long database gauges are reused. */
+  readonly metrics: { token: string; dbCacheMs: number };
   readonly relay: {
     enabled: boolean;
     pollIntervalMs: number;
@@ -174,6 +176,7 @@ export class AppConfig {
     };
     this.partners = parsePartners(env('PARTNERS') as string);
     this.adminTokens = parseAdminTokens(env('ADMIN_TOKENS') as string);
+    this.metrics = { token: env('METRICS_TOKEN') as string, dbCacheMs: env('METRICS_DB_CACHE_MS') as number };
     this.relay = {
       enabled: env('RELAY_ENABLED') as boolean,
       pollIntervalMs: env('RELAY_POLL_INTERVAL_MS') as number,

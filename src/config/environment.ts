@@ -189,6 +189,18 @@ export class Environment {
   @IsString()
   ADMIN_TOKENS = '[]';
 
+  /** Bearer token GET /metrics requires; empty: /metrics is open (scraped on the internal network). */
+  @IsString()
+  @Matches(/^(\S{24,})?$/, { message: 'METRICS_TOKEN must be empty or at least 24 characters without spaces' })
+  METRICS_TOKEN = '';
+
+  /** How long gauges read from the database are reused between scrapes (milliseconds). */
+  @Transform(toInteger)
+  @IsInt()
+  @Min(0)
+  @Max(60_000)
+  METRICS_DB_CACHE_MS = 5000;
+
   @Transform(toBoolean)
   @IsBoolean()
   RELAY_ENABLED = true;
@@ -330,6 +342,12 @@ export class Environment {
   @IsBoolean()
   UNIONPAY_REQUIRE_UNIONPAY_CN = true;
 
+  /** On SIGTERM, how long requests in flight, consumers, jobs and the relay get to finish before the process exits 1. */
+  @Transform(toInteger)
+  @IsInt()
+  @Min(1000)
+  SHUTDOWN_TIMEOUT_MS = 25_000;
+
   @IsIn(['fatal', 'error', 'warn', 'log', 'debug', 'verbose'])
   LOG_LEVEL: 'fatal' | 'error' | 'warn' | 'log' | 'debug' | 'verbose' = 'log';
 }
@@ -436,6 +454,9 @@ export const ADMIN_SCOPES = [
   'deliveries:retry',
   'reconciliation:read',
   'reconciliation:run',
+  'payments:read',
+  'payments:resolve',
+  'queues:read',
 ] as const;
 export type AdminScope = (typeof ADMIN_SCOPES)[number];
 

@@ -34,7 +34,7 @@ async function deleteLeftoverTestQueues(): Promise<void> {
     names = execFileSync('rabbitmqctl', ['-q', 'list_queues', 'name'], { encoding: 'utf8', timeout: 60_000 })
       .split('\n')
       .map((line) => line.trim())
-      .filter((name) => /^partner\.(t|k|w|a|u|wt|r|chaos)[0-9a-z]{6,}-/.test(name));
+      .filter((name) => /^partner\.(t|k|w|a|u|c|wt|r|g|l|chaos)[0-9a-z]{6,}-/.test(name));
   } catch {
     return; // no rabbitmqctl here: nothing to tidy
   }
