@@ -1,12 +1,10 @@
-import { type ChildProcess, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { existsSync } from 'node:fs';
-import { join } from 'node:path';
 import type { Pool } from 'mysql2/promise';
 import { AmqpProbe, waitFor } from './support/amqp';
+import { type BuiltApp, startBuiltApp } from './support/built-app';
 import { sqlPool } from './support/database';
 import { testPartners } from './support/partners';
-import { freePort, type RunningSandbox, startSandbox } from './support/sandbox';
+import { type RunningSandbox, startSandbox } from './support/sandbox';
 import { orderBody, uniqueId } from './support/test-app';
 
 /** What became of one HTTP request sent while the app was being stopped. */
@@ -37,7 +35,6 @@ async function send(method: 'GET' | 'POST', url: string, body?: unknown): Promis
  * claim behind, and the next process must finish everything: no order, payment or event lost or doubled.
  */
 describe('graceful shutdown on SIGTERM under load (e2e, built app)', () => {
-  const main = join(process.cwd(), 'dist', 'src', 'main.js');
   const run = randomBytes(3).toString('hex');
   const partner = testPartners('g');
   const orders = partner('orders');
@@ -45,44 +42,24 @@ describe('graceful shutdown on SIGTERM under load (e2e, built app)', () => {
   let sandbox: RunningSandbox;
   let db: Pool;
   let probe: AmqpProbe;
-  const children: ChildProcess[] = [];
+  const children: BuiltApp[] = [];
 
-  async function startChild(): Promise<{ base: string; child: ChildProcess; exited: Promise<number | null> }> {
-    const port = await freePort();
-    const child = spawn(process.execPath, [main], {
-      env: {
-        ...process.env,
-        PORT: String(port),
-        LOG_LEVEL: 'error',
-        DB_MIGRATE_ON_START: 'false',
-        GATEWAY_MODE: 'sandbox',
-        SANDBOX_URL: sandbox.url,
-        SANDBOX_KEYS_DIR: sandbox.keys,
-        PUBLIC_BASE_URL: `http://127.0.0.1:${port}`,
-        PARTNERS: JSON.stringify([orders, watcher]),
-        ORDERS_PARTNER: orders.name,
-        CONSUMERS_ENABLED: 'true',
-        RECOVERY_JOBS_ENABLED: 'true',
-        RECOVERY_QUEUE_PREFIX: `test-term-${run}`,
-        PAYMENT_QUERY_SCHEDULE: '1s,1s',
-        PAYMENT_QUERY_LONG_TAIL: '1s',
-        SHUTDOWN_TIMEOUT_MS: '20000',
-      },
-      stdio: ['ignore', 'ignore', 'pipe'],
+  async function startChild(): Promise<BuiltApp> {
+    const app = await startBuiltApp(sandbox, {
+      PARTNERS: JSON.stringify([orders, watcher]),
+      ORDERS_PARTNER: orders.name,
+      CONSUMERS_ENABLED: 'true',
+      RECOVERY_JOBS_ENABLED: 'true',
+      RECOVERY_QUEUE_PREFIX: `test-term-${run}`,
+      PAYMENT_QUERY_SCHEDULE: '1s,1s',
+      PAYMENT_QUERY_LONG_TAIL: '1s',
+      SHUTDOWN_TIMEOUT_MS: '20000',
     });
-    child.stderr?.on('data', (chunk: Buffer) => process.stderr.write(`[child ${child.pid}] ${chunk.toString()}`));
-    const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
-    children.push(child);
-    const base = `http://127.0.0.1:${port}`;
-    await waitFor('the app to answer', async () => {
-      const health = await send('GET', `${base}/health`);
-      return health.kind === 'answered' && health.status === 200;
-    });
-    return { base, child, exited };
+    children.push(app);
+    return app;
   }
 
   beforeAll(async () => {
-    if (!existsSync(main)) throw new Error('dist/src/main.js is missing: run `npm run build` first (npm test does)');
     db = sqlPool();
     // Other suites' payments must not be worked by these processes' query jobs and sweeps.
     await db.query('UPDATE payments SET next_query_at = NULL WHERE next_query_at IS NOT NULL');
@@ -92,7 +69,7 @@ describe('graceful shutdown on SIGTERM under load (e2e, built app)', () => {
   });
 
   afterAll(async () => {
-    for (const child of children) if (child.exitCode === null) child.kill('SIGKILL');
+    for (const { child } of children) if (child.exitCode === null) child.kill('SIGKILL');
     await probe.deleteQueues([`partner.${orders.name}`, `partner.${watcher.name}`]);
     await probe.close();
     await sandbox.app.close();

@@ -1,11 +1,9 @@
-import { type ChildProcess, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { existsSync } from 'node:fs';
-import { join } from 'node:path';
 import type { Pool } from 'mysql2/promise';
 import { waitFor } from './support/amqp';
+import { type BuiltApp, startBuiltApp } from './support/built-app';
 import { sqlPool } from './support/database';
-import { freePort, type RunningSandbox, startSandbox } from './support/sandbox';
+import { type RunningSandbox, startSandbox } from './support/sandbox';
 import { http, orderBody, uniqueId } from './support/test-app';
 
 /**
@@ -14,57 +12,36 @@ import { http, orderBody, uniqueId } from './support/test-app';
  * resolved from the database and the query jobs alone — nothing stuck, nothing FAILED.
  */
 describe('app killed between entering PAYING and the gateway answer (e2e, SIGKILL)', () => {
-  const main = join(process.cwd(), 'dist', 'src', 'main.js');
   const queuePrefix = `test-kill-${randomBytes(3).toString('hex')}`;
   let sandbox: RunningSandbox;
   let db: Pool;
-  const children: ChildProcess[] = [];
+  const children: BuiltApp[] = [];
 
   async function startChild(): Promise<string> {
-    const port = await freePort();
-    const child = spawn(process.execPath, [main], {
-      env: {
-        ...process.env,
-        PORT: String(port),
-        LOG_LEVEL: 'error',
-        DB_MIGRATE_ON_START: 'false',
-        GATEWAY_MODE: 'sandbox',
-        SANDBOX_URL: sandbox.url,
-        SANDBOX_KEYS_DIR: sandbox.keys,
-        PUBLIC_BASE_URL: `http://127.0.0.1:${port}`,
-        GATEWAY_TIMEOUT_MS: '10000', // the create call is still waiting when the process dies
-        PAYMENT_QUERY_SCHEDULE: '1s,500ms,500ms',
-        PAYMENT_QUERY_LONG_TAIL: '500ms',
-        RECOVERY_JOBS_ENABLED: 'true',
-        RECOVERY_QUEUE_PREFIX: queuePrefix,
-        RECONCILER_ENABLED: 'true',
-        RECONCILER_CRON: '* * * * * *',
-        RECONCILER_GRACE_MS: '2000',
-        PARTNERS: '[]',
-        CONSUMERS_ENABLED: 'false',
-      },
-      stdio: ['ignore', 'ignore', 'pipe'],
+    const app = await startBuiltApp(sandbox, {
+      GATEWAY_TIMEOUT_MS: '10000', // the create call is still waiting when the process dies
+      PAYMENT_QUERY_SCHEDULE: '1s,500ms,500ms',
+      PAYMENT_QUERY_LONG_TAIL: '500ms',
+      RECOVERY_JOBS_ENABLED: 'true',
+      RECOVERY_QUEUE_PREFIX: queuePrefix,
+      RECONCILER_ENABLED: 'true',
+      RECONCILER_CRON: '* * * * * *',
+      RECONCILER_GRACE_MS: '2000',
+      PARTNERS: '[]',
+      CONSUMERS_ENABLED: 'false',
     });
-    child.stderr?.on('data', (chunk: Buffer) => process.stderr.write(`[child] ${chunk.toString()}`));
-    children.push(child);
-    const base = `http://127.0.0.1:${port}`;
-    await waitFor(
-      'the app to answer',
-      async () => (await http('GET', `${base}/health`).catch(() => undefined))?.status === 200,
-      60_000,
-    );
-    return base;
+    children.push(app);
+    return app.base;
   }
 
   beforeAll(async () => {
-    if (!existsSync(main)) throw new Error('dist/src/main.js is missing: run `npm run build` first (npm test does)');
     db = sqlPool();
     await db.query('UPDATE payments SET next_query_at = NULL WHERE next_query_at IS NOT NULL');
     sandbox = await startSandbox();
   });
 
   afterAll(async () => {
-    for (const child of children) child.kill('SIGKILL');
+    for (const { child } of children) child.kill('SIGKILL');
     await sandbox.app.close();
     await db.end();
   });
@@ -84,7 +61,7 @@ describe('app killed between entering PAYING and the gateway answer (e2e, SIGKIL
       const row = (rows as { payment_no: string; status: string }[])[0];
       return row?.status === 'PAYING' && row.payment_no;
     });
-    children[0].kill('SIGKILL'); // its vendor call is in flight; nothing after the commit happened
+    children[0].child.kill('SIGKILL'); // its vendor call is in flight; nothing after the commit happened
     await pay;
     expect(await rowOf(paymentNo)).toMatchObject({ status: 'PAYING', query_attempts: 0 });
 

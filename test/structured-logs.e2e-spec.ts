@@ -1,11 +1,11 @@
-import { type ChildProcess, spawn } from 'node:child_process';
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Pool } from 'mysql2/promise';
 import { AmqpProbe, waitFor } from './support/amqp';
+import { type BuiltApp, startBuiltApp } from './support/built-app';
 import { sqlPool } from './support/database';
 import { testPartners } from './support/partners';
-import { freePort, type RunningSandbox, startSandbox } from './support/sandbox';
+import { type RunningSandbox, startSandbox } from './support/sandbox';
 import { http, orderBody, uniqueId } from './support/test-app';
 
 type LogLine = Record<string, unknown> & { level: string; time: string; msg: string; context?: string };
@@ -43,14 +43,13 @@ function secretsIn(keysDir: string, extra: string[]): string[] {
  * lines, request ids, the money path's numbers on every line, and no key, token or secret anywhere.
  */
 describe('structured logs of a full payment run (e2e, built app)', () => {
-  const main = join(process.cwd(), 'dist', 'src', 'main.js');
   const partner = testPartners('l');
   const orders = partner('orders');
   const adminToken = `admin-token-${uniqueId('l')}-0123456789abcdef`;
   let sandbox: RunningSandbox;
   let db: Pool;
   let probe: AmqpProbe;
-  let child: ChildProcess | undefined;
+  let app: BuiltApp | undefined;
 
   beforeAll(async () => {
     db = sqlPool();
@@ -60,7 +59,7 @@ describe('structured logs of a full payment run (e2e, built app)', () => {
   });
 
   afterAll(async () => {
-    if (child && child.exitCode === null) child.kill('SIGKILL');
+    if (app && app.child.exitCode === null) app.child.kill('SIGKILL');
     await probe.deleteQueues([`partner.${orders.name}`]);
     await probe.close();
     await sandbox.app.close();
@@ -68,33 +67,18 @@ describe('structured logs of a full payment run (e2e, built app)', () => {
   });
 
   it('writes JSON lines with request ids and order/payment numbers, and never a key, token or secret', async () => {
-    const port = await freePort();
-    const base = `http://127.0.0.1:${port}`;
-    let output = '';
-    child = spawn(process.execPath, [main], {
-      env: {
-        ...process.env,
-        PORT: String(port),
+    app = await startBuiltApp(
+      sandbox,
+      {
         LOG_LEVEL: 'verbose',
-        DB_MIGRATE_ON_START: 'false',
-        GATEWAY_MODE: 'sandbox',
-        SANDBOX_URL: sandbox.url,
-        SANDBOX_KEYS_DIR: sandbox.keys,
-        PUBLIC_BASE_URL: base,
         PARTNERS: JSON.stringify([orders]),
         ORDERS_PARTNER: orders.name,
         CONSUMERS_ENABLED: 'true',
         ADMIN_TOKENS: JSON.stringify([{ name: 'ops', token: adminToken, scopes: ['deliveries:read'] }]),
       },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    child.stdout?.on('data', (chunk: Buffer) => (output += chunk.toString()));
-    child.stderr?.on('data', (chunk: Buffer) => (output += chunk.toString()));
-    const exited = new Promise<number | null>((resolve) => child?.once('exit', (code) => resolve(code)));
-    await waitFor(
-      'the app to answer',
-      async () => (await http('GET', `${base}/health`).catch(() => undefined))?.status === 200,
+      { captureStdout: true },
     );
+    const { base, child, exited } = app;
 
     const created = await http('POST', `${base}/api/orders`, orderBody(uniqueId('logs'), 1500, 2), {
       'X-Request-Id': 'checkout-42',
@@ -139,6 +123,7 @@ describe('structured logs of a full payment run (e2e, built app)', () => {
     expect(await exited).toBe(0);
 
     // Every line is one JSON object with a level, a time and a message.
+    const output = app.output();
     const lines = output.split('\n').filter((line) => line.trim() !== '');
     const parsed = lines.map((line) => {
       try {
