@@ -1,7 +1,21 @@
+import type { DeliveryView } from '../../notifications/admin/deliveries.service';
+import type { ResolutionResult, ReviewPaymentView } from '../../payment-center/review/payment-review';
+import type { RunView } from '../../reconciliation/reconciliation.service';
+
+/** A server type as JSON carries it: dates become strings. */
+type Wire<T> = T extends Date
+  ? string
+  : T extends (infer U)[]
+    ? Wire<U>[]
+    : T extends object
+      ? { [K in keyof T]: Wire<T[K]> }
+      : T;
+
 /**
  * The admin console in the operator's browser. It is served as `(${adminConsole.toString()})();`, so it
  * is type-checked and linted with the rest of the code, but it must not use anything from outside its own
- * body (no imports, no module constants): only what the browser has.
+ * body (no module constants, no imports but of types, which compile to nothing): only what the browser has.
+ * The server's view types describe what the API answers, so the page and the API cannot drift apart.
  *
  * - The token lives in this tab's sessionStorage only (never in localStorage, a cookie or a URL) and goes
  *   out as `Authorization: Bearer` on each call.
@@ -19,87 +33,10 @@ export function adminConsole(): void {
     name: string;
     scopes: string[];
   }
-  interface Transition {
-    event: string;
-    from: string;
-    to: string;
-    detail: string | null;
-    at: string;
-  }
-  interface Attempt {
-    action: string;
-    attempt: number;
-    outcome: string;
-    detail: string | null;
-    at: string;
-  }
-  interface RefundRow {
-    refundNo: string;
-    kind: string;
-    amountFen: number;
-    status: string;
-    statusReason: string | null;
-    createdAt: string;
-  }
-  interface Payment {
-    paymentNo: string;
-    orderNo: string;
-    channel: string;
-    amountFen: number;
-    status: string;
-    statusReason: string | null;
-    gatewayTradeNo: string | null;
-    paidAmountFen: number | null;
-    expiresAt: string;
-    nextQueryAt: string | null;
-    queryAttempts: number;
-    createdAt: string;
-    updatedAt: string;
-    history: Transition[];
-    attempts: Attempt[];
-    refunds: RefundRow[];
-  }
-  interface Resolution {
-    action: string;
-    gatewayAnswer: string;
-    changed: boolean;
-    status: string;
-  }
-  interface Delivery {
-    id: string;
-    eventId: string;
-    partner: string;
-    eventType: string;
-    status: string;
-    attempts: number;
-    lastError: string | null;
-    publishedAt: string | null;
-    failedAt: string | null;
-    createdAt: string;
-  }
-  interface Run {
-    id: string;
-    channel: string;
-    billDate: string;
-    status: string;
-    statementLines: number;
-    differences: number;
-    resolved: number;
-    review: number;
-    error: string | null;
-    triggeredBy: string;
-    startedAt: string;
-    finishedAt: string | null;
-    items?: {
-      kind: string;
-      paymentNo: string;
-      refundNo: string | null;
-      oursFen: number | null;
-      theirsFen: number | null;
-      resolution: string;
-      detail: string | null;
-    }[];
-  }
+  type Payment = Wire<ReviewPaymentView>;
+  type Resolution = Wire<ResolutionResult>;
+  type Delivery = Wire<DeliveryView>;
+  type Run = Wire<RunView>;
 
   class ApiError extends Error {
     constructor(
