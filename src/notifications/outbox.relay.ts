@@ -9,7 +9,7 @@ import { AppConfig } from '../config/app-config';
 import { inTransaction } from '../database/transaction';
 import { MetricsService } from '../metrics/metrics.service';
 import { AmqpConnection } from './amqp.connection';
-import { EventDelivery, OutboxEvent } from './outbox.entity';
+import { OutboxEvent } from './outbox.entity';
 import { PAYMENT_EVENTS_EXCHANGE, SIGNATURE_HEADER, signatureHeader } from './payment-event';
 
 const MAX_BACKOFF_MS = 60_000;
@@ -86,10 +86,17 @@ export class OutboxRelay implements OnApplicationBootstrap, OnApplicationShutdow
     }
   }
 
-  /** One claim-publish-mark pass; returns how many events it claimed. */
+  /**
+   * One claim-publish-mark pass; returns how many events it claimed. The batch's deliveries are read in one
+   * query and what the broker confirmed is marked in one transaction: a read and a commit per event made
+   * the database, not the broker, the relay's limit (bench/RESULTS.md, outbox relay).
+   */
   async runOnce(): Promise<number> {
     const events = await this.claim();
-    await Promise.all(events.map((event) => this.publish(event)));
+    if (events.length === 0) return 0;
+    const pending = await this.pendingPartners(events);
+    const sent = await Promise.all(events.map((event) => this.publish(event, pending.get(event.eventId) ?? [])));
+    await this.markPublished(events.filter((_, i) => sent[i]));
     return events.length;
   }
 
@@ -113,25 +120,34 @@ export class OutboxRelay implements OnApplicationBootstrap, OnApplicationShutdow
     });
   }
 
-  private publish(event: OutboxEvent): Promise<void> {
-    return withLogContext({ eventId: event.eventId, paymentNo: event.paymentNo }, () => this.publishOne(event));
+  /** Partners each event still has to reach (deliveries not published yet), by event id. */
+  private async pendingPartners(events: readonly OutboxEvent[]): Promise<Map<string, string[]>> {
+    const rows = await this.dataSource.query<{ event_id: string; partner: string }[]>(
+      `SELECT event_id, partner FROM event_deliveries WHERE event_id IN (?) AND status = 'PENDING'`,
+      [events.map((event) => event.eventId)],
+    );
+    const partners = new Map<string, string[]>();
+    for (const row of rows) partners.set(row.event_id, [...(partners.get(row.event_id) ?? []), row.partner]);
+    return partners;
   }
 
-  private async publishOne(event: OutboxEvent): Promise<void> {
-    const pending = await this.dataSource
-      .getRepository(EventDelivery)
-      .find({ where: { eventId: event.eventId, status: 'PENDING' }, select: { partner: true } });
-    if (pending.length === 0) {
-      await this.markPublished(event);
-      return;
-    }
+  /** Sends one event to its pending partners; true when it may be marked published (confirmed, or nothing to send). */
+  private publish(event: OutboxEvent, partners: readonly string[]): Promise<boolean> {
+    return withLogContext({ eventId: event.eventId, paymentNo: event.paymentNo }, () =>
+      this.publishOne(event, partners),
+    );
+  }
+
+  private async publishOne(event: OutboxEvent, partners: readonly string[]): Promise<boolean> {
+    if (partners.length === 0) return true;
     try {
-      const keys = this.config.partners.filter((p) => pending.some((d) => d.partner === p.name));
+      const keys = this.config.partners.filter((p) => partners.includes(p.name));
       await this.send(PAYMENT_EVENTS_EXCHANGE, event.type, event, keys);
-      await this.markPublished(event);
-      this.logger.debug(`${event.type} published for ${pending.map((d) => d.partner).join(', ')}`);
+      this.logger.debug(`${event.type} published for ${partners.join(', ')}`);
+      return true;
     } catch (error) {
       await this.markFailedAttempt(event, (error as Error).message);
+      return false;
     }
   }
 
@@ -162,23 +178,34 @@ export class OutboxRelay implements OnApplicationBootstrap, OnApplicationShutdow
     }
   }
 
-  private async markPublished(event: OutboxEvent): Promise<void> {
-    const publishedAt = await inTransaction(this.dataSource, async (manager) => {
+  /** Marks the events published, with their deliveries: only those whose claim is still ours. */
+  private async markPublished(events: readonly OutboxEvent[]): Promise<void> {
+    if (events.length === 0) return;
+    const marked = await inTransaction(this.dataSource, async (manager) => {
       const now = this.clock.now();
-      const result = await manager.query<{ affectedRows: number }>(
-        `UPDATE outbox_events SET published_at = ?, claimed_by = NULL, attempts = attempts + 1, last_error = NULL
-          WHERE id = ? AND claimed_by = ? AND published_at IS NULL`,
-        [now, event.id, this.instanceId],
+      // A lease that ran out belongs to the relay that took the row over: leave its rows alone.
+      const ours = await manager.query<{ id: string; event_id: string }[]>(
+        `SELECT id, event_id FROM outbox_events WHERE id IN (?) AND claimed_by = ? AND published_at IS NULL FOR UPDATE`,
+        [events.map((event) => event.id), this.instanceId],
       );
-      if (result.affectedRows === 0) return undefined; // our lease ran out and another relay took over
+      if (ours.length === 0) return { at: now, ids: new Set<string>() };
+      await manager.query(
+        `UPDATE outbox_events SET published_at = ?, claimed_by = NULL, attempts = attempts + 1, last_error = NULL
+          WHERE id IN (?)`,
+        [now, ours.map((row) => row.id)],
+      );
       await manager.query(
         `UPDATE event_deliveries SET status = 'PUBLISHED', published_at = ?, attempts = attempts + 1, updated_at = ?
-          WHERE event_id = ? AND status = 'PENDING'`,
-        [now, now, event.eventId],
+          WHERE event_id IN (?) AND status = 'PENDING'`,
+        [now, now, ours.map((row) => row.event_id)],
       );
-      return now;
+      return { at: now, ids: new Set(ours.map((row) => String(row.id))) };
     });
-    if (publishedAt) this.metrics.outboxPublished((publishedAt.getTime() - event.createdAt.getTime()) / 1000);
+    for (const event of events) {
+      if (marked.ids.has(String(event.id))) {
+        this.metrics.outboxPublished((marked.at.getTime() - event.createdAt.getTime()) / 1000);
+      }
+    }
   }
 
   private async markFailedAttempt(event: OutboxEvent, reason: string): Promise<void> {
