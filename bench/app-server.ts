@@ -1,0 +1,179 @@
+/**
+ * The app under test, in a process of its own (forked by bench/support/app-process.ts) so that the load
+ * generator never shares its event loop. It boots the real AppModule the way src/main.ts does (pino as the
+ * logger, the same configureApp) with two differences: the vendors answer at once (InstantGateway; WeChat
+ * callbacks are still verified by the real adapter) and the probe endpoints of bench/support/probe.module.ts
+ * are mounted. Settings come from the environment like the app's own; the parent talks to it over IPC to
+ * read counters (SQL statements, rows written, Redis commands), kick the relay or run a reconciler sweep.
+ */
+import 'reflect-metadata';
+import { writeFileSync } from 'node:fs';
+import type { Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { join } from 'node:path';
+import { performance } from 'node:perf_hooks';
+import { Test } from '@nestjs/testing';
+import type { Redis } from 'ioredis';
+import { format } from 'mysql2';
+import { Logger } from 'nestjs-pino';
+import { DataSource } from 'typeorm';
+import type { AfterQueryEvent, EntitySubscriberInterface } from 'typeorm';
+import { AppModule } from '../src/app.module';
+import { configureApp, startConsumers } from '../src/app.setup';
+import { REDIS } from '../src/common/redis/redis.module';
+import type { AppConfig } from '../src/config/app-config';
+import { createGateways } from '../src/gateways/gateway-factory';
+import { CHANNELS } from '../src/gateways/gateway.types';
+import { PAYMENT_GATEWAYS } from '../src/gateways/payment-gateway';
+import { OutboxRelay } from '../src/notifications/outbox.relay';
+import { Reconciler } from '../src/payment-center/recovery/reconciler';
+import { CpuProfiler, summarize } from './support/cpu-profile';
+import { InstantGateway } from './support/instant-gateway';
+import type { AppCounters, AppRequest } from './support/app-process';
+import { ProbeModule } from './support/probe.module';
+
+/** What the app did while counting: every SQL statement and Redis command it sent. */
+class Counters {
+  on = false;
+  statements = 0;
+  writeStatements = 0;
+  rowsWritten = 0;
+  transactions = 0;
+  redisCommands: Record<string, number> = {};
+  trace: string[] = [];
+  traceLimit = 0;
+  private cpuAtStart = process.cpuUsage();
+
+  reset(traceLimit: number): void {
+    Object.assign(this, { on: true, statements: 0, writeStatements: 0, rowsWritten: 0, transactions: 0 });
+    this.redisCommands = {};
+    this.trace = [];
+    this.traceLimit = traceLimit;
+    this.cpuAtStart = process.cpuUsage();
+  }
+
+  read(): AppCounters {
+    const cpu = process.cpuUsage(this.cpuAtStart);
+    return {
+      cpuMs: (cpu.user + cpu.system) / 1000,
+      statements: this.statements,
+      writeStatements: this.writeStatements,
+      rowsWritten: this.rowsWritten,
+      transactions: this.transactions,
+      redisCommands: { ...this.redisCommands },
+      trace: [...this.trace],
+    };
+  }
+}
+
+const counters = new Counters();
+
+/** Counts statements and the rows write statements changed (mysql2's affectedRows), from TypeORM's query events. */
+const sqlCounter: EntitySubscriberInterface = {
+  afterQuery(event: AfterQueryEvent): void {
+    if (!counters.on) return;
+    counters.statements += 1;
+    const sql = event.query.trimStart();
+    const verb = sql.slice(0, 7).toUpperCase();
+    if (verb.startsWith('START')) counters.transactions += 1;
+    if (verb.startsWith('INSERT') || verb.startsWith('UPDATE') || verb.startsWith('DELETE')) {
+      counters.writeStatements += 1;
+      const raw = event.rawResults as { affectedRows?: number } | undefined;
+      counters.rowsWritten += raw?.affectedRows ?? 0;
+    }
+    if (counters.trace.length < counters.traceLimit) {
+      // As MariaDB received it: TypeORM hands mysql2 the parameters, which it inlines (text protocol, UTC).
+      const parameters = Array.isArray(event.parameters) ? event.parameters : [];
+      counters.trace.push(format(sql.replace(/\s+/g, ' '), parameters, false, 'Z'));
+    }
+  },
+};
+
+/** Counts the commands of the request-path Redis client (the duplicate-submission guard's), by name. */
+function countRedis(redis: Redis): void {
+  const send = redis.sendCommand.bind(redis);
+  redis.sendCommand = (...args: Parameters<Redis['sendCommand']>) => {
+    const { name } = args[0];
+    if (counters.on) counters.redisCommands[name] = (counters.redisCommands[name] ?? 0) + 1;
+    return send(...args);
+  };
+}
+
+async function main(): Promise<void> {
+  const keysDir = process.env.BENCH_KEYS_DIR;
+  // The real adapters only verify callbacks here; nothing calls the sandbox URL.
+  const verifiers = keysDir
+    ? createGateways({
+        gatewayMode: 'sandbox',
+        sandbox: { url: 'http://127.0.0.1:9', keysDir },
+        gateways: { timeoutMs: 1000 },
+        publicBaseUrl: 'http://127.0.0.1:9',
+      } as AppConfig)
+    : [];
+  const gateways = CHANNELS.map(
+    (channel) =>
+      new InstantGateway(
+        channel,
+        verifiers.find((g) => g.channel === channel),
+      ),
+  );
+  const moduleRef = await Test.createTestingModule({ imports: [AppModule, ProbeModule] })
+    .overrideProvider(PAYMENT_GATEWAYS)
+    .useValue(gateways)
+    .compile();
+  const app = moduleRef.createNestApplication({ rawBody: true, bufferLogs: true });
+  app.useLogger(app.get(Logger));
+  configureApp(app);
+  await startConsumers(app);
+  app.get(DataSource).subscribers.push(sqlCounter);
+  countRedis(app.get<Redis>(REDIS));
+  await app.listen(0, '127.0.0.1');
+  const { port } = (app.getHttpServer() as Server).address() as AddressInfo;
+
+  const profiler = new CpuProfiler();
+  process.on('message', (message: AppRequest) => {
+    handle(message).then(
+      (result) => process.send?.({ id: message.id, ok: true, result }),
+      (error: unknown) => process.send?.({ id: message.id, ok: false, error: String(error) }),
+    );
+  });
+
+  async function handle(message: AppRequest): Promise<unknown> {
+    switch (message.command) {
+      case 'count':
+        counters.reset(message.traceLimit ?? 0);
+        return undefined;
+      case 'counters':
+        return counters.read();
+      case 'kick-relay':
+        app.get(OutboxRelay).kick();
+        return undefined;
+      case 'profile-start':
+        await profiler.start();
+        return undefined;
+      case 'profile-stop': {
+        const profile = await profiler.stop();
+        // BENCH_PROFILE_DIR keeps the whole profile, for Chrome DevTools or speedscope.
+        const dir = process.env.BENCH_PROFILE_DIR;
+        if (dir) writeFileSync(join(dir, `${message.name}.cpuprofile`), JSON.stringify(profile));
+        return summarize(profile);
+      }
+      case 'sweep': {
+        const started = performance.now();
+        const claimed = await app.get(Reconciler).sweep();
+        return { claimed, ms: performance.now() - started };
+      }
+      case 'stop':
+        await app.close();
+        setImmediate(() => process.exit(0));
+        return undefined;
+    }
+  }
+
+  process.send?.({ ready: true, port });
+}
+
+main().catch((error: unknown) => {
+  console.error(error);
+  process.exit(1);
+});

@@ -1,0 +1,280 @@
+import { performance } from 'node:perf_hooks';
+import type autocannon from 'autocannon';
+import { AppProcess } from './support/app-process';
+import { rawPool } from './support/database';
+import { appEnvironment } from './support/environment';
+import { closedLoop, type Figures, httpLoad, type HttpFigures, LatencyRecorder, sleep } from './support/load';
+import { rawCheckout } from './support/raw-checkout';
+import { type BenchContext, ms, num, ratio, type Section, table } from './support/report';
+
+const ORDER = (buyerId: string) =>
+  JSON.stringify({ buyerId, items: [{ sku: 'TEA-001', name: 'Longjing tea 250g', quantity: 2, unitPriceFen: 1250 }] });
+const JSON_HEADERS = { 'content-type': 'application/json' };
+/** The DB pool of the app (DB_POOL_SIZE default): the raw loop gets the same number of connections. */
+const POOL = 20;
+const RATE = 200;
+
+let buyers = 0;
+const nextBuyer = () => `bench-${process.pid}-${(buyers++).toString(36)}`;
+
+/**
+ * One checkout per autocannon connection turn: POST /api/orders, then POST /api/orders/:orderNo/pay with
+ * the order number from the first answer. The checkout's latency (both requests) is timed here.
+ */
+function checkoutRequests(recorder: LatencyRecorder): autocannon.Request[] {
+  return [
+    {
+      method: 'POST',
+      path: '/api/orders',
+      headers: JSON_HEADERS,
+      setupRequest: (request, context) => {
+        context.startedAt = performance.now();
+        return { ...request, body: ORDER(nextBuyer()) };
+      },
+      onResponse: (status, body, context) => {
+        if (status === 201) context.orderNo = (JSON.parse(body) as { orderNo: string }).orderNo;
+        else recorder.failures += 1;
+      },
+    },
+    {
+      method: 'POST',
+      headers: JSON_HEADERS,
+      body: JSON.stringify({ channel: 'wechat' }),
+      // No order (the create failed): start over with a new one.
+      setupRequest: (request, context) =>
+        typeof context.orderNo === 'string' ? { ...request, path: `/api/orders/${context.orderNo}/pay` } : undefined,
+      onResponse: (status, _body, context) => {
+        if (status === 200) recorder.add(performance.now() - (context.startedAt as number));
+        else recorder.failures += 1;
+      },
+    },
+  ];
+}
+
+async function httpCheckouts(
+  url: string,
+  connections: number,
+  seconds: number,
+  overallRate?: number,
+): Promise<{ requests: HttpFigures; checkouts: Figures }> {
+  const recorder = new LatencyRecorder();
+  const requests = await httpLoad({
+    url,
+    connections,
+    duration: seconds,
+    overallRate,
+    requests: checkoutRequests(recorder),
+  });
+  return { requests, checkouts: recorder.figures(requests.seconds) };
+}
+
+function noop(url: string, connections: number, seconds: number): Promise<HttpFigures> {
+  return httpLoad({
+    url: `${url}/bench/noop`,
+    method: 'POST',
+    headers: JSON_HEADERS,
+    body: ORDER('noop'),
+    connections,
+    duration: seconds,
+  });
+}
+
+interface SweepPoint {
+  connections: number;
+  noop: HttpFigures;
+  app: { requests: HttpFigures; checkouts: Figures };
+  /** CPU time of the app's process per completed checkout, and of this process per raw checkout. */
+  appCpuMs: number;
+  raw: Figures;
+  rawCpuMs: number;
+}
+
+/** Exactly `checkouts` checkouts at 4 connections, counted in the app: what one checkout costs. */
+async function countCheckout(app: AppProcess, checkouts: number) {
+  const recorder = new LatencyRecorder();
+  await sleep(300); // requests of the previous run still in the app
+  await app.count();
+  await httpLoad({ url: app.url, connections: 4, amount: 2 * checkouts, requests: checkoutRequests(recorder) });
+  const c = await app.counters();
+  const done = recorder.figures(1).count;
+  return {
+    statements: c.statements / done,
+    transactions: c.transactions / done,
+    rows: c.rowsWritten / done,
+    redis: Object.values(c.redisCommands).reduce((a, b) => a + b, 0) / done,
+  };
+}
+
+const cpuMsSince = (start: NodeJS.CpuUsage) => {
+  const used = process.cpuUsage(start);
+  return (used.user + used.system) / 1000;
+};
+
+/**
+ * Checkout: create order + start payment through the HTTP API, against the same SQL from a bare mysql2
+ * pool (same transactions, row locks and writes) and against an endpoint of the same app that does nothing.
+ */
+export async function checkoutBench(context: BenchContext): Promise<Section> {
+  const seconds = context.seconds(5);
+  const sweep = context.quick ? [16] : [1, 8, 32];
+  const pool = rawPool(POOL);
+  const app = await AppProcess.start(appEnvironment());
+  const points: SweepPoint[] = [];
+  let rawStatements = 0;
+  let counted: Awaited<ReturnType<typeof countCheckout>>;
+  let fixed: { requests: HttpFigures; checkouts: Figures };
+  let profile: { group: string; share: number }[];
+  const logging: { level: string; checkouts: Figures; cpuMs: number }[] = [];
+  try {
+    context.log('checkout: warming up');
+    await httpCheckouts(app.url, 8, context.seconds(3));
+    await closedLoop(8, context.seconds(2), () => rawCheckout(pool, nextBuyer()).then(() => undefined));
+    counted = await countCheckout(app, 40);
+    for (const connections of sweep) {
+      context.log(`checkout: ${connections} connection(s)`);
+      const noopFigures = await noop(app.url, connections, seconds);
+      await sleep(300);
+      await app.count();
+      const appFigures = await httpCheckouts(app.url, connections, seconds);
+      const { cpuMs } = await app.counters();
+      const rawCpu = process.cpuUsage();
+      const raw = await closedLoop(connections, seconds, async () => {
+        rawStatements = await rawCheckout(pool, nextBuyer());
+      });
+      points.push({
+        connections,
+        noop: noopFigures,
+        app: appFigures,
+        appCpuMs: cpuMs / appFigures.checkouts.count,
+        raw,
+        rawCpuMs: cpuMsSince(rawCpu) / raw.count,
+      });
+    }
+    context.log(`checkout: ${RATE} requests/s`);
+    fixed = await httpCheckouts(app.url, 32, context.seconds(10), RATE);
+    context.log('checkout: where the app spends its CPU (sampling profile)');
+    await app.startProfile();
+    await httpCheckouts(app.url, 16, context.seconds(5));
+    profile = await app.stopProfile('checkout');
+  } finally {
+    await app.stop();
+  }
+
+  // Logging on the hot path: fresh apps at `log` (a line per request and per step) and at `warn` (none),
+  // the same warm-up and load each, so neither has the other's head start.
+  const peak = points.reduce((best, p) => (p.app.checkouts.perSecond > best.app.checkouts.perSecond ? p : best));
+  if (!context.quick) {
+    for (const level of ['log', 'warn']) {
+      context.log(`checkout: LOG_LEVEL=${level}`);
+      const levelApp = await AppProcess.start(appEnvironment({ LOG_LEVEL: level }));
+      try {
+        await httpCheckouts(levelApp.url, 8, context.seconds(5));
+        await sleep(300);
+        await levelApp.count();
+        const run = await httpCheckouts(levelApp.url, peak.connections, seconds);
+        const { cpuMs } = await levelApp.counters();
+        logging.push({ level, checkouts: run.checkouts, cpuMs: cpuMs / run.checkouts.count });
+      } finally {
+        await levelApp.stop();
+      }
+    }
+  }
+  await pool.end();
+
+  const bestRaw = Math.max(...points.map((p) => p.raw.perSecond));
+  const bestApp = peak.app.checkouts.perSecond;
+  const fixedP99 = fixed.requests.p99;
+  const markdown = [
+    `A checkout is two requests, \`POST /api/orders\` then \`POST /api/orders/:orderNo/pay\` (WeChat), from autocannon ` +
+      `connections that each run checkouts back to back for ${seconds} s. The vendor answers at once (an in-process ` +
+      `instant gateway), so the figures are the Payment Center's own. **Raw SQL** is the same work from a bare ` +
+      `mysql2 pool of ${POOL} connections (the app's DB_POOL_SIZE) in as many loops as connections: the same ` +
+      `transactions, row locks, reads and writes (bench/support/raw-checkout.ts). **No-op** is \`POST /bench/noop\` ` +
+      `in the same app: Express, logging, metrics, interceptors and nothing else (one request, so its ceiling in ` +
+      `checkouts is half its requests/s).`,
+    '',
+    table(
+      [
+        'connections',
+        'checkouts/s (API)',
+        'checkouts/s (raw SQL)',
+        'ratio',
+        'checkout p50 / p99 (API)',
+        'checkout p50 / p99 (raw)',
+        'request p50 / p99 (API)',
+        'no-op requests/s',
+        'CPU per checkout: app / raw client',
+        'errors',
+      ],
+      points.map((p) => [
+        p.connections,
+        num(p.app.checkouts.perSecond),
+        num(p.raw.perSecond),
+        ratio(p.app.checkouts.perSecond, p.raw.perSecond),
+        `${ms(p.app.checkouts.p50)} / ${ms(p.app.checkouts.p99)}`,
+        `${ms(p.raw.p50)} / ${ms(p.raw.p99)}`,
+        `${ms(p.app.requests.p50)} / ${ms(p.app.requests.p99)}`,
+        num(p.noop.perSecond),
+        `${ms(p.appCpuMs)} / ${ms(p.rawCpuMs)}`,
+        p.app.requests.errors + p.app.requests.non2xx + p.raw.errors,
+      ]),
+    ),
+    '',
+    `At a fixed ${RATE} requests/s (${RATE / 2} checkouts/s, 32 connections, ${fixed.requests.seconds.toFixed(0)} s, ` +
+      `latency counted from when each request was due): request p50 ${ms(fixed.requests.p50)}, ` +
+      `**p99 ${ms(fixedP99)}**; whole checkout p50 ${ms(fixed.checkouts.p50)}, p99 ${ms(fixed.checkouts.p99)}; ` +
+      `${num(fixed.requests.perSecond)} requests/s served, ${fixed.requests.errors + fixed.requests.non2xx} errors.`,
+    '',
+    `One checkout (40 counted in the app): **${num(counted.statements)} SQL statements** in ` +
+      `${num(counted.transactions)} transactions (the raw loop: ${rawStatements} statements in 4 transactions and ` +
+      `one autocommit), ${num(counted.rows)} rows written, ${num(counted.redis)} commands to the guard's Redis ` +
+      `(plus one Bull job per payment).`,
+    '',
+    `At the peak (${peak.connections} connections) the app's process used ${ms(peak.appCpuMs)} of CPU per checkout ` +
+      `and the raw client ${ms(peak.rawCpuMs)} (${ratio(peak.appCpuMs, peak.rawCpuMs)}); on a machine whose cores ` +
+      `the app shares with MariaDB, that CPU is the checkout's limit.`,
+    '',
+    `Where the app's CPU goes during checkouts at 16 connections (V8 sampling profile; a native call such as a ` +
+      `socket write counts for the package that made it):`,
+    '',
+    table(
+      ['', 'share of samples'],
+      profile.filter((g) => g.share >= 0.005).map((g) => [g.group, `${(g.share * 100).toFixed(1)}%`]),
+    ),
+    ...(logging.length === 2
+      ? [
+          '',
+          `Logging on the hot path, two fresh apps with the same warm-up, ${peak.connections} connections: ` +
+            logging
+              .map(
+                (l) =>
+                  `\`LOG_LEVEL=${l.level}\` ${num(l.checkouts.perSecond)} checkouts/s, ${ms(l.cpuMs)} CPU per checkout`,
+              )
+              .join('; ') +
+            ` (\`log\` writes a line per request and per money-path step; \`warn\` none on this path).`,
+        ]
+      : []),
+  ].join('\n');
+  return {
+    title: 'Checkout',
+    markdown,
+    summary: [
+      {
+        item: 'Checkout throughput (create + pay)',
+        ours: `${num(bestApp)} checkouts/s`,
+        ceiling: `${num(bestRaw)} checkouts/s (raw SQL)`,
+        ratio: ratio(bestApp, bestRaw),
+        target: '≥ 0.50×',
+        met: bestApp / bestRaw >= 0.5,
+      },
+      {
+        item: `Checkout request p99 at ${RATE} requests/s`,
+        ours: ms(fixedP99),
+        ceiling: '',
+        ratio: '',
+        target: '< 50 ms',
+        met: fixedP99 < 50,
+      },
+    ],
+  };
+}
