@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import type { Pool } from 'mysql2/promise';
 import { AmqpProbe, waitFor } from './support/amqp';
 import { type BuiltApp, startBuiltApp } from './support/built-app';
-import { sqlPool } from './support/database';
+import { parkRecoveryWork, sqlPool } from './support/database';
 import { testPartners } from './support/partners';
 import { type RunningSandbox, startSandbox } from './support/sandbox';
 import { orderBody, uniqueId } from './support/test-app';
@@ -62,7 +62,7 @@ describe('graceful shutdown on SIGTERM under load (e2e, built app)', () => {
   beforeAll(async () => {
     db = sqlPool();
     // Other suites' payments must not be worked by these processes' query jobs and sweeps.
-    await db.query('UPDATE payments SET next_query_at = NULL WHERE next_query_at IS NOT NULL');
+    await parkRecoveryWork(db);
     await db.query('UPDATE orders SET next_check_at = NULL WHERE next_check_at IS NOT NULL');
     sandbox = await startSandbox();
     probe = await AmqpProbe.open();

@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import type { Pool } from 'mysql2/promise';
 import { waitFor } from './support/amqp';
 import { type BuiltApp, startBuiltApp } from './support/built-app';
-import { sqlPool } from './support/database';
+import { parkRecoveryWork, sqlPool } from './support/database';
 import { type RunningSandbox, startSandbox } from './support/sandbox';
 import { http, orderBody, uniqueId } from './support/test-app';
 
@@ -36,7 +36,7 @@ describe('app killed between entering PAYING and the gateway answer (e2e, SIGKIL
 
   beforeAll(async () => {
     db = sqlPool();
-    await db.query('UPDATE payments SET next_query_at = NULL WHERE next_query_at IS NOT NULL');
+    await parkRecoveryWork(db);
     sandbox = await startSandbox();
   });
 

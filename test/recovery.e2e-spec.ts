@@ -7,7 +7,7 @@ import { OrderPaymentCheck } from '../src/orders/order-payment-check';
 import { PaymentStateService } from '../src/payment-center/payment-state.service';
 import { Reconciler } from '../src/payment-center/recovery/reconciler';
 import { AmqpProbe, waitFor } from './support/amqp';
-import { sqlPool } from './support/database';
+import { parkRecoveryWork, sqlPool } from './support/database';
 import { FakeGateway } from './support/fake-gateway';
 import { testPartners } from './support/partners';
 import { freePort, type RunningSandbox, sandboxGateways, startSandbox } from './support/sandbox';
@@ -38,7 +38,7 @@ describe('Lost-payment recovery through the sandbox (e2e)', () => {
   beforeAll(async () => {
     db = sqlPool();
     // Earlier suites' open payments are not this suite's to recover.
-    await db.query('UPDATE payments SET next_query_at = NULL WHERE next_query_at IS NOT NULL');
+    await parkRecoveryWork(db);
     sandbox = await startSandbox();
     const port = await freePort();
     running = await startApp(
@@ -227,7 +227,7 @@ describe('Reconciler on several instances (e2e)', () => {
 
   beforeAll(async () => {
     db = sqlPool();
-    await db.query('UPDATE payments SET next_query_at = NULL WHERE next_query_at IS NOT NULL');
+    await parkRecoveryWork(db);
     gateways = [new FakeGateway('wechat'), new FakeGateway('wechat')];
     apps = await Promise.all(
       gateways.map((gateway) =>
@@ -307,7 +307,7 @@ describe("Orders' own payment check (e2e)", () => {
     const db = sqlPool();
     // Earlier suites' open orders and payments are not this suite's to check.
     await db.query('UPDATE orders SET next_check_at = NULL WHERE next_check_at IS NOT NULL');
-    await db.query('UPDATE payments SET next_query_at = NULL WHERE next_query_at IS NOT NULL');
+    await parkRecoveryWork(db);
     await db.end();
     sandbox = await startSandbox();
     const port = await freePort();

@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import type { Pool } from 'mysql2/promise';
 import { AmqpProbe, waitFor } from './support/amqp';
 import { type BuiltApp, startBuiltApp } from './support/built-app';
-import { sqlPool } from './support/database';
+import { parkRecoveryWork, sqlPool } from './support/database';
 import { testPartners } from './support/partners';
 import { type RunningSandbox, startSandbox } from './support/sandbox';
 import { http, orderBody, uniqueId } from './support/test-app';
@@ -53,7 +53,7 @@ describe('structured logs of a full payment run (e2e, built app)', () => {
 
   beforeAll(async () => {
     db = sqlPool();
-    await db.query('UPDATE payments SET next_query_at = NULL WHERE next_query_at IS NOT NULL');
+    await parkRecoveryWork(db);
     sandbox = await startSandbox();
     probe = await AmqpProbe.open();
   });

@@ -57,6 +57,7 @@ export class PaymentRecovery {
   async sweep(limit: number, graceMs: number): Promise<number> {
     const now = this.clock.now().getTime();
     const claimed = await claimDue(this.dataSource, Payment, {
+      index: 'ix_payments_next_query',
       statuses: RECOVERABLE,
       dueBefore: new Date(now - graceMs),
       limit,

@@ -45,6 +45,7 @@ export class RefundRecovery {
   async sweep(limit: number, graceMs: number): Promise<number> {
     const now = this.clock.now().getTime();
     const claimed = await claimDue(this.dataSource, Refund, {
+      index: 'ix_refunds_next_query',
       statuses: ['REFUNDING'],
       dueBefore: new Date(now - graceMs),
       limit,
