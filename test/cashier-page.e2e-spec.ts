@@ -7,8 +7,8 @@ import { AmqpProbe, waitFor } from './support/amqp';
 import { launchBrowser, screenshotFor } from './support/browser';
 import { sqlPool } from './support/database';
 import { testPartners } from './support/partners';
-import { freePort, type RunningSandbox, sandboxGateways, startSandbox } from './support/sandbox';
-import { http, orderBody, type RunningApp, startApp, TestClock, uniqueId } from './support/test-app';
+import { type RunningSandbox, startAppOnSandbox, startSandbox } from './support/sandbox';
+import { http, orderBody, type RunningApp, uniqueId } from './support/test-app';
 
 const ORDERS = testPartners('c')('orders');
 
@@ -25,13 +25,12 @@ describe('Sandbox cashier page in a browser (e2e)', () => {
 
   beforeAll(async () => {
     sandbox = await startSandbox();
-    const port = await freePort();
-    running = await startApp(
-      sandboxGateways(sandbox, port),
-      new TestClock(),
-      { partners: [ORDERS], ordersPartner: ORDERS.name, consumersEnabled: true, gateways: { timeoutMs: 1000 } },
-      port,
-    );
+    running = await startAppOnSandbox(sandbox, {
+      partners: [ORDERS],
+      ordersPartner: ORDERS.name,
+      consumersEnabled: true,
+      gateways: { timeoutMs: 1000 },
+    });
     await running.app.get(AmqpConnection).ready();
     db = sqlPool();
     browser = await launchBrowser();

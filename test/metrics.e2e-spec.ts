@@ -8,7 +8,7 @@ import { waitFor } from './support/amqp';
 import { sqlPool } from './support/database';
 import { fakeGateways } from './support/fake-gateway';
 import { parseScrape, type ScrapedSample, sampleValue } from './support/metrics';
-import { freePort, type RunningSandbox, sandboxGateways, startSandbox } from './support/sandbox';
+import { type RunningSandbox, startAppOnSandbox, startSandbox } from './support/sandbox';
 import { http, orderBody, type RunningApp, startApp, TestClock, uniqueId } from './support/test-app';
 
 const TOKEN = `metrics-${Date.now().toString(36)}-0123456789abcdef`;
@@ -27,13 +27,10 @@ describe('Prometheus metrics at GET /metrics (e2e)', () => {
 
   beforeAll(async () => {
     sandbox = await startSandbox();
-    const port = await freePort();
-    running = await startApp(
-      sandboxGateways(sandbox, port),
-      new TestClock(),
-      { gateways: { timeoutMs: 1000 }, metrics: { token: TOKEN, dbCacheMs: 0 } },
-      port,
-    );
+    running = await startAppOnSandbox(sandbox, {
+      gateways: { timeoutMs: 1000 },
+      metrics: { token: TOKEN, dbCacheMs: 0 },
+    });
     db = sqlPool();
     redis = new Redis({ host: '127.0.0.1', port: 6379, lazyConnect: true });
   });

@@ -5,8 +5,8 @@ import { ReconciliationJob } from '../src/reconciliation/reconciliation.job';
 import type { Channel } from '../src/gateways/gateway.types';
 import { waitFor } from './support/amqp';
 import { sqlPool } from './support/database';
-import { freePort, type RunningSandbox, sandboxGateways, startSandbox } from './support/sandbox';
-import { http, orderBody, type RunningApp, startApp, TestClock, uniqueId } from './support/test-app';
+import { type RunningSandbox, startAppOnSandbox, startSandbox } from './support/sandbox';
+import { http, orderBody, type RunningApp, uniqueId } from './support/test-app';
 
 const OPS = {
   name: 'ops-recon',
@@ -54,13 +54,7 @@ describe('Statement reconciliation (e2e)', () => {
 
   beforeAll(async () => {
     sandbox = await startSandbox();
-    const port = await freePort();
-    running = await startApp(
-      sandboxGateways(sandbox, port),
-      new TestClock(),
-      { adminTokens: [OPS, READER], gateways: { timeoutMs: 1000 } },
-      port,
-    );
+    running = await startAppOnSandbox(sandbox, { adminTokens: [OPS, READER], gateways: { timeoutMs: 1000 } });
   });
 
   afterAll(async () => {

@@ -10,7 +10,7 @@ import { AmqpProbe, waitFor } from './support/amqp';
 import { parkRecoveryWork, sqlPool } from './support/database';
 import { FakeGateway } from './support/fake-gateway';
 import { testPartners } from './support/partners';
-import { freePort, type RunningSandbox, sandboxGateways, startSandbox } from './support/sandbox';
+import { type RunningSandbox, startAppOnSandbox, startSandbox } from './support/sandbox';
 import { flushRedis, startRedis, stopRedis } from './support/services';
 import { http, orderBody, type RunningApp, startApp, TestClock, uniqueId } from './support/test-app';
 
@@ -40,10 +40,8 @@ describe('Lost-payment recovery through the sandbox (e2e)', () => {
     // Earlier suites' open payments are not this suite's to recover.
     await parkRecoveryWork(db);
     sandbox = await startSandbox();
-    const port = await freePort();
-    running = await startApp(
-      sandboxGateways(sandbox, port),
-      clock,
+    running = await startAppOnSandbox(
+      sandbox,
       {
         partners: [WATCHER, ORDERS],
         ordersPartner: ORDERS.name,
@@ -59,7 +57,7 @@ describe('Lost-payment recovery through the sandbox (e2e)', () => {
           reconcilerGraceMs: 0,
         },
       },
-      port,
+      clock,
     );
     await running.app.get(AmqpConnection).ready();
     probe = await AmqpProbe.open();
@@ -310,10 +308,8 @@ describe("Orders' own payment check (e2e)", () => {
     await parkRecoveryWork(db);
     await db.end();
     sandbox = await startSandbox();
-    const port = await freePort();
-    running = await startApp(
-      sandboxGateways(sandbox, port),
-      clock,
+    running = await startAppOnSandbox(
+      sandbox,
       {
         partners: [ORDERS_ONLY],
         ordersPartner: ORDERS_ONLY.name,
@@ -321,7 +317,7 @@ describe("Orders' own payment check (e2e)", () => {
         gateways: { timeoutMs: 1000 },
         recovery: { jobsEnabled: false, reconcilerEnabled: false },
       },
-      port,
+      clock,
     );
     await running.app.get(AmqpConnection).ready();
     probe = await AmqpProbe.open();

@@ -5,8 +5,8 @@ import type { Channel } from '../src/gateways/gateway.types';
 import { AmqpProbe, waitFor } from './support/amqp';
 import { documentedEventTypes, documentedRefundFields } from './support/asyncapi';
 import { testPartners } from './support/partners';
-import { freePort, type RunningSandbox, sandboxGateways, startSandbox } from './support/sandbox';
-import { http, orderBody, type RunningApp, startApp, TestClock, uniqueId } from './support/test-app';
+import { type RunningSandbox, startAppOnSandbox, startSandbox } from './support/sandbox';
+import { http, orderBody, type RunningApp, uniqueId } from './support/test-app';
 
 const partner = testPartners('r');
 const WATCHER = partner('refund-watcher');
@@ -27,19 +27,13 @@ describe('Refunds through the sandbox (e2e)', () => {
 
   beforeAll(async () => {
     sandbox = await startSandbox();
-    const port = await freePort();
-    running = await startApp(
-      sandboxGateways(sandbox, port),
-      new TestClock(),
-      {
-        partners: [WATCHER, ORDERS],
-        ordersPartner: ORDERS.name,
-        consumersEnabled: true,
-        gateways: { timeoutMs: 1000 },
-        recovery: { queryScheduleMs: [600, 300, 400], longTailMs: [300], jobsEnabled: true, reconcilerEnabled: false },
-      },
-      port,
-    );
+    running = await startAppOnSandbox(sandbox, {
+      partners: [WATCHER, ORDERS],
+      ordersPartner: ORDERS.name,
+      consumersEnabled: true,
+      gateways: { timeoutMs: 1000 },
+      recovery: { queryScheduleMs: [600, 300, 400], longTailMs: [300], jobsEnabled: true, reconcilerEnabled: false },
+    });
     await running.app.get(AmqpConnection).ready();
     probe = await AmqpProbe.open();
   });

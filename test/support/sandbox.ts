@@ -10,6 +10,7 @@ import { createGateways } from '../../src/gateways/gateway-factory';
 import type { PaymentGateway } from '../../src/gateways/payment-gateway';
 import { SandboxModule } from '../../src/sandbox/sandbox.module';
 import { sandboxSettings, type SandboxSettings } from '../../src/sandbox/sandbox.settings';
+import { type RunningApp, startApp, TestClock } from './test-app';
 
 export interface RunningSandbox {
   app: INestApplication;
@@ -52,4 +53,17 @@ export function sandboxGateways(sandbox: RunningSandbox, appPort: number, timeou
     gateways: { timeoutMs },
     publicBaseUrl: `http://127.0.0.1:${appPort}`,
   } as AppConfig);
+}
+
+/**
+ * The real app with the production adapters pointed at this sandbox: on a port chosen first, because the
+ * adapters give vendors notify URLs on it.
+ */
+export async function startAppOnSandbox(
+  sandbox: RunningSandbox,
+  config: Parameters<typeof startApp>[2] = {},
+  clock: TestClock = new TestClock(),
+): Promise<RunningApp> {
+  const port = await freePort();
+  return startApp(sandboxGateways(sandbox, port), clock, config, port);
 }
