@@ -8,15 +8,21 @@ import type { DatabaseSettings } from '../../src/database/typeorm-options';
  * RabbitMQ virtual host (the app's exchange and queue names are fixed, so a vhost is what keeps bench
  * events out of test partners' queues), their own Redis database number and Bull prefix.
  */
-export const BENCH_DB = 'payment_center_bench';
+/**
+ * BENCH_SUFFIX (letters, digits, underscores) names a separate set of all of these, so that two runs on
+ * one machine (two developers, or a run beside a test suite) do not empty each other's schema or queues.
+ */
+const SUFFIX = /^[a-z0-9_]*$/i.test(process.env.BENCH_SUFFIX ?? '') ? (process.env.BENCH_SUFFIX ?? '') : '';
+const named = (base: string) => (SUFFIX ? `${base}_${SUFFIX}` : base);
+export const BENCH_DB = named('payment_center_bench');
 /** The reconciler's tables of settled payments, kept between runs (seeding 1M rows is the slow part). */
-export const BENCH_DB_SMALL = 'payment_center_bench_10k';
-export const BENCH_DB_LARGE = 'payment_center_bench_1m';
-export const BENCH_VHOST = 'payment_center_bench';
-export const BENCH_REDIS_DB = 11;
-export const BENCH_QUEUE_PREFIX = 'payment-center-bench';
+export const BENCH_DB_SMALL = named('payment_center_bench_10k');
+export const BENCH_DB_LARGE = named('payment_center_bench_1m');
+export const BENCH_VHOST = named('payment_center_bench');
+export const BENCH_REDIS_DB = Number(process.env.BENCH_REDIS_DB ?? 11);
+export const BENCH_QUEUE_PREFIX = named('payment-center-bench');
 /** Test keys (the sandbox's format): the app verifies callbacks with them, the bench signs with them. */
-export const BENCH_KEYS_DIR = join(tmpdir(), 'payment-center-bench', 'keys');
+export const BENCH_KEYS_DIR = join(tmpdir(), named('payment-center-bench'), 'keys');
 
 export const BENCH_PARTNER: PartnerConfig = {
   name: 'bench',
