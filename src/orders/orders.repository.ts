@@ -1,32 +1,59 @@
 import { Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import type { DataSource, EntityManager } from 'typeorm';
-import { Order } from './order.entity';
+import { EntityRows } from '../database/entity-rows';
+import { Order, OrderItem } from './order.entity';
 
+/** What checkout and payment results change on an order read under its row lock. */
+const MUTABLE: readonly (keyof Order & string)[] = [
+  'status',
+  'paymentNo',
+  'channel',
+  'nextCheckAt',
+  'version',
+  'updatedAt',
+];
+
+/** All SQL on order tables, one plain statement per step (EntityRows). lock* needs the caller's transaction. */
 @Injectable()
 export class OrdersRepository {
-  constructor(@InjectDataSource() private readonly dataSource: DataSource) {}
+  private readonly orderRows: EntityRows<Order>;
+  private readonly itemRows: EntityRows<OrderItem>;
+  private readonly withItemsSql: string;
 
-  findByOrderNo(orderNo: string, manager?: EntityManager): Promise<Order | null> {
-    return (manager ?? this.dataSource.manager)
-      .getRepository(Order)
-      .findOne({ where: { orderNo }, relations: { items: true } });
+  constructor(@InjectDataSource() private readonly dataSource: DataSource) {
+    this.orderRows = new EntityRows(dataSource, Order);
+    this.itemRows = new EntityRows(dataSource, OrderItem);
+    this.withItemsSql =
+      `SELECT ${this.orderRows.columnsOf('o')}, ${this.itemRows.columnsOf('i')} FROM ${this.orderRows.table} o ` +
+      `JOIN ${this.itemRows.table} i ON i.order_id = o.id WHERE o.order_no = ? ORDER BY i.line_no`;
+  }
+
+  /** The order with its lines, in one statement (every order has at least one line). */
+  async findByOrderNo(orderNo: string, manager?: EntityManager): Promise<Order | null> {
+    const rows = (await (manager ?? this.dataSource.manager).query(this.withItemsSql, [orderNo])) as Record<
+      string,
+      unknown
+    >[];
+    if (rows.length === 0) return null;
+    const order = this.orderRows.hydrate(rows[0], 'o');
+    order.items = rows.map((row) => this.itemRows.hydrate(row, 'i'));
+    return order;
   }
 
   lockByOrderNo(manager: EntityManager, orderNo: string): Promise<Order | null> {
-    return manager
-      .getRepository(Order)
-      .createQueryBuilder('o')
-      .setLock('pessimistic_write')
-      .where('o.orderNo = :orderNo', { orderNo })
-      .getOne();
+    return this.orderRows.selectOne(manager, 'order_no = ?', [orderNo], 'FOR UPDATE');
   }
 
+  /** The order, then its lines in one statement. */
   async insert(manager: EntityManager, order: Order): Promise<void> {
-    await manager.getRepository(Order).save(order);
+    await this.orderRows.insert(manager, order);
+    for (const item of order.items) item.order = { id: order.id } as Order;
+    await this.itemRows.insertMany(manager, order.items);
   }
 
+  /** Writes an order read under its row lock, in one statement. */
   async save(manager: EntityManager, order: Order): Promise<void> {
-    await manager.getRepository(Order).save(order);
+    await this.orderRows.update(manager, order, MUTABLE);
   }
 }

@@ -1,12 +1,40 @@
 import { Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import type { DataSource, EntityManager } from 'typeorm';
+import { EntityRows } from '../database/entity-rows';
 import { Payment, PaymentAttempt, PaymentIntent, PaymentTransition } from './payment.entity';
 
-/** All SQL on payment tables. Methods named lock* take row locks and need the caller's transaction. */
+/** What a state change or a recorded vendor answer may write; everything else about a payment is fixed. */
+const MUTABLE: readonly (keyof Payment & string)[] = [
+  'status',
+  'gatewayTradeNo',
+  'payCredential',
+  'gatewayRequestedAt',
+  'queryAttempts',
+  'nextQueryAt',
+  'paidAmountFen',
+  'paidAt',
+  'closedAt',
+  'statusReason',
+  'version',
+  'updatedAt',
+];
+
+/**
+ * All SQL on payment tables. Methods named lock* take row locks and need the caller's transaction. The
+ * money path's statements are plain SQL, one per step (EntityRows); operators' reads use TypeORM's finders.
+ */
 @Injectable()
 export class PaymentsRepository {
-  constructor(@InjectDataSource() private readonly dataSource: DataSource) {}
+  private readonly paymentRows: EntityRows<Payment>;
+  private readonly intentRows: EntityRows<PaymentIntent>;
+  private readonly transitionRows: EntityRows<PaymentTransition>;
+
+  constructor(@InjectDataSource() private readonly dataSource: DataSource) {
+    this.paymentRows = new EntityRows(dataSource, Payment);
+    this.intentRows = new EntityRows(dataSource, PaymentIntent);
+    this.transitionRows = new EntityRows(dataSource, PaymentTransition);
+  }
 
   /**
    * Records the order's intent if it is new, in its own autocommitted statement: the start transaction then
@@ -20,57 +48,39 @@ export class PaymentsRepository {
     );
   }
 
-  lockIntent(manager: EntityManager, orderNo: string): Promise<PaymentIntent> {
-    return manager
-      .getRepository(PaymentIntent)
-      .createQueryBuilder('i')
-      .setLock('pessimistic_write')
-      .where('i.orderNo = :orderNo', { orderNo })
-      .getOneOrFail();
+  async lockIntent(manager: EntityManager, orderNo: string): Promise<PaymentIntent> {
+    const intent = await this.intentRows.selectOne(manager, 'order_no = ?', [orderNo], 'FOR UPDATE');
+    if (!intent) throw new Error(`order ${orderNo} has no payment intent`);
+    return intent;
   }
 
   /** The intent row lock, when the order has one (payments made outside the start use case may not). */
   async lockIntentIfAny(manager: EntityManager, orderNo: string): Promise<void> {
-    await manager
-      .getRepository(PaymentIntent)
-      .createQueryBuilder('i')
-      .setLock('pessimistic_write')
-      .where('i.orderNo = :orderNo', { orderNo })
-      .getOne();
+    await manager.query('SELECT id FROM payment_intents WHERE order_no = ? FOR UPDATE', [orderNo]);
   }
 
   /** A payment's order number (it never changes, so no lock is needed to read it). */
   async orderNoOf(manager: EntityManager, paymentNo: string): Promise<string | undefined> {
-    const payment = await manager.getRepository(Payment).findOne({ select: { orderNo: true }, where: { paymentNo } });
-    return payment?.orderNo;
+    const [row] = (await manager.query('SELECT order_no FROM payments WHERE payment_no = ?', [paymentNo])) as {
+      order_no: string;
+    }[];
+    return row?.order_no;
   }
 
   lockByPaymentNo(manager: EntityManager, paymentNo: string): Promise<Payment | null> {
-    return manager
-      .getRepository(Payment)
-      .createQueryBuilder('p')
-      .setLock('pessimistic_write')
-      .where('p.paymentNo = :paymentNo', { paymentNo })
-      .getOne();
+    return this.paymentRows.selectOne(manager, 'payment_no = ?', [paymentNo], 'FOR UPDATE');
   }
 
   findByOrderNo(manager: EntityManager | undefined, orderNo: string): Promise<Payment[]> {
-    return (manager ?? this.dataSource.manager)
-      .getRepository(Payment)
-      .find({ where: { orderNo }, order: { id: 'ASC' } });
+    return this.paymentRows.select(manager, 'order_no = ?', [orderNo], 'ORDER BY id ASC');
   }
 
   /**
    * The order's payments as last committed, for decisions made under the intent lock. FOR UPDATE, not a
-   * shared lock: TypeORM 1.1 writes `pessimistic_read` as `FOR SHARE`, which MariaDB does not accept.
+   * shared lock: a locking read sees what committed while this transaction waited for the intent lock.
    */
   readOrderPaymentsLocked(manager: EntityManager, orderNo: string): Promise<Payment[]> {
-    return manager
-      .getRepository(Payment)
-      .createQueryBuilder('p')
-      .setLock('pessimistic_write')
-      .where('p.orderNo = :orderNo', { orderNo })
-      .getMany();
+    return this.paymentRows.select(manager, 'order_no = ?', [orderNo], 'FOR UPDATE');
   }
 
   findByGatewayTradeNo(
@@ -78,7 +88,7 @@ export class PaymentsRepository {
     channel: Payment['channel'],
     gatewayTradeNo: string,
   ): Promise<Payment | null> {
-    return manager.getRepository(Payment).findOneBy({ channel, gatewayTradeNo });
+    return this.paymentRows.selectOne(manager, 'channel = ? AND gateway_trade_no = ?', [channel, gatewayTradeNo]);
   }
 
   /** The newest-changed payments in a status (ix_payments_status_updated), for operators. */
@@ -91,20 +101,23 @@ export class PaymentsRepository {
   }
 
   findByPaymentNo(paymentNo: string): Promise<Payment | null> {
-    return this.dataSource.getRepository(Payment).findOneBy({ paymentNo });
+    return this.paymentRows.selectOne(undefined, 'payment_no = ?', [paymentNo]);
   }
 
   insert(manager: EntityManager, payment: Omit<Payment, 'id'>): Promise<Payment> {
-    const repository = manager.getRepository(Payment);
-    return repository.save(repository.create(payment));
+    return this.paymentRows.insert(manager, Object.assign(new Payment(), payment));
   }
 
-  async save(manager: EntityManager, payment: Payment): Promise<void> {
-    await manager.getRepository(Payment).save(payment);
+  /**
+   * Writes a payment read under its row lock: every field that may change, in one statement with no read
+   * before it. A payment read without its row lock may only write the `fields` its caller changed.
+   */
+  async save(manager: EntityManager, payment: Payment, fields: readonly (keyof Payment & string)[] = MUTABLE): Promise<void> {
+    await this.paymentRows.update(manager, payment, fields);
   }
 
   async appendTransition(manager: EntityManager, transition: Omit<PaymentTransition, 'id'>): Promise<void> {
-    await manager.getRepository(PaymentTransition).insert(transition);
+    await this.transitionRows.insert(manager, Object.assign(new PaymentTransition(), transition));
   }
 
   transitionsOf(paymentNo: string): Promise<PaymentTransition[]> {

@@ -123,7 +123,8 @@ export class StartPaymentUseCase {
       // number, which every vendor deduplicates.
       open.gatewayRequestedAt = now;
       open.updatedAt = now;
-      await this.payments.save(manager, open);
+      // Read without its row lock (the intent lock serialises starts, not state changes): write only these.
+      await this.payments.save(manager, open, ['gatewayRequestedAt', 'updatedAt']);
       return { kind: 'call_gateway', payment: open, description: intent.description, resumed: true };
     }
 
