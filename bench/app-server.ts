@@ -7,6 +7,7 @@
  * read counters (SQL statements, rows written, Redis commands), kick the relay or run a reconciler sweep.
  */
 import 'reflect-metadata';
+import { tracingChannel } from 'node:diagnostics_channel';
 import { writeFileSync } from 'node:fs';
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -14,10 +15,7 @@ import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { Test } from '@nestjs/testing';
 import type { Redis } from 'ioredis';
-import { format } from 'mysql2';
 import { Logger } from 'nestjs-pino';
-import { DataSource } from 'typeorm';
-import type { AfterQueryEvent, EntitySubscriberInterface } from 'typeorm';
 import { AppModule } from '../src/app.module';
 import { configureApp, startConsumers } from '../src/app.setup';
 import { REDIS } from '../src/common/redis/redis.module';
@@ -68,26 +66,31 @@ class Counters {
 
 const counters = new Counters();
 
-/** Counts statements and the rows write statements changed (mysql2's affectedRows), from TypeORM's query events. */
-const sqlCounter: EntitySubscriberInterface = {
-  afterQuery(event: AfterQueryEvent): void {
-    if (!counters.on) return;
-    counters.statements += 1;
-    const sql = event.query.trimStart();
-    const verb = sql.slice(0, 7).toUpperCase();
-    if (verb.startsWith('START')) counters.transactions += 1;
-    if (verb.startsWith('INSERT') || verb.startsWith('UPDATE') || verb.startsWith('DELETE')) {
-      counters.writeStatements += 1;
-      const raw = event.rawResults as { affectedRows?: number } | undefined;
-      counters.rowsWritten += raw?.affectedRows ?? 0;
-    }
-    if (counters.trace.length < counters.traceLimit) {
-      // As MariaDB received it: TypeORM hands mysql2 the parameters, which it inlines (text protocol, UTC).
-      const parameters = Array.isArray(event.parameters) ? event.parameters : [];
-      counters.trace.push(format(sql.replace(/\s+/g, ' '), parameters, false, 'Z'));
-    }
-  },
-};
+/**
+ * Counts statements and the rows write statements changed (mysql2's affectedRows) at the driver, from
+ * mysql2's `mysql2:query` tracing channel: it sees every statement, TypeORM's and the money path's plain
+ * ones (src/database/sql.ts) alike, with its parameters inlined as MariaDB received it.
+ */
+function countSql(): void {
+  tracingChannel<string, { query: string; result?: { affectedRows?: number } }>('mysql2:query').subscribe({
+    start() {},
+    end() {},
+    asyncStart(context) {
+      if (!counters.on) return;
+      counters.statements += 1;
+      const sql = context.query.trimStart();
+      const verb = sql.slice(0, 7).toUpperCase();
+      if (verb.startsWith('START')) counters.transactions += 1;
+      if (verb.startsWith('INSERT') || verb.startsWith('UPDATE') || verb.startsWith('DELETE')) {
+        counters.writeStatements += 1;
+        counters.rowsWritten += context.result?.affectedRows ?? 0;
+      }
+      if (counters.trace.length < counters.traceLimit) counters.trace.push(sql.replace(/\s+/g, ' '));
+    },
+    asyncEnd() {},
+    error() {},
+  });
+}
 
 /** Counts the commands of the request-path Redis client (the duplicate-submission guard's), by name. */
 function countRedis(redis: Redis): void {
@@ -125,7 +128,7 @@ async function main(): Promise<void> {
   app.useLogger(app.get(Logger));
   configureApp(app);
   await startConsumers(app);
-  app.get(DataSource).subscribers.push(sqlCounter);
+  countSql();
   countRedis(app.get<Redis>(REDIS));
   await app.listen(0, '127.0.0.1');
   const { port } = (app.getHttpServer() as Server).address() as AddressInfo;

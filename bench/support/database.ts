@@ -40,7 +40,7 @@ export async function emptyDatabase(name = BENCH_DB): Promise<void> {
 }
 
 /**
- * A bare mysql2 pool with the app's connection settings (UTC, utf8mb4, big numbers as strings), for the
+ * A bare mysql2 pool with the app's connection settings (UTC, utf8mb4, big numbers as strings, no stack capture), for the
  * raw ceilings and for seeding. `query` (text protocol, client-side parameters) is what TypeORM uses too.
  */
 export function rawPool(connections: number, name = BENCH_DB): Pool {
@@ -57,6 +57,7 @@ export function rawPool(connections: number, name = BENCH_DB): Pool {
     supportBigNumbers: true,
     bigNumberStrings: true,
     multipleStatements: false,
+    trace: false, // as the app's pool (see dataSourceOptions)
   });
 }
 

@@ -1,4 +1,5 @@
 import type { DataSource, EntityManager, EntityMetadata, EntityTarget, ObjectLiteral } from 'typeorm';
+import { runSql } from './sql';
 
 /** TypeORM's metadata of one column, as `EntityMetadata.columns` holds it. */
 type Column = EntityMetadata['columns'][number];
@@ -12,7 +13,7 @@ const quote = (name: string) => `\`${name}\``;
 /**
  * An entity's rows as one plain SQL statement per step, for the money path (checkout, callbacks, recovery).
  *
- * Values go through TypeORM's own column conversions (its driver's `prepareHydratedValue` and
+ * Statements go straight to mysql2 (runSql). Values go through TypeORM's own column conversions (its driver's `prepareHydratedValue` and
  * `preparePersistentValue`: bigint as string, DATETIME in UTC, JSON, the fen transformer), so an entity
  * read or written here is the same as one read or written by a repository. What is left out is what made
  * a checkout cost 30 statements and 23 ms of CPU: building each query from metadata on every call, the
@@ -54,7 +55,9 @@ export class EntityRows<T extends ObjectLiteral> {
   columnsOf(alias?: string): string {
     return this.readable
       .map((c) =>
-        alias ? `${quote(alias)}.${quote(c.databaseName)} AS ${quote(`${alias}_${c.databaseName}`)}` : quote(c.databaseName),
+        alias
+          ? `${quote(alias)}.${quote(c.databaseName)} AS ${quote(`${alias}_${c.databaseName}`)}`
+          : quote(c.databaseName),
       )
       .join(', ');
   }
@@ -64,14 +67,20 @@ export class EntityRows<T extends ObjectLiteral> {
    * (`FOR UPDATE` needs the caller's transaction manager).
    */
   async select(manager: EntityManager | undefined, where: string, parameters: unknown[], rest = ''): Promise<T[]> {
-    const rows = (await (manager ?? this.dataSource.manager).query(
+    const rows = await this.run<Record<string, unknown>[]>(
+      manager,
       `SELECT ${this.selectList} FROM ${this.table} WHERE ${where} ${rest}`,
       parameters,
-    )) as Record<string, unknown>[];
+    );
     return rows.map((row) => this.hydrate(row));
   }
 
-  async selectOne(manager: EntityManager | undefined, where: string, parameters: unknown[], rest = ''): Promise<T | null> {
+  async selectOne(
+    manager: EntityManager | undefined,
+    where: string,
+    parameters: unknown[],
+    rest = '',
+  ): Promise<T | null> {
     const [first] = await this.select(manager, where, parameters, rest);
     return first ?? null;
   }
@@ -89,7 +98,7 @@ export class EntityRows<T extends ObjectLiteral> {
 
   /** Inserts the entity and sets its generated key; returns the same object. */
   async insert(manager: EntityManager, entity: T): Promise<T> {
-    const result = (await manager.query(this.insertSql, this.valuesOf(entity, this.writable))) as InsertResult;
+    const result = await this.run<InsertResult>(manager, this.insertSql, this.valuesOf(entity, this.writable));
     (entity as Record<string, unknown>)[this.primary.propertyName] = String(result.insertId);
     return entity;
   }
@@ -99,7 +108,8 @@ export class EntityRows<T extends ObjectLiteral> {
     if (entities.length === 0) return;
     const row = `(${this.writable.map(() => '?').join(', ')})`;
     const [head] = this.insertSql.split(' VALUES ');
-    await manager.query(
+    await this.run(
+      manager,
       `${head} VALUES ${entities.map(() => row).join(', ')}`,
       entities.flatMap((entity) => this.valuesOf(entity, this.writable)),
     );
@@ -112,15 +122,21 @@ export class EntityRows<T extends ObjectLiteral> {
       if (!column) throw new Error(`${this.metadata.name} has no column for ${property}`);
       return column;
     });
-    await manager.query(
+    await this.run(
+      manager,
       `UPDATE ${this.table} SET ${columns.map((c) => `${quote(c.databaseName)} = ?`).join(', ')} ` +
         `WHERE ${quote(this.primary.databaseName)} = ?`,
       [...this.valuesOf(entity, columns), this.primary.getEntityValue(entity)],
     );
   }
 
+  /** One statement, straight on mysql2 (see runSql); exposed for a repository's own statements on the table. */
+  run<R>(manager: EntityManager | undefined, sql: string, values: unknown[]): Promise<R> {
+    return runSql<R>(this.dataSource, manager, sql, values);
+  }
+
   private valuesOf(entity: T, columns: Column[]): unknown[] {
     const driver = this.dataSource.driver;
-    return columns.map((column) => driver.preparePersistentValue(column.getEntityValue(entity), column));
+    return columns.map((column): unknown => driver.preparePersistentValue(column.getEntityValue(entity), column));
   }
 }

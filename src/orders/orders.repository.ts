@@ -5,7 +5,7 @@ import { EntityRows } from '../database/entity-rows';
 import { Order, OrderItem } from './order.entity';
 
 /** What checkout and payment results change on an order read under its row lock. */
-const MUTABLE: readonly (keyof Order & string)[] = [
+const MUTABLE: readonly (keyof Order)[] = [
   'status',
   'paymentNo',
   'channel',
@@ -31,10 +31,7 @@ export class OrdersRepository {
 
   /** The order with its lines, in one statement (every order has at least one line). */
   async findByOrderNo(orderNo: string, manager?: EntityManager): Promise<Order | null> {
-    const rows = (await (manager ?? this.dataSource.manager).query(this.withItemsSql, [orderNo])) as Record<
-      string,
-      unknown
-    >[];
+    const rows = await this.orderRows.run<Record<string, unknown>[]>(manager, this.withItemsSql, [orderNo]);
     if (rows.length === 0) return null;
     const order = this.orderRows.hydrate(rows[0], 'o');
     order.items = rows.map((row) => this.itemRows.hydrate(row, 'i'));

@@ -5,7 +5,7 @@ import { EntityRows } from '../database/entity-rows';
 import { Payment, PaymentAttempt, PaymentIntent, PaymentTransition } from './payment.entity';
 
 /** What a state change or a recorded vendor answer may write; everything else about a payment is fixed. */
-const MUTABLE: readonly (keyof Payment & string)[] = [
+const MUTABLE: readonly (keyof Payment)[] = [
   'status',
   'gatewayTradeNo',
   'payCredential',
@@ -41,7 +41,8 @@ export class PaymentsRepository {
    * only ever locks an existing row (a record lock, no gap locks that deadlock concurrent first starts).
    */
   async ensureIntent(intent: Omit<PaymentIntent, 'id'>): Promise<void> {
-    await this.dataSource.query(
+    await this.intentRows.run(
+      undefined,
       `INSERT IGNORE INTO payment_intents (order_no, amount_fen, currency, description, expires_at, created_at)
        VALUES (?, ?, ?, ?, ?, ?)`,
       [intent.orderNo, intent.amountFen, intent.currency, intent.description, intent.expiresAt, intent.createdAt],
@@ -56,14 +57,16 @@ export class PaymentsRepository {
 
   /** The intent row lock, when the order has one (payments made outside the start use case may not). */
   async lockIntentIfAny(manager: EntityManager, orderNo: string): Promise<void> {
-    await manager.query('SELECT id FROM payment_intents WHERE order_no = ? FOR UPDATE', [orderNo]);
+    await this.intentRows.run(manager, 'SELECT id FROM payment_intents WHERE order_no = ? FOR UPDATE', [orderNo]);
   }
 
   /** A payment's order number (it never changes, so no lock is needed to read it). */
   async orderNoOf(manager: EntityManager, paymentNo: string): Promise<string | undefined> {
-    const [row] = (await manager.query('SELECT order_no FROM payments WHERE payment_no = ?', [paymentNo])) as {
-      order_no: string;
-    }[];
+    const [row] = await this.paymentRows.run<{ order_no: string }[]>(
+      manager,
+      'SELECT order_no FROM payments WHERE payment_no = ?',
+      [paymentNo],
+    );
     return row?.order_no;
   }
 
@@ -112,7 +115,11 @@ export class PaymentsRepository {
    * Writes a payment read under its row lock: every field that may change, in one statement with no read
    * before it. A payment read without its row lock may only write the `fields` its caller changed.
    */
-  async save(manager: EntityManager, payment: Payment, fields: readonly (keyof Payment & string)[] = MUTABLE): Promise<void> {
+  async save(
+    manager: EntityManager,
+    payment: Payment,
+    fields: readonly (keyof Payment)[] = MUTABLE,
+  ): Promise<void> {
     await this.paymentRows.update(manager, payment, fields);
   }
 
