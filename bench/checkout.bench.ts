@@ -226,8 +226,8 @@ export async function checkoutBench(context: BenchContext): Promise<Section> {
       `${num(fixed.requests.perSecond)} requests/s served, ${fixed.requests.errors + fixed.requests.non2xx} errors.`,
     '',
     `One checkout (40 counted in the app): **${num(counted.statements)} SQL statements** in ` +
-      `${num(counted.transactions)} transactions (the raw loop: ${rawStatements} statements in 4 transactions and ` +
-      `one autocommit), ${num(counted.rows)} rows written, ${num(counted.redis)} commands to the guard's Redis ` +
+      `${num(counted.transactions)} transactions (the raw loop: ${rawStatements} statements in 3 transactions and ` +
+      `three autocommitted), ${num(counted.rows)} rows written, ${num(counted.redis)} commands to the guard's Redis ` +
       `(plus one Bull job per payment).`,
     '',
     `At the peak (${peak.connections} connections) the app's process used ${ms(peak.appCpuMs)} of CPU per checkout ` +

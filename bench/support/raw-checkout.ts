@@ -107,8 +107,8 @@ export async function rawCheckout(pool: Pool, buyerId: string): Promise<number> 
        VALUES (?, ?, 'wechat', ?, 'CNY', 'CREATED', NULL, NULL, ?, 0, NULL, NULL, NULL, NULL, ?, NULL, 0, ?, ?)`,
       [paymentNo, orderNo, AMOUNT, at, expiresAt, at, at],
     );
-    // PaymentStateService.apply(START): the payment's row lock, the state, its history row.
-    await q(c, 'SELECT * FROM payments WHERE payment_no = ? FOR UPDATE', [paymentNo]);
+    // PaymentStateService.applyToInserted(START): the row this transaction inserted (and holds), its new
+    // state, its history row.
     await q(c, `UPDATE payments SET status = 'PAYING', next_query_at = ?, version = 1, updated_at = ? WHERE id = ?`, [
       new Date(at.getTime() + FIRST_QUERY_MS),
       at,
@@ -122,18 +122,15 @@ export async function rawCheckout(pool: Pool, buyerId: string): Promise<number> 
     );
   });
 
-  // The vendor answered at once; record its code URL under the payment's row lock.
-  await inTransaction(pool, async (c) => {
-    statements += 2;
-    const [payment] = await q<RowDataPacket[]>(c, 'SELECT * FROM payments WHERE payment_no = ? FOR UPDATE', [
-      paymentNo,
-    ]);
-    await q(c, 'UPDATE payments SET pay_credential = ?, gateway_requested_at = NULL, updated_at = ? WHERE id = ?', [
-      JSON.stringify({ type: 'code_url', codeUrl: `bench://wechat/${paymentNo}` }),
-      now(),
-      payment.id,
-    ]);
-  });
+  // The vendor answered at once: record its code URL as a compare-and-set on the row, then read it back.
+  await q(
+    pool,
+    `UPDATE payments SET pay_credential = ?, gateway_trade_no = COALESCE(gateway_trade_no, ?),
+       gateway_requested_at = NULL, status_reason = NULL, updated_at = ?
+     WHERE payment_no = ? AND status = 'PAYING'`,
+    [JSON.stringify({ type: 'code_url', codeUrl: `bench://wechat/${paymentNo}` }), null, now(), paymentNo],
+  );
+  await q(pool, 'SELECT * FROM payments WHERE payment_no = ?', [paymentNo]);
 
   // OrdersService.pay: point the order at the payment under the order's row lock.
   await inTransaction(pool, async (c) => {

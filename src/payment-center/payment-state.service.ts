@@ -150,6 +150,18 @@ export class PaymentStateService {
     return event;
   }
 
+  /**
+   * `apply` for a payment this transaction has just inserted, so already holds locked as it is: the START
+   * of a new payment, without reading back the row it wrote. Any other event goes through `apply`.
+   */
+  async applyToInserted(
+    manager: EntityManager,
+    payment: Payment,
+    event: Extract<PaymentEvent, { type: 'START' }>,
+  ): Promise<TransitionOutcome> {
+    return this.applyToLocked(manager, payment, event);
+  }
+
   private async applyLocked(
     manager: EntityManager,
     paymentNo: string,
@@ -163,6 +175,16 @@ export class PaymentStateService {
     }
     const payment = await this.payments.lockByPaymentNo(manager, paymentNo);
     if (!payment) throw new PaymentNotFound(paymentNo);
+    return this.applyToLocked(manager, payment, event);
+  }
+
+  /** The payment's row lock is held and `payment` is its current row. */
+  private async applyToLocked(
+    manager: EntityManager,
+    payment: Payment,
+    event: PaymentEvent,
+  ): Promise<TransitionOutcome> {
+    const paymentNo = payment.paymentNo;
     addLogContext({ paymentNo, orderNo: payment.orderNo });
     const from = payment.status;
     event = await this.checkPaidFacts(manager, payment, event);

@@ -2,6 +2,7 @@ import { Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import type { DataSource, EntityManager } from 'typeorm';
 import { EntityRows } from '../database/entity-rows';
+import type { PayCredential } from '../gateways/gateway.types';
 import { Payment, PaymentAttempt, PaymentIntent, PaymentTransition } from './payment.entity';
 
 /** What a state change or a recorded vendor answer may write; everything else about a payment is fixed. */
@@ -115,12 +116,29 @@ export class PaymentsRepository {
    * Writes a payment read under its row lock: every field that may change, in one statement with no read
    * before it. A payment read without its row lock may only write the `fields` its caller changed.
    */
-  async save(
-    manager: EntityManager,
-    payment: Payment,
-    fields: readonly (keyof Payment)[] = MUTABLE,
-  ): Promise<void> {
+  async save(manager: EntityManager, payment: Payment, fields: readonly (keyof Payment)[] = MUTABLE): Promise<void> {
     await this.paymentRows.update(manager, payment, fields);
+  }
+
+  /**
+   * The vendor's answer to "create the trade", as one compare-and-set: written only while the payment is
+   * still PAYING (the UPDATE takes the row lock and checks), never over what a callback applied meanwhile.
+   * A trade number the payment already has is kept. Returns whether it was written.
+   */
+  async recordCredential(
+    paymentNo: string,
+    credential: PayCredential,
+    gatewayTradeNo: string | null,
+    now: Date,
+  ): Promise<boolean> {
+    const result = await this.paymentRows.run<{ affectedRows: number }>(
+      undefined,
+      `UPDATE payments SET pay_credential = ?, gateway_trade_no = COALESCE(gateway_trade_no, ?),
+         gateway_requested_at = NULL, status_reason = NULL, updated_at = ?
+       WHERE payment_no = ? AND status = 'PAYING'`,
+      [JSON.stringify(credential), gatewayTradeNo, now, paymentNo],
+    );
+    return result.affectedRows === 1;
   }
 
   async appendTransition(manager: EntityManager, transition: Omit<PaymentTransition, 'id'>): Promise<void> {

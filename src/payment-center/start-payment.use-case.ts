@@ -45,7 +45,8 @@ const TAKEOVER_MARGIN_MS = 2000;
  * 1. Short transaction under the order's intent lock: decide. Same channel with an open payment → resume
  *    it (never a second vendor order); otherwise insert a new payment and move it to PAYING. Commit.
  * 2. Outside any transaction: ask the vendor to create the trade, with a timeout.
- * 3. Second short transaction: record the vendor's answer.
+ * 3. Record the vendor's answer under the payment's row lock: a code URL or form in one compare-and-set
+ *    statement, a refusal or no answer in a second short transaction.
  *
  * A crash between 1 and 3 leaves a PAYING payment with a next query time and no credential: recovery
  * queries the vendor for it, and the next `pay` for the same channel calls the vendor again with the same
@@ -150,11 +151,10 @@ export class StartPaymentUseCase {
       updatedAt: now,
     });
     const firstQueryDelay = this.config.recovery.queryScheduleMs[0] ?? 30_000;
-    const started = await this.state.apply(
-      payment.paymentNo,
-      { type: 'START', nextQueryAt: new Date(now.getTime() + firstQueryDelay) },
-      manager,
-    );
+    const started = await this.state.applyToInserted(manager, payment, {
+      type: 'START',
+      nextQueryAt: new Date(now.getTime() + firstQueryDelay),
+    });
     return { kind: 'call_gateway', payment: started.payment, description: intent.description, resumed: false };
   }
 
@@ -200,20 +200,24 @@ export class StartPaymentUseCase {
     answer: CreatePaymentResult,
     call: { resumed: boolean; timedOut: boolean },
   ): Promise<Payment> {
+    if (answer.kind === 'created') {
+      // The common answer: one compare-and-set (kept only while still PAYING), then the payment as it is now.
+      await this.payments.recordCredential(
+        paymentNo,
+        answer.credential,
+        answer.gatewayTradeNo || null,
+        this.clock.now(),
+      );
+      const payment = await this.payments.findByPaymentNo(paymentNo);
+      if (!payment) throw new Error(`payment ${paymentNo} vanished`);
+      return payment;
+    }
     const outcome = await inTransaction(this.dataSource, async (manager) => {
       const payment = await this.payments.lockByPaymentNo(manager, paymentNo);
       if (!payment) throw new Error(`payment ${paymentNo} vanished`);
       if (payment.status !== 'PAYING') return { payment, error: undefined };
       const now = this.clock.now();
       switch (answer.kind) {
-        case 'created':
-          payment.payCredential = answer.credential;
-          if (answer.gatewayTradeNo && !payment.gatewayTradeNo) payment.gatewayTradeNo = answer.gatewayTradeNo;
-          payment.gatewayRequestedAt = null;
-          payment.statusReason = null;
-          payment.updatedAt = now;
-          await this.payments.save(manager, payment);
-          return { payment, error: undefined };
         case 'rejected': {
           const reason = `${answer.code}: ${answer.message}`;
           if (!call.resumed && !payment.payCredential) {
