@@ -1,8 +1,50 @@
+import { connect, createServer, type Socket } from 'node:net';
 import type { Pool } from 'mysql2/promise';
+import { RELOOK_MS } from '../src/common/idempotency/duplicate-submission.interceptor';
 import { sqlPool } from './support/database';
-import { fakeGateways } from './support/fake-gateway';
+import { FakeGateway, fakeGateways } from './support/fake-gateway';
+import { metricValue } from './support/metrics';
 import { flushRedis, startRedis, stopRedis } from './support/services';
-import { http, type HttpResult, orderBody, type RunningApp, startApp, uniqueId } from './support/test-app';
+import { http, type HttpResult, orderBody, type RunningApp, startApp, TestClock, uniqueId } from './support/test-app';
+
+const DUPLICATES = 'payment_center_duplicate_submissions_total';
+
+/**
+ * A TCP proxy in front of the test Redis that holds every chunk an app sends for `delayMs` before passing
+ * it on (answers come back at once): a slow or backlogged link between one app instance and Redis.
+ */
+async function slowRedisLink(delayMs: number): Promise<{ url: string; close(): Promise<void> }> {
+  const target = new URL(process.env.REDIS_URL ?? 'redis://127.0.0.1:6379');
+  const sockets = new Set<Socket>();
+  const server = createServer((client) => {
+    const upstream = connect(Number(target.port || 6379), target.hostname);
+    sockets.add(client).add(upstream);
+    const drop = () => {
+      client.destroy();
+      upstream.destroy();
+    };
+    for (const socket of [client, upstream]) socket.on('error', drop).on('close', drop);
+    client.on('data', (chunk) =>
+      setTimeout(() => {
+        if (!upstream.destroyed) upstream.write(chunk);
+      }, delayMs),
+    );
+    upstream.pipe(client);
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as { port: number };
+  const url = new URL(target.href);
+  url.hostname = '127.0.0.1';
+  url.port = String(port);
+  return {
+    url: url.href,
+    close: () =>
+      new Promise<void>((resolve) => {
+        for (const socket of sockets) socket.destroy();
+        server.close(() => resolve());
+      }),
+  };
+}
 
 /**
  * The duplicate-submission guard under real concurrency: two app instances (separate HTTP servers,
@@ -45,8 +87,29 @@ describe('Duplicate-submission guard (e2e, two app instances)', () => {
     return (found as { order_no: string }[]).map((row) => row.order_no);
   }
 
-  /** Every answer is the original 201, a replay of it, or a 409 "still in flight". */
-  function expectOneOrderAnswers(responses: HttpResult[], orderNo: string) {
+  /** Duplicates caught so far by each way, summed over the instances. */
+  async function caught(): Promise<Record<'redis_replay' | 'in_flight' | 'database', number>> {
+    const sum = async (caughtBy: string) =>
+      (await Promise.all(instances.map((i) => metricValue(i.app, DUPLICATES, { caught_by: caughtBy })))).reduce(
+        (a, b) => a + b,
+        0,
+      );
+    return {
+      redis_replay: await sum('redis_replay'),
+      in_flight: await sum('in_flight'),
+      database: await sum('database'),
+    };
+  }
+
+  /**
+   * Every answer is the original 201, a replay of it, or a 409 "still in flight"; and Redis caught every
+   * duplicate (`before`: caught() taken before the burst), none reached the database.
+   */
+  async function expectOneOrderAnswers(
+    responses: HttpResult[],
+    orderNo: string,
+    before: Awaited<ReturnType<typeof caught>>,
+  ) {
     for (const response of responses) {
       if (response.status === 201) {
         expect(response.body.orderNo).toBe(orderNo);
@@ -58,25 +121,29 @@ describe('Duplicate-submission guard (e2e, two app instances)', () => {
     }
     const originals = responses.filter((r) => r.status === 201 && r.headers.get('idempotent-replayed') === null);
     expect(originals).toHaveLength(1);
-    // Redis caught duplicates while the first was in flight (the database alone never answers 409).
-    expect(responses.some((r) => r.status === 409)).toBe(true);
+    const after = await caught();
+    expect(after.database - before.database).toBe(0);
+    expect(after.redis_replay - before.redis_replay).toBe(responses.filter((r) => r.status === 201).length - 1);
+    expect(after.in_flight - before.in_flight).toBe(responses.filter((r) => r.status === 409).length);
   }
 
   it('100 concurrent identical order submissions (no key: derived hash) create exactly one order', async () => {
     const buyerId = uniqueId('double-click');
+    const before = await caught();
     const responses = await burst(100, '/api/orders', orderBody(buyerId));
     const orders = await ordersOf(buyerId);
     expect(orders).toHaveLength(1);
-    expectOneOrderAnswers(responses, orders[0]);
+    await expectOneOrderAnswers(responses, orders[0], before);
   });
 
   it('100 concurrent submissions with the same Idempotency-Key create exactly one order', async () => {
     const buyerId = uniqueId('keyed');
     const key = uniqueId('key');
+    const before = await caught();
     const responses = await burst(100, '/api/orders', orderBody(buyerId), { 'Idempotency-Key': key });
     const orders = await ordersOf(buyerId);
     expect(orders).toHaveLength(1);
-    expectOneOrderAnswers(responses, orders[0]);
+    await expectOneOrderAnswers(responses, orders[0], before);
 
     // After the first completes, a retry gets the stored response replayed, byte for byte the same order.
     const retry = await http('POST', `${instances[1].url}/api/orders`, orderBody(buyerId), { 'Idempotency-Key': key });
@@ -191,6 +258,98 @@ describe('Duplicate-submission guard (e2e, two app instances)', () => {
         expect(response.status).toBe(409);
       }
     }
+  });
+
+  it('a duplicate of a request that is still running looks again after RELOOK_MS, then gets 409', async () => {
+    const order = (await http('POST', `${instances[0].url}/api/orders`, orderBody(uniqueId('slow-pay')))).body;
+    const path = `/api/orders/${order.orderNo}/pay`;
+    gateways.wechat.delayMs = 800;
+    const before = await caught();
+    const first = http('POST', `${instances[0].url}${path}`, { channel: 'wechat' });
+    await new Promise((resolve) => setTimeout(resolve, 150));
+    const durations: number[] = [];
+    for (let i = 0; i < 2; i++) {
+      const sentAt = performance.now();
+      const duplicate = await http('POST', `${instances[1].url}${path}`, { channel: 'wechat' });
+      durations.push(performance.now() - sentAt);
+      expect(duplicate.status).toBe(409);
+      expect(duplicate.body.code).toBe('IDEMPOTENCY_KEY_IN_USE');
+    }
+    expect((await first).status).toBe(200);
+    // The second duplicate, with the route warm: a Redis answer takes well under a millisecond here.
+    expect(durations[1]).toBeGreaterThanOrEqual(RELOOK_MS - 1);
+    expect((await caught()).in_flight - before.in_flight).toBe(2);
+  });
+
+  /**
+   * The write after the handler (store the response, release the key) is sent before the answer but not
+   * waited for. Here it reaches Redis 20 ms late (a slow link from a third instance), so a retry sent the
+   * moment the answer arrives, through another instance, finds the key still in flight: it must look again
+   * rather than answer 409.
+   */
+  describe('a retry sent on receipt of the answer, racing the write that follows it to Redis', () => {
+    const LINK_DELAY_MS = 20;
+    let link: Awaited<ReturnType<typeof slowRedisLink>>;
+    let slow: RunningApp;
+
+    beforeAll(async () => {
+      expect(LINK_DELAY_MS).toBeLessThan(RELOOK_MS / 2);
+      link = await slowRedisLink(LINK_DELAY_MS);
+      const silentWechat = new FakeGateway('wechat');
+      silentWechat.behaviour = 'unknown';
+      slow = await startApp([silentWechat, gateways.alipay, gateways.unionpay], new TestClock(), {
+        redisUrl: link.url,
+      });
+    });
+
+    afterAll(async () => {
+      await slow.close();
+      await link.close();
+    });
+
+    it('is replayed, for 30 orders at once', async () => {
+      const before = await caught();
+      const pairs = await Promise.all(
+        Array.from({ length: 30 }, async (_, i) => {
+          const body = orderBody(uniqueId('race'));
+          const headers = { 'Idempotency-Key': uniqueId('race-key') };
+          const first = await http('POST', `${slow.url}/api/orders`, body, headers);
+          const retry = await http('POST', `${instances[i % 2].url}/api/orders`, body, headers);
+          return { first, retry };
+        }),
+      );
+      for (const { first, retry } of pairs) {
+        expect(first.status).toBe(201);
+        expect(first.headers.get('idempotent-replayed')).toBeNull();
+        expect(retry.status).toBe(201);
+        expect(retry.headers.get('idempotent-replayed')).toBe('true');
+        expect(retry.body).toEqual(first.body);
+      }
+      const after = await caught();
+      expect(after.redis_replay - before.redis_replay).toBe(30);
+      expect(after.in_flight - before.in_flight).toBe(0);
+      expect(after.database - before.database).toBe(0);
+    });
+
+    it('after a failure, finds the key released and runs, for 10 payments at once', async () => {
+      const pairs = await Promise.all(
+        Array.from({ length: 10 }, async (_, i) => {
+          const order = (await http('POST', `${slow.url}/api/orders`, orderBody(uniqueId('race-5xx')))).body;
+          const headers = { 'Idempotency-Key': uniqueId('race-5xx-key') };
+          const path = `/api/orders/${order.orderNo}/pay`;
+          // The slow instance's vendor gives no answer; the other instances' vendor creates the trade.
+          const failed = await http('POST', `${slow.url}${path}`, { channel: 'wechat' }, headers);
+          const retry = await http('POST', `${instances[i % 2].url}${path}`, { channel: 'wechat' }, headers);
+          return { failed, retry };
+        }),
+      );
+      for (const { failed, retry } of pairs) {
+        expect(failed.status).toBe(503);
+        expect(retry.status).toBe(200);
+        expect(retry.headers.get('idempotent-replayed')).toBeNull();
+        expect(retry.body.paymentNo).toBe(failed.body.details.paymentNo);
+      }
+    });
   });
 
   describe('with Redis stopped', () => {

@@ -31,6 +31,14 @@ import { canonicalJson, isValidIdempotencyKey, sha256 } from './request-fingerpr
 const RELEASE_IF_OURS = `if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end return 0`;
 const COMPLETE_IF_OURS = `if redis.call('GET', KEYS[1]) == ARGV[1] then redis.call('SET', KEYS[1], ARGV[2], 'PX', ARGV[3]) return 1 end return 0`;
 
+/**
+ * How long a duplicate that found the key in flight waits before it looks again. It covers a completion
+ * write held up by a few milliseconds (write backlog, a Redis hiccup), not a lost TCP segment (Linux
+ * retransmits after 200 ms at the earliest); a duplicate of a request that is really still running pays
+ * it once before its 409.
+ */
+export const RELOOK_MS = 50;
+
 const WRITE_METHODS = new Set(['POST', 'PUT', 'PATCH', 'DELETE']);
 export const IDEMPOTENCY_KEY_HEADER = 'idempotency-key';
 export const REPLAYED_HEADER = 'Idempotent-Replayed';
@@ -51,6 +59,19 @@ type StoredEntry =
  *   (4xx or 5xx) releases the key so the client may try again: a retried pay resumes the same payment.
  * - Redis is a fast path, not the guarantee: when it is down or was flushed the request goes on and the
  *   database's unique constraints decide (see IdempotencyStore and the payment start lock).
+ * - One Redis round trip is waited on per request: the claim. The write after the handler (store the
+ *   response, or release the key after a failure) is sent before the answer is written but not waited
+ *   for. ioredis writes it to its socket there and then, so it is on its way to Redis before the client
+ *   can read the answer; a retry sent on receipt of the answer reaches Redis after it, through any
+ *   instance, unless that write is held up on the way (a backlogged socket, a slow link to Redis).
+ *   For that case a duplicate that finds the key in flight looks once more after RELOOK_MS and only then
+ *   answers 409 (a request that finished in the meantime is replayed; a released key is claimed).
+ *   The edge that remains: if the write reaches Redis more than RELOOK_MS after the retry, the retry
+ *   gets 409 IDEMPOTENCY_KEY_IN_USE with Retry-After: 1 instead of the replay (or of running), and the
+ *   next try is answered normally. Nothing runs twice: the 409 is the cautious answer. If the write
+ *   fails altogether the answer is out already, as it was when it was awaited: duplicates get 409 until
+ *   the in-flight marker expires (IDEMPOTENCY_IN_FLIGHT_TTL_SECONDS); then they run, and the database
+ *   decides (the key row, the payment start lock).
  */
 @Injectable()
 export class DuplicateSubmissionInterceptor implements NestInterceptor {
@@ -103,7 +124,7 @@ export class DuplicateSubmissionInterceptor implements NestInterceptor {
     try {
       result = await lastValueFrom(next.handle(), { defaultValue: undefined });
     } catch (error) {
-      if (marker && toHttpError(error).status >= 400) await this.release(redisKey, marker);
+      if (marker && toHttpError(error).status >= 400) this.release(redisKey, marker);
       throw error;
     }
     let body = result;
@@ -113,7 +134,7 @@ export class DuplicateSubmissionInterceptor implements NestInterceptor {
       this.metrics.duplicateCaught('database');
       response.setHeader(REPLAYED_HEADER, 'true');
     }
-    if (marker) await this.remember(redisKey, marker, guard, successStatus, body);
+    if (marker) this.remember(redisKey, marker, guard, successStatus, body);
     return body;
   }
 
@@ -158,22 +179,18 @@ export class DuplicateSubmissionInterceptor implements NestInterceptor {
   > {
     const entry: StoredEntry = { state: 'in_flight', requestHash: guard.requestHash, token: randomUUID() };
     const marker = JSON.stringify(entry);
-    // As long as the request may run (derived keys remember results only briefly, but a pay can take a
-    // whole gateway timeout); a crashed process's marker expires on its own.
-    const inFlightTtl = this.config.idempotency.inFlightTtlMs;
     let previous: string | null;
     try {
-      previous = (await this.redis.call('SET', redisKey, marker, 'PX', String(inFlightTtl), 'NX', 'GET')) as
-        string | null;
+      previous = await this.claimInRedis(redisKey, marker);
     } catch (error) {
       this.logger.warn(
         `Redis unavailable (${(error as Error).message}); request continues with the database as the only duplicate check`,
       );
       return { kind: 'unguarded' };
     }
-    if (previous === null) return { kind: 'claimed', marker };
-    const stored = JSON.parse(previous) as StoredEntry;
-    if (stored.requestHash !== guard.requestHash) throw new IdempotencyKeyReused();
+    let stored = this.parse(previous, guard);
+    if (stored?.state === 'in_flight') stored = await this.lookAgain(redisKey, marker, guard, stored);
+    if (stored === null) return { kind: 'claimed', marker };
     if (stored.state === 'in_flight') {
       this.metrics.duplicateCaught('in_flight');
       throw new IdempotencyKeyInUse(1);
@@ -181,27 +198,61 @@ export class DuplicateSubmissionInterceptor implements NestInterceptor {
     return { kind: 'replay', status: stored.status, body: stored.body };
   }
 
-  private async remember(
+  /**
+   * The request holding the key may have finished, its answer out and its completion write still on the
+   * way (see the class comment): claim again after RELOOK_MS. If Redis went away meanwhile, what it said
+   * last stands (a request holds the key).
+   */
+  private async lookAgain(
     redisKey: string,
     marker: string,
     guard: IdempotencyContext,
-    status: number,
-    body: unknown,
-  ): Promise<void> {
-    const entry: StoredEntry = { state: 'done', requestHash: guard.requestHash, status, body };
+    inFlight: StoredEntry,
+  ): Promise<StoredEntry | null> {
+    await new Promise((resolve) => setTimeout(resolve, RELOOK_MS));
+    let previous: string | null;
     try {
-      await this.redis.eval(COMPLETE_IF_OURS, 1, redisKey, marker, JSON.stringify(entry), String(guard.ttlMs));
-    } catch (error) {
-      this.logger.warn(`Could not store the response for replay: ${(error as Error).message}`);
+      previous = await this.claimInRedis(redisKey, marker);
+    } catch {
+      return inFlight;
     }
+    return this.parse(previous, guard);
   }
 
-  private async release(redisKey: string, marker: string): Promise<void> {
-    try {
-      await this.redis.eval(RELEASE_IF_OURS, 1, redisKey, marker);
-    } catch (error) {
+  /** Claims the key unless it is taken, in one round trip; returns what held it, or null when we hold it now. */
+  private async claimInRedis(redisKey: string, marker: string): Promise<string | null> {
+    // As long as the request may run (derived keys remember results only briefly, but a pay can take a
+    // whole gateway timeout); a crashed process's marker expires on its own.
+    const inFlightTtl = String(this.config.idempotency.inFlightTtlMs);
+    return (await this.redis.call('SET', redisKey, marker, 'PX', inFlightTtl, 'NX', 'GET')) as string | null;
+  }
+
+  private parse(previous: string | null, guard: IdempotencyContext): StoredEntry | null {
+    if (previous === null) return null;
+    const stored = JSON.parse(previous) as StoredEntry;
+    if (stored.requestHash !== guard.requestHash) throw new IdempotencyKeyReused();
+    return stored;
+  }
+
+  /**
+   * Stores the response for replay, if the key is still ours. Sent, not waited for: the caller writes the
+   * answer right after, and the command is already on the socket (see the class comment).
+   */
+  private remember(redisKey: string, marker: string, guard: IdempotencyContext, status: number, body: unknown): void {
+    const entry: StoredEntry = { state: 'done', requestHash: guard.requestHash, status, body };
+    this.redis
+      .eval(COMPLETE_IF_OURS, 1, redisKey, marker, JSON.stringify(entry), String(guard.ttlMs))
+      .catch((error: Error) => {
+        // Duplicates get 409 until the in-flight marker expires; then they run, and the database decides.
+        this.logger.warn(`Could not store the response for replay: ${error.message}`);
+      });
+  }
+
+  /** Frees the key for a retry, if it is still ours. Sent, not waited for, like `remember`. */
+  private release(redisKey: string, marker: string): void {
+    this.redis.eval(RELEASE_IF_OURS, 1, redisKey, marker).catch((error: Error) => {
       // The in-flight marker expires on its own (IDEMPOTENCY_IN_FLIGHT_TTL_SECONDS).
-      this.logger.warn(`Could not release idempotency key: ${(error as Error).message}`);
-    }
+      this.logger.warn(`Could not release idempotency key: ${error.message}`);
+    });
   }
 }
