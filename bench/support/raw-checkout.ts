@@ -57,10 +57,10 @@ export async function rawCheckout(pool: Pool, buyerId: string): Promise<number> 
          resource_type = IF(expires_at <= ?, VALUES(resource_type), resource_type),
          resource_id = IF(expires_at <= ?, VALUES(resource_id), resource_id),
          created_at = IF(expires_at <= ?, VALUES(created_at), created_at),
-         expires_at = IF(expires_at <= ?, VALUES(expires_at), expires_at)`,
+         expires_at = IF(expires_at <= ?, VALUES(expires_at), expires_at)
+       RETURNING request_hash, resource_type, resource_id`,
       [key, requestHash, 'order', orderNo, expires, at, at, at, at, at, at],
     );
-    await q(c, 'SELECT * FROM idempotency_keys WHERE `key` = ? FOR UPDATE', [key]);
     const expiresAt = new Date(at.getTime() + EXPIRES_IN_MS);
     const order = await q(
       c,
