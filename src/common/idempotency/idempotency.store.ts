@@ -1,5 +1,7 @@
 import { Injectable } from '@nestjs/common';
-import type { EntityManager } from 'typeorm';
+import { InjectDataSource } from '@nestjs/typeorm';
+import type { DataSource, EntityManager } from 'typeorm';
+import { runSql } from '../../database/sql';
 import { IdempotencyKeyReused } from '../errors/domain-error';
 import type { IdempotencyContext } from './idempotency-context';
 
@@ -18,6 +20,8 @@ interface ClaimedRow {
  */
 @Injectable()
 export class IdempotencyStore {
+  constructor(@InjectDataSource() private readonly dataSource: DataSource) {}
+
   async claim(
     manager: EntityManager,
     guard: IdempotencyContext,
@@ -34,7 +38,9 @@ export class IdempotencyStore {
     // waits on the first transaction's row lock and then reads the committed row (or inserts its own if
     // that transaction rolled back). The result's affectedRows cannot tell the cases apart: mysql2 connects
     // with CLIENT_FOUND_ROWS, so "inserted" and "found a live row, changed nothing" both report 1.
-    const rows = await manager.query<ClaimedRow[]>(
+    const rows = await runSql<ClaimedRow[]>(
+      this.dataSource,
+      manager,
       `INSERT INTO idempotency_keys (\`key\`, request_hash, resource_type, resource_id, expires_at, created_at)
        VALUES (?, ?, ?, ?, ?, ?)
        ON DUPLICATE KEY UPDATE
