@@ -10,7 +10,7 @@ import { closedLoop, type Figures, httpLoad, type HttpFigures } from './support/
 import { type BenchContext, ms, num, ratio, type Section, table } from './support/report';
 
 const CONNECTIONS = 16;
-const NOTIFY_PATH = '/api/payments/notify/wechat';
+export const NOTIFY_PATH = '/api/payments/notify/wechat';
 
 /** autocannon requests that send each callback of the list once, in order, across all connections. */
 export function callbackRequests(callbacks: readonly SignedCallback[]): autocannon.Request[] {

@@ -99,7 +99,7 @@ describe('relay pipelining a backlog, two instances at once (e2e)', () => {
     );
     expect(deliveries).toEqual([{ status: 'PUBLISHED', attempts: 1, n: EVENTS }]);
 
-    const mine = new Set(eventIds);
+    const mine = new Set<string>(eventIds);
     const received = await probe.take(partnerQueue(WATCHER.name), EVENTS, 30_000);
     // Anything published twice would be behind the first copies: wait a little for it.
     received.push(...(await probe.take(partnerQueue(WATCHER.name), EVENTS, 1000)));

@@ -129,7 +129,16 @@ const keepAlive = new Agent({ keepAlive: true, maxSockets: 64 });
  * One POST over a kept-alive connection, resolving with the status once the whole answer is read: a
  * lighter client than fetch, with sub-millisecond timing (autocannon reports whole milliseconds).
  */
-export function post(url: string, body: string, headers: Record<string, string> = {}): Promise<number> {
+export async function post(url: string, body: string, headers: Record<string, string> = {}): Promise<number> {
+  return (await postForAnswer(url, body, headers)).status;
+}
+
+/** `post`, keeping the answer's body. */
+export function postForAnswer(
+  url: string,
+  body: string,
+  headers: Record<string, string> = {},
+): Promise<{ status: number; body: string }> {
   return new Promise((resolve, reject) => {
     const req = request(
       url,
@@ -139,8 +148,9 @@ export function post(url: string, body: string, headers: Record<string, string> 
         headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body), ...headers },
       },
       (res) => {
-        res.on('data', () => undefined);
-        res.on('end', () => resolve(res.statusCode ?? 0));
+        const chunks: Buffer[] = [];
+        res.on('data', (chunk: Buffer) => chunks.push(chunk));
+        res.on('end', () => resolve({ status: res.statusCode ?? 0, body: Buffer.concat(chunks).toString() }));
         res.on('error', reject);
       },
     );
