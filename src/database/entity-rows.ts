@@ -13,11 +13,12 @@ const quote = (name: string) => `\`${name}\``;
 /**
  * An entity's rows as one plain SQL statement per step, for the money path (checkout, callbacks, recovery).
  *
- * Statements go straight to mysql2 (runSql). Values go through TypeORM's own column conversions (its driver's `prepareHydratedValue` and
- * `preparePersistentValue`: bigint as string, DATETIME in UTC, JSON, the fen transformer), so an entity
- * read or written here is the same as one read or written by a repository. What is left out is what made
- * a checkout cost 30 statements and 23 ms of CPU: building each query from metadata on every call, the
- * read before every `save()`, the reload after every insert, and two-query relation loads.
+ * Statements go straight to mysql2 (runSql). Values go through TypeORM's own column conversions (its
+ * driver's `prepareHydratedValue` and `preparePersistentValue`: bigint as string, DATETIME in UTC, JSON, the
+ * fen transformer), so an entity read or written here is the same as one read or written by a repository
+ * (test/entity-rows.e2e-spec.ts). What is left out is what made a checkout cost 30 statements and 23 ms of
+ * CPU: building each query from metadata on every call, the read before every `save()`, the reload after
+ * every insert, and two-query relation loads. The SQL of each statement shape is built once.
  */
 export class EntityRows<T extends ObjectLiteral> {
   readonly table: string;
@@ -28,7 +29,9 @@ export class EntityRows<T extends ObjectLiteral> {
   private readonly writable: Column[];
   private readonly primary: Column;
   private readonly selectList: string;
-  private readonly insertSql: string;
+  private readonly insertHead: string;
+  private readonly insertRow: string;
+  private readonly updates = new Map<string, { sql: string; columns: Column[] }>();
 
   constructor(
     private readonly dataSource: DataSource,
@@ -43,9 +46,8 @@ export class EntityRows<T extends ObjectLiteral> {
       throw new Error(`${this.metadata.name}: EntityRows needs a single-column primary key`);
     this.primary = primary;
     this.selectList = this.columnsOf();
-    this.insertSql =
-      `INSERT INTO ${this.table} (${this.writable.map((c) => quote(c.databaseName)).join(', ')}) VALUES ` +
-      `(${this.writable.map(() => '?').join(', ')})`;
+    this.insertHead = `INSERT INTO ${this.table} (${this.writable.map((c) => quote(c.databaseName)).join(', ')})`;
+    this.insertRow = `(${this.writable.map(() => '?').join(', ')})`;
   }
 
   /**
@@ -98,7 +100,11 @@ export class EntityRows<T extends ObjectLiteral> {
 
   /** Inserts the entity and sets its generated key; returns the same object. */
   async insert(manager: EntityManager, entity: T): Promise<T> {
-    const result = await this.run<InsertResult>(manager, this.insertSql, this.valuesOf(entity, this.writable));
+    const result = await this.run<InsertResult>(
+      manager,
+      `${this.insertHead} VALUES ${this.insertRow}`,
+      this.valuesOf(entity, this.writable),
+    );
     (entity as Record<string, unknown>)[this.primary.propertyName] = String(result.insertId);
     return entity;
   }
@@ -106,33 +112,41 @@ export class EntityRows<T extends ObjectLiteral> {
   /** Inserts several rows in one statement (their generated keys are not read back). */
   async insertMany(manager: EntityManager, entities: T[]): Promise<void> {
     if (entities.length === 0) return;
-    const row = `(${this.writable.map(() => '?').join(', ')})`;
-    const [head] = this.insertSql.split(' VALUES ');
     await this.run(
       manager,
-      `${head} VALUES ${entities.map(() => row).join(', ')}`,
+      `${this.insertHead} VALUES ${entities.map(() => this.insertRow).join(', ')}`,
       entities.flatMap((entity) => this.valuesOf(entity, this.writable)),
     );
   }
 
   /** Writes the named properties of an entity read before (the caller holds its row lock), by primary key. */
   async update(manager: EntityManager, entity: T, properties: readonly (keyof T & string)[]): Promise<void> {
-    const columns = properties.map((property) => {
-      const column = this.metadata.findColumnWithPropertyName(property);
-      if (!column) throw new Error(`${this.metadata.name} has no column for ${property}`);
-      return column;
-    });
-    await this.run(
-      manager,
-      `UPDATE ${this.table} SET ${columns.map((c) => `${quote(c.databaseName)} = ?`).join(', ')} ` +
-        `WHERE ${quote(this.primary.databaseName)} = ?`,
-      [...this.valuesOf(entity, columns), this.primary.getEntityValue(entity)],
-    );
+    const { sql, columns } = this.updateOf(properties);
+    await this.run(manager, sql, [...this.valuesOf(entity, columns), this.primary.getEntityValue(entity)]);
   }
 
   /** One statement, straight on mysql2 (see runSql); exposed for a repository's own statements on the table. */
   run<R>(manager: EntityManager | undefined, sql: string, values: unknown[]): Promise<R> {
     return runSql<R>(this.dataSource, manager, sql, values);
+  }
+
+  private updateOf(properties: readonly string[]): { sql: string; columns: Column[] } {
+    const key = properties.join(',');
+    let update = this.updates.get(key);
+    if (!update) {
+      const columns = properties.map((property) => {
+        const column = this.metadata.findColumnWithPropertyName(property);
+        if (!column) throw new Error(`${this.metadata.name} has no column for ${property}`);
+        return column;
+      });
+      const assignments = columns.map((c) => `${quote(c.databaseName)} = ?`).join(', ');
+      update = {
+        sql: `UPDATE ${this.table} SET ${assignments} WHERE ${quote(this.primary.databaseName)} = ?`,
+        columns,
+      };
+      this.updates.set(key, update);
+    }
+    return update;
   }
 
   private valuesOf(entity: T, columns: Column[]): unknown[] {
