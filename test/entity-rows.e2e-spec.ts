@@ -60,17 +60,15 @@ describe('EntityRows: the same entities as TypeORM (integration)', () => {
     const readByTypeorm = await dataSource.getRepository(Payment).findOneByOrFail({ paymentNo: mine.paymentNo });
     expect(readByTypeorm).toEqual(mine);
 
-    const theirs = await dataSource
-      .getRepository(Payment)
-      .save(
-        payment({
-          status: 'PAID',
-          gatewayTradeNo: '4200001',
-          paidAmountFen: 1,
-          paidAt: new Date(),
-          payCredential: null,
-        }),
-      );
+    const theirs = await dataSource.getRepository(Payment).save(
+      payment({
+        status: 'PAID',
+        gatewayTradeNo: '4200001',
+        paidAmountFen: 1,
+        paidAt: new Date(),
+        payCredential: null,
+      }),
+    );
     const readByRows = await payments.selectOne(undefined, 'payment_no = ?', [theirs.paymentNo]);
     expect(readByRows).toEqual(await dataSource.getRepository(Payment).findOneByOrFail({ id: theirs.id }));
     expect(readByRows).toBeInstanceOf(Payment);
@@ -127,13 +125,11 @@ describe('EntityRows: the same entities as TypeORM (integration)', () => {
     });
     await dataSource.transaction((manager) => orders.insert(manager, order));
     const mine = await orders.findByOrderNo(order.orderNo);
-    const theirs = await dataSource
-      .getRepository(Order)
-      .findOneOrFail({
-        where: { orderNo: order.orderNo },
-        relations: { items: true },
-        order: { items: { lineNo: 'ASC' } },
-      });
+    const theirs = await dataSource.getRepository(Order).findOneOrFail({
+      where: { orderNo: order.orderNo },
+      relations: { items: true },
+      order: { items: { lineNo: 'ASC' } },
+    });
     expect(mine).toEqual(theirs);
     expect(mine?.items.map((item) => item.amountFen)).toEqual([2500, 3990]);
   });

@@ -5,14 +5,7 @@ import { EntityRows } from '../database/entity-rows';
 import { Order, OrderItem } from './order.entity';
 
 /** What checkout and payment results change on an order read under its row lock. */
-const MUTABLE: readonly (keyof Order)[] = [
-  'status',
-  'paymentNo',
-  'channel',
-  'nextCheckAt',
-  'version',
-  'updatedAt',
-];
+const MUTABLE: readonly (keyof Order)[] = ['status', 'paymentNo', 'channel', 'nextCheckAt', 'version', 'updatedAt'];
 
 /** All SQL on order tables, one plain statement per step (EntityRows). lock* needs the caller's transaction. */
 @Injectable()
