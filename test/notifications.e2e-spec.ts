@@ -311,8 +311,9 @@ describe('Payment events to partners over RabbitMQ (e2e)', () => {
     expect(again.status).toBe(409);
     expect(again.body.code).toBe('DELIVERY_NOT_RETRYABLE');
     const audit = await rows<{ actor: string; action: string; affected: number }>(
-      'SELECT actor, action, affected FROM admin_audit WHERE target LIKE ? ORDER BY id',
-      [`%${failed.id}%`],
+      // This delivery's own rows: a LIKE on its id also matched other suites' audit rows whose numbers contain it.
+      "SELECT actor, action, affected FROM admin_audit WHERE action LIKE 'delivery.%' AND JSON_VALUE(target, '$.id') = ? ORDER BY id",
+      [String(failed.id)],
     );
     expect(audit).toEqual(
       [
