@@ -258,8 +258,8 @@ export async function checkoutBench(context: BenchContext): Promise<Section> {
       `failed checkouts.`,
     '',
     `One checkout (40 counted in the app): **${num(counted.statements)} SQL statements** in ` +
-      `${num(counted.transactions)} transactions (the raw loop: ${rawStatements} statements in 3 transactions and ` +
-      `three autocommitted), ${num(counted.rows)} rows written, ${num(counted.redis)} commands to the guard's Redis ` +
+      `${num(counted.transactions)} transactions (the raw loop: ${rawStatements} statements in 2 transactions and ` +
+      `four autocommitted), ${num(counted.rows)} rows written, ${num(counted.redis)} commands to the guard's Redis ` +
       `(plus one Bull job per payment).`,
     '',
     `At the peak (${peak.connections} connections) the app's process used ${ms(peak.appCpuMs)} of CPU per checkout ` +

@@ -132,17 +132,14 @@ export async function rawCheckout(pool: Pool, buyerId: string): Promise<number> 
   );
   await q(pool, 'SELECT * FROM payments WHERE payment_no = ?', [paymentNo]);
 
-  // OrdersService.pay: point the order at the payment under the order's row lock.
-  await inTransaction(pool, async (c) => {
-    statements += 2;
-    const [locked] = await q<RowDataPacket[]>(c, 'SELECT * FROM orders WHERE order_no = ? FOR UPDATE', [orderNo]);
-    const at = now();
-    await q(
-      c,
-      `UPDATE orders SET status = 'PAYING', payment_no = ?, channel = 'wechat', next_check_at = ?, version = ?,
-         updated_at = ? WHERE id = ?`,
-      [paymentNo, new Date(at.getTime() + CHECK_AFTER_MS), Number(locked.version) + 1, at, locked.id],
-    );
-  });
+  // OrdersService.pay: a new order's first payment, as a compare-and-set on the order's row.
+  const at = now();
+  await q(
+    pool,
+    `UPDATE orders SET status = 'PAYING', payment_no = ?, channel = 'wechat', next_check_at = ?, version = version + 1,
+       updated_at = ?
+     WHERE order_no = ? AND status = 'CREATED' AND payment_no IS NULL`,
+    [paymentNo, new Date(at.getTime() + CHECK_AFTER_MS), at, orderNo],
+  );
   return statements;
 }

@@ -42,6 +42,26 @@ export class OrdersRepository {
     await this.itemRows.insertMany(manager, order.items);
   }
 
+  /**
+   * A new order's first payment, as one compare-and-set: CREATED with no payment moves to `to` and points at
+   * the payment, only if the row is still so (the UPDATE takes the row lock and checks). Returns whether
+   * it was written; if not, the caller decides under the row lock.
+   */
+  async startFirstPayment(
+    orderNo: string,
+    change: { to: Order['status']; paymentNo: string; channel: NonNullable<Order['channel']>; nextCheckAt: Date },
+    now: Date,
+  ): Promise<boolean> {
+    const result = await this.orderRows.run<{ affectedRows: number }>(
+      undefined,
+      `UPDATE orders SET status = ?, payment_no = ?, channel = ?, next_check_at = ?, version = version + 1,
+         updated_at = ?
+       WHERE order_no = ? AND status = 'CREATED' AND payment_no IS NULL`,
+      [change.to, change.paymentNo, change.channel, change.nextCheckAt, now, orderNo],
+    );
+    return result.affectedRows === 1;
+  }
+
   /** Writes an order read under its row lock, in one statement. */
   async save(manager: EntityManager, order: Order): Promise<void> {
     await this.orderRows.update(manager, order, MUTABLE);

@@ -128,6 +128,15 @@ export class OrdersService {
       expiresAt: order.expiresAt,
     });
 
+    // The common case, a new order's first payment: one compare-and-set (CREATED, no payment yet).
+    const first = ORDER_TRANSITIONS.CREATED.PAYMENT_STARTED;
+    if (order.status === 'CREATED' && order.paymentNo === null && first !== 'ignore') {
+      const at = this.clock.now();
+      const nextCheckAt = new Date(at.getTime() + this.config.orders.check.afterMs);
+      const change = { to: first, paymentNo: payment.paymentNo, channel: payment.channel, nextCheckAt };
+      if (await this.orders.startFirstPayment(orderNo, change, at)) return payment;
+    }
+
     // Which payment the order points at: the newest one started. Read the current one before locking
     // (Orders only reads payments through the PaymentCenter) and decide under the order's row lock.
     const current = order.paymentNo && order.paymentNo !== payment.paymentNo ? order.paymentNo : null;
