@@ -63,7 +63,7 @@ describe('EntityRows: the same entities as TypeORM (integration)', () => {
     const theirs = await dataSource.getRepository(Payment).save(
       payment({
         status: 'PAID',
-        gatewayTradeNo: '4200001',
+        gatewayTradeNo: `42${Date.now()}${Math.floor(Math.random() * 1e6)}`, // unique: the test database keeps earlier runs' rows
         paidAmountFen: 1,
         paidAt: new Date(),
         payCredential: null,
