@@ -732,7 +732,15 @@ async function main(): Promise<number> {
   const deadline = Date.now() + SETTLE_MS;
   let waiting: string | undefined = 'start';
   while (Date.now() < deadline && (waiting = await settled(db).catch(() => 'db'))) await sleep(2000);
-  await sleep(3000); // the partner's last acks
+  // The partner's last deliveries: it may be reconnecting after one of its crashes (or the broker's restart)
+  // when the outbox empties. Wait until it has applied every event, or 30 s; a fixed 3 s pause lost that race.
+  const partnerDeadline = Date.now() + 30_000;
+  await sleep(3000);
+  while (Date.now() < partnerDeadline) {
+    const events = await rows<{ event_id: string }>(db, 'SELECT event_id FROM outbox_events').catch(() => []);
+    if (events.every((e) => partner.log.effects.has(e.event_id))) break;
+    await sleep(1000);
+  }
   log(waiting ? `not settled after ${SETTLE_MS / 1000} s: ${waiting}` : 'settled');
   const { table, violations } = await check(db, partner.log);
   // A buyer whose requests never got through (its instance killed at every try) is a client that gave up;
