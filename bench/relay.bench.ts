@@ -190,8 +190,7 @@ export async function relayBench(context: BenchContext): Promise<Section> {
   const markdown = [
     `${num(count)} due \`payment.succeeded\` events (with their delivery rows) seeded into the outbox, then one ` +
       `\`kick()\`: the relay claims batches of ${BATCH} with \`FOR UPDATE SKIP LOCKED\`, publishes each (persistent, ` +
-      `mandatory, HMAC-signed) on its confirm channel and marks it published after the broker's confirm (while one ` +
-      `batch is on the wire, one transaction marks the batch before and claims the next). **Raw** ` +
+      `mandatory, HMAC-signed) on its confirm channel and marks it published after the broker's confirm. **Raw** ` +
       `publishes the same bodies with the same properties from a bare amqplib confirm channel, waiting for the ` +
       `confirms of each batch of ${BATCH}. Both go to the same exchange and quorum queue.`,
     '',

@@ -2,7 +2,7 @@ import { Inject, Injectable, Logger, type OnApplicationBootstrap, type OnApplica
 import { InjectDataSource } from '@nestjs/typeorm';
 import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
-import type { DataSource, EntityManager } from 'typeorm';
+import { type DataSource, In } from 'typeorm';
 import { Clock } from '../common/clock';
 import { withLogContext } from '../common/logging/log-context';
 import { AppConfig } from '../config/app-config';
@@ -18,8 +18,7 @@ const MAX_BACKOFF_MS = 60_000;
  * Publishes outbox events to the topic exchange with publisher confirms.
  *
  * - Claim: a short transaction takes due rows with `FOR UPDATE SKIP LOCKED` and leases them (sets
- *   `claimed_by` and moves `next_attempt_at` to the lease end), then commits; on a backlog the same
- *   transaction marks the batch before, while the current batch is being published (see `drain`). Several instances relay at
+ *   `claimed_by` and moves `next_attempt_at` to the lease end), then commits. Several instances relay at
  *   once without publishing the same row; a crashed instance's rows come due again when the lease ends.
  * - Publish: outside any transaction, persistent, `mandatory`, with a publish timeout, so a broker that is
  *   down or blocked fails the attempt instead of hanging the relay.
@@ -80,118 +79,70 @@ export class OutboxRelay implements OnApplicationBootstrap, OnApplicationShutdow
 
   private async loop(): Promise<void> {
     try {
-      await this.drain();
+      // Keep draining while full batches come back.
+      while (!this.stopped && (await this.runOnce()) === this.config.relay.batchSize);
     } catch (error) {
       this.logger.warn(`relay pass failed: ${(error as Error).message}`);
     }
   }
 
   /**
-   * One pass: publish batches until a claim comes back short. While a batch is on the wire, one short
-   * transaction marks the batch before it (confirmed by then) and claims the next, so the database works
-   * while the relay waits for confirms and a batch costs one transaction, not two. Claim, publish and mark
-   * one after the other spent more time in the database than on the broker (bench/RESULTS.md, outbox
-   * relay). The broker still gets one batch at a time, in claim order.
-   *
-   * Once stopped, it claims nothing more but publishes and marks what it holds, so shutdown waits for
-   * that. A pass that fails leaves what it claimed and did not mark to come due again when the lease ends.
+   * One claim-publish-mark pass; returns how many events it claimed. The batch's deliveries are read in one
+   * query and what the broker confirmed is marked in one transaction: a read and a commit per event made
+   * the database, not the broker, the relay's limit (bench/RESULTS.md, outbox relay).
    */
-  private async drain(): Promise<void> {
-    let batch = await this.markAndClaim([], true);
-    let confirmed: Claimed[] = [];
-    while (batch.length > 0) {
-      const more = batch.length === this.config.relay.batchSize && !this.stopped;
-      [confirmed, batch] = await both(this.publishBatch(batch), this.markAndClaim(confirmed, more));
-    }
-    await this.markAndClaim(confirmed, false);
+  async runOnce(): Promise<number> {
+    const events = await this.claim();
+    if (events.length === 0) return 0;
+    const pending = await this.pendingPartners(events);
+    const sent = await Promise.all(events.map((event) => this.publish(event, pending.get(event.eventId) ?? [])));
+    await this.markPublished(events.filter((_, i) => sent[i]));
+    return events.length;
   }
 
-  /** Publishes a claimed batch; returns the events that may be marked published (confirmed, or nothing to send). */
-  private async publishBatch(batch: readonly Claimed[]): Promise<Claimed[]> {
-    const sent = await Promise.all(batch.map(({ event, partners }) => this.publish(event, partners)));
-    return batch.filter((_, i) => sent[i]);
-  }
-
-  /**
-   * One short transaction: marks `confirmed` published (what is still ours of it), then, if `claimNext`,
-   * claims the next batch. Never called with a publish in the same transaction: it runs beside one.
-   */
-  private async markAndClaim(confirmed: readonly Claimed[], claimNext: boolean): Promise<Claimed[]> {
-    if (confirmed.length === 0 && !claimNext) return [];
-    const done = await inTransaction(this.dataSource, async (manager) => {
+  private claim(): Promise<OutboxEvent[]> {
+    return inTransaction(this.dataSource, async (manager) => {
       const now = this.clock.now();
-      const marked = await this.markPublished(manager, confirmed, now);
-      return { now, marked, claimed: claimNext ? await this.claim(manager, now) : [] };
+      const due = await manager.query<{ id: string }[]>(
+        `SELECT id FROM outbox_events
+          WHERE published_at IS NULL AND next_attempt_at <= ?
+          ORDER BY next_attempt_at, id LIMIT ? FOR UPDATE SKIP LOCKED`,
+        [now, this.config.relay.batchSize],
+      );
+      if (due.length === 0) return [];
+      const ids = due.map((row) => row.id);
+      await manager.query('UPDATE outbox_events SET claimed_by = ?, next_attempt_at = ? WHERE id IN (?)', [
+        this.instanceId,
+        new Date(now.getTime() + this.config.relay.claimLeaseMs),
+        ids,
+      ]);
+      return manager.getRepository(OutboxEvent).findBy({ id: In(ids) });
     });
-    for (const { event } of confirmed) {
-      if (done.marked.has(String(event.id))) {
-        this.metrics.outboxPublished((done.now.getTime() - event.createdAt.getTime()) / 1000);
-      }
-    }
-    return done.claimed;
   }
 
-  /**
-   * Takes up to a batch of due events with the partners each still has to reach: locked with SKIP LOCKED
-   * (rows another relay holds are passed over, not waited for) and leased to this instance. The partners
-   * come from a subquery, which reads without locking: a delivery row someone else holds neither blocks the
-   * claim nor drops a partner from it.
-   */
-  private async claim(manager: EntityManager, now: Date): Promise<Claimed[]> {
-    const due = await manager.query<(ClaimedEvent & { partners: string | null })[]>(
-      `SELECT e.id, e.event_id AS eventId, e.type, e.payment_no AS paymentNo, e.body, e.attempts,
-              e.created_at AS createdAt,
-              (SELECT GROUP_CONCAT(d.partner) FROM event_deliveries d
-                WHERE d.event_id = e.event_id AND d.status = 'PENDING') AS partners
-         FROM outbox_events e
-        WHERE e.published_at IS NULL AND e.next_attempt_at <= ?
-        ORDER BY e.next_attempt_at, e.id LIMIT ? FOR UPDATE SKIP LOCKED`,
-      [now, this.config.relay.batchSize],
+  /** Partners each event still has to reach (deliveries not published yet), by event id. */
+  private async pendingPartners(events: readonly OutboxEvent[]): Promise<Map<string, string[]>> {
+    const rows = await this.dataSource.query<{ event_id: string; partner: string }[]>(
+      `SELECT event_id, partner FROM event_deliveries WHERE event_id IN (?) AND status = 'PENDING'`,
+      [events.map((event) => event.eventId)],
     );
-    if (due.length === 0) return [];
-    await manager.query('UPDATE outbox_events SET claimed_by = ?, next_attempt_at = ? WHERE id IN (?)', [
-      this.instanceId,
-      new Date(now.getTime() + this.config.relay.claimLeaseMs),
-      due.map((row) => row.id),
-    ]);
-    return due.map(({ partners, ...event }) => ({ event, partners: partners?.split(',') ?? [] }));
-  }
-
-  /**
-   * Marks events published with their pending deliveries, only those whose claim is still ours (a lease
-   * that ran out belongs to the relay that took the row over: its rows are left alone); returns their ids.
-   */
-  private async markPublished(manager: EntityManager, confirmed: readonly Claimed[], now: Date): Promise<Set<string>> {
-    if (confirmed.length === 0) return new Set();
-    const ours = await manager.query<{ id: string }[]>(
-      'SELECT id FROM outbox_events WHERE id IN (?) AND claimed_by = ? AND published_at IS NULL FOR UPDATE',
-      [confirmed.map(({ event }) => event.id), this.instanceId],
-    );
-    if (ours.length === 0) return new Set();
-    // One statement for both tables; MariaDB updates each matching row once, however many deliveries join it.
-    await manager.query(
-      `UPDATE outbox_events e
-         LEFT JOIN event_deliveries d ON d.event_id = e.event_id AND d.status = 'PENDING'
-          SET e.published_at = ?, e.claimed_by = NULL, e.attempts = e.attempts + 1, e.last_error = NULL,
-              d.status = 'PUBLISHED', d.published_at = ?, d.attempts = d.attempts + 1, d.updated_at = ?
-        WHERE e.id IN (?)`,
-      [now, now, now, ours.map((row) => row.id)],
-    );
-    return new Set(ours.map((row) => String(row.id)));
+    const partners = new Map<string, string[]>();
+    for (const row of rows) partners.set(row.event_id, [...(partners.get(row.event_id) ?? []), row.partner]);
+    return partners;
   }
 
   /** Sends one event to its pending partners; true when it may be marked published (confirmed, or nothing to send). */
-  private publish(event: ClaimedEvent, partners: readonly string[]): Promise<boolean> {
+  private publish(event: OutboxEvent, partners: readonly string[]): Promise<boolean> {
     return withLogContext({ eventId: event.eventId, paymentNo: event.paymentNo }, () =>
       this.publishOne(event, partners),
     );
   }
 
-  private async publishOne(event: ClaimedEvent, partners: readonly string[]): Promise<boolean> {
+  private async publishOne(event: OutboxEvent, partners: readonly string[]): Promise<boolean> {
     if (partners.length === 0) return true;
     try {
       const keys = this.config.partners.filter((p) => partners.includes(p.name));
-      await this.sendConfirmed(PAYMENT_EVENTS_EXCHANGE, event.type, event, keys);
+      await this.send(PAYMENT_EVENTS_EXCHANGE, event.type, event, keys);
       this.logger.debug(`${event.type} published for ${partners.join(', ')}`);
       return true;
     } catch (error) {
@@ -200,21 +151,11 @@ export class OutboxRelay implements OnApplicationBootstrap, OnApplicationShutdow
     }
   }
 
-  /** Publishes one outbox event and resolves once the broker confirmed it as routed (the admin retry's way in). */
-  send(
+  /** Publishes one outbox event and resolves once the broker confirmed it as routed. */
+  async send(
     exchange: string,
     routingKey: string,
     event: OutboxEvent,
-    keys: readonly { keyId: string; secret: string }[],
-  ): Promise<void> {
-    return this.sendConfirmed(exchange, routingKey, event, keys);
-  }
-
-  /** `send` for what a claim reads of a row (not the whole entity). */
-  private async sendConfirmed(
-    exchange: string,
-    routingKey: string,
-    event: Pick<OutboxEvent, 'eventId' | 'type' | 'body'>,
     keys: readonly { keyId: string; secret: string }[],
   ): Promise<void> {
     const body = Buffer.from(event.body);
@@ -237,7 +178,37 @@ export class OutboxRelay implements OnApplicationBootstrap, OnApplicationShutdow
     }
   }
 
-  private async markFailedAttempt(event: ClaimedEvent, reason: string): Promise<void> {
+  /** Marks the events published, with their deliveries: only those whose claim is still ours. */
+  private async markPublished(events: readonly OutboxEvent[]): Promise<void> {
+    if (events.length === 0) return;
+    const marked = await inTransaction(this.dataSource, async (manager) => {
+      const now = this.clock.now();
+      // A lease that ran out belongs to the relay that took the row over: leave its rows alone.
+      const ours = await manager.query<{ id: string; event_id: string }[]>(
+        `SELECT id, event_id FROM outbox_events WHERE id IN (?) AND claimed_by = ? AND published_at IS NULL FOR UPDATE`,
+        [events.map((event) => event.id), this.instanceId],
+      );
+      if (ours.length === 0) return { at: now, ids: new Set<string>() };
+      await manager.query(
+        `UPDATE outbox_events SET published_at = ?, claimed_by = NULL, attempts = attempts + 1, last_error = NULL
+          WHERE id IN (?)`,
+        [now, ours.map((row) => row.id)],
+      );
+      await manager.query(
+        `UPDATE event_deliveries SET status = 'PUBLISHED', published_at = ?, attempts = attempts + 1, updated_at = ?
+          WHERE event_id IN (?) AND status = 'PENDING'`,
+        [now, now, ours.map((row) => row.event_id)],
+      );
+      return { at: now, ids: new Set(ours.map((row) => String(row.id))) };
+    });
+    for (const event of events) {
+      if (marked.ids.has(String(event.id))) {
+        this.metrics.outboxPublished((marked.at.getTime() - event.createdAt.getTime()) / 1000);
+      }
+    }
+  }
+
+  private async markFailedAttempt(event: OutboxEvent, reason: string): Promise<void> {
     const now = this.clock.now();
     const backoff = Math.min(1000 * 2 ** event.attempts, MAX_BACKOFF_MS);
     this.logger.warn(`event ${event.eventId} not published (attempt ${event.attempts + 1}): ${reason}`);
@@ -247,24 +218,4 @@ export class OutboxRelay implements OnApplicationBootstrap, OnApplicationShutdow
       [reason.slice(0, 512), new Date(now.getTime() + backoff), event.id, this.instanceId],
     );
   }
-}
-
-/** A claimed event and the partners it still has to reach (its deliveries not published yet). */
-interface Claimed {
-  event: ClaimedEvent;
-  partners: string[];
-}
-
-/** What the relay reads of an outbox row. */
-type ClaimedEvent = Pick<OutboxEvent, 'id' | 'eventId' | 'type' | 'paymentNo' | 'body' | 'attempts' | 'createdAt'>;
-
-/**
- * Both results, once both have settled: neither is still running when the pass ends on the other's failure
- * (shutdown waits for the pass, then closes the pool and the channel), and the first failure is thrown.
- */
-async function both<A, B>(a: Promise<A>, b: Promise<B>): Promise<[A, B]> {
-  const [ra, rb] = await Promise.allSettled([a, b]);
-  if (ra.status === 'rejected') throw ra.reason;
-  if (rb.status === 'rejected') throw rb.reason;
-  return [ra.value, rb.value];
 }
