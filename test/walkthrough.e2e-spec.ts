@@ -42,13 +42,15 @@ describe('README walk-through (built app and sandbox as processes)', () => {
     await waitFor(
       'the app to answer',
       async () => (await http('GET', `${base}/health`).catch(() => undefined))?.status === 200,
-      60_000,
+      // Migrations, fresh sandbox keys and every service healthy: in CI this suite can run right after the chaos
+      // run, which restarts MariaDB, Redis and RabbitMQ; 60 s was once not enough.
+      150_000,
     );
     await waitFor(
       'the sandbox to answer',
       async () => (await http('GET', `${sandbox}/sandbox/wechat/trades/x`).catch(() => undefined))?.status === 200,
     );
-  });
+  }, 180_000);
 
   afterAll(async () => {
     child.kill('SIGTERM');
