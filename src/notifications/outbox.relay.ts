@@ -2,10 +2,11 @@ import { Inject, Injectable, Logger, type OnApplicationBootstrap, type OnApplica
 import { InjectDataSource } from '@nestjs/typeorm';
 import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
-import { type DataSource, In } from 'typeorm';
+import type { DataSource, EntityManager } from 'typeorm';
 import { Clock } from '../common/clock';
 import { withLogContext } from '../common/logging/log-context';
 import { AppConfig } from '../config/app-config';
+import { runSql } from '../database/sql';
 import { inTransaction } from '../database/transaction';
 import { MetricsService } from '../metrics/metrics.service';
 import { AmqpConnection } from './amqp.connection';
@@ -18,12 +19,15 @@ const MAX_BACKOFF_MS = 60_000;
  * Publishes outbox events to the topic exchange with publisher confirms.
  *
  * - Claim: a short transaction takes due rows with `FOR UPDATE SKIP LOCKED` and leases them (sets
- *   `claimed_by` and moves `next_attempt_at` to the lease end), then commits. Several instances relay at
- *   once without publishing the same row; a crashed instance's rows come due again when the lease ends.
+ *   `claimed_by` and moves `next_attempt_at` to the lease end), then commits; on a backlog the same
+ *   transaction marks the batch before, while the current one is on the wire (see `drain`). Several
+ *   instances relay at once without publishing the same row; a crashed instance's rows come due again
+ *   when the lease ends.
  * - Publish: outside any transaction, persistent, `mandatory`, with a publish timeout, so a broker that is
  *   down or blocked fails the attempt instead of hanging the relay.
- * - Mark: only after the confirm (and no return), and only if the claim is still ours. A crash between
- *   confirm and mark publishes the event again later: consumers deduplicate by event id.
+ * - Mark: only after the confirm (and no return), only if the claim is still ours, and only the delivery
+ *   rows that were sent. A crash between confirm and mark publishes the event again later: consumers
+ *   deduplicate by event id.
  * - Prompt: `kick()` after a commit publishes at once; polling every RELAY_POLL_INTERVAL_MS is the net.
  */
 @Injectable()
@@ -79,66 +83,151 @@ export class OutboxRelay implements OnApplicationBootstrap, OnApplicationShutdow
 
   private async loop(): Promise<void> {
     try {
-      // Keep draining while full batches come back.
-      while (!this.stopped && (await this.runOnce()) === this.config.relay.batchSize);
+      await this.drain();
     } catch (error) {
       this.logger.warn(`relay pass failed: ${(error as Error).message}`);
     }
   }
 
   /**
-   * One claim-publish-mark pass; returns how many events it claimed. The batch's deliveries are read in one
-   * query and what the broker confirmed is marked in one transaction: a read and a commit per event made
-   * the database, not the broker, the relay's limit (bench/RESULTS.md, outbox relay).
+   * One pass: publish batches until a claim comes back short. While a batch is on the wire, one short
+   * transaction marks the batch before it (confirmed by then) and claims the next, so the database works
+   * while the relay waits for confirms: claim, publish and mark one after the other spent more time in the
+   * database than on the broker (bench/RESULTS.md, outbox relay). The broker still gets one batch at a
+   * time, in claim order.
+   *
+   * Once stopped, it claims nothing more but publishes and marks what it holds (shutdown waits for that).
+   * A pass that fails leaves what it claimed and did not mark to come due again when the lease ends.
    */
-  async runOnce(): Promise<number> {
-    const events = await this.claim();
-    if (events.length === 0) return 0;
-    const pending = await this.pendingPartners(events);
-    const sent = await Promise.all(events.map((event) => this.publish(event, pending.get(event.eventId) ?? [])));
-    await this.markPublished(events.filter((_, i) => sent[i]));
-    return events.length;
+  private async drain(): Promise<void> {
+    let batch = await this.markAndClaim([], true);
+    let confirmed: Claimed[] = [];
+    while (batch.length > 0) {
+      const more = batch.length === this.config.relay.batchSize && !this.stopped;
+      [confirmed, batch] = await both(this.publishBatch(batch), this.markAndClaim(confirmed, more));
+    }
+    await this.markAndClaim(confirmed, false);
   }
 
-  private claim(): Promise<OutboxEvent[]> {
-    return inTransaction(this.dataSource, async (manager) => {
+  /** Publishes a claimed batch; returns the events that may be marked published (confirmed, or nothing to send). */
+  private async publishBatch(batch: readonly Claimed[]): Promise<Claimed[]> {
+    const sent = await Promise.all(batch.map((claimed) => this.publish(claimed)));
+    return batch.filter((_, i) => sent[i]);
+  }
+
+  /**
+   * One short transaction marks `confirmed` published (what is still ours of it) and, if `claimNext`,
+   * claims the next batch; then the claimed events' pending deliveries are read. It runs beside a publish,
+   * never around one.
+   */
+  private async markAndClaim(confirmed: readonly Claimed[], claimNext: boolean): Promise<Claimed[]> {
+    if (confirmed.length === 0 && !claimNext) return [];
+    const done = await inTransaction(this.dataSource, async (manager) => {
       const now = this.clock.now();
-      const due = await manager.query<{ id: string }[]>(
-        `SELECT id FROM outbox_events
-          WHERE published_at IS NULL AND next_attempt_at <= ?
-          ORDER BY next_attempt_at, id LIMIT ? FOR UPDATE SKIP LOCKED`,
-        [now, this.config.relay.batchSize],
-      );
-      if (due.length === 0) return [];
-      const ids = due.map((row) => row.id);
-      await manager.query('UPDATE outbox_events SET claimed_by = ?, next_attempt_at = ? WHERE id IN (?)', [
-        this.instanceId,
-        new Date(now.getTime() + this.config.relay.claimLeaseMs),
-        ids,
-      ]);
-      return manager.getRepository(OutboxEvent).findBy({ id: In(ids) });
+      const marked = await this.markPublished(manager, confirmed, now);
+      return { now, marked, claimed: claimNext ? await this.claim(manager, now) : [] };
     });
+    for (const { event } of confirmed) {
+      if (done.marked.has(String(event.id))) {
+        this.metrics.outboxPublished((done.now.getTime() - event.createdAt.getTime()) / 1000);
+      }
+    }
+    return this.withPendingDeliveries(done.claimed);
   }
 
-  /** Partners each event still has to reach (deliveries not published yet), by event id. */
-  private async pendingPartners(events: readonly OutboxEvent[]): Promise<Map<string, string[]>> {
-    const rows = await this.dataSource.query<{ event_id: string; partner: string }[]>(
-      `SELECT event_id, partner FROM event_deliveries WHERE event_id IN (?) AND status = 'PENDING'`,
+  /**
+   * Takes up to a batch of due events, locked with SKIP LOCKED (rows another relay holds are passed over,
+   * not waited for), and leases them to this instance.
+   */
+  private async claim(manager: EntityManager, now: Date): Promise<ClaimedEvent[]> {
+    const due = await runSql<ClaimedEvent[]>(
+      this.dataSource,
+      manager,
+      `SELECT id, event_id AS eventId, type, payment_no AS paymentNo, body, attempts, created_at AS createdAt
+         FROM outbox_events
+        WHERE published_at IS NULL AND next_attempt_at <= ?
+        ORDER BY next_attempt_at, id LIMIT ? FOR UPDATE SKIP LOCKED`,
+      [now, this.config.relay.batchSize],
+    );
+    if (due.length === 0) return [];
+    await runSql(
+      this.dataSource,
+      manager,
+      'UPDATE outbox_events SET claimed_by = ?, next_attempt_at = ? WHERE id IN (?)',
+      [this.instanceId, new Date(now.getTime() + this.config.relay.claimLeaseMs), due.map((row) => row.id)],
+    );
+    return due;
+  }
+
+  /**
+   * The deliveries each claimed event still has to make (not published yet). Read after the claim has
+   * committed, in a statement of its own: a read inside the claim (a subquery of its locking SELECT) is a
+   * consistent read from a snapshot that can predate an event the locking read then takes, and would find
+   * that fresh event with no deliveries, as if there were nothing to send.
+   */
+  private async withPendingDeliveries(events: readonly ClaimedEvent[]): Promise<Claimed[]> {
+    if (events.length === 0) return [];
+    const rows = await runSql<{ id: string; event_id: string; partner: string }[]>(
+      this.dataSource,
+      undefined,
+      `SELECT id, event_id, partner FROM event_deliveries WHERE event_id IN (?) AND status = 'PENDING'`,
       [events.map((event) => event.eventId)],
     );
-    const partners = new Map<string, string[]>();
-    for (const row of rows) partners.set(row.event_id, [...(partners.get(row.event_id) ?? []), row.partner]);
-    return partners;
+    const byEvent = new Map<string, PendingDelivery[]>();
+    for (const row of rows) {
+      const list = byEvent.get(row.event_id) ?? [];
+      list.push({ id: row.id, partner: row.partner });
+      byEvent.set(row.event_id, list);
+    }
+    return events.map((event) => ({ event, deliveries: byEvent.get(event.eventId) ?? [] }));
+  }
+
+  /**
+   * Marks events published, only those whose claim is still ours (a lease that ran out belongs to the relay
+   * that took the row over: its rows are left alone), and of their deliveries exactly the ones that were
+   * sent; returns the ids of the events marked.
+   */
+  private async markPublished(manager: EntityManager, confirmed: readonly Claimed[], now: Date): Promise<Set<string>> {
+    if (confirmed.length === 0) return new Set();
+    const ours = await runSql<{ id: string }[]>(
+      this.dataSource,
+      manager,
+      'SELECT id FROM outbox_events WHERE id IN (?) AND claimed_by = ? AND published_at IS NULL FOR UPDATE',
+      [confirmed.map(({ event }) => event.id), this.instanceId],
+    );
+    const marked = new Set(ours.map((row) => String(row.id)));
+    if (marked.size === 0) return marked;
+    await runSql(
+      this.dataSource,
+      manager,
+      `UPDATE outbox_events SET published_at = ?, claimed_by = NULL, attempts = attempts + 1, last_error = NULL
+        WHERE id IN (?)`,
+      [now, [...marked]],
+    );
+    const sent = confirmed.filter(({ event }) => marked.has(String(event.id))).flatMap((c) => c.deliveries);
+    if (sent.length > 0) {
+      await runSql(
+        this.dataSource,
+        manager,
+        `UPDATE event_deliveries SET status = 'PUBLISHED', published_at = ?, attempts = attempts + 1, updated_at = ?
+          WHERE id IN (?) AND status = 'PENDING'`,
+        [now, now, sent.map((delivery) => delivery.id)],
+      );
+    }
+    return marked;
   }
 
   /** Sends one event to its pending partners; true when it may be marked published (confirmed, or nothing to send). */
-  private publish(event: OutboxEvent, partners: readonly string[]): Promise<boolean> {
+  private publish({ event, deliveries }: Claimed): Promise<boolean> {
     return withLogContext({ eventId: event.eventId, paymentNo: event.paymentNo }, () =>
-      this.publishOne(event, partners),
+      this.publishOne(
+        event,
+        deliveries.map((delivery) => delivery.partner),
+      ),
     );
   }
 
-  private async publishOne(event: OutboxEvent, partners: readonly string[]): Promise<boolean> {
+  private async publishOne(event: ClaimedEvent, partners: readonly string[]): Promise<boolean> {
     if (partners.length === 0) return true;
     try {
       const keys = this.config.partners.filter((p) => partners.includes(p.name));
@@ -155,7 +244,7 @@ export class OutboxRelay implements OnApplicationBootstrap, OnApplicationShutdow
   async send(
     exchange: string,
     routingKey: string,
-    event: OutboxEvent,
+    event: Pick<OutboxEvent, 'eventId' | 'type' | 'body'>,
     keys: readonly { keyId: string; secret: string }[],
   ): Promise<void> {
     const body = Buffer.from(event.body);
@@ -178,37 +267,7 @@ export class OutboxRelay implements OnApplicationBootstrap, OnApplicationShutdow
     }
   }
 
-  /** Marks the events published, with their deliveries: only those whose claim is still ours. */
-  private async markPublished(events: readonly OutboxEvent[]): Promise<void> {
-    if (events.length === 0) return;
-    const marked = await inTransaction(this.dataSource, async (manager) => {
-      const now = this.clock.now();
-      // A lease that ran out belongs to the relay that took the row over: leave its rows alone.
-      const ours = await manager.query<{ id: string; event_id: string }[]>(
-        `SELECT id, event_id FROM outbox_events WHERE id IN (?) AND claimed_by = ? AND published_at IS NULL FOR UPDATE`,
-        [events.map((event) => event.id), this.instanceId],
-      );
-      if (ours.length === 0) return { at: now, ids: new Set<string>() };
-      await manager.query(
-        `UPDATE outbox_events SET published_at = ?, claimed_by = NULL, attempts = attempts + 1, last_error = NULL
-          WHERE id IN (?)`,
-        [now, ours.map((row) => row.id)],
-      );
-      await manager.query(
-        `UPDATE event_deliveries SET status = 'PUBLISHED', published_at = ?, attempts = attempts + 1, updated_at = ?
-          WHERE event_id IN (?) AND status = 'PENDING'`,
-        [now, now, ours.map((row) => row.event_id)],
-      );
-      return { at: now, ids: new Set(ours.map((row) => String(row.id))) };
-    });
-    for (const event of events) {
-      if (marked.ids.has(String(event.id))) {
-        this.metrics.outboxPublished((marked.at.getTime() - event.createdAt.getTime()) / 1000);
-      }
-    }
-  }
-
-  private async markFailedAttempt(event: OutboxEvent, reason: string): Promise<void> {
+  private async markFailedAttempt(event: ClaimedEvent, reason: string): Promise<void> {
     const now = this.clock.now();
     const backoff = Math.min(1000 * 2 ** event.attempts, MAX_BACKOFF_MS);
     this.logger.warn(`event ${event.eventId} not published (attempt ${event.attempts + 1}): ${reason}`);
@@ -218,4 +277,30 @@ export class OutboxRelay implements OnApplicationBootstrap, OnApplicationShutdow
       [reason.slice(0, 512), new Date(now.getTime() + backoff), event.id, this.instanceId],
     );
   }
+}
+
+/** What the relay reads of a claimed outbox row. */
+type ClaimedEvent = Pick<OutboxEvent, 'id' | 'eventId' | 'type' | 'paymentNo' | 'body' | 'attempts' | 'createdAt'>;
+
+/** A delivery row still to be made: which partner, and the row to mark once the broker confirmed. */
+interface PendingDelivery {
+  id: string;
+  partner: string;
+}
+
+/** A claimed event and its deliveries not published yet. */
+interface Claimed {
+  event: ClaimedEvent;
+  deliveries: PendingDelivery[];
+}
+
+/**
+ * Both results, once both have settled: neither is still running when the pass ends on the other's failure
+ * (shutdown waits for the pass, then closes the pool and the channel), and the first failure is thrown.
+ */
+async function both<A, B>(a: Promise<A>, b: Promise<B>): Promise<[A, B]> {
+  const [ra, rb] = await Promise.allSettled([a, b]);
+  if (ra.status === 'rejected') throw ra.reason;
+  if (rb.status === 'rejected') throw rb.reason;
+  return [ra.value, rb.value];
 }
