@@ -14,7 +14,7 @@ export class OrdersRepository {
   private readonly itemRows: EntityRows<OrderItem>;
   private readonly withItemsSql: string;
 
-  constructor(@InjectDataSource() private readonly dataSource: DataSource) {
+  constructor(@InjectDataSource() dataSource: DataSource) {
     this.orderRows = new EntityRows(dataSource, Order);
     this.itemRows = new EntityRows(dataSource, OrderItem);
     this.withItemsSql =

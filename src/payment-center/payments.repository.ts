@@ -112,12 +112,19 @@ export class PaymentsRepository {
     return this.paymentRows.insert(manager, Object.assign(new Payment(), payment));
   }
 
+  /** Writes a payment read under its row lock: every field that may change, in one statement with no read before it. */
+  async save(manager: EntityManager, payment: Payment): Promise<void> {
+    await this.paymentRows.update(manager, payment, MUTABLE);
+  }
+
   /**
-   * Writes a payment read under its row lock: every field that may change, in one statement with no read
-   * before it. A payment read without its row lock may only write the `fields` its caller changed.
+   * Notes that a vendor call for this payment starts now. The payment may have been read without its row
+   * lock (the intent's lock serialises starts, not state changes), so only these two fields are written.
    */
-  async save(manager: EntityManager, payment: Payment, fields: readonly (keyof Payment)[] = MUTABLE): Promise<void> {
-    await this.paymentRows.update(manager, payment, fields);
+  async markGatewayRequested(manager: EntityManager, payment: Payment, now: Date): Promise<void> {
+    payment.gatewayRequestedAt = now;
+    payment.updatedAt = now;
+    await this.paymentRows.update(manager, payment, ['gatewayRequestedAt', 'updatedAt']);
   }
 
   /**

@@ -122,10 +122,7 @@ export class StartPaymentUseCase {
       if (callStillRunning) throw new PaymentStarting(open.paymentNo);
       // The earlier vendor call failed, timed out or its process died: call again with the same payment
       // number, which every vendor deduplicates.
-      open.gatewayRequestedAt = now;
-      open.updatedAt = now;
-      // Read without its row lock (the intent lock serialises starts, not state changes): write only these.
-      await this.payments.save(manager, open, ['gatewayRequestedAt', 'updatedAt']);
+      await this.payments.markGatewayRequested(manager, open, now);
       return { kind: 'call_gateway', payment: open, description: intent.description, resumed: true };
     }
 
