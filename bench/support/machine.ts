@@ -1,4 +1,4 @@
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import { cpus, loadavg, release, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { connect } from 'amqplib';
@@ -81,4 +81,82 @@ export async function machineReport(startedAt: Date, quick: boolean): Promise<st
     ['Packages', PACKAGES.map((name) => `${name} ${packageVersion(name)}`).join(', ')],
   ];
   return table(['', ''], lines);
+}
+
+/** Processes whose CPU is part of what a benchmark measures: the services it drives. */
+const SERVICES = new Set(['mariadbd', 'mysqld', 'redis-server', 'beam.smp', 'erl_child_setup', 'epmd']);
+const TICKS_PER_SECOND = 100; // USER_HZ on Linux
+
+/** utime + stime of one process, in ticks (0 if it is gone). */
+function processTicks(pid: number): number {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return Number(fields[11]) + Number(fields[12]);
+  } catch {
+    return 0;
+  }
+}
+
+/** The bench, its children (the app under test) and the services, by pid. */
+function ourPids(): number[] {
+  const pids: number[] = [];
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      const stat = readFileSync(`/proc/${entry}/stat`, 'utf8');
+      const comm = stat.slice(stat.indexOf('(') + 1, stat.lastIndexOf(')'));
+      const ppid = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
+      if (Number(entry) === process.pid || ppid === process.pid || SERVICES.has(comm)) pids.push(Number(entry));
+    } catch {
+      // gone meanwhile
+    }
+  }
+  return pids;
+}
+
+/** Busy ticks of the whole machine (all cores), from /proc/stat. */
+function machineBusyTicks(): number {
+  const [, user, nice, system, , , irq, softirq, steal] = readFileSync('/proc/stat', 'utf8')
+    .split('\n')[0]
+    .trim()
+    .split(/\s+/)
+    .map(Number);
+  return user + nice + system + irq + softirq + steal;
+}
+
+/**
+ * CPU the machine spent on anything but this benchmark while it measured (other users, a CI run, a
+ * stolen share of a virtual CPU): the busy time of all cores minus that of the bench, its app and the
+ * services. Start it once the app under test is up, stop it before the app stops. A figure measured with
+ * other work on the machine says so, instead of looking like the app's own.
+ */
+export class ForeignCpu {
+  private constructor(
+    private readonly pids: number[],
+    private readonly busy: number,
+    private readonly ours: number,
+    private readonly at: number,
+  ) {}
+
+  static start(): ForeignCpu {
+    const pids = ourPids();
+    return new ForeignCpu(pids, machineBusyTicks(), sumTicks(pids), Date.now());
+  }
+
+  /** Share of one core used by other work since start (0.5 = half a core). */
+  stop(): number {
+    const seconds = (Date.now() - this.at) / 1000;
+    const foreign = machineBusyTicks() - this.busy - (sumTicks(this.pids) - this.ours);
+    return Math.max(0, foreign / TICKS_PER_SECOND / seconds);
+  }
+}
+
+function sumTicks(pids: readonly number[]): number {
+  return pids.reduce((sum, pid) => sum + processTicks(pid), 0);
+}
+
+/** "0.03 cores" / "1.2 cores": how busy other work kept the machine during a measurement. */
+export function foreignCpuText(cores: number): string {
+  return `${cores.toFixed(2)} of ${cpus().length} cores`;
 }
