@@ -2,6 +2,8 @@ import { AsyncLocalStorage } from 'node:async_hooks';
 
 /** What a log line on the money path names, whatever code writes it. */
 export interface LogFields {
+  /** The HTTP request being handled (X-Request-Id); set first, so it leads every line of the request. */
+  reqId?: string;
   orderNo?: string;
   paymentNo?: string;
   refundNo?: string;

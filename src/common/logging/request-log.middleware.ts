@@ -1,0 +1,55 @@
+import { randomUUID } from 'node:crypto';
+import type { Request, Response } from 'express';
+import type { Logger } from 'pino';
+import { withLogContext } from './log-context';
+
+/** A caller's X-Request-Id is kept when it looks like an id; anything else is replaced, never logged raw. */
+const REQUEST_ID = /^[A-Za-z0-9._:-]{1,64}$/;
+
+export const REQUEST_ID_HEADER = 'X-Request-Id';
+
+/** Scrapes and health checks would drown the requests worth reading: they get an id but no line. */
+const unlogged = (url: string) => url === '/metrics' || url.startsWith('/health');
+
+function requestIdOf(request: Request): string {
+  const given = request.headers['x-request-id'];
+  return typeof given === 'string' && REQUEST_ID.test(given) ? given : randomUUID();
+}
+
+/**
+ * Per request: its id (the caller's X-Request-Id or a new UUID, sent back), a log context that puts `reqId` on
+ * every line written while handling it (see log-context.ts), and one line when the response is done:
+ * `request completed` (`req` with id, method and URL, `res` with the status, `responseTime` in ms), or
+ * `request errored` with `err` for a 5xx or a failed response. The same lines pino-http wrote; written here
+ * with one log context and no per-request child loggers, which cost a quarter of a small request's CPU.
+ */
+export function requestLog(logger: () => Logger) {
+  return (request: Request, response: Response, next: () => void): void => {
+    const reqId = requestIdOf(request);
+    response.setHeader(REQUEST_ID_HEADER, reqId);
+    const started = Date.now();
+    const req = { id: reqId, method: request.method, url: request.originalUrl ?? request.url };
+    let done = false;
+    const finished = (error?: Error) => {
+      if (done) return;
+      done = true;
+      const status = response.statusCode;
+      const responseTime = Date.now() - started;
+      const res = { statusCode: status };
+      if (error || status >= 500) {
+        const err = error ?? new Error(`failed with status code ${status}`);
+        logger().error({ reqId, req, res, err, responseTime }, 'request errored');
+      } else {
+        logger()[status >= 400 ? 'warn' : 'info']({ reqId, req, res, responseTime }, 'request completed');
+      }
+    };
+    // The first of these ends the request: 'finish' when the answer is out, 'close' when the client hung up first.
+    if (!unlogged(request.originalUrl ?? request.url)) {
+      const ended = () => finished();
+      response.on('finish', ended);
+      response.on('close', ended);
+    }
+    response.on('error', finished);
+    withLogContext({ reqId }, next);
+  };
+}
