@@ -176,12 +176,9 @@ describe('Payment events to partners over RabbitMQ (e2e)', () => {
     );
     const relay = app().app.get(OutboxRelay);
     // The same event again (what a crash before the ack or a second publish looks like to the consumer).
-    await relay.send(
-      '',
-      partnerQueue(ORDERS.name),
-      { eventId: event.event_id, type: event.type, body: event.body } as never,
-      [ORDERS],
-    );
+    await relay.send('', partnerQueue(ORDERS.name), { eventId: event.event_id, type: event.type, body: event.body }, [
+      ORDERS,
+    ]);
     // An older change of the same payment arriving late.
     const stale = {
       ...JSON.parse(event.body),
@@ -193,7 +190,7 @@ describe('Payment events to partners over RabbitMQ (e2e)', () => {
     await relay.send(
       '',
       partnerQueue(ORDERS.name),
-      { eventId: stale.id, type: 'payment.closed', body: JSON.stringify(stale) } as never,
+      { eventId: stale.id, type: 'payment.closed', body: JSON.stringify(stale) },
       [ORDERS],
     );
 
@@ -232,9 +229,7 @@ describe('Payment events to partners over RabbitMQ (e2e)', () => {
     );
     await app()
       .app.get(OutboxRelay)
-      .send('', partnerQueue(ORDERS.name), { eventId, type: poison.type, body: JSON.stringify(poison) } as never, [
-        ORDERS,
-      ]);
+      .send('', partnerQueue(ORDERS.name), { eventId, type: poison.type, body: JSON.stringify(poison) }, [ORDERS]);
     const [delivery] = await waitFor('poison message dead-lettered', async () => {
       const found = await rows<{ status: string; last_error: string }>(
         'SELECT status, last_error FROM event_deliveries WHERE event_id = ?',
