@@ -25,9 +25,9 @@ const MAX_BACKOFF_MS = 60_000;
  *   when the lease ends.
  * - Publish: outside any transaction, persistent, `mandatory`, with a publish timeout, so a broker that is
  *   down or blocked fails the attempt instead of hanging the relay.
- * - Mark: only after the confirm (and no return), only if the claim is still ours, and only the delivery
- *   rows that were sent. A crash between confirm and mark publishes the event again later: consumers
- *   deduplicate by event id.
+ * - Mark: only after the confirm (and no return): exactly the delivery rows that were sent, and the event
+ *   row only if the claim is still ours. A crash between confirm and mark publishes the event again later:
+ *   consumers deduplicate by event id.
  * - Prompt: `kick()` after a commit publishes at once; polling every RELAY_POLL_INTERVAL_MS is the net.
  */
 @Injectable()
@@ -124,11 +124,11 @@ export class OutboxRelay implements OnApplicationBootstrap, OnApplicationShutdow
     if (confirmed.length === 0 && !claimNext) return [];
     const done = await inTransaction(this.dataSource, async (manager) => {
       const now = this.clock.now();
-      const marked = await this.markPublished(manager, confirmed, now);
-      return { now, marked, claimed: claimNext ? await this.claim(manager, now) : [] };
+      const allOurs = await this.markPublished(manager, confirmed, now);
+      return { now, allOurs, claimed: claimNext ? await this.claim(manager, now) : [] };
     });
-    for (const { event } of confirmed) {
-      if (done.marked.has(String(event.id))) {
+    if (done.allOurs) {
+      for (const { event } of confirmed) {
         this.metrics.outboxPublished((done.now.getTime() - event.createdAt.getTime()) / 1000);
       }
     }
@@ -183,28 +183,15 @@ export class OutboxRelay implements OnApplicationBootstrap, OnApplicationShutdow
   }
 
   /**
-   * Marks events published, only those whose claim is still ours (a lease that ran out belongs to the relay
-   * that took the row over: its rows are left alone), and of their deliveries exactly the ones that were
-   * sent; returns the ids of the events marked.
+   * Marks what the broker confirmed: the delivery rows that were sent, and the events whose claim is still
+   * ours (a lease that ran out belongs to the relay that took the row over: its event row is left to it).
+   * A sent delivery is marked either way, because it was sent; the relay that took over finds nothing
+   * left to send for it or sends it again, which consumers deduplicate. Two statements, no locking read
+   * first. Returns whether every confirmed event was ours (the usual case; the lag metric counts those).
    */
-  private async markPublished(manager: EntityManager, confirmed: readonly Claimed[], now: Date): Promise<Set<string>> {
-    if (confirmed.length === 0) return new Set();
-    const ours = await runSql<{ id: string }[]>(
-      this.dataSource,
-      manager,
-      'SELECT id FROM outbox_events WHERE id IN (?) AND claimed_by = ? AND published_at IS NULL FOR UPDATE',
-      [confirmed.map(({ event }) => event.id), this.instanceId],
-    );
-    const marked = new Set(ours.map((row) => String(row.id)));
-    if (marked.size === 0) return marked;
-    await runSql(
-      this.dataSource,
-      manager,
-      `UPDATE outbox_events SET published_at = ?, claimed_by = NULL, attempts = attempts + 1, last_error = NULL
-        WHERE id IN (?)`,
-      [now, [...marked]],
-    );
-    const sent = confirmed.filter(({ event }) => marked.has(String(event.id))).flatMap((c) => c.deliveries);
+  private async markPublished(manager: EntityManager, confirmed: readonly Claimed[], now: Date): Promise<boolean> {
+    if (confirmed.length === 0) return false;
+    const sent = confirmed.flatMap((c) => c.deliveries);
     if (sent.length > 0) {
       await runSql(
         this.dataSource,
@@ -214,7 +201,15 @@ export class OutboxRelay implements OnApplicationBootstrap, OnApplicationShutdow
         [now, now, sent.map((delivery) => delivery.id)],
       );
     }
-    return marked;
+    const marked = await runSql<{ affectedRows: number }>(
+      this.dataSource,
+      manager,
+      `UPDATE outbox_events SET published_at = ?, claimed_by = NULL, attempts = attempts + 1, last_error = NULL
+        WHERE id IN (?) AND claimed_by = ? AND published_at IS NULL`,
+      [now, confirmed.map(({ event }) => event.id), this.instanceId],
+    );
+    // mysql2 connects with CLIENT_FOUND_ROWS: affectedRows counts the rows the WHERE matched.
+    return marked.affectedRows === confirmed.length;
   }
 
   /** Sends one event to its pending partners; true when it may be marked published (confirmed, or nothing to send). */
