@@ -118,6 +118,14 @@ describe('structured logs of a full payment run (e2e, built app)', () => {
       },
     );
     expect(forged.status).toBe(400);
+    // A body that is not JSON is refused before any route runs; it still has its id and its line.
+    const unreadable = await fetch(`${base}/api/payments/notify/wechat`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', 'x-request-id': 'broken-body-1' },
+      body: '{"id": "x", "resource": ',
+    });
+    expect(unreadable.status).toBe(400);
+    expect(unreadable.headers.get('x-request-id')).toBe('broken-body-1');
     await new Promise((resolve) => setTimeout(resolve, 500)); // the relay's last publish lines
     child.kill('SIGTERM');
     expect(await exited).toBe(0);
@@ -165,6 +173,14 @@ describe('structured logs of a full payment run (e2e, built app)', () => {
     );
     expect(payCompleted).toMatchObject({ orderNo, paymentNo, res: { statusCode: 200 } });
     expect(parsed.some((l) => l.level === 'warn' && String(l.msg).includes('wechat notification refused'))).toBe(true);
+    expect(parsed.filter((l) => l.reqId === 'broken-body-1')).toEqual([
+      expect.objectContaining({
+        level: 'warn',
+        msg: 'request completed',
+        req: { id: 'broken-body-1', method: 'POST', url: '/api/payments/notify/wechat' },
+        res: { statusCode: 400 },
+      }),
+    ]);
 
     // No secret, whole or in part: signing keys, the APIv3 key, the admin token, the partner's secret.
     const secrets = secretsIn(sandbox.keys, [adminToken, orders.secret]);

@@ -1,11 +1,11 @@
-import { type MiddlewareConsumer, Module, type NestModule } from '@nestjs/common';
+import { type INestApplication, type MiddlewareConsumer, Module, type NestModule } from '@nestjs/common';
 import { APP_INTERCEPTOR } from '@nestjs/core';
 import type { Request, Response } from 'express';
 import { LoggerModule, type Params, PinoLogger } from 'nestjs-pino';
 import { AppConfig } from '../../config/app-config';
 import { currentLogContext } from './log-context';
 import { LogContextInterceptor } from './log-context.interceptor';
-import { requestLog } from './request-log.middleware';
+import { requestLog, requestLogContext } from './request-log.middleware';
 
 export { REQUEST_ID_HEADER } from './request-log.middleware';
 
@@ -84,8 +84,8 @@ function mergeContext(line: { req?: unknown; reqId?: unknown }, context: { reqId
 
 export function loggerParams(config: AppConfig): Params<Request, Response> {
   return {
-    // The request id, the request line and the per-request log context are requestLog's (see
-    // request-log.middleware.ts); nestjs-pino's own request middleware (pino-http, per-request child loggers
+    // The request id, the request line and the per-request log context are requestLog's and
+    // requestLogContext's (see request-log.middleware.ts); nestjs-pino's own request middleware (pino-http, per-request child loggers
     // in a second async context) is left out. nestjs-pino still makes the pino logger and serves Nest's Logger.
     forRoutes: [],
     pinoHttp: {
@@ -123,6 +123,15 @@ export function loggerParams(config: AppConfig): Params<Request, Response> {
 })
 export class LoggingModule implements NestModule {
   configure(consumer: MiddlewareConsumer): void {
-    consumer.apply(requestLog(() => PinoLogger.root)).forRoutes('*path');
+    consumer.apply(requestLogContext).forRoutes('*path');
   }
+}
+
+/**
+ * Mounts the request log (request id, the request line) in front of everything the app mounts, body parsing
+ * included, so a request refused before routing (a body that is not JSON) still has its id and its line.
+ * Call it before anything else is mounted.
+ */
+export function useRequestLog(app: INestApplication): void {
+  app.use(requestLog(() => PinoLogger.root));
 }

@@ -5,7 +5,7 @@ import { pino, type LoggerOptions } from 'pino';
 import type { AppConfig } from '../../config/app-config';
 import { addLogContext } from './log-context';
 import { loggerParams } from './logging.module';
-import { requestLog } from './request-log.middleware';
+import { requestLog, requestLogContext } from './request-log.middleware';
 
 function capture() {
   const lines: string[] = [];
@@ -34,12 +34,15 @@ describe('requestLog', () => {
     const { lines, logger } = capture();
     const sut = requestLog(() => logger);
     const { request, response, sent } = exchange('/api/orders/ord_1/pay', { 'x-request-id': 'checkout-42' });
-    sut(request, response, () => {
-      logger.info({ context: 'StartPaymentUseCase' }, 'inside');
-      addLogContext({ orderNo: 'ord_1', paymentNo: 'P1' });
-      response.emit('finish');
-      response.emit('close');
-    });
+    // As mounted: requestLog first, the body parsers, then requestLogContext (LoggingModule's middleware).
+    sut(request, response, () =>
+      requestLogContext(request, response, () => {
+        logger.info({ context: 'StartPaymentUseCase' }, 'inside');
+        addLogContext({ orderNo: 'ord_1', paymentNo: 'P1' });
+        response.emit('finish');
+        response.emit('close');
+      }),
+    );
     expect(sent).toEqual({ 'X-Request-Id': 'checkout-42' });
     const [inside, line, ...more] = lines.map((l) => JSON.parse(l) as Record<string, unknown>);
     expect(more).toEqual([]);
