@@ -19,11 +19,6 @@ const STEADY_RATE = 50;
 /** Throughput rounds (relay, then raw, each on a fresh backlog); the medians are the figures. */
 const ROUNDS = 3;
 
-function median(values: readonly number[]): number {
-  const sorted = [...values].sort((a, b) => a - b);
-  return sorted[Math.floor(sorted.length / 2)];
-}
-
 /** A `payment.succeeded` body of the size partners receive. */
 function eventBody(eventId: string, paymentNo: string, at: Date): string {
   return JSON.stringify({
@@ -160,8 +155,14 @@ export async function relayBench(context: BenchContext): Promise<Section> {
   } finally {
     await app.stop();
   }
-  const relayRate = median(rounds.map((r) => r.relay));
-  const rawRate = median(rounds.map((r) => r.raw));
+  const relayRate = percentile(
+    rounds.map((r) => r.relay).sort((a, b) => a - b),
+    50,
+  );
+  const rawRate = percentile(
+    rounds.map((r) => r.raw).sort((a, b) => a - b),
+    50,
+  );
 
   // Lag: production settings (poll every RELAY_POLL_INTERVAL_MS), events made by real callbacks.
   const seconds = context.seconds(12);

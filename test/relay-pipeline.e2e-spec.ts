@@ -89,8 +89,20 @@ describe('relay pipelining a backlog, two instances at once (e2e)', () => {
     for (const instance of instances) instance.app.get(OutboxRelay).kick();
   }
 
-  /** Every event published and marked once, its delivery with it, and the partner got each exactly once. */
-  async function expectEachPublishedOnce(eventIds: string[]): Promise<void> {
+  /** Commits the events one at a time from WRITERS parallel writers, kicking `relays` after each commit. */
+  async function commitOneByOne(events: ReturnType<typeof newEvents>, relays: RunningApp[]): Promise<void> {
+    const queue = [...events];
+    const writer = async () => {
+      for (let next = queue.shift(); next; next = queue.shift()) {
+        await commitEvents([next]);
+        for (const instance of relays) instance.app.get(OutboxRelay).kick();
+      }
+    };
+    await Promise.all(Array.from({ length: WRITERS }, writer));
+  }
+
+  /** Waits until every event is published; then each must be marked once, released, with its delivery marked once. */
+  async function expectEachMarkedOnce(eventIds: string[]): Promise<void> {
     const count = async (sql: string) => Number(((await db.query(sql, [eventIds]))[0] as { n: number }[])[0].n);
     await waitFor(
       'every event published',
@@ -110,7 +122,11 @@ describe('relay pipelining a backlog, two instances at once (e2e)', () => {
       [eventIds],
     );
     expect(deliveries).toEqual([{ status: 'PUBLISHED', attempts: 1, n: eventIds.length }]);
+  }
 
+  /** Every event published and marked once, its delivery with it, and the partner got each exactly once. */
+  async function expectEachPublishedOnce(eventIds: string[]): Promise<void> {
+    await expectEachMarkedOnce(eventIds);
     const mine = new Set(eventIds);
     const received = await probe.take(partnerQueue(WATCHER.name), eventIds.length, 30_000);
     // Anything published twice would be behind the first copies: wait a little for it.
@@ -133,14 +149,7 @@ describe('relay pipelining a backlog, two instances at once (e2e)', () => {
     // change: a claim runs while events commit, so an event can become visible to a claim mid-statement.
     // Its deliveries must still be read, sent and marked: none may be marked published unsent.
     const events = newEvents(TRICKLE);
-    const queue = [...events];
-    const writer = async () => {
-      for (let next = queue.shift(); next; next = queue.shift()) {
-        await commitEvents([next]);
-        kickAll();
-      }
-    };
-    await Promise.all(Array.from({ length: WRITERS }, writer));
+    await commitOneByOne(events, instances);
     await expectEachPublishedOnce(events.map((e) => e.eventId));
   });
 
@@ -161,37 +170,9 @@ describe('relay pipelining a backlog, two instances at once (e2e)', () => {
     const extra = [await startApp(gateways, new TestClock(), settings), await startApp(gateways, ahead, settings)];
     try {
       const events = newEvents(TRICKLE);
-      const queue = [...events];
-      const writer = async () => {
-        for (let next = queue.shift(); next; next = queue.shift()) {
-          await commitEvents([next]);
-          for (const instance of extra) instance.app.get(OutboxRelay).kick();
-        }
-      };
-      await Promise.all(Array.from({ length: WRITERS }, writer));
+      await commitOneByOne(events, extra);
       const eventIds = events.map((e) => e.eventId);
-      await waitFor(
-        'every event published',
-        async () => {
-          const [rows] = await db.query(
-            'SELECT COUNT(*) AS n FROM outbox_events WHERE published_at IS NULL AND event_id IN (?)',
-            [eventIds],
-          );
-          return Number((rows as { n: number }[])[0].n) === 0;
-        },
-        60_000,
-      );
-      const [outbox] = await db.query(
-        `SELECT attempts, claimed_by IS NULL AS released, COUNT(*) AS n FROM outbox_events WHERE event_id IN (?)
-          GROUP BY attempts, released`,
-        [eventIds],
-      );
-      expect(outbox).toEqual([{ attempts: 1, released: 1, n: eventIds.length }]);
-      const [deliveries] = await db.query(
-        'SELECT status, attempts, COUNT(*) AS n FROM event_deliveries WHERE event_id IN (?) GROUP BY status, attempts',
-        [eventIds],
-      );
-      expect(deliveries).toEqual([{ status: 'PUBLISHED', attempts: 1, n: eventIds.length }]);
+      await expectEachMarkedOnce(eventIds);
       const mine = new Set<string>(eventIds);
       const received = await probe.take(partnerQueue(WATCHER.name), 2 * eventIds.length, 5000);
       const ids = new Set(received.map((m) => m.properties.messageId as string).filter((id) => mine.has(id)));

@@ -85,8 +85,9 @@ function mergeContext(line: { req?: unknown; reqId?: unknown }, context: { reqId
 export function loggerParams(config: AppConfig): Params<Request, Response> {
   return {
     // The request id, the request line and the per-request log context are requestLog's and
-    // requestLogContext's (see request-log.middleware.ts); nestjs-pino's own request middleware (pino-http, per-request child loggers
-    // in a second async context) is left out. nestjs-pino still makes the pino logger and serves Nest's Logger.
+    // requestLogContext's (see request-log.middleware.ts); nestjs-pino's own request middleware (pino-http,
+    // per-request child loggers in a second async context) is left out. nestjs-pino still makes the pino
+    // logger and serves Nest's Logger.
     forRoutes: [],
     pinoHttp: {
       level: PINO_LEVELS[config.logLevel],
