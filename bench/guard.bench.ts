@@ -289,7 +289,7 @@ export async function guardBench(context: BenchContext): Promise<Section> {
   const redisTrips = Math.max(waited.perVariant.derived, waited.perVariant.explicit);
   const markdown = [
     `\`POST /api/orders\` with the duplicate-submission guard, without and with an \`Idempotency-Key\`, against the ` +
-      `same \`OrdersService.create\` behind a probe endpoint that opts out of the guard (no Redis, no key row). ` +
+      `same \`OrdersService.create\` behind a probe endpoint that opts out of the guard (no Redis, no key in the order row). ` +
       `Latency one request at a time, the variants taking turns request by request for ` +
       `${rounds * variants.length * seconds} s; throughput at 16 connections, the variants alternating ` +
       `${rounds === 1 ? 'once' : `${rounds} times`}, the better run counting. Commands and statements counted ` +
@@ -326,8 +326,8 @@ export async function guardBench(context: BenchContext): Promise<Section> {
       '(and returns a finished request to replay) before the handler runs. After it, a compare-and-set `EVAL` ' +
       'stores the response; it is written to the socket before the answer but not waited for, so a retry sent ' +
       'on receipt of the answer finds it stored (a duplicate that finds the key in flight looks once more ' +
-      'before its 409). Inside the order transaction the guard claims the key row in MariaDB (the backstop ' +
-      'when Redis is down or flushed) with one `INSERT … ON DUPLICATE KEY UPDATE … RETURNING`. ' +
+      'before its 409). The backstop when Redis is down or flushed costs no statement: the key is a column of ' +
+      "the order with a unique index, written by the order's own `INSERT` (NULL when the guard is off). " +
       `Round trips waited on: the app again with its Redis behind a proxy that holds each command ` +
       `${LINK_DELAY_MS} ms, the variants timed with and without the delay, request by request; the difference ` +
       `in p50 divided by what the delay adds to one PING through it (${ms(waited.addedPerTrip)}).`,

@@ -4,6 +4,7 @@ import { Recovery1764200000000 } from './1764200000000-recovery';
 import { Reconciliation1764300000000 } from './1764300000000-reconciliation';
 import { PaymentsByStatus1764410000000 } from './1764410000000-payments-by-status';
 import { PaymentsStatusChannel1764420000000 } from './1764420000000-payments-status-channel';
+import { OrderIdempotencyKey1764500000000 } from './1764500000000-order-idempotency-key';
 
 /** Every migration, in order. Listed explicitly so the app, the CLI and the tests load the same set. */
 export const migrations = [
@@ -13,4 +14,5 @@ export const migrations = [
   Reconciliation1764300000000,
   PaymentsByStatus1764410000000,
   PaymentsStatusChannel1764420000000,
+  OrderIdempotencyKey1764500000000,
 ];

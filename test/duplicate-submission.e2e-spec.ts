@@ -376,6 +376,28 @@ describe('Duplicate-submission guard (e2e, two app instances)', () => {
       expect(responses.every((r) => r.status === 201 && r.body.orderNo === orders[0])).toBe(true);
     });
 
+    it('the same basket again after the window, 40 copies at once: the expired key is freed once, one new order', async () => {
+      const buyerId = uniqueId('no-redis-window');
+      const [first] = await burst(1, '/api/orders', orderBody(buyerId));
+      expect(first.status).toBe(201);
+      await new Promise((resolve) => setTimeout(resolve, 2100)); // IDEMPOTENCY_DERIVED_TTL_SECONDS=2 in tests
+      const responses = await burst(40, '/api/orders', orderBody(buyerId));
+      const orders = await ordersOf(buyerId);
+      expect(orders).toHaveLength(2);
+      const second = orders.find((orderNo) => orderNo !== first.body.orderNo);
+      for (const response of responses) {
+        expect(response.status).toBe(201);
+        expect(response.body.orderNo).toBe(second);
+      }
+      expect(responses.filter((r) => r.headers.get('idempotent-replayed') === null)).toHaveLength(1);
+      // The key now names the new order only.
+      const [holders] = await db.query(
+        'SELECT order_no FROM orders WHERE buyer_id = ? AND idempotency_key IS NOT NULL',
+        [buyerId],
+      );
+      expect(holders).toEqual([{ order_no: second }]);
+    });
+
     it('30 concurrent pays on one order still open one payment and one vendor trade', async () => {
       const order = (await burst(1, '/api/orders', orderBody(uniqueId('no-redis-pay'))))[0].body;
       gateways.alipay.delayMs = 200;

@@ -8,7 +8,8 @@ import { OrdersService } from '../../src/orders/orders.service';
  * Endpoints that exist only in the benchmark's app, to measure against:
  * - POST /bench/noop: the whole HTTP stack (Express, logging, metrics, interceptors, validation pipe) and
  *   nothing else: the ceiling of any endpoint in this app.
- * - POST /bench/orders: POST /api/orders without the duplicate-submission guard (no Redis, no key row),
+ * - POST /bench/orders: POST /api/orders without the duplicate-submission guard (no Redis, the order's key
+ *   column left NULL),
  *   the same OrdersService.create otherwise.
  */
 @Controller('bench')

@@ -39,35 +39,22 @@ export async function rawCheckout(pool: Pool, buyerId: string): Promise<number> 
   };
   const now = () => new Date();
 
-  // OrdersService.create: the duplicate-submission key row and the order, one transaction.
+  // OrdersService.create: the order, its duplicate-submission key in a unique column, one transaction.
   const orderNo = newOrderNo();
   const body = JSON.stringify({ buyerId, items: [ITEM] });
   const requestHash = createHash('sha256').update(`POST\n/api/orders\n${body}`).digest('hex');
   const key = `h:${createHash('sha256').update(`anonymous\n${requestHash}`).digest('hex')}`;
   await inTransaction(pool, async (c) => {
     const at = now();
-    const expires = new Date(at.getTime() + 2000);
     statements += 2; // START TRANSACTION, COMMIT
-    await q(
-      c,
-      `INSERT INTO idempotency_keys (\`key\`, request_hash, resource_type, resource_id, expires_at, created_at)
-       VALUES (?, ?, ?, ?, ?, ?)
-       ON DUPLICATE KEY UPDATE
-         request_hash = IF(expires_at <= ?, VALUES(request_hash), request_hash),
-         resource_type = IF(expires_at <= ?, VALUES(resource_type), resource_type),
-         resource_id = IF(expires_at <= ?, VALUES(resource_id), resource_id),
-         created_at = IF(expires_at <= ?, VALUES(created_at), created_at),
-         expires_at = IF(expires_at <= ?, VALUES(expires_at), expires_at)
-       RETURNING request_hash, resource_type, resource_id`,
-      [key, requestHash, 'order', orderNo, expires, at, at, at, at, at, at],
-    );
     const expiresAt = new Date(at.getTime() + EXPIRES_IN_MS);
     const order = await q(
       c,
       `INSERT INTO orders (order_no, buyer_id, currency, amount_fen, status, expires_at, payment_no, channel,
-         next_check_at, version, created_at, updated_at)
-       VALUES (?, ?, 'CNY', ?, 'CREATED', ?, NULL, NULL, ?, 0, ?, ?)`,
-      [orderNo, buyerId, AMOUNT, expiresAt, expiresAt, at, at],
+         next_check_at, version, created_at, updated_at, idempotency_key, idempotency_request_hash,
+         idempotency_expires_at)
+       VALUES (?, ?, 'CNY', ?, 'CREATED', ?, NULL, NULL, ?, 0, ?, ?, ?, ?, ?)`,
+      [orderNo, buyerId, AMOUNT, expiresAt, expiresAt, at, at, key, requestHash, new Date(at.getTime() + 2000)],
     );
     await q(
       c,

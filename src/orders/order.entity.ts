@@ -58,6 +58,21 @@ export class Order {
   @Column({ name: 'updated_at', type: 'datetime', precision: 3 })
   updatedAt: Date;
 
+  /**
+   * The duplicate-submission key the order was created under (see OrdersService.create), with the request
+   * it stands for and until when it holds. The unique index makes the order's INSERT the key's claim; a
+   * key whose time is up is cleared when the same key comes again, so it can name a new order.
+   */
+  @Index('uq_orders_idempotency_key', { unique: true })
+  @Column({ name: 'idempotency_key', type: 'varchar', length: 66, nullable: true })
+  idempotencyKey: string | null;
+
+  @Column({ name: 'idempotency_request_hash', type: 'char', length: 64, nullable: true })
+  idempotencyRequestHash: string | null;
+
+  @Column({ name: 'idempotency_expires_at', type: 'datetime', precision: 3, nullable: true })
+  idempotencyExpiresAt: Date | null;
+
   @OneToMany(() => OrderItem, (item) => item.order, { cascade: ['insert'] })
   items: Relation<OrderItem[]>;
 }

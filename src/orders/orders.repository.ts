@@ -2,7 +2,10 @@ import { Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import type { DataSource, EntityManager } from 'typeorm';
 import { EntityRows } from '../database/entity-rows';
+import { ER_DUP_ENTRY, mysqlErrno } from '../database/transaction';
 import { Order, OrderItem } from './order.entity';
+
+const IDEMPOTENCY_KEY_INDEX = 'uq_orders_idempotency_key';
 
 /** What checkout and payment results change on an order read under its row lock. */
 const MUTABLE: readonly (keyof Order)[] = ['status', 'paymentNo', 'channel', 'nextCheckAt', 'version', 'updatedAt'];
@@ -35,11 +38,36 @@ export class OrdersRepository {
     return this.orderRows.selectOne(manager, 'order_no = ?', [orderNo], 'FOR UPDATE');
   }
 
-  /** The order, then its lines in one statement. */
-  async insert(manager: EntityManager, order: Order): Promise<void> {
-    await this.orderRows.insert(manager, order);
+  /**
+   * The order, then its lines in one statement. Returns false, having written nothing, when another order
+   * holds the order's idempotency key (the unique index refused it; the caller's transaction goes on).
+   */
+  async insert(manager: EntityManager, order: Order): Promise<boolean> {
+    try {
+      await this.orderRows.insert(manager, order);
+    } catch (error) {
+      if (mysqlErrno(error) === ER_DUP_ENTRY && (error as Error).message.includes(IDEMPOTENCY_KEY_INDEX)) return false;
+      throw error;
+    }
     for (const item of order.items) item.order = { id: order.id } as Order;
     await this.itemRows.insertMany(manager, order.items);
+    return true;
+  }
+
+  /**
+   * The order holding an idempotency key, read under a shared lock: it stays as read until the caller's
+   * transaction ends, and concurrent duplicates reading it do not block each other.
+   */
+  lockByIdempotencyKey(manager: EntityManager, key: string): Promise<Order | null> {
+    return this.orderRows.selectOne(manager, 'idempotency_key = ?', [key], 'LOCK IN SHARE MODE');
+  }
+
+  /** Frees an expired key from the order holding it, so that the key can name a new order. */
+  async releaseIdempotencyKey(manager: EntityManager, order: Order): Promise<void> {
+    await this.orderRows.run(manager, 'UPDATE orders SET idempotency_key = NULL WHERE id = ? AND idempotency_key = ?', [
+      order.id,
+      order.idempotencyKey,
+    ]);
   }
 
   /**

@@ -4,9 +4,8 @@ import type { DataSource } from 'typeorm';
 import { AppConfig } from '../config/app-config';
 import { Clock } from '../common/clock';
 import { addLogContext } from '../common/logging/log-context';
-import { RequestValidationFailed } from '../common/errors/domain-error';
+import { IdempotencyKeyReused, RequestValidationFailed } from '../common/errors/domain-error';
 import { type IdempotencyContext, Replayed } from '../common/idempotency/idempotency-context';
-import { IdempotencyStore } from '../common/idempotency/idempotency.store';
 import { newOrderNo } from '../common/ids';
 import { sumFen } from '../common/money';
 import { inTransaction } from '../database/transaction';
@@ -32,15 +31,16 @@ export class OrdersService {
     @InjectDataSource() private readonly dataSource: DataSource,
     @Inject(OrdersRepository) private readonly orders: OrdersRepository,
     @Inject(PaymentCenter) private readonly paymentCenter: PaymentCenter,
-    @Inject(IdempotencyStore) private readonly idempotency: IdempotencyStore,
     @Inject(AppConfig) private readonly config: AppConfig,
     @Inject(Clock) private readonly clock: Clock,
   ) {}
 
   /**
-   * Creates an order, or returns the one this same request already created: the duplicate-submission
-   * key is claimed in the order's own transaction, so duplicates cannot create a second order even when
-   * Redis is down or was flushed.
+   * Creates an order, or returns the one this same request already created. The duplicate-submission key
+   * is a column of the order with a unique index, so the order's own INSERT claims it: duplicates cannot
+   * create a second order even when Redis is down or was flushed, and the claim costs no statement of its
+   * own. A concurrent duplicate's INSERT waits for the first transaction and then finds its order (or
+   * inserts, if that one rolled back).
    */
   async create(dto: CreateOrderDto, guard: IdempotencyContext | undefined): Promise<OrderView | Replayed<OrderView>> {
     const items = dto.items.map((item, index) => {
@@ -65,19 +65,8 @@ export class OrdersService {
 
     const created = await inTransaction(this.dataSource, async (manager) => {
       const now = this.clock.now();
-      const orderNo = newOrderNo();
-      addLogContext({ orderNo });
-      if (guard) {
-        const claim = await this.idempotency.claim(manager, guard, { type: 'order', id: orderNo }, now);
-        if (claim.kind === 'existing') {
-          const original = await this.orders.findByOrderNo(claim.resourceId, manager);
-          if (!original) throw new Error(`idempotency key points at missing order ${claim.resourceId}`);
-          addLogContext({ orderNo: original.orderNo });
-          return new Replayed(toOrderView(original));
-        }
-      }
       const order = new Order();
-      order.orderNo = orderNo;
+      order.orderNo = newOrderNo();
       order.buyerId = dto.buyerId;
       order.currency = dto.currency ?? 'CNY';
       order.amountFen = amountFen;
@@ -89,9 +78,28 @@ export class OrdersService {
       order.version = 0;
       order.createdAt = now;
       order.updatedAt = now;
+      order.idempotencyKey = guard?.key ?? null;
+      order.idempotencyRequestHash = guard?.requestHash ?? null;
+      order.idempotencyExpiresAt = guard ? new Date(now.getTime() + guard.ttlMs) : null;
       order.items = items;
-      await this.orders.insert(manager, order);
-      return toOrderView(order);
+      addLogContext({ orderNo: order.orderNo });
+      // A few tries at most: a key held by an expired order is freed, then the INSERT wins, or a concurrent
+      // duplicate that got there first holds the key (live, so this request is its replay).
+      for (let attempt = 1; ; attempt++) {
+        if (await this.orders.insert(manager, order)) return toOrderView(order);
+        const holder = await this.orders.lockByIdempotencyKey(manager, order.idempotencyKey as string);
+        if (holder && holder.idempotencyExpiresAt && holder.idempotencyExpiresAt > now) {
+          if (holder.idempotencyRequestHash !== order.idempotencyRequestHash) throw new IdempotencyKeyReused();
+          const original = await this.orders.findByOrderNo(holder.orderNo, manager);
+          if (!original) throw new Error(`order ${holder.orderNo} holds an idempotency key but has no lines`);
+          addLogContext({ orderNo: original.orderNo });
+          return new Replayed(toOrderView(original));
+        }
+        if (attempt >= 3)
+          throw new Error(`idempotency key of order ${order.orderNo} still taken after ${attempt} tries`);
+        // The key's time is up (a derived key's short window has passed: the same body is a new purchase).
+        if (holder) await this.orders.releaseIdempotencyKey(manager, holder);
+      }
     });
     if (!(created instanceof Replayed)) this.logger.log(`order created: ${amountFen} fen, ${items.length} line(s)`);
     return created;

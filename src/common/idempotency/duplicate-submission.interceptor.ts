@@ -58,7 +58,8 @@ type StoredEntry =
  *   `Idempotent-Replayed: true`; the same key with another body gets 422. A failed first request
  *   (4xx or 5xx) releases the key so the client may try again: a retried pay resumes the same payment.
  * - Redis is a fast path, not the guarantee: when it is down or was flushed the request goes on and the
- *   database's unique constraints decide (see IdempotencyStore and the payment start lock).
+ *   database's unique constraints decide (the order's key column, a refund's key row in IdempotencyStore,
+ *   the payment start lock).
  * - One Redis round trip is waited on per request: the claim. The write after the handler (store the
  *   response, or release the key after a failure) is sent before the answer is written but not waited
  *   for. ioredis writes it to its socket there and then, so it is on its way to Redis before the client
@@ -71,7 +72,7 @@ type StoredEntry =
  *   next try is answered normally. Nothing runs twice: the 409 is the cautious answer. If the write
  *   fails altogether the answer is out already, as it was when it was awaited: duplicates get 409 until
  *   the in-flight marker expires (IDEMPOTENCY_IN_FLIGHT_TTL_SECONDS); then they run, and the database
- *   decides (the key row, the payment start lock).
+ *   decides (the key column or row, the payment start lock).
  */
 @Injectable()
 export class DuplicateSubmissionInterceptor implements NestInterceptor {

@@ -14,7 +14,8 @@ interface ClaimedRow {
 }
 
 /**
- * Database backstop of the duplicate-submission guard. Call `claim` first inside the transaction that
+ * Database backstop of the duplicate-submission guard, for resources that do not carry their key in a
+ * column of their own (refunds; an order's key is a column of the order). Call `claim` first inside the transaction that
  * creates the resource: the key's row stays locked until that transaction ends, so concurrent duplicates
  * wait for it and then find the resource, whatever Redis knows.
  */
