@@ -29,7 +29,7 @@ describe('migration: the order idempotency key moves onto the order row', () => 
   });
 
   const dataSource = (upTo: number) =>
-    new DataSource({ ...dataSourceOptions(settings), migrations: migrations.slice(0, upTo), poolSize: 1 });
+    new DataSource({ ...dataSourceOptions({ ...settings, poolSize: 1 }), migrations: migrations.slice(0, upTo) });
 
   it('carries the keys of orders over, leaves refunds their key rows, and reverts', async () => {
     const before = dataSource(migrations.length - 1);

@@ -9,7 +9,7 @@ import {
   ApiTags,
   getSchemaPath,
 } from '@nestjs/swagger';
-import { Idempotency, type IdempotencyContext } from '../common/idempotency/idempotency-context';
+import { ClaimAlongside, Idempotency, type IdempotencyContext } from '../common/idempotency/idempotency-context';
 import { ApiIdempotencyKey, REPLAYED_HEADERS, TAGS } from '../common/openapi/api-decorators';
 import { ApiErrors } from '../common/openapi/api-errors';
 import { EXAMPLE } from '../common/openapi/examples';
@@ -58,6 +58,7 @@ export class OrdersController {
   @ApiCreatedResponse({ type: OrderResponse, description: 'The new order, `CREATED`.', headers: REPLAYED_HEADERS })
   @ApiIdempotencyKey()
   @ApiErrors('VALIDATION_FAILED')
+  @ClaimAlongside() // the order's key column is a complete backstop; create() waits for the claim in its transaction
   create(@Body() dto: CreateOrderDto, @Idempotency() guard: IdempotencyContext | undefined) {
     return this.orders.create(dto, guard);
   }

@@ -40,7 +40,7 @@ export class OrdersService {
    * is a column of the order with a unique index, so the order's own INSERT claims it: duplicates cannot
    * create a second order even when Redis is down or was flushed, and the claim costs no statement of its
    * own. A concurrent duplicate's INSERT waits for the first transaction and then finds its order (or
-   * inserts, if that one rolled back).
+   * inserts, if that one rolled back). With Redis up, the guard catches duplicates first (`admitted`).
    */
   async create(dto: CreateOrderDto, guard: IdempotencyContext | undefined): Promise<OrderView | Replayed<OrderView>> {
     const items = dto.items.map((item, index) => {
@@ -64,6 +64,9 @@ export class OrdersService {
     }
 
     const created = await inTransaction(this.dataSource, async (manager) => {
+      // The guard's Redis claim was sent alongside this transaction's start: a duplicate it caught rolls the
+      // transaction back here, before anything is written (its answer is the guard's: a replay or a 409).
+      await guard?.admitted;
       const now = this.clock.now();
       const order = new Order();
       order.orderNo = newOrderNo();

@@ -18,6 +18,8 @@ import { IdempotencyKeyInUse, IdempotencyKeyInvalid, IdempotencyKeyReused } from
 import { toHttpError } from '../errors/http-error';
 import { REDIS } from '../redis/redis.module';
 import {
+  CLAIM_ALONGSIDE,
+  GuardReplay,
   type IdempotencyContext,
   Replayed,
   type RequestWithIdempotency,
@@ -42,6 +44,10 @@ export const RELOOK_MS = 50;
 const WRITE_METHODS = new Set(['POST', 'PUT', 'PATCH', 'DELETE']);
 export const IDEMPOTENCY_KEY_HEADER = 'idempotency-key';
 export const REPLAYED_HEADER = 'Idempotent-Replayed';
+
+/** What the claim found: the key is now ours, Redis could not say, or a finished request to replay. */
+type Claim =
+  { kind: 'claimed'; marker: string } | { kind: 'unguarded' } | { kind: 'replay'; status: number; body: unknown };
 
 type StoredEntry =
   /** `token` identifies the request holding the key, so only it can release or complete the key. */
@@ -100,16 +106,62 @@ export class DuplicateSubmissionInterceptor implements NestInterceptor {
     const redisKey = `idem:${guard.key}`;
     const successStatus = this.successStatusOf(context, request.method);
 
-    const claim = await this.claim(redisKey, guard);
-    if (claim.kind === 'replay') {
-      this.metrics.duplicateCaught('redis_replay');
-      response.setHeader(REPLAYED_HEADER, 'true');
-      response.status(claim.status);
-      return of(claim.body);
+    if (this.reflector.get<boolean>(CLAIM_ALONGSIDE, context.getHandler())) {
+      const claiming = this.claim(redisKey, guard);
+      const admitted = claiming.then((claim) => {
+        if (claim.kind === 'replay') throw new GuardReplay(claim.status, claim.body);
+      });
+      admitted.catch(() => undefined); // the use case awaits it; a handler that failed before must not leak it
+      request.idempotency = { ...guard, admitted };
+      return from(this.runAlongside(next, redisKey, guard, claiming, successStatus, response));
     }
+
+    const claim = await this.claim(redisKey, guard);
+    if (claim.kind === 'replay') return of(this.replay(response, claim.status, claim.body));
 
     return from(
       this.run(next, redisKey, guard, claim.kind === 'claimed' ? claim.marker : undefined, successStatus, response),
+    );
+  }
+
+  private replay(response: Response, status: number, body: unknown): unknown {
+    this.metrics.duplicateCaught('redis_replay');
+    response.setHeader(REPLAYED_HEADER, 'true');
+    response.status(status);
+    return body;
+  }
+
+  /**
+   * @ClaimAlongside: the handler runs while the claim is on its way; its use case waits for the claim in its
+   * transaction (`admitted`), and a duplicate's transaction rolls back with the duplicate's answer.
+   */
+  private async runAlongside(
+    next: CallHandler,
+    redisKey: string,
+    guard: IdempotencyContext,
+    claiming: Promise<Claim>,
+    successStatus: number,
+    response: Response,
+  ): Promise<unknown> {
+    let result: unknown;
+    try {
+      result = await lastValueFrom(next.handle(), { defaultValue: undefined });
+    } catch (error) {
+      if (error instanceof GuardReplay) return this.replay(response, error.status, error.body);
+      const claim = await claiming.catch(() => undefined);
+      if (claim?.kind === 'claimed' && toHttpError(error).status >= 400) this.release(redisKey, claim.marker);
+      throw error;
+    }
+    // Settled by now when the use case waited for it. If it found a duplicate the use case did not wait
+    // (it must): what the database committed stands, and the key is not ours to store an answer under.
+    const claim = await claiming.catch(() => undefined);
+    return this.finish(
+      result,
+      redisKey,
+      guard,
+      claim?.kind === 'claimed' ? claim.marker : undefined,
+      successStatus,
+      response,
     );
   }
 
@@ -128,6 +180,18 @@ export class DuplicateSubmissionInterceptor implements NestInterceptor {
       if (marker && toHttpError(error).status >= 400) this.release(redisKey, marker);
       throw error;
     }
+    return this.finish(result, redisKey, guard, marker, successStatus, response);
+  }
+
+  /** The handler's answer: a database replay is marked as one; a claimed key stores the answer. */
+  private finish(
+    result: unknown,
+    redisKey: string,
+    guard: IdempotencyContext,
+    marker: string | undefined,
+    successStatus: number,
+    response: Response,
+  ): unknown {
     let body = result;
     if (result instanceof Replayed) {
       // The database already held this request's result (Redis had lost or never had the key).
@@ -172,12 +236,7 @@ export class DuplicateSubmissionInterceptor implements NestInterceptor {
     return declared ?? (method === 'POST' ? HttpStatus.CREATED : HttpStatus.OK);
   }
 
-  private async claim(
-    redisKey: string,
-    guard: IdempotencyContext,
-  ): Promise<
-    { kind: 'claimed'; marker: string } | { kind: 'unguarded' } | { kind: 'replay'; status: number; body: unknown }
-  > {
+  private async claim(redisKey: string, guard: IdempotencyContext): Promise<Claim> {
     const entry: StoredEntry = { state: 'in_flight', requestHash: guard.requestHash, token: randomUUID() };
     const marker = JSON.stringify(entry);
     let previous: string | null;

@@ -10,6 +10,13 @@ export interface IdempotencyContext {
   readonly explicit: boolean;
   /** How long a completed request is remembered. */
   readonly ttlMs: number;
+  /**
+   * Only on @ClaimAlongside endpoints: settles when the guard's Redis claim has answered. It resolves when
+   * the request may go on (the key is ours, or Redis is unavailable and the database decides); it rejects
+   * when the request is a duplicate (with the error to answer, or a GuardReplay of the stored answer). The
+   * use case awaits it inside its transaction, before its first write, and lets a rejection roll it back.
+   */
+  readonly admitted?: Promise<void>;
 }
 
 export type RequestWithIdempotency = Request & { idempotency?: IdempotencyContext };
@@ -24,6 +31,27 @@ export const SKIP_IDEMPOTENCY = 'payment-center:skip-idempotency';
 
 /** For write endpoints whose callers retry by protocol (vendor callbacks): the guard stays out of the way. */
 export const SkipIdempotency = () => SetMetadata(SKIP_IDEMPOTENCY, true);
+
+export const CLAIM_ALONGSIDE = 'payment-center:idempotency-claim-alongside';
+
+/**
+ * For an endpoint whose use case has a complete database backstop (a duplicate cannot commit a second
+ * resource, Redis or not) and awaits `IdempotencyContext.admitted` in its transaction before its first
+ * write: the guard then sends its Redis claim and starts the handler at once, so the claim's round trip
+ * overlaps the transaction's start instead of coming before it. Without the await the endpoint stays
+ * correct (the backstop decides) but duplicates reach the database.
+ */
+export const ClaimAlongside = () => SetMetadata(CLAIM_ALONGSIDE, true);
+
+/** The stored answer of a finished request, for a duplicate found by a claim made alongside the handler. */
+export class GuardReplay extends Error {
+  constructor(
+    readonly status: number,
+    readonly body: unknown,
+  ) {
+    super('duplicate of a finished request: its stored answer is replayed');
+  }
+}
 
 /**
  * Returned by a use case that found, in the database, that this request was already carried out: the
