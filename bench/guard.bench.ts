@@ -323,7 +323,9 @@ export async function guardBench(context: BenchContext): Promise<Section> {
     ),
     '',
     'Per guarded request the guard waits on one Redis round trip: `SET key marker NX PX GET` claims the key ' +
-      '(and returns a finished request to replay) before the handler runs. After it, a compare-and-set `EVAL` ' +
+      '(and returns a finished request to replay). On this endpoint the claim is sent as the handler starts ' +
+      '(`@ClaimAlongside`) and the order transaction waits for it after its `START TRANSACTION`, before its ' +
+      'first write, so the two round trips overlap. After it, a compare-and-set `EVAL` ' +
       'stores the response; it is written to the socket before the answer but not waited for, so a retry sent ' +
       'on receipt of the answer finds it stored (a duplicate that finds the key in flight looks once more ' +
       'before its 409). The backstop when Redis is down or flushed costs no statement: the key is a column of ' +

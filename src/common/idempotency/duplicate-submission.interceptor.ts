@@ -66,7 +66,8 @@ type StoredEntry =
  * - Redis is a fast path, not the guarantee: when it is down or was flushed the request goes on and the
  *   database's unique constraints decide (the order's key column, a refund's key row in IdempotencyStore,
  *   the payment start lock).
- * - One Redis round trip is waited on per request: the claim. The write after the handler (store the
+ * - One Redis round trip is waited on per request: the claim, before the handler runs; on @ClaimAlongside
+ *   endpoints alongside it (the use case waits for `admitted` in its transaction). The write after the handler (store the
  *   response, or release the key after a failure) is sent before the answer is written but not waited
  *   for. ioredis writes it to its socket there and then, so it is on its way to Redis before the client
  *   can read the answer; a retry sent on receipt of the answer reaches Redis after it, through any
