@@ -72,7 +72,7 @@ export class NotificationIntakeUseCase {
     const event = eventOf(notification.result);
     if (event) {
       try {
-        await this.state.apply(notification.paymentNo, event);
+        await this.state.apply(payment, event);
       } catch (error) {
         if (error instanceof PaymentNotFound) {
           return this.refuse(channel, ack, error.message, 'unknown_payment');

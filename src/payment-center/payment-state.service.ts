@@ -44,6 +44,12 @@ export type TransitionOutcome =
  * checks the event against the transition table, writes the new state and its history row, and returns
  * what changed. A repeated or stale event changes nothing and writes nothing.
  */
+/**
+ * A payment by its number, or as the caller read it: its order number never changes, so a caller that has
+ * it spares the locked transaction a read.
+ */
+export type PaymentRef = string | Pick<Payment, 'paymentNo' | 'orderNo'>;
+
 @Injectable()
 export class PaymentStateService {
   private readonly logger = new Logger(PaymentStateService.name);
@@ -63,9 +69,9 @@ export class PaymentStateService {
    * outbox event in the same transaction; when this call owns the transaction it wakes the relay after
    * the commit (a caller passing its own manager is picked up by the relay's next poll).
    */
-  async apply(paymentNo: string, event: PaymentEvent, manager?: EntityManager): Promise<TransitionOutcome> {
-    if (manager) return this.applyLocked(manager, paymentNo, event);
-    const outcome = await inTransaction(this.dataSource, (m) => this.applyLocked(m, paymentNo, event));
+  async apply(payment: PaymentRef, event: PaymentEvent, manager?: EntityManager): Promise<TransitionOutcome> {
+    if (manager) return this.applyLocked(manager, payment, event);
+    const outcome = await inTransaction(this.dataSource, (m) => this.applyLocked(m, payment, event));
     await this.afterCommit(outcome);
     return outcome;
   }
@@ -162,15 +168,12 @@ export class PaymentStateService {
     return this.applyToLocked(manager, payment, event);
   }
 
-  private async applyLocked(
-    manager: EntityManager,
-    paymentNo: string,
-    event: PaymentEvent,
-  ): Promise<TransitionOutcome> {
+  private async applyLocked(manager: EntityManager, ref: PaymentRef, event: PaymentEvent): Promise<TransitionOutcome> {
+    const paymentNo = typeof ref === 'string' ? ref : ref.paymentNo;
     if (event.type === 'PAID_CONFIRMED') {
       // Deciding whether this money pays the order or goes back needs the order's other payments stable:
       // lock the order's intent first (the order start locks in: intent, then payment).
-      const orderNo = await this.payments.orderNoOf(manager, paymentNo);
+      const orderNo = typeof ref === 'string' ? await this.payments.orderNoOf(manager, paymentNo) : ref.orderNo;
       if (orderNo) await this.payments.lockIntentIfAny(manager, orderNo);
     }
     const payment = await this.payments.lockByPaymentNo(manager, paymentNo);

@@ -176,7 +176,7 @@ export class PaymentRecovery {
         createdAt: now,
       });
       if ('event' in next) {
-        applied = await this.state.apply(payment.paymentNo, next.event, manager);
+        applied = await this.state.apply(payment, next.event, manager);
         return undefined;
       }
       return this.reschedule(manager, payment, attempt, next);
