@@ -1,7 +1,7 @@
 import { connect, createServer, type Socket } from 'node:net';
 import type { Pool } from 'mysql2/promise';
-import { RELOOK_MS } from '../src/common/idempotency/duplicate-submission.interceptor';
-import { sqlPool } from './support/database';
+import { ALONGSIDE_WAIT_MS, RELOOK_MS } from '../src/common/idempotency/duplicate-submission.interceptor';
+import { sqlPool, testDatabase } from './support/database';
 import { FakeGateway, fakeGateways } from './support/fake-gateway';
 import { metricValue } from './support/metrics';
 import { flushRedis, startRedis, stopRedis } from './support/services';
@@ -350,6 +350,35 @@ describe('Duplicate-submission guard (e2e, two app instances)', () => {
         expect(retry.body.paymentNo).toBe(failed.body.details.paymentNo);
       }
     });
+  });
+
+  it('a stalled Redis does not hold order transactions open: other requests still get database connections', async () => {
+    // Two database connections, both taken by order creations whose claims are held 900 ms on the way to
+    // Redis: the creations go on after ALONGSIDE_WAIT_MS (the key column decides), so a read needing a
+    // connection is served long before the claims' answers come back.
+    const STALL_MS = 900;
+    expect(ALONGSIDE_WAIT_MS).toBeLessThan(STALL_MS / 3);
+    const link = await slowRedisLink(STALL_MS);
+    const stalled = await startApp(Object.values(gateways), new TestClock(), {
+      redisUrl: link.url,
+      database: { ...testDatabase(), poolSize: 2 },
+    });
+    try {
+      const existing = (await http('POST', `${instances[0].url}/api/orders`, orderBody(uniqueId('stall-read')))).body;
+      const buyers = [uniqueId('stall'), uniqueId('stall')];
+      const creating = buyers.map((buyerId) => http('POST', `${stalled.url}/api/orders`, orderBody(buyerId)));
+      await new Promise((resolve) => setTimeout(resolve, 30));
+      const started = performance.now();
+      const read = await http('GET', `${stalled.url}/api/orders/${existing.orderNo}`);
+      const readMs = performance.now() - started;
+      expect(read.status).toBe(200);
+      expect(readMs).toBeLessThan(STALL_MS / 2);
+      for (const created of await Promise.all(creating)) expect(created.status).toBe(201);
+      for (const buyerId of buyers) expect(await ordersOf(buyerId)).toHaveLength(1);
+    } finally {
+      await stalled.close();
+      await link.close();
+    }
   });
 
   describe('with Redis stopped', () => {

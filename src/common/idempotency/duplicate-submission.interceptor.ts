@@ -41,6 +41,34 @@ const COMPLETE_IF_OURS = `if redis.call('GET', KEYS[1]) == ARGV[1] then redis.ca
  */
 export const RELOOK_MS = 50;
 
+/**
+ * How long a @ClaimAlongside use case waits in its open transaction for the claim. A claim's answer, with
+ * its one second look, takes RELOOK_MS and two round trips, more on a busy event loop. A Redis slower than
+ * this (stalled, or gone without refusing connections: commands then take their 1 s timeout) must not keep
+ * database connections idle in transactions: the use case goes on, its backstop decides, and the claim's
+ * answer, when it comes, only decides whether the response is stored.
+ */
+export const ALONGSIDE_WAIT_MS = 250;
+
+/** `IdempotencyContext.admitted` for a claim made alongside the handler (see ALONGSIDE_WAIT_MS). */
+function admittedBy(claiming: Promise<Claim>): Promise<void> {
+  return new Promise<void>((resolve, reject) => {
+    // setImmediate: an answer already read from the socket (a busy loop runs due timers before I/O) wins.
+    const timer = setTimeout(() => setImmediate(resolve), ALONGSIDE_WAIT_MS);
+    claiming.then(
+      (claim) => {
+        clearTimeout(timer);
+        if (claim.kind === 'replay') reject(new GuardReplay(claim.status, claim.body));
+        else resolve();
+      },
+      (error: Error) => {
+        clearTimeout(timer);
+        reject(error);
+      },
+    );
+  });
+}
+
 const WRITE_METHODS = new Set(['POST', 'PUT', 'PATCH', 'DELETE']);
 export const IDEMPOTENCY_KEY_HEADER = 'idempotency-key';
 export const REPLAYED_HEADER = 'Idempotent-Replayed';
@@ -109,9 +137,7 @@ export class DuplicateSubmissionInterceptor implements NestInterceptor {
 
     if (this.reflector.get<boolean>(CLAIM_ALONGSIDE, context.getHandler())) {
       const claiming = this.claim(redisKey, guard);
-      const admitted = claiming.then((claim) => {
-        if (claim.kind === 'replay') throw new GuardReplay(claim.status, claim.body);
-      });
+      const admitted = admittedBy(claiming);
       admitted.catch(() => undefined); // the use case awaits it; a handler that failed before must not leak it
       request.idempotency = { ...guard, admitted };
       return from(this.runAlongside(next, redisKey, guard, claiming, successStatus, response));
