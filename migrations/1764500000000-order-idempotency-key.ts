@@ -5,6 +5,9 @@ import type { MigrationInterface, QueryRunner } from 'typeorm';
  * it (unique index), so creating an order no longer spends a statement on a separate key row. Keys already
  * held in idempotency_keys for orders are carried over (each points at exactly one order), so a duplicate
  * arriving across the upgrade still finds its order. Refunds keep their key rows in idempotency_keys.
+ * Upgrade with the old version stopped (or Redis up throughout): an old instance still running would write
+ * an order's key to idempotency_keys, where new instances no longer look. The revert keeps a key row that
+ * exists already (INSERT IGNORE: a refund's, or one an old instance wrote).
  */
 export class OrderIdempotencyKey1764500000000 implements MigrationInterface {
   name = 'OrderIdempotencyKey1764500000000';
@@ -25,7 +28,7 @@ export class OrderIdempotencyKey1764500000000 implements MigrationInterface {
 
   async down(queryRunner: QueryRunner): Promise<void> {
     await queryRunner.query(`
-      INSERT INTO idempotency_keys (\`key\`, request_hash, resource_type, resource_id, expires_at, created_at)
+      INSERT IGNORE INTO idempotency_keys (\`key\`, request_hash, resource_type, resource_id, expires_at, created_at)
       SELECT idempotency_key, idempotency_request_hash, 'order', order_no, idempotency_expires_at, created_at
       FROM orders WHERE idempotency_key IS NOT NULL`);
     await queryRunner.query(`DROP INDEX uq_orders_idempotency_key ON orders`);

@@ -352,6 +352,21 @@ describe('Duplicate-submission guard (e2e, two app instances)', () => {
     });
   });
 
+  it('an order refused with 400 releases its key: the client fixes the basket and the same key creates it', async () => {
+    const key = uniqueId('fixed-basket');
+    const buyerId = uniqueId('fixed-basket');
+    const tooMuch = { buyerId, items: [{ sku: 'GOLD-1', name: 'Gold bar', quantity: 1000, unitPriceFen: 1e9 }] };
+    const refused = await http('POST', `${instances[0].url}/api/orders`, tooMuch, { 'Idempotency-Key': key });
+    expect(refused.status).toBe(400);
+    expect(refused.body.code).toBe('VALIDATION_FAILED');
+    const again = await http('POST', `${instances[1].url}/api/orders`, tooMuch, { 'Idempotency-Key': key });
+    expect(again.status).toBe(400); // run again (not a 409 or a replay): the refusal released the key
+    const fixed = await http('POST', `${instances[1].url}/api/orders`, orderBody(buyerId), { 'Idempotency-Key': key });
+    expect(fixed.status).toBe(201);
+    expect(fixed.headers.get('idempotent-replayed')).toBeNull();
+    expect(await ordersOf(buyerId)).toEqual([fixed.body.orderNo]);
+  });
+
   it('a stalled Redis does not hold order transactions open: other requests still get database connections', async () => {
     // Two database connections, both taken by order creations whose claims are held 900 ms on the way to
     // Redis: the creations go on after ALONGSIDE_WAIT_MS (the key column decides), so a read needing a

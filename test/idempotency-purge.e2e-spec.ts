@@ -19,7 +19,7 @@ describe('expired duplicate-submission keys are purged from the database', () =>
       const hash = 'a'.repeat(64);
       await db.query(
         `INSERT INTO idempotency_keys (\`key\`, request_hash, resource_type, resource_id, expires_at, created_at)
-         VALUES (?, ?, 'order', 'ord_x', NOW(3) - INTERVAL 1 MINUTE, NOW(3)), (?, ?, 'order', 'ord_y', NOW(3) + INTERVAL 1 HOUR, NOW(3))`,
+         VALUES (?, ?, 'refund', 'rf_x', NOW(3) - INTERVAL 1 MINUTE, NOW(3)), (?, ?, 'refund', 'rf_y', NOW(3) + INTERVAL 1 HOUR, NOW(3))`,
         [expired, hash, live, hash],
       );
       await running.app.get(IdempotencyKeyPurger).purgeExpired();

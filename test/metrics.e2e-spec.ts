@@ -179,7 +179,7 @@ describe('Prometheus metrics at GET /metrics (e2e)', () => {
     const s1 = await scrape();
     expect(delta(s0, s1, duplicates, { caught_by: 'redis_replay' })).toBe(1);
 
-    // Redis forgot the key (flushed, failed over): the database's key row catches the duplicate.
+    // Redis forgot the key (flushed, failed over): the order's key column catches the duplicate.
     await redis.del(`idem:k:${sha256('anonymous', key)}`);
     const backstop = await http('POST', app('/api/orders'), body, { 'Idempotency-Key': key });
     expect(backstop.status).toBe(201);

@@ -62,12 +62,16 @@ export class OrdersRepository {
     return this.orderRows.selectOne(manager, 'idempotency_key = ?', [key], 'LOCK IN SHARE MODE');
   }
 
-  /** Frees an expired key from the order holding it, so that the key can name a new order. */
-  async releaseIdempotencyKey(manager: EntityManager, order: Order): Promise<void> {
-    await this.orderRows.run(manager, 'UPDATE orders SET idempotency_key = NULL WHERE id = ? AND idempotency_key = ?', [
-      order.id,
-      order.idempotencyKey,
-    ]);
+  /**
+   * Frees the key from an order whose key has expired, so that it can name a new order. The UPDATE takes
+   * the row's exclusive lock before anything else in its transaction touches the key.
+   */
+  async releaseExpiredIdempotencyKey(manager: EntityManager, key: string, now: Date): Promise<void> {
+    await this.orderRows.run(
+      manager,
+      'UPDATE orders SET idempotency_key = NULL WHERE idempotency_key = ? AND idempotency_expires_at <= ?',
+      [key, now],
+    );
   }
 
   /**

@@ -1,13 +1,13 @@
 import { Inject, Injectable, Logger } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
-import type { DataSource } from 'typeorm';
+import type { DataSource, EntityManager } from 'typeorm';
 import { AppConfig } from '../config/app-config';
 import { Clock } from '../common/clock';
 import { addLogContext } from '../common/logging/log-context';
 import { IdempotencyKeyReused, RequestValidationFailed } from '../common/errors/domain-error';
 import { type IdempotencyContext, Replayed } from '../common/idempotency/idempotency-context';
 import { newOrderNo } from '../common/ids';
-import { sumFen } from '../common/money';
+import { type Fen, sumFen } from '../common/money';
 import { inTransaction } from '../database/transaction';
 import type { Channel } from '../gateways/gateway.types';
 import { PaymentCenter } from '../payment-center/payment-center';
@@ -63,49 +63,63 @@ export class OrdersService {
       ]);
     }
 
-    const created = await inTransaction(this.dataSource, async (manager) => {
-      // The guard's Redis claim was sent alongside this transaction's start: a duplicate it caught rolls the
-      // transaction back here, before anything is written (its answer is the guard's: a replay or a 409).
-      await guard?.admitted;
-      const now = this.clock.now();
-      const order = new Order();
-      order.orderNo = newOrderNo();
-      order.buyerId = dto.buyerId;
-      order.currency = dto.currency ?? 'CNY';
-      order.amountFen = amountFen;
-      order.status = 'CREATED';
-      order.expiresAt = new Date(now.getTime() + this.config.orders.expiresInMs);
-      order.nextCheckAt = order.expiresAt; // unpaid by then: the order's timer closes it
-      order.paymentNo = null;
-      order.channel = null;
-      order.version = 0;
-      order.createdAt = now;
-      order.updatedAt = now;
-      order.idempotencyKey = guard?.key ?? null;
-      order.idempotencyRequestHash = guard?.requestHash ?? null;
-      order.idempotencyExpiresAt = guard ? new Date(now.getTime() + guard.ttlMs) : null;
-      order.items = items;
-      addLogContext({ orderNo: order.orderNo });
-      // A few tries at most: a key held by an expired order is freed, then the INSERT wins, or a concurrent
-      // duplicate that got there first holds the key (live, so this request is its replay).
-      for (let attempt = 1; ; attempt++) {
-        if (await this.orders.insert(manager, order)) return toOrderView(order);
-        const holder = await this.orders.lockByIdempotencyKey(manager, order.idempotencyKey as string);
-        if (holder && holder.idempotencyExpiresAt && holder.idempotencyExpiresAt > now) {
-          if (holder.idempotencyRequestHash !== order.idempotencyRequestHash) throw new IdempotencyKeyReused();
-          const original = await this.orders.findByOrderNo(holder.orderNo, manager);
-          if (!original) throw new Error(`order ${holder.orderNo} holds an idempotency key but has no lines`);
-          addLogContext({ orderNo: original.orderNo });
-          return new Replayed(toOrderView(original));
-        }
-        if (attempt >= 3)
-          throw new Error(`idempotency key of order ${order.orderNo} still taken after ${attempt} tries`);
-        // The key's time is up (a derived key's short window has passed: the same body is a new purchase).
-        if (holder) await this.orders.releaseIdempotencyKey(manager, holder);
-      }
-    });
+    // A key held by an expired order (a derived key's short window has passed: the same body is a new
+    // purchase) is freed by a transaction of its own that takes the row's exclusive lock first, so that
+    // copies arriving together queue behind one another rather than deadlock. A few tries at most.
+    let created: OrderView | Replayed<OrderView> | 'key expired' = 'key expired';
+    for (let attempt = 1; created === 'key expired'; attempt++) {
+      if (attempt > 3) throw new Error(`the idempotency key of a new order was still taken after ${attempt - 1} tries`);
+      created = await inTransaction(this.dataSource, (manager) =>
+        this.insertOrder(manager, dto, items, amountFen, guard, attempt > 1),
+      );
+    }
     if (!(created instanceof Replayed)) this.logger.log(`order created: ${amountFen} fen, ${items.length} line(s)`);
     return created;
+  }
+
+  /**
+   * One try at the order's transaction: the new order, or the live one holding its key, or 'key expired'
+   * when an expired order still holds it (nothing written).
+   */
+  private async insertOrder(
+    manager: EntityManager,
+    dto: CreateOrderDto,
+    items: OrderItem[],
+    amountFen: Fen,
+    guard: IdempotencyContext | undefined,
+    freeExpiredKey: boolean,
+  ): Promise<OrderView | Replayed<OrderView> | 'key expired'> {
+    // The guard's Redis claim was sent alongside this transaction's start: a duplicate it caught rolls the
+    // transaction back here, before anything is written (its answer is the guard's: a replay or a 409).
+    await guard?.admitted;
+    const now = this.clock.now();
+    const order = new Order();
+    order.orderNo = newOrderNo();
+    order.buyerId = dto.buyerId;
+    order.currency = dto.currency ?? 'CNY';
+    order.amountFen = amountFen;
+    order.status = 'CREATED';
+    order.expiresAt = new Date(now.getTime() + this.config.orders.expiresInMs);
+    order.nextCheckAt = order.expiresAt; // unpaid by then: the order's timer closes it
+    order.paymentNo = null;
+    order.channel = null;
+    order.version = 0;
+    order.createdAt = now;
+    order.updatedAt = now;
+    order.idempotencyKey = guard?.key ?? null;
+    order.idempotencyRequestHash = guard?.requestHash ?? null;
+    order.idempotencyExpiresAt = guard ? new Date(now.getTime() + guard.ttlMs) : null;
+    order.items = items;
+    addLogContext({ orderNo: order.orderNo });
+    if (guard && freeExpiredKey) await this.orders.releaseExpiredIdempotencyKey(manager, guard.key, now);
+    if (await this.orders.insert(manager, order)) return toOrderView(order);
+    const holder = await this.orders.lockByIdempotencyKey(manager, guard?.key as string);
+    if (!holder?.idempotencyExpiresAt || holder.idempotencyExpiresAt <= now) return 'key expired';
+    if (holder.idempotencyRequestHash !== order.idempotencyRequestHash) throw new IdempotencyKeyReused();
+    const original = await this.orders.findByOrderNo(holder.orderNo, manager);
+    if (!original) throw new Error(`order ${holder.orderNo} holds an idempotency key but has no lines`);
+    addLogContext({ orderNo: original.orderNo });
+    return new Replayed(toOrderView(original));
   }
 
   async get(orderNo: string): Promise<OrderWithPayments> {

@@ -40,16 +40,16 @@ export type TransitionOutcome =
   | { changed: false; payment: Payment };
 
 /**
- * The one function that changes a payment's status. It locks the payment row (SELECT … FOR UPDATE),
- * checks the event against the transition table, writes the new state and its history row, and returns
- * what changed. A repeated or stale event changes nothing and writes nothing.
- */
-/**
  * A payment by its number, or as the caller read it: its order number never changes, so a caller that has
  * it spares the locked transaction a read.
  */
 export type PaymentRef = string | Pick<Payment, 'paymentNo' | 'orderNo'>;
 
+/**
+ * The one function that changes a payment's status. It locks the payment row (SELECT … FOR UPDATE),
+ * checks the event against the transition table, writes the new state and its history row, and returns
+ * what changed. A repeated or stale event changes nothing and writes nothing.
+ */
 @Injectable()
 export class PaymentStateService {
   private readonly logger = new Logger(PaymentStateService.name);

@@ -19,13 +19,14 @@ export async function expectDelayedReversedNotificationsApplyOnce(channel: Chann
   for (const p of payments) expect((await channel.paymentOf(p.paymentNo)).status).toBe('PAYING');
   for (const p of payments)
     await waitFor('payment PAID', async () => (await channel.paymentOf(p.paymentNo)).status === 'PAID');
-  const firstSent = await Promise.all(
-    payments.map(
-      async (p) =>
-        (await http('GET', `${channel.sandboxUrl}/sandbox/wechat/trades/${p.paymentNo}`)).body.notifications[0]
-          .at as string,
-    ),
-  );
+  // The sandbox records a notification once our answer to it is back, which can be after the payment is PAID.
+  const notificationsOf = async (paymentNo: string) =>
+    (await http('GET', `${channel.sandboxUrl}/sandbox/wechat/trades/${paymentNo}`)).body.notifications as {
+      at: string;
+    }[];
+  for (const p of payments)
+    await waitFor('notification recorded', async () => (await notificationsOf(p.paymentNo)).length > 0);
+  const firstSent = await Promise.all(payments.map(async (p) => (await notificationsOf(p.paymentNo))[0].at));
   expect([...firstSent].sort().reverse()).toEqual(firstSent); // the last paid was notified first
   for (const p of payments)
     expect((await channel.paymentOf(p.paymentNo)).history.filter((h) => h.to === 'PAID')).toHaveLength(1);

@@ -50,15 +50,27 @@ export const RELOOK_MS = 50;
  */
 export const ALONGSIDE_WAIT_MS = 250;
 
+/**
+ * The key was in flight at the first look of a claim made alongside the handler: the use case's transaction
+ * rolls back, and the guard looks again outside it (see `run`), so a duplicate does not hold a database
+ * connection through RELOOK_MS.
+ */
+class LookAgain extends Error {
+  constructor(readonly first: InFlight) {
+    super('the duplicate-submission key is held by a request in flight: look again outside the transaction');
+  }
+}
+
 /** `IdempotencyContext.admitted` for a claim made alongside the handler (see ALONGSIDE_WAIT_MS). */
-function admittedBy(claiming: Promise<Claim>): Promise<void> {
+function admittedBy(first: Promise<FirstLook>): Promise<void> {
   return new Promise<void>((resolve, reject) => {
     // setImmediate: an answer already read from the socket (a busy loop runs due timers before I/O) wins.
     const timer = setTimeout(() => setImmediate(resolve), ALONGSIDE_WAIT_MS);
-    claiming.then(
-      (claim) => {
+    first.then(
+      (look) => {
         clearTimeout(timer);
-        if (claim.kind === 'replay') reject(new GuardReplay(claim.status, claim.body));
+        if (look.kind === 'replay') reject(new GuardReplay(look.status, look.body));
+        else if (look.kind === 'in_flight') reject(new LookAgain(look));
         else resolve();
       },
       (error: Error) => {
@@ -76,6 +88,10 @@ export const REPLAYED_HEADER = 'Idempotent-Replayed';
 /** What the claim found: the key is now ours, Redis could not say, or a finished request to replay. */
 type Claim =
   { kind: 'claimed'; marker: string } | { kind: 'unguarded' } | { kind: 'replay'; status: number; body: unknown };
+
+/** The first look of a claim can also find another request holding the key (it is looked at once more). */
+type InFlight = { kind: 'in_flight'; marker: string; holder: StoredEntry };
+type FirstLook = Claim | InFlight;
 
 type StoredEntry =
   /** `token` identifies the request holding the key, so only it can release or complete the key. */
@@ -95,7 +111,8 @@ type StoredEntry =
  *   database's unique constraints decide (the order's key column, a refund's key row in IdempotencyStore,
  *   the payment start lock).
  * - One Redis round trip is waited on per request: the claim, before the handler runs; on @ClaimAlongside
- *   endpoints alongside it (the use case waits for `admitted` in its transaction). The write after the handler (store the
+ *   endpoints alongside it (the use case waits for `admitted` in its transaction; a key found in flight is
+ *   looked at again after the transaction rolled back). The write after the handler (store the
  *   response, or release the key after a failure) is sent before the answer is written but not waited
  *   for. ioredis writes it to its socket there and then, so it is on its way to Redis before the client
  *   can read the answer; a retry sent on receipt of the answer reaches Redis after it, through any
@@ -136,19 +153,16 @@ export class DuplicateSubmissionInterceptor implements NestInterceptor {
     const successStatus = this.successStatusOf(context, request.method);
 
     if (this.reflector.get<boolean>(CLAIM_ALONGSIDE, context.getHandler())) {
-      const claiming = this.claim(redisKey, guard);
-      const admitted = admittedBy(claiming);
+      const first = this.firstLook(redisKey, guard);
+      const admitted = admittedBy(first);
       admitted.catch(() => undefined); // the use case awaits it; a handler that failed before must not leak it
       request.idempotency = { ...guard, admitted };
-      return from(this.runAlongside(next, redisKey, guard, claiming, successStatus, response));
+      return from(this.run(next, request, redisKey, guard, first, successStatus, response));
     }
 
     const claim = await this.claim(redisKey, guard);
     if (claim.kind === 'replay') return of(this.replay(response, claim.status, claim.body));
-
-    return from(
-      this.run(next, redisKey, guard, claim.kind === 'claimed' ? claim.marker : undefined, successStatus, response),
-    );
+    return from(this.run(next, request, redisKey, guard, Promise.resolve(claim), successStatus, response));
   }
 
   private replay(response: Response, status: number, body: unknown): unknown {
@@ -159,55 +173,44 @@ export class DuplicateSubmissionInterceptor implements NestInterceptor {
   }
 
   /**
-   * @ClaimAlongside: the handler runs while the claim is on its way; its use case waits for the claim in its
-   * transaction (`admitted`), and a duplicate's transaction rolls back with the duplicate's answer.
+   * Runs the handler once the claim let it (or, @ClaimAlongside, while the claim's first look is on its
+   * way: its use case waits for `admitted` in its transaction, and a duplicate's transaction rolls back with
+   * the duplicate's answer, or for a second look outside the transaction). A claimed key gets the answer
+   * stored, or is released after a failure.
    */
-  private async runAlongside(
+  private async run(
     next: CallHandler,
+    request: RequestWithIdempotency,
     redisKey: string,
     guard: IdempotencyContext,
-    claiming: Promise<Claim>,
+    claiming: Promise<FirstLook>,
     successStatus: number,
     response: Response,
   ): Promise<unknown> {
+    // Settled by the time the handler is done when the use case waited for it. If it found a duplicate the
+    // use case no longer waited for (Redis answered after ALONGSIDE_WAIT_MS): what the database committed
+    // stands, and the key is not ours.
+    const ours = async () => {
+      const claim = await claiming.catch(() => undefined);
+      return claim?.kind === 'claimed' ? claim.marker : undefined;
+    };
     let result: unknown;
     try {
       result = await lastValueFrom(next.handle(), { defaultValue: undefined });
     } catch (error) {
       if (error instanceof GuardReplay) return this.replay(response, error.status, error.body);
-      const claim = await claiming.catch(() => undefined);
-      if (claim?.kind === 'claimed' && toHttpError(error).status >= 400) this.release(redisKey, claim.marker);
-      throw error;
-    }
-    // Settled by now when the use case waited for it. If it found a duplicate the use case did not wait
-    // (it must): what the database committed stands, and the key is not ours to store an answer under.
-    const claim = await claiming.catch(() => undefined);
-    return this.finish(
-      result,
-      redisKey,
-      guard,
-      claim?.kind === 'claimed' ? claim.marker : undefined,
-      successStatus,
-      response,
-    );
-  }
-
-  private async run(
-    next: CallHandler,
-    redisKey: string,
-    guard: IdempotencyContext,
-    marker: string | undefined,
-    successStatus: number,
-    response: Response,
-  ): Promise<unknown> {
-    let result: unknown;
-    try {
-      result = await lastValueFrom(next.handle(), { defaultValue: undefined });
-    } catch (error) {
+      if (error instanceof LookAgain) {
+        // Nothing was written (the transaction stopped at `admitted`): decide as a claim before the handler.
+        const claim = await this.settleInFlight(redisKey, guard, error.first);
+        if (claim.kind === 'replay') return this.replay(response, claim.status, claim.body);
+        request.idempotency = guard;
+        return this.run(next, request, redisKey, guard, Promise.resolve(claim), successStatus, response);
+      }
+      const marker = await ours();
       if (marker && toHttpError(error).status >= 400) this.release(redisKey, marker);
       throw error;
     }
-    return this.finish(result, redisKey, guard, marker, successStatus, response);
+    return this.finish(result, redisKey, guard, await ours(), successStatus, response);
   }
 
   /** The handler's answer: a database replay is marked as one; a claimed key stores the answer. */
@@ -263,7 +266,14 @@ export class DuplicateSubmissionInterceptor implements NestInterceptor {
     return declared ?? (method === 'POST' ? HttpStatus.CREATED : HttpStatus.OK);
   }
 
+  /** Claims the key before the handler runs: the first look, and for a key in flight a second one. */
   private async claim(redisKey: string, guard: IdempotencyContext): Promise<Claim> {
+    const first = await this.firstLook(redisKey, guard);
+    return first.kind === 'in_flight' ? this.settleInFlight(redisKey, guard, first) : first;
+  }
+
+  /** One `SET … NX GET`: the key is ours now, Redis could not say, or what holds it. */
+  private async firstLook(redisKey: string, guard: IdempotencyContext): Promise<FirstLook> {
     const entry: StoredEntry = { state: 'in_flight', requestHash: guard.requestHash, token: randomUUID() };
     const marker = JSON.stringify(entry);
     let previous: string | null;
@@ -275,9 +285,16 @@ export class DuplicateSubmissionInterceptor implements NestInterceptor {
       );
       return { kind: 'unguarded' };
     }
-    let stored = this.parse(previous, guard);
-    if (stored?.state === 'in_flight') stored = await this.lookAgain(redisKey, marker, guard, stored);
+    const stored = this.parse(previous, guard);
     if (stored === null) return { kind: 'claimed', marker };
+    if (stored.state === 'in_flight') return { kind: 'in_flight', marker, holder: stored };
+    return { kind: 'replay', status: stored.status, body: stored.body };
+  }
+
+  /** A key in flight at the first look: look again after RELOOK_MS; still in flight, 409. */
+  private async settleInFlight(redisKey: string, guard: IdempotencyContext, first: InFlight): Promise<Claim> {
+    const stored = await this.lookAgain(redisKey, first.marker, guard, first.holder);
+    if (stored === null) return { kind: 'claimed', marker: first.marker };
     if (stored.state === 'in_flight') {
       this.metrics.duplicateCaught('in_flight');
       throw new IdempotencyKeyInUse(1);

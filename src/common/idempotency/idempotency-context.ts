@@ -11,10 +11,12 @@ export interface IdempotencyContext {
   /** How long a completed request is remembered. */
   readonly ttlMs: number;
   /**
-   * Only on @ClaimAlongside endpoints: settles when the guard's Redis claim has answered. It resolves when
-   * the request may go on (the key is ours, or Redis is unavailable and the database decides); it rejects
-   * when the request is a duplicate (with the error to answer, or a GuardReplay of the stored answer). The
-   * use case awaits it inside its transaction, before its first write, and lets a rejection roll it back.
+   * Only on @ClaimAlongside endpoints: settles when the first look of the guard's Redis claim has answered,
+   * or after ALONGSIDE_WAIT_MS. It resolves when the request may go on (the key is ours, Redis is
+   * unavailable or slow and the database decides); it rejects when the request must not go on now (a
+   * duplicate: the error to answer, the stored answer to replay, or a key in flight to look at again). The
+   * use case awaits it inside its transaction, before its first write, and lets a rejection roll it back:
+   * the guard answers it.
    */
   readonly admitted?: Promise<void>;
 }

@@ -1,7 +1,8 @@
 import { Column, Entity, PrimaryColumn } from 'typeorm';
 
 /**
- * The database's copy of a duplicate-submission key: the last word when Redis is down or was flushed.
+ * The database's copy of a duplicate-submission key for a resource without a key column of its own (a
+ * refund; an order keeps its key in the order row): the last word when Redis is down or was flushed.
  * Written in the same transaction as the resource it created.
  */
 @Entity({ name: 'idempotency_keys' })
