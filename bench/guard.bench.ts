@@ -326,7 +326,7 @@ export async function guardBench(context: BenchContext): Promise<Section> {
       '(and returns a finished request to replay). On this endpoint the claim is sent as the handler starts ' +
       '(`@ClaimAlongside`) and the order transaction waits for it after its `START TRANSACTION`, before its ' +
       'first write, so the two round trips overlap. After it, a compare-and-set `EVAL` ' +
-      'stores the response; it is written to the socket before the answer but not waited for, so a retry sent ' +
+      'stores the response; it is sent once the answer is handed to the socket, not waited for, so a retry sent ' +
       'on receipt of the answer finds it stored (a duplicate that finds the key in flight looks once more ' +
       'before its 409). The backstop when Redis is down or flushed costs no statement: the key is a column of ' +
       "the order with a unique index, written by the order's own `INSERT` (NULL when the guard is off). " +
