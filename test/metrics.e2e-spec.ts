@@ -149,6 +149,16 @@ describe('Prometheus metrics at GET /metrics (e2e)', () => {
     expect(unmatched.status).toBe(404);
     const later = await scrape();
     expect(delta(after, later, requests, route('GET', 'unmatched', '404'))).toBe(1);
+
+    // A body that is not JSON is refused by the body parser, before any route: still counted.
+    const broken = await fetch(app('/api/payments/notify/wechat'), {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: '{"id": "EV-broken", ',
+    });
+    expect(broken.status).toBe(400);
+    const last = await scrape();
+    expect(delta(later, last, requests, route('POST', 'unmatched', '400'))).toBe(1);
   });
 
   it('a forged vendor notification counts as a verification failure, and pays nothing', async () => {

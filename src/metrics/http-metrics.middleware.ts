@@ -1,4 +1,4 @@
-import { type CanActivate, type ExecutionContext, Inject, Injectable, type NestMiddleware } from '@nestjs/common';
+import { type CanActivate, type ExecutionContext, type INestApplication, Injectable } from '@nestjs/common';
 import type { NextFunction, Request, Response } from 'express';
 import { MetricsService } from './metrics.service';
 
@@ -34,18 +34,24 @@ export class MatchedRouteGuard implements CanActivate {
   }
 }
 
-/** Times every HTTP request, from the first middleware to the last byte (or the client hanging up). */
-@Injectable()
-export class HttpMetricsMiddleware implements NestMiddleware {
-  constructor(@Inject(MetricsService) private readonly metrics: MetricsService) {}
-
-  use(request: TimedRequest, response: Response, next: NextFunction): void {
+/**
+ * Times every HTTP request, from the first middleware to the last byte (or the client hanging up). Mounted
+ * by useHttpMetrics in front of the body parsers, so a request refused before routing (a body that is not
+ * JSON, a vendor's broken callback) is counted too, as `unmatched`.
+ */
+export function httpMetrics(metrics: MetricsService) {
+  return (request: TimedRequest, response: Response, next: NextFunction): void => {
     const started = process.hrtime.bigint();
     response.once('close', () => {
       const seconds = Number(process.hrtime.bigint() - started) / 1e9;
       const status = response.writableFinished ? response.statusCode : CLIENT_CLOSED_REQUEST;
-      this.metrics.httpRequest(request.method, request[MATCHED_ROUTE] ?? 'unmatched', status, seconds);
+      metrics.httpRequest(request.method, request[MATCHED_ROUTE] ?? 'unmatched', status, seconds);
     });
     next();
-  }
+  };
+}
+
+/** Mounts httpMetrics in front of everything the app mounts but the request log (see configureApp). */
+export function useHttpMetrics(app: INestApplication): void {
+  app.use(httpMetrics(app.get(MetricsService)));
 }

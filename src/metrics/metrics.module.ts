@@ -1,14 +1,15 @@
-import { Global, type MiddlewareConsumer, Module, type NestModule } from '@nestjs/common';
+import { Global, Module } from '@nestjs/common';
 import { APP_GUARD } from '@nestjs/core';
 import { DatabaseGauges } from './database-gauges';
-import { HttpMetricsMiddleware, MatchedRouteGuard } from './http-metrics.middleware';
+import { MatchedRouteGuard } from './http-metrics.middleware';
 import { MetricsController } from './metrics.controller';
 import { MetricsService } from './metrics.service';
 import { MetricsTokenGuard } from './metrics-token.guard';
 
 /**
  * Prometheus metrics at GET /metrics. Global so that any module (common/ included) records through
- * MetricsService without importing this module; it imports no feature module itself.
+ * MetricsService without importing this module; it imports no feature module itself. HTTP requests are
+ * timed by useHttpMetrics, which configureApp mounts.
  */
 @Global()
 @Module({
@@ -16,8 +17,4 @@ import { MetricsTokenGuard } from './metrics-token.guard';
   providers: [MetricsService, DatabaseGauges, MetricsTokenGuard, { provide: APP_GUARD, useClass: MatchedRouteGuard }],
   exports: [MetricsService],
 })
-export class MetricsModule implements NestModule {
-  configure(consumer: MiddlewareConsumer): void {
-    consumer.apply(HttpMetricsMiddleware).forRoutes('*path');
-  }
-}
+export class MetricsModule {}
