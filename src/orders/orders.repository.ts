@@ -22,12 +22,24 @@ export class OrdersRepository {
     this.itemRows = new EntityRows(dataSource, OrderItem);
     this.withItemsSql =
       `SELECT ${this.orderRows.columnsOf('o')}, ${this.itemRows.columnsOf('i')} FROM ${this.orderRows.table} o ` +
-      `JOIN ${this.itemRows.table} i ON i.order_id = o.id WHERE o.order_no = ? ORDER BY i.line_no`;
+      `JOIN ${this.itemRows.table} i ON i.order_id = o.id WHERE`;
   }
 
   /** The order with its lines, in one statement (every order has at least one line). */
-  async findByOrderNo(orderNo: string, manager?: EntityManager): Promise<Order | null> {
-    const rows = await this.orderRows.run<Record<string, unknown>[]>(manager, this.withItemsSql, [orderNo]);
+  findByOrderNo(orderNo: string, manager?: EntityManager): Promise<Order | null> {
+    return this.withItems(manager, 'o.order_no = ? ORDER BY i.line_no', [orderNo]);
+  }
+
+  /**
+   * The order holding an idempotency key, with its lines, read under a shared lock: it stays as read until
+   * the caller's transaction ends, and concurrent duplicates reading it do not block each other.
+   */
+  lockByIdempotencyKey(manager: EntityManager, key: string): Promise<Order | null> {
+    return this.withItems(manager, 'o.idempotency_key = ? ORDER BY i.line_no LOCK IN SHARE MODE', [key]);
+  }
+
+  private async withItems(manager: EntityManager | undefined, where: string, values: unknown[]) {
+    const rows = await this.orderRows.run<Record<string, unknown>[]>(manager, `${this.withItemsSql} ${where}`, values);
     if (rows.length === 0) return null;
     const order = this.orderRows.hydrate(rows[0], 'o');
     order.items = rows.map((row) => this.itemRows.hydrate(row, 'i'));
@@ -52,14 +64,6 @@ export class OrdersRepository {
     for (const item of order.items) item.order = { id: order.id } as Order;
     await this.itemRows.insertMany(manager, order.items);
     return true;
-  }
-
-  /**
-   * The order holding an idempotency key, read under a shared lock: it stays as read until the caller's
-   * transaction ends, and concurrent duplicates reading it do not block each other.
-   */
-  lockByIdempotencyKey(manager: EntityManager, key: string): Promise<Order | null> {
-    return this.orderRows.selectOne(manager, 'idempotency_key = ?', [key], 'LOCK IN SHARE MODE');
   }
 
   /**

@@ -113,13 +113,11 @@ export class OrdersService {
     addLogContext({ orderNo: order.orderNo });
     if (guard && freeExpiredKey) await this.orders.releaseExpiredIdempotencyKey(manager, guard.key, now);
     if (await this.orders.insert(manager, order)) return toOrderView(order);
-    const holder = await this.orders.lockByIdempotencyKey(manager, guard?.key as string);
+    const holder = await this.orders.lockByIdempotencyKey(manager, order.idempotencyKey as string);
     if (!holder?.idempotencyExpiresAt || holder.idempotencyExpiresAt <= now) return 'key expired';
     if (holder.idempotencyRequestHash !== order.idempotencyRequestHash) throw new IdempotencyKeyReused();
-    const original = await this.orders.findByOrderNo(holder.orderNo, manager);
-    if (!original) throw new Error(`order ${holder.orderNo} holds an idempotency key but has no lines`);
-    addLogContext({ orderNo: original.orderNo });
-    return new Replayed(toOrderView(original));
+    addLogContext({ orderNo: holder.orderNo });
+    return new Replayed(toOrderView(holder));
   }
 
   async get(orderNo: string): Promise<OrderWithPayments> {
