@@ -1,5 +1,6 @@
 import type { Pool } from 'mysql2/promise';
 import { PaymentStateService } from '../src/payment-center/payment-state.service';
+import { PaymentRecovery } from '../src/payment-center/recovery/payment-recovery';
 import { sqlPool } from './support/database';
 import { fakeGateways } from './support/fake-gateway';
 import { http, orderBody, type RunningApp, startApp, uniqueId } from './support/test-app';
@@ -327,6 +328,43 @@ describe('Checkout: orders and starting payments (e2e)', () => {
     const answered = await pending;
     expect(answered.status).toBe(200);
     expect(answered.body).toMatchObject({ paymentNo: row.payment_no, status: 'PAID', payCredential: null });
+  });
+
+  it('a vendor answer that arrives after recovery asked about the still-PAYING payment is recorded, and the answer shows the payment as it is now', async () => {
+    const order = await createOrder();
+    gateways.wechat.delayMs = 600;
+    const pending = http('POST', url(`/api/orders/${order.orderNo}/pay`), { channel: 'wechat' });
+    await new Promise((resolve) => setTimeout(resolve, 150));
+    const [row] = await rows<{ payment_no: string }>('SELECT payment_no FROM payments WHERE order_no = ?', [
+      order.orderNo,
+    ]);
+    // Its first query falls due while the vendor is still creating the trade: recovery asks (not paid yet)
+    // and schedules the next query, so the row is no longer as the pay request wrote it.
+    await db.query('UPDATE payments SET next_query_at = NOW(3) WHERE payment_no = ?', [row.payment_no]);
+    expect(await running.app.get(PaymentRecovery).runJob(row.payment_no, 0)).toBe('worked');
+    const [asked] = await rows<{ query_attempts: number; next_query_at: Date }>(
+      'SELECT query_attempts, next_query_at FROM payments WHERE payment_no = ?',
+      [row.payment_no],
+    );
+    expect(asked.query_attempts).toBe(1);
+
+    const answered = await pending;
+    expect(answered.status).toBe(200);
+    expect(answered.body).toMatchObject({
+      paymentNo: row.payment_no,
+      status: 'PAYING',
+      payCredential: { type: 'code_url', codeUrl: `fake://wechat/${row.payment_no}` },
+      queryAttempts: 1,
+      nextQueryAt: asked.next_query_at.toISOString(),
+    });
+    const [stored] = await rows<{ pay_credential: string | object; query_attempts: number }>(
+      'SELECT pay_credential, query_attempts FROM payments WHERE payment_no = ?',
+      [row.payment_no],
+    );
+    expect(stored.query_attempts).toBe(1);
+    expect(stored.pay_credential).toBeTruthy();
+    const read = await http('GET', url(`/api/payments/${row.payment_no}`));
+    expect(read.body).toMatchObject({ payCredential: answered.body.payCredential, queryAttempts: 1 });
   });
 
   it('while the vendor call is still running, another pay gets 409 PAYMENT_STARTING instead of a second call', async () => {

@@ -81,43 +81,47 @@ export async function rawCheckout(pool: Pool, buyerId: string): Promise<number> 
     [orderNo, AMOUNT, ITEM.name, expiresAt, now()],
   );
   const paymentNo = newPaymentNo(now());
+  const startedAt = now();
+  const nextQueryAt = new Date(startedAt.getTime() + FIRST_QUERY_MS);
   await inTransaction(pool, async (c) => {
     statements += 2;
     await q(c, 'SELECT * FROM payment_intents WHERE order_no = ? FOR UPDATE', [orderNo]);
     await q(c, 'SELECT * FROM payments WHERE order_no = ? ORDER BY id ASC', [orderNo]);
-    const at = now();
-    const inserted = await q(
+    // PaymentStateService.insertStarted: the payment written once, already PAYING, and its history row.
+    await q(
       c,
       `INSERT INTO payments (payment_no, order_no, channel, amount_fen, currency, status, gateway_trade_no,
          pay_credential, gateway_requested_at, query_attempts, next_query_at, paid_amount_fen, paid_at, closed_at,
          expires_at, status_reason, version, created_at, updated_at)
-       VALUES (?, ?, 'wechat', ?, 'CNY', 'CREATED', NULL, NULL, ?, 0, NULL, NULL, NULL, NULL, ?, NULL, 0, ?, ?)`,
-      [paymentNo, orderNo, AMOUNT, at, expiresAt, at, at],
+       VALUES (?, ?, 'wechat', ?, 'CNY', 'PAYING', NULL, NULL, ?, 0, ?, NULL, NULL, NULL, ?, NULL, 1, ?, ?)`,
+      [paymentNo, orderNo, AMOUNT, startedAt, nextQueryAt, expiresAt, startedAt, startedAt],
     );
-    // PaymentStateService.applyToInserted(START): the row this transaction inserted (and holds), its new
-    // state, its history row.
-    await q(c, `UPDATE payments SET status = 'PAYING', next_query_at = ?, version = 1, updated_at = ? WHERE id = ?`, [
-      new Date(at.getTime() + FIRST_QUERY_MS),
-      at,
-      inserted.insertId,
-    ]);
     await q(
       c,
       `INSERT INTO payment_transitions (payment_no, event, from_status, to_status, version, detail, created_at)
        VALUES (?, 'START', 'CREATED', 'PAYING', 1, NULL, ?)`,
-      [paymentNo, at],
+      [paymentNo, startedAt],
     );
   });
 
-  // The vendor answered at once: record its code URL as a compare-and-set on the row, then read it back.
-  await q(
+  // The vendor answered at once: record its code URL as a compare-and-set on the row as the plan left it
+  // (no read back).
+  const recorded = await q(
     pool,
     `UPDATE payments SET pay_credential = ?, gateway_trade_no = COALESCE(gateway_trade_no, ?),
        gateway_requested_at = NULL, status_reason = NULL, updated_at = ?
-     WHERE payment_no = ? AND status = 'PAYING'`,
-    [JSON.stringify({ type: 'code_url', codeUrl: `bench://wechat/${paymentNo}` }), null, now(), paymentNo],
+     WHERE payment_no = ? AND status = 'PAYING' AND version = 1 AND query_attempts = 0 AND next_query_at <=> ?
+       AND gateway_requested_at <=> ? AND gateway_trade_no <=> NULL`,
+    [
+      JSON.stringify({ type: 'code_url', codeUrl: `bench://wechat/${paymentNo}` }),
+      null,
+      now(),
+      paymentNo,
+      nextQueryAt,
+      startedAt,
+    ],
   );
-  await q(pool, 'SELECT * FROM payments WHERE payment_no = ?', [paymentNo]);
+  if (recorded.affectedRows !== 1) throw new Error(`the credential of ${paymentNo} was not recorded`);
 
   // OrdersService.pay: a new order's first payment, as a compare-and-set on the order's row.
   const at = now();

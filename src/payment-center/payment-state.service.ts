@@ -157,15 +157,28 @@ export class PaymentStateService {
   }
 
   /**
-   * `apply` for a payment this transaction has just inserted, so already holds locked as it is: the START
-   * of a new payment, without reading back the row it wrote. Any other event goes through `apply`.
+   * A new payment, written already started: START is applied to the draft (CREATED) in memory — the same
+   * transition table, facts and version as `apply` — and the row is inserted once, as PAYING, with its
+   * history row. The rows are those of inserting it CREATED and applying START, without the second write.
+   * Any other event goes through `apply`.
    */
-  async applyToInserted(
+  async insertStarted(
     manager: EntityManager,
-    payment: Payment,
+    draft: Omit<Payment, 'id'>,
     event: Extract<PaymentEvent, { type: 'START' }>,
   ): Promise<TransitionOutcome> {
-    return this.applyToLocked(manager, payment, event);
+    const from = draft.status;
+    const decision = decide(from, event.type);
+    if (decision.kind !== 'move') throw new IllegalTransition(draft.paymentNo, from, event.type);
+    addLogContext({ paymentNo: draft.paymentNo, orderNo: draft.orderNo });
+    const now = this.clock.now();
+    const started = { ...draft, status: decision.to, version: draft.version + 1, updatedAt: now };
+    this.applyFacts(started, event, decision.to, now);
+    const payment = await this.payments.insert(manager, started);
+    await this.appendTransition(manager, payment, event, from, now);
+    const type = partnerEventFor(decision.to);
+    if (type) await this.appendEvent(manager, payment, type, now);
+    return { changed: true, from, to: decision.to, payment };
   }
 
   private async applyLocked(manager: EntityManager, ref: PaymentRef, event: PaymentEvent): Promise<TransitionOutcome> {
@@ -211,15 +224,7 @@ export class PaymentStateService {
       if (mysqlErrno(error) === ER_DUP_ENTRY) throw new GatewayTradeNoConflict(paymentNo, payment.gatewayTradeNo ?? '');
       throw error;
     }
-    await this.payments.appendTransition(manager, {
-      paymentNo,
-      event: event.type,
-      fromStatus: from,
-      toStatus: decision.to,
-      version: payment.version,
-      detail: detailOf(event),
-      createdAt: now,
-    });
+    await this.appendTransition(manager, payment, event, from, now);
     const surplus = decision.to === 'PAID' ? await this.surplusOf(manager, payment, from) : undefined;
     if (surplus) {
       // Recorded as received, never lost — and returned: the order was closed, or is paid already.
@@ -230,6 +235,25 @@ export class PaymentStateService {
     const type = partnerEventFor(decision.to);
     if (type) await this.appendEvent(manager, payment, type, now);
     return { changed: true, from, to: decision.to, payment };
+  }
+
+  /** The history row of a change `payment` (already in its new state and version) went through. */
+  private appendTransition(
+    manager: EntityManager,
+    payment: Pick<Payment, 'paymentNo' | 'status' | 'version'>,
+    event: PaymentEvent,
+    from: PaymentStatus,
+    now: Date,
+  ): Promise<void> {
+    return this.payments.appendTransition(manager, {
+      paymentNo: payment.paymentNo,
+      event: event.type,
+      fromStatus: from,
+      toStatus: payment.status,
+      version: payment.version,
+      detail: detailOf(event),
+      createdAt: now,
+    });
   }
 
   /**
@@ -254,7 +278,7 @@ export class PaymentStateService {
     return undefined;
   }
 
-  private applyFacts(payment: Payment, event: PaymentEvent, to: PaymentStatus, now: Date): void {
+  private applyFacts(payment: Omit<Payment, 'id'>, event: PaymentEvent, to: PaymentStatus, now: Date): void {
     switch (event.type) {
       case 'START':
         payment.nextQueryAt = event.nextQueryAt;

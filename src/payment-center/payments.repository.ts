@@ -131,19 +131,42 @@ export class PaymentsRepository {
    * The vendor's answer to "create the trade", as one compare-and-set: written only while the payment is
    * still PAYING (the UPDATE takes the row lock and checks), never over what a callback applied meanwhile.
    * A trade number the payment already has is kept. Returns whether it was written.
+   *
+   * With `unchanged`, only while the row is still as that copy has it: same version (no status change),
+   * same query schedule (recovery has not claimed or asked), same call mark (no other request took the call
+   * over) and trade number. Then the row after the statement is that copy with the answer, no read needed.
    */
   async recordCredential(
     paymentNo: string,
     credential: PayCredential,
     gatewayTradeNo: string | null,
     now: Date,
+    unchanged?: Pick<Payment, 'version' | 'queryAttempts' | 'nextQueryAt' | 'gatewayRequestedAt' | 'gatewayTradeNo'>,
   ): Promise<boolean> {
+    const same = unchanged
+      ? ` AND version = ? AND query_attempts = ? AND next_query_at <=> ? AND gateway_requested_at <=> ?
+         AND gateway_trade_no <=> ?`
+      : '';
     const result = await this.paymentRows.run<{ affectedRows: number }>(
       undefined,
       `UPDATE payments SET pay_credential = ?, gateway_trade_no = COALESCE(gateway_trade_no, ?),
          gateway_requested_at = NULL, status_reason = NULL, updated_at = ?
-       WHERE payment_no = ? AND status = 'PAYING'`,
-      [JSON.stringify(credential), gatewayTradeNo, now, paymentNo],
+       WHERE payment_no = ? AND status = 'PAYING'${same}`,
+      [
+        JSON.stringify(credential),
+        gatewayTradeNo,
+        now,
+        paymentNo,
+        ...(unchanged
+          ? [
+              unchanged.version,
+              unchanged.queryAttempts,
+              unchanged.nextQueryAt,
+              unchanged.gatewayRequestedAt,
+              unchanged.gatewayTradeNo,
+            ]
+          : []),
+      ],
     );
     return result.affectedRows === 1;
   }

@@ -96,7 +96,7 @@ export class StartPaymentUseCase {
     }
 
     const { answer, timedOut } = await this.createAtGateway(gateway, plan.payment, plan.description);
-    return this.record(plan.payment.paymentNo, answer, { resumed: plan.resumed, timedOut });
+    return this.record(plan.payment, answer, { resumed: plan.resumed, timedOut });
   }
 
   private async plan(manager: EntityManager, command: StartPaymentCommand): Promise<Plan> {
@@ -126,32 +126,32 @@ export class StartPaymentUseCase {
       return { kind: 'call_gateway', payment: open, description: intent.description, resumed: true };
     }
 
-    const payment = await this.payments.insert(manager, {
-      paymentNo: newPaymentNo(now),
-      orderNo: command.orderNo,
-      channel: command.channel,
-      amountFen: command.amountFen,
-      currency: command.currency,
-      status: 'CREATED',
-      gatewayTradeNo: null,
-      payCredential: null,
-      gatewayRequestedAt: now,
-      queryAttempts: 0,
-      nextQueryAt: null,
-      paidAmountFen: null,
-      paidAt: null,
-      closedAt: null,
-      expiresAt: intent.expiresAt,
-      statusReason: null,
-      version: 0,
-      createdAt: now,
-      updatedAt: now,
-    });
     const firstQueryDelay = this.config.recovery.queryScheduleMs[0] ?? 30_000;
-    const started = await this.state.applyToInserted(manager, payment, {
-      type: 'START',
-      nextQueryAt: new Date(now.getTime() + firstQueryDelay),
-    });
+    const started = await this.state.insertStarted(
+      manager,
+      {
+        paymentNo: newPaymentNo(now),
+        orderNo: command.orderNo,
+        channel: command.channel,
+        amountFen: command.amountFen,
+        currency: command.currency,
+        status: 'CREATED',
+        gatewayTradeNo: null,
+        payCredential: null,
+        gatewayRequestedAt: now,
+        queryAttempts: 0,
+        nextQueryAt: null,
+        paidAmountFen: null,
+        paidAt: null,
+        closedAt: null,
+        expiresAt: intent.expiresAt,
+        statusReason: null,
+        version: 0,
+        createdAt: now,
+        updatedAt: now,
+      },
+      { type: 'START', nextQueryAt: new Date(now.getTime() + firstQueryDelay) },
+    );
     return { kind: 'call_gateway', payment: started.payment, description: intent.description, resumed: false };
   }
 
@@ -193,21 +193,31 @@ export class StartPaymentUseCase {
    * payment that a callback already moved on is returned as it is.
    */
   private async record(
-    paymentNo: string,
+    ours: Payment,
     answer: CreatePaymentResult,
     call: { resumed: boolean; timedOut: boolean },
   ): Promise<Payment> {
+    const paymentNo = ours.paymentNo;
     if (answer.kind === 'created') {
-      // The common answer: one compare-and-set (kept only while still PAYING), then the payment as it is now.
-      await this.payments.recordCredential(
-        paymentNo,
-        answer.credential,
-        answer.gatewayTradeNo || null,
-        this.clock.now(),
-      );
-      const payment = await this.payments.findByPaymentNo(paymentNo);
-      if (!payment) throw new Error(`payment ${paymentNo} vanished`);
-      return payment;
+      const now = this.clock.now();
+      const gatewayTradeNo = answer.gatewayTradeNo || null;
+      // The common case: the row is still as this request left it, so one compare-and-set and no read back.
+      if (await this.payments.recordCredential(paymentNo, answer.credential, gatewayTradeNo, now, ours)) {
+        return {
+          ...ours,
+          payCredential: answer.credential,
+          gatewayTradeNo: ours.gatewayTradeNo ?? gatewayTradeNo,
+          gatewayRequestedAt: null,
+          statusReason: null,
+          updatedAt: now,
+        };
+      }
+      // Something wrote it meanwhile (recovery asked, a callback applied): kept only while still PAYING,
+      // then the payment as it is now.
+      await this.payments.recordCredential(paymentNo, answer.credential, gatewayTradeNo, now);
+      const current = await this.payments.findByPaymentNo(paymentNo);
+      if (!current) throw new Error(`payment ${paymentNo} vanished`);
+      return current;
     }
     const outcome = await inTransaction(this.dataSource, async (manager) => {
       const payment = await this.payments.lockByPaymentNo(manager, paymentNo);
