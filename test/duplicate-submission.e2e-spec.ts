@@ -289,6 +289,8 @@ describe('Duplicate-submission guard (e2e, two app instances)', () => {
    */
   describe('a retry sent on receipt of the answer, racing the write that follows it to Redis', () => {
     const LINK_DELAY_MS = 20;
+    /** The slow instance refuses orders above this total (400); the others take them. */
+    const SLOW_MAX_FEN = 5000;
     let link: Awaited<ReturnType<typeof slowRedisLink>>;
     let slow: RunningApp;
 
@@ -299,6 +301,7 @@ describe('Duplicate-submission guard (e2e, two app instances)', () => {
       silentWechat.behaviour = 'unknown';
       slow = await startApp([silentWechat, gateways.alipay, gateways.unionpay], new TestClock(), {
         redisUrl: link.url,
+        orders: { maxAmountFen: SLOW_MAX_FEN },
       });
     });
 
@@ -329,6 +332,35 @@ describe('Duplicate-submission guard (e2e, two app instances)', () => {
       expect(after.redis_replay - before.redis_replay).toBe(30);
       expect(after.in_flight - before.in_flight).toBe(0);
       expect(after.database - before.database).toBe(0);
+    });
+
+    it('an order its first instance refused: the retry finds the key in flight, looks again, finds it released and creates the order, for 10 orders at once', async () => {
+      const before = await caught();
+      const results = await Promise.all(
+        Array.from({ length: 10 }, async (_, i) => {
+          const body = orderBody(uniqueId('race-400'), 1250, 8); // 10,000 fen: over the slow instance's limit
+          const headers = { 'Idempotency-Key': uniqueId('race-400-key') };
+          const refused = await http('POST', `${slow.url}/api/orders`, body, headers);
+          const sentAt = performance.now();
+          const retry = await http('POST', `${instances[i % 2].url}/api/orders`, body, headers);
+          return { refused, retry, ms: performance.now() - sentAt, buyerId: body.buyerId };
+        }),
+      );
+      for (const { refused, retry, buyerId } of results) {
+        expect(refused.status).toBe(400);
+        expect(retry.status).toBe(201);
+        expect(retry.headers.get('idempotent-replayed')).toBeNull();
+        expect(retry.body).toMatchObject({ amountFen: 10_000, status: 'CREATED' });
+        const [rows] = await db.query('SELECT order_no FROM orders WHERE buyer_id = ?', [buyerId]);
+        expect(rows).toEqual([{ order_no: retry.body.orderNo }]);
+      }
+      // The release reached Redis LINK_DELAY_MS after the refusal: the retries that found the key in flight
+      // waited RELOOK_MS for their second look (most of them; one that lost the race to the release claimed it
+      // at once), and none was answered 409.
+      expect(results.filter((r) => r.ms >= RELOOK_MS).length).toBeGreaterThanOrEqual(5);
+      const after = await caught();
+      expect(after.in_flight - before.in_flight).toBe(0);
+      expect(after.redis_replay - before.redis_replay).toBe(0);
     });
 
     it('after a failure, finds the key released and runs, for 10 payments at once', async () => {

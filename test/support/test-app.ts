@@ -51,7 +51,9 @@ export async function startApp(
           queuePrefix: `test-${randomBytes(4).toString('hex')}`,
           ...(config.recovery as Partial<AppConfig['recovery']> | undefined),
         };
-        return Object.assign(base, config, { recovery });
+        // Order settings merge too (one instance may refuse what others accept).
+        const orders = { ...base.orders, ...(config.orders as Partial<AppConfig['orders']> | undefined) };
+        return Object.assign(base, config, { recovery, orders });
       },
       inject: [ConfigService],
     })
