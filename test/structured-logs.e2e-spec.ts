@@ -7,6 +7,7 @@ import { parkRecoveryWork, sqlPool } from './support/database';
 import { testPartners } from './support/partners';
 import { type RunningSandbox, startSandbox } from './support/sandbox';
 import { http, orderBody, uniqueId } from './support/test-app';
+import { LOG_FLUSH_MS } from '../src/common/logging/logging.module';
 
 type LogLine = Record<string, unknown> & { level: string; time: string; msg: string; context?: string };
 
@@ -78,7 +79,8 @@ describe('structured logs of a full payment run (e2e, built app)', () => {
       },
       { captureStdout: true },
     );
-    const { base, child, exited } = app;
+    const running = app;
+    const { base, child, exited } = running;
 
     const created = await http('POST', `${base}/api/orders`, orderBody(uniqueId('logs'), 1500, 2), {
       'X-Request-Id': 'checkout-42',
@@ -126,6 +128,13 @@ describe('structured logs of a full payment run (e2e, built app)', () => {
     });
     expect(unreadable.status).toBe(400);
     expect(unreadable.headers.get('x-request-id')).toBe('broken-body-1');
+    // Lines are written in batches, LOG_FLUSH_MS after they were logged at the latest: the last request's line
+    // is out while the process still runs, well before a 4 KB batch could have filled.
+    await waitFor(
+      'the last request line on stdout',
+      () => Promise.resolve(running.output().includes('"reqId":"broken-body-1"')),
+      10 * LOG_FLUSH_MS,
+    );
     await new Promise((resolve) => setTimeout(resolve, 500)); // the relay's last publish lines
     child.kill('SIGTERM');
     expect(await exited).toBe(0);

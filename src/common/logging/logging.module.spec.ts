@@ -1,7 +1,7 @@
 import { Writable } from 'node:stream';
 import { pino, type LoggerOptions } from 'pino';
 import type { AppConfig } from '../../config/app-config';
-import { loggerParams, REDACTED_PATHS } from './logging.module';
+import { loggerOptions, REDACTED_PATHS } from './logging.module';
 
 function logger(options: LoggerOptions) {
   const lines: string[] = [];
@@ -33,7 +33,7 @@ const LINES: [Record<string, unknown>, string][] = [
 
 describe('log redaction', () => {
   it('writes every line as pino redacting REDACTED_PATHS itself would', () => {
-    const options = loggerParams({ logLevel: 'log' } as AppConfig).pinoHttp as LoggerOptions;
+    const options = loggerOptions({ logLevel: 'log' } as AppConfig) as LoggerOptions;
     const reference = logger({
       ...options,
       formatters: { level: options.formatters!.level },

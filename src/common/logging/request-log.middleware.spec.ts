@@ -4,7 +4,7 @@ import type { Request, Response } from 'express';
 import { pino, type LoggerOptions } from 'pino';
 import type { AppConfig } from '../../config/app-config';
 import { addLogContext } from './log-context';
-import { loggerParams } from './logging.module';
+import { loggerOptions } from './logging.module';
 import { requestLog, requestLogContext } from './request-log.middleware';
 
 function capture() {
@@ -15,7 +15,7 @@ function capture() {
       done();
     },
   });
-  const options = loggerParams({ logLevel: 'log' } as AppConfig).pinoHttp as LoggerOptions;
+  const options = loggerOptions({ logLevel: 'log' } as AppConfig) as LoggerOptions;
   return { lines, logger: pino(options, stream) };
 }
 
