@@ -80,6 +80,69 @@ async function httpCheckouts(
 const FIXED_WINDOWS = 3;
 
 /**
+ * Parts of a checkout switched off one at a time, to show what each costs: the environment that switches it
+ * off, and what that leaves out.
+ */
+const PARTS: { env: Record<string, string>; without: string }[] = [
+  {
+    env: { LOG_LEVEL: 'warn' },
+    without:
+      'the log lines (`LOG_LEVEL=warn`: none on this path; `log` writes one per request and per money-path step)',
+  },
+  {
+    env: { RECOVERY_JOBS_ENABLED: 'false' },
+    without:
+      'the delayed query jobs (`RECOVERY_JOBS_ENABLED=false`: no Bull job per payment, no job processor; the reconciler alone would query)',
+  },
+];
+/** Rounds per app in a part's comparison; the median round is reported. */
+const PART_ROUNDS = 6;
+
+interface PartCost {
+  without: string;
+  /** Median checkouts/s and CPU per checkout of the app as configured, and of the app without the part. */
+  asIs: { perSecond: number; cpuMs: number };
+  off: { perSecond: number; cpuMs: number };
+  /** Checkouts/s of each round, as configured and without. */
+  rounds: [number[], number[]];
+}
+
+const median = (values: number[]) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)];
+
+/**
+ * The app as configured and the app without one part, both running, taking turns round after round (which
+ * goes first alternates): a machine that speeds up or slows down during the comparison moves both alike.
+ */
+async function partCost(part: (typeof PARTS)[number], connections: number, seconds: number): Promise<PartCost> {
+  const apps = [await AppProcess.start(appEnvironment()), await AppProcess.start(appEnvironment(part.env))];
+  try {
+    for (const app of apps) await httpCheckouts(app.url, 8, seconds);
+    const rounds: { perSecond: number; cpuMs: number }[][] = [[], []];
+    for (let round = 0; round < PART_ROUNDS; round++) {
+      for (const which of round % 2 === 0 ? [0, 1] : [1, 0]) {
+        await sleep(300);
+        await apps[which].count();
+        const { checkouts } = await httpCheckouts(apps[which].url, connections, seconds);
+        const { cpuMs } = await apps[which].counters();
+        rounds[which].push({ perSecond: checkouts.perSecond, cpuMs: cpuMs / checkouts.count });
+      }
+    }
+    const summary = (r: { perSecond: number; cpuMs: number }[]) => ({
+      perSecond: median(r.map((x) => x.perSecond)),
+      cpuMs: median(r.map((x) => x.cpuMs)),
+    });
+    return {
+      without: part.without,
+      asIs: summary(rounds[0]),
+      off: summary(rounds[1]),
+      rounds: [rounds[0].map((r) => r.perSecond), rounds[1].map((r) => r.perSecond)],
+    };
+  } finally {
+    await Promise.all(apps.map((app) => app.stop()));
+  }
+}
+
+/**
  * Checkouts on a fixed schedule, `rate` requests/s (one checkout every 2/rate s, each POST /api/orders then
  * its pay), whatever the earlier ones do. A request's latency counts from when it was due: the order's from
  * its slot in the schedule, the pay's from the order's answer. Not autocannon's `overallRate`: that sends each
@@ -160,7 +223,7 @@ export async function checkoutBench(context: BenchContext): Promise<Section> {
   const windows: (Awaited<ReturnType<typeof scheduledCheckouts>> & { foreignCpu: number })[] = [];
   let fixed: (typeof windows)[number];
   let profile: { group: string; share: number }[];
-  const logging: { level: string; checkouts: Figures; cpuMs: number }[] = [];
+  const parts: PartCost[] = [];
   try {
     context.log('checkout: warming up');
     await httpCheckouts(app.url, 8, context.seconds(3));
@@ -204,23 +267,11 @@ export async function checkoutBench(context: BenchContext): Promise<Section> {
     await app.stop();
   }
 
-  // Logging on the hot path: fresh apps at `log` (a line per request and per step) and at `warn` (none),
-  // the same warm-up and load each, so neither has the other's head start.
   const peak = points.reduce((best, p) => (p.app.checkouts.perSecond > best.app.checkouts.perSecond ? p : best));
   if (!context.quick) {
-    for (const level of ['log', 'warn']) {
-      context.log(`checkout: LOG_LEVEL=${level}`);
-      const levelApp = await AppProcess.start(appEnvironment({ LOG_LEVEL: level }));
-      try {
-        await httpCheckouts(levelApp.url, 8, context.seconds(5));
-        await sleep(300);
-        await levelApp.count();
-        const run = await httpCheckouts(levelApp.url, peak.connections, seconds);
-        const { cpuMs } = await levelApp.counters();
-        logging.push({ level, checkouts: run.checkouts, cpuMs: cpuMs / run.checkouts.count });
-      } finally {
-        await levelApp.stop();
-      }
+    for (const part of PARTS) {
+      context.log(`checkout: without ${part.without.split(' (')[0]}`);
+      parts.push(await partCost(part, peak.connections, context.seconds(4)));
     }
   }
   await pool.end();
@@ -288,17 +339,30 @@ export async function checkoutBench(context: BenchContext): Promise<Section> {
       ['', 'share of samples'],
       profile.filter((g) => g.share >= 0.005).map((g) => [g.group, `${(g.share * 100).toFixed(1)}%`]),
     ),
-    ...(logging.length === 2
+    ...(parts.length > 0
       ? [
           '',
-          `Logging on the hot path, two fresh apps with the same warm-up, ${peak.connections} connections: ` +
-            logging
-              .map(
-                (l) =>
-                  `\`LOG_LEVEL=${l.level}\` ${num(l.checkouts.perSecond)} checkouts/s, ${ms(l.cpuMs)} CPU per checkout`,
-              )
-              .join('; ') +
-            ` (\`log\` writes a line per request and per money-path step; \`warn\` none on this path).`,
+          `What a part of the checkout costs: the app as configured and the app without that part, both running, ` +
+            `taking turns for ${PART_ROUNDS} rounds of ${context.seconds(4)} s each at ${peak.connections} connections ` +
+            `(medians):`,
+          '',
+          table(
+            [
+              'without',
+              'checkouts/s: as configured / without',
+              'CPU per checkout: as configured / without',
+              'checkouts/s of each round: as configured; without',
+            ],
+            parts.map((p) => [
+              p.without,
+              `${num(p.asIs.perSecond)} / ${num(p.off.perSecond)} (${p.off.perSecond >= p.asIs.perSecond ? '+' : ''}${(
+                (p.off.perSecond / p.asIs.perSecond - 1) *
+                100
+              ).toFixed(0)}%)`,
+              `${ms(p.asIs.cpuMs)} / ${ms(p.off.cpuMs)}`,
+              p.rounds.map((r) => r.map((x) => num(x)).join(', ')).join('; '),
+            ]),
+          ),
         ]
       : []),
   ].join('\n');
