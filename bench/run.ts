@@ -4,7 +4,7 @@
  * Runs every benchmark of bench/, each side by side with its raw ceiling on this machine, and writes
  * bench/RESULTS.md (a --quick or --only run writes to the temp folder unless --out says otherwise).
  * Needs MariaDB, Redis and RabbitMQ as for the tests; uses its own schemas, vhost and Redis database
- * (bench/support/environment.ts). About 5 minutes; --quick about 1.
+ * (bench/support/environment.ts). About 6 minutes; --quick about 1.
  */
 import 'reflect-metadata';
 import { mkdirSync, writeFileSync } from 'node:fs';
