@@ -95,8 +95,8 @@ const PARTS: { env: Record<string, string>; without: string }[] = [
       'the delayed query jobs (`RECOVERY_JOBS_ENABLED=false`: no Bull job per payment, no job processor; the reconciler alone would query)',
   },
 ];
-/** Rounds per app in a part's comparison; the median round is reported. */
-const PART_ROUNDS = 6;
+/** Rounds per app in a part's comparison (odd: the median is a round's figure); the median is reported. */
+const PART_ROUNDS = 7;
 
 interface PartCost {
   without: string;

@@ -61,22 +61,29 @@ function stopGracefullyOn(signals: NodeJS.Signals[], app: INestApplication, logg
       logger.log(`${signal}: shutting down (at most ${timeoutMs} ms)`, 'Shutdown');
       setTimeout(() => {
         logger.error(`shutdown took longer than ${timeoutMs} ms; exiting`, 'Shutdown');
-        process.exit(1);
+        void exitAfterLogs(1);
       }, timeoutMs).unref();
       drain()
         .then(() => app.close())
         .then(
           () => {
             logger.log('stopped', 'Shutdown');
-            process.exit(0);
+            return exitAfterLogs(0);
           },
           (error: unknown) => {
             logger.error(`shutdown failed: ${String(error)}`, 'Shutdown');
-            process.exit(1);
+            return exitAfterLogs(1);
           },
         );
     });
   }
+}
+
+/** Exits once the buffered log lines are out (at most a second later): the last lines say why it stopped. */
+async function exitAfterLogs(code: number): Promise<never> {
+  const { flushLogs } = await import('./common/logging/logging.module.js');
+  await flushLogs();
+  process.exit(code);
 }
 
 bootstrap().catch((error: unknown) => {

@@ -87,20 +87,35 @@ function mergeContext(line: { req?: unknown; reqId?: unknown }, context: { reqId
 /** Buffered log lines are written at least this often (and at 4 KB, and when the process exits). */
 export const LOG_FLUSH_MS = 100;
 
+let stdout: ReturnType<typeof destination> | undefined;
+
 /**
  * stdout, written in batches: a line is written when 4 KB are buffered, LOG_FLUSH_MS after it was logged at
- * the latest, or when the process exits (pino flushes its destination on `exit`). One write per line cost
- * about 0.17 ms of CPU per checkout, a tenth of it (bench/RESULTS.md), and a pipe read slowly (a container's
- * log driver) would have held up the event loop. A process killed outright (SIGKILL, out of memory) loses at
- * most its last LOG_FLUSH_MS of lines; what it did is in the database either way.
+ * the latest (sonic-boom's periodic flush), or when the process exits (pino flushes the destination on
+ * `exit`; main.ts waits for `flushLogs` before it exits after a shutdown). One write per line cost about
+ * 0.17 ms of CPU per checkout, a tenth of it, and a pipe read slowly (a container's log driver) would have
+ * held up the event loop; now its lines wait in memory. A process killed outright (SIGKILL, out of memory)
+ * loses at most its last LOG_FLUSH_MS of lines; what it did is in the database either way. One destination
+ * per process: apps started side by side in one process (tests) share it, so their lines never interleave
+ * inside a line.
  */
-function logDestination() {
-  const stream = destination({ dest: 1, minLength: 4096, sync: false });
-  // The callback form: a stream that has ended answers with an error instead of throwing.
-  const timer = setInterval(() => stream.flush(() => undefined), LOG_FLUSH_MS);
-  timer.unref();
-  stream.once('close', () => clearInterval(timer));
-  return stream;
+function logDestination(): ReturnType<typeof destination> {
+  stdout ??= destination({ dest: 1, minLength: 4096, sync: false, periodicFlush: LOG_FLUSH_MS });
+  return stdout;
+}
+
+/** Writes out the buffered log lines; resolves when they are written, or after `timeoutMs` whatever happens. */
+export function flushLogs(timeoutMs = 1000): Promise<void> {
+  const stream = stdout;
+  if (!stream) return Promise.resolve();
+  return new Promise<void>((resolve) => {
+    const timer = setTimeout(resolve, timeoutMs);
+    timer.unref();
+    stream.flush(() => {
+      clearTimeout(timer);
+      resolve();
+    });
+  });
 }
 
 /** pino's options: level, fields, redaction, serializers. */
