@@ -10,6 +10,7 @@ import {
   httpLoad,
   type HttpFigures,
   LatencyRecorder,
+  percentile,
   postForAnswer,
   sleep,
 } from './support/load';
@@ -98,16 +99,28 @@ const PARTS: { env: Record<string, string>; without: string }[] = [
 /** Rounds per app in a part's comparison (odd: the median is a round's figure); the median is reported. */
 const PART_ROUNDS = 7;
 
-interface PartCost {
-  without: string;
-  /** Median checkouts/s and CPU per checkout of the app as configured, and of the app without the part. */
-  asIs: { perSecond: number; cpuMs: number };
-  off: { perSecond: number; cpuMs: number };
-  /** Checkouts/s of each round, as configured and without. */
-  rounds: [number[], number[]];
+interface Round {
+  perSecond: number;
+  cpuMs: number;
 }
 
-const median = (values: number[]) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)];
+/** A part's comparison: every round of the app as configured, and of the app without the part. */
+interface PartCost {
+  without: string;
+  rounds: [Round[], Round[]];
+}
+
+/** The median checkouts/s and CPU per checkout of an app's rounds. */
+const medianOf = (rounds: Round[]): Round => ({
+  perSecond: percentile(
+    rounds.map((r) => r.perSecond).sort((a, b) => a - b),
+    50,
+  ),
+  cpuMs: percentile(
+    rounds.map((r) => r.cpuMs).sort((a, b) => a - b),
+    50,
+  ),
+});
 
 /**
  * The app as configured and the app without one part, both running, taking turns round after round (which
@@ -117,7 +130,7 @@ async function partCost(part: (typeof PARTS)[number], connections: number, secon
   const apps = [await AppProcess.start(appEnvironment()), await AppProcess.start(appEnvironment(part.env))];
   try {
     for (const app of apps) await httpCheckouts(app.url, 8, seconds);
-    const rounds: { perSecond: number; cpuMs: number }[][] = [[], []];
+    const rounds: [Round[], Round[]] = [[], []];
     for (let round = 0; round < PART_ROUNDS; round++) {
       for (const which of round % 2 === 0 ? [0, 1] : [1, 0]) {
         await sleep(300);
@@ -127,16 +140,7 @@ async function partCost(part: (typeof PARTS)[number], connections: number, secon
         rounds[which].push({ perSecond: checkouts.perSecond, cpuMs: cpuMs / checkouts.count });
       }
     }
-    const summary = (r: { perSecond: number; cpuMs: number }[]) => ({
-      perSecond: median(r.map((x) => x.perSecond)),
-      cpuMs: median(r.map((x) => x.cpuMs)),
-    });
-    return {
-      without: part.without,
-      asIs: summary(rounds[0]),
-      off: summary(rounds[1]),
-      rounds: [rounds[0].map((r) => r.perSecond), rounds[1].map((r) => r.perSecond)],
-    };
+    return { without: part.without, rounds };
   } finally {
     await Promise.all(apps.map((app) => app.stop()));
   }
@@ -353,15 +357,16 @@ export async function checkoutBench(context: BenchContext): Promise<Section> {
               'CPU per checkout: as configured / without',
               'checkouts/s of each round: as configured; without',
             ],
-            parts.map((p) => [
-              p.without,
-              `${num(p.asIs.perSecond)} / ${num(p.off.perSecond)} (${p.off.perSecond >= p.asIs.perSecond ? '+' : ''}${(
-                (p.off.perSecond / p.asIs.perSecond - 1) *
-                100
-              ).toFixed(0)}%)`,
-              `${ms(p.asIs.cpuMs)} / ${ms(p.off.cpuMs)}`,
-              p.rounds.map((r) => r.map((x) => num(x)).join(', ')).join('; '),
-            ]),
+            parts.map(({ without, rounds }) => {
+              const [asIs, off] = rounds.map(medianOf);
+              const change = (off.perSecond / asIs.perSecond - 1) * 100;
+              return [
+                without,
+                `${num(asIs.perSecond)} / ${num(off.perSecond)} (${change >= 0 ? '+' : ''}${change.toFixed(0)}%)`,
+                `${ms(asIs.cpuMs)} / ${ms(off.cpuMs)}`,
+                rounds.map((r) => r.map((x) => num(x.perSecond)).join(', ')).join('; '),
+              ];
+            }),
           ),
         ]
       : []),
