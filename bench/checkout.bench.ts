@@ -1,3 +1,4 @@
+import { cpus } from 'node:os';
 import { performance } from 'node:perf_hooks';
 import type autocannon from 'autocannon';
 import { AppProcess } from './support/app-process';
@@ -14,7 +15,7 @@ import {
   postForAnswer,
   sleep,
 } from './support/load';
-import { ForeignCpu, foreignCpuText } from './support/machine';
+import { APP, ForeignCpu, foreignCpuText, MachineCpu } from './support/machine';
 import { rawCheckout } from './support/raw-checkout';
 import { type BenchContext, ms, num, ratio, type Section, table } from './support/report';
 
@@ -184,11 +185,32 @@ function noop(url: string, connections: number, seconds: number): Promise<HttpFi
 interface SweepPoint {
   connections: number;
   noop: HttpFigures;
+  /** CPU time of the app's process per no-op request. */
+  noopCpuMs: number;
   app: { requests: HttpFigures; checkouts: Figures };
   /** CPU time of the app's process per completed checkout, and of this process per raw checkout. */
   appCpuMs: number;
   raw: Figures;
   rawCpuMs: number;
+  /** The machine's CPU per checkout by process (ms), while the app ran checkouts and while the raw loop did. */
+  appMachine: Map<string, number>;
+  rawMachine: Map<string, number>;
+  /** The part of the app's CPU per checkout its main thread used (the thread that runs JavaScript). */
+  appMainThreadMs: number;
+  /** Cores busy on average during each (all processes, interrupts included). */
+  appCores: number;
+  rawCores: number;
+}
+
+/** CPU per checkout by process, and how many cores were busy on average, from a MachineCpu and a count. */
+function perCheckout(cpu: MachineCpu, checkouts: number) {
+  const { seconds, ms, appMainThreadMs } = cpu.stop();
+  const total = [...ms.values()].reduce((a, b) => a + b, 0);
+  return {
+    byProcess: new Map([...ms].map(([group, used]) => [group, used / checkouts])),
+    mainThreadMs: appMainThreadMs / checkouts,
+    cores: total / 1000 / seconds,
+  };
 }
 
 /** Exactly `checkouts` checkouts at 4 connections, counted in the app: what one checkout costs. */
@@ -213,6 +235,53 @@ const cpuMsSince = (start: NodeJS.CpuUsage) => {
 };
 
 /**
+ * The whole machine's CPU per checkout at the peak, by process, for the API and the raw loop; and the most
+ * CPU the app's process could use per checkout for the ratio target. Two limits: the cores (all processes
+ * together cannot use more than the machine has, so the API path may take at most 1 / target times the raw
+ * path's CPU) and the app's one JavaScript thread (at most one core, so at most 1 s over the target rate).
+ */
+function machineBudget(peak: SweepPoint): string[] {
+  const TARGET = 0.5;
+  const sum = (m: Map<string, number>) => [...m.values()].reduce((a, b) => a + b, 0);
+  const apiTotal = sum(peak.appMachine);
+  const rawTotal = sum(peak.rawMachine);
+  const app = peak.appMachine.get(APP)!;
+  const byCores = rawTotal / TARGET - (apiTotal - app);
+  // The main thread may use one core; the rest of the process's CPU (GC and compiler threads, libuv's pool)
+  // is taken to stay in the same proportion to it.
+  const threadShare = peak.appMainThreadMs / app;
+  const byThread = 1000 / (TARGET * peak.raw.perSecond) / threadShare;
+  const cores = cpus().length;
+  const mainThreadCores = (peak.appMainThreadMs * peak.app.checkouts.perSecond) / 1000;
+  const floor = 2 * peak.noopCpuMs + peak.rawCpuMs;
+  return [
+    `The whole machine's CPU per checkout at the peak (${peak.connections} connections), by process, from /proc:`,
+    '',
+    table(
+      ['', 'API checkout', 'raw SQL checkout'],
+      [
+        ...[...peak.appMachine.keys()].map((group) => [
+          group,
+          ms(peak.appMachine.get(group)!),
+          ms(peak.rawMachine.get(group)!),
+        ]),
+        ['**all**', `**${ms(apiTotal)}**`, `**${ms(rawTotal)}**`],
+        ['cores busy on average', `${peak.appCores.toFixed(2)} of ${cores}`, `${peak.rawCores.toFixed(2)} of ${cores}`],
+      ],
+    ),
+    '',
+    `The app's main thread (the one that runs JavaScript; ${(threadShare * 100).toFixed(0)}% of the process's CPU) ` +
+      `was busy ${mainThreadCores.toFixed(2)} of the one core it can use. ` +
+      `${TARGET}× the raw loop's ${num(peak.raw.perSecond)} checkouts/s needs the app's process at no more than ` +
+      `${ms(Math.min(byCores, byThread))} of CPU per checkout instead of ${ms(app)}: ${ms(byThread)} for its ` +
+      `main thread to keep up, and ${ms(byCores)} for the ${cores} cores to keep up with the services and the load ` +
+      `generator as they are (${ms(rawTotal)} / ${TARGET} − ${ms(apiTotal - app)}). Its floor on this path: two ` +
+      `no-op requests (${ms(peak.noopCpuMs)} each, measured in the same app) and the SQL work of the bare client ` +
+      `(${ms(peak.rawCpuMs)}) make ${ms(floor)} before any of the checkout's own work.`,
+  ];
+}
+
+/**
  * Checkout: create order + start payment through the HTTP API, against the same SQL from a bare mysql2
  * pool (same transactions, row locks and writes) and against an endpoint of the same app that does nothing.
  */
@@ -235,22 +304,34 @@ export async function checkoutBench(context: BenchContext): Promise<Section> {
     counted = await countCheckout(app, 40);
     for (const connections of sweep) {
       context.log(`checkout: ${connections} connection(s)`);
+      await app.count();
       const noopFigures = await noop(app.url, connections, seconds);
+      const noopCpuMs = (await app.counters()).cpuMs / noopFigures.count;
       await sleep(300);
       await app.count();
+      const appCpu = MachineCpu.start();
       const appFigures = await httpCheckouts(app.url, connections, seconds);
+      const appMachine = perCheckout(appCpu, appFigures.checkouts.count);
       const { cpuMs } = await app.counters();
       const rawCpu = process.cpuUsage();
+      const rawMachineCpu = MachineCpu.start();
       const raw = await closedLoop(connections, seconds, async () => {
         rawStatements = await rawCheckout(pool, nextBuyer());
       });
+      const rawMachine = perCheckout(rawMachineCpu, raw.count);
       points.push({
         connections,
         noop: noopFigures,
+        noopCpuMs,
         app: appFigures,
         appCpuMs: cpuMs / appFigures.checkouts.count,
         raw,
         rawCpuMs: cpuMsSince(rawCpu) / raw.count,
+        appMachine: appMachine.byProcess,
+        rawMachine: rawMachine.byProcess,
+        appMainThreadMs: appMachine.mainThreadMs,
+        appCores: appMachine.cores,
+        rawCores: rawMachine.cores,
       });
     }
     context.log(`checkout: ${RATE} requests/s`);
@@ -332,9 +413,7 @@ export async function checkoutBench(context: BenchContext): Promise<Section> {
       `four autocommitted), ${num(counted.rows)} rows written, ${num(counted.redis)} commands to the guard's Redis ` +
       `(plus one Bull job per payment).`,
     '',
-    `At the peak (${peak.connections} connections) the app's process used ${ms(peak.appCpuMs)} of CPU per checkout ` +
-      `and the raw client ${ms(peak.rawCpuMs)} (${ratio(peak.appCpuMs, peak.rawCpuMs)}); on a machine whose cores ` +
-      `the app shares with MariaDB, that CPU is the checkout's limit.`,
+    ...machineBudget(peak),
     '',
     `Where the app's CPU goes during checkouts at 16 connections (V8 sampling profile; a native call such as a ` +
       `socket write counts for the package that made it):`,

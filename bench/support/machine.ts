@@ -83,14 +83,23 @@ export async function machineReport(startedAt: Date, quick: boolean): Promise<st
   return table(['', ''], lines);
 }
 
-/** Processes whose CPU is part of what a benchmark measures: the services it drives. */
-const SERVICES = new Set(['mariadbd', 'mysqld', 'redis-server', 'beam.smp', 'erl_child_setup', 'epmd']);
+/** Where a process's CPU counts: the services a benchmark drives, by command name. */
+const SERVICES: Record<string, string> = {
+  mariadbd: 'MariaDB',
+  mysqld: 'MariaDB',
+  'redis-server': 'Redis',
+  'beam.smp': 'RabbitMQ',
+  erl_child_setup: 'RabbitMQ',
+  epmd: 'RabbitMQ',
+};
+const BENCH = 'this bench (load generator, raw client)';
+export const APP = 'the app under test';
 const TICKS_PER_SECOND = 100; // USER_HZ on Linux
 
-/** utime + stime of one process, in ticks (0 if it is gone). */
-function processTicks(pid: number): number {
+/** utime + stime of one process (or, with `thread`, of that thread of it), in ticks (0 if it is gone). */
+function processTicks(pid: number, thread?: number): number {
   try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const stat = readFileSync(thread === undefined ? `/proc/${pid}/stat` : `/proc/${pid}/task/${thread}/stat`, 'utf8');
     const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
     return Number(fields[11]) + Number(fields[12]);
   } catch {
@@ -98,21 +107,23 @@ function processTicks(pid: number): number {
   }
 }
 
-/** The bench, its children (the app under test) and the services, by pid. */
-function ourPids(): number[] {
-  const pids: number[] = [];
+/** The bench, its children (the app under test) and the services, by pid, with the group each counts for. */
+function ourProcesses(): Map<number, string> {
+  const found = new Map<number, string>();
   for (const entry of readdirSync('/proc')) {
     if (!/^\d+$/.test(entry)) continue;
     try {
       const stat = readFileSync(`/proc/${entry}/stat`, 'utf8');
       const comm = stat.slice(stat.indexOf('(') + 1, stat.lastIndexOf(')'));
       const ppid = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
-      if (Number(entry) === process.pid || ppid === process.pid || SERVICES.has(comm)) pids.push(Number(entry));
+      const pid = Number(entry);
+      const group = pid === process.pid ? BENCH : ppid === process.pid ? APP : SERVICES[comm];
+      if (group) found.set(pid, group);
     } catch {
       // gone meanwhile
     }
   }
-  return pids;
+  return found;
 }
 
 /** Busy ticks of the whole machine (all cores), from /proc/stat. */
@@ -125,35 +136,69 @@ function machineBusyTicks(): number {
   return user + nice + system + irq + softirq + steal;
 }
 
+/** Everything else the machine's cores were busy with: other processes, interrupts, a stolen vCPU share. */
+export const ELSEWHERE = 'anything else (other processes, interrupts, steal)';
+
 /**
- * CPU the machine spent on anything but this benchmark while it measured (other users, a CI run, a
- * stolen share of a virtual CPU): the busy time of all cores minus that of the bench, its app and the
- * services. Start it once the app under test is up, stop it before the app stops. A figure measured with
- * other work on the machine says so, instead of looking like the app's own.
+ * CPU the machine spent while a benchmark measured, by who spent it: the app under test (this process's
+ * children), this process, each service, and anything else. Start it once the app under test is up, stop it
+ * before the app stops. Counted from /proc in ticks of 10 ms, so a window should hold a few hundred of them.
  */
-export class ForeignCpu {
+export class MachineCpu {
   private constructor(
-    private readonly pids: number[],
+    private readonly processes: Map<number, string>,
+    private readonly ticks: Map<number, number>,
+    private readonly mainThreads: Map<number, number>,
     private readonly busy: number,
-    private readonly ours: number,
     private readonly at: number,
   ) {}
 
+  static start(): MachineCpu {
+    const processes = ourProcesses();
+    const ticks = new Map([...processes.keys()].map((pid) => [pid, processTicks(pid)]));
+    const apps = [...processes].filter(([, group]) => group === APP).map(([pid]) => pid);
+    const mainThreads = new Map(apps.map((pid) => [pid, processTicks(pid, pid)]));
+    return new MachineCpu(processes, ticks, mainThreads, machineBusyTicks(), Date.now());
+  }
+
+  /**
+   * Milliseconds of CPU by group since start (every group present, ELSEWHERE last), the part of the app's that
+   * its main thread (the one that runs JavaScript) used, and the seconds measured.
+   */
+  stop(): { seconds: number; ms: Map<string, number>; appMainThreadMs: number } {
+    const seconds = (Date.now() - this.at) / 1000;
+    const ms = new Map<string, number>([APP, BENCH, 'MariaDB', 'Redis', 'RabbitMQ'].map((group) => [group, 0]));
+    let ours = 0;
+    for (const [pid, group] of this.processes) {
+      const used = processTicks(pid) - this.ticks.get(pid)!;
+      ours += used;
+      ms.set(group, ms.get(group)! + (used * 1000) / TICKS_PER_SECOND);
+    }
+    const elsewhere = machineBusyTicks() - this.busy - ours;
+    ms.set(ELSEWHERE, Math.max(0, (elsewhere * 1000) / TICKS_PER_SECOND));
+    let mainThread = 0;
+    for (const [pid, at] of this.mainThreads) mainThread += processTicks(pid, pid) - at;
+    return { seconds, ms, appMainThreadMs: (mainThread * 1000) / TICKS_PER_SECOND };
+  }
+}
+
+/**
+ * CPU the machine spent on anything but this benchmark while it measured (other users, a CI run, a
+ * stolen share of a virtual CPU): the busy time of all cores minus that of the bench, its app and the
+ * services. A figure measured with other work on the machine says so, instead of looking like the app's own.
+ */
+export class ForeignCpu {
+  private constructor(private readonly cpu: MachineCpu) {}
+
   static start(): ForeignCpu {
-    const pids = ourPids();
-    return new ForeignCpu(pids, machineBusyTicks(), sumTicks(pids), Date.now());
+    return new ForeignCpu(MachineCpu.start());
   }
 
   /** Share of one core used by other work since start (0.5 = half a core). */
   stop(): number {
-    const seconds = (Date.now() - this.at) / 1000;
-    const foreign = machineBusyTicks() - this.busy - (sumTicks(this.pids) - this.ours);
-    return Math.max(0, foreign / TICKS_PER_SECOND / seconds);
+    const { seconds, ms } = this.cpu.stop();
+    return ms.get(ELSEWHERE)! / 1000 / seconds;
   }
-}
-
-function sumTicks(pids: readonly number[]): number {
-  return pids.reduce((sum, pid) => sum + processTicks(pid), 0);
 }
 
 /** "0.03 cores" / "1.2 cores": how busy other work kept the machine during a measurement. */
