@@ -197,21 +197,18 @@ interface SweepPoint {
   rawMachine: Map<string, number>;
   /** The part of the app's CPU per checkout its main thread used (the thread that runs JavaScript). */
   appMainThreadMs: number;
-  /** Cores busy on average during each (all processes, interrupts included). */
-  appCores: number;
-  rawCores: number;
 }
 
-/** CPU per checkout by process, and how many cores were busy on average, from a MachineCpu and a count. */
+/** CPU per checkout by process, and the app's main thread's part, from a MachineCpu and a count. */
 function perCheckout(cpu: MachineCpu, checkouts: number) {
-  const { seconds, ms, appMainThreadMs } = cpu.stop();
-  const total = [...ms.values()].reduce((a, b) => a + b, 0);
+  const { ms, appMainThreadMs } = cpu.stop();
   return {
     byProcess: new Map([...ms].map(([group, used]) => [group, used / checkouts])),
     mainThreadMs: appMainThreadMs / checkouts,
-    cores: total / 1000 / seconds,
   };
 }
+
+const sumOf = (m: Map<string, number>) => [...m.values()].reduce((a, b) => a + b, 0);
 
 /** Exactly `checkouts` checkouts at 4 connections, counted in the app: what one checkout costs. */
 async function countCheckout(app: AppProcess, checkouts: number) {
@@ -242,9 +239,8 @@ const cpuMsSince = (start: NodeJS.CpuUsage) => {
  */
 function machineBudget(peak: SweepPoint): string[] {
   const TARGET = 0.5;
-  const sum = (m: Map<string, number>) => [...m.values()].reduce((a, b) => a + b, 0);
-  const apiTotal = sum(peak.appMachine);
-  const rawTotal = sum(peak.rawMachine);
+  const apiTotal = sumOf(peak.appMachine);
+  const rawTotal = sumOf(peak.rawMachine);
   const app = peak.appMachine.get(APP)!;
   const byCores = rawTotal / TARGET - (apiTotal - app);
   // The main thread may use one core; the rest of the process's CPU (GC and compiler threads, libuv's pool)
@@ -252,7 +248,8 @@ function machineBudget(peak: SweepPoint): string[] {
   const threadShare = peak.appMainThreadMs / app;
   const byThread = 1000 / (TARGET * peak.raw.perSecond) / threadShare;
   const cores = cpus().length;
-  const mainThreadCores = (peak.appMainThreadMs * peak.app.checkouts.perSecond) / 1000;
+  // CPU per checkout times checkouts per second: cores busy on average.
+  const coresAt = (msPerCheckout: number, perSecond: number) => ((msPerCheckout * perSecond) / 1000).toFixed(2);
   const floor = 2 * peak.noopCpuMs + peak.rawCpuMs;
   return [
     `The whole machine's CPU per checkout at the peak (${peak.connections} connections), by process, from /proc:`,
@@ -266,12 +263,16 @@ function machineBudget(peak: SweepPoint): string[] {
           ms(peak.rawMachine.get(group)!),
         ]),
         ['**all**', `**${ms(apiTotal)}**`, `**${ms(rawTotal)}**`],
-        ['cores busy on average', `${peak.appCores.toFixed(2)} of ${cores}`, `${peak.rawCores.toFixed(2)} of ${cores}`],
+        [
+          'cores busy on average',
+          `${coresAt(apiTotal, peak.app.checkouts.perSecond)} of ${cores}`,
+          `${coresAt(rawTotal, peak.raw.perSecond)} of ${cores}`,
+        ],
       ],
     ),
     '',
     `The app's main thread (the one that runs JavaScript; ${(threadShare * 100).toFixed(0)}% of the process's CPU) ` +
-      `was busy ${mainThreadCores.toFixed(2)} of the one core it can use. ` +
+      `was busy ${coresAt(peak.appMainThreadMs, peak.app.checkouts.perSecond)} of the one core it can use. ` +
       `${TARGET}× the raw loop's ${num(peak.raw.perSecond)} checkouts/s needs the app's process at no more than ` +
       `${ms(Math.min(byCores, byThread))} of CPU per checkout instead of ${ms(app)}: ${ms(byThread)} for its ` +
       `main thread to keep up, and ${ms(byCores)} for the ${cores} cores to keep up with the services and the load ` +
@@ -330,8 +331,6 @@ export async function checkoutBench(context: BenchContext): Promise<Section> {
         appMachine: appMachine.byProcess,
         rawMachine: rawMachine.byProcess,
         appMainThreadMs: appMachine.mainThreadMs,
-        appCores: appMachine.cores,
-        rawCores: rawMachine.cores,
       });
     }
     context.log(`checkout: ${RATE} requests/s`);

@@ -137,7 +137,7 @@ function machineBusyTicks(): number {
 }
 
 /** Everything else the machine's cores were busy with: other processes, interrupts, a stolen vCPU share. */
-export const ELSEWHERE = 'anything else (other processes, interrupts, steal)';
+const ELSEWHERE = 'anything else (other processes, interrupts, steal)';
 
 /**
  * CPU the machine spent while a benchmark measured, by who spent it: the app under test (this process's
