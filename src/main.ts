@@ -36,7 +36,8 @@ async function bootstrap(): Promise<void> {
  * 1. Stop taking connections and drain the open ones: requests in flight finish, and a request that arrives
  *    on a kept-alive connection is still served, with `Connection: close`. Idle connections are left to the
  *    client to close (Node's `server.close()` would cut them, racing a client that is sending on one
- *    right then — a request lost in the wire).
+ *    right then — a request lost in the wire). Connections the kernel queued but the process had not
+ *    accepted yet are reset when the listener closes: those requests were never read (clients retry them).
  * 2. Nest's shutdown: consumers stop (deliveries in hand are applied and acked, later ones requeued), query
  *    jobs (Bull waits for the active ones), crons and the relay (its pass finishes and marks what the broker
  *    confirmed) stop, then the pools close.

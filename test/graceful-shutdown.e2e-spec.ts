@@ -11,21 +11,28 @@ import { orderBody, uniqueId } from './support/test-app';
 type Outcome =
   | { kind: 'answered'; status: number; at: number; body: any } // a complete HTTP response
   | { kind: 'refused'; at: number } // never accepted: the listener was closed (a client or balancer retries)
-  | { kind: 'broken'; at: number; error: string }; // accepted, then cut off: must never happen
+  // Reset before a byte of an answer. Closing a listening socket resets the connections the kernel had queued
+  // for it but the process had not accepted yet; such a request was never read, so it must have changed
+  // nothing, and the client's retry with the same Idempotency-Key must go through once (checked below).
+  | { kind: 'reset'; at: number }
+  | { kind: 'broken'; at: number; error: string }; // read, then cut off: must never happen
 
-async function send(method: 'GET' | 'POST', url: string, body?: unknown): Promise<Outcome> {
+async function send(method: 'GET' | 'POST', url: string, body?: unknown, key?: string): Promise<Outcome> {
   try {
     const response = await fetch(url, {
       method,
-      headers: { 'content-type': 'application/json' },
+      headers: { 'content-type': 'application/json', ...(key ? { 'idempotency-key': key } : {}) },
       body: body === undefined ? undefined : JSON.stringify(body),
     });
     const text = await response.text();
     return { kind: 'answered', status: response.status, at: Date.now(), body: text ? JSON.parse(text) : undefined };
   } catch (error) {
-    const cause = (error as { cause?: { code?: string } }).cause;
+    const cause = (error as { cause?: { code?: string; syscall?: string; message?: string } }).cause;
     if (cause?.code === 'ECONNREFUSED') return { kind: 'refused', at: Date.now() };
-    return { kind: 'broken', at: Date.now(), error: `${String(error)} ${cause?.code ?? ''}` };
+    // `read ECONNRESET` from the socket itself: no part of a response had arrived (a reset mid-answer is
+    // undici's "other side closed" / "terminated" instead).
+    if (cause?.code === 'ECONNRESET' && cause.syscall === 'read') return { kind: 'reset', at: Date.now() };
+    return { kind: 'broken', at: Date.now(), error: `${String(error)} ${cause?.code ?? ''} ${cause?.message ?? ''}` };
   }
 }
 
@@ -81,20 +88,25 @@ describe('graceful shutdown on SIGTERM under load (e2e, built app)', () => {
     // The vendor answers slowly, so pay requests are mid-call when the signal comes.
     await send('POST', `${sandbox.url}/sandbox/faults`, { apiDelayMs: 400 });
 
-    const outcomes: { what: string; outcome: Outcome }[] = [];
+    /** Each request with what is needed to send it again: its URL path, body and Idempotency-Key. */
+    const outcomes: { what: 'create' | 'pay'; path: string; body: unknown; key: string; outcome: Outcome }[] = [];
     const created: string[] = [];
     const started: { orderNo: string; paymentNo: string }[] = [];
     let stop = false;
+    const request = async (what: 'create' | 'pay', path: string, body: unknown, key: string) => {
+      const outcome = await send('POST', `${first.base}${path}`, body, key);
+      outcomes.push({ what, path, body, key, outcome });
+      return outcome;
+    };
     const buyer = async (n: number) => {
       while (!stop) {
-        const create = await send('POST', `${first.base}/api/orders`, orderBody(uniqueId(`term-${n}`), 100 + n));
-        outcomes.push({ what: 'create', outcome: create });
+        const buyerId = uniqueId(`term-${n}`);
+        const create = await request('create', '/api/orders', orderBody(buyerId, 100 + n), `${buyerId}-create`);
         if (create.kind !== 'answered') break;
         if (create.status !== 201) continue;
         const orderNo = create.body.orderNo as string;
         created.push(orderNo);
-        const pay = await send('POST', `${first.base}/api/orders/${orderNo}/pay`, { channel: 'wechat' });
-        outcomes.push({ what: 'pay', outcome: pay });
+        const pay = await request('pay', `/api/orders/${orderNo}/pay`, { channel: 'wechat' }, `${buyerId}-pay`);
         if (pay.kind !== 'answered') break;
         if (pay.status !== 200 && pay.status !== 201) continue;
         started.push({ orderNo, paymentNo: pay.body.paymentNo });
@@ -140,10 +152,35 @@ describe('graceful shutdown on SIGTERM under load (e2e, built app)', () => {
     expect(Number((claims as { n: number }[])[0].n)).toBe(0);
     const [orderRows] = await db.query('SELECT COUNT(*) AS n FROM orders WHERE order_no IN (?)', [created]);
     expect(Number((orderRows as { n: number }[])[0].n)).toBe(created.length);
+    // A request reset before it was read changed nothing: no order for its buyer, no payment for its order.
+    const resets = outcomes.filter((o) => o.outcome.kind === 'reset');
+    for (const reset of resets) {
+      const [found] =
+        reset.what === 'create'
+          ? await db.query('SELECT COUNT(*) AS n FROM orders WHERE buyer_id = ?', [
+              (reset.body as { buyerId: string }).buyerId,
+            ])
+          : await db.query('SELECT COUNT(*) AS n FROM payments WHERE order_no = ?', [reset.path.split('/')[3]]);
+      expect([reset.what, reset.path, Number((found as { n: number }[])[0].n)]).toEqual([reset.what, reset.path, 0]);
+    }
 
     // 3. The next process finishes the rest: every trade the vendor holds as paid is PAID once, its order
     //    PAID through the consumer, and its event delivered to the partner.
     const second = await startChild();
+    // The buyers whose request was reset send it again, with the same Idempotency-Key: it goes through once.
+    for (const reset of resets) {
+      const again = await send('POST', `${second.base}${reset.path}`, reset.body, reset.key);
+      const status = again.kind === 'answered' ? again.status : again.kind;
+      expect([reset.what, status]).toEqual([reset.what, reset.what === 'create' ? 201 : 200]);
+      if (reset.what === 'create') {
+        const buyerId = (reset.body as { buyerId: string }).buyerId;
+        const [orders] = await db.query('SELECT COUNT(*) AS n FROM orders WHERE buyer_id = ?', [buyerId]);
+        expect([buyerId, Number((orders as { n: number }[])[0].n)]).toEqual([buyerId, 1]);
+      }
+      if (again.kind !== 'answered' || reset.what !== 'pay') continue;
+      paymentNos.push(again.body.paymentNo as string);
+      await send('POST', `${sandbox.url}/sandbox/wechat/trades/${again.body.paymentNo}/pay`, {});
+    }
     const paidAtVendor = await waitFor('the sandbox to hold our trades', async () => {
       const trades = (await (await fetch(`${sandbox.url}/sandbox/trades`)).json()) as {
         outTradeNo: string;
