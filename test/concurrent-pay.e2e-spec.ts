@@ -1,4 +1,5 @@
 import type { Pool } from 'mysql2/promise';
+import { waitFor } from './support/amqp';
 import { sqlPool } from './support/database';
 import { fakeGateways } from './support/fake-gateway';
 import { http, orderBody, type RunningApp, startApp, uniqueId } from './support/test-app';
@@ -85,6 +86,61 @@ describe('Concurrent pay on one order (e2e, two app instances)', () => {
         expect([200, 409]).toContain(response.status);
         if (response.status === 200) expect(response.body.orderNo).toBe(order.body.orderNo);
       }
+    }
+  });
+  it("a payment paid between the plan's read and its call mark is not sent to the vendor again", async () => {
+    const order = (await http('POST', `${instances[0].url}/api/orders`, orderBody(uniqueId('resume')))).body;
+    const pay = () =>
+      http(
+        'POST',
+        `${instances[1].url}/api/orders/${order.orderNo}/pay`,
+        { channel: 'unionpay' },
+        {
+          'Idempotency-Key': uniqueId('tap'),
+        },
+      );
+    // The first call gets no answer: the payment stays PAYING, with no credential and no call running.
+    gateways.unionpay.behaviour = 'unknown';
+    expect((await pay()).status).toBe(503);
+    gateways.unionpay.behaviour = 'create';
+    const [payment] = await paymentsOf(order.orderNo);
+    expect(payment.status).toBe('PAYING');
+
+    // A callback's transaction holds the payment's row lock and marks it PAID while the buyer taps again: the
+    // tap's plan reads the payment (still PAYING in its snapshot) and waits on the lock to mark its call.
+    const callback = await db.getConnection();
+    try {
+      await callback.query('START TRANSACTION');
+      await callback.query(
+        `UPDATE payments SET status = 'PAID', paid_amount_fen = amount_fen, paid_at = NOW(3), version = version + 1
+          WHERE payment_no = ?`,
+        [payment.payment_no],
+      );
+      const tap = pay();
+      await waitFor("the tap to wait on the payment's row lock", async () => {
+        const [waiting] = await db.query(
+          `SELECT COUNT(*) AS n FROM information_schema.INNODB_TRX
+            WHERE trx_state = 'LOCK WAIT' AND trx_query LIKE '%gateway_requested_at%'`,
+        );
+        return Number((waiting as { n: number }[])[0].n) === 1;
+      });
+      await callback.query('COMMIT');
+
+      const answer = await tap;
+      expect([answer.status, answer.body.code]).toEqual([409, 'ORDER_ALREADY_PAID']);
+      expect(gateways.unionpay.callsFor(payment.payment_no)).toBe(1); // only the first, unanswered call
+      const [row] = await db.query('SELECT status, gateway_requested_at FROM payments WHERE payment_no = ?', [
+        payment.payment_no,
+      ]);
+      expect(row).toEqual([{ status: 'PAID', gateway_requested_at: null }]);
+    } finally {
+      // This PAID came from no vendor: close it so no other suite meets a paid payment without its history.
+      await callback.query(
+        `UPDATE payments SET status = 'CLOSED', closed_at = NOW(3), paid_amount_fen = NULL, paid_at = NULL
+          WHERE payment_no = ?`,
+        [payment.payment_no],
+      );
+      callback.release();
     }
   });
 });

@@ -118,13 +118,22 @@ export class PaymentsRepository {
   }
 
   /**
-   * Notes that a vendor call for this payment starts now. The payment may have been read without its row
-   * lock (the intent's lock serialises starts, not state changes), so only these two fields are written.
+   * Notes that a vendor call for this payment starts now. The payment was read without its row lock (the
+   * intent's lock serialises starts, not state changes), so this is a compare-and-set on what was read:
+   * written only while it is still PAYING with no credential and the same call mark. Returns whether it was
+   * written; when not, a callback, recovery or expiry changed the payment after that read.
    */
-  async markGatewayRequested(manager: EntityManager, payment: Payment, now: Date): Promise<void> {
+  async markGatewayRequested(manager: EntityManager, payment: Payment, now: Date): Promise<boolean> {
+    const result = await this.paymentRows.run<{ affectedRows: number }>(
+      manager,
+      `UPDATE payments SET gateway_requested_at = ?, updated_at = ?
+       WHERE id = ? AND status = 'PAYING' AND pay_credential IS NULL AND gateway_requested_at <=> ?`,
+      [now, now, payment.id, payment.gatewayRequestedAt],
+    );
+    if (result.affectedRows !== 1) return false;
     payment.gatewayRequestedAt = now;
     payment.updatedAt = now;
-    await this.paymentRows.update(manager, payment, ['gatewayRequestedAt', 'updatedAt']);
+    return true;
   }
 
   /**

@@ -39,6 +39,16 @@ type Plan =
 /** Extra time, past the call's own timeout, before another request may take an unanswered call over. */
 const TAKEOVER_MARGIN_MS = 2000;
 
+/** How many times a pay request makes its plan again when the payment it would resume changed under it. */
+const MAX_PLAN_ATTEMPTS = 3;
+
+/** The payment a plan would resume changed after the plan read it: the plan's transaction is rolled back. */
+class StalePlan extends Error {
+  constructor(readonly paymentNo: string) {
+    super(`payment ${paymentNo} changed while the pay request planned`);
+  }
+}
+
 /**
  * Starts, or resumes, paying an order through a channel.
  *
@@ -84,7 +94,7 @@ export class StartPaymentUseCase {
     });
 
     addLogContext({ orderNo: command.orderNo });
-    const plan = await inTransaction(this.dataSource, (manager) => this.plan(manager, command));
+    const plan = await this.decide(command);
     addLogContext({ paymentNo: plan.payment.paymentNo });
     if (plan.kind === 'ready') return plan.payment;
     this.logger.log(
@@ -97,6 +107,21 @@ export class StartPaymentUseCase {
 
     const { answer, timedOut } = await this.createAtGateway(gateway, plan.payment, plan.description);
     return this.record(plan.payment, answer, { resumed: plan.resumed, timedOut });
+  }
+
+  /**
+   * The plan, in a transaction of its own. A plan made from a read that changed before its write (see
+   * `plan`) is made again in a new transaction, which sees the change; after a few, the buyer is told to retry.
+   */
+  private async decide(command: StartPaymentCommand): Promise<Plan> {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await inTransaction(this.dataSource, (manager) => this.plan(manager, command));
+      } catch (error) {
+        if (!(error instanceof StalePlan)) throw error;
+        if (attempt === MAX_PLAN_ATTEMPTS) throw new PaymentStarting(error.paymentNo);
+      }
+    }
   }
 
   private async plan(manager: EntityManager, command: StartPaymentCommand): Promise<Plan> {
@@ -122,7 +147,9 @@ export class StartPaymentUseCase {
       if (callStillRunning) throw new PaymentStarting(open.paymentNo);
       // The earlier vendor call failed, timed out or its process died: call again with the same payment
       // number, which every vendor deduplicates.
-      await this.payments.markGatewayRequested(manager, open, now);
+      // The payments were read from the transaction's snapshot: a callback (PAID) or expiry may have committed
+      // since. Marking the call checks the row as it is now, so such a payment is never sent to the vendor again.
+      if (!(await this.payments.markGatewayRequested(manager, open, now))) throw new StalePlan(open.paymentNo);
       return { kind: 'call_gateway', payment: open, description: intent.description, resumed: true };
     }
 
