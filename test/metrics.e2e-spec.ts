@@ -99,6 +99,7 @@ describe('Prometheus metrics at GET /metrics (e2e)', () => {
       'payment_center_duplicate_submissions_total',
       'payment_center_http_request_duration_seconds',
       'payment_center_metrics_collect_errors_total',
+      'payment_center_log_lines_dropped_total',
     ]) {
       expect(text).toContain(`# TYPE ${name} `);
     }

@@ -5,6 +5,7 @@ import { AmqpProbe, waitFor } from './support/amqp';
 import { type BuiltApp, startBuiltApp } from './support/built-app';
 import { parkRecoveryWork, sqlPool } from './support/database';
 import { testPartners } from './support/partners';
+import { parseScrape, sampleValue } from './support/metrics';
 import { type RunningSandbox, startSandbox } from './support/sandbox';
 import { http, orderBody, uniqueId } from './support/test-app';
 import { LOG_FLUSH_MS } from '../src/common/logging/logging.module';
@@ -196,5 +197,68 @@ describe('structured logs of a full payment run (e2e, built app)', () => {
     expect(secrets.length).toBeGreaterThan(10);
     expect(secrets.filter((secret) => output.includes(secret))).toEqual([]);
     expect(output).not.toContain('PRIVATE KEY');
+  }, 120_000);
+  it('while stdout is not read: keeps serving, drops whole lines past LOG_BUFFER_MAX_BYTES, counts them, and says how many once read again', async () => {
+    const stalled = await startBuiltApp(
+      sandbox,
+      { LOG_LEVEL: 'log', LOG_BUFFER_MAX_BYTES: '65536' },
+      { captureStdout: true },
+    );
+    try {
+      const { base, child } = stalled;
+      const stdout = child.stdout!;
+      await waitFor('the start-up lines', () => Promise.resolve(stalled.output().includes('listening on')));
+      const dropped = async () =>
+        sampleValue(
+          parseScrape(await (await fetch(`${base}/metrics`)).text()),
+          'payment_center_log_lines_dropped_total',
+        ) ?? -1;
+      expect(await dropped()).toBe(0);
+
+      // Nobody reads the app's stdout (a log driver that stopped): 800 requests whose lines are ~2 KB each,
+      // 1.6 MB, far more than the socket's buffers and 64 KB of waiting lines hold. Every one is answered.
+      stdout.pause();
+      const pad = 'x'.repeat(2000);
+      for (let batch = 0; batch < 40; batch++) {
+        const answers = await Promise.all(
+          Array.from({ length: 20 }, (_, i) => http('GET', `${base}/api/orders/NOSUCH${batch}X${i}?pad=${pad}`)),
+        );
+        expect(answers.map((a) => a.status).filter((status) => status >= 500)).toEqual([]);
+      }
+      const droppedWhileStalled = await dropped();
+      expect(droppedWhileStalled).toBeGreaterThan(0);
+
+      // Read again: the lines that waited come out, then the report, then new lines.
+      stdout.resume();
+      const marker = uniqueId('read-again');
+      await waitFor('a new line to come out', async () => {
+        await http('GET', `${base}/api/orders/${marker}`);
+        return stalled.output().includes(marker);
+      });
+      const lines = () =>
+        stalled
+          .output()
+          .split('\n')
+          .filter((line) => line.trim() !== '')
+          .map(
+            (line) => JSON.parse(line) as { msg: string; level: string; droppedLines?: number; req?: { url: string } },
+          );
+      // Every dropped line is in a report, once: the reports add up to the counter.
+      await waitFor('the reports to add up to the counter', async () => {
+        const reported = lines()
+          .filter((line) => line.msg.includes('log lines dropped'))
+          .reduce((sum, line) => sum + (line.droppedLines ?? 0), 0);
+        return reported > 0 && reported === (await dropped());
+      });
+      const all = lines(); // each line parsed whole: a line is dropped whole, never cut
+      expect(all.filter((line) => line.msg.includes('log lines dropped')).every((line) => line.level === 'error')).toBe(
+        true,
+      );
+      const served = all.filter((line) => line.req?.url.includes('NOSUCH')).length;
+      expect(served).toBeGreaterThan(0); // the lines that fitted were kept
+      expect(served + (await dropped())).toBeGreaterThanOrEqual(800);
+    } finally {
+      if (stalled.child.exitCode === null) stalled.child.kill('SIGKILL');
+    }
   }, 120_000);
 });

@@ -55,6 +55,8 @@ export class AppConfig {
   /** The daily statement reconciliation: when it runs (cron, Beijing time), for yesterday's bills. */
   readonly reconciliation: { enabled: boolean; cron: string };
   readonly logLevel: Environment['LOG_LEVEL'];
+  /** Bytes of log lines that may wait for stdout before lines are dropped. */
+  readonly logBufferMaxBytes: number;
   readonly gatewayMode: 'sandbox' | 'live';
   readonly sandbox: { url: string; keysDir: string };
   /** This service's address as vendors reach it (notification URLs). */
@@ -146,6 +148,7 @@ export class AppConfig {
       cron: env('RECONCILIATION_CRON') as string,
     };
     this.logLevel = env('LOG_LEVEL') as Environment['LOG_LEVEL'];
+    this.logBufferMaxBytes = env('LOG_BUFFER_MAX_BYTES') as number;
     this.gatewayMode = env('GATEWAY_MODE') as 'sandbox' | 'live';
     this.sandbox = { url: env('SANDBOX_URL') as string, keysDir: env('SANDBOX_KEYS_DIR') as string };
     this.publicBaseUrl = env('PUBLIC_BASE_URL') as string;

@@ -348,6 +348,15 @@ export class Environment {
   @Min(1000)
   SHUTDOWN_TIMEOUT_MS = 25_000;
 
+  /**
+   * At most this many bytes of log lines wait in memory for stdout; while stdout is not read and that much
+   * waits, further lines are dropped (counted, and one error line says how many once lines flow again).
+   */
+  @Transform(toInteger)
+  @IsInt()
+  @Min(65_536)
+  LOG_BUFFER_MAX_BYTES = 16_777_216;
+
   @IsIn(['fatal', 'error', 'warn', 'log', 'debug', 'verbose'])
   LOG_LEVEL: 'fatal' | 'error' | 'warn' | 'log' | 'debug' | 'verbose' = 'log';
 }

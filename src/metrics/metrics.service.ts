@@ -1,5 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import { collectDefaultMetrics, Counter, Histogram, Registry } from 'prom-client';
+import { droppedLogLines } from '../common/logging/dropped-lines';
 
 /** How the duplicate-submission guard caught a duplicate. */
 export type DuplicateCaughtBy = 'redis_replay' | 'in_flight' | 'database';
@@ -62,6 +63,20 @@ export class MetricsService {
     help: 'Duplicate write requests caught, by how: redis_replay, in_flight (409) or database (backstop).',
     labelNames: ['caught_by'] as const,
     registers: [this.registry],
+  });
+
+  /** How many of the process's dropped log lines this counter has counted. */
+  private logLinesDroppedSeen = 0;
+
+  private readonly logLinesDropped: Counter = new Counter({
+    name: 'payment_center_log_lines_dropped_total',
+    help: 'Log lines dropped by this process because LOG_BUFFER_MAX_BYTES of lines were waiting for stdout to be read.',
+    registers: [this.registry],
+    collect: () => {
+      const dropped = droppedLogLines();
+      this.logLinesDropped.inc(dropped - this.logLinesDroppedSeen);
+      this.logLinesDroppedSeen = dropped;
+    },
   });
 
   /** The scrape-time database read (see DatabaseGauges); nothing until one is registered. */

@@ -32,3 +32,8 @@ export function addLogContext(fields: LogFields): void {
 export function currentLogContext(): LogFields {
   return { ...storage.getStore() };
 }
+
+/** Runs `work` outside any context: timers and callbacks it sets up write lines that name no request. */
+export function outsideLogContext<T>(work: () => T): T {
+  return storage.exit(work);
+}

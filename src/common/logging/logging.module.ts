@@ -5,7 +5,8 @@ import { LoggerModule, type Params, PinoLogger } from 'nestjs-pino';
 import type { Options } from 'pino-http';
 import { destination } from 'pino';
 import { AppConfig } from '../../config/app-config';
-import { currentLogContext } from './log-context';
+import { countDroppedLogLines } from './dropped-lines';
+import { currentLogContext, outsideLogContext } from './log-context';
 import { LogContextInterceptor } from './log-context.interceptor';
 import { requestLog, requestLogContext } from './request-log.middleware';
 
@@ -87,21 +88,87 @@ function mergeContext(line: { req?: unknown; reqId?: unknown }, context: { reqId
 /** Buffered log lines are written at least this often (and at 4 KB, and when the process exits). */
 export const LOG_FLUSH_MS = 100;
 
+/** After lines were dropped, how soon (and how often, while stdout is still not read) the count is logged. */
+const DROP_REPORT_MS = 1000;
+
 let stdout: ReturnType<typeof destination> | undefined;
+
+/**
+ * Counts the lines a full log buffer dropped, and writes one line with their number once a line fits again
+ * (tried DROP_REPORT_MS after the first drop, and again as long as the report itself is dropped).
+ */
+class DropReport {
+  private unreported = 0;
+  private since = new Date();
+  private timer: NodeJS.Timeout | undefined;
+  private reporting = false;
+  private reportDropped = false;
+
+  constructor(private readonly write: (lines: number, since: Date) => void) {}
+
+  /** A write the buffer refused: one line as pino writes them, or whatever `data` holds. */
+  dropped(data: string): void {
+    if (this.reporting) {
+      this.reportDropped = true;
+      return;
+    }
+    const lines = data.split('\n').length - 1 || 1;
+    countDroppedLogLines(lines);
+    if (this.unreported === 0) this.since = new Date();
+    this.unreported += lines;
+    this.schedule();
+  }
+
+  private schedule(): void {
+    // Outside the log context of the request whose line was dropped: the report names no request.
+    this.timer ??= outsideLogContext(() => setTimeout(() => this.report(), DROP_REPORT_MS).unref());
+  }
+
+  private report(): void {
+    this.timer = undefined;
+    this.reporting = true;
+    this.reportDropped = false;
+    try {
+      this.write(this.unreported, this.since);
+    } finally {
+      this.reporting = false;
+    }
+    if (this.reportDropped)
+      this.schedule(); // still full; the count goes on growing
+    else this.unreported = 0;
+  }
+}
 
 /**
  * stdout, written in batches: a line is written when 4 KB are buffered, LOG_FLUSH_MS after it was logged at
  * the latest (sonic-boom's periodic flush), or when the process exits (pino flushes the destination on
  * `exit`; main.ts waits for `flushLogs` before it exits after a shutdown). One write per line cost about
  * 0.17 ms of CPU per checkout, a tenth of it, and a pipe read slowly (a container's log driver) would have
- * held up the event loop; now its lines wait in memory. A process killed outright (SIGKILL, out of memory)
- * loses at most its last LOG_FLUSH_MS of lines; what it did is in the database either way. One destination
- * per process: apps started side by side in one process (tests) share it, so their lines never interleave
- * inside a line.
+ * held up the event loop; now its lines wait in memory, `maxBytes` of them at most: past that a line is
+ * dropped whole (sonic-boom's `maxLength`), counted (`payment_center_log_lines_dropped_total`), and once a
+ * line fits again an error line says how many were dropped since when. A process killed outright (SIGKILL,
+ * out of memory) loses at most its last LOG_FLUSH_MS of lines; what it did is in the database either way.
+ * One destination per process (the first app's `maxBytes`): apps started side by side in one process
+ * (tests) share it, so their lines never interleave inside a line.
  */
-function logDestination(): ReturnType<typeof destination> {
-  stdout ??= destination({ dest: 1, minLength: 4096, sync: false, periodicFlush: LOG_FLUSH_MS });
-  return stdout;
+function logDestination(maxBytes: number): ReturnType<typeof destination> {
+  if (stdout) return stdout;
+  const stream = destination({
+    dest: 1,
+    minLength: 4096,
+    sync: false,
+    periodicFlush: LOG_FLUSH_MS,
+    maxLength: maxBytes,
+  });
+  const drops = new DropReport((lines, since) =>
+    PinoLogger.root.error(
+      { context: 'Logging', droppedLines: lines, droppedSince: since.toISOString() },
+      `${lines} log lines dropped: stdout was not read while ${maxBytes} bytes of lines waited (LOG_BUFFER_MAX_BYTES)`,
+    ),
+  );
+  stream.on('drop', (data: string) => drops.dropped(data));
+  stdout = stream;
+  return stream;
 }
 
 /** Writes out the buffered log lines; resolves when they are written, or after `timeoutMs` whatever happens. */
@@ -151,7 +218,7 @@ export function loggerParams(config: AppConfig): Params<Request, Response> {
     // per-request child loggers in a second async context) is left out. nestjs-pino still makes the pino
     // logger and serves Nest's Logger.
     forRoutes: [],
-    pinoHttp: [loggerOptions(config), logDestination()],
+    pinoHttp: [loggerOptions(config), logDestination(config.logBufferMaxBytes)],
   };
 }
 
