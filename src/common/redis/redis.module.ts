@@ -18,10 +18,6 @@ async function createRedis(config: AppConfig): Promise<Redis> {
     connectTimeout: 2000,
     retryStrategy: (times) => Math.min(times * 200, 2000),
     lazyConnect: false,
-    // Commands sent in the same tick (concurrent requests' guard claims and stores) go out in one write:
-    // a socket write is a system call that wakes Redis, about 0.1 ms of the app's CPU per checkout (+6%
-    // checkouts/s at 32 connections, the two taking turns in bench/checkout.bench.ts's part comparison).
-    enableAutoPipelining: true,
   });
   let down = false;
   client.on('error', (error: Error) => {
