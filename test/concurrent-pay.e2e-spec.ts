@@ -88,6 +88,27 @@ describe('Concurrent pay on one order (e2e, two app instances)', () => {
       }
     }
   });
+  it('a call whose process died is taken over once its time is up: the vendor is asked again, once, and answers', async () => {
+    const order = (await http('POST', `${instances[0].url}/api/orders`, orderBody(uniqueId('takeover')))).body;
+    const pay = () => http('POST', `${instances[0].url}/api/orders/${order.orderNo}/pay`, { channel: 'alipay' });
+    gateways.alipay.delayMs = 0;
+    gateways.alipay.behaviour = 'unknown';
+    expect((await pay()).status).toBe(503);
+    gateways.alipay.behaviour = 'create';
+    const [payment] = await paymentsOf(order.orderNo);
+    // As a process killed during its call leaves it: the call marked a minute ago (to the millisecond), never answered.
+    const markedAt = new Date(Date.now() - 60_123).toISOString().replace('T', ' ').replace('Z', '');
+    await db.query('UPDATE payments SET gateway_requested_at = ? WHERE payment_no = ?', [markedAt, payment.payment_no]);
+
+    const taken = await pay();
+    expect([taken.status, taken.body.paymentNo, taken.body.payCredential?.codeUrl]).toEqual([
+      200,
+      payment.payment_no,
+      `fake://alipay/${payment.payment_no}`,
+    ]);
+    expect(gateways.alipay.callsFor(payment.payment_no)).toBe(2);
+  });
+
   it("a payment paid between the plan's read and its call mark is not sent to the vendor again", async () => {
     const order = (await http('POST', `${instances[0].url}/api/orders`, orderBody(uniqueId('resume')))).body;
     const pay = () =>
