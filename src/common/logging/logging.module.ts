@@ -133,9 +133,11 @@ class DropReport {
     } finally {
       this.reporting = false;
     }
-    if (this.reportDropped)
-      this.schedule(); // still full; the count goes on growing
-    else this.unreported = 0;
+    if (this.reportDropped) {
+      this.schedule(); // still full: again later, counting what is dropped meanwhile
+      return;
+    }
+    this.unreported = 0;
   }
 }
 
