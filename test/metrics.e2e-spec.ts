@@ -89,6 +89,7 @@ describe('Prometheus metrics at GET /metrics (e2e)', () => {
       'payment_center_payments',
       'payment_center_payments_needs_review',
       'payment_center_payment_oldest_age_seconds',
+      'payment_center_refund_oldest_age_seconds',
       'payment_center_gateway_attempts_total',
       'payment_center_notification_verification_failures_total',
       'payment_center_outbox_unpublished_events',
@@ -267,6 +268,35 @@ describe('Prometheus metrics at GET /metrics (e2e)', () => {
     } finally {
       // Leave nothing 40 days old behind for the next run's "nothing this old before".
       await db.query('UPDATE payments SET created_at = NOW(3) WHERE payment_no = ?', [paymentNo]);
+    }
+  });
+
+  it('a refund still REFUNDING long after it was made shows in the oldest-refund gauge; a settled one does not', async () => {
+    const age = 'payment_center_refund_oldest_age_seconds';
+    const refundNo = uniqueId('R').slice(0, 32);
+    const before = await scrape();
+    expect(value(before, age, { channel: 'unionpay' })).toBeLessThan(30 * DAY_S); // nothing this old before
+    // Asked about on the long tail for 40 days without a definite answer; next asked tomorrow.
+    await db.query(
+      `INSERT INTO refunds (refund_no, payment_no, order_no, channel, amount_fen, reason, kind, status,
+         query_attempts, next_query_at, status_reason, version, created_at, updated_at)
+       VALUES (?, 'P-metrics', 'O-metrics', 'unionpay', 100, 'metrics test', 'REQUESTED', 'REFUNDING',
+         40, NOW(3) + INTERVAL 1 DAY, 'attempt 40: no answer', 0, NOW(3) - INTERVAL 40 DAY, NOW(3))`,
+      [refundNo],
+    );
+    try {
+      const old = await scrape();
+      expect(value(old, age, { channel: 'unionpay' })).toBeGreaterThanOrEqual(40 * DAY_S - 60);
+      expect(value(old, age, { channel: 'alipay' })).toBeLessThan(30 * DAY_S);
+      expect(sampleValue(old, age, { channel: 'wechat' })).toBeDefined(); // every channel, 0 included
+
+      await db.query("UPDATE refunds SET status = 'REFUND_FAILED', next_query_at = NULL WHERE refund_no = ?", [
+        refundNo,
+      ]);
+      const settled = await scrape();
+      expect(value(settled, age, { channel: 'unionpay' })).toBeLessThan(30 * DAY_S);
+    } finally {
+      await db.query('DELETE FROM refunds WHERE refund_no = ?', [refundNo]);
     }
   });
 

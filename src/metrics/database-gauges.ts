@@ -17,6 +17,7 @@ const AGED_STATUSES = ['PAYING', 'CLOSING'] as const;
 interface Snapshot {
   payments?: Sample<'status' | 'channel'>[];
   oldest?: { status: string; channel: string; oldest: Date }[];
+  oldestRefunds?: { channel: string; oldest: Date }[];
   outbox?: { unpublished: number; oldest: Date | null };
   failedDeliveries?: Sample<'partner'>[];
 }
@@ -26,9 +27,9 @@ type Fill<L extends string> = (gauge: Gauge<L>, snapshot: Snapshot, now: Date) =
 /**
  * Gauges read from MariaDB when Prometheus scrapes (prom-client `collect()`), so they are the same on every
  * instance. All reads are served from one snapshot kept for METRICS_DB_CACHE_MS, and each read is an
- * index-only scan or range: payments by (status, channel, created_at), outbox by (published_at, …),
- * deliveries by (status, partner, …). A failed read leaves its gauges out of that scrape and counts in
- * payment_center_metrics_collect_errors_total; the rest of the scrape is served.
+ * index-only scan or range: payments by (status, channel, created_at), open refunds by next_query_at,
+ * outbox by (published_at, …), deliveries by (status, partner, …). A failed read leaves its gauges out of
+ * that scrape and counts in payment_center_metrics_collect_errors_total; the rest of the scrape is served.
  */
 @Injectable()
 export class DatabaseGauges {
@@ -71,6 +72,19 @@ export class DatabaseGauges {
         for (const { labels, value } of withZeros({ status: AGED_STATUSES, channel: CHANNELS }, ages)) {
           g.set(labels, value);
         }
+      },
+    );
+    this.gauge(
+      'payment_center_refund_oldest_age_seconds',
+      'Age (since it was created) of the oldest REFUNDING refund; 0 when there is none.',
+      ['channel'],
+      (g, s, now) => {
+        if (!s.oldestRefunds) return;
+        const ages = s.oldestRefunds.map(({ channel, oldest }) => ({
+          labels: { channel },
+          value: ageSeconds(oldest, now),
+        }));
+        for (const { labels, value } of withZeros({ channel: CHANNELS }, ages)) g.set(labels, value);
       },
     );
     this.gauge('payment_center_outbox_unpublished_events', 'Outbox events not yet published.', [], (g, s) => {
@@ -124,6 +138,13 @@ export class DatabaseGauges {
         [AGED_STATUSES],
       ),
     );
+    // Settled refunds have no next query time: the range on ix_refunds_next_query holds the open ones only.
+    const oldestRefunds = await this.read('refund_ages', () =>
+      this.dataSource.query<{ channel: string; oldest: Date }[]>(
+        `SELECT channel, MIN(created_at) AS oldest FROM refunds
+          WHERE next_query_at IS NOT NULL AND status = 'REFUNDING' GROUP BY channel`,
+      ),
+    );
     const outbox = await this.read('outbox', async () => {
       const [row] = await this.dataSource.query<{ n: string; oldest: Date | null }[]>(
         'SELECT COUNT(*) AS n, MIN(created_at) AS oldest FROM outbox_events WHERE published_at IS NULL',
@@ -136,7 +157,7 @@ export class DatabaseGauges {
       );
       return rows.map((r) => ({ labels: { partner: r.partner }, value: Number(r.n) }));
     });
-    return { payments, oldest, outbox, failedDeliveries };
+    return { payments, oldest, oldestRefunds, outbox, failedDeliveries };
   }
 
   private async read<T>(source: CollectSource, query: () => Promise<T>): Promise<T | undefined> {

@@ -6,10 +6,10 @@ import { droppedLogLines } from '../common/logging/dropped-lines';
 export type DuplicateCaughtBy = 'redis_replay' | 'in_flight' | 'database';
 
 /** Where a scrape-time database read failed. */
-export type CollectSource = 'payments' | 'payment_ages' | 'outbox' | 'deliveries';
+export type CollectSource = 'payments' | 'payment_ages' | 'refund_ages' | 'outbox' | 'deliveries';
 
 const DUPLICATE_CAUGHT_BY: readonly DuplicateCaughtBy[] = ['redis_replay', 'in_flight', 'database'];
-const COLLECT_SOURCES: readonly CollectSource[] = ['payments', 'payment_ages', 'outbox', 'deliveries'];
+const COLLECT_SOURCES: readonly CollectSource[] = ['payments', 'payment_ages', 'refund_ages', 'outbox', 'deliveries'];
 
 /**
  * This process's Prometheus registry and the typed calls feature code records through.
