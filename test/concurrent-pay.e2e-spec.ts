@@ -155,6 +155,7 @@ describe('Concurrent pay on one order (e2e, two app instances)', () => {
       ]);
       expect(row).toEqual([{ status: 'PAID', gateway_requested_at: null }]);
     } finally {
+      await callback.query('ROLLBACK'); // nothing to undo once committed; else this test failed before its COMMIT
       // This PAID came from no vendor: close it so no other suite meets a paid payment without its history.
       await callback.query(
         `UPDATE payments SET status = 'CLOSED', closed_at = NOW(3), paid_amount_fen = NULL, paid_at = NULL
