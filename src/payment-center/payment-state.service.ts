@@ -185,20 +185,31 @@ export class PaymentStateService {
     const paymentNo = typeof ref === 'string' ? ref : ref.paymentNo;
     if (event.type === 'PAID_CONFIRMED') {
       // Deciding whether this money pays the order or goes back needs the order's other payments stable:
-      // lock the order's intent first (the order start locks in: intent, then payment).
+      // lock the order's intent first (the order start locks in: intent, then payment), then the order's
+      // payments in one locking read, this one among them.
       const orderNo = typeof ref === 'string' ? await this.payments.orderNoOf(manager, paymentNo) : ref.orderNo;
-      if (orderNo) await this.payments.lockIntentIfAny(manager, orderNo);
+      if (orderNo) {
+        await this.payments.lockIntentIfAny(manager, orderNo);
+        const ofOrder = await this.payments.readOrderPaymentsLocked(manager, orderNo);
+        const payment = ofOrder.find((p) => p.paymentNo === paymentNo);
+        if (!payment) throw new PaymentNotFound(paymentNo);
+        return this.applyToLocked(manager, payment, event, ofOrder);
+      }
     }
     const payment = await this.payments.lockByPaymentNo(manager, paymentNo);
     if (!payment) throw new PaymentNotFound(paymentNo);
     return this.applyToLocked(manager, payment, event);
   }
 
-  /** The payment's row lock is held and `payment` is its current row. */
+  /**
+   * The payment's row lock is held and `payment` is its current row; `ofOrder`, when given, is every payment
+   * of its order as read under their row locks (this one included).
+   */
   private async applyToLocked(
     manager: EntityManager,
     payment: Payment,
     event: PaymentEvent,
+    ofOrder?: Payment[],
   ): Promise<TransitionOutcome> {
     const paymentNo = payment.paymentNo;
     addLogContext({ paymentNo, orderNo: payment.orderNo });
@@ -225,7 +236,7 @@ export class PaymentStateService {
       throw error;
     }
     await this.appendTransition(manager, payment, event, from, now);
-    const surplus = decision.to === 'PAID' ? await this.surplusOf(manager, payment, from) : undefined;
+    const surplus = decision.to === 'PAID' ? await this.surplusOf(manager, payment, from, ofOrder) : undefined;
     if (surplus) {
       // Recorded as received, never lost — and returned: the order was closed, or is paid already.
       const refund = await this.refunds.insertAutomatic(manager, payment, surplus, now);
@@ -264,12 +275,12 @@ export class PaymentStateService {
     manager: EntityManager,
     payment: Payment,
     from: PaymentStatus,
+    ofOrder?: Payment[],
   ): Promise<{ kind: RefundKind; reason: string } | undefined> {
     // A locking read: it sees what committed while this transaction waited for the intent lock, which a
     // plain read (this transaction's snapshot) would not.
-    const paid = (await this.payments.readOrderPaymentsLocked(manager, payment.orderNo)).find(
-      (p) => p.status === 'PAID' && p.paymentNo !== payment.paymentNo,
-    );
+    const others = ofOrder ?? (await this.payments.readOrderPaymentsLocked(manager, payment.orderNo));
+    const paid = others.find((p) => p.status === 'PAID' && p.paymentNo !== payment.paymentNo);
     if (paid) {
       return { kind: 'DUPLICATE_PAYMENT', reason: `order ${payment.orderNo} was already paid by ${paid.paymentNo}` };
     }
