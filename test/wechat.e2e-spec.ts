@@ -90,6 +90,39 @@ describe('WeChat Pay through the sandbox (e2e)', () => {
   const tradeOf = async (paymentNo: string) =>
     (await http('GET', `${sandboxUrl}/sandbox/wechat/trades/${paymentNo}`)).body;
 
+  /** A TRANSACTION.SUCCESS notification for a trade, signed and encrypted as WeChat does, posted straight to the app. */
+  const notifyAsVendor = (outTradeNo: string, transactionId: string, totalFen: number, signal?: AbortSignal) => {
+    const transaction = {
+      appid: vendor.wechat.appid,
+      mchid: vendor.wechat.mchid,
+      out_trade_no: outTradeNo,
+      transaction_id: transactionId,
+      trade_state: 'SUCCESS',
+      success_time: '2026-11-25T10:00:00+08:00',
+      amount: { total: totalFen, currency: 'CNY' },
+    };
+    const body = JSON.stringify({
+      id: uniqueId('n'),
+      event_type: 'TRANSACTION.SUCCESS',
+      resource_type: 'encrypt-resource',
+      resource: encryptResource(JSON.stringify(transaction), vendor.wechat.apiV3Key, 'transaction', 'transaction'),
+    });
+    const timestamp = String(Math.floor(clock.now().getTime() / 1000));
+    const nonce = newNonce();
+    return fetch(app('/api/payments/notify/wechat'), {
+      method: 'POST',
+      headers: {
+        'content-type': 'application/json',
+        'Wechatpay-Timestamp': timestamp,
+        'Wechatpay-Nonce': nonce,
+        'Wechatpay-Serial': vendor.wechat.platformKeyId,
+        'Wechatpay-Signature': rsaSign(responseMessage(timestamp, nonce, body), vendor.wechat.platformPrivateKey),
+      },
+      body,
+      signal,
+    });
+  };
+
   it('create order → native pay → buyer pays in the sandbox → notification → PAID → event → order PAID', async () => {
     const { orderNo, paymentNo, payment } = await startWechatPayment();
     expect(payment.payCredential).toEqual({ type: 'code_url', codeUrl: `weixin://wxpay/bizpayurl?pr=${paymentNo}` });
@@ -122,6 +155,36 @@ describe('WeChat Pay through the sandbox (e2e)', () => {
     const trade = (await http('GET', `${sandboxUrl}/sandbox/wechat/trades/${paymentNo}`)).body;
     expect(trade.notifications.filter((n: { status: number }) => n.status === 204)).toHaveLength(5);
     await probe.take(partnerQueue(WATCHER.name), 1);
+  });
+
+  it('a repeat of the result for a PAID payment is acknowledged at once, even while the payment is locked', async () => {
+    const { orderNo, paymentNo } = await startWechatPayment();
+    await buyerPays(paymentNo);
+    const paid = await waitFor('payment PAID', async () => {
+      const p = await paymentOf(paymentNo);
+      return p.status === 'PAID' && p;
+    });
+    // Another transaction holds the order's intent and the payment's row (an operator, a refund): a resend of
+    // the same result must not queue behind them; it is answered from the payment as read.
+    const holder = await db.getConnection();
+    try {
+      await holder.query('START TRANSACTION');
+      await holder.query('SELECT id FROM payment_intents WHERE order_no = ? FOR UPDATE', [orderNo]);
+      await holder.query('SELECT id FROM payments WHERE payment_no = ? FOR UPDATE', [paymentNo]);
+      const started = Date.now();
+      const resent = await notifyAsVendor(
+        paymentNo,
+        paid.gatewayTradeNo,
+        paid.paidAmountFen,
+        AbortSignal.timeout(5000),
+      );
+      expect([resent.status, Date.now() - started < 5000]).toEqual([204, true]);
+    } finally {
+      await holder.query('ROLLBACK');
+      holder.release();
+    }
+    const history = (await paymentOf(paymentNo)).history as { to: string }[];
+    expect(history.filter((h) => h.to === 'PAID')).toHaveLength(1);
   });
 
   it('a delayed notification: PAYING until it arrives, then PAID once', async () => {
@@ -261,36 +324,7 @@ describe('WeChat Pay through the sandbox (e2e)', () => {
   it('a genuine WeChat notification naming a payment of another channel, or an unknown one, is refused', async () => {
     const order = (await http('POST', app('/api/orders'), orderBody(uniqueId('wx-other')))).body;
     const alipayPayment = (await http('POST', app(`/api/orders/${order.orderNo}/pay`), { channel: 'alipay' })).body;
-    const send = async (outTradeNo: string) => {
-      const transaction = {
-        appid: vendor.wechat.appid,
-        mchid: vendor.wechat.mchid,
-        out_trade_no: outTradeNo,
-        transaction_id: uniqueId('4200'),
-        trade_state: 'SUCCESS',
-        success_time: '2026-11-25T10:00:00+08:00',
-        amount: { total: 2500, currency: 'CNY' },
-      };
-      const body = JSON.stringify({
-        id: 'n1',
-        event_type: 'TRANSACTION.SUCCESS',
-        resource_type: 'encrypt-resource',
-        resource: encryptResource(JSON.stringify(transaction), vendor.wechat.apiV3Key, 'transaction', 'transaction'),
-      });
-      const timestamp = String(Math.floor(Date.now() / 1000));
-      const nonce = newNonce();
-      return fetch(app('/api/payments/notify/wechat'), {
-        method: 'POST',
-        headers: {
-          'content-type': 'application/json',
-          'Wechatpay-Timestamp': timestamp,
-          'Wechatpay-Nonce': nonce,
-          'Wechatpay-Serial': vendor.wechat.platformKeyId,
-          'Wechatpay-Signature': rsaSign(responseMessage(timestamp, nonce, body), vendor.wechat.platformPrivateKey),
-        },
-        body,
-      });
-    };
+    const send = (outTradeNo: string) => notifyAsVendor(outTradeNo, uniqueId('4200'), 2500);
     expect((await send(alipayPayment.paymentNo)).status).toBe(400);
     expect((await paymentOf(alipayPayment.paymentNo)).status).toBe('PAYING');
     expect((await send('P2026112500000000000000000099')).status).toBe(400);

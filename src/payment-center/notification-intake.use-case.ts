@@ -6,6 +6,7 @@ import { NotificationRejected, type RejectionReason } from '../gateways/notifica
 import type { Channel, GatewayAck, GatewayNotification, RawNotification } from '../gateways/gateway.types';
 import { MetricsService } from '../metrics/metrics.service';
 import { eventOf } from './gateway-answers';
+import { isFinal } from './payment-state-machine';
 import { PaymentStateService } from './payment-state.service';
 import { PaymentNotFound } from './payment-errors';
 import { PaymentsRepository } from './payments.repository';
@@ -70,6 +71,9 @@ export class NotificationIntakeUseCase {
       );
     }
     const event = eventOf(notification.result);
+    // A payment read as PAID is as it will stay (every event is a no-op there): a repeat of its result is
+    // acknowledged without a transaction, so the vendor's resends never wait behind the payment's locks.
+    if (event && isFinal(payment.status)) return gateway.acknowledge({ accepted: true });
     if (event) {
       try {
         await this.state.apply(payment, event);

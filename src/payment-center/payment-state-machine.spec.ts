@@ -1,5 +1,6 @@
 import {
   decide,
+  isFinal,
   mayStillBePaid,
   PAYMENT_EVENTS,
   PAYMENT_STATUSES,
@@ -89,5 +90,9 @@ describe('payment state machine', () => {
 
   it('a payment that can still be paid is exactly one that has not reached PAID, FAILED or CLOSED', () => {
     expect(PAYMENT_STATUSES.filter(mayStillBePaid)).toEqual(['CREATED', 'PAYING', 'CLOSING', 'NEEDS_REVIEW']);
+  });
+
+  it('PAID is the only final status: FAILED and CLOSED still give way to the money', () => {
+    expect(PAYMENT_STATUSES.filter(isFinal)).toEqual(['PAID']);
   });
 });

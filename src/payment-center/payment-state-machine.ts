@@ -100,6 +100,14 @@ export function decide(from: PaymentStatus, event: PaymentEventType): Decision {
   }
 }
 
+/**
+ * A status no event moves a payment out of (PAID: money received stays received; a refund is a row of its
+ * own). A payment read in it, with or without its lock, is as it will stay.
+ */
+export function isFinal(status: PaymentStatus): boolean {
+  return PAYMENT_EVENTS.every((event) => decide(status, event).kind !== 'move');
+}
+
 /** States in which the vendor may still take the buyer's money for this payment. */
 export function mayStillBePaid(status: PaymentStatus): boolean {
   switch (status) {
