@@ -44,7 +44,8 @@ export class OutboxWriter {
       payment: event.payment,
       ...(event.refund ? { refund: event.refund } : {}),
     };
-    await this.eventRows.insertMany(manager, [
+    await this.eventRows.insert(
+      manager,
       Object.assign(new OutboxEvent(), {
         eventId: body.id,
         type: body.type,
@@ -59,7 +60,7 @@ export class OutboxWriter {
         publishedAt: null,
         createdAt: now,
       }),
-    ]);
+    );
     const partners = this.config.partners.filter((p) => p.bindings.some((b) => topicMatches(b, body.type)));
     if (partners.length > 0) {
       await this.deliveryRows.insertMany(
