@@ -28,6 +28,33 @@ function run(name: string, script: string, env: Record<string, string>): ChildPr
 if ((process.env.GATEWAY_MODE ?? 'sandbox') === 'sandbox')
   run('sandbox', 'sandbox/main.js', { SANDBOX_PORT: sandboxPort });
 run('payment center', 'main.js', {});
+void printDemoKey();
+
+/**
+ * Once the Payment Center answers (its migrations have run), the local demo application's API key: reused
+ * from DEMO_KEY_FILE while it still works, else a new one saved there. Printed so that the README's curl
+ * lines work by copy and paste; a deployment creates its applications through the admin API or the CLI.
+ */
+async function printDemoKey(): Promise<void> {
+  const health = `http://127.0.0.1:${process.env.PORT ?? 3000}/health`;
+  for (let i = 0; i < 120; i++) {
+    if (
+      await fetch(health).then(
+        () => true,
+        () => false,
+      )
+    )
+      break;
+    await new Promise((resolve) => setTimeout(resolve, 500));
+  }
+  const file = process.env.DEMO_KEY_FILE ?? join('var', 'demo-api-key');
+  const child = spawn(process.execPath, [join(__dirname, 'applications', 'cli.js'), '--demo', file], {
+    stdio: 'inherit',
+  });
+  child.on('exit', (code) => {
+    if (code !== 0) console.log(`[start] could not make the demo API key (exit ${code}); see the lines above`);
+  });
+}
 
 for (const signal of ['SIGINT', 'SIGTERM'] as const) {
   process.on(signal, () => {

@@ -26,7 +26,7 @@ export class ProbeController {
   @Post('orders')
   @SkipIdempotency()
   createUnguarded(@Body() dto: CreateOrderDto) {
-    return this.moduleRef.get(OrdersService, { strict: false }).create(dto, undefined);
+    return this.moduleRef.get(OrdersService, { strict: false }).create('app_bench_unguarded', dto, undefined);
   }
 }
 

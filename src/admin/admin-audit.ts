@@ -1,6 +1,6 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
-import type { DataSource } from 'typeorm';
+import type { DataSource, EntityManager } from 'typeorm';
 import { Clock } from '../common/clock';
 import { AdminAudit } from '../notifications/outbox.entity';
 
@@ -12,8 +12,15 @@ export class AdminAuditLog {
     @Inject(Clock) private readonly clock: Clock,
   ) {}
 
-  async record(actor: string, action: string, target: Record<string, unknown>, affected: number): Promise<void> {
-    await this.dataSource.getRepository(AdminAudit).insert({
+  /** With `manager`, the row commits or rolls back with the action it records. */
+  async record(
+    actor: string,
+    action: string,
+    target: Record<string, unknown>,
+    affected: number,
+    manager?: EntityManager,
+  ): Promise<void> {
+    await (manager ?? this.dataSource.manager).getRepository(AdminAudit).insert({
       actor: actor.slice(0, 64),
       action,
       target: JSON.stringify(target),

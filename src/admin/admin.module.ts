@@ -1,5 +1,8 @@
 import { Module } from '@nestjs/common';
+import { ApplicationsModule } from '../applications/applications.module';
 import { PaymentCenterModule } from '../payment-center/payment-center.module';
+import { AdminApplicationsController } from './admin-applications.controller';
+import { AdminApplicationsService } from './admin-applications.service';
 import { AdminAuditLog } from './admin-audit';
 import { AdminPaymentsController } from './admin-payments.controller';
 import { AdminPaymentsService } from './admin-payments.service';
@@ -12,8 +15,8 @@ import { AdminConsoleController } from './console/admin-console.controller';
  * board is mounted with the app (queue-board.ts). Depends on the PaymentCenter; nothing depends on it.
  */
 @Module({
-  imports: [PaymentCenterModule],
-  controllers: [AdminPaymentsController, AdminSessionController, AdminConsoleController],
-  providers: [AdminPaymentsService, AdminAuditLog],
+  imports: [PaymentCenterModule, ApplicationsModule],
+  controllers: [AdminPaymentsController, AdminApplicationsController, AdminSessionController, AdminConsoleController],
+  providers: [AdminPaymentsService, AdminApplicationsService, AdminAuditLog],
 })
 export class AdminModule {}

@@ -466,6 +466,8 @@ export const ADMIN_SCOPES = [
   'payments:read',
   'payments:resolve',
   'queues:read',
+  'applications:read',
+  'applications:write',
 ] as const;
 export type AdminScope = (typeof ADMIN_SCOPES)[number];
 

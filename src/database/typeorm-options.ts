@@ -1,5 +1,6 @@
 import type { DataSourceOptions } from 'typeorm';
 import { migrations } from '../../migrations';
+import { ApiKey, Application } from '../applications/application.entity';
 import { IdempotencyRecord } from '../common/idempotency/idempotency-record.entity';
 import { AdminAudit, EventDelivery, OutboxEvent } from '../notifications/outbox.entity';
 import { ProcessedEvent } from '../orders/processed-event.entity';
@@ -33,6 +34,8 @@ export const ENTITIES = [
   OutboxEvent,
   EventDelivery,
   AdminAudit,
+  Application,
+  ApiKey,
 ];
 
 /** One definition used by the app, the migration CLI and the tests. `synchronize` is never on. */

@@ -5,6 +5,18 @@ import { droppedLogLines } from '../common/logging/dropped-lines';
 /** How the duplicate-submission guard caught a duplicate. */
 export type DuplicateCaughtBy = 'redis_replay' | 'in_flight' | 'database';
 
+/** Why the API key guard refused a business request. */
+export type ApiKeyRefusal = 'missing' | 'malformed' | 'unknown' | 'revoked' | 'expired' | 'disabled' | 'scope';
+export const API_KEY_REFUSALS: readonly ApiKeyRefusal[] = [
+  'missing',
+  'malformed',
+  'unknown',
+  'revoked',
+  'expired',
+  'disabled',
+  'scope',
+];
+
 /** Where a scrape-time database read failed. */
 export type CollectSource = 'payments' | 'payment_ages' | 'refund_ages' | 'outbox' | 'deliveries';
 
@@ -65,6 +77,13 @@ export class MetricsService {
     registers: [this.registry],
   });
 
+  private readonly apiKeyRefusals = new Counter({
+    name: 'payment_center_api_key_refusals_total',
+    help: 'Business requests refused by the API key guard, by reason (missing, malformed, unknown, revoked, expired, disabled, scope).',
+    labelNames: ['reason'] as const,
+    registers: [this.registry],
+  });
+
   /** How many of the process's dropped log lines this counter has counted. */
   private logLinesDroppedSeen = 0;
 
@@ -99,6 +118,7 @@ export class MetricsService {
     // Series that exist from the start, so rate() and increase() see the first event.
     for (const caughtBy of DUPLICATE_CAUGHT_BY) this.duplicates.inc({ caught_by: caughtBy }, 0);
     for (const source of COLLECT_SOURCES) this.collectErrors.inc({ source }, 0);
+    for (const reason of API_KEY_REFUSALS) this.apiKeyRefusals.inc({ reason }, 0);
   }
 
   httpRequest(method: string, route: string, statusCode: number, seconds: number): void {
@@ -120,6 +140,10 @@ export class MetricsService {
 
   deliveryFailed(partner: string): void {
     this.deliveryFailures.inc({ partner });
+  }
+
+  apiKeyRefused(reason: ApiKeyRefusal): void {
+    this.apiKeyRefusals.inc({ reason });
   }
 
   duplicateCaught(caughtBy: DuplicateCaughtBy): void {

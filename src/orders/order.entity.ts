@@ -25,6 +25,10 @@ export class Order {
   @Column({ name: 'buyer_id', type: 'varchar', length: 64 })
   buyerId: string;
 
+  /** The application that created the order; only it sees the order, its payments and refunds. */
+  @Column({ name: 'application_id', type: 'varchar', length: 32, nullable: true })
+  applicationId: string | null;
+
   @Column({ type: 'char', length: 3 })
   currency: 'CNY';
 

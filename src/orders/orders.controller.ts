@@ -9,6 +9,7 @@ import {
   ApiTags,
   getSchemaPath,
 } from '@nestjs/swagger';
+import { CallerApp, RequireApiKey } from '../applications/api-key.guard';
 import { ClaimAlongside, Idempotency, type IdempotencyContext } from '../common/idempotency/idempotency-context';
 import { ApiIdempotencyKey, REPLAYED_HEADERS, TAGS } from '../common/openapi/api-decorators';
 import { ApiErrors } from '../common/openapi/api-errors';
@@ -59,8 +60,13 @@ export class OrdersController {
   @ApiIdempotencyKey()
   @ApiErrors('VALIDATION_FAILED')
   @ClaimAlongside() // the order's key column is a complete backstop; create() waits for the claim in its transaction
-  create(@Body() dto: CreateOrderDto, @Idempotency() guard: IdempotencyContext | undefined) {
-    return this.orders.create(dto, guard);
+  @RequireApiKey('orders:write')
+  create(
+    @CallerApp() applicationId: string,
+    @Body() dto: CreateOrderDto,
+    @Idempotency() guard: IdempotencyContext | undefined,
+  ) {
+    return this.orders.create(applicationId, dto, guard);
   }
 
   @Get(':orderNo')
@@ -68,8 +74,9 @@ export class OrdersController {
   @ORDER_NO
   @ApiOkResponse({ type: OrderWithPaymentsResponse, description: 'The order and every payment started for it.' })
   @ApiErrors('ORDER_NOT_FOUND')
-  get(@Param('orderNo') orderNo: string) {
-    return this.orders.get(orderNo);
+  @RequireApiKey('orders:read')
+  get(@CallerApp() applicationId: string, @Param('orderNo') orderNo: string) {
+    return this.orders.get(applicationId, orderNo);
   }
 
   @Post(':orderNo/pay')
@@ -97,7 +104,8 @@ export class OrdersController {
     'GATEWAY_UNAVAILABLE',
     'CHANNEL_UNAVAILABLE',
   )
-  pay(@Param('orderNo') orderNo: string, @Body() dto: PayOrderDto) {
-    return this.orders.pay(orderNo, dto.channel);
+  @RequireApiKey('orders:write')
+  pay(@CallerApp() applicationId: string, @Param('orderNo') orderNo: string, @Body() dto: PayOrderDto) {
+    return this.orders.pay(applicationId, orderNo, dto.channel);
   }
 }

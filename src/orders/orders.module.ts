@@ -1,5 +1,6 @@
 import { Module } from '@nestjs/common';
 import { TypeOrmModule } from '@nestjs/typeorm';
+import { ApplicationsModule } from '../applications/applications.module';
 import { PaymentCenterModule } from '../payment-center/payment-center.module';
 import { Order, OrderItem } from './order.entity';
 import { OrderPaymentCheck } from './order-payment-check';
@@ -11,7 +12,7 @@ import { PaymentEventsConsumer } from './payment-events.consumer';
 import { ProcessedEvent } from './processed-event.entity';
 
 @Module({
-  imports: [TypeOrmModule.forFeature([Order, OrderItem, ProcessedEvent]), PaymentCenterModule],
+  imports: [TypeOrmModule.forFeature([Order, OrderItem, ProcessedEvent]), PaymentCenterModule, ApplicationsModule],
   controllers: [OrdersController, PaymentEventsConsumer],
   providers: [OrdersRepository, OrdersService, OrderPaymentEvents, OrderPaymentCheck],
 })

@@ -42,7 +42,11 @@ export class OrdersService {
    * own. A concurrent duplicate's INSERT waits for the first transaction and then finds its order (or
    * inserts, if that one rolled back). With Redis up, the guard catches duplicates first (`admitted`).
    */
-  async create(dto: CreateOrderDto, guard: IdempotencyContext | undefined): Promise<OrderView | Replayed<OrderView>> {
+  async create(
+    applicationId: string,
+    dto: CreateOrderDto,
+    guard: IdempotencyContext | undefined,
+  ): Promise<OrderView | Replayed<OrderView>> {
     const items = dto.items.map((item, index) => {
       const line = new OrderItem();
       line.lineNo = index + 1;
@@ -70,7 +74,7 @@ export class OrdersService {
     for (let attempt = 1; created === 'key expired'; attempt++) {
       if (attempt > 3) throw new Error(`the idempotency key of a new order was still taken after ${attempt - 1} tries`);
       created = await inTransaction(this.dataSource, (manager) =>
-        this.insertOrder(manager, dto, items, amountFen, guard, attempt > 1),
+        this.insertOrder(manager, applicationId, dto, items, amountFen, guard, attempt > 1),
       );
     }
     if (!(created instanceof Replayed)) this.logger.log(`order created: ${amountFen} fen, ${items.length} line(s)`);
@@ -83,6 +87,7 @@ export class OrdersService {
    */
   private async insertOrder(
     manager: EntityManager,
+    applicationId: string,
     dto: CreateOrderDto,
     items: OrderItem[],
     amountFen: Fen,
@@ -95,6 +100,7 @@ export class OrdersService {
     const now = this.clock.now();
     const order = new Order();
     order.orderNo = newOrderNo();
+    order.applicationId = applicationId;
     order.buyerId = dto.buyerId;
     order.currency = dto.currency ?? 'CNY';
     order.amountFen = amountFen;
@@ -120,16 +126,17 @@ export class OrdersService {
     return new Replayed(toOrderView(holder));
   }
 
-  async get(orderNo: string): Promise<OrderWithPayments> {
+  /** `applicationId`'s order; another application's is ORDER_NOT_FOUND, like none (it must not learn it exists). */
+  async get(applicationId: string, orderNo: string): Promise<OrderWithPayments> {
     const order = await this.orders.findByOrderNo(orderNo);
-    if (!order) throw new OrderNotFound(orderNo);
+    if (!order || order.applicationId !== applicationId) throw new OrderNotFound(orderNo);
     return { ...toOrderView(order), payments: await this.paymentCenter.listPaymentsOfOrder(orderNo) };
   }
 
   /** Starts or resumes paying the order with a channel; see StartPaymentUseCase for the rules. */
-  async pay(orderNo: string, channel: Channel): Promise<PaymentView> {
+  async pay(applicationId: string, orderNo: string, channel: Channel): Promise<PaymentView> {
     const order = await this.orders.findByOrderNo(orderNo);
-    if (!order) throw new OrderNotFound(orderNo);
+    if (!order || order.applicationId !== applicationId) throw new OrderNotFound(orderNo);
     const now = this.clock.now();
     switch (order.status) {
       case 'PAID':
@@ -144,6 +151,7 @@ export class OrdersService {
 
     const payment = await this.paymentCenter.startPayment({
       orderNo,
+      applicationId,
       amountFen: order.amountFen,
       currency: order.currency,
       channel,

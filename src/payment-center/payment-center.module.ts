@@ -1,6 +1,7 @@
 import { BullModule } from '@nestjs/bull';
 import { Module } from '@nestjs/common';
 import { TypeOrmModule } from '@nestjs/typeorm';
+import { ApplicationsModule } from '../applications/applications.module';
 import { GatewaysModule } from '../gateways/gateways.module';
 import { NotificationsModule } from '../notifications/notifications.module';
 import { PaymentCenter } from './payment-center';
@@ -29,6 +30,7 @@ import { RefundsService } from './refunds/refunds.service';
     BullModule.registerQueue({ name: PAYMENT_QUERIES_QUEUE }),
     GatewaysModule,
     NotificationsModule,
+    ApplicationsModule,
   ],
   controllers: [PaymentsController, GatewayNotifyController, RefundsController],
   providers: [

@@ -25,6 +25,20 @@ export class PaymentCenter {
     return toPaymentView(await this.startPaymentUseCase.execute(command));
   }
 
+  /** The payment if it belongs to `applicationId`; another application's is PAYMENT_NOT_FOUND, like none. */
+  async getPaymentOf(applicationId: string, paymentNo: string): Promise<PaymentView> {
+    await this.assertOwner(applicationId, paymentNo);
+    return this.getPayment(paymentNo);
+  }
+
+  /**
+   * Refuses a payment number the application does not own, exactly as one that does not exist: a caller
+   * must not learn that another application's payment exists.
+   */
+  async assertOwner(applicationId: string, paymentNo: string): Promise<void> {
+    if ((await this.payments.ownerOf(paymentNo)) !== applicationId) throw new PaymentNotFound(paymentNo);
+  }
+
   async getPayment(paymentNo: string): Promise<PaymentView> {
     const payment = await this.payments.findByPaymentNo(paymentNo);
     if (!payment) throw new PaymentNotFound(paymentNo);

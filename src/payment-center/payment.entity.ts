@@ -95,6 +95,10 @@ export class PaymentIntent {
   @Column({ name: 'order_no', type: 'varchar', length: 32 })
   orderNo: string;
 
+  /** The application the order belongs to: the owner of every payment and refund of the order. */
+  @Column({ name: 'application_id', type: 'varchar', length: 32, nullable: true })
+  applicationId: string | null;
+
   @Column({ name: 'amount_fen', type: 'bigint', transformer: fenColumn })
   amountFen: Fen;
 

@@ -1,5 +1,6 @@
 import { Controller, Get, Inject, Param } from '@nestjs/common';
 import { ApiOkResponse, ApiOperation, ApiParam, ApiTags } from '@nestjs/swagger';
+import { CallerApp, RequireApiKey } from '../applications/api-key.guard';
 import { TAGS } from '../common/openapi/api-decorators';
 import { ApiErrors } from '../common/openapi/api-errors';
 import { EXAMPLE } from '../common/openapi/examples';
@@ -26,8 +27,9 @@ export class PaymentsController {
   @ApiParam({ name: 'paymentNo', description: 'The payment number.', example: EXAMPLE.paymentNo })
   @ApiOkResponse({ type: PaymentDetailResponse, description: 'The payment.' })
   @ApiErrors('PAYMENT_NOT_FOUND')
-  async get(@Param('paymentNo') paymentNo: string) {
-    const payment = await this.paymentCenter.getPayment(paymentNo);
+  @RequireApiKey('payments:read')
+  async get(@CallerApp() applicationId: string, @Param('paymentNo') paymentNo: string) {
+    const payment = await this.paymentCenter.getPaymentOf(applicationId, paymentNo);
     return {
       ...payment,
       history: await this.paymentCenter.historyOf(paymentNo),

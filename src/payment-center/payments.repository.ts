@@ -44,10 +44,33 @@ export class PaymentsRepository {
   async ensureIntent(intent: Omit<PaymentIntent, 'id'>): Promise<void> {
     await this.intentRows.run(
       undefined,
-      `INSERT IGNORE INTO payment_intents (order_no, amount_fen, currency, description, expires_at, created_at)
-       VALUES (?, ?, ?, ?, ?, ?)`,
-      [intent.orderNo, intent.amountFen, intent.currency, intent.description, intent.expiresAt, intent.createdAt],
+      `INSERT IGNORE INTO payment_intents
+         (order_no, application_id, amount_fen, currency, description, expires_at, created_at)
+       VALUES (?, ?, ?, ?, ?, ?, ?)`,
+      [
+        intent.orderNo,
+        intent.applicationId,
+        intent.amountFen,
+        intent.currency,
+        intent.description,
+        intent.expiresAt,
+        intent.createdAt,
+      ],
     );
+  }
+
+  /**
+   * The application a payment belongs to (its order's, recorded on the intent); `undefined` when there is no
+   * such payment, null when it belongs to none (made before applications existed). Never changes: no lock.
+   */
+  async ownerOf(paymentNo: string): Promise<string | null | undefined> {
+    const [row] = await this.paymentRows.run<{ application_id: string | null }[]>(
+      undefined,
+      `SELECT i.application_id FROM payments p LEFT JOIN payment_intents i ON i.order_no = p.order_no
+       WHERE p.payment_no = ?`,
+      [paymentNo],
+    );
+    return row ? row.application_id : undefined;
   }
 
   async lockIntent(manager: EntityManager, orderNo: string): Promise<PaymentIntent> {

@@ -25,6 +25,8 @@ import { QueryScheduler } from './recovery/query-scheduler';
 
 export interface StartPaymentCommand {
   orderNo: string;
+  /** The application the order belongs to; every payment of the order belongs to it too. */
+  applicationId: string | null;
   amountFen: Fen;
   currency: 'CNY';
   channel: Channel;
@@ -86,6 +88,7 @@ export class StartPaymentUseCase {
     if (now >= command.expiresAt) throw new PaymentRequestExpired(command.orderNo);
     await this.payments.ensureIntent({
       orderNo: command.orderNo,
+      applicationId: command.applicationId,
       amountFen: command.amountFen,
       currency: command.currency,
       description: command.description.slice(0, 128),
@@ -126,7 +129,11 @@ export class StartPaymentUseCase {
 
   private async plan(manager: EntityManager, command: StartPaymentCommand): Promise<Plan> {
     const intent = await this.payments.lockIntent(manager, command.orderNo);
-    if (intent.amountFen !== command.amountFen || intent.currency !== command.currency) {
+    if (
+      intent.amountFen !== command.amountFen ||
+      intent.currency !== command.currency ||
+      intent.applicationId !== command.applicationId
+    ) {
       throw new PaymentRequestMismatch(command.orderNo);
     }
     const now = this.clock.now();

@@ -4,6 +4,7 @@ import { execFileSync } from 'node:child_process';
 import { DataSource } from 'typeorm';
 import { ensureDatabase } from '../../src/database/ensure-database';
 import { dataSourceOptions } from '../../src/database/typeorm-options';
+import { ensureTestApplication } from './api-keys';
 import { testDatabase } from './database';
 
 /** Creates the test schema once and runs the migrations, exactly as `npm run migration:run` would. */
@@ -19,6 +20,7 @@ export default async function globalSetup(): Promise<void> {
   } finally {
     await dataSource.destroy();
   }
+  await ensureTestApplication();
   await deleteLeftoverTestQueues();
 }
 

@@ -8,6 +8,7 @@ import { configureApp, startConsumers } from '../../src/app.setup';
 import { AppConfig } from '../../src/config/app-config';
 import { Clock } from '../../src/common/clock';
 import { PAYMENT_GATEWAYS, type PaymentGateway } from '../../src/gateways/payment-gateway';
+import { TEST_API_KEY } from './api-keys';
 
 /** A clock tests can move forward. */
 export class TestClock extends Clock {
@@ -80,6 +81,22 @@ export interface HttpResult<T = any> {
   body: T;
 }
 
+/** The business endpoints, which need an application's API key (vendor callbacks excepted). */
+const BUSINESS_PATH = /^\/api\/(orders|payments|refunds)(\/|$)(?!notify\/)/;
+
+/**
+ * Headers of a test request: to a business endpoint, the default test application's key unless the test
+ * names an `authorization` of its own (an empty one sends none).
+ */
+export function withTestKey(url: string, headers: Record<string, string> = {}): Record<string, string> {
+  const merged: Record<string, string> = { ...headers };
+  if (!('authorization' in merged) && BUSINESS_PATH.test(new URL(url).pathname)) {
+    merged.authorization = `Bearer ${TEST_API_KEY}`;
+  }
+  if (merged.authorization === '') delete merged.authorization;
+  return merged;
+}
+
 /** Real HTTP, so concurrency tests go through sockets, Express and the whole interceptor chain. */
 export async function http<T = any>(
   method: 'GET' | 'POST',
@@ -89,7 +106,7 @@ export async function http<T = any>(
 ): Promise<HttpResult<T>> {
   const response = await fetch(url, {
     method,
-    headers: { 'content-type': 'application/json', ...headers },
+    headers: { 'content-type': 'application/json', ...withTestKey(url, headers) },
     body: body === undefined ? undefined : typeof body === 'string' ? body : JSON.stringify(body),
   });
   const text = await response.text();

@@ -28,7 +28,9 @@ export type DomainErrorCode =
   | 'PAYMENT_NOT_REFUNDABLE'
   | 'REFUND_EXCEEDS_PAID'
   | 'RECONCILIATION_NOT_FOUND'
-  | 'PAYMENT_NOT_IN_REVIEW';
+  | 'PAYMENT_NOT_IN_REVIEW'
+  | 'APPLICATION_NOT_FOUND'
+  | 'API_KEY_NOT_FOUND';
 
 export interface FieldProblem {
   field: string;

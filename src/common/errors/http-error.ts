@@ -29,6 +29,8 @@ export function statusFor(code: DomainErrorCode): number {
     case 'DELIVERY_NOT_FOUND':
     case 'REFUND_NOT_FOUND':
     case 'RECONCILIATION_NOT_FOUND':
+    case 'APPLICATION_NOT_FOUND':
+    case 'API_KEY_NOT_FOUND':
       return HttpStatus.NOT_FOUND;
     case 'ORDER_ALREADY_PAID':
     case 'ORDER_CLOSED':

@@ -12,12 +12,16 @@ export const TAGS = {
   deliveries: 'admin: deliveries',
   reconciliation: 'admin: reconciliation',
   review: 'admin: payments',
+  applications: 'admin: applications',
   session: 'admin: session',
   health: 'health',
 } as const;
 
 /** The security scheme name of admin bearer tokens in the document. */
 export const ADMIN_BEARER = 'admin';
+
+/** The security scheme name of applications' API keys in the document. */
+export const API_KEY_BEARER = 'apiKey';
 
 /** The vendor extension naming the scope an admin operation needs (the test checks it against the guard). */
 export const REQUIRED_SCOPE_EXTENSION = 'x-required-scope';

@@ -141,6 +141,14 @@ const ANSWERED: Record<ApiErrorCode, ErrorExample> = {
     when: 'the token lacks the scope this endpoint needs.',
     message: 'This token lacks the deliveries:retry scope.',
   },
+  APPLICATION_NOT_FOUND: {
+    when: 'no application has this id.',
+    message: 'Application app_3f9a0c1d2e4b5a6c does not exist.',
+  },
+  API_KEY_NOT_FOUND: {
+    when: 'the application has no key with this id.',
+    message: 'Application app_3f9a0c1d2e4b5a6c has no API key ak_1b2c3d4e5f6a7b8c.',
+  },
   DELIVERY_NOT_FOUND: { when: 'no delivery has this id.', message: 'Delivery 42 does not exist.' },
   DELIVERY_NOT_RETRYABLE: {
     when: 'only a `FAILED` delivery can be retried.',
@@ -210,6 +218,26 @@ export function ApiErrors(...codes: ApiErrorCode[]): MethodDecorator {
         group.map((code) => ({ code, when: ANSWERED[code].when })),
       ),
     ),
+  );
+}
+
+/** UNAUTHENTICATED and FORBIDDEN of a business endpoint (an application's API key with `scope`). */
+export function ApiKeyErrors(scope: string): MethodDecorator {
+  return applyDecorators(
+    ApiResponse({
+      status: statusFor('UNAUTHENTICATED'),
+      type: ErrorResponse,
+      description:
+        '`UNAUTHENTICATED`: no `Authorization: Bearer <secret>`, or a secret that is unknown, revoked, expired or ' +
+        'of a disabled application. Nothing was read or written.',
+      example: { code: 'UNAUTHENTICATED', message: 'A valid API key is required (Authorization: Bearer <secret>).' },
+    }),
+    ApiResponse({
+      status: statusFor('FORBIDDEN'),
+      type: ErrorResponse,
+      description: `\`FORBIDDEN\`: the key lacks the \`${scope}\` scope. Nothing was read or written.`,
+      example: { code: 'FORBIDDEN', message: `This API key lacks the ${scope} scope.` },
+    }),
   );
 }
 

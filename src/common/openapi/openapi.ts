@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import type { INestApplication } from '@nestjs/common';
 import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
 import { ADMIN_SCOPES } from '../../config/environment';
-import { ADMIN_BEARER, REQUIRED_SCOPE_EXTENSION, TAGS } from './api-decorators';
+import { ADMIN_BEARER, API_KEY_BEARER, REQUIRED_SCOPE_EXTENSION, TAGS } from './api-decorators';
 import { INTERNAL_ERROR_RESPONSE, internalErrorCodesMarkdown } from './api-errors';
 
 export const OPENAPI_UI_PATH = 'docs'; // JSON at /docs-json, YAML at /docs-yaml
@@ -15,6 +15,9 @@ Checkout orders, payments through WeChat Pay, Alipay and UnionPay, refunds, and 
 - **Errors** are one envelope, \`{ "code", "message", "details"? }\` (schema \`ErrorResponse\`); each operation lists
   the codes it can answer under their HTTP status, with an example per code. Branch on \`code\`.
 - **Writes** go through the duplicate-submission guard: send an \`Idempotency-Key\` (see the header on each write).
+- **Business** endpoints (orders, payments, refunds) need an application's API key, \`Authorization: Bearer
+  <secret>\`, with the scope named in their \`403\` response (and in \`${REQUIRED_SCOPE_EXTENSION}\`). An application
+  sees only what it created: another application's order, payment or refund answers \`404\`.
 - **Admin** endpoints need a bearer token from \`ADMIN_TOKENS\` with the scope named in their \`403\` response
   (and in \`${REQUIRED_SCOPE_EXTENSION}\`).
 - **Payment results** also reach business systems as signed events over RabbitMQ: that contract is the AsyncAPI
@@ -52,6 +55,18 @@ export function setupOpenApi(app: INestApplication): void {
       },
       ADMIN_BEARER,
     )
+    .addBearerAuth(
+      {
+        type: 'http',
+        scheme: 'bearer',
+        bearerFormat: 'pcsk_<key id>_<64 hex digits>',
+        description:
+          "An application's API key secret (shown once, when the key is created through the admin API or " +
+          '`npm run app:create`). Scopes: `orders:write`, `orders:read`, `payments:read`, `refunds:write`, ' +
+          "`refunds:read`. An application sees only its own orders, payments and refunds (another one's answer `404`).",
+      },
+      API_KEY_BEARER,
+    )
     .addTag(TAGS.orders, 'Checkout: create an order, pay it with a channel, read it with its payments.')
     .addTag(TAGS.payments, 'A payment as business systems see it: status, history, gateway attempts, refunds.')
     .addTag(TAGS.refunds, 'Refunds of paid payments, full or partial.')
@@ -67,6 +82,7 @@ export function setupOpenApi(app: INestApplication): void {
       'Payments that need an operator (NEEDS_REVIEW) with their history, and the resolutions: ask the vendor ' +
         'again, or close the trade. Nothing here records money the vendor did not confirm.',
     )
+    .addTag(TAGS.applications, 'Business applications and their API keys: create, disable, add and revoke keys.')
     .addTag(TAGS.session, 'Who a token is; signing in issues the queue board cookie (the board is at /admin/queues).')
     .addTag(TAGS.health, 'Liveness of the Payment Center and its database, Redis and RabbitMQ.')
     .addGlobalResponse(INTERNAL_ERROR_RESPONSE);

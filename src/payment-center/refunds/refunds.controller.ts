@@ -1,6 +1,7 @@
 import { Body, Controller, Get, Inject, Param, Post } from '@nestjs/common';
 import { ApiCreatedResponse, ApiOkResponse, ApiOperation, ApiParam, ApiProperty, ApiTags } from '@nestjs/swagger';
 import { IsInt, IsString, Length, Max, Min } from 'class-validator';
+import { CallerApp, RequireApiKey } from '../../applications/api-key.guard';
 import { Idempotency, type IdempotencyContext } from '../../common/idempotency/idempotency-context';
 import { ApiIdempotencyKey, REPLAYED_HEADERS, TAGS } from '../../common/openapi/api-decorators';
 import { ApiErrors } from '../../common/openapi/api-errors';
@@ -45,12 +46,14 @@ export class RefundsController {
   @ApiCreatedResponse({ type: RefundResponse, description: 'The refund.', headers: REPLAYED_HEADERS })
   @ApiIdempotencyKey()
   @ApiErrors('VALIDATION_FAILED', 'PAYMENT_NOT_FOUND', 'PAYMENT_NOT_REFUNDABLE', 'REFUND_EXCEEDS_PAID')
+  @RequireApiKey('refunds:write')
   create(
+    @CallerApp() applicationId: string,
     @Param('paymentNo') paymentNo: string,
     @Body() dto: CreateRefundDto,
     @Idempotency() guard: IdempotencyContext | undefined,
   ) {
-    return this.refunds.request(paymentNo, dto, guard);
+    return this.refunds.request(applicationId, paymentNo, dto, guard);
   }
 
   @Get('refunds/:refundNo')
@@ -58,7 +61,8 @@ export class RefundsController {
   @ApiParam({ name: 'refundNo', description: 'The refund number.', example: EXAMPLE.refundNo })
   @ApiOkResponse({ type: RefundResponse, description: 'The refund.' })
   @ApiErrors('REFUND_NOT_FOUND')
-  get(@Param('refundNo') refundNo: string) {
-    return this.refunds.get(refundNo);
+  @RequireApiKey('refunds:read')
+  get(@CallerApp() applicationId: string, @Param('refundNo') refundNo: string) {
+    return this.refunds.getOf(applicationId, refundNo);
   }
 }

@@ -36,11 +36,15 @@ export class RefundsService {
     @Inject(Clock) private readonly clock: Clock,
   ) {}
 
+  /** A refund of `applicationId`'s payment; another application's payment is PAYMENT_NOT_FOUND, like none. */
   async request(
+    applicationId: string,
     paymentNo: string,
     command: { amountFen: Fen; reason: string },
     guard: IdempotencyContext | undefined,
   ): Promise<RefundView | Replayed<RefundView>> {
+    // Ownership never changes, so it is read before the transaction; nothing is written for a stranger.
+    if ((await this.payments.ownerOf(paymentNo)) !== applicationId) throw new PaymentNotFound(paymentNo);
     const created = await inTransaction(this.dataSource, async (manager) => {
       const now = this.clock.now();
       const refundNo = newRefundNo(now);
@@ -83,6 +87,15 @@ export class RefundsService {
   async get(refundNo: string): Promise<RefundView> {
     const refund = await this.refunds.findByRefundNo(refundNo);
     if (!refund) throw new RefundNotFound(refundNo);
+    return toRefundView(refund);
+  }
+
+  /** `applicationId`'s refund; another application's is REFUND_NOT_FOUND, like none. */
+  async getOf(applicationId: string, refundNo: string): Promise<RefundView> {
+    const refund = await this.refunds.findByRefundNo(refundNo);
+    if (!refund || (await this.payments.ownerOf(refund.paymentNo)) !== applicationId) {
+      throw new RefundNotFound(refundNo);
+    }
     return toRefundView(refund);
   }
 
