@@ -1,6 +1,7 @@
 import { cpus } from 'node:os';
 import { performance } from 'node:perf_hooks';
 import type autocannon from 'autocannon';
+import { BENCH_AUTH } from './support/api-key';
 import { AppProcess } from './support/app-process';
 import { rawPool } from './support/database';
 import { appEnvironment } from './support/environment';
@@ -21,7 +22,7 @@ import { type BenchContext, ms, num, ratio, type Section, table } from './suppor
 
 const ORDER = (buyerId: string) =>
   JSON.stringify({ buyerId, items: [{ sku: 'TEA-001', name: 'Longjing tea 250g', quantity: 2, unitPriceFen: 1250 }] });
-const JSON_HEADERS = { 'content-type': 'application/json' };
+const JSON_HEADERS = { 'content-type': 'application/json', ...BENCH_AUTH };
 /** The DB pool of the app (DB_POOL_SIZE default): the raw loop gets the same number of connections. */
 const POOL = 20;
 const RATE = 200;
@@ -159,12 +160,16 @@ async function scheduledCheckouts(url: string, rate: number, seconds: number) {
   const requests = new LatencyRecorder();
   const checkouts = await fixedRate(rate / 2, seconds, async () => {
     const due = performance.now();
-    const created = await postForAnswer(`${url}/api/orders`, ORDER(nextBuyer()));
+    const created = await postForAnswer(`${url}/api/orders`, ORDER(nextBuyer()), BENCH_AUTH);
     const createdAt = performance.now();
     if (created.status !== 201) throw new Error(`POST /api/orders answered ${created.status}`);
     requests.add(createdAt - due);
     const { orderNo } = JSON.parse(created.body) as { orderNo: string };
-    const paid = await postForAnswer(`${url}/api/orders/${orderNo}/pay`, JSON.stringify({ channel: 'wechat' }));
+    const paid = await postForAnswer(
+      `${url}/api/orders/${orderNo}/pay`,
+      JSON.stringify({ channel: 'wechat' }),
+      BENCH_AUTH,
+    );
     if (paid.status !== 200) throw new Error(`POST /api/orders/${orderNo}/pay answered ${paid.status}`);
     requests.add(performance.now() - createdAt);
   });

@@ -2,12 +2,13 @@ import { randomUUID } from 'node:crypto';
 import { connect, createServer, type Server, type Socket } from 'node:net';
 import { performance } from 'node:perf_hooks';
 import { Redis } from 'ioredis';
+import { BENCH_AUTH } from './support/api-key';
 import { AppProcess } from './support/app-process';
 import { BENCH_REDIS_URL, appEnvironment } from './support/environment';
 import { type Figures, httpLoad, type HttpFigures, percentile, post, sleep } from './support/load';
 import { type BenchContext, deltaMs, ms, num, type Section, table } from './support/report';
 
-const JSON_HEADERS = { 'content-type': 'application/json' };
+const JSON_HEADERS = { 'content-type': 'application/json', ...BENCH_AUTH };
 let buyers = 0;
 const order = () =>
   JSON.stringify({
@@ -45,9 +46,11 @@ function create(url: string, variant: Variant, connections: number, seconds: num
 
 function send(url: string, variant: Variant): Promise<void> {
   const { path, key } = VARIANTS[variant];
-  return post(`${url}${path}`, order(), key ? { 'idempotency-key': randomUUID() } : {}).then((status) => {
-    if (status !== 201) throw new Error(`${variant}: HTTP ${status}`);
-  });
+  return post(`${url}${path}`, order(), key ? { ...BENCH_AUTH, 'idempotency-key': randomUUID() } : BENCH_AUTH).then(
+    (status) => {
+      if (status !== 201) throw new Error(`${variant}: HTTP ${status}`);
+    },
+  );
 }
 
 /**

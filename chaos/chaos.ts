@@ -56,6 +56,7 @@ const WATCHER = {
 const MAIN = join(process.cwd(), 'dist', 'src', 'main.js');
 const SANDBOX_MAIN = join(process.cwd(), 'dist', 'src', 'sandbox', 'main.js');
 const MIGRATE = join(process.cwd(), 'dist', 'src', 'database', 'migrate.js');
+const APP_CREATE = join(process.cwd(), 'dist', 'src', 'applications', 'cli.js');
 const REDIS_START =
   'redis-server --daemonize yes --bind 127.0.0.1 -::1 --port 6379 --save "" --appendonly no ' +
   '--dir /var/lib/redis --logfile /var/log/redis/ci.log';
@@ -96,6 +97,9 @@ const keysDir = join(mkdtempSync(join(tmpdir(), 'pc-chaos-')), 'keys');
 // Ports are taken in main(), before anything starts.
 let sandboxPort = 0;
 let sandboxUrl = '';
+/** The buyers' shop: an application made with `npm run app:create` after the migrations. */
+let apiKey = '';
+const BUSINESS_PATH = /^\/api\/(orders|payments|refunds)\//;
 const apps: AppProcess[] = [
   { name: 'api-1', port: 0, role: 'api' },
   { name: 'api-2', port: 0, role: 'api' },
@@ -211,7 +215,11 @@ async function call(method: 'GET' | 'POST', path: string, body?: unknown, header
   const app = pick(candidates.length > 0 ? candidates : apps);
   const response = await fetch(`http://127.0.0.1:${app.port}${path}`, {
     method,
-    headers: { 'content-type': 'application/json', ...headers },
+    headers: {
+      'content-type': 'application/json',
+      ...(BUSINESS_PATH.test(path) ? { authorization: `Bearer ${apiKey}` } : {}),
+      ...headers,
+    },
     body: body === undefined ? undefined : JSON.stringify(body),
     signal: AbortSignal.timeout(15_000),
   });
@@ -699,6 +707,11 @@ async function main(): Promise<number> {
   await root.query(`CREATE DATABASE ${DB_NAME} CHARACTER SET utf8mb4 COLLATE utf8mb4_unicode_ci`);
   await root.end();
   execSync(`${process.execPath} ${MIGRATE}`, { env: { ...process.env, DB_NAME }, stdio: 'pipe' });
+  const shop = execSync(`${process.execPath} ${APP_CREATE} --name chaos-shop`, {
+    env: { ...process.env, DB_NAME },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  apiKey = (JSON.parse(shop.toString()) as { secret: string }).secret;
 
   sandbox = spawn(process.execPath, [SANDBOX_MAIN], {
     env: { ...process.env, SANDBOX_PORT: String(sandboxPort), SANDBOX_KEYS_DIR: keysDir, SANDBOX_TIME_SCALE: '0.002' },

@@ -5,7 +5,7 @@ import { type BuiltApp, startBuiltApp } from './support/built-app';
 import { parkRecoveryWork, sqlPool } from './support/database';
 import { testPartners } from './support/partners';
 import { type RunningSandbox, startSandbox } from './support/sandbox';
-import { orderBody, uniqueId } from './support/test-app';
+import { orderBody, uniqueId, withTestKey } from './support/test-app';
 
 /** What became of one HTTP request sent while the app was being stopped. */
 type Outcome =
@@ -21,7 +21,7 @@ async function send(method: 'GET' | 'POST', url: string, body?: unknown, key?: s
   try {
     const response = await fetch(url, {
       method,
-      headers: { 'content-type': 'application/json', ...(key ? { 'idempotency-key': key } : {}) },
+      headers: withTestKey(url, { 'content-type': 'application/json', ...(key ? { 'idempotency-key': key } : {}) }),
       body: body === undefined ? undefined : JSON.stringify(body),
     });
     const text = await response.text();

@@ -4,6 +4,7 @@ import { randomUUID } from 'node:crypto';
 import { sha256 } from '../src/common/idempotency/request-fingerprint';
 import { PaymentRecovery } from '../src/payment-center/recovery/payment-recovery';
 import { PaymentStateService } from '../src/payment-center/payment-state.service';
+import { TEST_APPLICATION_ID } from './support/api-keys';
 import { waitFor } from './support/amqp';
 import { sqlPool } from './support/database';
 import { fakeGateways } from './support/fake-gateway';
@@ -192,7 +193,7 @@ describe('Prometheus metrics at GET /metrics (e2e)', () => {
     expect(delta(s0, s1, duplicates, { caught_by: 'redis_replay' })).toBe(1);
 
     // Redis forgot the key (flushed, failed over): the order's key column catches the duplicate.
-    await redis.del(`idem:k:${sha256('anonymous', key)}`);
+    await redis.del(`idem:k:${sha256(`user:app:${TEST_APPLICATION_ID}`, key)}`);
     const backstop = await http('POST', app('/api/orders'), body, { 'Idempotency-Key': key });
     expect(backstop.status).toBe(201);
     expect(backstop.headers.get('idempotent-replayed')).toBe('true');

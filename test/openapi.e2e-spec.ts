@@ -4,7 +4,11 @@ import { join } from 'node:path';
 import { parse as parseYaml } from 'yaml';
 import type { DomainErrorCode } from '../src/common/errors/domain-error';
 import { statusFor, toHttpError } from '../src/common/errors/http-error';
+import { API_SCOPES } from '../src/applications/api-key-secret';
+import { API_KEY_BEARER } from '../src/common/openapi/api-decorators';
 import { ADMIN_SCOPES, type AdminTokenConfig } from '../src/config/environment';
+import { newTestApplication, TEST_API_KEY, TEST_APPLICATION_ID } from './support/api-keys';
+import { sqlPool } from './support/database';
 import { PaymentStateService } from '../src/payment-center/payment-state.service';
 import { launchBrowser } from './support/browser';
 import { FakeGateway } from './support/fake-gateway';
@@ -19,7 +23,7 @@ import {
   toOpenApiPath,
   validate,
 } from './support/openapi';
-import { type RunningApp, startApp, uniqueId } from './support/test-app';
+import { type RunningApp, startApp, uniqueId, withTestKey } from './support/test-app';
 
 /**
  * What the app serves that is not part of the REST contract, and why. Every other route the app
@@ -102,8 +106,23 @@ describe('OpenAPI document (e2e)', () => {
   let running: RunningApp;
   let doc: OpenApiDocument;
   let operations: DocumentedOperation[];
+  /** API keys of the default test application: `only <scope>` and `all but <scope>` for each scope. */
+  const apiKeys = new Map<string, string>([['all', TEST_API_KEY]]);
+  const apiKey = (name: string) => apiKeys.get(name)!;
 
   beforeAll(async () => {
+    const db = sqlPool();
+    for (const scope of API_SCOPES) {
+      for (const [name, scopes] of [
+        [`only ${scope}`, [scope]],
+        [`all but ${scope}`, API_SCOPES.filter((s) => s !== scope)],
+      ] as const) {
+        const key = await newTestApplication({ scopes });
+        await db.query('UPDATE api_keys SET application_id = ? WHERE key_id = ?', [TEST_APPLICATION_ID, key.keyId]);
+        apiKeys.set(name, key.secret);
+      }
+    }
+    await db.end();
     running = await startApp(
       [new FakeGateway('wechat'), new FakeGateway('alipay'), new FakeGateway('unionpay')],
       undefined,
@@ -126,8 +145,11 @@ describe('OpenAPI document (e2e)', () => {
     path: string,
     options: { token?: string; key?: string; body?: unknown } = {},
   ): Promise<{ status: number; headers: Headers; body: unknown }> {
-    const headers: Record<string, string> = {};
-    if (options.token) headers.authorization = `Bearer ${options.token}`;
+    // No token named: the default test application's key on business paths; an empty one: none at all.
+    const headers = withTestKey(
+      `${running.url}${path}`,
+      options.token === undefined ? {} : { authorization: options.token ? `Bearer ${options.token}` : '' },
+    );
     if (options.key) headers['idempotency-key'] = options.key;
     if (options.body !== undefined) headers['content-type'] = 'application/json';
     const response = await fetch(`${running.url}${path}`, {
@@ -301,14 +323,32 @@ describe('OpenAPI document (e2e)', () => {
     for (const op of operations) {
       const path = probePath(op.path);
       const admin = op.op.security?.some((requirement) => ADMIN_BEARER in requirement) ?? false;
+      const business = op.op.security?.some((requirement) => API_KEY_BEARER in requirement) ?? false;
       const scope = op.op[SCOPE_EXTENSION] as string | undefined;
 
       // Without a token (and, for writes, with an invalid Idempotency-Key so nothing is written).
-      const anonymous = await send(op.method, path, isWrite(op.method) ? { key: 'not valid', body: {} } : {});
+      const anonymous = await send(
+        op.method,
+        path,
+        isWrite(op.method) ? { token: '', key: 'not valid', body: {} } : { token: '' },
+      );
       note(undocumentedAnswer(op, anonymous));
-      if (admin && anonymous.status !== 401)
-        problems.push(`${label(op)}: admin, but ${anonymous.status} without token`);
-      if (!admin && [401, 403].includes(anonymous.status)) problems.push(`${label(op)}: undocumented auth`);
+      if ((admin || business) && anonymous.status !== 401)
+        problems.push(`${label(op)}: needs a token, but ${anonymous.status} without one`);
+      if (!admin && !business && [401, 403].includes(anonymous.status))
+        problems.push(`${label(op)}: undocumented auth`);
+
+      if (business) {
+        if (!scope || !(API_SCOPES as readonly string[]).includes(scope))
+          problems.push(`${label(op)}: scope ${scope}?`);
+        const body = isWrite(op.method) ? {} : undefined;
+        const lacking = await send(op.method, path, { token: apiKey(`all but ${scope}`), key: 'not valid', body });
+        note(undocumentedAnswer(op, lacking));
+        if (lacking.status !== 403) problems.push(`${label(op)}: needs ${scope}, yet ${lacking.status} without it`);
+        const enough = await send(op.method, path, { token: apiKey(`only ${scope}`), key: 'not valid', body });
+        note(undocumentedAnswer(op, enough));
+        if ([401, 403].includes(enough.status)) problems.push(`${label(op)}: ${enough.status} with only ${scope}`);
+      }
 
       if (admin) {
         if (scope && !(ADMIN_SCOPES as readonly string[]).includes(scope))
@@ -333,7 +373,8 @@ describe('OpenAPI document (e2e)', () => {
 
       // The duplicate-submission guard answers an invalid key before anything runs: then the key is documented.
       if (isWrite(op.method)) {
-        const answer = await send(op.method, path, { token: token('all'), key: 'not valid', body: {} });
+        const all = business ? apiKey('all') : token('all');
+        const answer = await send(op.method, path, { token: all, key: 'not valid', body: {} });
         const guarded = answer.status === 400 && codeOf(answer.body) === 'IDEMPOTENCY_KEY_INVALID';
         const header = op.op.parameters?.some((p) => p.in === 'header' && p.name === 'Idempotency-Key') ?? false;
         if (guarded !== header) problems.push(`${label(op)}: guarded ${guarded}, Idempotency-Key documented ${header}`);

@@ -2,6 +2,7 @@ import 'reflect-metadata';
 import { createConnection, type Connection } from 'mysql2/promise';
 import { DataSource } from 'typeorm';
 import { migrations } from '../migrations';
+import { OrderIdempotencyKey1764500000000 } from '../migrations/1764500000000-order-idempotency-key';
 import { ensureDatabase } from '../src/database/ensure-database';
 import { dataSourceOptions } from '../src/database/typeorm-options';
 import { testDatabase } from './support/database';
@@ -31,8 +32,12 @@ describe('migration: the order idempotency key moves onto the order row', () => 
   const dataSource = (upTo: number) =>
     new DataSource({ ...dataSourceOptions({ ...settings, poolSize: 1 }), migrations: migrations.slice(0, upTo) });
 
+  /** This migration's place in the list: the schema just before it, then with it (later ones left out). */
+  const at = migrations.indexOf(OrderIdempotencyKey1764500000000);
+
   it('carries the keys of orders over, leaves refunds their key rows, and reverts', async () => {
-    const before = dataSource(migrations.length - 1);
+    expect(at).toBeGreaterThan(0);
+    const before = dataSource(at);
     await before.initialize();
     await before.runMigrations({ transaction: 'each' });
     await before.destroy();
@@ -48,7 +53,7 @@ describe('migration: the order idempotency key moves onto the order row', () => 
               ('k:refund', REPEAT('b', 64), 'refund', 'rf_1', '2030-01-01 00:00:00.000', NOW(3))`,
     );
 
-    const after = dataSource(migrations.length);
+    const after = dataSource(at + 1);
     await after.initialize();
     try {
       await after.runMigrations({ transaction: 'each' });

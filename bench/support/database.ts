@@ -2,6 +2,7 @@ import { createPool, type Pool, type RowDataPacket } from 'mysql2/promise';
 import { DataSource } from 'typeorm';
 import { ensureDatabase } from '../../src/database/ensure-database';
 import { dataSourceOptions } from '../../src/database/typeorm-options';
+import { insertBenchKey } from './api-key';
 import { BENCH_DB, databaseSettings } from './environment';
 
 /** Creates the schema if needed and runs the migrations, as `npm run migration:run` does. */
@@ -15,6 +16,8 @@ export async function prepareDatabase(name = BENCH_DB): Promise<void> {
   } finally {
     await dataSource.destroy();
   }
+  const pool = rawPool(1, name);
+  await insertBenchKey(pool).finally(() => pool.end());
 }
 
 /** Empties every table of a bench schema (not the migrations' record), so each run starts from the same state. */
@@ -34,6 +37,7 @@ export async function emptyDatabase(name = BENCH_DB): Promise<void> {
     } finally {
       connection.release();
     }
+    await insertBenchKey(pool);
   } finally {
     await pool.end();
   }
