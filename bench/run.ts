@@ -13,6 +13,7 @@ import { dirname, join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { parseArgs } from 'node:util';
 import { format, resolveConfig } from 'prettier';
+import { authBench } from './auth.bench';
 import { checkoutBench } from './checkout.bench';
 import { guardBench } from './guard.bench';
 import { notificationsBench } from './notifications.bench';
@@ -28,6 +29,7 @@ const BENCHMARKS: Record<string, (context: BenchContext) => Promise<Section>> = 
   notifications: notificationsBench,
   relay: relayBench,
   guard: guardBench,
+  auth: authBench,
   reconciler: reconcilerBench,
 };
 

@@ -4,7 +4,7 @@ import { hashSecret } from '../../src/applications/api-key-secret';
 /** The benchmark's shop: one application and key, written into each bench schema after it is prepared or emptied. */
 const BENCH_APPLICATION_ID = 'app_be4c000000000001';
 const BENCH_KEY_ID = 'ak_be4c000000000001';
-const BENCH_API_KEY = `pcsk_${BENCH_KEY_ID}_${'be4c'.repeat(16)}`;
+export const BENCH_API_KEY = `pcsk_${BENCH_KEY_ID}_${'be4c'.repeat(16)}`;
 
 /** The header every business request of the benchmarks sends. */
 export const BENCH_AUTH = { authorization: `Bearer ${BENCH_API_KEY}` } as const;
