@@ -28,6 +28,8 @@ const OPS = {
     'deliveries:retry',
     'reconciliation:read',
     'queues:read',
+    'applications:read',
+    'applications:write',
   ],
 };
 const VIEWER = { name: 'viewer-e2e', token: `viewer-${run}-0123456789abcdefghij`, scopes: ['payments:read'] };
@@ -528,6 +530,22 @@ describe('Admin console, review resolution and queue board (e2e)', () => {
       // The reconciliation tab reads the last run per channel.
       await page.click('button[data-tab=reconciliation]');
       await page.waitForSelector('#panel-reconciliation .grid3 .card >> nth=2');
+
+      // Applications: create one, give it a key (its secret shown once), the key works, revoke it.
+      await page.click('button[data-tab=applications]');
+      const shop = `console shop ${run}`;
+      await page.fill('#new-application-name', shop);
+      await page.click('#new-application button[type=submit]');
+      const appCard = page.locator('[data-application]', { hasText: shop });
+      await appCard.waitFor();
+      await appCard.locator('button:has-text("New key")').click();
+      const secret = await page.locator('#new-key input').inputValue();
+      expect(secret).toMatch(/^pcsk_ak_[0-9a-f]{16}_[0-9a-f]{64}$/);
+      const withKey = { authorization: `Bearer ${secret}` };
+      expect((await http('POST', url('/api/orders'), orderBody(uniqueId('console')), withKey)).status).toBe(201);
+      await page.locator('[data-application]', { hasText: shop }).locator('button:has-text("Revoke")').click();
+      await page.waitForSelector('#flash:has-text("revoked")');
+      expect((await http('POST', url('/api/orders'), orderBody(uniqueId('console')), withKey)).status).toBe(401);
 
       // Everything came from the app itself (the console works offline), with no script errors.
       expect(requested.filter((u) => !u.startsWith(running.url))).toEqual([]);

@@ -38,11 +38,13 @@ export const CONSOLE_HTML = `<!doctype html>
       <button type="button" role="tab" data-tab="review">Payments in review <span id="review-count" class="count"></span></button>
       <button type="button" role="tab" data-tab="deliveries">Failed deliveries <span id="deliveries-count" class="count"></span></button>
       <button type="button" role="tab" data-tab="reconciliation">Reconciliation</button>
+      <button type="button" role="tab" data-tab="applications">Applications</button>
     </nav>
     <p id="flash" class="flash" role="status" hidden></p>
     <div id="panel-review" class="panel" role="tabpanel"></div>
     <div id="panel-deliveries" class="panel" role="tabpanel"></div>
     <div id="panel-reconciliation" class="panel" role="tabpanel"></div>
+    <div id="panel-applications" class="panel" role="tabpanel"></div>
   </section>
 </main>
 </body>
@@ -85,6 +87,7 @@ form button[type=submit] { margin-top: 12px; }
 .tabs { display: flex; gap: 4px; border-bottom: 1px solid var(--line); margin-bottom: 16px; }
 .tabs button { background: transparent; color: var(--muted); border: 0; border-bottom: 2px solid transparent; border-radius: 0; padding: 10px 14px; }
 .tabs button[aria-selected=true] { color: var(--ink); border-bottom-color: var(--accent); }
+.inline { display: flex; gap: 8px; margin-bottom: 14px; }
 .count { display: inline-block; min-width: 20px; padding: 0 6px; border-radius: 10px; background: var(--line); color: var(--ink); font-size: 12px; }
 .count:empty { display: none; }
 .toolbar { display: flex; gap: 10px; align-items: end; flex-wrap: wrap; margin-bottom: 14px; }

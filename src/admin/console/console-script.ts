@@ -1,5 +1,6 @@
 import type { DeliveryView } from '../../notifications/admin/deliveries.service';
 import type { ResolutionResult, ReviewPaymentView } from '../../payment-center/review/payment-review';
+import type { ApiKeyView, ApplicationView } from '../../applications/applications.service';
 import type { RunView } from '../../reconciliation/reconciliation.service';
 
 /** A server type as JSON carries it: dates become strings. */
@@ -37,6 +38,8 @@ export function adminConsole(): void {
   type Resolution = Wire<ResolutionResult>;
   type Delivery = Wire<DeliveryView>;
   type Run = Wire<RunView>;
+  type Application = Wire<ApplicationView>;
+  type Key = Wire<ApiKeyView>;
 
   class ApiError extends Error {
     constructor(
@@ -169,6 +172,7 @@ export function adminConsole(): void {
       review: 'payments:read',
       deliveries: 'deliveries:read',
       reconciliation: 'reconciliation:read',
+      applications: 'applications:read',
     };
     let first: string | undefined;
     for (const button of document.querySelectorAll<HTMLButtonElement>('.tabs button')) {
@@ -206,8 +210,15 @@ export function adminConsole(): void {
     for (const button of document.querySelectorAll<HTMLButtonElement>('.tabs button')) {
       button.setAttribute('aria-selected', String(button.dataset.tab === tab));
     }
-    for (const name of ['review', 'deliveries', 'reconciliation']) byId(`panel-${name}`).hidden = name !== tab;
-    const load = { review: loadReview, deliveries: loadDeliveries, reconciliation: loadReconciliation }[tab];
+    for (const name of ['review', 'deliveries', 'reconciliation', 'applications']) {
+      byId(`panel-${name}`).hidden = name !== tab;
+    }
+    const load = {
+      review: loadReview,
+      deliveries: loadDeliveries,
+      reconciliation: loadReconciliation,
+      applications: loadApplications,
+    }[tab];
     if (load) void load().catch((error: unknown) => flash(errorText(error), 'bad'));
   }
 
@@ -569,6 +580,105 @@ export function adminConsole(): void {
           .catch((error: unknown) => flash(errorText(error), 'bad'));
       });
       card.append(h('p', {}, show));
+    }
+    return card;
+  }
+
+  // ── applications and their API keys ───────────────────────────────────────────────────────────────
+  async function loadApplications(): Promise<void> {
+    const applications = await api<Application[]>('GET', '/api/admin/applications');
+    const panel = byId('panel-applications');
+    const children: Child[] = [
+      h('p', { class: 'muted' }, 'Business callers of the orders, payments and refunds API, and their keys.'),
+    ];
+    if (can('applications:write')) {
+      const name = h('input', { id: 'new-application-name', required: '', maxlength: '64', placeholder: 'Name' });
+      const form = h(
+        'form',
+        { id: 'new-application', class: 'inline' },
+        name,
+        h('button', { type: 'submit' }, 'Create'),
+      );
+      form.addEventListener('submit', (event) => {
+        event.preventDefault();
+        api<Application>('POST', '/api/admin/applications', { name: name.value.trim() })
+          .then((created) => {
+            flash(`Application ${created.id} created; add a key to let it call the API.`, 'ok');
+            return loadApplications();
+          })
+          .catch((error: unknown) => flash(errorText(error), 'bad'));
+      });
+      children.push(form);
+    }
+    children.push(...applications.map(applicationCard));
+    panel.replaceChildren(...children.filter((c): c is Node | string => c !== null && c !== undefined && c !== false));
+  }
+
+  function applicationCard(application: Application): HTMLElement {
+    const writable = can('applications:write');
+    const path = `/api/admin/applications/${encodeURIComponent(application.id)}`;
+    const act = (button: HTMLButtonElement, run: () => Promise<unknown>, done: string) =>
+      button.addEventListener('click', () => {
+        button.disabled = true;
+        run()
+          .then(() => flash(done, 'ok'))
+          .then(() => loadApplications())
+          .catch((error: unknown) => {
+            button.disabled = false;
+            flash(errorText(error), 'bad');
+          });
+      });
+    const keyRow = (key: Key): Child[] => {
+      const revoke = h('button', { type: 'button', class: 'secondary' }, 'Revoke');
+      act(
+        revoke,
+        () => api('POST', `${path}/keys/${encodeURIComponent(key.keyId)}/revoke`, {}),
+        `${key.keyId} revoked.`,
+      );
+      return [
+        h('span', { class: 'mono' }, key.keyId),
+        key.name,
+        key.scopes.join(' '),
+        when(key.expiresAt),
+        when(key.lastUsedAt),
+        key.revokedAt ? badge(`revoked ${when(key.revokedAt)}`, 'FAILED') : writable && revoke,
+      ];
+    };
+    const card = h(
+      'div',
+      { class: 'card', 'data-application': application.id },
+      h('div', { class: 'payment-head' }, h('h2', {}, application.name), badge(application.status)),
+      h('p', { class: 'mono muted' }, application.id),
+      table(['Key', 'Name', 'Scopes', 'Expires', 'Last used', ''], application.keys.map(keyRow)),
+    );
+    if (writable) {
+      const newKey = h('button', { type: 'button' }, 'New key');
+      newKey.addEventListener('click', () => {
+        newKey.disabled = true;
+        api<{ key: Key; secret: string }>('POST', `${path}/keys`, {})
+          .then(async (created) => {
+            await loadApplications();
+            // The secret is shown this once, as text in a read-only field the operator copies from.
+            const secret = h('input', { class: 'mono', readonly: '', value: created.secret, size: '90' });
+            byId('panel-applications').prepend(
+              h(
+                'div',
+                { class: 'card', id: 'new-key' },
+                h('p', {}, `Secret of ${created.key.keyId}, shown once:`),
+                secret,
+              ),
+            );
+            secret.select();
+          })
+          .catch((error: unknown) => {
+            newKey.disabled = false;
+            flash(errorText(error), 'bad');
+          });
+      });
+      const next = application.status === 'ACTIVE' ? 'DISABLED' : 'ACTIVE';
+      const toggle = h('button', { type: 'button', class: 'secondary' }, next === 'DISABLED' ? 'Disable' : 'Enable');
+      act(toggle, () => api('POST', `${path}/status`, { status: next }), `${application.name}: ${next}.`);
+      card.append(h('p', {}, newKey, ' ', toggle));
     }
     return card;
   }
