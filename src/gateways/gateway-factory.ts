@@ -105,6 +105,7 @@ function alipaySettings(config: AppConfig): Omit<AlipaySettings, 'notifyUrl'> {
       appId: alipaySandboxMeta(dir).appId,
       appPrivateKeyPem: readPem(dir, 'alipayAppPrivate'),
       alipayPublicKeyPem: readPem(dir, 'alipayPlatformPublic'),
+      sellerId: alipaySandboxMeta(dir).sellerId,
       timeoutMs,
     };
   }
@@ -120,6 +121,7 @@ function alipaySettings(config: AppConfig): Omit<AlipaySettings, 'notifyUrl'> {
     appId: live.appId,
     appPrivateKeyPem: readFileSync(live.appPrivateKeyFile, 'utf8'),
     alipayPublicKeyPem: readFileSync(live.alipayPublicKeyFile, 'utf8'),
+    sellerId: live.sellerId || undefined,
     timeoutMs,
   };
 }

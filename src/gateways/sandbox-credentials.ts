@@ -238,9 +238,11 @@ export function unionpaySandboxMeta(dir: string): UnionpaySandboxKeyFiles {
   return JSON.parse(readFileSync(join(dir, FILES.unionpayMeta), 'utf8')) as UnionpaySandboxKeyFiles;
 }
 
-export function alipaySandboxMeta(dir: string): AlipaySandboxKeyFiles {
+/** The sandbox's Alipay app, and the seller it collects for (derived: 2088 and the app id's last 12 digits). */
+export function alipaySandboxMeta(dir: string): AlipaySandboxKeyFiles & { sellerId: string } {
   ensureSandboxKeys(dir);
-  return JSON.parse(readFileSync(join(dir, FILES.alipayMeta), 'utf8')) as AlipaySandboxKeyFiles;
+  const meta = JSON.parse(readFileSync(join(dir, FILES.alipayMeta), 'utf8')) as AlipaySandboxKeyFiles;
+  return { ...meta, sellerId: `2088${meta.appId.slice(-12)}` };
 }
 
 export function readPem(dir: string, file: keyof typeof FILES): string {
