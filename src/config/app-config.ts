@@ -73,7 +73,14 @@ export class AppConfig {
     requireUnionPayCn: boolean;
   };
   /** Live Alipay settings, as given (checked when GATEWAY_MODE=live). */
-  readonly alipayLive: { gatewayUrl: string; appId: string; appPrivateKeyFile: string; alipayPublicKeyFile: string };
+  readonly alipayLive: {
+    gatewayUrl: string;
+    appId: string;
+    appPrivateKeyFile: string;
+    alipayPublicKeyFile: string;
+    /** Empty: seller_id is not checked. */
+    sellerId: string;
+  };
   /** Live WeChat Pay settings, as given (checked when GATEWAY_MODE=live). */
   readonly wechatLive: {
     baseUrl: string;
@@ -167,6 +174,7 @@ export class AppConfig {
       appId: env('ALIPAY_APP_ID') as string,
       appPrivateKeyFile: env('ALIPAY_APP_PRIVATE_KEY_FILE') as string,
       alipayPublicKeyFile: env('ALIPAY_PUBLIC_KEY_FILE') as string,
+      sellerId: env('ALIPAY_SELLER_ID') as string,
     };
     this.wechatLive = {
       baseUrl: env('WECHAT_API_BASE_URL') as string,

@@ -311,6 +311,10 @@ export class Environment {
   @IsString()
   ALIPAY_PUBLIC_KEY_FILE = '';
 
+  /** Optional: the merchant's Alipay user id; when set, a notification for another seller_id is refused. */
+  @Matches(/^(2088\d{12})?$/, { message: 'ALIPAY_SELLER_ID must be an Alipay user id: 16 digits starting 2088' })
+  ALIPAY_SELLER_ID = '';
+
   /** GATEWAY_MODE=live: UnionPay online gateway 5.1.0 (all required then). */
   @IsString()
   UNIONPAY_GATEWAY_URL = 'https://gateway.95516.com';

@@ -1,3 +1,4 @@
+import { Logger } from '@nestjs/common';
 import { createPrivateKey, createPublicKey, type KeyObject, X509Certificate } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import type { AppConfig } from '../config/app-config';
@@ -6,7 +7,7 @@ import type { PaymentGateway } from './payment-gateway';
 import { AlipayGateway, type AlipaySettings } from './alipay/alipay.gateway';
 import { alipaySandboxMeta, ensureSandboxKeys, loadKey, readPem, unionpaySandboxMeta } from './sandbox-credentials';
 import { UnionPayGateway, type UnionPaySettings } from './unionpay/unionpay.gateway';
-import { certIdOf } from './unionpay/unionpay.protocol';
+import { anchorDates, certIdOf, type TrustAnchors } from './unionpay/unionpay.protocol';
 import { WechatPayGateway, type WechatPaySettings } from './wechat/wechat-pay.gateway';
 
 /**
@@ -27,17 +28,19 @@ function unionpaySettings(config: AppConfig): Omit<UnionPaySettings, 'notifyUrl'
   const timeoutMs = config.gateways.timeoutMs;
   if (config.gatewayMode === 'sandbox') {
     const dir = config.sandbox.keysDir;
+    const anchors: TrustAnchors = {
+      root: new X509Certificate(readPem(dir, 'unionpayRootCert')),
+      middle: new X509Certificate(readPem(dir, 'unionpayMiddleCert')),
+      requireUnionPayCn: true,
+    };
+    checkAnchorDates(anchors, { root: `SANDBOX_KEYS_DIR=${dir}`, middle: `SANDBOX_KEYS_DIR=${dir}` });
     return {
       baseUrl: config.sandbox.url,
       fileUrl: `${config.sandbox.url}/filedownload`,
       merId: unionpaySandboxMeta(dir).merId,
       merchantPrivateKey: loadKey(dir, 'unionpayMerchantPrivate'),
       merchantCertId: certIdOf(new X509Certificate(readPem(dir, 'unionpayMerchantCert'))),
-      anchors: {
-        root: new X509Certificate(readPem(dir, 'unionpayRootCert')),
-        middle: new X509Certificate(readPem(dir, 'unionpayMiddleCert')),
-        requireUnionPayCn: true,
-      },
+      anchors,
       timeoutMs,
     };
   }
@@ -50,19 +53,47 @@ function unionpaySettings(config: AppConfig): Omit<UnionPaySettings, 'notifyUrl'
     UNIONPAY_MIDDLE_CERT_FILE: live.middleCertFile,
   });
   if (missing.length > 0) throw new InvalidEnvironment(missing);
+  const anchors: TrustAnchors = {
+    root: new X509Certificate(readFileSync(live.rootCertFile, 'utf8')),
+    middle: new X509Certificate(readFileSync(live.middleCertFile, 'utf8')),
+    requireUnionPayCn: live.requireUnionPayCn,
+  };
+  checkAnchorDates(anchors, {
+    root: `UNIONPAY_ROOT_CERT_FILE=${live.rootCertFile}`,
+    middle: `UNIONPAY_MIDDLE_CERT_FILE=${live.middleCertFile}`,
+  });
   return {
     baseUrl: live.baseUrl,
     fileUrl: live.fileUrl,
     merId: live.merId,
     merchantPrivateKey: createPrivateKey(readFileSync(live.signKeyFile, 'utf8')),
     merchantCertId: certIdOf(new X509Certificate(readFileSync(live.signCertFile, 'utf8'))),
-    anchors: {
-      root: new X509Certificate(readFileSync(live.rootCertFile, 'utf8')),
-      middle: new X509Certificate(readFileSync(live.middleCertFile, 'utf8')),
-      requireUnionPayCn: live.requireUnionPayCn,
-    },
+    anchors,
     timeoutMs,
   };
+}
+
+/**
+ * Every UnionPay answer and notification is checked against the root and middle certificates: with either
+ * out of its validity period none can be verified, so the app does not start; in the last 30 days it warns
+ * at every boot, so the replacement is made before that.
+ */
+function checkAnchorDates(anchors: TrustAnchors, settings: Record<'root' | 'middle', string>): void {
+  const problems: string[] = [];
+  for (const { anchor, state, at } of anchorDates(anchors, new Date())) {
+    const date = at.toISOString();
+    if (state === 'expired')
+      problems.push(`${settings[anchor]}: the UnionPay ${anchor} certificate expired on ${date}`);
+    if (state === 'not_yet_valid') {
+      problems.push(`${settings[anchor]}: the UnionPay ${anchor} certificate is not valid until ${date}`);
+    }
+    if (state === 'expires_soon') {
+      new Logger('GatewayFactory').warn(
+        `${settings[anchor]}: the UnionPay ${anchor} certificate expires on ${date}; install its successor before then`,
+      );
+    }
+  }
+  if (problems.length > 0) throw new InvalidEnvironment(problems);
 }
 
 function alipaySettings(config: AppConfig): Omit<AlipaySettings, 'notifyUrl'> {
@@ -74,6 +105,7 @@ function alipaySettings(config: AppConfig): Omit<AlipaySettings, 'notifyUrl'> {
       appId: alipaySandboxMeta(dir).appId,
       appPrivateKeyPem: readPem(dir, 'alipayAppPrivate'),
       alipayPublicKeyPem: readPem(dir, 'alipayPlatformPublic'),
+      sellerId: alipaySandboxMeta(dir).sellerId,
       timeoutMs,
     };
   }
@@ -89,6 +121,7 @@ function alipaySettings(config: AppConfig): Omit<AlipaySettings, 'notifyUrl'> {
     appId: live.appId,
     appPrivateKeyPem: readFileSync(live.appPrivateKeyFile, 'utf8'),
     alipayPublicKeyPem: readFileSync(live.alipayPublicKeyFile, 'utf8'),
+    sellerId: live.sellerId || undefined,
     timeoutMs,
   };
 }

@@ -21,6 +21,7 @@ export interface AlipaySandboxKeyFiles {
 }
 
 const FILES = {
+  version: 'version',
   meta: 'wechat.json',
   alipayMeta: 'alipay.json',
   alipayAppPrivate: 'alipay-app-private.pem',
@@ -40,18 +41,29 @@ const FILES = {
   platformPublic: 'wechat-platform-public.pem',
 } as const;
 
-/** Reads the sandbox credentials in `dir`, generating them first if there are none. */
+/**
+ * Raised whenever a change makes older key sets unusable: 2 = the UnionPay signing certificate states
+ * keyUsage digitalSignature, which the app now requires.
+ */
+const KEYS_VERSION = '2';
+
+function isCurrent(dir: string): boolean {
+  const version = join(dir, FILES.version);
+  return existsSync(version) && readFileSync(version, 'utf8').trim() === KEYS_VERSION;
+}
+
+/** Reads the sandbox credentials in `dir`, generating them first if there are none (or only an older set). */
 export function ensureSandboxKeys(dir: string): WechatSandboxKeyFiles {
   const metaPath = join(dir, FILES.meta);
-  if (!existsSync(metaPath) || !existsSync(join(dir, FILES.unionpayMeta))) {
+  if (!existsSync(metaPath) || !isCurrent(dir)) {
     // Generate into a fresh folder and rename it into place: the app and the sandbox may start together,
     // and whichever renames first wins; the other uses its keys.
     mkdirSync(dirname(dir), { recursive: true });
     const staging = mkdtempSync(`${dir}.tmp-`);
     generate(staging);
     try {
-      // An older, incomplete set (from before a channel was added) is replaced whole.
-      if (existsSync(dir) && !existsSync(join(dir, FILES.unionpayMeta))) rmSync(dir, { recursive: true, force: true });
+      // An older set (from before a channel was added, or before KEYS_VERSION) is replaced whole.
+      if (existsSync(dir) && !isCurrent(dir)) rmSync(dir, { recursive: true, force: true });
       renameSync(staging, dir);
     } catch {
       rmSync(staging, { recursive: true, force: true });
@@ -94,6 +106,7 @@ function generate(dir: string): void {
   const alipayMeta: AlipaySandboxKeyFiles = { appId: `2021${Date.now().toString().slice(-12)}` };
   writeFileSync(join(dir, FILES.alipayMeta), JSON.stringify(alipayMeta, null, 2));
   generateUnionpay(dir);
+  writeFileSync(join(dir, FILES.version), `${KEYS_VERSION}\n`);
 }
 
 /**
@@ -105,6 +118,9 @@ function generateUnionpay(dir: string): void {
   const path = (name: keyof typeof FILES) => join(dir, FILES[name]);
   const ca = join(dir, 'ca.ext');
   writeFileSync(ca, 'basicConstraints=critical,CA:TRUE\nkeyUsage=critical,keyCertSign,cRLSign\n');
+  // UnionPay's signing certificates are for signatures only; the app requires digitalSignature.
+  const signing = join(dir, 'sign.ext');
+  writeFileSync(signing, 'basicConstraints=critical,CA:FALSE\nkeyUsage=critical,digitalSignature,nonRepudiation\n');
   const serial = () => `0x${randomBytes(8).toString('hex')}`;
   const openssl = (...args: string[]) => execFileSync('openssl', args, { stdio: 'pipe' });
   const rootKey = join(dir, 'unionpay-root.key');
@@ -184,6 +200,8 @@ function generateUnionpay(dir: string): void {
     serial(),
     '-days',
     '825',
+    '-extfile',
+    signing,
     '-out',
     path('unionpaySignCert'),
   );
@@ -204,7 +222,7 @@ function generateUnionpay(dir: string): void {
     '-set_serial',
     serial(),
   );
-  for (const leftover of ['ca.ext', 'middle.csr', 'sign.csr', 'unionpay-root.key', 'unionpay-middle.key']) {
+  for (const leftover of ['ca.ext', 'sign.ext', 'middle.csr', 'sign.csr', 'unionpay-root.key', 'unionpay-middle.key']) {
     rmSync(join(dir, leftover), { force: true });
   }
   const meta: UnionpaySandboxKeyFiles = { merId: `777290058${Date.now().toString().slice(-6)}` };
@@ -220,9 +238,11 @@ export function unionpaySandboxMeta(dir: string): UnionpaySandboxKeyFiles {
   return JSON.parse(readFileSync(join(dir, FILES.unionpayMeta), 'utf8')) as UnionpaySandboxKeyFiles;
 }
 
-export function alipaySandboxMeta(dir: string): AlipaySandboxKeyFiles {
+/** The sandbox's Alipay app, and the seller it collects for (derived: 2088 and the app id's last 12 digits). */
+export function alipaySandboxMeta(dir: string): AlipaySandboxKeyFiles & { sellerId: string } {
   ensureSandboxKeys(dir);
-  return JSON.parse(readFileSync(join(dir, FILES.alipayMeta), 'utf8')) as AlipaySandboxKeyFiles;
+  const meta = JSON.parse(readFileSync(join(dir, FILES.alipayMeta), 'utf8')) as AlipaySandboxKeyFiles;
+  return { ...meta, sellerId: `2088${meta.appId.slice(-12)}` };
 }
 
 export function readPem(dir: string, file: keyof typeof FILES): string {

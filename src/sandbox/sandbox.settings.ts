@@ -31,6 +31,8 @@ export interface SandboxSettings {
   };
   alipay: {
     appId: string;
+    /** seller_id in notifications: the Alipay user id the app collects for. */
+    sellerId: string;
     appPublicKey: KeyObject;
     alipayPrivateKey: KeyObject;
     strangerPrivateKey: KeyObject;
@@ -68,6 +70,7 @@ export function sandboxSettings(keysDir: string, timeScale: number): SandboxSett
     },
     alipay: {
       appId: alipaySandboxMeta(keysDir).appId,
+      sellerId: alipaySandboxMeta(keysDir).sellerId,
       appPublicKey: loadKey(keysDir, 'alipayAppPublic'),
       alipayPrivateKey: loadKey(keysDir, 'alipayPlatformPrivate'),
       strangerPrivateKey: generateKeyPairSync('rsa', { modulusLength: 2048 }).privateKey,

@@ -1,4 +1,5 @@
 import { Logger } from '@nestjs/common';
+import type { KeyObject } from 'node:crypto';
 import { AlipaySdk } from 'alipay-sdk';
 import { unzipSync } from 'fflate';
 import type {
@@ -15,13 +16,15 @@ import type {
   StatementResult,
 } from '../gateway.types';
 import { EXPIRY_MARGIN_MS, PaymentGateway } from '../payment-gateway';
-import { NotificationRejected } from '../notification-rejected';
+import { NotificationRejected, type RejectionReason } from '../notification-rejected';
 import {
+  alipayPublicKeyOf,
   BILL_COLUMNS,
   beijingTimestamp,
   fenToYuan,
   fromBeijingTimestamp,
   parseBillDetail,
+  verifyNotificationSign,
   yuanToFen,
 } from './alipay.protocol';
 
@@ -33,6 +36,8 @@ export interface AlipaySettings {
   appPrivateKeyPem: string;
   /** PEM of Alipay's public key: every response and notification is checked with it. */
   alipayPublicKeyPem: string;
+  /** The merchant's Alipay user id (2088…): when set, a notification for another seller_id is refused. */
+  sellerId?: string;
   notifyUrl: string;
   timeoutMs: number;
   now?: () => Date;
@@ -77,17 +82,19 @@ const DEFINITE_REFUND_REFUSALS = new Set([
 
 /**
  * Alipay through the official alipay-sdk (RSA2): precreate (QR), query, close, and verified notifications.
- * Responses are verified by the SDK (`validateSign`), notifications with its `checkNotifySignV2` over the
- * raw form values with empty values dropped. A query before the buyer scans answers ACQ.TRADE_NOT_EXIST:
+ * Responses are verified by the SDK (`validateSign`); notifications here, RSA2 only (the SDK's check lets the
+ * form's own sign_type pick SHA-1, and throws on one it does not know). A query before the buyer scans answers ACQ.TRADE_NOT_EXIST:
  * that is "not paid yet". A timeout, a 5xx, a "system busy" or an unverifiable answer is `unknown`.
  */
 export class AlipayGateway extends PaymentGateway {
   readonly channel = 'alipay' as const;
   private readonly logger = new Logger(AlipayGateway.name);
   private readonly sdk: AlipaySdk;
+  private readonly alipayPublicKey: KeyObject;
 
   constructor(private readonly settings: AlipaySettings) {
     super();
+    this.alipayPublicKey = alipayPublicKeyOf(settings.alipayPublicKeyPem);
     this.sdk = new AlipaySdk({
       appId: settings.appId,
       privateKey: settings.appPrivateKeyPem,
@@ -181,16 +188,30 @@ export class AlipayGateway extends PaymentGateway {
   }
 
   parseNotification(notification: RawNotification): Promise<GatewayNotification> {
-    const form = new URLSearchParams(notification.rawBody.toString('utf8'));
-    // alipay-sdk keeps empty values in the signed string; Alipay's rule drops them (FACTS.md).
-    const fields = Object.fromEntries([...form.entries()].filter(([, value]) => value !== ''));
-    if (!this.sdk.checkNotifySignV2(fields))
-      return Promise.reject(new NotificationRejected('bad signature', 'signature'));
-    if (fields.app_id !== this.settings.appId) {
-      return Promise.reject(new NotificationRejected(`notification for app_id ${fields.app_id}`, 'merchant'));
+    const refuse = (message: string, reason: RejectionReason) =>
+      Promise.reject(new NotificationRejected(message, reason));
+    // Values as decoded from the form, empty ones dropped (Alipay's rule); a parameter twice is not Alipay's.
+    const fields: Record<string, string> = Object.create(null) as Record<string, string>;
+    const seen = new Set<string>();
+    for (const [key, value] of new URLSearchParams(notification.rawBody.toString('utf8'))) {
+      if (seen.has(key)) return refuse(`parameter ${JSON.stringify(key.slice(0, 40))} appears twice`, 'malformed');
+      seen.add(key);
+      if (value !== '') fields[key] = value;
     }
-    if (!fields.out_trade_no)
-      return Promise.reject(new NotificationRejected('notification without out_trade_no', 'malformed'));
+    switch (verifyNotificationSign(fields, this.alipayPublicKey)) {
+      case 'sign_type':
+        return refuse(`sign_type ${JSON.stringify(fields.sign_type.slice(0, 20))} is not RSA2`, 'signature');
+      case 'signature':
+        return refuse('bad signature', 'signature');
+      case 'ok':
+        break;
+    }
+    if (fields.app_id !== this.settings.appId) return refuse(`notification for app_id ${fields.app_id}`, 'merchant');
+    // Alipay asks merchants to check seller_id too: one app can collect for several sellers.
+    if (this.settings.sellerId && fields.seller_id !== this.settings.sellerId) {
+      return refuse(`notification for seller_id ${fields.seller_id ?? '(none)'}`, 'merchant');
+    }
+    if (!fields.out_trade_no) return refuse('notification without out_trade_no', 'malformed');
     return Promise.resolve({
       kind: 'payment',
       paymentNo: fields.out_trade_no,

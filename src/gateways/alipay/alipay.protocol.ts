@@ -1,4 +1,4 @@
-import { createSign, createVerify, type KeyObject } from 'node:crypto';
+import { createPublicKey, createSign, createVerify, type KeyObject } from 'node:crypto';
 
 /**
  * Alipay openapi (gateway.do, RSA2) wire rules shared by our provider and the sandbox. Requests are signed
@@ -24,6 +24,30 @@ export function rsa2Verify(content: string, signature: string, publicKey: KeyObj
   } catch {
     return false;
   }
+}
+
+/**
+ * Checks an asynchronous notification as Alipay's notification docs ("异步通知验签") describe it: RSA-SHA256
+ * over every parameter but `sign` and `sign_type`, empty values dropped, sorted by key, `k=v` joined by `&`,
+ * values as decoded from the form. `sign_type` is not signed, so whoever sends the form picks it: only
+ * absent or RSA2 is accepted (RSA would be SHA-1), and nothing else reaches a hash function.
+ */
+export function verifyNotificationSign(
+  params: Readonly<Record<string, string>>,
+  alipayPublicKey: KeyObject,
+): 'ok' | 'sign_type' | 'signature' {
+  if (params.sign_type !== undefined && params.sign_type !== 'RSA2') return 'sign_type';
+  if (!params.sign) return 'signature';
+  return rsa2Verify(alipaySignContent(params, ['sign', 'sign_type']), params.sign, alipayPublicKey)
+    ? 'ok'
+    : 'signature';
+}
+
+/** Alipay's public key as its console gives it: a PEM, or the bare base64 of the SubjectPublicKeyInfo. */
+export function alipayPublicKeyOf(text: string): KeyObject {
+  const trimmed = text.trim();
+  if (trimmed.includes('-----BEGIN')) return createPublicKey(trimmed);
+  return createPublicKey({ key: Buffer.from(trimmed, 'base64'), format: 'der', type: 'spki' });
 }
 
 /** Alipay amounts are yuan strings with two decimals; converted to and from integer fen exactly. */

@@ -1,4 +1,5 @@
 import { createHash, createSign, createVerify, type KeyObject, X509Certificate } from 'node:crypto';
+import { type KeyUsage, keyUsageOf, subjectCommonNames } from './x509-fields';
 
 /**
  * UnionPay online gateway 5.1.0 wire rules (acpsdk's Java sample is the reference), shared by our provider
@@ -6,8 +7,6 @@ import { createHash, createSign, createVerify, type KeyObject, X509Certificate }
  * lowercase hex → SHA256withRSA over that hex string → base64.
  */
 export const UNIONPAY_VERSION = '5.1.0';
-/** The organisation UnionPay's own signing certificates are issued to (CN field 3 of `a@b@c@d`). */
-export const UNIONPAY_CN_ORG = '中国银联股份有限公司';
 
 export function signContent(fields: Record<string, string>): string {
   return Object.keys(fields)
@@ -47,9 +46,16 @@ export interface TrustAnchors {
 }
 
 /**
+ * The CN of UnionPay's own signing certificates, `a@b@中国银联股份有限公司@d` (acpsdk splits it on `@` and
+ * checks field 3); anchored, so a name that merely contains it does not pass.
+ */
+export const UNIONPAY_CN_PATTERN = /^[^@]+@[^@]+@中国银联股份有限公司@[^@]+$/;
+
+/**
  * The certificate a response or notification carries in `signPubKeyCert` must be in its validity period,
- * be issued by the configured middle certificate, which is issued by the root, and (in production) be
- * issued to UnionPay. Returns its public key, or the reason it is not trusted.
+ * be issued by the configured middle certificate, which is issued by the root (both in their own validity
+ * periods), be meant for signatures (keyUsage digitalSignature), and (in production) be issued to UnionPay:
+ * exactly one CN attribute in its subject, of UnionPay's form. Returns its public key, or why it is not trusted.
  */
 export function trustedSigningKey(pem: string | undefined, anchors: TrustAnchors, now: Date): KeyObject | string {
   if (!pem) return 'no signPubKeyCert';
@@ -59,18 +65,63 @@ export function trustedSigningKey(pem: string | undefined, anchors: TrustAnchors
   } catch {
     return 'signPubKeyCert is not a certificate';
   }
-  if (now < new Date(certificate.validFrom) || now > new Date(certificate.validTo)) return 'signPubKeyCert has expired';
+  if (!within(certificate, now)) return 'signPubKeyCert has expired or is not valid yet';
+  for (const [name, anchor] of [
+    ['middle', anchors.middle],
+    ['root', anchors.root],
+  ] as const) {
+    if (!within(anchor, now)) return `the configured ${name} certificate has expired or is not valid yet`;
+  }
   if (!certificate.checkIssued(anchors.middle) || !certificate.verify(anchors.middle.publicKey)) {
     return 'signPubKeyCert is not issued by the configured middle certificate';
   }
   if (!anchors.middle.checkIssued(anchors.root) || !anchors.middle.verify(anchors.root.publicKey)) {
     return 'the middle certificate is not issued by the configured root';
   }
+  let usage: KeyUsage[] | undefined;
+  try {
+    usage = keyUsageOf(certificate);
+  } catch {
+    return 'signPubKeyCert has an unreadable keyUsage extension';
+  }
+  // Required, not just "not forbidden": UnionPay's signing certificates state it, a look-alike may not.
+  if (!usage?.includes('digitalSignature')) return 'signPubKeyCert is not a signing certificate (keyUsage)';
   if (anchors.requireUnionPayCn) {
-    const cn = /CN=([^\n]+)/.exec(certificate.subject)?.[1] ?? '';
-    if (cn.split('@')[2] !== UNIONPAY_CN_ORG) return `signPubKeyCert is issued to ${cn}, not UnionPay`;
+    const names = subjectCommonNames(certificate);
+    if (names.length !== 1) return `signPubKeyCert has ${names.length} CN attributes, not one`;
+    if (!UNIONPAY_CN_PATTERN.test(names[0])) {
+      return `signPubKeyCert is issued to ${JSON.stringify(names[0].slice(0, 80))}, not UnionPay`;
+    }
   }
   return certificate.publicKey;
+}
+
+function within(certificate: X509Certificate, now: Date): boolean {
+  return now >= new Date(certificate.validFrom) && now <= new Date(certificate.validTo);
+}
+
+/** How long before a configured root or middle certificate expires the app warns at boot. */
+export const ANCHOR_EXPIRY_WARNING_DAYS = 30;
+
+export interface AnchorDate {
+  anchor: 'root' | 'middle';
+  /** `expired` and `not_yet_valid` stop the boot: no notification could be verified. */
+  state: 'expired' | 'not_yet_valid' | 'expires_soon';
+  at: Date;
+}
+
+/** The configured root and middle certificates that are out of their validity period, or soon will be. */
+export function anchorDates(anchors: Pick<TrustAnchors, 'root' | 'middle'>, now: Date): AnchorDate[] {
+  const soon = new Date(now.getTime() + ANCHOR_EXPIRY_WARNING_DAYS * 24 * 3600 * 1000);
+  const dates: AnchorDate[] = [];
+  for (const anchor of ['root', 'middle'] as const) {
+    const validFrom = new Date(anchors[anchor].validFrom);
+    const validTo = new Date(anchors[anchor].validTo);
+    if (now > validTo) dates.push({ anchor, state: 'expired', at: validTo });
+    else if (now < validFrom) dates.push({ anchor, state: 'not_yet_valid', at: validFrom });
+    else if (soon > validTo) dates.push({ anchor, state: 'expires_soon', at: validTo });
+  }
+  return dates;
 }
 
 /** UnionPay's `txnTime`: Beijing time yyyyMMddHHmmss. */

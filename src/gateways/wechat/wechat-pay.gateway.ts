@@ -30,6 +30,7 @@ import {
   toBeijingRfc3339,
   toWechatTotal,
   WECHATPAY_MAX_CLOCK_SKEW_SECONDS,
+  WECHATPAY_SCHEMA,
 } from './wechatpay.protocol';
 
 export interface WechatPaySettings {
@@ -247,6 +248,15 @@ export class WechatPayGateway extends PaymentGateway {
         new NotificationRejected(`unhandled notification ${String(envelope.event_type)}`, 'unsupported'),
       );
     }
+    // The one algorithm WeChat Pay documents for notification resources; anything else is not decrypted at all.
+    if (resource.algorithm !== 'AEAD_AES_256_GCM') {
+      return Promise.reject(
+        new NotificationRejected(
+          `resource algorithm ${JSON.stringify(String(resource.algorithm).slice(0, 40))} is not AEAD_AES_256_GCM`,
+          'unsupported',
+        ),
+      );
+    }
     let plain: WechatTransaction & WechatRefundResource;
     try {
       plain = JSON.parse(decryptResource(resource, this.settings.apiV3Key)) as typeof plain;
@@ -272,6 +282,18 @@ export class WechatPayGateway extends PaymentGateway {
     }
     if (!plain.out_trade_no)
       return Promise.reject(new NotificationRejected('notification without out_trade_no', 'malformed'));
+    // A paid amount means nothing without its currency: never assume CNY for a transaction that does not say so.
+    const currency = plain.amount?.currency;
+    if (currency !== 'CNY') {
+      return Promise.reject(
+        currency === undefined
+          ? new NotificationRejected('transaction without amount.currency', 'malformed')
+          : new NotificationRejected(
+              `transaction in ${JSON.stringify(String(currency).slice(0, 8))}, not CNY`,
+              'unsupported',
+            ),
+      );
+    }
     return Promise.resolve({
       kind: 'payment',
       paymentNo: plain.out_trade_no,
@@ -296,7 +318,7 @@ export class WechatPayGateway extends PaymentGateway {
         if (
           !transaction.transaction_id ||
           !Number.isSafeInteger(transaction.amount?.total) ||
-          (transaction.amount?.currency ?? 'CNY') !== 'CNY'
+          transaction.amount?.currency !== 'CNY' // never assumed: an answer without it is not a CNY payment
         ) {
           return { kind: 'unknown', reason: 'paid trade without transaction_id, an integer amount or CNY' };
         }
@@ -332,6 +354,15 @@ export class WechatPayGateway extends PaymentGateway {
       const value = headers[name.toLowerCase()];
       return Array.isArray(value) ? value[0] : value;
     };
+    // Not covered by the signature, so it may only confirm the one scheme we verify with. Absent is that scheme:
+    // wechatpay-java defaults a missing header to it, wechatpay-go never reads it.
+    const signatureType = header('Wechatpay-Signature-Type');
+    if (signatureType !== undefined && signatureType !== WECHATPAY_SCHEMA) {
+      return {
+        reason: 'signature',
+        message: `Wechatpay-Signature-Type ${JSON.stringify(signatureType.slice(0, 40))} is not ${WECHATPAY_SCHEMA}`,
+      };
+    }
     const timestamp = header('Wechatpay-Timestamp');
     const nonce = header('Wechatpay-Nonce');
     const signature = header('Wechatpay-Signature');

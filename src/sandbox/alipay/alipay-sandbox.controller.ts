@@ -301,6 +301,7 @@ export class AlipaySandboxController {
       notify_id: notifyId,
       app_id: alipay.appId,
       auth_app_id: alipay.appId,
+      seller_id: alipay.sellerId,
       charset: 'utf-8',
       version: '1.0',
       sign_type: 'RSA2',

@@ -13,6 +13,7 @@ import {
   toBeijingRfc3339,
   TRADE_BILL_COLUMNS,
   TRADE_BILL_SUMMARY,
+  WECHATPAY_SCHEMA,
 } from '../../gateways/wechat/wechatpay.protocol';
 import { cashierPath } from '../cashier/cashier.page';
 import { SANDBOX_SETTINGS, type SandboxSettings } from '../sandbox.settings';
@@ -392,6 +393,7 @@ export class WechatSandboxController {
         'Wechatpay-Timestamp': timestamp,
         'Wechatpay-Nonce': nonce,
         'Wechatpay-Serial': signer.serial,
+        'Wechatpay-Signature-Type': WECHATPAY_SCHEMA,
         'Wechatpay-Signature': rsaSign(responseMessage(timestamp, nonce, body), key),
       },
       body,
@@ -448,6 +450,7 @@ export class WechatSandboxController {
         'Wechatpay-Timestamp': timestamp,
         'Wechatpay-Nonce': nonce,
         'Wechatpay-Serial': signer.serial,
+        'Wechatpay-Signature-Type': WECHATPAY_SCHEMA,
         'Wechatpay-Signature': rsaSign(responseMessage(timestamp, nonce, body), signer.key),
       })
       .send(body);
