@@ -31,4 +31,59 @@ describe('configuration is validated at boot', () => {
     expect(result.stderr).toContain(`${key}="${value}"`);
     expect(result.stdout).not.toContain('listening');
   });
+
+  describe('production fails closed', () => {
+    const secret = 'b7e1f0c2d3a4958677889900aabbccdd0011';
+    const complete = {
+      NODE_ENV: 'production',
+      PARTNERS: JSON.stringify([{ name: 'orders', bindings: ['payment.#'], keyId: 'orders-1', secret }]),
+      METRICS_TOKEN: `metrics-${secret}`,
+      RABBITMQ_URL: 'amqp://payment-center:broker-password-0123456789@127.0.0.1:5672',
+    };
+
+    function refused(env: Record<string, string>): string {
+      const result = boot(env);
+      expect(result.status).toBe(1);
+      expect(result.stderr).toContain('Invalid configuration');
+      expect(result.stdout).not.toContain('listening');
+      return result.stderr;
+    }
+
+    it('NODE_ENV=production with no other setting names everything it lacks', () => {
+      const stderr = refused({ NODE_ENV: 'production' });
+      for (const key of ['GATEWAY_MODE=(not set, so sandbox)', 'PARTNERS=(not set)', 'METRICS_TOKEN=(not set)']) {
+        expect(stderr).toContain(key);
+      }
+      expect(stderr).toContain('RABBITMQ_URL: the user is "guest"');
+    });
+
+    it('refuses the sandbox without the opt-in, and a loose opt-in', () => {
+      expect(refused({ ...complete, GATEWAY_MODE: 'sandbox' })).toContain(
+        'GATEWAY_MODE="sandbox": refused with NODE_ENV=production',
+      );
+      expect(refused({ ...complete, ALLOW_SANDBOX_GATEWAYS_IN_PRODUCTION: 'yes' })).toContain(
+        'ALLOW_SANDBOX_GATEWAYS_IN_PRODUCTION="yes"',
+      );
+    });
+
+    it('refuses live mode pointed at the sandbox', () => {
+      const stderr = refused({ ...complete, GATEWAY_MODE: 'live', WECHAT_API_BASE_URL: 'http://127.0.0.1:4010' });
+      expect(stderr).toContain('WECHAT_API_BASE_URL="http://127.0.0.1:4010": is the gateway sandbox');
+    });
+
+    it('refuses a published placeholder secret, naming the key and not printing the secret', () => {
+      const placeholder = 'local-only-orders-secret-change-me';
+      const partners = JSON.stringify([{ name: 'orders', bindings: ['payment.#'], keyId: 'o', secret: placeholder }]);
+      const stderr = refused({ ...complete, PARTNERS: partners });
+      expect(stderr).toContain('PARTNERS[0].secret (partner orders) is a published placeholder');
+      expect(stderr).not.toContain(placeholder);
+      expect(stderr).not.toContain(secret);
+    });
+  });
+
+  it('refuses to switch the UnionPay CN check off against UnionPay’s production host, even locally', () => {
+    const result = boot({ UNIONPAY_REQUIRE_UNIONPAY_CN: 'false' });
+    expect(result.status).toBe(1);
+    expect(result.stderr).toContain('UNIONPAY_REQUIRE_UNIONPAY_CN=false: refused while UNIONPAY_GATEWAY_URL');
+  });
 });

@@ -40,10 +40,18 @@ const FILES = {
   platformPublic: 'wechat-platform-public.pem',
 } as const;
 
+/**
+ * Whether `dir` holds a set of sandbox test keys (both metadata files the generator writes):
+ * a live deployment refuses key files from such a folder.
+ */
+export function isSandboxKeySet(dir: string): boolean {
+  return existsSync(join(dir, FILES.meta)) && existsSync(join(dir, FILES.unionpayMeta));
+}
+
 /** Reads the sandbox credentials in `dir`, generating them first if there are none. */
 export function ensureSandboxKeys(dir: string): WechatSandboxKeyFiles {
   const metaPath = join(dir, FILES.meta);
-  if (!existsSync(metaPath) || !existsSync(join(dir, FILES.unionpayMeta))) {
+  if (!isSandboxKeySet(dir)) {
     // Generate into a fresh folder and rename it into place: the app and the sandbox may start together,
     // and whichever renames first wins; the other uses its keys.
     mkdirSync(dirname(dir), { recursive: true });
