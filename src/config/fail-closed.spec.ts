@@ -1,6 +1,7 @@
-import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { parse as parseYaml } from 'yaml';
 import { InvalidEnvironment, validateEnvironment } from './environment';
 import { isUnionPayProductionHost, SANDBOX_IN_PRODUCTION_OPT_IN } from './fail-closed';
 import { MIN_SECRET_LENGTH, secretProblem } from './secret-rules';
@@ -220,5 +221,51 @@ describe('refusals of a sandbox key folder need the folder itself to be one', ()
     writeFileSync(file, '');
     const env = production({ SANDBOX_KEYS_DIR: join(parent, 'sandbox-keys'), WECHAT_MERCHANT_PRIVATE_KEY_FILE: file });
     expect(validateEnvironment(env).WECHAT_MERCHANT_PRIVATE_KEY_FILE).toBe(file);
+  });
+});
+
+describe('docker-compose.yml (no Docker engine here: read and checked as data)', () => {
+  type Service = { environment?: Record<string, string>; ports?: string[]; command?: string[] };
+  const compose = parseYaml(readFileSync(join(process.cwd(), 'docker-compose.yml'), 'utf8')) as {
+    services: Record<string, Service>;
+  };
+  /** Compose's interpolation: `${VAR}`, `${VAR:?error}` (stops when unset), `${VAR:-default}`. */
+  const interpolate = (text: string, vars: Record<string, string>) =>
+    text.replace(/\$\{(\w+)(?::([?-])([^}]*))?\}/g, (_, name: string, kind?: string, rest?: string) => {
+      if (vars[name]) return vars[name];
+      if (kind === '?') throw new Error(`compose stops: ${name}: ${rest}`);
+      return kind === '-' ? (rest ?? '') : '';
+    });
+  const vars = {
+    ORDERS_EVENTS_SECRET: 'c0ffee0123456789abcdef0123456789abcdef01',
+    METRICS_TOKEN: 'metrics0123456789abcdef0123456789abcdef',
+    RABBITMQ_PASSWORD: 'Demo0123456789',
+  };
+  const appEnvironment = (given: Record<string, string>) =>
+    Object.fromEntries(
+      Object.entries(compose.services.app.environment ?? {}).map(([k, v]) => [k, interpolate(String(v), given)]),
+    );
+
+  it('publishes every port on the host’s loopback only', () => {
+    for (const [name, service] of Object.entries(compose.services)) {
+      for (const port of service.ports ?? []) expect(`${name} ${port}`).toMatch(/^\S+ 127\.0\.0\.1:\d+:\d+$/);
+    }
+  });
+
+  it('runs the sandbox on all interfaces of its container, published on the host’s loopback', () => {
+    expect(compose.services.sandbox.environment).toMatchObject({ SANDBOX_HOST: '0.0.0.0', SANDBOX_PORT: '4010' });
+    expect(compose.services.sandbox.ports).toEqual(['127.0.0.1:4010:4010']);
+  });
+
+  it('gives the production image (NODE_ENV=production) a configuration it accepts, once the secrets are given', () => {
+    const env = validateEnvironment({ ...appEnvironment(vars), NODE_ENV: 'production' });
+    expect(env).toMatchObject({ GATEWAY_MODE: 'sandbox', METRICS_TOKEN: vars.METRICS_TOKEN });
+    expect(env.RABBITMQ_URL).toBe(`amqp://payment-center:${vars.RABBITMQ_PASSWORD}@rabbitmq:5672`);
+    expect(compose.services.rabbitmq.environment).toMatchObject({ RABBITMQ_DEFAULT_USER: 'payment-center' });
+  });
+
+  it.each(Object.keys(vars))('stops before starting anything when %s is not given', (name) => {
+    const given: Record<string, string> = { ...vars, [name]: '' };
+    expect(() => appEnvironment(given)).toThrow(`compose stops: ${name}`);
   });
 });
