@@ -1,6 +1,9 @@
-import { spawnSync } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { spawn, spawnSync } from 'node:child_process';
+import { existsSync, mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { waitFor } from './support/amqp';
+import { freePort } from './support/sandbox';
 
 /** Boots the built app (`npm run build` runs first in `npm test`) with a bad setting and watches it refuse. */
 describe('configuration is validated at boot', () => {
@@ -55,6 +58,44 @@ describe('configuration is validated at boot', () => {
         expect(stderr).toContain(key);
       }
       expect(stderr).toContain('RABBITMQ_URL: the user is "guest"');
+    });
+
+    it('starts on the sandbox with the exact opt-in, and says so in a warning', async () => {
+      const port = await freePort();
+      const child = spawn(process.execPath, [main], {
+        env: {
+          ...process.env, // the test database
+          ...complete,
+          // No broker user of ours here: nothing that needs the broker runs, and the API serves without it.
+          CONSUMERS_ENABLED: 'false',
+          RELAY_ENABLED: 'false',
+          GATEWAY_MODE: 'sandbox',
+          ALLOW_SANDBOX_GATEWAYS_IN_PRODUCTION: 'i-understand-this-takes-no-real-money',
+          SANDBOX_KEYS_DIR: join(mkdtempSync(join(tmpdir(), 'pc-optin-')), 'keys'),
+          PORT: String(port),
+          LOG_LEVEL: 'warn',
+        },
+        stdio: ['ignore', 'pipe', 'pipe'],
+      });
+      let output = '';
+      child.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()));
+      child.stderr.on('data', (chunk: Buffer) => (output += chunk.toString()));
+      const exited = new Promise((resolve) => child.once('exit', resolve));
+      try {
+        await waitFor(
+          'the app to serve',
+          async () => {
+            if (child.exitCode !== null) throw new Error(`the app exited (${child.exitCode}):\n${output}`);
+            return (await fetch(`http://127.0.0.1:${port}/docs-json`).catch(() => undefined))?.status === 200;
+          },
+          60_000,
+        );
+        expect(output).toContain('GATEWAY_MODE=sandbox in production (ALLOW_SANDBOX_GATEWAYS_IN_PRODUCTION)');
+        expect(output).not.toContain(secret);
+      } finally {
+        child.kill('SIGTERM');
+        await exited;
+      }
     });
 
     it('refuses the sandbox without the opt-in, and a loose opt-in', () => {
