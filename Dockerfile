@@ -10,6 +10,9 @@ RUN npm run build && npm prune --omit=dev
 
 FROM node:24-bookworm-slim
 WORKDIR /app
+# Production fails closed: the app refuses to start on the gateway sandbox (unless
+# ALLOW_SANDBOX_GATEWAYS_IN_PRODUCTION opts in), without PARTNERS and METRICS_TOKEN, with a placeholder or
+# short secret, or with RabbitMQ's guest user (docs/security/failclosed.md).
 ENV NODE_ENV=production
 COPY --from=build /app/package.json ./
 COPY --from=build /app/node_modules ./node_modules
@@ -19,4 +22,5 @@ RUN mkdir -p /app/var && chown node:node /app/var
 USER node
 EXPOSE 3000
 CMD ["node", "dist/src/main.js"]
-# The gateway sandbox runs from the same image: node dist/src/sandbox/main.js
+# The gateway sandbox runs from the same image: node dist/src/sandbox/main.js. It listens on 127.0.0.1
+# unless SANDBOX_HOST says otherwise (0.0.0.0 in a container, published on the host's loopback only).

@@ -45,13 +45,13 @@ const ORDERS = {
   name: `${RUN}-orders`,
   bindings: ['payment.#'],
   keyId: `${RUN}-o`,
-  secret: `secret-orders-${RUN}-0123`,
+  secret: `secret-orders-${RUN}-0123456789abcdef`,
 };
 const WATCHER = {
   name: `${RUN}-watcher`,
   bindings: ['payment.#'],
   keyId: `${RUN}-w`,
-  secret: `secret-watch-${RUN}-0123`,
+  secret: `secret-watch-${RUN}-0123456789abcdef`,
 };
 const MAIN = join(process.cwd(), 'dist', 'src', 'main.js');
 const SANDBOX_MAIN = join(process.cwd(), 'dist', 'src', 'sandbox', 'main.js');

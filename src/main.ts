@@ -6,9 +6,13 @@ import type { INestApplication } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { Logger } from 'nestjs-pino';
 import { validateEnvironment } from './config/environment';
+import { isProduction } from './config/fail-closed';
+import { provideLocalSecrets } from './config/local-secrets';
 
 async function bootstrap(): Promise<void> {
   if (existsSync('.env')) process.loadEnvFile('.env');
+  // Into process.env, so the configuration module reads the same values as the validation below.
+  const generated = provideLocalSecrets(process.env);
   // Validate before any module is loaded so a bad value stops the process with the key's name, no stack.
   const env = validateEnvironment(process.env);
   const { AppModule } = await import('./app.module.js');
@@ -19,6 +23,14 @@ async function bootstrap(): Promise<void> {
   });
   const logger = app.get(Logger);
   app.useLogger(logger);
+  for (const line of generated) logger.warn(line, 'Config');
+  if (isProduction(env) && env.GATEWAY_MODE === 'sandbox') {
+    logger.warn(
+      'GATEWAY_MODE=sandbox in production (ALLOW_SANDBOX_GATEWAYS_IN_PRODUCTION): every payment goes to the ' +
+        'gateway sandbox; no real money is taken and anyone who reaches the sandbox can mark payments paid',
+      'Config',
+    );
+  }
   configureApp(app);
   stopGracefullyOn(['SIGTERM', 'SIGINT'], app, logger, env.SHUTDOWN_TIMEOUT_MS);
   await app.listen(env.PORT);

@@ -6,6 +6,8 @@ import { join } from 'node:path';
  * `npm start`: the Payment Center and the gateway sandbox it points at by default, as two processes
  * (they share nothing but the vendors' wire formats and the generated test keys). Ctrl-C stops both;
  * if either exits, the other is stopped too. In production run `npm run start:app` alone.
+ * The sandbox listens on 127.0.0.1 (SANDBOX_HOST to change it); without PARTNERS the app makes a random
+ * Orders event key for the run, so a fresh clone starts with no .env and no published secret.
  */
 if (existsSync('.env')) process.loadEnvFile('.env');
 const sandboxPort = new URL(process.env.SANDBOX_URL ?? 'http://127.0.0.1:4010').port || '80';

@@ -33,7 +33,7 @@ describe('README walk-through (built app and sandbox as processes)', () => {
         DB_MIGRATE_ON_START: 'true',
         CONSUMERS_ENABLED: 'true',
         PARTNERS: JSON.stringify([
-          { name: orders, bindings: ['payment.#'], keyId: `${orders}-k1`, secret: 'walkthrough-secret-0123456789' },
+          { name: orders, bindings: ['payment.#'], keyId: `${orders}-k1`, secret: 'walkthrough-secret-0123456789abc' },
         ]),
         ORDERS_PARTNER: orders,
       },

@@ -28,7 +28,7 @@ export const BENCH_PARTNER: PartnerConfig = {
   name: 'bench',
   bindings: ['payment.#'],
   keyId: 'bench-k1',
-  secret: 'bench-only-secret-0123456789',
+  secret: 'bench-only-secret-0123456789abcdefghij',
 };
 
 /** scheme://user:password@host:port of a URL, without its path (the vhost or database number). */

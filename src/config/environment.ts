@@ -11,6 +11,7 @@ import {
   validateSync,
   type ValidationError,
 } from 'class-validator';
+import { failClosedProblems, SANDBOX_IN_PRODUCTION_OPT_IN } from './fail-closed';
 
 const toBoolean = ({ value }: { value: unknown }): unknown => {
   if (value === 'true' || value === true) return true;
@@ -25,9 +26,22 @@ const DURATION_LIST = /^\s*\d+(ms|s|m|h)\s*(,\s*\d+(ms|s|m|h)\s*)*$/;
 
 /**
  * Every setting the app reads, with its default for a local run. `.env.example` documents each one;
- * the app refuses to start when a value is missing or malformed and names the key.
+ * the app refuses to start when a value is missing or malformed and names the key. No default is a
+ * secret: secrets a local run needs are generated at start (local-secrets.ts), and NODE_ENV=production
+ * refuses to start without them (fail-closed.ts).
  */
 export class Environment {
+  /** `production` (the Dockerfile sets it) turns the defaults that suit a laptop into refusals. */
+  @IsString()
+  NODE_ENV = 'development';
+
+  /** With NODE_ENV=production, GATEWAY_MODE=sandbox needs exactly this phrase (a demo, no real money). */
+  @IsString()
+  @Matches(new RegExp(`^(${SANDBOX_IN_PRODUCTION_OPT_IN})?$`), {
+    message: `ALLOW_SANDBOX_GATEWAYS_IN_PRODUCTION must be empty or exactly ${SANDBOX_IN_PRODUCTION_OPT_IN}`,
+  })
+  ALLOW_SANDBOX_GATEWAYS_IN_PRODUCTION = '';
+
   @Transform(toInteger)
   @IsInt()
   @Min(1)
@@ -179,19 +193,18 @@ export class Environment {
   /**
    * Business systems that receive payment events: JSON array of
    * {"name","bindings":["payment.#"],"keyId","secret"}. Each gets a durable quorum queue `partner.<name>`.
+   * Not set: required in production; a local run gets the Orders partner with a key made at start.
    */
   @IsString()
-  PARTNERS = JSON.stringify([
-    { name: 'orders', bindings: ['payment.#'], keyId: 'orders-local', secret: 'local-only-orders-secret-change-me' },
-  ]);
+  PARTNERS = '[]';
 
   /** Admin API bearer tokens: JSON array of {"name","token","scopes":["deliveries:read","deliveries:retry"]}. */
   @IsString()
   ADMIN_TOKENS = '[]';
 
-  /** Bearer token GET /metrics requires; empty: /metrics is open (scraped on the internal network). */
+  /** Bearer token GET /metrics requires (required in production); empty: /metrics is open (local runs). */
   @IsString()
-  @Matches(/^(\S{24,})?$/, { message: 'METRICS_TOKEN must be empty or at least 24 characters without spaces' })
+  @Matches(/^\S*$/, { message: 'METRICS_TOKEN must have no spaces' })
   METRICS_TOKEN = '';
 
   /** How long gauges read from the database are reused between scrapes (milliseconds). */
@@ -382,26 +395,47 @@ export function validateEnvironment(raw: Record<string, unknown>): Environment {
   const env = plainToInstance(Environment, present, { exposeDefaultValues: true });
   const errors = validateSync(env, { whitelist: false, forbidUnknownValues: true });
   const problems = errors.map((e) => describe(e, raw));
-  for (const [key, parse] of [
-    ['PARTNERS', parsePartners],
-    ['ADMIN_TOKENS', parseAdminTokens],
-  ] as const) {
-    if (errors.some((e) => e.property === key)) continue;
+  const invalid = (key: keyof Environment) => errors.some((e) => e.property === key);
+  const parse = <T>(key: 'PARTNERS' | 'ADMIN_TOKENS', parser: (json: string) => T): T | undefined => {
+    if (invalid(key)) return undefined;
     try {
-      parse(env[key]);
+      return parser(env[key]);
     } catch (error) {
-      problems.push(`${key}=${JSON.stringify(raw[key] ?? '(default)')}: ${(error as Error).message}`);
+      problems.push(`${key}=${shown(key, raw[key])}: ${(error as Error).message}`);
+      return undefined;
     }
-  }
+  };
+  const parsed = { partners: parse('PARTNERS', parsePartners), adminTokens: parse('ADMIN_TOKENS', parseAdminTokens) };
+  // The cross-key rules need every key they read to be well-formed; those already reported are enough.
+  const crossKeys: (keyof Environment)[] = ['NODE_ENV', 'GATEWAY_MODE', 'RABBITMQ_URL', 'METRICS_TOKEN'];
+  if (!crossKeys.some(invalid)) problems.push(...failClosedProblems(env, raw, parsed));
   if (problems.length > 0) throw new InvalidEnvironment(problems);
   return env;
 }
 
+/** Keys whose values are secrets or hold some: a refusal names the key but never prints the value. */
+const SECRET_KEYS: ReadonlySet<string> = new Set([
+  'PARTNERS',
+  'ADMIN_TOKENS',
+  'METRICS_TOKEN',
+  'DB_PASSWORD',
+  'WECHAT_APIV3_KEY',
+]);
+/** URLs that may carry a password (`amqp://user:password@host`): shown with the password masked. */
+const URL_KEYS: ReadonlySet<string> = new Set(['RABBITMQ_URL', 'REDIS_URL']);
+
+function shown(key: string, value: unknown): string {
+  if (value === undefined) return '(not set)';
+  if (SECRET_KEYS.has(key)) return '(set, not shown)';
+  if (URL_KEYS.has(key) && typeof value === 'string') {
+    return JSON.stringify(value.replace(/(^|\/\/)([^:@/]*):[^@/]*@/, '$1$2:***@'));
+  }
+  return JSON.stringify(value);
+}
+
 function describe(error: ValidationError, raw: Record<string, unknown>): string {
-  const value = raw[error.property];
-  const shown = value === undefined ? '(not set)' : JSON.stringify(value);
   const reasons = Object.values(error.constraints ?? {}).join('; ');
-  return `${error.property}=${shown}: ${reasons}`;
+  return `${error.property}=${shown(error.property, raw[error.property])}: ${reasons}`;
 }
 
 const UNIT_MS = { ms: 1, s: 1000, m: 60_000, h: 3_600_000 } as const;
@@ -450,8 +484,8 @@ export function parsePartners(json: string): PartnerConfig[] {
       throw new Error(`[${i}].bindings must be routing-key patterns such as payment.# or payment.succeeded`);
     }
     if (typeof keyId !== 'string' || !/^[A-Za-z0-9_.-]{1,64}$/.test(keyId)) throw new Error(`[${i}].keyId is invalid`);
-    if (typeof secret !== 'string' || secret.length < 16)
-      throw new Error(`[${i}].secret must be at least 16 characters`);
+    // How long and how random: checked with the other secrets (secret-rules.ts), naming the partner.
+    if (typeof secret !== 'string') throw new Error(`[${i}].secret must be a string`);
     return { name, bindings, keyId, secret };
   });
   const names = new Set(partners.map((p) => p.name));
@@ -479,7 +513,7 @@ export function parseAdminTokens(json: string): AdminTokenConfig[] {
   return parseJsonArray(json).map((t, i): AdminTokenConfig => {
     const { name, token, scopes } = t;
     if (typeof name !== 'string' || name.length === 0) throw new Error(`[${i}].name is required`);
-    if (typeof token !== 'string' || token.length < 24) throw new Error(`[${i}].token must be at least 24 characters`);
+    if (typeof token !== 'string') throw new Error(`[${i}].token must be a string`);
     if (!isStringArray(scopes) || !scopes.every((s) => (ADMIN_SCOPES as readonly string[]).includes(s))) {
       throw new Error(`[${i}].scopes must be a subset of ${ADMIN_SCOPES.join(', ')}`);
     }

@@ -42,6 +42,7 @@ const FILES = {
 } as const;
 
 /**
+/**
  * Raised whenever a change makes older key sets unusable: 2 = the UnionPay signing certificate states
  * keyUsage digitalSignature, which the app now requires.
  */
@@ -52,10 +53,18 @@ function isCurrent(dir: string): boolean {
   return existsSync(version) && readFileSync(version, 'utf8').trim() === KEYS_VERSION;
 }
 
+/**
+ * Whether `dir` holds a set of sandbox test keys (both metadata files the generator writes):
+ * a live deployment refuses key files from such a folder.
+ */
+export function isSandboxKeySet(dir: string): boolean {
+  return existsSync(join(dir, FILES.meta)) && existsSync(join(dir, FILES.unionpayMeta));
+}
+
 /** Reads the sandbox credentials in `dir`, generating them first if there are none (or only an older set). */
 export function ensureSandboxKeys(dir: string): WechatSandboxKeyFiles {
   const metaPath = join(dir, FILES.meta);
-  if (!existsSync(metaPath) || !isCurrent(dir)) {
+  if (!isSandboxKeySet(dir) || !isCurrent(dir)) {
     // Generate into a fresh folder and rename it into place: the app and the sandbox may start together,
     // and whichever renames first wins; the other uses its keys.
     mkdirSync(dirname(dir), { recursive: true });

@@ -1,4 +1,4 @@
-import { Inject, Injectable } from '@nestjs/common';
+import { Inject, Injectable, Logger } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import type { DataSource } from 'typeorm';
 import { Clock } from '../common/clock';
@@ -6,11 +6,15 @@ import { ER_DUP_ENTRY, inTransaction, mysqlErrno } from '../database/transaction
 import type { PaymentEventBody } from '../notifications/payment-event';
 import { mayStillBePaid } from '../payment-center/payment-state-machine';
 import { PaymentCenter } from '../payment-center/payment-center';
+import { PaymentNotFound } from '../payment-center/payment-errors';
+import type { PaymentView } from '../payment-center/payment.view';
+import type { Order } from './order.entity';
 import { ORDER_TRANSITIONS, type OrderEvent } from './order-state';
 import { OrdersRepository } from './orders.repository';
 import { ProcessedEvent } from './processed-event.entity';
 
-export type Outcome = 'applied' | 'duplicate' | 'stale' | 'unrelated';
+/** `refused`: a payment.succeeded the payment row does not bear out (recorded, so a redelivery is a duplicate). */
+export type Outcome = 'applied' | 'duplicate' | 'stale' | 'unrelated' | 'refused';
 
 /**
  * The one idempotent path by which payment outcomes change orders, whether the event came from the queue
@@ -19,9 +23,14 @@ export type Outcome = 'applied' | 'duplicate' | 'stale' | 'unrelated';
  * - Each event is applied once: its id is recorded in the same transaction as the order change, so a
  *   redelivery (a crash before the ack, a relay that published twice) changes nothing.
  * - An event whose payment version is not above the last one applied for that payment is stale: ignored.
+ * - An event is a hint, not proof: any holder of a partner key can sign one. A payment.succeeded marks the
+ *   order PAID only when the payment row, read through the PaymentCenter, is PAID for this same order and
+ *   amount; the order takes the payment number and channel from that row.
  */
 @Injectable()
 export class OrderPaymentEvents {
+  private readonly logger = new Logger(OrderPaymentEvents.name);
+
   constructor(
     @InjectDataSource() private readonly dataSource: DataSource,
     @Inject(OrdersRepository) private readonly orders: OrdersRepository,
@@ -35,6 +44,7 @@ export class OrderPaymentEvents {
       event.type === 'payment.closed'
         ? (await this.paymentCenter.listPaymentsOfOrder(event.payment.orderNo)).filter((p) => mayStillBePaid(p.status))
         : [];
+    const paid = event.type === 'payment.succeeded' ? await this.paymentRow(event.payment.paymentNo) : undefined;
     return inTransaction(this.dataSource, async (manager) => {
       const now = this.clock.now();
       const order = await this.orders.lockByOrderNo(manager, event.payment.orderNo);
@@ -68,6 +78,13 @@ export class OrderPaymentEvents {
         return mark('stale');
       }
       if (!order) return mark('unrelated');
+      if (event.type === 'payment.succeeded' && !paysOrder(paid, order)) {
+        this.logger.warn(
+          `payment.succeeded ${event.id} for order ${order.orderNo} refused: payment ${event.payment.paymentNo} is ` +
+            (paid ? `${paid.status}, order ${paid.orderNo}, ${paid.paidAmountFen ?? paid.amountFen} fen` : 'unknown'),
+        );
+        return mark('refused');
+      }
 
       let orderEvent: OrderEvent | undefined;
       switch (event.type) {
@@ -90,9 +107,9 @@ export class OrderPaymentEvents {
         const next = ORDER_TRANSITIONS[order.status][orderEvent];
         if (next !== 'ignore') {
           order.status = next;
-          if (orderEvent === 'PAYMENT_SUCCEEDED') {
-            order.paymentNo = event.payment.paymentNo;
-            order.channel = event.payment.channel;
+          if (orderEvent === 'PAYMENT_SUCCEEDED' && paid) {
+            order.paymentNo = paid.paymentNo;
+            order.channel = paid.channel;
           }
           if (next === 'PAID' || next === 'CLOSED') order.nextCheckAt = null;
           order.version += 1;
@@ -103,4 +120,25 @@ export class OrderPaymentEvents {
       return 'applied';
     });
   }
+
+  /** The payment as the PaymentCenter has it; undefined when there is no such payment. */
+  private async paymentRow(paymentNo: string): Promise<PaymentView | undefined> {
+    try {
+      return await this.paymentCenter.getPayment(paymentNo);
+    } catch (error) {
+      if (error instanceof PaymentNotFound) return undefined;
+      throw error; // the database is down...: the consumer retries later
+    }
+  }
+}
+
+/** Whether the payment row itself says the order is paid: PAID, for this order, for the order's whole amount. */
+function paysOrder(payment: PaymentView | undefined, order: Order): boolean {
+  return (
+    payment?.status === 'PAID' &&
+    payment.orderNo === order.orderNo &&
+    payment.currency === order.currency &&
+    payment.amountFen === order.amountFen &&
+    (payment.paidAmountFen ?? payment.amountFen) === order.amountFen
+  );
 }

@@ -10,6 +10,6 @@ export function testPartners(prefix: string): (name: string, bindings?: string[]
     name: `${prefix}${run}-${name}`,
     bindings,
     keyId: `${prefix}${run}-${name}-k1`,
-    secret: `secret-${name}-${run}-0123456789`,
+    secret: `secret-${name}-${run}-0123456789abcdefghij`,
   });
 }
