@@ -1,0 +1,143 @@
+import { createHmac } from 'node:crypto';
+import { createRequire } from 'node:module';
+import { join } from 'node:path';
+import type { Pool } from 'mysql2/promise';
+import { sqlPool } from './support/database';
+import { http, type RunningApp, startApp, TestClock, uniqueId } from './support/test-app';
+
+const { verifyPaymentEvent } = createRequire(join(process.cwd(), 'package.json'))(
+  './examples/partner-consumer/verify.js',
+) as {
+  verifyPaymentEvent: (header: unknown, body: Buffer, keys: { keyId: string; secret: string }[]) => boolean;
+};
+
+const run = Date.now().toString(36);
+const OPS = {
+  name: 'ops-hardening',
+  token: `ops-${run}-0123456789abcdefghijkl`,
+  scopes: ['payments:read', 'payments:resolve', 'deliveries:read', 'queues:read'],
+};
+const bearer = (token: string) => ({ authorization: `Bearer ${token}` });
+
+/**
+ * Issue 20 part 3, the hardening items, played against the real app over HTTP with MariaDB, Redis and
+ * RabbitMQ: text fields counted in code points and cleaned of control/bidi characters.
+ */
+describe('Security hardening (e2e)', () => {
+  let running: RunningApp;
+  let db: Pool;
+  const url = (path: string) => `${running.url}${path}`;
+  const rows = async <T>(sql: string, params: unknown[]) => (await db.query(sql, params))[0] as T[];
+
+  beforeAll(async () => {
+    running = await startApp([], new TestClock(), { adminTokens: [OPS] });
+    db = sqlPool();
+  });
+
+  afterAll(async () => {
+    await running?.close();
+    await db?.end();
+  });
+
+  describe('text fields', () => {
+    const item = { sku: 'TEA-001', name: 'Longjing tea 250g', quantity: 1, unitPriceFen: 100 };
+    // 64 characters to class-validator's Length (it does not count U+FE0F), 128 code points to MariaDB.
+    const sixtyFourLooking = 'a\uFE0F'.repeat(64);
+
+    async function refused(body: Record<string, unknown>, field: string, buyerId: string) {
+      const response = await http('POST', url('/api/orders'), body);
+      expect(response.status).toBe(400);
+      expect(response.body.code).toBe('VALIDATION_FAILED');
+      expect(response.body.details).toEqual([{ field, messages: [expect.any(String)] }]);
+      expect(await rows('SELECT order_no FROM orders WHERE buyer_id = ?', [buyerId])).toEqual([]);
+      return response.body.details[0].messages[0] as string;
+    }
+
+    it('a sku of 64 × "a\\uFE0F" (128 code points) is refused naming the field, and no order is written', async () => {
+      const buyerId = uniqueId('sku-fe0f');
+      const message = await refused({ buyerId, items: [{ ...item, sku: sixtyFourLooking }] }, 'items.0.sku', buyerId);
+      expect(message).toBe('sku must be 1-64 characters long (Unicode code points)');
+    });
+
+    it('a name of 128 × "a\\uFE0F" is refused the same way (VARCHAR(128))', async () => {
+      const buyerId = uniqueId('name-fe0f');
+      await refused({ buyerId, items: [{ ...item, name: 'a\uFE0F'.repeat(128) }] }, 'items.0.name', buyerId);
+    });
+
+    it('a buyerId of 64 × "a\\uFE0F" is refused', async () => {
+      const response = await http('POST', url('/api/orders'), { buyerId: sixtyFourLooking, items: [item] });
+      expect(response.status).toBe(400);
+      expect(response.body.details.map((d: { field: string }) => d.field)).toEqual(['buyerId']);
+      expect(await rows('SELECT order_no FROM orders WHERE buyer_id = ?', [sixtyFourLooking])).toEqual([]);
+    });
+
+    it('a name with a right-to-left override is refused; 64 emoji (128 UTF-16 units) still fit a sku', async () => {
+      const buyerId = uniqueId('bidi');
+      const message = await refused(
+        { buyerId, items: [{ ...item, name: 'Longjing tea \u202E052 g' }] },
+        'items.0.name',
+        buyerId,
+      );
+      expect(message).toBe('name must not contain control characters or bidirectional formatting characters');
+      await refused({ buyerId, items: [{ ...item, sku: 'TEA\u0000001' }] }, 'items.0.sku', buyerId);
+
+      const fits = await http('POST', url('/api/orders'), { buyerId, items: [{ ...item, sku: '🍵'.repeat(64) }] });
+      expect(fits.status).toBe(201);
+      expect(fits.body.items[0].sku).toBe('🍵'.repeat(64));
+    });
+
+    it('a refund reason and an operator reason with a bidi control are refused before anything is looked up', async () => {
+      const refund = await http('POST', url('/api/payments/P0000000000000000000000000000/refunds'), {
+        amountFen: 100,
+        reason: 'returned \u2067goods\u2069',
+      });
+      expect(refund.status).toBe(400);
+      expect(refund.body.details).toEqual([{ field: 'reason', messages: [expect.stringContaining('bidirectional')] }]);
+      // The same body without the isolates gets as far as looking the payment up.
+      const plain = await http('POST', url('/api/payments/P0000000000000000000000000000/refunds'), {
+        amountFen: 100,
+        reason: 'returned goods',
+      });
+      expect(plain.body.code).toBe('PAYMENT_NOT_FOUND');
+
+      const resolve = await http(
+        'POST',
+        url('/api/admin/payments/P0000000000000000000000000000/resolve'),
+        { action: 'requery', reason: 'ticket OPS-1\u202E' },
+        bearer(OPS.token),
+      );
+      expect(resolve.status).toBe(400);
+      expect(resolve.body.details[0].field).toBe('reason');
+    });
+  });
+
+  describe("the example partner's verify.js", () => {
+    const body = Buffer.from('{"eventId":"e1"}');
+    const now = Math.floor(Date.now() / 1000);
+    const signed = (keyId: string, secret: string) =>
+      `t=${now},${keyId}=${createHmac('sha256', secret).update(`${now}.`).update(body).digest('hex')}`;
+
+    it.each(['constructor', '__proto__', 'toString', 'hasOwnProperty', 'valueOf'])(
+      'a key id %s that the header does not carry is a failed check, not an exception',
+      (keyId) => {
+        const header = signed('shop-k1', 'secret-0123456789abcdef');
+        expect(() => verifyPaymentEvent(header, body, [{ keyId, secret: 'x' }])).not.toThrow();
+        expect(verifyPaymentEvent(header, body, [{ keyId, secret: 'x' }])).toBe(false);
+        // A header that names it (a forged or odd one) does not throw or verify either.
+        const odd = `${header},${keyId}=zz`;
+        expect(verifyPaymentEvent(odd, body, [{ keyId, secret: 'x' }])).toBe(false);
+      },
+    );
+
+    it('still verifies a good signature, also under an odd key id, and refuses a non-hex one', () => {
+      expect(verifyPaymentEvent(signed('shop-k1', 'secret-a'), body, [{ keyId: 'shop-k1', secret: 'secret-a' }])).toBe(
+        true,
+      );
+      expect(
+        verifyPaymentEvent(signed('toString', 'secret-a'), body, [{ keyId: 'toString', secret: 'secret-a' }]),
+      ).toBe(true);
+      const nonHex = signed('shop-k1', 'secret-a').replace('shop-k1=', 'shop-k1=zz');
+      expect(verifyPaymentEvent(nonHex, body, [{ keyId: 'shop-k1', secret: 'secret-a' }])).toBe(false);
+    });
+  });
+});
