@@ -1,4 +1,6 @@
 import { createHmac } from 'node:crypto';
+import { subscribe, unsubscribe } from 'node:diagnostics_channel';
+import type { Socket } from 'node:net';
 import { createRequire } from 'node:module';
 import { join } from 'node:path';
 import type { Pool } from 'mysql2/promise';
@@ -17,11 +19,32 @@ const OPS = {
   token: `ops-${run}-0123456789abcdefghijkl`,
   scopes: ['payments:read', 'payments:resolve', 'deliveries:read', 'queues:read'],
 };
+const METRICS_TOKEN = `metrics-${run}-0123456789abcdef`;
 const bearer = (token: string) => ({ authorization: `Bearer ${token}` });
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+/** TCP connections this process opens to RabbitMQ while `work` runs (Node's net.client.socket channel). */
+async function brokerSocketsOpenedDuring(work: () => Promise<void>): Promise<number> {
+  let opened = 0;
+  const onSocket = (message: unknown) => {
+    const { socket } = message as { socket: Socket };
+    socket.once('connect', () => {
+      if (socket.remotePort === 5672) opened += 1;
+    });
+  };
+  subscribe('net.client.socket', onSocket);
+  try {
+    await work();
+    await sleep(50); // a connect still in flight counts too
+  } finally {
+    unsubscribe('net.client.socket', onSocket);
+  }
+  return opened;
+}
 
 /**
  * Issue 20 part 3, the hardening items, played against the real app over HTTP with MariaDB, Redis and
- * RabbitMQ: text fields counted in code points and cleaned of control/bidi characters.
+ * RabbitMQ: text fields counted in code points and cleaned of control/bidi characters, /health.
  */
 describe('Security hardening (e2e)', () => {
   let running: RunningApp;
@@ -30,7 +53,10 @@ describe('Security hardening (e2e)', () => {
   const rows = async <T>(sql: string, params: unknown[]) => (await db.query(sql, params))[0] as T[];
 
   beforeAll(async () => {
-    running = await startApp([], new TestClock(), { adminTokens: [OPS] });
+    running = await startApp([], new TestClock(), {
+      adminTokens: [OPS],
+      metrics: { token: METRICS_TOKEN, dbCacheMs: 1000 },
+    });
     db = sqlPool();
   });
 
@@ -108,6 +134,51 @@ describe('Security hardening (e2e)', () => {
       );
       expect(resolve.status).toBe(400);
       expect(resolve.body.details[0].field).toBe('reason');
+    });
+  });
+
+  describe('/health', () => {
+    it('many probes share one check and open no broker connection: 50 at once, then one every 1.1 s', async () => {
+      expect((await http('GET', url('/health'))).status).toBe(200); // the app's own link is up from here on
+      await sleep(1100);
+      let burst: { status: number; body: { checkedAt: string } }[] = [];
+      const opened = await brokerSocketsOpenedDuring(async () => {
+        burst = await Promise.all(Array.from({ length: 50 }, () => http('GET', url('/health'))));
+        for (let i = 0; i < 3; i++) {
+          await sleep(1100);
+          expect((await http('GET', url('/health'))).status).toBe(200);
+        }
+      });
+      expect(opened).toBe(0);
+      expect(burst.every((r) => r.status === 200)).toBe(true);
+      expect(new Set(burst.map((r) => r.body.checkedAt)).size).toBe(1);
+    });
+
+    it('a component down: anyone sees which, only the METRICS_TOKEN holder sees the host and port', async () => {
+      const broken = await startApp([], new TestClock(), {
+        rabbitmqUrl: 'amqp://guest:guest@127.0.0.1:1',
+        metrics: { token: METRICS_TOKEN, dbCacheMs: 1000 },
+        relay: { enabled: false, pollIntervalMs: 200, publishTimeoutMs: 1000, batchSize: 50, claimLeaseMs: 30_000 },
+      });
+      try {
+        const anonymous = await http('GET', `${broken.url}/health`);
+        expect(anonymous.status).toBe(503);
+        expect(anonymous.body).toMatchObject({
+          status: 'error',
+          error: { rabbitmq: { status: 'down' } },
+          details: { database: { status: 'up' }, redis: { status: 'up' }, rabbitmq: { status: 'down' } },
+        });
+        expect(JSON.stringify(anonymous.body)).not.toMatch(/127\.0\.0\.1|ECONNREFUSED|:1\b|message/);
+        const wrongToken = await http('GET', `${broken.url}/health`, undefined, bearer(`${METRICS_TOKEN}x`));
+        expect(JSON.stringify(wrongToken.body)).not.toMatch(/127\.0\.0\.1/);
+        // The monitoring's token reads why (the answer is the cached one: the same check).
+        const monitor = await http('GET', `${broken.url}/health`, undefined, bearer(METRICS_TOKEN));
+        expect(monitor.status).toBe(503);
+        expect(monitor.body.checkedAt).toBe(anonymous.body.checkedAt);
+        expect(monitor.body.details.rabbitmq.message).toContain('127.0.0.1:1');
+      } finally {
+        await broken.close();
+      }
     });
   });
 
