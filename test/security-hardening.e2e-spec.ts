@@ -182,6 +182,45 @@ describe('Security hardening (e2e)', () => {
     });
   });
 
+  describe("the queue board's session cookie", () => {
+    const signIn = (base: string, headers: Record<string, string> = {}) =>
+      http('POST', `${base}/api/admin/session`, undefined, { ...bearer(OPS.token), ...headers });
+    const cookieOf = (response: { headers: Headers }) => response.headers.get('set-cookie') ?? '';
+
+    it('in production it is Secure even over plain HTTP (a proxy left out of TRUST_PROXY)', async () => {
+      const production = await startApp([], new TestClock(), { adminTokens: [OPS], production: true });
+      try {
+        const response = await signIn(production.url);
+        expect(response.status).toBe(200);
+        expect(cookieOf(response)).toMatch(/^pc_queue_board=[^;]+; .*; Secure$/);
+        const signOut = await fetch(`${production.url}/api/admin/session`, {
+          method: 'DELETE',
+          headers: bearer(OPS.token),
+        });
+        expect(signOut.headers.get('set-cookie')).toMatch(/Max-Age=0;.*; Secure$/);
+      } finally {
+        await production.close();
+      }
+    });
+
+    it('behind a TLS-terminating proxy named in TRUST_PROXY, X-Forwarded-Proto: https makes it Secure', async () => {
+      const proxied = await startApp([], new TestClock(), { adminTokens: [OPS], trustProxy: ['loopback'] });
+      try {
+        expect(cookieOf(await signIn(proxied.url, { 'x-forwarded-proto': 'https' }))).toMatch(/; Secure$/);
+        // The proxy's plain-HTTP request in development: not Secure, so http://localhost keeps working.
+        expect(cookieOf(await signIn(proxied.url))).not.toContain('Secure');
+      } finally {
+        await proxied.close();
+      }
+    });
+
+    it('without TRUST_PROXY a client cannot claim HTTPS or another address with X-Forwarded headers', async () => {
+      const response = await signIn(running.url, { 'x-forwarded-proto': 'https', 'x-forwarded-for': '203.0.113.9' });
+      expect(response.status).toBe(200);
+      expect(cookieOf(response)).not.toContain('Secure');
+    });
+  });
+
   describe("the example partner's verify.js", () => {
     const body = Buffer.from('{"eventId":"e1"}');
     const now = Math.floor(Date.now() / 1000);

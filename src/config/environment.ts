@@ -1,3 +1,4 @@
+import { isIP } from 'node:net';
 import { plainToInstance, Transform } from 'class-transformer';
 import {
   IsBoolean,
@@ -359,6 +360,19 @@ export class Environment {
 
   @IsIn(['fatal', 'error', 'warn', 'log', 'debug', 'verbose'])
   LOG_LEVEL: 'fatal' | 'error' | 'warn' | 'log' | 'debug' | 'verbose' = 'log';
+
+  /** `production` (the Dockerfile sets it) makes the queue board's cookie `Secure` whatever the request says. */
+  @IsString()
+  NODE_ENV = 'development';
+
+  /**
+   * Which proxies in front of the app to believe about the client (X-Forwarded-For / -Proto), Express's
+   * 'trust proxy': empty (none: the default), a hop count (`1`: the nearest one), or a comma-separated list
+   * of addresses, CIDR ranges and the names loopback, linklocal, uniquelocal. Behind a TLS-terminating
+   * proxy this is what makes a request count as HTTPS. `true` (believe anyone) is refused.
+   */
+  @IsString()
+  TRUST_PROXY = '';
 }
 
 export class InvalidEnvironment extends Error {
@@ -381,6 +395,7 @@ export function validateEnvironment(raw: Record<string, unknown>): Environment {
   for (const [key, parse] of [
     ['PARTNERS', parsePartners],
     ['ADMIN_TOKENS', parseAdminTokens],
+    ['TRUST_PROXY', parseTrustProxy],
   ] as const) {
     if (errors.some((e) => e.property === key)) continue;
     try {
@@ -479,4 +494,27 @@ export function parseAdminTokens(json: string): AdminTokenConfig[] {
     }
     return { name, token, scopes };
   });
+}
+
+const TRUST_PROXY_NAMES = ['loopback', 'linklocal', 'uniquelocal'];
+
+/** TRUST_PROXY as Express's 'trust proxy' setting: false (trust no proxy), a hop count, or addresses. */
+export function parseTrustProxy(value: string): false | number | string[] {
+  const trimmed = value.trim();
+  if (trimmed === '') return false;
+  if (/^\d+$/.test(trimmed)) return Number(trimmed);
+  const entries = trimmed.split(',').map((entry) => entry.trim());
+  for (const entry of entries) {
+    if (TRUST_PROXY_NAMES.includes(entry)) continue;
+    const [address, prefix, ...rest] = entry.split('/');
+    const family = isIP(address);
+    const prefixOk = prefix === undefined || (/^\d{1,3}$/.test(prefix) && Number(prefix) <= (family === 6 ? 128 : 32));
+    if (family === 0 || !prefixOk || rest.length > 0) {
+      throw new Error(
+        `"${entry}" is not an address, a CIDR range or one of ${TRUST_PROXY_NAMES.join(', ')} ` +
+          '(use a hop count such as 1 to trust the nearest proxy; true, trusting anyone, is refused)',
+      );
+    }
+  }
+  return entries;
 }
