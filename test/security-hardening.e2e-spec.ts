@@ -1,9 +1,12 @@
-import { createHmac } from 'node:crypto';
+import { createHmac, randomBytes } from 'node:crypto';
 import { subscribe, unsubscribe } from 'node:diagnostics_channel';
 import type { Socket } from 'node:net';
 import { createRequire } from 'node:module';
 import { join } from 'node:path';
 import type { Pool } from 'mysql2/promise';
+import { DataSource } from 'typeorm';
+import { AdminAuditLog } from '../src/admin/admin-audit';
+import { waitFor } from './support/amqp';
 import { sqlPool } from './support/database';
 import { http, type RunningApp, startApp, TestClock, uniqueId } from './support/test-app';
 
@@ -218,6 +221,88 @@ describe('Security hardening (e2e)', () => {
       const response = await signIn(running.url, { 'x-forwarded-proto': 'https', 'x-forwarded-for': '203.0.113.9' });
       expect(response.status).toBe(200);
       expect(cookieOf(response)).not.toContain('Secure');
+    });
+  });
+
+  describe('admin audit', () => {
+    let proxied: RunningApp;
+    /** A documentation-range IPv6 address of its own per test, so no other run's failures share its window. */
+    const freshIp = () => `2001:db8::${randomBytes(2).toString('hex')}:${randomBytes(2).toString('hex')}`;
+    const failedRows = (ip: string) =>
+      rows<{ actor: string; target: string }>(
+        "SELECT actor, target FROM admin_audit WHERE action = 'admin.sign_in.failed' AND JSON_VALUE(target, '$.ip') = ?",
+        [ip],
+      );
+
+    beforeAll(async () => {
+      // Behind a proxy on loopback, as in production: the audited address is the client's, from X-Forwarded-For.
+      proxied = await startApp([], new TestClock(), { adminTokens: [OPS], trustProxy: ['loopback'] });
+    });
+
+    afterAll(() => proxied?.close());
+
+    it('a wrong token at the console sign-in and the admin API is audited once a minute per address, without the token', async () => {
+      const ip = freshIp();
+      const guesses = Array.from({ length: 6 }, (_, i) => `guess-${run}-${i}-0123456789abcdef`);
+      for (const [i, guess] of guesses.entries()) {
+        const path = i % 2 === 0 ? '/api/admin/session' : '/api/admin/payments';
+        const response = await http(i % 2 === 0 ? 'POST' : 'GET', `${proxied.url}${path}`, undefined, {
+          ...bearer(guess),
+          'x-forwarded-for': ip,
+          'user-agent': 'guesser/1.0',
+        });
+        expect(response.status).toBe(401);
+      }
+      await waitFor('the audit row', async () => (await failedRows(ip)).length > 0, 5000);
+      await sleep(300); // any later (wrong) rows would be written by now
+      const audited = await failedRows(ip);
+      expect(audited).toHaveLength(1);
+      expect(audited[0].actor).toBe('anonymous');
+      expect(JSON.parse(audited[0].target)).toEqual({
+        ip,
+        method: 'POST',
+        path: '/api/admin/session',
+        reason: 'unknown_token',
+        userAgent: 'guesser/1.0',
+      });
+      for (const guess of guesses) expect(audited[0].target).not.toContain(guess);
+
+      // Another address gets its own row; a request with no credentials at all is not a sign-in.
+      const other = freshIp();
+      await http('GET', `${proxied.url}/admin/queues/api/queues`, undefined, {
+        ...bearer(guesses[0]),
+        'x-forwarded-for': other,
+      });
+      await http('GET', `${proxied.url}/api/admin/payments`, undefined, { 'x-forwarded-for': freshIp() });
+      await waitFor('the second audit row', async () => (await failedRows(other)).length > 0, 5000);
+      expect(JSON.parse((await failedRows(other))[0].target)).toMatchObject({ path: '/admin/queues/api/queues' });
+
+      const metrics = await http('GET', `${proxied.url}/metrics`);
+      expect(metrics.body).toMatch(/payment_center_admin_auth_failures_total\{reason="unknown_token"\} 7/);
+    });
+
+    it("AdminAuditLog.record in the action's transaction commits and rolls back with it", async () => {
+      const audit = proxied.app.get(AdminAuditLog, { strict: false });
+      const dataSource = proxied.app.get(DataSource);
+      // Typed loosely so the old (four-argument) signature compiles and this test can show what it did.
+      const record = audit.record.bind(audit) as (...args: unknown[]) => Promise<void>;
+      const marker = uniqueId('audit-tx');
+      const ofMarker = () =>
+        rows('SELECT action FROM admin_audit WHERE JSON_VALUE(target, "$.marker") = ? ORDER BY id', [marker]);
+
+      await expect(
+        dataSource.transaction(async (manager) => {
+          await record('ops-hardening', 'test.rolled_back', { marker }, 1, manager);
+          throw new Error('the action failed');
+        }),
+      ).rejects.toThrow('the action failed');
+      expect(await ofMarker()).toEqual([]);
+
+      await dataSource.transaction(async (manager) => {
+        await record('ops-hardening', 'test.committed', { marker }, 1, manager);
+        expect(await ofMarker()).toEqual([]); // not visible outside before the action commits
+      });
+      expect(await ofMarker()).toEqual([{ action: 'test.committed' }]);
     });
   });
 

@@ -1,10 +1,14 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
-import type { DataSource } from 'typeorm';
+import type { DataSource, EntityManager } from 'typeorm';
 import { Clock } from '../common/clock';
 import { AdminAudit } from '../notifications/outbox.entity';
 
-/** Who did what from the admin console or API, to what, and how many things it changed (`admin_audit`). */
+/**
+ * Who did what from the admin console or API, to what, and how many things it changed (`admin_audit`).
+ * Pass the action's transaction manager so the row commits or rolls back with what it records: an action
+ * whose transaction failed leaves no row, and an action that committed is never missing one.
+ */
 @Injectable()
 export class AdminAuditLog {
   constructor(
@@ -12,8 +16,14 @@ export class AdminAuditLog {
     @Inject(Clock) private readonly clock: Clock,
   ) {}
 
-  async record(actor: string, action: string, target: Record<string, unknown>, affected: number): Promise<void> {
-    await this.dataSource.getRepository(AdminAudit).insert({
+  async record(
+    actor: string,
+    action: string,
+    target: Record<string, unknown>,
+    affected: number,
+    manager?: EntityManager,
+  ): Promise<void> {
+    await (manager ?? this.dataSource.manager).getRepository(AdminAudit).insert({
       actor: actor.slice(0, 64),
       action,
       target: JSON.stringify(target),
