@@ -9,12 +9,17 @@ import { ordersConsumerOptions } from './orders/orders-consumer.options';
 
 /** What main.ts and the e2e tests both apply to the app, so tests run the same stack as production. */
 export function configureApp(app: INestApplication): void {
+  const config = app.get(AppConfig);
+  // Before anything reads req.secure or req.ip: behind a TLS-terminating proxy they come from its headers.
+  (app.getHttpAdapter().getInstance() as { set(setting: string, value: unknown): void }).set(
+    'trust proxy',
+    config.trustProxy,
+  );
   useRequestLog(app); // first: before the body parsers and everything else
   useHttpMetrics(app); // then timing, also before the body parsers: a body that is not JSON is counted
   app.useGlobalPipes(createValidationPipe());
   setupOpenApi(app); // /docs, /docs-json, /docs-yaml
   mountQueueBoard(app); // /admin/queues, behind admin authentication
-  const config = app.get(AppConfig);
   // Hybrid app: the HTTP API and the Orders consumer of payment events in one process.
   if (config.consumersEnabled) app.connectMicroservice(ordersConsumerOptions(config));
 }

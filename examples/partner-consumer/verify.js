@@ -16,19 +16,20 @@ const TOLERANCE_SECONDS = 24 * 3600;
  */
 function verifyPaymentEvent(header, body, keys, nowSeconds = Math.floor(Date.now() / 1000)) {
   if (typeof header !== 'string') return false;
-  const fields = {};
+  // A Map, not an object: a key id such as `constructor` or `__proto__` must find nothing, not
+  // Object.prototype's members (which made Buffer.from throw instead of the check failing).
+  const fields = new Map();
   for (const part of header.split(',')) {
     const at = part.indexOf('=');
-    if (at > 0) fields[part.slice(0, at).trim()] = part.slice(at + 1).trim();
+    if (at > 0) fields.set(part.slice(0, at).trim(), part.slice(at + 1).trim());
   }
-  const timestamp = Number(fields.t);
+  const timestamp = Number(fields.get('t'));
   if (!Number.isSafeInteger(timestamp) || Math.abs(nowSeconds - timestamp) > TOLERANCE_SECONDS) return false;
   return keys.some(({ keyId, secret }) => {
-    const given = fields[keyId];
-    if (!given) return false;
+    const given = fields.get(keyId);
+    if (typeof given !== 'string' || !/^[0-9a-f]{64}$/i.test(given)) return false;
     const expected = crypto.createHmac('sha256', secret).update(`${timestamp}.`).update(body).digest();
-    const actual = Buffer.from(given, 'hex');
-    return actual.length === expected.length && crypto.timingSafeEqual(actual, expected);
+    return crypto.timingSafeEqual(Buffer.from(given, 'hex'), expected);
   });
 }
 

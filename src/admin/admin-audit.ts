@@ -4,7 +4,11 @@ import type { DataSource, EntityManager } from 'typeorm';
 import { Clock } from '../common/clock';
 import { AdminAudit } from '../notifications/outbox.entity';
 
-/** Who did what from the admin console or API, to what, and how many things it changed (`admin_audit`). */
+/**
+ * Who did what from the admin console or API, to what, and how many things it changed (`admin_audit`).
+ * Pass the action's transaction manager so the row commits or rolls back with what it records: an action
+ * whose transaction failed leaves no row, and an action that committed is never missing one.
+ */
 @Injectable()
 export class AdminAuditLog {
   constructor(

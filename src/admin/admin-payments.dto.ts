@@ -1,7 +1,8 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import { Transform, Type } from 'class-transformer';
-import { IsIn, IsInt, IsOptional, IsString, Length, Max, Min } from 'class-validator';
+import { IsIn, IsInt, IsOptional, Max, Min } from 'class-validator';
 import { EXAMPLE } from '../common/openapi/examples';
+import { IsText } from '../common/validation/text-field';
 import { CHANNELS, type Channel } from '../gateways/gateway.types';
 import { PaymentDetailResponse } from '../payment-center/payment.response';
 import { PAYMENT_STATUSES, type PaymentStatus } from '../payment-center/payment-state-machine';
@@ -49,8 +50,7 @@ export class ResolvePaymentDto {
     example: 'WeChat merchant console shows the trade unpaid and closed (ticket OPS-1432)',
   })
   @Transform(trim)
-  @IsString()
-  @Length(3, 200)
+  @IsText(3, 200)
   reason: string;
 }
 

@@ -22,7 +22,7 @@ import { AdminAuthGuard, type AdminRequest, findAdminToken } from '../notificati
 import { AdminAuditLog } from './admin-audit';
 import { AdminSessionResponse } from './admin-payments.dto';
 import { BOARD_SCOPE } from './queue-board';
-import { BOARD_SESSION_MS, boardCookie, issueBoardSession } from './board-session';
+import { BOARD_SESSION_MS, boardCookie, boardCookieSecure, issueBoardSession } from './board-session';
 
 /** Any valid admin token, whatever its scopes. */
 const ApiAnyAdminToken = () => applyDecorators(ApiBearerAuth(ADMIN_BEARER), ApiErrors('UNAUTHENTICATED'));
@@ -64,7 +64,7 @@ export class AdminSessionController {
     let queueBoardUntil: string | null = null;
     if (token.scopes.includes(BOARD_SCOPE)) {
       const session = issueBoardSession(token, this.clock.now());
-      response.setHeader('Set-Cookie', boardCookie(session.value, BOARD_SESSION_MS, request.secure));
+      response.setHeader('Set-Cookie', boardCookie(session.value, BOARD_SESSION_MS, this.secure(request)));
       queueBoardUntil = session.expiresAt.toISOString();
     }
     await this.audit.record(token.name, 'console.sign_in', { queueBoard: queueBoardUntil !== null }, 0);
@@ -78,8 +78,12 @@ export class AdminSessionController {
   @ApiNoContentResponse()
   @ApiAnyAdminToken()
   async signOut(@Req() request: AdminRequest, @Res({ passthrough: true }) response: Response): Promise<void> {
-    response.setHeader('Set-Cookie', boardCookie('', 0, request.secure));
+    response.setHeader('Set-Cookie', boardCookie('', 0, this.secure(request)));
     await this.audit.record(this.tokenOf(request).name, 'console.sign_out', {}, 0);
+  }
+
+  private secure(request: AdminRequest): boolean {
+    return boardCookieSecure(this.config.production, request);
   }
 
   /** The guard let the bearer token in; this is its configuration (name and scopes as configured now). */

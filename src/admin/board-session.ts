@@ -55,8 +55,17 @@ export function cookieValue(header: string | undefined, name: string): string | 
 }
 
 /**
+ * Whether the board cookie gets `Secure`: always in production (NODE_ENV=production), so a deployment whose
+ * TLS-terminating proxy is not in TRUST_PROXY still never sends the session in clear; in local development
+ * (any other NODE_ENV) when the request came over HTTPS, so `npm start` on http://localhost keeps working.
+ */
+export function boardCookieSecure(production: boolean, request: { secure: boolean }): boolean {
+  return production || request.secure;
+}
+
+/**
  * HttpOnly (page scripts never see it), SameSite=Strict (no other site's page makes the browser send it),
- * limited to the board's path, Secure over HTTPS. It grants reading the board only: the admin API takes
+ * limited to the board's path, Secure as boardCookieSecure says. It grants reading the board only: the admin API takes
  * bearer tokens, never this cookie, so it cannot be used to act.
  */
 export function boardCookie(value: string, maxAgeMs: number, secure: boolean): string {

@@ -5,10 +5,15 @@ import { getQueueToken } from '@nestjs/bull';
 import type { INestApplication } from '@nestjs/common';
 import type { Queue } from 'bull';
 import type { NextFunction, Request, Response } from 'express';
+import type { Redis } from 'ioredis';
+import { DataSource } from 'typeorm';
 import { Clock } from '../common/clock';
+import { REDIS } from '../common/redis/redis.module';
 import { AppConfig } from '../config/app-config';
 import type { AdminTokenConfig } from '../config/environment';
+import { MetricsService } from '../metrics/metrics.service';
 import { findAdminToken } from '../notifications/admin/admin-auth.guard';
+import { FailedSignIns } from '../notifications/admin/failed-sign-ins';
 import { PAYMENT_QUERIES_QUEUE } from '../payment-center/recovery/query-scheduler';
 import { BOARD_COOKIE, BOARD_PATH, cookieValue, verifyBoardSession } from './board-session';
 
@@ -58,10 +63,11 @@ export function mountQueueBoard(app: INestApplication): void {
       },
     },
   });
-  app.use(BOARD_PATH, boardGuard(config, clock), board.getRouter());
+  const failures = new FailedSignIns(app.get(DataSource), app.get<Redis>(REDIS), clock, app.get(MetricsService));
+  app.use(BOARD_PATH, boardGuard(config, clock, failures), board.getRouter());
 }
 
-function boardGuard(config: AppConfig, clock: Clock) {
+function boardGuard(config: AppConfig, clock: Clock, failures: FailedSignIns) {
   return (request: Request, response: Response, next: NextFunction): void => {
     response.setHeader('Content-Security-Policy', BOARD_CSP);
     response.setHeader('X-Content-Type-Options', 'nosniff');
@@ -72,7 +78,7 @@ function boardGuard(config: AppConfig, clock: Clock) {
       response.status(405).json({ code: 'METHOD_NOT_ALLOWED', message: 'The queue board is read-only.' });
       return;
     }
-    const token = tokenOf(request, config.adminTokens, clock.now());
+    const token = tokenOf(request, config.adminTokens, clock.now(), failures);
     if (!token) {
       response.status(401);
       if (request.accepts(['json', 'html']) === 'html') {
@@ -90,9 +96,19 @@ function boardGuard(config: AppConfig, clock: Clock) {
   };
 }
 
-function tokenOf(request: Request, tokens: readonly AdminTokenConfig[], now: Date): AdminTokenConfig | undefined {
+function tokenOf(
+  request: Request,
+  tokens: readonly AdminTokenConfig[],
+  now: Date,
+  failures: FailedSignIns,
+): AdminTokenConfig | undefined {
   const bearer = /^Bearer (\S+)$/.exec(request.headers.authorization ?? '');
-  if (bearer) return findAdminToken(tokens, bearer[1]);
+  if (bearer) {
+    const found = findAdminToken(tokens, bearer[1]);
+    if (!found) failures.note(request, 'unknown_token');
+    return found;
+  }
+  // An expired or stale cookie is a browser coming back after its session ended, not a guess: not audited.
   const session = cookieValue(request.headers.cookie, BOARD_COOKIE);
   return session ? verifyBoardSession(tokens, session, now) : undefined;
 }

@@ -6,6 +6,7 @@ import {
   parseAdminTokens,
   parseDurationList,
   parsePartners,
+  parseTrustProxy,
   type PartnerConfig,
 } from './environment';
 
@@ -108,6 +109,10 @@ export class AppConfig {
   readonly partnerDeliveryLimit: number;
   /** Wait before the Orders consumer requeues a message it failed on; doubles per redelivery (to 8x). */
   readonly consumerRetryDelayMs: number;
+  /** NODE_ENV=production. */
+  readonly production: boolean;
+  /** Express's 'trust proxy' (TRUST_PROXY): which proxies' X-Forwarded-* headers to believe. */
+  readonly trustProxy: false | number | string[];
 
   constructor(@Inject(ConfigService) config: ConfigService<Environment, true>) {
     const env = (key: keyof Environment) => config.get(key, { infer: true });
@@ -199,5 +204,7 @@ export class AppConfig {
     this.ordersPartner = env('ORDERS_PARTNER') as string;
     this.partnerDeliveryLimit = env('PARTNER_DELIVERY_LIMIT') as number;
     this.consumerRetryDelayMs = env('CONSUMER_RETRY_DELAY_MS') as number;
+    this.production = env('NODE_ENV') === 'production';
+    this.trustProxy = parseTrustProxy(env('TRUST_PROXY') as string);
   }
 }

@@ -1,7 +1,13 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseEnv } from 'node:util';
-import { Environment, InvalidEnvironment, parseDurationList, validateEnvironment } from './environment';
+import {
+  Environment,
+  InvalidEnvironment,
+  parseDurationList,
+  parseTrustProxy,
+  validateEnvironment,
+} from './environment';
 
 describe('validateEnvironment', () => {
   it('gives working defaults for a local run when nothing is set', () => {
@@ -32,6 +38,9 @@ describe('validateEnvironment', () => {
     ['ORDER_MAX_AMOUNT_FEN', '3000000000'],
     ['PAYMENT_QUERY_SCHEDULE', '30,10'],
     ['LOG_LEVEL', 'chatty'],
+    ['TRUST_PROXY', 'true'],
+    ['TRUST_PROXY', '10.0.0.0/33'],
+    ['TRUST_PROXY', 'loopback, proxy.internal'],
   ])('refuses %s=%s and names the key', (key, value) => {
     expect(() => validateEnvironment({ [key]: value })).toThrow(InvalidEnvironment);
     expect(() => validateEnvironment({ [key]: value })).toThrow(new RegExp(`${key}=`));
@@ -55,6 +64,23 @@ describe('parseDurationList', () => {
   it('reads the query schedule in milliseconds', () => {
     expect(parseDurationList('30s,10s,20s,30s')).toEqual([30_000, 10_000, 20_000, 30_000]);
     expect(parseDurationList('500ms, 1m, 2h')).toEqual([500, 60_000, 7_200_000]);
+  });
+});
+
+describe('parseTrustProxy', () => {
+  it("reads Express's 'trust proxy': none, a hop count, or addresses, ranges and names", () => {
+    expect(parseTrustProxy('')).toBe(false);
+    expect(parseTrustProxy('1')).toBe(1);
+    expect(parseTrustProxy('loopback, 10.0.0.0/8,fd00::/8, 192.168.1.7')).toEqual([
+      'loopback',
+      '10.0.0.0/8',
+      'fd00::/8',
+      '192.168.1.7',
+    ]);
+  });
+
+  it('refuses true (anyone could then claim any address and HTTPS) naming the entry', () => {
+    expect(() => parseTrustProxy('true')).toThrow(/"true" is not an address/);
   });
 });
 

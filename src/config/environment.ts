@@ -1,3 +1,4 @@
+import { isIP } from 'node:net';
 import { plainToInstance, Transform } from 'class-transformer';
 import {
   IsBoolean,
@@ -31,7 +32,7 @@ const DURATION_LIST = /^\s*\d+(ms|s|m|h)\s*(,\s*\d+(ms|s|m|h)\s*)*$/;
  * refuses to start without them (fail-closed.ts).
  */
 export class Environment {
-  /** `production` (the Dockerfile sets it) turns the defaults that suit a laptop into refusals. */
+  /** `production` (the Dockerfile sets it) turns the defaults that suit a laptop into refusals, and makes the queue board cookie `Secure`. */
   @IsString()
   NODE_ENV = 'development';
 
@@ -376,6 +377,15 @@ export class Environment {
 
   @IsIn(['fatal', 'error', 'warn', 'log', 'debug', 'verbose'])
   LOG_LEVEL: 'fatal' | 'error' | 'warn' | 'log' | 'debug' | 'verbose' = 'log';
+
+  /**
+   * Which proxies in front of the app to believe about the client (X-Forwarded-For / -Proto), Express's
+   * 'trust proxy': empty (none: the default), a hop count (`1`: the nearest one), or a comma-separated list
+   * of addresses, CIDR ranges and the names loopback, linklocal, uniquelocal. Behind a TLS-terminating
+   * proxy this is what makes a request count as HTTPS. `true` (believe anyone) is refused.
+   */
+  @IsString()
+  TRUST_PROXY = '';
 }
 
 export class InvalidEnvironment extends Error {
@@ -396,7 +406,7 @@ export function validateEnvironment(raw: Record<string, unknown>): Environment {
   const errors = validateSync(env, { whitelist: false, forbidUnknownValues: true });
   const problems = errors.map((e) => describe(e, raw));
   const invalid = (key: keyof Environment) => errors.some((e) => e.property === key);
-  const parse = <T>(key: 'PARTNERS' | 'ADMIN_TOKENS', parser: (json: string) => T): T | undefined => {
+  const parse = <T>(key: 'PARTNERS' | 'ADMIN_TOKENS' | 'TRUST_PROXY', parser: (json: string) => T): T | undefined => {
     if (invalid(key)) return undefined;
     try {
       return parser(env[key]);
@@ -405,6 +415,7 @@ export function validateEnvironment(raw: Record<string, unknown>): Environment {
       return undefined;
     }
   };
+  parse('TRUST_PROXY', parseTrustProxy);
   const parsed = { partners: parse('PARTNERS', parsePartners), adminTokens: parse('ADMIN_TOKENS', parseAdminTokens) };
   // The cross-key rules need every key they read to be well-formed; those already reported are enough.
   const crossKeys: (keyof Environment)[] = ['NODE_ENV', 'GATEWAY_MODE', 'RABBITMQ_URL', 'METRICS_TOKEN'];
@@ -519,4 +530,27 @@ export function parseAdminTokens(json: string): AdminTokenConfig[] {
     }
     return { name, token, scopes };
   });
+}
+
+const TRUST_PROXY_NAMES = ['loopback', 'linklocal', 'uniquelocal'];
+
+/** TRUST_PROXY as Express's 'trust proxy' setting: false (trust no proxy), a hop count, or addresses. */
+export function parseTrustProxy(value: string): false | number | string[] {
+  const trimmed = value.trim();
+  if (trimmed === '') return false;
+  if (/^\d+$/.test(trimmed)) return Number(trimmed);
+  const entries = trimmed.split(',').map((entry) => entry.trim());
+  for (const entry of entries) {
+    if (TRUST_PROXY_NAMES.includes(entry)) continue;
+    const [address, prefix, ...rest] = entry.split('/');
+    const family = isIP(address);
+    const prefixOk = prefix === undefined || (/^\d{1,3}$/.test(prefix) && Number(prefix) <= (family === 6 ? 128 : 32));
+    if (family === 0 || !prefixOk || rest.length > 0) {
+      throw new Error(
+        `"${entry}" is not an address, a CIDR range or one of ${TRUST_PROXY_NAMES.join(', ')} ` +
+          '(use a hop count such as 1 to trust the nearest proxy; true, trusting anyone, is refused)',
+      );
+    }
+  }
+  return entries;
 }

@@ -70,6 +70,13 @@ export class MetricsService {
     registers: [this.registry],
   });
 
+  private readonly adminAuthFailures = new Counter({
+    name: 'payment_center_admin_auth_failures_total',
+    help: 'Admin bearer tokens refused (unknown token or malformed header), by reason; each source address is audited once a minute.',
+    labelNames: ['reason'] as const,
+    registers: [this.registry],
+  });
+
   private readonly duplicates = new Counter({
     name: 'payment_center_duplicate_submissions_total',
     help: 'Duplicate write requests caught, by how: redis_replay, in_flight (409) or database (backstop).',
@@ -144,6 +151,10 @@ export class MetricsService {
 
   apiKeyRefused(reason: ApiKeyRefusal): void {
     this.apiKeyRefusals.inc({ reason });
+  }
+
+  adminAuthFailed(reason: string): void {
+    this.adminAuthFailures.inc({ reason });
   }
 
   duplicateCaught(caughtBy: DuplicateCaughtBy): void {

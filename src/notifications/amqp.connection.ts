@@ -15,6 +15,8 @@ export class AmqpConnection implements OnApplicationShutdown {
   private readonly logger = new Logger(AmqpConnection.name);
   private connection?: AmqpConnectionManager;
   private channel?: ChannelWrapper;
+  /** Why the link last failed or dropped, for /health (shown to the metrics token holder only). */
+  private lastFailure = 'not connected yet';
   /** messageIds the broker returned as unroutable (mandatory flag), checked after each confirm. */
   readonly returned = new Set<string>();
 
@@ -26,9 +28,13 @@ export class AmqpConnection implements OnApplicationShutdown {
       heartbeatIntervalInSeconds: 5,
       reconnectTimeInSeconds: 1,
     });
-    this.connection.on('disconnect', ({ err }) =>
-      this.logger.warn(`RabbitMQ disconnected: ${err?.message ?? 'closed'}`),
-    );
+    this.connection.on('disconnect', ({ err }) => {
+      this.lastFailure = err?.message ?? 'closed';
+      this.logger.warn(`RabbitMQ disconnected: ${this.lastFailure}`);
+    });
+    this.connection.on('connectFailed', ({ err }) => {
+      this.lastFailure = err.message;
+    });
     this.connection.on('connect', () => this.logger.log('RabbitMQ connected'));
     return this.connection;
   }
@@ -51,6 +57,25 @@ export class AmqpConnection implements OnApplicationShutdown {
   /** Resolves once connected with the topology declared (for a caller that needs the queues to exist). */
   async ready(): Promise<void> {
     await this.publisher().waitForConnect();
+  }
+
+  /**
+   * For /health: rejects unless the broker answers within `timeoutMs`, on this link (a channel opened
+   * and closed: one round trip), never on a connection of its own. While the link is down it waits for
+   * the manager's own reconnect, so a health check never adds a connection attempt.
+   */
+  async probe(timeoutMs: number): Promise<void> {
+    const manager = this.connect();
+    // connect() resolves on the next `connect` event only: already connected, it would wait for nothing.
+    if (!manager.isConnected()) {
+      await manager.connect({ timeout: timeoutMs }).catch(() => {
+        throw new Error(`not connected within ${timeoutMs} ms (last failure: ${this.lastFailure})`);
+      });
+    }
+    const connection = manager.connection;
+    if (!connection) throw new Error('RabbitMQ link lost');
+    const channel = await connection.createChannel();
+    await channel.close();
   }
 
   publisher(): ChannelWrapper {

@@ -13,6 +13,6 @@ import { OutboxWriter } from './outbox.writer';
   imports: [TypeOrmModule.forFeature([OutboxEvent, EventDelivery, AdminAudit])],
   controllers: [DeliveriesController],
   providers: [AmqpConnection, OutboxWriter, OutboxRelay, DeadLetterConsumer, DeliveriesService, AdminAuthGuard],
-  exports: [OutboxWriter, OutboxRelay],
+  exports: [OutboxWriter, OutboxRelay, AmqpConnection],
 })
 export class NotificationsModule {}

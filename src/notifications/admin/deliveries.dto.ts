@@ -1,6 +1,7 @@
 import { ApiPropertyOptional } from '@nestjs/swagger';
 import { Type } from 'class-transformer';
-import { IsBoolean, IsDate, IsIn, IsInt, IsOptional, IsString, Max, Min } from 'class-validator';
+import { IsBoolean, IsDate, IsIn, IsInt, IsOptional, Max, Min } from 'class-validator';
+import { IsText } from '../../common/validation/text-field';
 import { DELIVERY_STATUSES, type DeliveryStatus } from '../outbox.entity';
 import { PAYMENT_EVENT_TYPES, type PaymentEventType } from '../payment-event';
 
@@ -10,9 +11,9 @@ export class DeliveryFilterDto {
   @IsIn(DELIVERY_STATUSES)
   status?: DeliveryStatus;
 
-  @ApiPropertyOptional({ description: 'Partner name from `PARTNERS`.', example: 'orders' })
+  @ApiPropertyOptional({ description: 'Partner name from `PARTNERS`.', maxLength: 40, example: 'orders' })
   @IsOptional()
-  @IsString()
+  @IsText(1, 40) // event_deliveries.partner VARCHAR(40)
   partner?: string;
 
   @ApiPropertyOptional({ enum: PAYMENT_EVENT_TYPES, enumName: 'PaymentEventType', example: 'payment.succeeded' })

@@ -7,23 +7,20 @@ import {
   IsIn,
   IsInt,
   IsOptional,
-  IsString,
-  Length,
   Matches,
   Max,
   Min,
   ValidateNested,
 } from 'class-validator';
+import { IsText } from '../../common/validation/text-field';
 
 export class OrderItemDto {
   @ApiProperty({ minLength: 1, maxLength: 64, example: 'TEA-001' })
-  @IsString()
-  @Length(1, 64)
+  @IsText(1, 64)
   sku: string;
 
   @ApiProperty({ minLength: 1, maxLength: 128, example: 'Longjing tea 250g' })
-  @IsString()
-  @Length(1, 128)
+  @IsText(1, 128)
   name: string;
 
   @ApiProperty({ type: 'integer', minimum: 1, maximum: 10_000, example: 2 })
@@ -48,7 +45,7 @@ export class OrderItemDto {
 
 export class CreateOrderDto {
   @ApiProperty({ pattern: '^[A-Za-z0-9_.:@-]{1,64}$', description: "The shop's buyer id.", example: 'u-1001' })
-  @IsString()
+  @IsText(1, 64)
   @Matches(/^[A-Za-z0-9_.:@-]{1,64}$/, { message: 'buyerId must be 1-64 letters, digits or _.:@-' })
   buyerId: string;
 

@@ -1,11 +1,12 @@
 import { Body, Controller, Get, Inject, Param, Post } from '@nestjs/common';
 import { ApiCreatedResponse, ApiOkResponse, ApiOperation, ApiParam, ApiProperty, ApiTags } from '@nestjs/swagger';
-import { IsInt, IsString, Length, Max, Min } from 'class-validator';
+import { IsInt, Max, Min } from 'class-validator';
 import { CallerApp, RequireApiKey } from '../../applications/api-key.guard';
 import { Idempotency, type IdempotencyContext } from '../../common/idempotency/idempotency-context';
 import { ApiIdempotencyKey, REPLAYED_HEADERS, TAGS } from '../../common/openapi/api-decorators';
 import { ApiErrors } from '../../common/openapi/api-errors';
 import { EXAMPLE } from '../../common/openapi/examples';
+import { IsText } from '../../common/validation/text-field';
 import { RefundResponse } from './refund.response';
 import { RefundsService } from './refunds.service';
 
@@ -24,8 +25,7 @@ export class CreateRefundDto {
   amountFen: number;
 
   @ApiProperty({ minLength: 1, maxLength: 80, example: 'returned goods' })
-  @IsString()
-  @Length(1, 80)
+  @IsText(1, 80)
   reason: string;
 }
 
