@@ -1,29 +1,16 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import { Transform, Type } from 'class-transformer';
-import {
-  ArrayMaxSize,
-  ArrayMinSize,
-  IsArray,
-  IsDate,
-  IsIn,
-  IsOptional,
-  IsString,
-  Length,
-  Matches,
-} from 'class-validator';
+import { ArrayMaxSize, ArrayMinSize, IsArray, IsDate, IsIn, IsOptional } from 'class-validator';
+import { IsText } from '../common/validation/text-field';
 import { API_SCOPES, type ApiScope } from '../applications/api-key-secret';
 import { APPLICATION_STATUSES, type ApplicationStatus } from '../applications/application.entity';
 
 const trim = ({ value }: { value: unknown }): unknown => (typeof value === 'string' ? value.trim() : value);
-/** Printable, no control or bidi characters: a name shows in the console and in logs as it is. */
-const PLAIN_NAME = /^[^\p{Cc}\p{Cf}\p{Zl}\p{Zp}]+$/u;
 
 export class CreateApplicationDto {
   @ApiProperty({ minLength: 1, maxLength: 64, example: 'Tea shop' })
   @Transform(trim)
-  @IsString()
-  @Length(1, 64)
-  @Matches(PLAIN_NAME, { message: 'name must not contain control or formatting characters' })
+  @IsText(1, 64)
   name: string;
 }
 
@@ -31,9 +18,7 @@ export class CreateApiKeyDto {
   @ApiPropertyOptional({ minLength: 1, maxLength: 64, default: 'default', example: 'checkout 2026-12' })
   @IsOptional()
   @Transform(trim)
-  @IsString()
-  @Length(1, 64)
-  @Matches(PLAIN_NAME, { message: 'name must not contain control or formatting characters' })
+  @IsText(1, 64)
   name?: string;
 
   @ApiPropertyOptional({

@@ -7,6 +7,7 @@ import { NestFactory } from '@nestjs/core';
 import { InjectDataSource } from '@nestjs/typeorm';
 import type { DataSource } from 'typeorm';
 import { Clock } from '../common/clock';
+import { textProblem } from '../common/validation/text-field';
 import { ConfigModule } from '../config/config.module';
 import { validateEnvironment } from '../config/environment';
 import { DatabaseModule } from '../database/database.module';
@@ -102,8 +103,9 @@ async function main(): Promise<number> {
     return 1;
   }
   const name = values.name?.trim();
-  if (name !== undefined && (name.length < 1 || [...name].length > 64 || /[\p{Cc}\p{Cf}]/u.test(name))) {
-    console.error('--name must be 1 to 64 characters, with no control or formatting characters');
+  const problem = name === undefined ? undefined : textProblem(name, 1, 64);
+  if (problem) {
+    console.error(`--name ${problem}`);
     return 1;
   }
   const scopes = scopesOf(values.scopes);
