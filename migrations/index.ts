@@ -5,6 +5,7 @@ import { Reconciliation1764300000000 } from './1764300000000-reconciliation';
 import { PaymentsByStatus1764410000000 } from './1764410000000-payments-by-status';
 import { PaymentsStatusChannel1764420000000 } from './1764420000000-payments-status-channel';
 import { OrderIdempotencyKey1764500000000 } from './1764500000000-order-idempotency-key';
+import { NotificationIntake1764610000000 } from './1764610000000-notification-intake';
 
 /** Every migration, in order. Listed explicitly so the app, the CLI and the tests load the same set. */
 export const migrations = [
@@ -15,4 +16,5 @@ export const migrations = [
   PaymentsByStatus1764410000000,
   PaymentsStatusChannel1764420000000,
   OrderIdempotencyKey1764500000000,
+  NotificationIntake1764610000000,
 ];

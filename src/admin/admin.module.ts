@@ -1,6 +1,7 @@
 import { Module } from '@nestjs/common';
 import { PaymentCenterModule } from '../payment-center/payment-center.module';
 import { AdminAuditLog } from './admin-audit';
+import { AdminOrphansController } from './admin-orphans.controller';
 import { AdminPaymentsController } from './admin-payments.controller';
 import { AdminPaymentsService } from './admin-payments.service';
 import { AdminSessionController } from './admin-session.controller';
@@ -13,7 +14,7 @@ import { AdminConsoleController } from './console/admin-console.controller';
  */
 @Module({
   imports: [PaymentCenterModule],
-  controllers: [AdminPaymentsController, AdminSessionController, AdminConsoleController],
+  controllers: [AdminPaymentsController, AdminOrphansController, AdminSessionController, AdminConsoleController],
   providers: [AdminPaymentsService, AdminAuditLog],
 })
 export class AdminModule {}
