@@ -6,6 +6,7 @@ import { PaymentsByStatus1764410000000 } from './1764410000000-payments-by-statu
 import { PaymentsStatusChannel1764420000000 } from './1764420000000-payments-status-channel';
 import { OrderIdempotencyKey1764500000000 } from './1764500000000-order-idempotency-key';
 import { Applications1764600000000 } from './1764600000000-applications';
+import { NotificationIntake1764610000000 } from './1764610000000-notification-intake';
 
 /** Every migration, in order. Listed explicitly so the app, the CLI and the tests load the same set. */
 export const migrations = [
@@ -17,4 +18,5 @@ export const migrations = [
   PaymentsStatusChannel1764420000000,
   OrderIdempotencyKey1764500000000,
   Applications1764600000000,
+  NotificationIntake1764610000000,
 ];

@@ -193,9 +193,19 @@ describe('UnionPay through the sandbox (e2e)', () => {
     };
     const base = { version: '5.1.0', encoding: 'UTF-8', signMethod: '01', bizType: '000201', merId: settings.merId };
     const fields = { ...base, txnType: '04', txnSubType: '00', orderId: refundNo, txnTime: txnTimeOf(refundNo) };
-    expect(
-      await gateway.parseNotification({ headers: {}, rawBody: signed({ ...fields, respCode: '00', queryId: '9' }) }),
-    ).toEqual({ kind: 'refund', refundNo, result: { kind: 'succeeded', gatewayRefundNo: '9' } });
+    const refunded = { ...fields, respCode: '00', queryId: '9', txnAmt: '1000', origQryId: '8' };
+    expect(await gateway.parseNotification({ headers: {}, rawBody: signed(refunded) })).toEqual({
+      kind: 'refund',
+      refundNo,
+      result: { kind: 'succeeded', gatewayRefundNo: '9' },
+      facts: { refundFen: 1000, gatewayTradeNo: '8' },
+    });
+    // A success without the amount cannot be compared with the refund: not believed, the query decides.
+    const { txnAmt: _amount, ...withoutAmount } = refunded;
+    expect(await gateway.parseNotification({ headers: {}, rawBody: signed(withoutAmount) })).toMatchObject({
+      kind: 'refund',
+      result: { kind: 'unknown' },
+    });
     await expect(
       gateway.parseNotification({
         headers: {},

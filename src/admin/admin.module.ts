@@ -4,6 +4,7 @@ import { PaymentCenterModule } from '../payment-center/payment-center.module';
 import { AdminApplicationsController } from './admin-applications.controller';
 import { AdminApplicationsService } from './admin-applications.service';
 import { AdminAuditLog } from './admin-audit';
+import { AdminOrphansController } from './admin-orphans.controller';
 import { AdminPaymentsController } from './admin-payments.controller';
 import { AdminPaymentsService } from './admin-payments.service';
 import { AdminSessionController } from './admin-session.controller';
@@ -16,7 +17,13 @@ import { AdminConsoleController } from './console/admin-console.controller';
  */
 @Module({
   imports: [PaymentCenterModule, ApplicationsModule],
-  controllers: [AdminPaymentsController, AdminApplicationsController, AdminSessionController, AdminConsoleController],
+  controllers: [
+    AdminPaymentsController,
+    AdminApplicationsController,
+    AdminOrphansController,
+    AdminSessionController,
+    AdminConsoleController,
+  ],
   providers: [AdminPaymentsService, AdminApplicationsService, AdminAuditLog],
 })
 export class AdminModule {}

@@ -5,6 +5,7 @@ import { IdempotencyRecord } from '../common/idempotency/idempotency-record.enti
 import { AdminAudit, EventDelivery, OutboxEvent } from '../notifications/outbox.entity';
 import { ProcessedEvent } from '../orders/processed-event.entity';
 import { Order, OrderItem } from '../orders/order.entity';
+import { AppliedNotification, OrphanNotification } from '../payment-center/intake/intake.entity';
 import { Payment, PaymentAttempt, PaymentIntent, PaymentTransition } from '../payment-center/payment.entity';
 import { Refund } from '../payment-center/refunds/refund.entity';
 import { ReconciliationDifference, ReconciliationRun } from '../reconciliation/reconciliation.entity';
@@ -28,6 +29,8 @@ export const ENTITIES = [
   PaymentTransition,
   PaymentAttempt,
   Refund,
+  AppliedNotification,
+  OrphanNotification,
   ReconciliationRun,
   ReconciliationDifference,
   IdempotencyRecord,

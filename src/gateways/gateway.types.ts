@@ -61,9 +61,27 @@ export interface RawNotification {
   rawBody: Buffer;
 }
 
+/**
+ * What a refund notification says about the refund besides its result, to be compared with our refund row
+ * before the result is believed: the amount refunded and the trade it refunds. Absent when the vendor's
+ * message does not carry it.
+ */
+export interface RefundFacts {
+  refundFen?: Fen;
+  /** Our payment number (the vendor's out_trade_no). */
+  paymentNo?: string;
+  /** The vendor's number of the refunded trade (WeChat transaction_id, UnionPay origQryId). */
+  gatewayTradeNo?: string;
+}
+
+/**
+ * A verified notification in our terms. `notificationId` is the vendor's own id of the notification, covered
+ * by its signature (WeChat `id`, "the notification's unique id"; Alipay `notify_id`, the same on every resend;
+ * UnionPay sends none): what a replay of it is recognised by.
+ */
 export type GatewayNotification =
-  | { kind: 'payment'; paymentNo: string; result: GatewayResult }
-  | { kind: 'refund'; refundNo: string; result: RefundResult };
+  | { kind: 'payment'; paymentNo: string; result: GatewayResult; notificationId?: string }
+  | { kind: 'refund'; refundNo: string; result: RefundResult; facts: RefundFacts; notificationId?: string };
 
 /** What to send back to the vendor so it stops (accepted) or keeps (rejected) resending. */
 export interface GatewayAck {

@@ -56,6 +56,27 @@ export class MetricsService {
     registers: [this.registry],
   });
 
+  private readonly notificationReplays = new Counter({
+    name: 'payment_center_notification_replays_total',
+    help: 'Verified vendor notifications already applied (same notification id), acknowledged without applying them again, by channel and where the id was found (redis, database).',
+    labelNames: ['channel', 'caught_by'] as const,
+    registers: [this.registry],
+  });
+
+  private readonly orphanNotifications = new Counter({
+    name: 'payment_center_orphan_notifications_total',
+    help: 'Verified vendor notifications for a payment number we do not know, stored in orphan_notifications (a resend of one counts once), by channel and result.',
+    labelNames: ['channel', 'result'] as const,
+    registers: [this.registry],
+  });
+
+  private readonly refundMismatches = new Counter({
+    name: 'payment_center_refund_notification_mismatches_total',
+    help: 'Refund results whose amount or trade differs from the refund row: the refund went to NEEDS_REVIEW, by channel and what differed (amount, trade).',
+    labelNames: ['channel', 'field'] as const,
+    registers: [this.registry],
+  });
+
   private readonly publishLag = new Histogram({
     name: 'payment_center_outbox_publish_lag_seconds',
     help: 'Time from an outbox event being written to the relay marking it published.',
@@ -139,6 +160,18 @@ export class MetricsService {
 
   notificationRefused(channel: string, reason: string): void {
     this.notificationFailures.inc({ channel, reason });
+  }
+
+  notificationReplayed(channel: string, caughtBy: 'redis' | 'database'): void {
+    this.notificationReplays.inc({ channel, caught_by: caughtBy });
+  }
+
+  orphanNotification(channel: string, result: string): void {
+    this.orphanNotifications.inc({ channel, result });
+  }
+
+  refundMismatch(channel: string, field: 'amount' | 'trade'): void {
+    this.refundMismatches.inc({ channel, field });
   }
 
   outboxPublished(lagSeconds: number): void {

@@ -1,13 +1,19 @@
 import { Inject, Injectable, Logger } from '@nestjs/common';
+import { InjectDataSource } from '@nestjs/typeorm';
+import type { DataSource } from 'typeorm';
 import { addLogContext } from '../common/logging/log-context';
 import { DomainError } from '../common/errors/domain-error';
+import { inTransaction } from '../database/transaction';
 import { GatewayRegistry } from '../gateways/gateway-registry';
 import { NotificationRejected, type RejectionReason } from '../gateways/notification-rejected';
 import type { Channel, GatewayAck, GatewayNotification, RawNotification } from '../gateways/gateway.types';
+import type { PaymentGateway } from '../gateways/payment-gateway';
 import { MetricsService } from '../metrics/metrics.service';
-import { eventOf } from './gateway-answers';
+import { describe, eventOf } from './gateway-answers';
+import { NotificationReplays } from './intake/notification-replays';
+import { OrphanNotificationsRepository } from './intake/orphan-notifications.repository';
 import { isFinal } from './payment-state-machine';
-import { PaymentStateService } from './payment-state.service';
+import { PaymentStateService, type TransitionOutcome } from './payment-state.service';
 import { PaymentNotFound } from './payment-errors';
 import { PaymentsRepository } from './payments.repository';
 import { RefundStateService } from './refunds/refund-state.service';
@@ -16,10 +22,17 @@ import { RefundsRepository } from './refunds/refunds.repository';
 /** Why a notification was refused (a metric label): the adapter's reason, or what the lookup found. */
 type RefusalReason = RejectionReason | 'unknown_payment' | 'unknown_refund' | 'channel_mismatch' | 'error';
 
+type PaymentNotification = Extract<GatewayNotification, { kind: 'payment' }>;
+type RefundNotification = Extract<GatewayNotification, { kind: 'refund' }>;
+
 /**
  * A vendor's asynchronous notification: verify (in the adapter) → apply through the one locked state
  * change of the payment, or of the refund (a duplicate, reordered or late notification is a no-op there) →
  * acknowledge the vendor's way.
+ * A notification the vendor gave an id (WeChat, Alipay) is applied once: its id is recorded in the applying
+ * transaction, and a replay of it is acknowledged without being applied again (NotificationReplays).
+ * A verified notification for a payment number we do not know is kept as an orphan and acknowledged: the
+ * vendor would only resend it for a day, and nothing here can make it a payment.
  * Nothing slow runs here: the event for partners is an outbox row in the same transaction.
  */
 @Injectable()
@@ -27,11 +40,14 @@ export class NotificationIntakeUseCase {
   private readonly logger = new Logger(NotificationIntakeUseCase.name);
 
   constructor(
+    @InjectDataSource() private readonly dataSource: DataSource,
     @Inject(GatewayRegistry) private readonly gateways: GatewayRegistry,
     @Inject(PaymentStateService) private readonly state: PaymentStateService,
     @Inject(PaymentsRepository) private readonly payments: PaymentsRepository,
     @Inject(RefundsRepository) private readonly refunds: RefundsRepository,
     @Inject(RefundStateService) private readonly refundState: RefundStateService,
+    @Inject(NotificationReplays) private readonly replays: NotificationReplays,
+    @Inject(OrphanNotificationsRepository) private readonly orphans: OrphanNotificationsRepository,
     @Inject(MetricsService) private readonly metrics: MetricsService,
   ) {}
 
@@ -49,19 +65,46 @@ export class NotificationIntakeUseCase {
       notification.kind === 'refund' ? { refundNo: notification.refundNo } : { paymentNo: notification.paymentNo },
     );
     this.logger.log(`${channel} ${notification.kind} notification verified`);
-    if (notification.kind === 'refund') {
-      const refund = await this.refunds.findByRefundNo(notification.refundNo);
-      if (!refund) return this.refuse(channel, ack, `unknown refund ${notification.refundNo}`, 'unknown_refund');
-      if (refund.channel !== channel)
-        return this.refuse(channel, ack, `refund ${refund.refundNo} is a ${refund.channel} refund`, 'channel_mismatch');
-      // A definite result settles it (a repeat changes nothing); anything else is left to the refund's queries.
-      await this.refundState.settle(refund.refundNo, notification.result);
-      return gateway.acknowledge({ accepted: true });
-    }
+    const id = notification.notificationId;
+    if (id && (await this.replays.seenRecently(channel, id))) return this.replayed(channel, gateway, id, 'redis');
+    return notification.kind === 'refund'
+      ? this.applyRefund(channel, gateway, notification)
+      : this.applyPayment(channel, gateway, notification, raw);
+  }
+
+  private async applyRefund(
+    channel: Channel,
+    gateway: PaymentGateway,
+    notification: RefundNotification,
+  ): Promise<GatewayAck> {
+    const ack = gateway.acknowledge.bind(gateway);
+    const refund = await this.refunds.findByRefundNo(notification.refundNo);
+    if (!refund) return this.refuse(channel, ack, `unknown refund ${notification.refundNo}`, 'unknown_refund');
+    if (refund.channel !== channel)
+      return this.refuse(channel, ack, `refund ${refund.refundNo} is a ${refund.channel} refund`, 'channel_mismatch');
+    const id = notification.notificationId;
+    // A definite result settles it (a repeat changes nothing) once its amount and trade match the refund;
+    // anything else is left to the refund's queries.
+    const outcome = await inTransaction(this.dataSource, async (manager) => {
+      if (id && !(await this.replays.claim(manager, channel, id))) return 'replayed';
+      const changed = await this.refundState.settle(refund.refundNo, notification.result, manager, notification.facts);
+      return changed ? 'changed' : 'unchanged';
+    });
+    if (outcome === 'replayed') return this.replayed(channel, gateway, id ?? '', 'database');
+    if (id) this.replays.remember(channel, id);
+    if (outcome === 'changed') this.state.notifyCommitted();
+    return gateway.acknowledge({ accepted: true });
+  }
+
+  private async applyPayment(
+    channel: Channel,
+    gateway: PaymentGateway,
+    notification: PaymentNotification,
+    raw: RawNotification,
+  ): Promise<GatewayAck> {
+    const ack = gateway.acknowledge.bind(gateway);
     const payment = await this.payments.findByPaymentNo(notification.paymentNo);
-    if (!payment) {
-      return this.refuse(channel, ack, `unknown payment ${notification.paymentNo}`, 'unknown_payment');
-    }
+    if (!payment) return this.keepOrphan(channel, gateway, notification, raw);
     if (payment.channel !== channel) {
       return this.refuse(
         channel,
@@ -73,21 +116,64 @@ export class NotificationIntakeUseCase {
     const event = eventOf(notification.result);
     // A payment read as PAID is as it will stay (every event is a no-op there): a repeat of its result is
     // acknowledged without a transaction, so the vendor's resends never wait behind the payment's locks.
-    if (event && isFinal(payment.status)) return gateway.acknowledge({ accepted: true });
-    if (event) {
-      try {
-        await this.state.apply(payment, event);
-      } catch (error) {
-        if (error instanceof PaymentNotFound) {
-          return this.refuse(channel, ack, error.message, 'unknown_payment');
-        }
-        if (error instanceof DomainError) {
-          this.logger.warn(`${channel} notification for ${notification.paymentNo}: ${error.message}`);
-          return gateway.acknowledge({ accepted: true }); // a fact we recorded or cannot use; resending won't help
-        }
-        throw error; // database down: the vendor resends
+    if (!event || isFinal(payment.status)) return gateway.acknowledge({ accepted: true });
+    const id = notification.notificationId;
+    try {
+      let applied: TransitionOutcome | undefined;
+      const claimed = await inTransaction(this.dataSource, async (manager) => {
+        if (id && !(await this.replays.claim(manager, channel, id))) return false;
+        applied = await this.state.apply(payment, event, manager);
+        return true;
+      });
+      if (!claimed) return this.replayed(channel, gateway, id ?? '', 'database');
+      if (id) this.replays.remember(channel, id);
+      await this.state.afterCommit(applied);
+    } catch (error) {
+      if (error instanceof PaymentNotFound) {
+        return this.refuse(channel, ack, error.message, 'unknown_payment');
       }
+      if (error instanceof DomainError) {
+        this.logger.warn(`${channel} notification for ${notification.paymentNo}: ${error.message}`);
+        return gateway.acknowledge({ accepted: true }); // a fact we recorded or cannot use; resending won't help
+      }
+      throw error; // database down: the vendor resends
     }
+    return gateway.acknowledge({ accepted: true });
+  }
+
+  /**
+   * Signed by the vendor for our merchant, but for a payment number we do not have: stored (once per trade)
+   * for an operator and reconciliation, counted, and acknowledged so the vendor stops resending. Nothing
+   * else is created: no payment, no order, no event.
+   */
+  private async keepOrphan(
+    channel: Channel,
+    gateway: PaymentGateway,
+    notification: PaymentNotification,
+    raw: RawNotification,
+  ): Promise<GatewayAck> {
+    const { result } = notification;
+    const paid = result.kind === 'paid' ? result : undefined;
+    const stored = await this.orphans.record({
+      channel,
+      paymentNo: notification.paymentNo.slice(0, 64),
+      gatewayTradeNo: paid?.gatewayTradeNo.slice(0, 64),
+      result: result.kind,
+      amountFen: paid?.paidAmountFen,
+      rawBody: raw.rawBody.toString('utf8'),
+    });
+    if (stored === 'new') this.metrics.orphanNotification(channel, result.kind);
+    this.logger.warn(
+      `${channel} notification for unknown payment ${notification.paymentNo} (${describe(result)}) ` +
+        `kept as an orphan${stored === 'new' ? '' : ' (again)'}`,
+    );
+    return gateway.acknowledge({ accepted: true });
+  }
+
+  /** Applied before (the same notification id): acknowledged, so the vendor stops, and not applied again. */
+  private replayed(channel: Channel, gateway: PaymentGateway, id: string, caughtBy: 'redis' | 'database') {
+    this.metrics.notificationReplayed(channel, caughtBy);
+    this.logger.log(`${channel} notification ${id} was applied before (${caughtBy}): acknowledged, not applied again`);
     return gateway.acknowledge({ accepted: true });
   }
 

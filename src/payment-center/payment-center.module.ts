@@ -9,6 +9,9 @@ import { Payment, PaymentAttempt, PaymentIntent, PaymentTransition } from './pay
 import { PaymentStateService } from './payment-state.service';
 import { GatewayNotifyController } from './gateway-notify.controller';
 import { NotificationIntakeUseCase } from './notification-intake.use-case';
+import { AppliedNotification, OrphanNotification } from './intake/intake.entity';
+import { NotificationReplays } from './intake/notification-replays';
+import { OrphanNotificationsRepository } from './intake/orphan-notifications.repository';
 import { PaymentsController } from './payments.controller';
 import { PaymentsRepository } from './payments.repository';
 import { StartPaymentUseCase } from './start-payment.use-case';
@@ -26,7 +29,15 @@ import { RefundsService } from './refunds/refunds.service';
 
 @Module({
   imports: [
-    TypeOrmModule.forFeature([Payment, PaymentIntent, PaymentTransition, PaymentAttempt, Refund]),
+    TypeOrmModule.forFeature([
+      Payment,
+      PaymentIntent,
+      PaymentTransition,
+      PaymentAttempt,
+      Refund,
+      AppliedNotification,
+      OrphanNotification,
+    ]),
     BullModule.registerQueue({ name: PAYMENT_QUERIES_QUEUE }),
     GatewaysModule,
     NotificationsModule,
@@ -38,6 +49,8 @@ import { RefundsService } from './refunds/refunds.service';
     PaymentStateService,
     StartPaymentUseCase,
     NotificationIntakeUseCase,
+    NotificationReplays,
+    OrphanNotificationsRepository,
     PaymentCenter,
     QueryScheduler,
     PaymentRecovery,
@@ -49,6 +62,6 @@ import { RefundsService } from './refunds/refunds.service';
     RefundsService,
     PaymentReview,
   ],
-  exports: [PaymentCenter, PaymentStateService, RefundStateService, PaymentReview],
+  exports: [PaymentCenter, PaymentStateService, RefundStateService, PaymentReview, OrphanNotificationsRepository],
 })
 export class PaymentCenterModule {}

@@ -107,6 +107,8 @@ export class PaymentStateService {
     now: Date,
     refund?: Refund,
   ): Promise<void> {
+    // A refund in review is unsettled to partners: nothing announces it until an operator has decided.
+    if (refund?.status === 'NEEDS_REVIEW') throw new Error(`refund ${refund.refundNo} is in review: no partner event`);
     await this.outbox.append(
       manager,
       {

@@ -7,6 +7,7 @@ import { DomainError } from '../common/errors/domain-error';
 import { GatewayRegistry } from '../gateways/gateway-registry';
 import type { Channel, StatementLine } from '../gateways/gateway.types';
 import { AdminAudit } from '../notifications/outbox.entity';
+import { OrphanNotificationsRepository } from '../payment-center/intake/orphan-notifications.repository';
 import { Payment } from '../payment-center/payment.entity';
 import { PaymentStateService } from '../payment-center/payment-state.service';
 import { Refund } from '../payment-center/refunds/refund.entity';
@@ -55,6 +56,7 @@ export class ReconciliationService {
     @Inject(GatewayRegistry) private readonly gateways: GatewayRegistry,
     @Inject(PaymentStateService) private readonly paymentState: PaymentStateService,
     @Inject(RefundStateService) private readonly refundState: RefundStateService,
+    @Inject(OrphanNotificationsRepository) private readonly orphans: OrphanNotificationsRepository,
     @Inject(Clock) private readonly clock: Clock,
   ) {}
 
@@ -97,7 +99,9 @@ export class ReconciliationService {
     const differences = compareStatement(lines, await this.ledger(channel, billDate, lines));
     const items: ReconciliationDifference[] = [];
     for (const difference of differences) {
-      const { resolution, detail } = await this.resolve(difference);
+      const resolved = await this.resolve(difference);
+      const { resolution } = resolved;
+      const detail = resolved.detail + (await this.linkOrphan(run, difference));
       items.push(
         this.dataSource.getRepository(ReconciliationDifference).create({
           runId: run.id,
@@ -218,6 +222,20 @@ export class ReconciliationService {
     };
   }
 
+  /**
+   * A trade we have no payment for, which the vendor also notified: its orphan notification is marked found
+   * (the difference stays for review). What to add to the difference's detail.
+   */
+  private async linkOrphan(run: ReconciliationRun, difference: Difference): Promise<string> {
+    if (difference.kind !== 'UNKNOWN_TRADE' || difference.line?.kind !== 'payment') return '';
+    const { paymentNo, gatewayTradeNo } = difference.line;
+    const orphan = await this.orphans.link(run.channel, paymentNo, gatewayTradeNo, {
+      runId: run.id,
+      billDate: run.billDate,
+    });
+    return orphan ? `; the vendor notified it too: orphan notification ${orphan}` : '';
+  }
+
   private async resolve(difference: Difference): Promise<{ resolution: 'RESOLVED' | 'REVIEW'; detail: string }> {
     const line = difference.line;
     try {
@@ -237,10 +255,16 @@ export class ReconciliationService {
         };
       }
       if (difference.kind === 'REFUND_NOT_RECORDED' && line?.kind === 'refund' && difference.refundNo) {
-        await this.refundState.settle(difference.refundNo, {
+        const settled = await this.refundState.settle(difference.refundNo, {
           kind: 'succeeded',
           gatewayRefundNo: line.gatewayRefundNo,
         });
+        if (!settled) {
+          // Settled meanwhile, or in review (a vendor answer did not match it): only an operator ends that.
+          const now = await this.dataSource.getRepository(Refund).findOneBy({ refundNo: difference.refundNo });
+          if (now?.status !== 'REFUNDED')
+            return { resolution: 'REVIEW', detail: `refunded at the gateway; our refund is ${now?.status ?? 'gone'}` };
+        }
         return { resolution: 'RESOLVED', detail: 'refunded at the gateway: recorded REFUNDED from the statement' };
       }
     } catch (error) {

@@ -216,6 +216,8 @@ export class AlipayGateway extends PaymentGateway {
       kind: 'payment',
       paymentNo: fields.out_trade_no,
       result: this.resultOf(fields.trade_status, fields.trade_no, fields.total_amount, fields.gmt_payment),
+      // Signed with the rest, and the same on every resend of this notification.
+      notificationId: fields.notify_id && fields.notify_id.length <= 64 ? fields.notify_id : undefined,
     });
   }
 

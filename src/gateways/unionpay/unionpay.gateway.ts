@@ -261,11 +261,21 @@ export class UnionPayGateway extends PaymentGateway {
       return Promise.resolve({ kind: 'payment', paymentNo: fields.orderId, result });
     }
     if (fields.txnType === '04') {
-      const result: RefundResult =
+      // txnAmt is the refund's amount in fen; origQryId names the consume it refunds.
+      const refundFen = /^\d{1,12}$/.test(fields.txnAmt ?? '') ? Number(fields.txnAmt) : undefined;
+      let result: RefundResult =
         fields.respCode === '00'
           ? { kind: 'succeeded', gatewayRefundNo: fields.queryId ?? '' }
           : { kind: 'unknown', reason };
-      return Promise.resolve({ kind: 'refund', refundNo: fields.orderId, result });
+      // A success is believed only with the amount to compare it with.
+      if (result.kind === 'succeeded' && refundFen === undefined)
+        result = { kind: 'unknown', reason: 'refund notification without txnAmt' };
+      return Promise.resolve({
+        kind: 'refund',
+        refundNo: fields.orderId,
+        result,
+        facts: { refundFen, gatewayTradeNo: fields.origQryId || undefined },
+      });
     }
     return Promise.reject(
       new NotificationRejected(`txnType ${fields.txnType} is not a consume or a refund`, 'unsupported'),

@@ -64,6 +64,8 @@ interface WechatRefundResource {
   out_refund_no?: string;
   refund_id?: string;
   refund_status?: string;
+  /** `refund` is the amount refunded, in fen (`payer_refund` is what reached the buyer after coupons). */
+  amount?: { refund?: number; total?: number };
 }
 
 type WechatBody = WechatTransaction & {
@@ -234,7 +236,7 @@ export class WechatPayGateway extends PaymentGateway {
     const body = notification.rawBody.toString('utf8');
     const problem = this.verifySigned(notification.headers, body);
     if (problem) return Promise.reject(new NotificationRejected(problem.message, problem.reason));
-    let envelope: { event_type?: string; resource?: EncryptedResource };
+    let envelope: { id?: unknown; event_type?: string; resource?: EncryptedResource };
     try {
       envelope = JSON.parse(body) as typeof envelope;
     } catch {
@@ -271,13 +273,26 @@ export class WechatPayGateway extends PaymentGateway {
         new NotificationRejected(`notification for mchid ${plain.mchid} / appid ${plain.appid}`, 'merchant'),
       );
     }
+    // The notification's unique id (string[1,36] in the docs), signed with the body: how a replay is known.
+    const notificationId = typeof envelope.id === 'string' && envelope.id.length <= 64 ? envelope.id : undefined;
     if (isRefund) {
       if (!plain.out_refund_no)
         return Promise.reject(new NotificationRejected('refund notification without out_refund_no', 'malformed'));
+      const refundFen = plain.amount?.refund;
+      let result = this.refundResultOf({ status: plain.refund_status, refund_id: plain.refund_id });
+      // A success is believed only with the amount to compare (WeChat's refund notification requires it).
+      if (result.kind === 'succeeded' && !Number.isSafeInteger(refundFen))
+        result = { kind: 'unknown', reason: 'refund notification without an integer amount.refund' };
       return Promise.resolve({
         kind: 'refund',
         refundNo: plain.out_refund_no,
-        result: this.refundResultOf({ status: plain.refund_status, refund_id: plain.refund_id }),
+        result,
+        facts: {
+          refundFen: Number.isSafeInteger(refundFen) ? refundFen : undefined,
+          paymentNo: plain.out_trade_no || undefined,
+          gatewayTradeNo: plain.transaction_id || undefined,
+        },
+        notificationId,
       });
     }
     if (!plain.out_trade_no)
@@ -298,6 +313,7 @@ export class WechatPayGateway extends PaymentGateway {
       kind: 'payment',
       paymentNo: plain.out_trade_no,
       result: this.resultOf(plain),
+      notificationId,
     });
   }
 

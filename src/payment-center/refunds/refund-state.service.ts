@@ -3,7 +3,9 @@ import { InjectDataSource } from '@nestjs/typeorm';
 import type { DataSource, EntityManager } from 'typeorm';
 import { Clock } from '../../common/clock';
 import { inTransaction } from '../../database/transaction';
-import type { RefundResult } from '../../gateways/gateway.types';
+import type { RefundFacts, RefundResult } from '../../gateways/gateway.types';
+import { MetricsService } from '../../metrics/metrics.service';
+import type { Payment } from '../payment.entity';
 import { RefundNotFound } from '../payment-errors';
 import { PaymentStateService } from '../payment-state.service';
 import { PaymentsRepository } from '../payments.repository';
@@ -16,6 +18,10 @@ import { RefundsRepository } from './refunds.repository';
  * locks (in that order, like every writer of refunds), bumps the payment's version and writes the partner
  * event in the same transaction. A repeated answer changes nothing; "succeeded" wins over an earlier
  * failure (money that moved is a fact), a failure never undoes a success.
+ *
+ * A definite answer that comes with what the vendor says about the refund (a notification's amount and trade)
+ * is believed only when those match the refund row: otherwise the refund goes to NEEDS_REVIEW, never to
+ * REFUNDED, and stays there for an operator (no later answer moves it; recovery stops asking).
  */
 @Injectable()
 export class RefundStateService {
@@ -27,22 +33,34 @@ export class RefundStateService {
     @Inject(RefundsRepository) private readonly refunds: RefundsRepository,
     @Inject(PaymentStateService) private readonly paymentState: PaymentStateService,
     @Inject(Clock) private readonly clock: Clock,
+    @Inject(MetricsService) private readonly metrics: MetricsService,
   ) {}
 
-  async settle(refundNo: string, result: RefundResult, manager?: EntityManager): Promise<boolean> {
-    if (manager) return this.settleLocked(manager, refundNo, result);
-    const changed = await inTransaction(this.dataSource, (m) => this.settleLocked(m, refundNo, result));
+  /** `facts`: what the vendor's message says about the refund, checked against the row before `result` is used. */
+  async settle(refundNo: string, result: RefundResult, manager?: EntityManager, facts?: RefundFacts): Promise<boolean> {
+    if (manager) return this.settleLocked(manager, refundNo, result, facts);
+    const changed = await inTransaction(this.dataSource, (m) => this.settleLocked(m, refundNo, result, facts));
     if (changed) this.paymentState.notifyCommitted();
     return changed;
   }
 
-  private async settleLocked(manager: EntityManager, refundNo: string, result: RefundResult): Promise<boolean> {
+  private async settleLocked(
+    manager: EntityManager,
+    refundNo: string,
+    result: RefundResult,
+    facts: RefundFacts | undefined,
+  ): Promise<boolean> {
     const known = await this.refunds.findByRefundNo(refundNo, manager);
     if (!known) throw new RefundNotFound(refundNo);
     const payment = await this.payments.lockByPaymentNo(manager, known.paymentNo);
     const refund = await this.refunds.lockByRefundNo(manager, refundNo);
     if (!payment || !refund) throw new RefundNotFound(refundNo);
     const now = this.clock.now();
+    if (refund.status === 'NEEDS_REVIEW') return false; // an operator decides, not the next answer
+    if (facts && (result.kind === 'succeeded' || result.kind === 'rejected')) {
+      const mismatch = this.mismatchOf(refund, payment, facts);
+      if (mismatch) return this.toReview(manager, refund, result, mismatch, now);
+    }
     let type: 'payment.refunded' | 'payment.refund_failed';
     switch (result.kind) {
       case 'succeeded':
@@ -75,6 +93,57 @@ export class RefundStateService {
     payment.updatedAt = now;
     await this.payments.save(manager, payment);
     await this.paymentState.appendEvent(manager, payment, type, now, refund);
+    return true;
+  }
+
+  /** What differs between the vendor's account of the refund and ours; nothing when all it says matches. */
+  private mismatchOf(
+    refund: Refund,
+    payment: Payment,
+    facts: RefundFacts,
+  ): { fields: ('amount' | 'trade')[]; reason: string } | undefined {
+    const fields: ('amount' | 'trade')[] = [];
+    const said: string[] = [];
+    if (facts.refundFen !== undefined && facts.refundFen !== refund.amountFen) {
+      fields.push('amount');
+      said.push(`${facts.refundFen} fen refunded, refund is ${refund.amountFen} fen`);
+    }
+    const otherPayment = facts.paymentNo !== undefined && facts.paymentNo !== refund.paymentNo;
+    const otherTrade =
+      facts.gatewayTradeNo !== undefined &&
+      payment.gatewayTradeNo !== null &&
+      facts.gatewayTradeNo !== payment.gatewayTradeNo;
+    if (otherPayment || otherTrade) {
+      fields.push('trade');
+      said.push(
+        `refunded trade ${facts.paymentNo ?? refund.paymentNo}/${facts.gatewayTradeNo ?? '?'}, refund is of ` +
+          `${refund.paymentNo}/${payment.gatewayTradeNo ?? '?'}`,
+      );
+    }
+    return fields.length ? { fields, reason: `vendor's refund result does not match: ${said.join('; ')}` } : undefined;
+  }
+
+  /**
+   * The vendor's answer does not match the refund: counted and logged, and the refund (unless already
+   * REFUNDED: money that moved stays recorded) goes to NEEDS_REVIEW, out of recovery's schedule. No partner
+   * event: to partners the refund is still unsettled.
+   */
+  private async toReview(
+    manager: EntityManager,
+    refund: Refund,
+    result: RefundResult,
+    mismatch: { fields: ('amount' | 'trade')[]; reason: string },
+    now: Date,
+  ): Promise<boolean> {
+    for (const field of mismatch.fields) this.metrics.refundMismatch(refund.channel, field);
+    this.logger.warn(`refund ${refund.refundNo} (${result.kind}): ${mismatch.reason}`);
+    if (refund.status === 'REFUNDED') return false;
+    refund.status = 'NEEDS_REVIEW';
+    refund.statusReason = `${result.kind}: ${mismatch.reason}`.slice(0, 512);
+    refund.nextQueryAt = null;
+    refund.version += 1;
+    refund.updatedAt = now;
+    await this.refunds.save(manager, refund);
     return true;
   }
 }

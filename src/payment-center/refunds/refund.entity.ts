@@ -2,8 +2,12 @@ import { Column, Entity, Index, PrimaryGeneratedColumn } from 'typeorm';
 import { fenColumn, type Fen } from '../../common/money';
 import type { Channel } from '../../gateways/gateway.types';
 
-/** REFUNDING until the gateway gives a definite answer: REFUNDED (money returned) or REFUND_FAILED (none moved). */
-export type RefundStatus = 'REFUNDING' | 'REFUNDED' | 'REFUND_FAILED';
+/**
+ * REFUNDING until the gateway gives a definite answer: REFUNDED (money returned) or REFUND_FAILED (none moved).
+ * NEEDS_REVIEW: the vendor's answer did not match the refund (amount, trade); an operator decides, and the
+ * amount stays committed (no new refund may spend it).
+ */
+export type RefundStatus = 'REFUNDING' | 'REFUNDED' | 'REFUND_FAILED' | 'NEEDS_REVIEW';
 
 /**
  * Why money goes back: a merchant's request, a payment that succeeded after it was closed here, or a second

@@ -7,6 +7,7 @@ const REFUND_STATUSES = Object.keys({
   REFUNDING: true,
   REFUNDED: true,
   REFUND_FAILED: true,
+  NEEDS_REVIEW: true,
 } satisfies Record<RefundStatus, true>);
 
 const REFUND_KINDS = Object.keys({
@@ -51,7 +52,9 @@ export class RefundResponse implements RefundView {
   @ApiProperty({
     enum: REFUND_STATUSES,
     enumName: 'RefundStatus',
-    description: '`REFUNDING` until the vendor answers definitely: `REFUNDED` (money returned) or `REFUND_FAILED`.',
+    description:
+      '`REFUNDING` until the vendor answers definitely: `REFUNDED` (money returned) or `REFUND_FAILED`. ' +
+      "`NEEDS_REVIEW`: the vendor's answer did not match the refund's amount or trade; an operator decides.",
     example: 'REFUNDED',
   })
   status: RefundStatus;
