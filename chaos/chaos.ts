@@ -99,7 +99,7 @@ let sandboxPort = 0;
 let sandboxUrl = '';
 /** The buyers' shop: an application made with `npm run app:create` after the migrations. */
 let apiKey = '';
-const BUSINESS_PATH = /^\/api\/(orders|payments|refunds)\//;
+const BUSINESS_PATH = /^\/api\/(orders|payments|refunds)(\/|$)/;
 const apps: AppProcess[] = [
   { name: 'api-1', port: 0, role: 'api' },
   { name: 'api-2', port: 0, role: 'api' },

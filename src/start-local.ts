@@ -12,14 +12,21 @@ import { join } from 'node:path';
 if (existsSync('.env')) process.loadEnvFile('.env');
 const sandboxPort = new URL(process.env.SANDBOX_URL ?? 'http://127.0.0.1:4010').port || '80';
 const children: ChildProcess[] = [];
+/** Set once a stop began (a signal, or one of the two processes ended). */
+let stopping = false;
 
-function run(name: string, script: string, env: Record<string, string>): ChildProcess {
-  const child = spawn(process.execPath, [join(__dirname, script)], {
+function run(name: string, script: string, env: Record<string, string>, args: string[] = []): ChildProcess {
+  const child = spawn(process.execPath, [join(__dirname, script), ...args], {
     env: { ...process.env, ...env },
     stdio: 'inherit',
   });
   child.on('exit', (code, signal) => {
+    if (name === 'demo key') {
+      if (code !== 0 && !stopping) console.log(`[start] could not make the demo API key (exit ${code}); see above`);
+      return; // a one-off: its end stops nothing
+    }
     console.log(`[start] ${name} exited (${signal ?? code})`);
+    stopping = true;
     for (const other of children) if (other !== child && other.exitCode === null) other.kill('SIGTERM');
     process.exitCode = code ?? 1;
   });
@@ -36,30 +43,27 @@ void printDemoKey();
  * Once the Payment Center answers (its migrations have run), the local demo application's API key: reused
  * from DEMO_KEY_FILE while it still works, else a new one saved there. Printed so that the README's curl
  * lines work by copy and paste; a deployment creates its applications through the admin API or the CLI.
+ * A stop (Ctrl-C) ends the wait and the key's process too.
  */
 async function printDemoKey(): Promise<void> {
   const health = `http://127.0.0.1:${process.env.PORT ?? 3000}/health`;
-  for (let i = 0; i < 120; i++) {
-    if (
-      await fetch(health).then(
-        () => true,
-        () => false,
-      )
-    )
-      break;
+  const answers = () =>
+    fetch(health, { signal: AbortSignal.timeout(2000) }).then(
+      () => true,
+      () => false,
+    );
+  for (let i = 0; i < 120 && !stopping && !(await answers()); i++) {
     await new Promise((resolve) => setTimeout(resolve, 500));
   }
+  if (stopping) return;
   const file = process.env.DEMO_KEY_FILE ?? join('var', 'demo-api-key');
-  const child = spawn(process.execPath, [join(__dirname, 'applications', 'cli.js'), '--demo', file], {
-    stdio: 'inherit',
-  });
-  child.on('exit', (code) => {
-    if (code !== 0) console.log(`[start] could not make the demo API key (exit ${code}); see the lines above`);
-  });
+  // The app has migrated the schema by now: the key's process only reads and writes two tables.
+  run('demo key', 'applications/cli.js', { DB_MIGRATE_ON_START: 'false' }, ['--demo', file]);
 }
 
 for (const signal of ['SIGINT', 'SIGTERM'] as const) {
   process.on(signal, () => {
+    stopping = true;
     for (const child of children) if (child.exitCode === null) child.kill(signal);
   });
 }

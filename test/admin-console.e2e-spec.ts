@@ -485,7 +485,11 @@ describe('Admin console, review resolution and queue board (e2e)', () => {
       await screenshotFor(page, 'admin-console');
 
       // Failed deliveries: retry one from its row; the partner's queue gets the event.
+      // The tab's own load re-renders the filter: wait for it, or the partner typed in is rendered away.
+      const tabLoaded = page.waitForResponse((r) => r.url().includes('/api/admin/deliveries?'));
       await page.click('button[data-tab=deliveries]');
+      await tabLoaded;
+      await page.waitForSelector('#delivery-partner');
       await page.fill('#delivery-partner', REJECTER.name);
       await page.click('#panel-deliveries form.toolbar button[type=submit]');
       const row = page.locator(`tr[data-delivery-id="${first.id}"]`);

@@ -127,6 +127,7 @@ describe('Notification intake: replays, refund facts, orphans (security e2e)', (
       notify_type: 'trade_status_sync',
       notify_id: uniqueId('alipay-notify'),
       app_id: vendor().alipay.appId,
+      seller_id: vendor().alipay.sellerId,
       charset: 'utf-8',
       version: '1.0',
       out_trade_no: paymentNo,

@@ -1,5 +1,5 @@
 import { type ChildProcess, spawn } from 'node:child_process';
-import { existsSync, mkdtempSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { partnerQueue } from '../src/notifications/payment-event';
@@ -18,12 +18,15 @@ describe('README walk-through (built app and sandbox as processes)', () => {
   const sandbox = `http://127.0.0.1:${sandboxPort}`;
   const orders = `wt${Date.now().toString(36)}-orders`;
   let child: ChildProcess;
+  /** The README's `$PC_KEY`: the demo application's key that `npm start` saved in its folder. */
+  let demoKey: Record<string, string>;
+  const cwd = mkdtempSync(join(tmpdir(), 'pc-walkthrough-')); // no .env, keys generated afresh
 
   beforeAll(async () => {
     if (!existsSync(launcher))
       throw new Error('dist/src/start-local.js is missing: run `npm run build` first (npm test does)');
     child = spawn(process.execPath, [launcher], {
-      cwd: mkdtempSync(join(tmpdir(), 'pc-walkthrough-')), // no .env, keys generated afresh
+      cwd,
       env: {
         ...process.env,
         PORT: String(port),
@@ -50,6 +53,12 @@ describe('README walk-through (built app and sandbox as processes)', () => {
       'the sandbox to answer',
       async () => (await http('GET', `${sandbox}/sandbox/wechat/trades/x`).catch(() => undefined))?.status === 200,
     );
+    const keyFile = join(cwd, 'var', 'demo-api-key');
+    const secret = await waitFor(
+      'the demo API key',
+      async () => existsSync(keyFile) && readFileSync(keyFile, 'utf8').trim(),
+    );
+    demoKey = { authorization: `Bearer ${secret}` };
   }, 180_000);
 
   afterAll(async () => {
@@ -65,9 +74,12 @@ describe('README walk-through (built app and sandbox as processes)', () => {
   });
 
   it('pays an order in the sandbox cashier and the order becomes PAID', async () => {
-    const order = await http('POST', `${base}/api/orders`, orderBody(uniqueId('readme')));
+    expect(
+      (await http('POST', `${base}/api/orders`, orderBody(uniqueId('readme')), { authorization: '' })).status,
+    ).toBe(401);
+    const order = await http('POST', `${base}/api/orders`, orderBody(uniqueId('readme')), demoKey);
     expect(order.status).toBe(201);
-    const payment = await http('POST', `${base}/api/orders/${order.body.orderNo}/pay`, { channel: 'wechat' });
+    const payment = await http('POST', `${base}/api/orders/${order.body.orderNo}/pay`, { channel: 'wechat' }, demoKey);
     expect(payment.status).toBe(200);
     expect(payment.body.payCredential.codeUrl).toMatch(/^weixin:\/\/wxpay\/bizpayurl\?pr=/);
 
@@ -85,8 +97,11 @@ describe('README walk-through (built app and sandbox as processes)', () => {
 
     await waitFor(
       'order PAID',
-      async () => (await http('GET', `${base}/api/orders/${order.body.orderNo}`)).body.status === 'PAID',
+      async () =>
+        (await http('GET', `${base}/api/orders/${order.body.orderNo}`, undefined, demoKey)).body.status === 'PAID',
     );
-    expect((await http('GET', `${base}/api/payments/${payment.body.paymentNo}`)).body.status).toBe('PAID');
+    expect((await http('GET', `${base}/api/payments/${payment.body.paymentNo}`, undefined, demoKey)).body.status).toBe(
+      'PAID',
+    );
   });
 });
