@@ -54,9 +54,8 @@ describe('README walk-through (built app and sandbox as processes)', () => {
       async () => (await http('GET', `${sandbox}/sandbox/wechat/trades/x`).catch(() => undefined))?.status === 200,
     );
     const keyFile = join(cwd, 'var', 'demo-api-key');
-    const secret = await waitFor(
-      'the demo API key',
-      async () => existsSync(keyFile) && readFileSync(keyFile, 'utf8').trim(),
+    const secret = await waitFor('the demo API key', () =>
+      Promise.resolve(existsSync(keyFile) && readFileSync(keyFile, 'utf8').trim()),
     );
     demoKey = { authorization: `Bearer ${secret}` };
   }, 180_000);
