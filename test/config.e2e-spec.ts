@@ -90,7 +90,9 @@ describe('configuration is validated at boot', () => {
           },
           60_000,
         );
-        expect(output).toContain('GATEWAY_MODE=sandbox in production (ALLOW_SANDBOX_GATEWAYS_IN_PRODUCTION)');
+        // Log lines reach stdout in batches (every 100 ms): the warning may come just after the first answer.
+        const warning = 'GATEWAY_MODE=sandbox in production (ALLOW_SANDBOX_GATEWAYS_IN_PRODUCTION)';
+        await waitFor('the opt-in warning', () => Promise.resolve(output.includes(warning)), 5_000);
         expect(output).not.toContain(secret);
       } finally {
         child.kill('SIGTERM');
