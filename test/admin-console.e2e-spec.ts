@@ -215,6 +215,37 @@ describe('Admin console, review resolution and queue board (e2e)', () => {
       });
     });
 
+    it('an audit row that cannot be written stops the resolution: the payment stays in review, nothing is sent', async () => {
+      const review = await reviewPayment();
+      vendorSaysPaid(review.amountFen);
+      const trigger = `refuse_audit_${review.paymentNo}`;
+      await db.query(
+        `CREATE TRIGGER ${trigger} BEFORE INSERT ON admin_audit FOR EACH ROW
+         IF NEW.target LIKE '%${review.paymentNo}%' THEN SIGNAL SQLSTATE '45000' SET MESSAGE_TEXT = 'audit refused'; END IF`,
+      );
+      try {
+        const refused = await resolve(review.paymentNo, { action: 'requery', reason: 'audit store is down' });
+        expect(refused.status).toBe(500);
+      } finally {
+        await db.query(`DROP TRIGGER IF EXISTS ${trigger}`);
+      }
+      // Without its audit row the resolution did not happen: no transition, no event, no audit.
+      expect((await paymentRow(review.paymentNo)).status).toBe('NEEDS_REVIEW');
+      expect(
+        await rows('SELECT id FROM outbox_events WHERE payment_no = ? AND type = ?', [
+          review.paymentNo,
+          'payment.succeeded',
+        ]),
+      ).toHaveLength(0);
+      expect(await auditOf(review.paymentNo)).toEqual([]);
+      // Once the audit can be written, the same resolution goes through with its row.
+      const resolved = await resolve(review.paymentNo, { action: 'requery', reason: 'audit store is back' });
+      expect(resolved.body).toMatchObject({ status: 'PAID', changed: true });
+      expect((await auditOf(review.paymentNo)).map((a) => [a.action, a.affected])).toEqual([
+        ['payment.resolve.requery', 1],
+      ]);
+    });
+
     it('requery never makes money up: another amount, or "not paid yet", leaves the payment in review as it was', async () => {
       const review = await reviewPayment();
       const before = await paymentRow(review.paymentNo);
@@ -554,6 +585,34 @@ describe('Admin console, review resolution and queue board (e2e)', () => {
       // Everything came from the app itself (the console works offline), with no script errors.
       expect(requested.filter((u) => !u.startsWith(running.url))).toEqual([]);
       expect(problems).toEqual([]);
+    });
+
+    it('a delivery retry whose audit row cannot be written is not retried: the delivery stays FAILED, nothing is sent', async () => {
+      const [failed] = await failedDeliveries();
+      await probe.channel.purgeQueue(partnerQueue(REJECTER.name));
+      const trigger = `refuse_retry_audit_${failed.id}`;
+      await db.query(
+        `CREATE TRIGGER ${trigger} BEFORE INSERT ON admin_audit FOR EACH ROW
+         IF NEW.action LIKE 'delivery.retry%' AND NEW.target LIKE '%"${failed.id}"%' THEN
+           SIGNAL SQLSTATE '45000' SET MESSAGE_TEXT = 'audit refused'; END IF`,
+      );
+      try {
+        const refused = await http('POST', url(`/api/admin/deliveries/${failed.id}/retry`), {}, bearer(OPS));
+        expect(refused.status).toBe(500);
+      } finally {
+        await db.query(`DROP TRIGGER IF EXISTS ${trigger}`);
+      }
+      expect(await rows('SELECT status FROM event_deliveries WHERE id = ?', [failed.id])).toEqual([
+        { status: 'FAILED' },
+      ]);
+      expect(await probe.take(partnerQueue(REJECTER.name), 1, 500)).toHaveLength(0);
+      const retried = await http(
+        'POST',
+        url(`/api/admin/deliveries/${failed.id}/retry`),
+        {},
+        { ...bearer(OPS), 'Idempotency-Key': uniqueId('k') },
+      );
+      expect(retried.body).toMatchObject({ status: 'PUBLISHED' });
     });
 
     it('opens the queue board with the sign-in cookie, then signs out', async () => {

@@ -9,8 +9,10 @@ import {
 import { AdminAuditLog } from './admin-audit';
 
 /**
- * Resolutions of payments in review, with the audit: every resolution is logged with the operator, the
- * reason, and where the payment ended up, and so is a refused one (not in review, unknown payment).
+ * Resolutions of payments in review, with the audit: every resolution is recorded with the operator, the
+ * reason and where the payment went, in the transaction that applies it (so a resolution that rolls back
+ * leaves no audit row, and one that commits always has one); a refused one (not in review, unknown payment)
+ * is recorded on its own.
  */
 @Injectable()
 export class AdminPaymentsService {
@@ -19,10 +21,20 @@ export class AdminPaymentsService {
     @Inject(AdminAuditLog) private readonly audit: AdminAuditLog,
   ) {}
 
-  async resolve(paymentNo: string, action: Resolution, by: Operator): Promise<ResolutionResult> {
-    let result: ResolutionResult;
+  async resolve(paymentNo: string, action: Resolution, operator: Operator): Promise<ResolutionResult> {
+    const by: Operator = {
+      ...operator,
+      audit: (manager, { status, gatewayAnswer, changed }) =>
+        this.audit.record(
+          operator.actor,
+          `payment.resolve.${action}`,
+          { paymentNo, reason: operator.note, status, gatewayAnswer },
+          changed ? 1 : 0,
+          manager,
+        ),
+    };
     try {
-      result = await this.run(paymentNo, action, by);
+      return await this.run(paymentNo, action, by);
     } catch (error) {
       if (error instanceof DomainError) {
         await this.audit.record(
@@ -34,13 +46,6 @@ export class AdminPaymentsService {
       }
       throw error;
     }
-    await this.audit.record(
-      by.actor,
-      `payment.resolve.${action}`,
-      { paymentNo, reason: by.note, status: result.status, gatewayAnswer: result.gatewayAnswer },
-      result.changed ? 1 : 0,
-    );
-    return result;
   }
 
   private run(paymentNo: string, action: Resolution, by: Operator): Promise<ResolutionResult> {

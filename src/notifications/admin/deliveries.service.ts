@@ -1,6 +1,15 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
-import { type DataSource, type FindOptionsWhere, LessThan, MoreThanOrEqual, And } from 'typeorm';
+import {
+  type DataSource,
+  type EntityManager,
+  type FindOptionsWhere,
+  In,
+  LessThan,
+  MoreThanOrEqual,
+  And,
+} from 'typeorm';
+import { inTransaction } from '../../database/transaction';
 import { Clock } from '../../common/clock';
 import { DomainError } from '../../common/errors/domain-error';
 import { AppConfig } from '../../config/app-config';
@@ -82,8 +91,12 @@ export class DeliveriesService {
     const delivery = await this.dataSource.getRepository(EventDelivery).findOneBy({ id });
     if (!delivery) throw new DeliveryNotFound(id);
     if (delivery.status !== 'FAILED') throw new DeliveryNotRetryable(id, delivery.status);
-    const retried = await this.retry(delivery);
-    await this.audit(actor, 'delivery.retry', { id }, retried ? 1 : 0);
+    // The claim (FAILED → PENDING) and its audit row commit together; the publish runs after, outside.
+    const claimed = await this.claim([delivery], (manager, ids) =>
+      this.audit(actor, 'delivery.retry', { id }, ids.length, manager),
+    );
+    if (claimed.length === 0) await this.audit(actor, 'delivery.retry', { id }, 0); // another retry took it just now
+    for (const one of claimed) await this.send(one);
     const after = await this.dataSource.getRepository(EventDelivery).findOneByOrFail({ id });
     return view(after);
   }
@@ -98,26 +111,47 @@ export class DeliveriesService {
       order: { id: 'ASC' },
       take: filter.limit ?? 1000,
     });
-    let retried = 0;
-    if (!dryRun) {
-      for (const delivery of failed) if (await this.retry(delivery)) retried += 1;
+    if (dryRun) {
+      await this.audit(actor, 'delivery.retry_bulk.dry_run', filter, failed.length);
+      return { matched: failed.length, retried: 0, dryRun };
     }
-    await this.audit(
-      actor,
-      dryRun ? 'delivery.retry_bulk.dry_run' : 'delivery.retry_bulk',
-      filter,
-      dryRun ? failed.length : retried,
+    // Every claim and the one audit row (with the ids it claimed) commit together; the publishes follow.
+    const claimed = await this.claim(failed, (manager, ids) =>
+      this.audit(actor, 'delivery.retry_bulk', { ...filter, ids }, ids.length, manager),
     );
+    let retried = 0;
+    for (const delivery of claimed) if (await this.send(delivery)) retried += 1;
     return { matched: failed.length, retried, dryRun };
   }
 
-  private async retry(delivery: EventDelivery): Promise<boolean> {
-    const now = this.clock.now();
-    const claimed = await this.dataSource.query<{ affectedRows: number }>(
-      `UPDATE event_deliveries SET status = 'PENDING', updated_at = ? WHERE id = ? AND status = 'FAILED'`,
-      [now, delivery.id],
-    );
-    if (claimed.affectedRows === 0) return false; // someone else retried it just now
+  /**
+   * FAILED → PENDING for those of `deliveries` still FAILED (read under their row locks, so a concurrent retry
+   * claims each at most once), with `record` in the same transaction. Returns the ones claimed.
+   */
+  private async claim(
+    deliveries: EventDelivery[],
+    record: (manager: EntityManager, ids: string[]) => Promise<void>,
+  ): Promise<EventDelivery[]> {
+    if (deliveries.length === 0) return [];
+    return inTransaction(this.dataSource, async (manager) => {
+      const repository = manager.getRepository(EventDelivery);
+      const still = await repository.find({
+        where: { id: In(deliveries.map((d) => d.id)), status: 'FAILED' },
+        lock: { mode: 'pessimistic_write' },
+        order: { id: 'ASC' },
+      });
+      if (still.length === 0) return [];
+      await repository.update({ id: In(still.map((d) => d.id)) }, { status: 'PENDING', updatedAt: this.clock.now() });
+      await record(
+        manager,
+        still.map((d) => d.id),
+      );
+      return still;
+    });
+  }
+
+  /** Publishes a claimed (PENDING) delivery's event to its partner's queue; true when the broker confirmed it. */
+  private async send(delivery: EventDelivery): Promise<boolean> {
     const event = await this.dataSource.getRepository(OutboxEvent).findOneByOrFail({ eventId: delivery.eventId });
     const partner = this.config.partners.find((p) => p.name === delivery.partner);
     try {
@@ -152,8 +186,14 @@ export class DeliveriesService {
     return where;
   }
 
-  private async audit(actor: string, action: string, target: unknown, affected: number): Promise<void> {
-    await this.dataSource.getRepository(AdminAudit).insert({
+  private async audit(
+    actor: string,
+    action: string,
+    target: unknown,
+    affected: number,
+    manager?: EntityManager,
+  ): Promise<void> {
+    await (manager ?? this.dataSource.manager).getRepository(AdminAudit).insert({
       actor,
       action,
       target: JSON.stringify(target),

@@ -33,6 +33,14 @@ export type Resolution = (typeof RESOLUTIONS)[number];
 export interface Operator {
   actor: string;
   note: string;
+  /**
+   * Records the resolution (the admin audit) inside the transaction that applies it, so the change and its
+   * record commit or roll back together. `status` is where the payment went in that transaction.
+   */
+  audit?: (
+    manager: EntityManager,
+    what: { status: PaymentStatus; gatewayAnswer: string; changed: boolean },
+  ) => Promise<void>;
 }
 
 export class PaymentNotInReview extends DomainError {
@@ -114,6 +122,11 @@ export class PaymentReview {
     await inTransaction(this.dataSource, async (manager) => {
       await this.recordAttempt(manager, paymentNo, result.kind, `operator ${by.actor} (${by.note}): ${answer}`);
       if (event) applied = await this.state.apply(paymentNo, event, manager);
+      await by.audit?.(manager, {
+        status: applied?.changed ? applied.to : 'NEEDS_REVIEW',
+        gatewayAnswer: answer,
+        changed: applied?.changed ?? false,
+      });
       if (claimed.nextQueryAt) {
         // Still ours and still in review: back to the time recovery had planned.
         await manager
@@ -144,6 +157,11 @@ export class PaymentReview {
         },
         manager,
       );
+      await by.audit?.(manager, {
+        status: applied.changed ? applied.to : 'NEEDS_REVIEW',
+        gatewayAnswer: 'close requested',
+        changed: applied.changed,
+      });
     });
     await this.state.afterCommit(applied);
     // Recovery's own claim and close, attempt 1 of the close schedule.
