@@ -3,7 +3,7 @@ import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { type Browser, chromium, type Page } from 'playwright-core';
 
-/** Debian's Chromium (`apt install chromium`; `.ci/run` installs it when missing). Playwright's own download does not work here. */
+/** Debian's Chromium (`npm test` installs it when missing: test/support/ensure-chromium.sh). Playwright's own download does not work here. */
 export const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 
 /**
