@@ -144,9 +144,9 @@ class DropReport {
 /**
  * stdout, written in batches: a line is written when 4 KB are buffered, LOG_FLUSH_MS after it was logged at
  * the latest (sonic-boom's periodic flush), or when the process exits (pino flushes the destination on
- * `exit`; main.ts waits for `flushLogs` before it exits after a shutdown). One write per line cost about
- * 0.17 ms of CPU per checkout, a tenth of it, and a pipe read slowly (a container's log driver) would have
- * held up the event loop; now its lines wait in memory, `maxBytes` of them at most: past that a line is
+ * `exit`; main.ts waits for `flushLogs` before it exits after a shutdown). A write per line costs a system
+ * call per line on the request path, and a pipe read slowly (a container's log driver) would hold up the
+ * event loop; instead lines wait in memory, `maxBytes` of them at most: past that a line is
  * dropped whole (sonic-boom's `maxLength`), counted (`payment_center_log_lines_dropped_total`), and once a
  * line fits again an error line says how many were dropped since when. A process killed outright (SIGKILL,
  * out of memory) loses at most its last LOG_FLUSH_MS of lines; what it did is in the database either way.
