@@ -30,11 +30,13 @@ export class PaymentsRepository {
   private readonly paymentRows: EntityRows<Payment>;
   private readonly intentRows: EntityRows<PaymentIntent>;
   private readonly transitionRows: EntityRows<PaymentTransition>;
+  private readonly attemptRows: EntityRows<PaymentAttempt>;
 
   constructor(@InjectDataSource() private readonly dataSource: DataSource) {
     this.paymentRows = new EntityRows(dataSource, Payment);
     this.intentRows = new EntityRows(dataSource, PaymentIntent);
     this.transitionRows = new EntityRows(dataSource, PaymentTransition);
+    this.attemptRows = new EntityRows(dataSource, PaymentAttempt);
   }
 
   /**
@@ -209,6 +211,55 @@ export class PaymentsRepository {
 
   transitionsOf(paymentNo: string): Promise<PaymentTransition[]> {
     return this.dataSource.getRepository(PaymentTransition).find({ where: { paymentNo }, order: { id: 'ASC' } });
+  }
+
+  /** One gateway call recovery or an operator made (payment_attempts is append-only). */
+  async insertAttempt(manager: EntityManager, attempt: Omit<PaymentAttempt, 'id'>): Promise<void> {
+    await this.attemptRows.insertMany(manager, [Object.assign(new PaymentAttempt(), attempt)]);
+  }
+
+  countAttempts(manager: EntityManager, paymentNo: string, action: PaymentAttempt['action']): Promise<number> {
+    return manager.getRepository(PaymentAttempt).countBy({ paymentNo, action });
+  }
+
+  /** The payment by id under its row lock (the caller's transaction). */
+  lockById(manager: EntityManager, id: string): Promise<Payment | null> {
+    return this.paymentRows.selectOne(manager, 'id = ?', [id], 'FOR UPDATE');
+  }
+
+  /** Moves the next gateway query of a payment whose row lock the caller holds. */
+  async setNextQueryAt(manager: EntityManager, id: string, at: Date | null): Promise<void> {
+    await this.paymentRows.run(manager, 'UPDATE payments SET next_query_at = ? WHERE id = ?', [at, id]);
+  }
+
+  /**
+   * Gives a payment its planned next query back, only while it is still `status` with the lease `leasedUntil`
+   * that the caller set (a change made meanwhile by a callback or recovery wins).
+   */
+  async restoreNextQueryAt(
+    manager: EntityManager,
+    id: string,
+    still: { status: Payment['status']; leasedUntil: Date },
+    next: Date | null,
+  ): Promise<void> {
+    await this.paymentRows.run(
+      manager,
+      'UPDATE payments SET next_query_at = ? WHERE id = ? AND status = ? AND next_query_at = ?',
+      [next, id, still.status, still.leasedUntil],
+    );
+  }
+
+  /** Records an unanswered query and when to ask next, on a payment whose row lock the caller holds. */
+  async rescheduleQuery(
+    manager: EntityManager,
+    id: string,
+    change: Pick<Payment, 'queryAttempts' | 'nextQueryAt' | 'statusReason' | 'updatedAt'>,
+  ): Promise<void> {
+    await this.paymentRows.run(
+      manager,
+      'UPDATE payments SET query_attempts = ?, next_query_at = ?, status_reason = ?, updated_at = ? WHERE id = ?',
+      [change.queryAttempts, change.nextQueryAt, change.statusReason, change.updatedAt, id],
+    );
   }
 
   attemptsOf(paymentNo: string): Promise<PaymentAttempt[]> {

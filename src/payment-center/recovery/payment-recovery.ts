@@ -12,6 +12,7 @@ import { describe, eventOf } from '../gateway-answers';
 import { Payment, PaymentAttempt } from '../payment.entity';
 import { type PaymentEvent, PaymentStateService, type TransitionOutcome } from '../payment-state.service';
 import type { PaymentStatus } from '../payment-state-machine';
+import { PaymentsRepository } from '../payments.repository';
 import { ask, claimDue, claimOne, EARLY_TOLERANCE_MS, forEachLimited, recoveryLeaseMs } from './claims';
 import { QueryScheduler } from './query-scheduler';
 import { closeDelayMs, nextQueryAt } from './recovery-schedule';
@@ -39,6 +40,7 @@ export class PaymentRecovery {
   constructor(
     @InjectDataSource() private readonly dataSource: DataSource,
     @Inject(PaymentStateService) private readonly state: PaymentStateService,
+    @Inject(PaymentsRepository) private readonly payments: PaymentsRepository,
     @Inject(GatewayRegistry) private readonly gateways: GatewayRegistry,
     @Inject(QueryScheduler) private readonly scheduler: QueryScheduler,
     @Inject(AppConfig) private readonly config: AppConfig,
@@ -166,7 +168,7 @@ export class PaymentRecovery {
     let applied: TransitionOutcome | undefined;
     const rescheduled = await inTransaction(this.dataSource, async (manager) => {
       const now = this.clock.now();
-      await manager.getRepository(PaymentAttempt).insert({
+      await this.payments.insertAttempt(manager, {
         paymentNo: payment.paymentNo,
         refundNo: null,
         action,
@@ -191,23 +193,16 @@ export class PaymentRecovery {
     attempt: number,
     next: { at: Date; reason: string },
   ): Promise<Date | undefined> {
-    const payment = await manager
-      .getRepository(Payment)
-      .createQueryBuilder('p')
-      .setLock('pessimistic_write')
-      .where('p.id = :id', { id: claimed.id })
-      .getOneOrFail();
+    const payment = await this.payments.lockById(manager, claimed.id);
+    if (!payment) throw new Error(`payment ${claimed.paymentNo} vanished while it was being asked about`);
     // Moved on while we asked (a notification, an operator): its new state decides what is next.
     if (payment.status !== claimed.status || payment.queryAttempts !== claimed.queryAttempts) return undefined;
-    await manager.getRepository(Payment).update(
-      { id: payment.id },
-      {
-        queryAttempts: attempt,
-        nextQueryAt: next.at,
-        statusReason: `attempt ${attempt}: ${next.reason}`.slice(0, 512),
-        updatedAt: this.clock.now(),
-      },
-    );
+    await this.payments.rescheduleQuery(manager, payment.id, {
+      queryAttempts: attempt,
+      nextQueryAt: next.at,
+      statusReason: `attempt ${attempt}: ${next.reason}`.slice(0, 512),
+      updatedAt: this.clock.now(),
+    });
     return next.at;
   }
 

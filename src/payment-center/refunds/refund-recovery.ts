@@ -116,7 +116,7 @@ export class RefundRecovery {
     this.metrics.gatewayAttempt(refund.channel, action, result.kind);
     const next = await inTransaction(this.dataSource, async (manager) => {
       const now = this.clock.now();
-      await manager.getRepository(PaymentAttempt).insert({
+      await this.payments.insertAttempt(manager, {
         paymentNo: refund.paymentNo,
         refundNo: refund.refundNo,
         action,

@@ -10,7 +10,7 @@ import type { Channel } from '../../gateways/gateway.types';
 import { describe, eventOf } from '../gateway-answers';
 import { PaymentCenter } from '../payment-center';
 import { PaymentNotFound } from '../payment-errors';
-import { Payment, PaymentAttempt } from '../payment.entity';
+import type { Payment } from '../payment.entity';
 import { PaymentStateService, type TransitionOutcome } from '../payment-state.service';
 import type { PaymentStatus } from '../payment-state-machine';
 import { toPaymentView, type PaymentView } from '../payment.view';
@@ -109,7 +109,7 @@ export class PaymentReview {
     const lease = new Date(this.clock.now().getTime() + recoveryLeaseMs(this.config.gateways.timeoutMs));
     const claimed = await inTransaction(this.dataSource, async (manager) => {
       const payment = await this.lockInReview(manager, paymentNo);
-      if (payment.nextQueryAt) await manager.getRepository(Payment).update({ id: payment.id }, { nextQueryAt: lease });
+      if (payment.nextQueryAt) await this.payments.setNextQueryAt(manager, payment.id, lease);
       return payment;
     });
     const result = await ask(
@@ -129,9 +129,12 @@ export class PaymentReview {
       });
       if (claimed.nextQueryAt) {
         // Still ours and still in review: back to the time recovery had planned.
-        await manager
-          .getRepository(Payment)
-          .update({ id: claimed.id, status: 'NEEDS_REVIEW', nextQueryAt: lease }, { nextQueryAt: claimed.nextQueryAt });
+        await this.payments.restoreNextQueryAt(
+          manager,
+          claimed.id,
+          { status: 'NEEDS_REVIEW', leasedUntil: lease },
+          claimed.nextQueryAt,
+        );
       }
     });
     await this.state.afterCommit(applied);
@@ -187,9 +190,8 @@ export class PaymentReview {
     outcome: string,
     detail: string,
   ): Promise<void> {
-    const attempts = manager.getRepository(PaymentAttempt);
-    const earlier = await attempts.countBy({ paymentNo, action: 'review_query' });
-    await attempts.insert({
+    const earlier = await this.payments.countAttempts(manager, paymentNo, 'review_query');
+    await this.payments.insertAttempt(manager, {
       paymentNo,
       refundNo: null,
       action: 'review_query',
