@@ -86,7 +86,7 @@ async function main(): Promise<void> {
     '',
     `Written by \`npm run bench\`${quick ? ' --quick' : ''} in ${minutes.toFixed(1)} min. Every figure is measured in ` +
       'the same run as its ceiling on the same machine, so the ratio is what to compare across machines. ' +
-      'How each is measured: [README, Benchmarks](../README.md#benchmarks) and the sections below.',
+      'How each is measured: [docs/testing.md, Benchmarks](../docs/testing.md#benchmarks) and the sections below.',
     '',
     machine,
     '',

@@ -21,7 +21,8 @@ Checkout orders, payments through WeChat Pay, Alipay and UnionPay, refunds, and 
 - **Admin** endpoints need a bearer token from \`ADMIN_TOKENS\` with the scope named in their \`403\` response
   (and in \`${REQUIRED_SCOPE_EXTENSION}\`).
 - **Payment results** also reach business systems as signed events over RabbitMQ: that contract is the AsyncAPI
-  document \`docs/asyncapi.yaml\` in the repository; set-up, recovery and operations are in its \`README.md\`.
+  document \`docs/asyncapi.yaml\` in the repository. Set-up is in its \`README.md\`; this API in prose in
+  \`docs/api.md\`, recovery in \`docs/recovery.md\`, operations in \`docs/operations.md\`.
 
 Error codes that exist in the code base but are never answered by this API:
 ${internalErrorCodesMarkdown()}
