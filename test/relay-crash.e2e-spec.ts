@@ -13,7 +13,8 @@ import { http, orderBody, type RunningApp, startApp, TestClock, uniqueId } from 
 const partner = testPartners('k');
 const WATCHER = partner('watcher');
 const ORDERS = partner('orders');
-const EVENTS = 40;
+// Enough that a relay draining two at a time back to back cannot finish within one 100 ms look before the kill.
+const EVENTS = 120;
 
 /**
  * The relay and the Orders consumer run in a real child process (the built app). It is SIGKILLed while
