@@ -4,12 +4,24 @@ import { randomUUID } from 'node:crypto';
 import type { DataSource, EntityManager } from 'typeorm';
 import { AppConfig } from '../config/app-config';
 import { EntityRows } from '../database/entity-rows';
+import { afterCommit } from '../database/transaction';
 import { EventDelivery, OutboxEvent } from './outbox.entity';
-import { type PaymentEventBody, type PaymentEventType, topicMatches } from './payment-event';
+import { OutboxRelay } from './outbox.relay';
+import {
+  eventPayment,
+  eventTypeForStatus,
+  isAnnouncedRefundStatus,
+  type PaymentEventBody,
+  type PaymentEventType,
+  type PaymentFacts,
+  type RefundFacts,
+  topicMatches,
+} from './payment-event';
 
 /**
- * Writes a payment event into the outbox, and one delivery record per partner bound to its routing key,
- * in the caller's transaction: the event exists if and only if the change committed. Two plain INSERTs
+ * Shapes partner events from a payment (and a refund) and writes them into the outbox, and one delivery record per partner bound to its routing key,
+ * in the caller's transaction: the event exists if and only if the change committed, and the relay is woken
+ * when it has (its poll is the net). Two plain INSERTs
  * (EntityRows): a repository's insert read each row back for its column defaults, two statements more per
  * state change.
  */
@@ -20,22 +32,56 @@ export class OutboxWriter {
 
   constructor(
     @Inject(AppConfig) private readonly config: AppConfig,
+    @Inject(OutboxRelay) private readonly relay: OutboxRelay,
     @InjectDataSource() dataSource: DataSource,
   ) {
     this.eventRows = new EntityRows(dataSource, OutboxEvent);
     this.deliveryRows = new EntityRows(dataSource, EventDelivery);
   }
 
+  /**
+   * The partner event for the payment's current state, if partners are told about it (see
+   * `eventTypeForStatus`): the caller holds the payment's row lock and has written its new state and version.
+   */
+  async appendStatusEvent(manager: EntityManager, payment: PaymentFacts, now: Date): Promise<void> {
+    const type = eventTypeForStatus(payment.status);
+    if (type) await this.append(manager, type, payment, now);
+  }
+
+  /**
+   * Writes `type` for the payment as it now is (the caller holds its row lock and has bumped its version),
+   * with the refund it is about, if any. A refund in review is unsettled to partners: nothing announces it
+   * until an operator has decided.
+   */
   async append(
     manager: EntityManager,
-    event: {
-      type: PaymentEventType;
-      version: number;
-      payment: PaymentEventBody['payment'];
-      refund?: PaymentEventBody['refund'];
-    },
+    type: PaymentEventType,
+    payment: PaymentFacts,
     now: Date,
+    refund?: RefundFacts,
   ): Promise<PaymentEventBody> {
+    if (refund && !isAnnouncedRefundStatus(refund.status)) {
+      throw new Error(`refund ${refund.refundNo} is ${refund.status}: no partner event`);
+    }
+    const event = {
+      type,
+      version: payment.version,
+      payment: eventPayment({
+        ...payment,
+        paidAt: payment.paidAt?.toISOString() ?? null,
+        closedAt: payment.closedAt?.toISOString() ?? null,
+      }),
+      refund: refund && {
+        refundNo: refund.refundNo,
+        kind: refund.kind,
+        amountFen: refund.amountFen,
+        reason: refund.reason,
+        status: refund.status as NonNullable<PaymentEventBody['refund']>['status'],
+        gatewayRefundNo: refund.gatewayRefundNo,
+        refundedAt: refund.refundedAt?.toISOString() ?? null,
+        paymentRefundedFen: refund.paymentRefundedFen,
+      },
+    };
     const body: PaymentEventBody = {
       id: randomUUID(),
       type: event.type,
@@ -81,6 +127,7 @@ export class OutboxWriter {
         ),
       );
     }
+    afterCommit(manager, () => this.relay.kick());
     return body;
   }
 }

@@ -56,6 +56,42 @@ export interface PaymentEventBody {
   };
 }
 
+/** The payment fields an event is made from, as the payment row holds them (a payment entity is one). */
+export interface PaymentFacts extends Omit<PaymentEventBody['payment'], 'paidAt' | 'closedAt'> {
+  paidAt: Date | null;
+  closedAt: Date | null;
+  version: number;
+}
+
+/** The refund fields an event is made from (a refund entity is one), with the payment's refunded total. */
+export interface RefundFacts extends Omit<NonNullable<PaymentEventBody['refund']>, 'status' | 'refundedAt'> {
+  status: string;
+  refundedAt: Date | null;
+}
+
+const ANNOUNCED_REFUND_STATUSES: readonly string[] = ['REFUNDING', 'REFUNDED', 'REFUND_FAILED'];
+
+/** A refund partners hear about; one in review is unsettled to them until an operator has decided. */
+export function isAnnouncedRefundStatus(status: string): boolean {
+  return ANNOUNCED_REFUND_STATUSES.includes(status);
+}
+
+/** Which payment statuses business systems are told about, and under which routing key. */
+export function eventTypeForStatus(status: string): PaymentEventType | null {
+  switch (status) {
+    case 'PAID':
+      return 'payment.succeeded';
+    case 'FAILED':
+      return 'payment.failed';
+    case 'CLOSED':
+      return 'payment.closed';
+    case 'NEEDS_REVIEW':
+      return 'payment.needs_review';
+    default:
+      return null; // CREATED, PAYING, CLOSING: not settled, nothing to tell
+  }
+}
+
 /** The `payment` of an event, from the payment as business applications see it. */
 export function eventPayment(payment: PaymentEventBody['payment']): PaymentEventBody['payment'] {
   return {

@@ -13,7 +13,7 @@ import { describe, eventOf } from './gateway-answers';
 import { NotificationReplays } from './intake/notification-replays';
 import { OrphanNotificationsRepository } from './intake/orphan-notifications.repository';
 import { isFinal } from './payment-state-machine';
-import { PaymentStateService, type TransitionOutcome } from './payment-state.service';
+import { PaymentStateService } from './payment-state.service';
 import { PaymentNotFound } from './payment-errors';
 import { PaymentsRepository } from './payments.repository';
 import { RefundStateService } from './refunds/refund-state.service';
@@ -87,12 +87,11 @@ export class NotificationIntakeUseCase {
     // anything else is left to the refund's queries.
     const outcome = await inTransaction(this.dataSource, async (manager) => {
       if (id && !(await this.replays.claim(manager, channel, id))) return 'replayed';
-      const changed = await this.refundState.settle(refund.refundNo, notification.result, manager, notification.facts);
-      return changed ? 'changed' : 'unchanged';
+      await this.refundState.settle(refund.refundNo, notification.result, manager, notification.facts);
+      return 'settled';
     });
     if (outcome === 'replayed') return this.replayed(channel, gateway, id ?? '', 'database');
     if (id) this.replays.remember(channel, id);
-    if (outcome === 'changed') this.state.notifyCommitted();
     return gateway.acknowledge({ accepted: true });
   }
 
@@ -119,15 +118,13 @@ export class NotificationIntakeUseCase {
     if (!event || isFinal(payment.status)) return gateway.acknowledge({ accepted: true });
     const id = notification.notificationId;
     try {
-      let applied: TransitionOutcome | undefined;
       const claimed = await inTransaction(this.dataSource, async (manager) => {
         if (id && !(await this.replays.claim(manager, channel, id))) return false;
-        applied = await this.state.apply(payment, event, manager);
+        await this.state.apply(payment, event, manager);
         return true;
       });
       if (!claimed) return this.replayed(channel, gateway, id ?? '', 'database');
       if (id) this.replays.remember(channel, id);
-      await this.state.afterCommit(applied);
     } catch (error) {
       if (error instanceof PaymentNotFound) {
         return this.refuse(channel, ack, error.message, 'unknown_payment');

@@ -4,13 +4,10 @@ import type { DataSource, EntityManager } from 'typeorm';
 import { Clock } from '../common/clock';
 import { addLogContext } from '../common/logging/log-context';
 import type { Fen } from '../common/money';
-import { ER_DUP_ENTRY, inTransaction, mysqlErrno } from '../database/transaction';
-import { OutboxRelay } from '../notifications/outbox.relay';
+import { afterCommit, ER_DUP_ENTRY, inTransaction, mysqlErrno } from '../database/transaction';
 import { OutboxWriter } from '../notifications/outbox.writer';
-import { eventPayment, type PaymentEventType as PartnerEventType } from '../notifications/payment-event';
 import { GatewayTradeNoConflict, IllegalTransition, PaymentNotFound } from './payment-errors';
 import type { Payment } from './payment.entity';
-import { toPaymentView } from './payment.view';
 import { decide, type PaymentEventType, type PaymentStatus } from './payment-state-machine';
 import { PaymentsRepository } from './payments.repository';
 import { QueryScheduler } from './recovery/query-scheduler';
@@ -59,75 +56,18 @@ export class PaymentStateService {
     @Inject(PaymentsRepository) private readonly payments: PaymentsRepository,
     @Inject(Clock) private readonly clock: Clock,
     @Inject(OutboxWriter) private readonly outbox: OutboxWriter,
-    @Inject(OutboxRelay) private readonly relay: OutboxRelay,
     @Inject(RefundsRepository) private readonly refunds: RefundsRepository,
     @Inject(QueryScheduler) private readonly scheduler: QueryScheduler,
   ) {}
 
   /**
    * Applies `event` in the caller's transaction, or in a new one. A change partners care about writes its
-   * outbox event in the same transaction; when this call owns the transaction it wakes the relay after
-   * the commit (a caller passing its own manager is picked up by the relay's next poll).
+   * outbox event in the same transaction; what follows the commit (the relay's wake-up, an automatic
+   * refund's send, the log line) is registered on the transaction, so it is the same either way.
    */
   async apply(payment: PaymentRef, event: PaymentEvent, manager?: EntityManager): Promise<TransitionOutcome> {
     if (manager) return this.applyLocked(manager, payment, event);
-    const outcome = await inTransaction(this.dataSource, (m) => this.applyLocked(m, payment, event));
-    await this.afterCommit(outcome);
-    return outcome;
-  }
-
-  /**
-   * For callers that applied events in their own transaction, once it has committed: publish the events
-   * and send an automatic refund it made.
-   */
-  async afterCommit(outcome?: TransitionOutcome): Promise<void> {
-    if (outcome?.changed) {
-      const refund = outcome.refund ? ` (${outcome.refund.kind} refund ${outcome.refund.refundNo})` : '';
-      this.logger.log(`payment ${outcome.payment.paymentNo} ${outcome.from} → ${outcome.to}${refund}`);
-    }
-    this.relay.kick();
-    if (outcome?.changed && outcome.refund) {
-      await this.scheduler.scheduleRefund(outcome.refund.refundNo, 0, this.clock.now());
-    }
-  }
-
-  /** Publish now what the caller's committed transaction wrote to the outbox. */
-  notifyCommitted(): void {
-    this.relay.kick();
-  }
-
-  /**
-   * Writes a partner event for the payment's current state (the caller holds its row lock and has bumped
-   * its version), with the refund it is about, if any.
-   */
-  async appendEvent(
-    manager: EntityManager,
-    payment: Payment,
-    type: PartnerEventType,
-    now: Date,
-    refund?: Refund,
-  ): Promise<void> {
-    // A refund in review is unsettled to partners: nothing announces it until an operator has decided.
-    if (refund?.status === 'NEEDS_REVIEW') throw new Error(`refund ${refund.refundNo} is in review: no partner event`);
-    await this.outbox.append(
-      manager,
-      {
-        type,
-        version: payment.version,
-        payment: eventPayment(toPaymentView(payment)),
-        refund: refund && {
-          refundNo: refund.refundNo,
-          kind: refund.kind,
-          amountFen: refund.amountFen,
-          reason: refund.reason,
-          status: refund.status,
-          gatewayRefundNo: refund.gatewayRefundNo,
-          refundedAt: refund.refundedAt?.toISOString() ?? null,
-          paymentRefundedFen: await this.refunds.refundedFen(manager, payment.paymentNo),
-        },
-      },
-      now,
-    );
+    return inTransaction(this.dataSource, (m) => this.applyLocked(m, payment, event));
   }
 
   /**
@@ -178,8 +118,7 @@ export class PaymentStateService {
     this.applyFacts(started, event, decision.to, now);
     const payment = await this.payments.insert(manager, started);
     await this.appendTransition(manager, payment, event, from, now);
-    const type = partnerEventFor(decision.to);
-    if (type) await this.appendEvent(manager, payment, type, now);
+    await this.outbox.appendStatusEvent(manager, payment, now);
     return { changed: true, from, to: decision.to, payment };
   }
 
@@ -242,12 +181,20 @@ export class PaymentStateService {
     if (surplus) {
       // Recorded as received, never lost — and returned: the order was closed, or is paid already.
       const refund = await this.refunds.insertAutomatic(manager, payment, surplus, now);
-      await this.appendEvent(manager, payment, 'payment.refund_started', now, refund);
+      const paymentRefundedFen = await this.refunds.refundedFen(manager, payment.paymentNo);
+      await this.outbox.append(manager, 'payment.refund_started', payment, now, { ...refund, paymentRefundedFen });
+      this.scheduler.scheduleRefund(manager, refund.refundNo, 0, now);
+      this.logAfterCommit(manager, payment, from, ` (${refund.kind} refund ${refund.refundNo})`);
       return { changed: true, from, to: decision.to, payment, refund };
     }
-    const type = partnerEventFor(decision.to);
-    if (type) await this.appendEvent(manager, payment, type, now);
+    await this.outbox.appendStatusEvent(manager, payment, now);
+    this.logAfterCommit(manager, payment, from, '');
     return { changed: true, from, to: decision.to, payment };
+  }
+
+  private logAfterCommit(manager: EntityManager, payment: Payment, from: PaymentStatus, extra: string): void {
+    const line = `payment ${payment.paymentNo} ${from} → ${payment.status}${extra}`;
+    afterCommit(manager, () => this.logger.log(line));
   }
 
   /** The history row of a change `payment` (already in its new state and version) went through. */
@@ -321,24 +268,6 @@ export class PaymentStateService {
     }
     // Terminal states are never queried again.
     if (to === 'PAID' || to === 'FAILED' || to === 'CLOSED') payment.nextQueryAt = null;
-  }
-}
-
-/** Which status changes business systems are told about, and under which routing key. */
-function partnerEventFor(status: PaymentStatus): PartnerEventType | null {
-  switch (status) {
-    case 'PAID':
-      return 'payment.succeeded';
-    case 'FAILED':
-      return 'payment.failed';
-    case 'CLOSED':
-      return 'payment.closed';
-    case 'NEEDS_REVIEW':
-      return 'payment.needs_review';
-    case 'CREATED':
-    case 'PAYING':
-    case 'CLOSING':
-      return null;
   }
 }
 

@@ -22,6 +22,7 @@ import type { Payment } from './payment.entity';
 import { PaymentStateService } from './payment-state.service';
 import { PaymentsRepository } from './payments.repository';
 import { QueryScheduler } from './recovery/query-scheduler';
+import { queryDelayMs } from './recovery/recovery-schedule';
 
 export interface StartPaymentCommand {
   orderNo: string;
@@ -103,11 +104,6 @@ export class StartPaymentUseCase {
     this.logger.log(
       `${plan.resumed ? 'resuming' : 'starting'} ${command.channel} payment of ${command.amountFen} fen at the gateway`,
     );
-    // Committed as PAYING: from here on recovery owns it, even if this process dies before the vendor call.
-    if (!plan.resumed && plan.payment.nextQueryAt) {
-      await this.scheduler.schedule(plan.payment.paymentNo, 0, plan.payment.nextQueryAt);
-    }
-
     const { answer, timedOut } = await this.createAtGateway(gateway, plan.payment, plan.description);
     return this.record(plan.payment, answer, { resumed: plan.resumed, timedOut });
   }
@@ -160,7 +156,7 @@ export class StartPaymentUseCase {
       return { kind: 'call_gateway', payment: open, description: intent.description, resumed: true };
     }
 
-    const firstQueryDelay = this.config.recovery.queryScheduleMs[0] ?? 30_000;
+    const firstQueryAt = new Date(now.getTime() + queryDelayMs(0, this.config.recovery));
     const started = await this.state.insertStarted(
       manager,
       {
@@ -184,8 +180,10 @@ export class StartPaymentUseCase {
         createdAt: now,
         updatedAt: now,
       },
-      { type: 'START', nextQueryAt: new Date(now.getTime() + firstQueryDelay) },
+      { type: 'START', nextQueryAt: firstQueryAt },
     );
+    // Committed as PAYING: from here on recovery owns it, even if this process dies before the vendor call.
+    this.scheduler.schedule(manager, started.payment.paymentNo, 0, firstQueryAt);
     return { kind: 'call_gateway', payment: started.payment, description: intent.description, resumed: false };
   }
 
@@ -284,7 +282,6 @@ export class StartPaymentUseCase {
           return { payment, error: new GatewayUnavailable(paymentNo, answer.reason) };
       }
     });
-    if (outcome.payment.status === 'FAILED') this.state.notifyCommitted();
     if (outcome.error) {
       this.logger.warn(`create payment ${paymentNo}: ${outcome.error.message}`);
       throw outcome.error;

@@ -10,7 +10,7 @@ import { MetricsService } from '../../metrics/metrics.service';
 import type { CloseResult } from '../../gateways/gateway.types';
 import { describe, eventOf } from '../gateway-answers';
 import { Payment, PaymentAttempt } from '../payment.entity';
-import { type PaymentEvent, PaymentStateService, type TransitionOutcome } from '../payment-state.service';
+import { type PaymentEvent, PaymentStateService } from '../payment-state.service';
 import type { PaymentStatus } from '../payment-state-machine';
 import { PaymentsRepository } from '../payments.repository';
 import { ask, claimDue, claimOne, EARLY_TOLERANCE_MS, forEachLimited, recoveryLeaseMs } from './claims';
@@ -165,8 +165,7 @@ export class PaymentRecovery {
     next: Next,
   ): Promise<void> {
     this.metrics.gatewayAttempt(payment.channel, action, outcome);
-    let applied: TransitionOutcome | undefined;
-    const rescheduled = await inTransaction(this.dataSource, async (manager) => {
+    await inTransaction(this.dataSource, async (manager) => {
       const now = this.clock.now();
       await this.payments.insertAttempt(manager, {
         paymentNo: payment.paymentNo,
@@ -177,14 +176,9 @@ export class PaymentRecovery {
         detail: detail.slice(0, 512),
         createdAt: now,
       });
-      if ('event' in next) {
-        applied = await this.state.apply(payment, next.event, manager);
-        return undefined;
-      }
-      return this.reschedule(manager, payment, attempt, next);
+      if ('event' in next) await this.state.apply(payment, next.event, manager);
+      else await this.reschedule(manager, payment, attempt, next);
     });
-    await this.state.afterCommit(applied);
-    if (rescheduled) await this.scheduler.schedule(payment.paymentNo, attempt, rescheduled);
   }
 
   private async reschedule(
@@ -192,18 +186,18 @@ export class PaymentRecovery {
     claimed: Payment,
     attempt: number,
     next: { at: Date; reason: string },
-  ): Promise<Date | undefined> {
+  ): Promise<void> {
     const payment = await this.payments.lockById(manager, claimed.id);
     if (!payment) throw new Error(`payment ${claimed.paymentNo} vanished while it was being asked about`);
     // Moved on while we asked (a notification, an operator): its new state decides what is next.
-    if (payment.status !== claimed.status || payment.queryAttempts !== claimed.queryAttempts) return undefined;
+    if (payment.status !== claimed.status || payment.queryAttempts !== claimed.queryAttempts) return;
     await this.payments.rescheduleQuery(manager, payment.id, {
       queryAttempts: attempt,
       nextQueryAt: next.at,
       statusReason: `attempt ${attempt}: ${next.reason}`.slice(0, 512),
       updatedAt: this.clock.now(),
     });
-    return next.at;
+    this.scheduler.schedule(manager, payment.paymentNo, attempt, next.at);
   }
 
   private ask<T>(call: () => Promise<T>): Promise<T | { kind: 'unknown'; reason: string }> {

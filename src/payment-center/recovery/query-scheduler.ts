@@ -1,8 +1,10 @@
 import { InjectQueue } from '@nestjs/bull';
 import { Inject, Injectable, Logger } from '@nestjs/common';
 import type { Queue } from 'bull';
+import type { EntityManager } from 'typeorm';
 import { Clock } from '../../common/clock';
 import { AppConfig } from '../../config/app-config';
+import { afterCommit } from '../../database/transaction';
 
 export const PAYMENT_QUERIES_QUEUE = 'payment-queries';
 
@@ -16,9 +18,10 @@ export type QueryJob =
 const ADD_TIMEOUT_MS = 1000;
 
 /**
- * Puts "ask the gateway about this payment at this time" into Bull as a delayed job. The job id is derived
- * from the payment and the attempt, so scheduling the same attempt twice makes one job. Never throws: the
- * time is also in the payment row, and the reconciler finds a row whose job was lost.
+ * Puts "ask the gateway about this payment at this time" into Bull as a delayed job, once the transaction
+ * that wrote that time into the row has committed (a job for a rolled-back time would ask about nothing).
+ * The job id is derived from the payment and the attempt, so scheduling the same attempt twice makes one
+ * job. Never throws: the time is also in the row, and the reconciler finds a row whose job was lost.
  */
 @Injectable()
 export class QueryScheduler {
@@ -30,12 +33,14 @@ export class QueryScheduler {
     @Inject(Clock) private readonly clock: Clock,
   ) {}
 
-  schedule(paymentNo: string, attempt: number, at: Date): Promise<void> {
-    return this.add({ paymentNo, attempt }, `${paymentNo}:${attempt}`, at);
+  /** `manager`: the transaction that wrote `at` as the payment's next query time. */
+  schedule(manager: EntityManager, paymentNo: string, attempt: number, at: Date): void {
+    afterCommit(manager, () => this.add({ paymentNo, attempt }, `${paymentNo}:${attempt}`, at));
   }
 
-  scheduleRefund(refundNo: string, attempt: number, at: Date): Promise<void> {
-    return this.add({ refundNo, attempt }, `${refundNo}:${attempt}`, at);
+  /** `manager`: the transaction that wrote `at` as the refund's next attempt time. */
+  scheduleRefund(manager: EntityManager, refundNo: string, attempt: number, at: Date): void {
+    afterCommit(manager, () => this.add({ refundNo, attempt }, `${refundNo}:${attempt}`, at));
   }
 
   private async add(job: QueryJob, jobId: string, at: Date): Promise<void> {

@@ -9,7 +9,6 @@ import { GatewayRegistry } from '../../gateways/gateway-registry';
 import { MetricsService } from '../../metrics/metrics.service';
 import type { RefundResult } from '../../gateways/gateway.types';
 import { PaymentAttempt } from '../payment.entity';
-import { PaymentStateService } from '../payment-state.service';
 import { PaymentsRepository } from '../payments.repository';
 import { ask, claimDue, claimOne, EARLY_TOLERANCE_MS, forEachLimited, recoveryLeaseMs } from '../recovery/claims';
 import { QueryScheduler } from '../recovery/query-scheduler';
@@ -30,7 +29,6 @@ export class RefundRecovery {
     @InjectDataSource() private readonly dataSource: DataSource,
     @Inject(PaymentsRepository) private readonly payments: PaymentsRepository,
     @Inject(RefundStateService) private readonly state: RefundStateService,
-    @Inject(PaymentStateService) private readonly paymentState: PaymentStateService,
     @Inject(GatewayRegistry) private readonly gateways: GatewayRegistry,
     @Inject(QueryScheduler) private readonly scheduler: QueryScheduler,
     @Inject(AppConfig) private readonly config: AppConfig,
@@ -114,7 +112,7 @@ export class RefundRecovery {
     }
     const detail = describeRefund(result);
     this.metrics.gatewayAttempt(refund.channel, action, result.kind);
-    const next = await inTransaction(this.dataSource, async (manager) => {
+    await inTransaction(this.dataSource, async (manager) => {
       const now = this.clock.now();
       await this.payments.insertAttempt(manager, {
         paymentNo: refund.paymentNo,
@@ -125,14 +123,14 @@ export class RefundRecovery {
         detail: detail.slice(0, 512),
         createdAt: now,
       });
-      if (await this.state.settle(refund.refundNo, result, manager)) return undefined;
+      if (await this.state.settle(refund.refundNo, result, manager)) return;
       const current = await manager
         .getRepository(Refund)
         .createQueryBuilder('r')
         .setLock('pessimistic_write')
         .where('r.id = :id', { id: refund.id })
         .getOneOrFail();
-      if (current.status !== 'REFUNDING' || current.queryAttempts !== refund.queryAttempts) return undefined;
+      if (current.status !== 'REFUNDING' || current.queryAttempts !== refund.queryAttempts) return;
       const at = new Date(now.getTime() + queryDelayMs(attempt, this.config.recovery));
       await manager.getRepository(Refund).update(
         { id: refund.id },
@@ -144,10 +142,8 @@ export class RefundRecovery {
           updatedAt: now,
         },
       );
-      return at;
+      this.scheduler.scheduleRefund(manager, refund.refundNo, attempt, at);
     });
-    this.paymentState.notifyCommitted();
-    if (next) await this.scheduler.scheduleRefund(refund.refundNo, attempt, next);
   }
 }
 

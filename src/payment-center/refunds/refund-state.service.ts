@@ -5,9 +5,9 @@ import { Clock } from '../../common/clock';
 import { inTransaction } from '../../database/transaction';
 import type { RefundFacts, RefundResult } from '../../gateways/gateway.types';
 import { MetricsService } from '../../metrics/metrics.service';
+import { OutboxWriter } from '../../notifications/outbox.writer';
 import type { Payment } from '../payment.entity';
 import { RefundNotFound } from '../payment-errors';
-import { PaymentStateService } from '../payment-state.service';
 import { PaymentsRepository } from '../payments.repository';
 import type { Refund } from './refund.entity';
 import { RefundsRepository } from './refunds.repository';
@@ -31,7 +31,7 @@ export class RefundStateService {
     @InjectDataSource() private readonly dataSource: DataSource,
     @Inject(PaymentsRepository) private readonly payments: PaymentsRepository,
     @Inject(RefundsRepository) private readonly refunds: RefundsRepository,
-    @Inject(PaymentStateService) private readonly paymentState: PaymentStateService,
+    @Inject(OutboxWriter) private readonly outbox: OutboxWriter,
     @Inject(Clock) private readonly clock: Clock,
     @Inject(MetricsService) private readonly metrics: MetricsService,
   ) {}
@@ -39,9 +39,7 @@ export class RefundStateService {
   /** `facts`: what the vendor's message says about the refund, checked against the row before `result` is used. */
   async settle(refundNo: string, result: RefundResult, manager?: EntityManager, facts?: RefundFacts): Promise<boolean> {
     if (manager) return this.settleLocked(manager, refundNo, result, facts);
-    const changed = await inTransaction(this.dataSource, (m) => this.settleLocked(m, refundNo, result, facts));
-    if (changed) this.paymentState.notifyCommitted();
-    return changed;
+    return inTransaction(this.dataSource, (m) => this.settleLocked(m, refundNo, result, facts));
   }
 
   private async settleLocked(
@@ -92,7 +90,8 @@ export class RefundStateService {
     payment.version += 1;
     payment.updatedAt = now;
     await this.payments.save(manager, payment);
-    await this.paymentState.appendEvent(manager, payment, type, now, refund);
+    const paymentRefundedFen = await this.refunds.refundedFen(manager, payment.paymentNo);
+    await this.outbox.append(manager, type, payment, now, { ...refund, paymentRefundedFen });
     return true;
   }
 

@@ -8,8 +8,8 @@ import { type IdempotencyContext, Replayed } from '../../common/idempotency/idem
 import type { Fen } from '../../common/money';
 import { AppConfig } from '../../config/app-config';
 import { inTransaction } from '../../database/transaction';
+import { OutboxWriter } from '../../notifications/outbox.writer';
 import { PaymentNotFound, PaymentNotRefundable, RefundExceedsPaid, RefundNotFound } from '../payment-errors';
-import { PaymentStateService } from '../payment-state.service';
 import { PaymentsRepository } from '../payments.repository';
 import { recoveryLeaseMs } from '../recovery/claims';
 import { type RefundView, toRefundView } from './refund.entity';
@@ -29,7 +29,7 @@ export class RefundsService {
     @InjectDataSource() private readonly dataSource: DataSource,
     @Inject(PaymentsRepository) private readonly payments: PaymentsRepository,
     @Inject(RefundsRepository) private readonly refunds: RefundsRepository,
-    @Inject(PaymentStateService) private readonly paymentState: PaymentStateService,
+    @Inject(OutboxWriter) private readonly outbox: OutboxWriter,
     @Inject(RefundRecovery) private readonly recovery: RefundRecovery,
     @Inject(IdempotencyStore) private readonly idempotency: IdempotencyStore,
     @Inject(AppConfig) private readonly config: AppConfig,
@@ -75,11 +75,11 @@ export class RefundsService {
       payment.version += 1;
       payment.updatedAt = now;
       await this.payments.save(manager, payment);
-      await this.paymentState.appendEvent(manager, payment, 'payment.refund_started', now, refund);
+      const paymentRefundedFen = await this.refunds.refundedFen(manager, paymentNo);
+      await this.outbox.append(manager, 'payment.refund_started', payment, now, { ...refund, paymentRefundedFen });
       return refund;
     });
     if (created instanceof Replayed) return created;
-    this.paymentState.notifyCommitted();
     await this.recovery.work(created);
     return this.get(created.refundNo);
   }

@@ -11,7 +11,7 @@ import { describe, eventOf } from '../gateway-answers';
 import { PaymentCenter } from '../payment-center';
 import { PaymentNotFound } from '../payment-errors';
 import type { Payment } from '../payment.entity';
-import { PaymentStateService, type TransitionOutcome } from '../payment-state.service';
+import { PaymentStateService } from '../payment-state.service';
 import type { PaymentStatus } from '../payment-state-machine';
 import { toPaymentView, type PaymentView } from '../payment.view';
 import { PaymentsRepository } from '../payments.repository';
@@ -118,10 +118,9 @@ export class PaymentReview {
     );
     const answer = describe(result);
     const event = eventOf(result);
-    let applied: TransitionOutcome | undefined;
     await inTransaction(this.dataSource, async (manager) => {
       await this.recordAttempt(manager, paymentNo, result.kind, `operator ${by.actor} (${by.note}): ${answer}`);
-      if (event) applied = await this.state.apply(paymentNo, event, manager);
+      const applied = event ? await this.state.apply(paymentNo, event, manager) : undefined;
       await by.audit?.(manager, {
         status: applied?.changed ? applied.to : 'NEEDS_REVIEW',
         gatewayAnswer: answer,
@@ -137,7 +136,6 @@ export class PaymentReview {
         );
       }
     });
-    await this.state.afterCommit(applied);
     return this.resultOf('requery', paymentNo, answer);
   }
 
@@ -148,10 +146,9 @@ export class PaymentReview {
    * runs before this returns.
    */
   async close(paymentNo: string, by: Operator): Promise<ResolutionResult> {
-    let applied: TransitionOutcome | undefined;
     await inTransaction(this.dataSource, async (manager) => {
       await this.lockInReview(manager, paymentNo);
-      applied = await this.state.apply(
+      const applied = await this.state.apply(
         paymentNo,
         {
           type: 'CLOSE_REQUESTED',
@@ -166,7 +163,6 @@ export class PaymentReview {
         changed: applied.changed,
       });
     });
-    await this.state.afterCommit(applied);
     // Recovery's own claim and close, attempt 1 of the close schedule.
     await this.recovery.runJob(paymentNo, 0);
     const [last] = (await this.paymentCenter.attemptsOf(paymentNo)).filter((a) => a.action === 'close').slice(-1);
