@@ -2,7 +2,7 @@ import { Redis } from 'ioredis';
 import type { Pool } from 'mysql2/promise';
 import { randomUUID } from 'node:crypto';
 import { sha256 } from '../src/common/idempotency/request-fingerprint';
-import { PaymentRecovery } from '../src/payment-center/recovery/payment-recovery';
+import { RecoveryEngine } from '../src/payment-center/recovery/recovery-engine';
 import { PaymentStateService } from '../src/payment-center/payment-state.service';
 import { TEST_APPLICATION_ID } from './support/api-keys';
 import { waitFor } from './support/amqp';
@@ -306,7 +306,7 @@ describe('Prometheus metrics at GET /metrics (e2e)', () => {
     const { paymentNo } = await payingWechat();
     const before = await scrape();
     await db.query('UPDATE payments SET next_query_at = NOW(3) WHERE payment_no = ?', [paymentNo]);
-    expect(await running.app.get(PaymentRecovery).runJob(paymentNo, 0)).toBe('worked');
+    expect(await running.app.get(RecoveryEngine).run('payment', paymentNo, 0)).toBe('worked');
     const after = await scrape();
     expect(delta(before, after, attempts, { channel: 'wechat', kind: 'query', outcome: 'not_paid' })).toBe(1);
     expect(delta(before, after, attempts)).toBe(1);

@@ -1,6 +1,6 @@
 import type { Pool } from 'mysql2/promise';
 import { PaymentStateService } from '../src/payment-center/payment-state.service';
-import { PaymentRecovery } from '../src/payment-center/recovery/payment-recovery';
+import { RecoveryEngine } from '../src/payment-center/recovery/recovery-engine';
 import { sqlPool } from './support/database';
 import { fakeGateways } from './support/fake-gateway';
 import { http, orderBody, type RunningApp, startApp, uniqueId } from './support/test-app';
@@ -345,7 +345,7 @@ describe('Checkout: orders and starting payments (e2e)', () => {
     // Its first query falls due while the vendor is still creating the trade: recovery asks (not paid yet)
     // and schedules the next query, so the row is no longer as the pay request wrote it.
     await db.query('UPDATE payments SET next_query_at = UTC_TIMESTAMP(3) WHERE payment_no = ?', [paymentNo]);
-    expect(await running.app.get(PaymentRecovery).runJob(paymentNo, 0)).toBe('worked');
+    expect(await running.app.get(RecoveryEngine).run('payment', paymentNo, 0)).toBe('worked');
     const asked = (await http('GET', url(`/api/payments/${paymentNo}`))).body;
     expect(asked).toMatchObject({ status: 'PAYING', queryAttempts: 1, payCredential: null });
 

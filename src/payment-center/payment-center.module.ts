@@ -15,13 +15,14 @@ import { OrphanNotificationsRepository } from './intake/orphan-notifications.rep
 import { PaymentsController } from './payments.controller';
 import { PaymentsRepository } from './payments.repository';
 import { StartPaymentUseCase } from './start-payment.use-case';
-import { PaymentRecovery } from './recovery/payment-recovery';
+import { PaymentRecovery } from './recovery/payment-recovery.handler';
+import { RecoveryEngine } from './recovery/recovery-engine';
 import { QueryJobsProcessor } from './recovery/query-jobs.processor';
 import { PAYMENT_QUERIES_QUEUE, QueryScheduler } from './recovery/query-scheduler';
 import { Reconciler } from './recovery/reconciler';
 import { PaymentReview } from './review/payment-review';
 import { Refund } from './refunds/refund.entity';
-import { RefundRecovery } from './refunds/refund-recovery';
+import { RefundRecovery } from './refunds/refund-recovery.handler';
 import { RefundStateService } from './refunds/refund-state.service';
 import { RefundsController } from './refunds/refunds.controller';
 import { RefundsRepository } from './refunds/refunds.repository';
@@ -53,6 +54,7 @@ import { RefundsService } from './refunds/refunds.service';
     OrphanNotificationsRepository,
     PaymentCenter,
     QueryScheduler,
+    RecoveryEngine,
     PaymentRecovery,
     QueryJobsProcessor,
     Reconciler,

@@ -1,9 +1,13 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { Clock } from '../common/clock';
+import type { Channel } from '../gateways/gateway.types';
 import { PaymentNotFound } from './payment-errors';
+import type { Payment } from './payment.entity';
 import { toPaymentView, type PaymentView } from './payment.view';
 import { PaymentsRepository } from './payments.repository';
-import { PaymentRecovery, RECOVERABLE } from './recovery/payment-recovery';
+import { RECOVERABLE } from './recovery/payment-recovery.handler';
+import { RecoveryEngine } from './recovery/recovery-engine';
+import type { Refund } from './refunds/refund.entity';
 import { RefundsRepository } from './refunds/refunds.repository';
 import { type StartPaymentCommand, StartPaymentUseCase } from './start-payment.use-case';
 
@@ -16,7 +20,7 @@ export class PaymentCenter {
   constructor(
     @Inject(StartPaymentUseCase) private readonly startPaymentUseCase: StartPaymentUseCase,
     @Inject(PaymentsRepository) private readonly payments: PaymentsRepository,
-    @Inject(PaymentRecovery) private readonly recovery: PaymentRecovery,
+    @Inject(RecoveryEngine) private readonly recovery: RecoveryEngine,
     @Inject(RefundsRepository) private readonly refunds: RefundsRepository,
     @Inject(Clock) private readonly clock: Clock,
   ) {}
@@ -55,7 +59,7 @@ export class PaymentCenter {
     const now = this.clock.now();
     for (const payment of await this.payments.findByOrderNo(undefined, orderNo)) {
       if (RECOVERABLE.includes(payment.status) && payment.nextQueryAt && payment.nextQueryAt <= now) {
-        await this.recovery.runJob(payment.paymentNo, payment.queryAttempts);
+        await this.recovery.run('payment', payment.paymentNo, payment.queryAttempts);
       }
     }
     const payments = await this.payments.findByOrderNo(undefined, orderNo);
@@ -85,6 +89,30 @@ export class PaymentCenter {
     }));
   }
 
+  /**
+   * Statement reconciliation's side of a day on `channel`: what was settled in [start, end) (payments paid,
+   * refunds refunded) and the payments and refunds of that channel a statement names, read in chunks.
+   */
+  async ledgerOf(
+    channel: Channel,
+    day: { start: Date; end: Date },
+    named: { paymentNos: readonly string[]; refundNos: readonly string[] },
+  ): Promise<{ paidThatDay: Payment[]; refundedThatDay: Refund[]; payments: Payment[]; refunds: Refund[] }> {
+    const paidThatDay = await this.payments.paidBetween(channel, day.start, day.end);
+    const refundedThatDay = await this.refunds.refundedBetween(channel, day.start, day.end);
+    const payments: Payment[] = [];
+    for (const chunk of chunks(named.paymentNos))
+      payments.push(...(await this.payments.findByPaymentNos(channel, chunk)));
+    const refunds: Refund[] = [];
+    for (const chunk of chunks(named.refundNos)) refunds.push(...(await this.refunds.findByRefundNos(channel, chunk)));
+    return { paidThatDay, refundedThatDay, payments, refunds };
+  }
+
+  /** A refund as it is now (statement reconciliation reads back one it could not settle). */
+  findRefund(refundNo: string): Promise<Refund | null> {
+    return this.refunds.findByRefundNo(refundNo);
+  }
+
   /** Every gateway call recovery made for the payment: what an operator reads to see why it is stuck. */
   async attemptsOf(
     paymentNo: string,
@@ -101,4 +129,13 @@ export class PaymentCenter {
       at: a.createdAt.toISOString(),
     }));
   }
+}
+
+/** Numbers per IN list: a statement names thousands of trades, a statement of ours stays small. */
+const CHUNK = 500;
+
+function chunks<T>(items: readonly T[]): T[][] {
+  const out: T[][] = [];
+  for (let i = 0; i < items.length; i += CHUNK) out.push(items.slice(i, i + CHUNK));
+  return out;
 }

@@ -4,6 +4,7 @@ import type { DataSource, EntityManager } from 'typeorm';
 import { EntityRows } from '../database/entity-rows';
 import type { PayCredential } from '../gateways/gateway.types';
 import { Payment, PaymentAttempt, PaymentIntent, PaymentTransition } from './payment.entity';
+import { type DueClaim, isClaimable, type JobClaim } from './recovery/recovery-handler';
 
 /** What a state change or a recorded vendor answer may write; everything else about a payment is fixed. */
 const MUTABLE: readonly (keyof Payment)[] = [
@@ -129,6 +130,21 @@ export class PaymentsRepository {
     });
   }
 
+  /** The payments of `channel` among `paymentNos` (statement reconciliation: what the lines name). */
+  async findByPaymentNos(channel: Payment['channel'], paymentNos: readonly string[]): Promise<Payment[]> {
+    if (paymentNos.length === 0) return [];
+    return this.paymentRows.select(undefined, 'payment_no IN (?) AND channel = ?', [paymentNos, channel]);
+  }
+
+  /** The payments of `channel` paid in [start, end) and PAID now (statement reconciliation's day). */
+  paidBetween(channel: Payment['channel'], start: Date, end: Date): Promise<Payment[]> {
+    return this.paymentRows.select(undefined, "channel = ? AND paid_at >= ? AND paid_at < ? AND status = 'PAID'", [
+      channel,
+      start,
+      end,
+    ]);
+  }
+
   findByPaymentNo(paymentNo: string): Promise<Payment | null> {
     return this.paymentRows.selectOne(undefined, 'payment_no = ?', [paymentNo]);
   }
@@ -222,7 +238,48 @@ export class PaymentsRepository {
     return manager.getRepository(PaymentAttempt).countBy({ paymentNo, action });
   }
 
-  /** The payment by id under its row lock (the caller's transaction). */
+  /**
+   * Recovery's due-work claim: up to `limit` payments in `statuses` due by `dueBefore`, oldest first, locked
+   * FOR UPDATE SKIP LOCKED (rows another worker holds are passed over), then leased: their next query time
+   * moves to `leaseUntil`, so once the caller's transaction commits no other claim takes them until then.
+   */
+  async claimDueSkippingLocked(manager: EntityManager, claim: DueClaim): Promise<Payment[]> {
+    // Walk the next-query-time index in order, so only the due range is read and only the rows returned are
+    // locked. With the status indexes, MariaDB may pick a plan that reads (and locks) every candidate before
+    // sorting (seen at 1M rows in the reconciler bench's EXPLAIN); a second instance would then skip them all.
+    const due = await this.paymentRows.selectUsingIndex(
+      manager,
+      'ix_payments_next_query',
+      'next_query_at <= ? AND status IN (?)',
+      [claim.dueBefore, claim.statuses, claim.limit],
+      'ORDER BY next_query_at ASC LIMIT ? FOR UPDATE SKIP LOCKED',
+    );
+    if (due.length > 0) {
+      const ids = due.map((payment) => payment.id);
+      await this.paymentRows.run(manager, 'UPDATE payments SET next_query_at = ? WHERE id IN (?)', [
+        claim.leaseUntil,
+        ids,
+      ]);
+    }
+    return due;
+  }
+
+  /**
+   * A query job's claim of one payment: its row locked FOR UPDATE SKIP LOCKED (a payment another worker
+   * holds is left alone), and leased until `leaseUntil` only while it is still at the job's attempt, in one
+   * of `statuses` and due by `dueBefore`. Undefined when it is not (the job is stale or early).
+   */
+  async claimForJobSkippingLocked(
+    manager: EntityManager,
+    paymentNo: string,
+    claim: JobClaim,
+  ): Promise<Payment | undefined> {
+    const payment = await this.paymentRows.selectOne(manager, 'payment_no = ?', [paymentNo], 'FOR UPDATE SKIP LOCKED');
+    if (!payment || !isClaimable(payment, claim)) return undefined;
+    await this.setNextQueryAt(manager, payment.id, claim.leaseUntil);
+    return payment;
+  }
+
   lockById(manager: EntityManager, id: string): Promise<Payment | null> {
     return this.paymentRows.selectOne(manager, 'id = ?', [id], 'FOR UPDATE');
   }

@@ -8,9 +8,8 @@ import { GatewayRegistry } from '../gateways/gateway-registry';
 import type { Channel, StatementLine } from '../gateways/gateway.types';
 import { AdminAudit } from '../notifications/outbox.entity';
 import { OrphanNotificationsRepository } from '../payment-center/intake/orphan-notifications.repository';
-import { Payment } from '../payment-center/payment.entity';
+import { PaymentCenter } from '../payment-center/payment-center';
 import { PaymentStateService } from '../payment-center/payment-state.service';
-import { Refund } from '../payment-center/refunds/refund.entity';
 import { RefundStateService } from '../payment-center/refunds/refund-state.service';
 import { ReconciliationDifference, ReconciliationRun, type RunStatus } from './reconciliation.entity';
 import { compareStatement, type Difference, type Ledger } from './statement-comparison';
@@ -39,8 +38,6 @@ export interface RunView {
   }[];
 }
 
-const NAMED_CHUNK = 500;
-
 /**
  * Compares a channel's statement for a day with our ledger and acts on every difference: money the
  * vendor took that we never recorded is applied through the normal locked state change (a lost payment
@@ -54,6 +51,7 @@ export class ReconciliationService {
   constructor(
     @InjectDataSource() private readonly dataSource: DataSource,
     @Inject(GatewayRegistry) private readonly gateways: GatewayRegistry,
+    @Inject(PaymentCenter) private readonly paymentCenter: PaymentCenter,
     @Inject(PaymentStateService) private readonly paymentState: PaymentStateService,
     @Inject(RefundStateService) private readonly refundState: RefundStateService,
     @Inject(OrphanNotificationsRepository) private readonly orphans: OrphanNotificationsRepository,
@@ -181,42 +179,18 @@ export class ReconciliationService {
   /** Our side: what every line names, and what we settled on that Beijing day. */
   private async ledger(channel: Channel, billDate: string, lines: readonly StatementLine[]): Promise<Ledger> {
     const { start, end } = beijingDay(billDate);
-    const payments = this.dataSource.getRepository(Payment);
-    const refunds = this.dataSource.getRepository(Refund);
-    const paidThatDay = await payments
-      .createQueryBuilder('p')
-      .where('p.channel = :channel AND p.paidAt >= :start AND p.paidAt < :end AND p.status = :paid', {
-        channel,
-        start,
-        end,
-        paid: 'PAID',
-      })
-      .getMany();
-    const refundedThatDay = await refunds
-      .createQueryBuilder('r')
-      .where('r.channel = :channel AND r.refundedAt >= :start AND r.refundedAt < :end AND r.status = :done', {
-        channel,
-        start,
-        end,
-        done: 'REFUNDED',
-      })
-      .getMany();
     const paymentNos = [...new Set(lines.map((l) => l.paymentNo))];
     const refundNos = [...new Set(lines.flatMap((l) => (l.kind === 'refund' ? [l.refundNo] : [])))];
-    const named: Payment[] = [];
-    for (let i = 0; i < paymentNos.length; i += NAMED_CHUNK) {
-      named.push(...(await payments.findBy({ paymentNo: In(paymentNos.slice(i, i + NAMED_CHUNK)) })));
-    }
-    const namedRefunds: Refund[] = [];
-    for (let i = 0; i < refundNos.length; i += NAMED_CHUNK) {
-      namedRefunds.push(...(await refunds.findBy({ refundNo: In(refundNos.slice(i, i + NAMED_CHUNK)) })));
-    }
+    const {
+      paidThatDay,
+      refundedThatDay,
+      payments: named,
+      refunds: namedRefunds,
+    } = await this.paymentCenter.ledgerOf(channel, { start, end }, { paymentNos, refundNos });
     return {
       // A payment of another channel with the same number is not ours to match.
-      payments: new Map([...paidThatDay, ...named.filter((p) => p.channel === channel)].map((p) => [p.paymentNo, p])),
-      refunds: new Map(
-        [...refundedThatDay, ...namedRefunds.filter((r) => r.channel === channel)].map((r) => [r.refundNo, r]),
-      ),
+      payments: new Map([...paidThatDay, ...named].map((p) => [p.paymentNo, p])),
+      refunds: new Map([...refundedThatDay, ...namedRefunds].map((r) => [r.refundNo, r])),
       paidThatDay: paidThatDay.map((p) => p.paymentNo),
       refundedThatDay: refundedThatDay.map((r) => r.refundNo),
     };
@@ -261,7 +235,7 @@ export class ReconciliationService {
         });
         if (!settled) {
           // Settled meanwhile, or in review (a vendor answer did not match it): only an operator ends that.
-          const now = await this.dataSource.getRepository(Refund).findOneBy({ refundNo: difference.refundNo });
+          const now = await this.paymentCenter.findRefund(difference.refundNo);
           if (now?.status !== 'REFUNDED')
             return { resolution: 'REVIEW', detail: `refunded at the gateway; our refund is ${now?.status ?? 'gone'}` };
         }

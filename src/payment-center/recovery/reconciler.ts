@@ -2,8 +2,7 @@ import { Inject, Injectable, Logger, type OnApplicationBootstrap, type OnApplica
 import { Cron, CronExpression, SchedulerRegistry } from '@nestjs/schedule';
 import { startConfiguredCron, stopConfiguredCron } from '../../common/configured-cron';
 import { AppConfig } from '../../config/app-config';
-import { RefundRecovery } from '../refunds/refund-recovery';
-import { PaymentRecovery } from './payment-recovery';
+import { RecoveryEngine } from './recovery-engine';
 
 const JOB = 'payment-reconciler';
 /** Batches one tick may claim before it yields to the next tick. */
@@ -21,8 +20,7 @@ export class Reconciler implements OnApplicationBootstrap, OnApplicationShutdown
   private running?: Promise<number>;
 
   constructor(
-    @Inject(PaymentRecovery) private readonly recovery: PaymentRecovery,
-    @Inject(RefundRecovery) private readonly refunds: RefundRecovery,
+    @Inject(RecoveryEngine) private readonly recovery: RecoveryEngine,
     @Inject(SchedulerRegistry) private readonly scheduler: SchedulerRegistry,
     @Inject(AppConfig) private readonly config: AppConfig,
   ) {}
@@ -58,9 +56,9 @@ export class Reconciler implements OnApplicationBootstrap, OnApplicationShutdown
   private async sweepBatches(): Promise<number> {
     const { reconcilerBatchSize, reconcilerGraceMs } = this.config.recovery;
     let total = 0;
-    for (const recovery of [this.recovery, this.refunds]) {
+    for (const kind of this.recovery.kinds()) {
       for (let batch = 0; batch < MAX_BATCHES_PER_TICK; batch++) {
-        const claimed = await recovery.sweep(reconcilerBatchSize, reconcilerGraceMs);
+        const claimed = await this.recovery.sweep(kind, reconcilerBatchSize, reconcilerGraceMs);
         total += claimed;
         if (claimed < reconcilerBatchSize) break;
       }

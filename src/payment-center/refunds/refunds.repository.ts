@@ -4,16 +4,39 @@ import type { DataSource, EntityManager } from 'typeorm';
 import { Clock } from '../../common/clock';
 import { newRefundNo } from '../../common/ids';
 import type { Fen } from '../../common/money';
+import type { Channel } from '../../gateways/gateway.types';
+import { EntityRows } from '../../database/entity-rows';
 import type { Payment } from '../payment.entity';
+import { type DueClaim, isClaimable, type JobClaim } from '../recovery/recovery-handler';
 import { Refund, type RefundKind } from './refund.entity';
 
-/** All SQL on refunds. Methods named lock* take row locks and need the caller's transaction. */
+/** What settling a refund or recording an answer may write; everything else about a refund is fixed. */
+const MUTABLE: readonly (keyof Refund)[] = [
+  'status',
+  'gatewayRefundNo',
+  'queryAttempts',
+  'nextQueryAt',
+  'statusReason',
+  'version',
+  'refundedAt',
+  'updatedAt',
+];
+
+/**
+ * All SQL on refunds, plain statements (EntityRows) like the payments repository. Methods named lock* and
+ * claim* take row locks and need the caller's transaction; every writer of a refund holds its payment's row
+ * lock first, then the refund's.
+ */
 @Injectable()
 export class RefundsRepository {
+  private readonly rows: EntityRows<Refund>;
+
   constructor(
-    @InjectDataSource() private readonly dataSource: DataSource,
+    @InjectDataSource() dataSource: DataSource,
     @Inject(Clock) private readonly clock: Clock,
-  ) {}
+  ) {
+    this.rows = new EntityRows(dataSource, Refund);
+  }
 
   /**
    * A new REFUNDING refund of the whole paid amount, in the caller's transaction (which holds the payment's
@@ -48,9 +71,9 @@ export class RefundsRepository {
       now: Date;
     },
   ): Promise<Refund> {
-    const repository = manager.getRepository(Refund);
-    return repository.save(
-      repository.create({
+    return this.rows.insert(
+      manager,
+      Object.assign(new Refund(), {
         refundNo: refund.refundNo ?? newRefundNo(this.clock.now()),
         paymentNo: payment.paymentNo,
         orderNo: payment.orderNo,
@@ -59,7 +82,7 @@ export class RefundsRepository {
         reason: refund.reason.slice(0, 256),
         kind: refund.kind,
         autoKey: refund.autoKey,
-        status: 'REFUNDING',
+        status: 'REFUNDING' as const,
         gatewayRefundNo: null,
         queryAttempts: 0,
         nextQueryAt: refund.nextQueryAt,
@@ -73,45 +96,106 @@ export class RefundsRepository {
   }
 
   /** Refunded so far (REFUNDED refunds only). */
-  async refundedFen(manager: EntityManager, paymentNo: string): Promise<Fen> {
-    const row = await manager
-      .getRepository(Refund)
-      .createQueryBuilder('r')
-      .select('COALESCE(SUM(r.amountFen), 0)', 'total')
-      .where('r.paymentNo = :paymentNo AND r.status = :status', { paymentNo, status: 'REFUNDED' })
-      .getRawOne<{ total: string }>();
-    return Number(row?.total ?? 0);
+  refundedFen(manager: EntityManager, paymentNo: string): Promise<Fen> {
+    return this.sumFen(manager, "payment_no = ? AND status = 'REFUNDED'", [paymentNo]);
   }
 
   /** Refunded or on its way back: what a new refund must leave room for. */
-  async committedFen(manager: EntityManager, paymentNo: string): Promise<Fen> {
-    const row = await manager
-      .getRepository(Refund)
-      .createQueryBuilder('r')
-      .select('COALESCE(SUM(r.amountFen), 0)', 'total')
-      .where('r.paymentNo = :paymentNo AND r.status <> :failed', { paymentNo, failed: 'REFUND_FAILED' })
-      .getRawOne<{ total: string }>();
-    return Number(row?.total ?? 0);
+  committedFen(manager: EntityManager, paymentNo: string): Promise<Fen> {
+    return this.sumFen(manager, "payment_no = ? AND status <> 'REFUND_FAILED'", [paymentNo]);
   }
 
   lockByRefundNo(manager: EntityManager, refundNo: string): Promise<Refund | null> {
-    return manager
-      .getRepository(Refund)
-      .createQueryBuilder('r')
-      .setLock('pessimistic_write')
-      .where('r.refundNo = :refundNo', { refundNo })
-      .getOne();
+    return this.rows.selectOne(manager, 'refund_no = ?', [refundNo], 'FOR UPDATE');
+  }
+
+  /** The refund by id under its row lock (the caller's transaction). */
+  lockById(manager: EntityManager, id: string): Promise<Refund | null> {
+    return this.rows.selectOne(manager, 'id = ?', [id], 'FOR UPDATE');
   }
 
   findByRefundNo(refundNo: string, manager?: EntityManager): Promise<Refund | null> {
-    return (manager ?? this.dataSource.manager).getRepository(Refund).findOneBy({ refundNo });
+    return this.rows.selectOne(manager, 'refund_no = ?', [refundNo]);
   }
 
   findByPaymentNo(paymentNo: string): Promise<Refund[]> {
-    return this.dataSource.getRepository(Refund).find({ where: { paymentNo }, order: { id: 'ASC' } });
+    return this.rows.select(undefined, 'payment_no = ?', [paymentNo], 'ORDER BY id ASC');
   }
 
+  /** The refunds of `channel` among `refundNos` (statement reconciliation: what the lines name). */
+  async findByRefundNos(channel: Channel, refundNos: readonly string[]): Promise<Refund[]> {
+    if (refundNos.length === 0) return [];
+    return this.rows.select(undefined, 'refund_no IN (?) AND channel = ?', [refundNos, channel]);
+  }
+
+  /** The refunds of `channel` that became REFUNDED in [start, end) (statement reconciliation's day). */
+  refundedBetween(channel: Channel, start: Date, end: Date): Promise<Refund[]> {
+    return this.rows.select(undefined, "channel = ? AND refunded_at >= ? AND refunded_at < ? AND status = 'REFUNDED'", [
+      channel,
+      start,
+      end,
+    ]);
+  }
+
+  /** Writes a refund read under its row lock: every field that may change, in one statement. */
   async save(manager: EntityManager, refund: Refund): Promise<void> {
-    await manager.getRepository(Refund).save(refund);
+    await this.rows.update(manager, refund, MUTABLE);
+  }
+
+  /** Records an unanswered attempt and when to ask next, on a refund whose row lock the caller holds. */
+  async rescheduleQuery(
+    manager: EntityManager,
+    id: string,
+    change: Pick<Refund, 'queryAttempts' | 'nextQueryAt' | 'statusReason' | 'gatewayRefundNo' | 'updatedAt'>,
+  ): Promise<void> {
+    await this.rows.run(
+      manager,
+      `UPDATE refunds SET query_attempts = ?, next_query_at = ?, status_reason = ?, gateway_refund_no = ?,
+         updated_at = ? WHERE id = ?`,
+      [change.queryAttempts, change.nextQueryAt, change.statusReason, change.gatewayRefundNo, change.updatedAt, id],
+    );
+  }
+
+  /**
+   * Recovery's due-work claim: up to `limit` refunds in `statuses` due by `dueBefore`, oldest first, locked
+   * FOR UPDATE SKIP LOCKED and leased (next query time moved to `leaseUntil`). Settled refunds have no next
+   * query time, so the range on ix_refunds_next_query holds the open ones only.
+   */
+  async claimDueSkippingLocked(manager: EntityManager, claim: DueClaim): Promise<Refund[]> {
+    const due = await this.rows.selectUsingIndex(
+      manager,
+      'ix_refunds_next_query',
+      'next_query_at <= ? AND status IN (?)',
+      [claim.dueBefore, claim.statuses, claim.limit],
+      'ORDER BY next_query_at ASC LIMIT ? FOR UPDATE SKIP LOCKED',
+    );
+    if (due.length > 0) {
+      await this.rows.run(manager, 'UPDATE refunds SET next_query_at = ? WHERE id IN (?)', [
+        claim.leaseUntil,
+        due.map((refund) => refund.id),
+      ]);
+    }
+    return due;
+  }
+
+  /** A query job's claim of one refund: as the payments repository's (SKIP LOCKED, leased only if still due). */
+  async claimForJobSkippingLocked(
+    manager: EntityManager,
+    refundNo: string,
+    claim: JobClaim,
+  ): Promise<Refund | undefined> {
+    const refund = await this.rows.selectOne(manager, 'refund_no = ?', [refundNo], 'FOR UPDATE SKIP LOCKED');
+    if (!refund || !isClaimable(refund, claim)) return undefined;
+    await this.rows.run(manager, 'UPDATE refunds SET next_query_at = ? WHERE id = ?', [claim.leaseUntil, refund.id]);
+    return refund;
+  }
+
+  private async sumFen(manager: EntityManager, where: string, parameters: unknown[]): Promise<Fen> {
+    const [row] = await this.rows.run<{ total: string | number }[]>(
+      manager,
+      `SELECT COALESCE(SUM(amount_fen), 0) AS total FROM refunds WHERE ${where}`,
+      parameters,
+    );
+    return Number(row?.total ?? 0);
   }
 }

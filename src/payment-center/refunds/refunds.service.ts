@@ -11,9 +11,9 @@ import { inTransaction } from '../../database/transaction';
 import { OutboxWriter } from '../../notifications/outbox.writer';
 import { PaymentNotFound, PaymentNotRefundable, RefundExceedsPaid, RefundNotFound } from '../payment-errors';
 import { PaymentsRepository } from '../payments.repository';
-import { recoveryLeaseMs } from '../recovery/claims';
+import { RecoveryEngine } from '../recovery/recovery-engine';
 import { type RefundView, toRefundView } from './refund.entity';
-import { RefundRecovery } from './refund-recovery';
+import { RefundRecovery } from './refund-recovery.handler';
 import { RefundsRepository } from './refunds.repository';
 
 /**
@@ -31,6 +31,7 @@ export class RefundsService {
     @Inject(RefundsRepository) private readonly refunds: RefundsRepository,
     @Inject(OutboxWriter) private readonly outbox: OutboxWriter,
     @Inject(RefundRecovery) private readonly recovery: RefundRecovery,
+    @Inject(RecoveryEngine) private readonly engine: RecoveryEngine,
     @Inject(IdempotencyStore) private readonly idempotency: IdempotencyStore,
     @Inject(AppConfig) private readonly config: AppConfig,
     @Inject(Clock) private readonly clock: Clock,
@@ -69,7 +70,7 @@ export class RefundsService {
         kind: 'REQUESTED',
         autoKey: null,
         // Held for this request's own send; if the process dies before it, recovery sends it after this.
-        nextQueryAt: new Date(now.getTime() + recoveryLeaseMs(this.config.gateways.timeoutMs)),
+        nextQueryAt: this.engine.leaseUntil(),
         now,
       });
       payment.version += 1;

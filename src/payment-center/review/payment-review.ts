@@ -15,8 +15,8 @@ import { PaymentStateService } from '../payment-state.service';
 import type { PaymentStatus } from '../payment-state-machine';
 import { toPaymentView, type PaymentView } from '../payment.view';
 import { PaymentsRepository } from '../payments.repository';
-import { ask, recoveryLeaseMs } from '../recovery/claims';
-import { PaymentRecovery } from '../recovery/payment-recovery';
+import { ask } from '../recovery/ask-gateway';
+import { RecoveryEngine } from '../recovery/recovery-engine';
 import type { RefundView } from '../refunds/refund.entity';
 import { RefundsService } from '../refunds/refunds.service';
 
@@ -82,7 +82,7 @@ export class PaymentReview {
     @Inject(PaymentCenter) private readonly paymentCenter: PaymentCenter,
     @Inject(RefundsService) private readonly refunds: RefundsService,
     @Inject(PaymentStateService) private readonly state: PaymentStateService,
-    @Inject(PaymentRecovery) private readonly recovery: PaymentRecovery,
+    @Inject(RecoveryEngine) private readonly recovery: RecoveryEngine,
     @Inject(GatewayRegistry) private readonly gateways: GatewayRegistry,
     @Inject(AppConfig) private readonly config: AppConfig,
     @Inject(Clock) private readonly clock: Clock,
@@ -106,7 +106,7 @@ export class PaymentReview {
    * query asks at the same time; the schedule is given back afterwards.
    */
   async requery(paymentNo: string, by: Operator): Promise<ResolutionResult> {
-    const lease = new Date(this.clock.now().getTime() + recoveryLeaseMs(this.config.gateways.timeoutMs));
+    const lease = this.recovery.leaseUntil();
     const claimed = await inTransaction(this.dataSource, async (manager) => {
       const payment = await this.lockInReview(manager, paymentNo);
       if (payment.nextQueryAt) await this.payments.setNextQueryAt(manager, payment.id, lease);
@@ -164,7 +164,7 @@ export class PaymentReview {
       });
     });
     // Recovery's own claim and close, attempt 1 of the close schedule.
-    await this.recovery.runJob(paymentNo, 0);
+    await this.recovery.run('payment', paymentNo, 0);
     const [last] = (await this.paymentCenter.attemptsOf(paymentNo)).filter((a) => a.action === 'close').slice(-1);
     return this.resultOf(
       'close',

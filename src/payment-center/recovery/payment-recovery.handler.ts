@@ -1,4 +1,4 @@
-import { Inject, Injectable, Logger } from '@nestjs/common';
+import { Inject, Injectable, Logger, type OnModuleInit } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import type { DataSource, EntityManager } from 'typeorm';
 import { Clock } from '../../common/clock';
@@ -9,13 +9,15 @@ import { GatewayRegistry } from '../../gateways/gateway-registry';
 import { MetricsService } from '../../metrics/metrics.service';
 import type { CloseResult } from '../../gateways/gateway.types';
 import { describe, eventOf } from '../gateway-answers';
-import { Payment, PaymentAttempt } from '../payment.entity';
+import type { Payment, PaymentAttempt } from '../payment.entity';
 import { type PaymentEvent, PaymentStateService } from '../payment-state.service';
 import type { PaymentStatus } from '../payment-state-machine';
 import { PaymentsRepository } from '../payments.repository';
-import { ask, claimDue, claimOne, EARLY_TOLERANCE_MS, forEachLimited, recoveryLeaseMs } from './claims';
+import { ask } from './ask-gateway';
 import { QueryScheduler } from './query-scheduler';
-import { closeDelayMs, nextQueryAt } from './recovery-schedule';
+import { RecoveryEngine } from './recovery-engine';
+import type { DueClaim, JobClaim, RecoveryHandler } from './recovery-handler';
+import { afterUnansweredClose, nextQueryAt, reviewRequeryAt } from './recovery-schedule';
 
 /** Statuses in which recovery still asks the gateway (when the row has a next query time). */
 export const RECOVERABLE: readonly PaymentStatus[] = ['PAYING', 'CLOSING', 'NEEDS_REVIEW'];
@@ -23,22 +25,20 @@ export const RECOVERABLE: readonly PaymentStatus[] = ['PAYING', 'CLOSING', 'NEED
 type Next = { at: Date; reason: string } | { event: PaymentEvent };
 
 /**
- * Recovers payments whose result did not arrive: asks the gateway on the schedule, closes the trade when
- * the order expires, and sends what cannot be decided to review. Bull jobs run it on time; the reconciler
- * runs it over whatever the database says is due.
- *
- * Every run first *claims* the payment in a short transaction (`FOR UPDATE SKIP LOCKED`, then the next
- * query time is pushed to the end of a lease), commits, and only then calls the gateway. So no two
- * instances ask about the same payment at once, no transaction is open during the call, and a process
- * that dies mid-call leaves a row that comes due again when the lease ends. The answer is applied through
- * the one locked state change; an answer that arrives after the payment moved on changes nothing.
+ * The recovery engine's payment work: asks the gateway about a payment whose result did not arrive,
+ * closes the trade when the order expires, and sends what cannot be decided to review. The answer is
+ * applied through the one locked state change; an answer that arrives after the payment moved on changes
+ * nothing.
  */
 @Injectable()
-export class PaymentRecovery {
+export class PaymentRecovery implements RecoveryHandler<Payment>, OnModuleInit {
+  readonly kind = 'payment';
+  readonly statuses = RECOVERABLE;
   private readonly logger = new Logger(PaymentRecovery.name);
 
   constructor(
     @InjectDataSource() private readonly dataSource: DataSource,
+    @Inject(RecoveryEngine) private readonly engine: RecoveryEngine,
     @Inject(PaymentStateService) private readonly state: PaymentStateService,
     @Inject(PaymentsRepository) private readonly payments: PaymentsRepository,
     @Inject(GatewayRegistry) private readonly gateways: GatewayRegistry,
@@ -48,43 +48,19 @@ export class PaymentRecovery {
     @Inject(MetricsService) private readonly metrics: MetricsService,
   ) {}
 
-  private get leaseMs(): number {
-    return recoveryLeaseMs(this.config.gateways.timeoutMs);
+  onModuleInit(): void {
+    this.engine.register(this);
   }
 
-  /**
-   * Claims up to `limit` payments due at least `graceMs` ago, oldest first, and works through them.
-   * The range scan on `next_query_at` reads due rows only. Returns how many it claimed.
-   */
-  async sweep(limit: number, graceMs: number): Promise<number> {
-    const now = this.clock.now().getTime();
-    const claimed = await claimDue(this.dataSource, Payment, {
-      index: 'ix_payments_next_query',
-      statuses: RECOVERABLE,
-      dueBefore: new Date(now - graceMs),
-      limit,
-      leaseUntil: new Date(now + this.leaseMs),
-    });
-    await forEachLimited(claimed, 8, (payment) => this.work(payment));
-    return claimed.length;
+  claimDue(manager: EntityManager, claim: DueClaim): Promise<Payment[]> {
+    return this.payments.claimDueSkippingLocked(manager, claim);
   }
 
-  /** A Bull job's turn: works on the payment if it is still at the job's attempt and due. */
-  async runJob(paymentNo: string, attempt: number): Promise<'worked' | 'skipped'> {
-    const now = this.clock.now().getTime();
-    const payment = await claimOne(this.dataSource, Payment, {
-      key: { column: 'paymentNo', value: paymentNo },
-      attempt,
-      statuses: RECOVERABLE,
-      dueBefore: new Date(now + EARLY_TOLERANCE_MS),
-      leaseUntil: new Date(now + this.leaseMs),
-    });
-    if (!payment) return 'skipped';
-    await this.work(payment);
-    return 'worked';
+  claimForJob(manager: EntityManager, paymentNo: string, claim: JobClaim): Promise<Payment | undefined> {
+    return this.payments.claimForJobSkippingLocked(manager, paymentNo, claim);
   }
 
-  private work(payment: Payment): Promise<void> {
+  work(payment: Payment): Promise<void> {
     return withLogContext({ paymentNo: payment.paymentNo, orderNo: payment.orderNo }, () => this.workOn(payment));
   }
 
@@ -94,7 +70,7 @@ export class PaymentRecovery {
         const closing = await this.state.apply(payment.paymentNo, {
           type: 'CLOSE_REQUESTED',
           reason: 'the order expired without a payment result',
-          nextQueryAt: new Date(this.clock.now().getTime() + this.leaseMs),
+          nextQueryAt: this.engine.leaseUntil(),
         });
         if (closing.payment.status !== 'CLOSING') return; // a result arrived meanwhile
         return await this.close(closing.payment);
@@ -115,7 +91,7 @@ export class PaymentRecovery {
     let next: Next;
     if (event) next = { event };
     else if (payment.status === 'NEEDS_REVIEW')
-      next = { at: new Date(now.getTime() + this.config.recovery.reviewRequeryMs), reason: describe(result) };
+      next = { at: reviewRequeryAt(now, this.config.recovery), reason: describe(result) };
     else next = { at: nextQueryAt(now, attempt, payment.expiresAt, this.config.recovery), reason: describe(result) };
     await this.record(payment, 'query', attempt, result.kind, describe(result), next);
   }
@@ -138,17 +114,18 @@ export class PaymentRecovery {
       detail = `close answered paid; query: ${describe(result)}`;
     }
     const now = this.clock.now();
+    const retryAt = afterUnansweredClose(now, attempt, this.config.recovery);
     let next: Next;
     if (event) next = { event };
-    else if (attempt >= this.config.recovery.closeAttempts) {
+    else if (retryAt === 'review') {
       next = {
         event: {
           type: 'REVIEW_REQUIRED',
           reason: `no definite answer after ${attempt} close attempts since the order expired (last: ${detail})`,
-          nextQueryAt: new Date(now.getTime() + this.config.recovery.reviewRequeryMs),
+          nextQueryAt: reviewRequeryAt(now, this.config.recovery),
         },
       };
-    } else next = { at: new Date(now.getTime() + closeDelayMs(attempt, this.config.recovery)), reason: detail };
+    } else next = { at: retryAt, reason: detail };
     await this.record(payment, 'close', attempt, outcome, detail, next);
   }
 

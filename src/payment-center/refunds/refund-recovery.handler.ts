@@ -1,6 +1,6 @@
-import { Inject, Injectable, Logger } from '@nestjs/common';
+import { Inject, Injectable, Logger, type OnModuleInit } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
-import type { DataSource } from 'typeorm';
+import type { DataSource, EntityManager } from 'typeorm';
 import { Clock } from '../../common/clock';
 import { withLogContext } from '../../common/logging/log-context';
 import { AppConfig } from '../../config/app-config';
@@ -8,26 +8,33 @@ import { inTransaction } from '../../database/transaction';
 import { GatewayRegistry } from '../../gateways/gateway-registry';
 import { MetricsService } from '../../metrics/metrics.service';
 import type { RefundResult } from '../../gateways/gateway.types';
-import { PaymentAttempt } from '../payment.entity';
+import type { PaymentAttempt } from '../payment.entity';
 import { PaymentsRepository } from '../payments.repository';
-import { ask, claimDue, claimOne, EARLY_TOLERANCE_MS, forEachLimited, recoveryLeaseMs } from '../recovery/claims';
+import { ask } from '../recovery/ask-gateway';
 import { QueryScheduler } from '../recovery/query-scheduler';
-import { queryDelayMs } from '../recovery/recovery-schedule';
-import { Refund } from './refund.entity';
+import { RecoveryEngine } from '../recovery/recovery-engine';
+import type { DueClaim, JobClaim, RecoveryHandler } from '../recovery/recovery-handler';
+import { refundQueryAt } from '../recovery/recovery-schedule';
+import type { Refund } from './refund.entity';
 import { RefundStateService } from './refund-state.service';
+import { RefundsRepository } from './refunds.repository';
 
 /**
- * Drives a refund to a definite answer with the same machinery as payments: the first attempt sends it,
- * later ones ask the gateway about it (and send it again, under the same refund number, if the gateway
- * never saw it). Claims work like payment recovery: SKIP LOCKED, a lease, no transaction during a call.
+ * The recovery engine's refund work: the first attempt sends the refund, later ones ask the gateway about
+ * it (and send it again, under the same refund number, if the gateway never saw it), until a definite
+ * answer settles it through the refund state service.
  */
 @Injectable()
-export class RefundRecovery {
+export class RefundRecovery implements RecoveryHandler<Refund>, OnModuleInit {
+  readonly kind = 'refund';
+  readonly statuses = ['REFUNDING'] as const;
   private readonly logger = new Logger(RefundRecovery.name);
 
   constructor(
     @InjectDataSource() private readonly dataSource: DataSource,
+    @Inject(RecoveryEngine) private readonly engine: RecoveryEngine,
     @Inject(PaymentsRepository) private readonly payments: PaymentsRepository,
+    @Inject(RefundsRepository) private readonly refunds: RefundsRepository,
     @Inject(RefundStateService) private readonly state: RefundStateService,
     @Inject(GatewayRegistry) private readonly gateways: GatewayRegistry,
     @Inject(QueryScheduler) private readonly scheduler: QueryScheduler,
@@ -36,35 +43,16 @@ export class RefundRecovery {
     @Inject(MetricsService) private readonly metrics: MetricsService,
   ) {}
 
-  private get leaseMs(): number {
-    return recoveryLeaseMs(this.config.gateways.timeoutMs);
+  onModuleInit(): void {
+    this.engine.register(this);
   }
 
-  async sweep(limit: number, graceMs: number): Promise<number> {
-    const now = this.clock.now().getTime();
-    const claimed = await claimDue(this.dataSource, Refund, {
-      index: 'ix_refunds_next_query',
-      statuses: ['REFUNDING'],
-      dueBefore: new Date(now - graceMs),
-      limit,
-      leaseUntil: new Date(now + this.leaseMs),
-    });
-    await forEachLimited(claimed, 8, (refund) => this.work(refund));
-    return claimed.length;
+  claimDue(manager: EntityManager, claim: DueClaim): Promise<Refund[]> {
+    return this.refunds.claimDueSkippingLocked(manager, claim);
   }
 
-  async runJob(refundNo: string, attempt: number): Promise<'worked' | 'skipped'> {
-    const now = this.clock.now().getTime();
-    const refund = await claimOne(this.dataSource, Refund, {
-      key: { column: 'refundNo', value: refundNo },
-      attempt,
-      statuses: ['REFUNDING'],
-      dueBefore: new Date(now + EARLY_TOLERANCE_MS),
-      leaseUntil: new Date(now + this.leaseMs),
-    });
-    if (!refund) return 'skipped';
-    await this.work(refund);
-    return 'worked';
+  claimForJob(manager: EntityManager, refundNo: string, claim: JobClaim): Promise<Refund | undefined> {
+    return this.refunds.claimForJobSkippingLocked(manager, refundNo, claim);
   }
 
   /**
@@ -124,24 +112,18 @@ export class RefundRecovery {
         createdAt: now,
       });
       if (await this.state.settle(refund.refundNo, result, manager)) return;
-      const current = await manager
-        .getRepository(Refund)
-        .createQueryBuilder('r')
-        .setLock('pessimistic_write')
-        .where('r.id = :id', { id: refund.id })
-        .getOneOrFail();
+      const current = await this.refunds.lockById(manager, refund.id);
+      if (!current) throw new Error(`refund ${refund.refundNo} vanished while it was being asked about`);
+      // Moved on while we asked (a notification, an operator): its new state decides what is next.
       if (current.status !== 'REFUNDING' || current.queryAttempts !== refund.queryAttempts) return;
-      const at = new Date(now.getTime() + queryDelayMs(attempt, this.config.recovery));
-      await manager.getRepository(Refund).update(
-        { id: refund.id },
-        {
-          queryAttempts: attempt,
-          nextQueryAt: at,
-          statusReason: `attempt ${attempt}: ${detail}`.slice(0, 512),
-          gatewayRefundNo: ('gatewayRefundNo' in result && result.gatewayRefundNo) || current.gatewayRefundNo,
-          updatedAt: now,
-        },
-      );
+      const at = refundQueryAt(now, attempt, this.config.recovery);
+      await this.refunds.rescheduleQuery(manager, refund.id, {
+        queryAttempts: attempt,
+        nextQueryAt: at,
+        statusReason: `attempt ${attempt}: ${detail}`.slice(0, 512),
+        gatewayRefundNo: ('gatewayRefundNo' in result && result.gatewayRefundNo) || current.gatewayRefundNo,
+        updatedAt: now,
+      });
       this.scheduler.scheduleRefund(manager, refund.refundNo, attempt, at);
     });
   }

@@ -1,0 +1,56 @@
+import type { EntityManager } from 'typeorm';
+
+/** What the recovery engine works on: a row with a next query time and a count of attempts made. */
+export interface Recoverable {
+  id: string;
+  status: string;
+  queryAttempts: number;
+  nextQueryAt: Date | null;
+}
+
+/** A sweep's claim: the due rows, oldest first. */
+export interface DueClaim {
+  statuses: readonly string[];
+  dueBefore: Date;
+  limit: number;
+  leaseUntil: Date;
+}
+
+/** A job's claim of one row, made for attempt `attempt`. */
+export interface JobClaim {
+  statuses: readonly string[];
+  attempt: number;
+  dueBefore: Date;
+  leaseUntil: Date;
+}
+
+/** A row a job may take: still at the job's attempt, in a recoverable status, due. */
+export function isClaimable(row: Recoverable, claim: JobClaim): boolean {
+  return (
+    claim.statuses.includes(row.status) &&
+    row.queryAttempts === claim.attempt &&
+    row.nextQueryAt !== null &&
+    row.nextQueryAt <= claim.dueBefore
+  );
+}
+
+/** The kinds of work, as Bull jobs name them (`{ paymentNo }` or `{ refundNo }`). */
+export type RecoveryKind = 'payment' | 'refund';
+
+/**
+ * One kind of work the recovery engine drives: payments (queries, closes) or refunds (sends, queries). The
+ * engine claims rows through `claimDue`/`claimForJob` in a short transaction of its own, commits, and hands
+ * each claimed row to `work`, which calls the gateway with no transaction open and records the answer
+ * (a state change, or the next time from the recovery schedule, written in the row and scheduled as a job).
+ */
+export interface RecoveryHandler<T extends Recoverable = Recoverable> {
+  readonly kind: RecoveryKind;
+  /** Statuses in which rows of this kind are still worked (when they have a next query time). */
+  readonly statuses: readonly string[];
+  /** The repository's SKIP LOCKED claim of due rows, leased; in the engine's transaction. */
+  claimDue(manager: EntityManager, claim: DueClaim): Promise<T[]>;
+  /** The repository's SKIP LOCKED claim of one row for a job; in the engine's transaction. */
+  claimForJob(manager: EntityManager, key: string, claim: JobClaim): Promise<T | undefined>;
+  /** One attempt on a row the caller holds (claimed, or leased by its creator). Never throws. */
+  work(row: T): Promise<void>;
+}
