@@ -53,7 +53,7 @@ async function start(): Promise<void> {
   await printDemoKey();
 }
 
-/** Whether `url` answers within 60 s, asking every 500 ms; false at once when a stop begins. */
+/** Whether `url` answers within about a minute, asking every 500 ms; false at once when a stop begins. */
 async function answers(url: string): Promise<boolean> {
   const once = () =>
     fetch(url, { signal: AbortSignal.timeout(2000) }).then(
