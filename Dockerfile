@@ -5,6 +5,7 @@ COPY package.json package-lock.json ./
 RUN npm ci
 COPY tsconfig.json tsconfig.build.json nest-cli.json ./
 COPY src ./src
+COPY sandbox ./sandbox
 COPY migrations ./migrations
 RUN npm run build && npm prune --omit=dev
 
@@ -22,5 +23,5 @@ RUN mkdir -p /app/var && chown node:node /app/var
 USER node
 EXPOSE 3000
 CMD ["node", "dist/src/main.js"]
-# The gateway sandbox runs from the same image: node dist/src/sandbox/main.js. It listens on 127.0.0.1
+# The gateway sandbox runs from the same image: node dist/sandbox/main.js. It listens on 127.0.0.1
 # unless SANDBOX_HOST says otherwise (0.0.0.0 in a container, published on the host's loopback only).

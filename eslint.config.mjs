@@ -20,6 +20,40 @@ export default tseslint.config(
     },
   },
   {
+    // The gateway sandbox is a separate application (sandbox/): nothing of the service imports it.
+    files: ['src/**/*.ts'],
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        {
+          patterns: [
+            {
+              regex: '(^|/)sandbox(/|$)',
+              message: 'The service does not import the gateway sandbox; what both need lives in src/gateways/wire/.',
+            },
+          ],
+        },
+      ],
+    },
+  },
+  {
+    // The sandbox shares only the vendors' wire formats with the service: src/gateways/wire/, nothing else of src/.
+    files: ['sandbox/**/*.ts'],
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        {
+          patterns: [
+            {
+              regex: '^(\\.\\./)+src(/|$)(?!gateways/wire/[\\w.-]+$)',
+              message: 'The sandbox imports from src/ only the wire module, src/gateways/wire/.',
+            },
+          ],
+        },
+      ],
+    },
+  },
+  {
     files: ['test/**/*.ts', '**/*.spec.ts'],
     rules: {
       '@typescript-eslint/no-explicit-any': 'off',

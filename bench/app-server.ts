@@ -16,6 +16,7 @@ import { performance } from 'node:perf_hooks';
 import { Test } from '@nestjs/testing';
 import type { Redis } from 'ioredis';
 import { Logger } from 'nestjs-pino';
+import { ensureSandboxKeys } from '../sandbox/sandbox-keys';
 import { AppModule } from '../src/app.module';
 import { configureApp, startConsumers } from '../src/app.setup';
 import { REDIS } from '../src/common/redis/redis.module';
@@ -104,7 +105,9 @@ function countRedis(redis: Redis): void {
 
 async function main(): Promise<void> {
   const keysDir = process.env.BENCH_KEYS_DIR;
-  // The real adapters only verify callbacks here; nothing calls the sandbox URL.
+  // The real adapters only verify callbacks here; nothing calls the sandbox URL. No sandbox runs to generate
+  // their keys, so this process does (or finds the set the bench's signer generated).
+  if (keysDir) ensureSandboxKeys(keysDir);
   const verifiers = keysDir
     ? createGateways({
         gatewayMode: 'sandbox',

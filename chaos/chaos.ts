@@ -54,7 +54,7 @@ const WATCHER = {
   secret: `secret-watch-${RUN}-0123456789abcdef`,
 };
 const MAIN = join(process.cwd(), 'dist', 'src', 'main.js');
-const SANDBOX_MAIN = join(process.cwd(), 'dist', 'src', 'sandbox', 'main.js');
+const SANDBOX_MAIN = join(process.cwd(), 'dist', 'sandbox', 'main.js');
 const MIGRATE = join(process.cwd(), 'dist', 'src', 'database', 'migrate.js');
 const APP_CREATE = join(process.cwd(), 'dist', 'src', 'applications', 'cli.js');
 const REDIS_START =

@@ -10,7 +10,8 @@ import { join } from 'node:path';
  * Orders event key for the run, so a fresh clone starts with no .env and no published secret.
  */
 if (existsSync('.env')) process.loadEnvFile('.env');
-const sandboxPort = new URL(process.env.SANDBOX_URL ?? 'http://127.0.0.1:4010').port || '80';
+const sandboxUrl = process.env.SANDBOX_URL ?? 'http://127.0.0.1:4010';
+const sandboxPort = new URL(sandboxUrl).port || '80';
 const children: ChildProcess[] = [];
 /** Set once a stop began (a signal, or one of the two processes ended). */
 let stopping = false;
@@ -34,10 +35,37 @@ function run(name: string, script: string, env: Record<string, string>, args: st
   return child;
 }
 
-if ((process.env.GATEWAY_MODE ?? 'sandbox') === 'sandbox')
-  run('sandbox', 'sandbox/main.js', { SANDBOX_PORT: sandboxPort });
-run('payment center', 'main.js', {});
-void printDemoKey();
+void start();
+
+/**
+ * The sandbox first: it generates the test keys at its start, before it listens, and the app only reads them.
+ * The app starts once the sandbox answers (or the sandbox ended, which stops everything).
+ */
+async function start(): Promise<void> {
+  if ((process.env.GATEWAY_MODE ?? 'sandbox') === 'sandbox') {
+    // A separate application beside the service (`sandbox/`, built to dist/sandbox).
+    run('sandbox', join('..', 'sandbox', 'main.js'), { SANDBOX_PORT: sandboxPort });
+    if (!(await answers(`${sandboxUrl}/sandbox/trades`)))
+      console.log(`[start] the sandbox did not answer on ${sandboxUrl}; starting the app anyway`);
+  }
+  if (stopping) return;
+  run('payment center', 'main.js', {});
+  await printDemoKey();
+}
+
+/** Whether `url` answers within about a minute, asking every 500 ms; false at once when a stop begins. */
+async function answers(url: string): Promise<boolean> {
+  const once = () =>
+    fetch(url, { signal: AbortSignal.timeout(2000) }).then(
+      () => true,
+      () => false,
+    );
+  for (let i = 0; i < 120 && !stopping; i++) {
+    if (await once()) return true;
+    await new Promise((resolve) => setTimeout(resolve, 500));
+  }
+  return false;
+}
 
 /**
  * Once the Payment Center answers (its migrations have run), the local demo application's API key: reused
@@ -46,15 +74,7 @@ void printDemoKey();
  * A stop (Ctrl-C) ends the wait and the key's process too.
  */
 async function printDemoKey(): Promise<void> {
-  const health = `http://127.0.0.1:${process.env.PORT ?? 3000}/health`;
-  const answers = () =>
-    fetch(health, { signal: AbortSignal.timeout(2000) }).then(
-      () => true,
-      () => false,
-    );
-  for (let i = 0; i < 120 && !stopping && !(await answers()); i++) {
-    await new Promise((resolve) => setTimeout(resolve, 500));
-  }
+  await answers(`http://127.0.0.1:${process.env.PORT ?? 3000}/health`);
   if (stopping) return;
   const file = process.env.DEMO_KEY_FILE ?? join('var', 'demo-api-key');
   // The app has migrated the schema by now: the key's process only reads and writes two tables.

@@ -1,9 +1,8 @@
 import { spawn, spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { waitFor } from './support/amqp';
-import { freePort } from './support/sandbox';
+import { freePort, sandboxKeys } from './support/sandbox';
 
 /** Boots the built app (`npm run build` runs first in `npm test`) with a bad setting and watches it refuse. */
 describe('configuration is validated at boot', () => {
@@ -71,7 +70,7 @@ describe('configuration is validated at boot', () => {
           RELAY_ENABLED: 'false',
           GATEWAY_MODE: 'sandbox',
           ALLOW_SANDBOX_GATEWAYS_IN_PRODUCTION: 'i-understand-this-takes-no-real-money',
-          SANDBOX_KEYS_DIR: join(mkdtempSync(join(tmpdir(), 'pc-optin-')), 'keys'),
+          SANDBOX_KEYS_DIR: sandboxKeys('pc-optin-'),
           PORT: String(port),
           LOG_LEVEL: 'warn',
         },

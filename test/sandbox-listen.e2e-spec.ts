@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { waitFor } from './support/amqp';
 import { freePort } from './support/sandbox';
 
-const SANDBOX_MAIN = join(process.cwd(), 'dist', 'src', 'sandbox', 'main.js');
+const SANDBOX_MAIN = join(process.cwd(), 'dist', 'sandbox', 'main.js');
 
 /** This machine's first non-loopback IPv4 address: what another machine on the network would connect to. */
 const outside = Object.values(networkInterfaces())
@@ -23,7 +23,7 @@ const outside = Object.values(networkInterfaces())
     let child: ChildProcess | undefined;
 
     beforeAll(() => {
-      if (!existsSync(SANDBOX_MAIN)) throw new Error('dist/src/sandbox/main.js is missing: run `npm run build` first');
+      if (!existsSync(SANDBOX_MAIN)) throw new Error('dist/sandbox/main.js is missing: run `npm run build` first');
     });
 
     afterEach(async () => {

@@ -1,11 +1,11 @@
 import type { Pool } from 'mysql2/promise';
 import { beijingDate } from '../src/common/beijing-time';
 import { newPaymentNo } from '../src/common/ids';
-import { alipaySignContent, rsa2Sign } from '../src/gateways/alipay/alipay.protocol';
+import { alipaySignContent, rsa2Sign } from '../src/gateways/wire/alipay.protocol';
 import type { Channel } from '../src/gateways/gateway.types';
 import { txnTimeOf } from '../src/gateways/unionpay/unionpay.gateway';
-import { signFields } from '../src/gateways/unionpay/unionpay.protocol';
-import { encryptResource, newNonce, responseMessage, rsaSign } from '../src/gateways/wechat/wechatpay.protocol';
+import { signFields } from '../src/gateways/wire/unionpay.protocol';
+import { encryptResource, newNonce, responseMessage, rsaSign } from '../src/gateways/wire/wechatpay.protocol';
 import { PaymentStateService } from '../src/payment-center/payment-state.service';
 import { ReconciliationService } from '../src/reconciliation/reconciliation.service';
 import { waitFor } from './support/amqp';

@@ -1,10 +1,10 @@
 import type { INestApplication } from '@nestjs/common';
 import { X509Certificate } from 'node:crypto';
-import { loadKey, readPem, unionpaySandboxMeta } from '../src/gateways/sandbox-credentials';
+import { loadKey, readPem, unionpaySandboxMeta } from '../src/gateways/wire/sandbox-key-set';
 import { txnTimeOf, UnionPayGateway, type UnionPaySettings } from '../src/gateways/unionpay/unionpay.gateway';
-import type { SandboxSettings } from '../src/sandbox/sandbox.settings';
+import type { SandboxSettings } from '../sandbox/sandbox.settings';
 import { newPaymentNo, newRefundNo } from '../src/common/ids';
-import { certIdOf, signFields } from '../src/gateways/unionpay/unionpay.protocol';
+import { certIdOf, signFields } from '../src/gateways/wire/unionpay.protocol';
 import { AmqpConnection } from '../src/notifications/amqp.connection';
 import { partnerQueue } from '../src/notifications/payment-event';
 import { testPartners } from './support/partners';

@@ -4,9 +4,9 @@ import { WechatPayGateway, type WechatPaySettings } from '../src/gateways/wechat
 import { AmqpConnection } from '../src/notifications/amqp.connection';
 import { partnerQueue } from '../src/notifications/payment-event';
 import { PaymentStateService } from '../src/payment-center/payment-state.service';
-import { loadKey } from '../src/gateways/sandbox-credentials';
-import type { SandboxSettings } from '../src/sandbox/sandbox.settings';
-import { encryptResource, newNonce, responseMessage, rsaSign } from '../src/gateways/wechat/wechatpay.protocol';
+import { loadKey } from '../src/gateways/wire/sandbox-key-set';
+import type { SandboxSettings } from '../sandbox/sandbox.settings';
+import { encryptResource, newNonce, responseMessage, rsaSign } from '../src/gateways/wire/wechatpay.protocol';
 import { testPartners } from './support/partners';
 import { AmqpProbe, waitFor } from './support/amqp';
 import { expectDelayedReversedNotificationsApplyOnce } from './support/reordered';

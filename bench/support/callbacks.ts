@@ -1,14 +1,15 @@
 import { randomBytes } from 'node:crypto';
 import type { Pool, PoolConnection, RowDataPacket } from 'mysql2/promise';
 import { newOrderNo, newPaymentNo } from '../../src/common/ids';
-import { ensureSandboxKeys, loadKey } from '../../src/gateways/sandbox-credentials';
+import { ensureSandboxKeys } from '../../sandbox/sandbox-keys';
+import { loadKey } from '../../src/gateways/wire/sandbox-key-set';
 import {
   encryptResource,
   newNonce,
   responseMessage,
   rsaSign,
   toBeijingRfc3339,
-} from '../../src/gateways/wechat/wechatpay.protocol';
+} from '../../src/gateways/wire/wechatpay.protocol';
 import { BENCH_KEYS_DIR } from './environment';
 
 const AMOUNT = 2500;

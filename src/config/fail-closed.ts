@@ -1,5 +1,5 @@
 import { dirname, relative, resolve, isAbsolute } from 'node:path';
-import { isSandboxKeySet } from '../gateways/sandbox-credentials';
+import { isSandboxKeySet } from '../gateways/wire/sandbox-key-set';
 import type { AdminTokenConfig, Environment, PartnerConfig } from './environment';
 import { secretProblem } from './secret-rules';
 

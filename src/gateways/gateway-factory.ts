@@ -5,9 +5,16 @@ import type { AppConfig } from '../config/app-config';
 import { InvalidEnvironment } from '../config/environment';
 import type { PaymentGateway } from './payment-gateway';
 import { AlipayGateway, type AlipaySettings } from './alipay/alipay.gateway';
-import { alipaySandboxMeta, ensureSandboxKeys, loadKey, readPem, unionpaySandboxMeta } from './sandbox-credentials';
+import {
+  alipaySandboxMeta,
+  isCurrentSandboxKeySet,
+  loadKey,
+  readPem,
+  unionpaySandboxMeta,
+  wechatSandboxMeta,
+} from './wire/sandbox-key-set';
 import { UnionPayGateway, type UnionPaySettings } from './unionpay/unionpay.gateway';
-import { anchorDates, certIdOf, type TrustAnchors } from './unionpay/unionpay.protocol';
+import { anchorDates, certIdOf, type TrustAnchors } from './wire/unionpay.protocol';
 import { WechatPayGateway, type WechatPaySettings } from './wechat/wechat-pay.gateway';
 
 /**
@@ -16,12 +23,25 @@ import { WechatPayGateway, type WechatPaySettings } from './wechat/wechat-pay.ga
  * same adapter code runs in both: switching is configuration alone.
  */
 export function createGateways(config: AppConfig): PaymentGateway[] {
+  if (config.gatewayMode === 'sandbox') requireSandboxKeys(config.sandbox.keysDir);
   const notifyUrl = (channel: string) => `${config.publicBaseUrl}/api/payments/notify/${channel}`;
   return [
     new WechatPayGateway({ ...wechatSettings(config), notifyUrl: notifyUrl('wechat') }),
     new AlipayGateway({ ...alipaySettings(config), notifyUrl: notifyUrl('alipay') }),
     new UnionPayGateway({ ...unionpaySettings(config), notifyUrl: notifyUrl('unionpay') }),
   ];
+}
+
+/**
+ * The gateway sandbox generates its test keys when it starts, before it listens; the app only reads them.
+ * Without them no request of ours would pass the sandbox's signature checks, so the app does not start.
+ */
+function requireSandboxKeys(dir: string): void {
+  if (isCurrentSandboxKeySet(dir)) return;
+  throw new InvalidEnvironment([
+    `SANDBOX_KEYS_DIR=${dir}: holds no current set of the gateway sandbox's test keys; start the sandbox first ` +
+      '(npm run start:sandbox, or npm start for both), which generates them there',
+  ]);
 }
 
 function unionpaySettings(config: AppConfig): Omit<UnionPaySettings, 'notifyUrl'> {
@@ -130,7 +150,7 @@ function wechatSettings(config: AppConfig): Omit<WechatPaySettings, 'notifyUrl'>
   const timeoutMs = config.gateways.timeoutMs;
   if (config.gatewayMode === 'sandbox') {
     const dir = config.sandbox.keysDir;
-    const meta = ensureSandboxKeys(dir);
+    const meta = wechatSandboxMeta(dir);
     return {
       baseUrl: config.sandbox.url,
       mchid: meta.mchid,

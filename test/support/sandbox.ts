@@ -8,8 +8,9 @@ import { join } from 'node:path';
 import type { AppConfig } from '../../src/config/app-config';
 import { createGateways } from '../../src/gateways/gateway-factory';
 import type { PaymentGateway } from '../../src/gateways/payment-gateway';
-import { SandboxModule } from '../../src/sandbox/sandbox.module';
-import { sandboxSettings, type SandboxSettings } from '../../src/sandbox/sandbox.settings';
+import { ensureSandboxKeys } from '../../sandbox/sandbox-keys';
+import { SandboxModule } from '../../sandbox/sandbox.module';
+import { sandboxSettings, type SandboxSettings } from '../../sandbox/sandbox.settings';
 import { type RunningApp, startApp, TestClock } from './test-app';
 
 export interface RunningSandbox {
@@ -28,6 +29,16 @@ export async function startSandbox(timeScale = 0.0005): Promise<RunningSandbox> 
   await app.listen(0, '127.0.0.1');
   const url = `http://127.0.0.1:${(app.getHttpServer().address() as AddressInfo).port}`;
   return { app, url, keys, settings };
+}
+
+/**
+ * A folder of fresh sandbox test keys, for an app started with GATEWAY_MODE=sandbox but no sandbox: the app only
+ * reads keys, and a running sandbox would have generated them at its start.
+ */
+export function sandboxKeys(prefix = 'pc-sandbox-'): string {
+  const keys = join(mkdtempSync(join(tmpdir(), prefix)), 'keys');
+  ensureSandboxKeys(keys);
+  return keys;
 }
 
 /** A port nobody listens on right now, for an app whose notify URLs must be known before it starts. */

@@ -26,7 +26,7 @@ import {
   parseBillDetail,
   verifyNotificationSign,
   yuanToFen,
-} from './alipay.protocol';
+} from '../wire/alipay.protocol';
 
 export interface AlipaySettings {
   /** Full URL of gateway.do: https://openapi.alipay.com/gateway.do, or the sandbox's. */

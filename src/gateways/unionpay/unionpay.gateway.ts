@@ -28,7 +28,7 @@ import {
   unionpayTime,
   verifyFields,
   ZM,
-} from './unionpay.protocol';
+} from '../wire/unionpay.protocol';
 
 export interface UnionPaySettings {
   /** https://gateway.95516.com, or the sandbox's address. */

@@ -1,7 +1,7 @@
 import { generateKeyPairSync } from 'node:crypto';
 import { NotificationRejected } from '../notification-rejected';
 import { WechatPayGateway } from './wechat-pay.gateway';
-import { encryptResource, newNonce, responseMessage, rsaSign } from './wechatpay.protocol';
+import { encryptResource, newNonce, responseMessage, rsaSign } from '../wire/wechatpay.protocol';
 
 const platform = generateKeyPairSync('rsa', { modulusLength: 2048 });
 const merchant = generateKeyPairSync('rsa', { modulusLength: 2048 });

@@ -31,7 +31,7 @@ import {
   toWechatTotal,
   WECHATPAY_MAX_CLOCK_SKEW_SECONDS,
   WECHATPAY_SCHEMA,
-} from './wechatpay.protocol';
+} from '../wire/wechatpay.protocol';
 
 export interface WechatPaySettings {
   /** https://api.mch.weixin.qq.com in production; the sandbox's address by default. */

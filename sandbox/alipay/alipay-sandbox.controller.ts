@@ -12,7 +12,7 @@ import {
   rsa2Sign,
   rsa2Verify,
   yuanToFen,
-} from '../../gateways/alipay/alipay.protocol';
+} from '../../src/gateways/wire/alipay.protocol';
 import { cashierPath } from '../cashier/cashier.page';
 import { SANDBOX_SETTINGS, type SandboxSettings } from '../sandbox.settings';
 import { type MerchantReply, postNotification, SandboxNotifier, sleep } from '../sandbox-notifier';

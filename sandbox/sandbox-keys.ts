@@ -1,84 +1,40 @@
 import { execFileSync } from 'node:child_process';
-import { createPrivateKey, createPublicKey, generateKeyPairSync, type KeyObject, randomBytes } from 'node:crypto';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { generateKeyPairSync, randomBytes } from 'node:crypto';
+import { existsSync, mkdirSync, mkdtempSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
+import {
+  type AlipaySandboxKeyFiles,
+  isCurrentSandboxKeySet,
+  SANDBOX_KEY_FILES as FILES,
+  SANDBOX_KEYS_VERSION,
+  type UnionpaySandboxKeyFiles,
+  wechatSandboxMeta,
+  type WechatSandboxKeyFiles,
+} from '../src/gateways/wire/sandbox-key-set';
 
 /**
- * Test keys for the sandbox and for the app's providers when they point at it: generated here, never
- * real ones. The merchant side (the app) gets the merchant private key and the sandbox's platform public
- * key; the sandbox gets the other halves. Files, so the two processes share nothing but the wire format.
+ * Test keys for the sandbox and for the app's adapters when they point at it: generated here, never real
+ * ones, in the layout of src/gateways/wire/sandbox-key-set.ts. The sandbox generates them at start, before it
+ * listens; the app only reads them.
  */
-export interface WechatSandboxKeyFiles {
-  mchid: string;
-  appid: string;
-  merchantSerialNo: string;
-  platformKeyId: string;
-  apiV3Key: string;
-}
-
-export interface AlipaySandboxKeyFiles {
-  appId: string;
-}
-
-const FILES = {
-  version: 'version',
-  meta: 'wechat.json',
-  alipayMeta: 'alipay.json',
-  alipayAppPrivate: 'alipay-app-private.pem',
-  alipayAppPublic: 'alipay-app-public.pem',
-  alipayPlatformPrivate: 'alipay-platform-private.pem',
-  alipayPlatformPublic: 'alipay-platform-public.pem',
-  unionpayMeta: 'unionpay.json',
-  unionpayRootCert: 'unionpay-root-cert.pem',
-  unionpayMiddleCert: 'unionpay-middle-cert.pem',
-  unionpaySignPrivate: 'unionpay-sign-private.pem',
-  unionpaySignCert: 'unionpay-sign-cert.pem',
-  unionpayMerchantPrivate: 'unionpay-merchant-private.pem',
-  unionpayMerchantCert: 'unionpay-merchant-cert.pem',
-  merchantPrivate: 'wechat-merchant-private.pem',
-  merchantPublic: 'wechat-merchant-public.pem',
-  platformPrivate: 'wechat-platform-private.pem',
-  platformPublic: 'wechat-platform-public.pem',
-} as const;
-
-/**
-/**
- * Raised whenever a change makes older key sets unusable: 2 = the UnionPay signing certificate states
- * keyUsage digitalSignature, which the app now requires.
- */
-const KEYS_VERSION = '2';
-
-function isCurrent(dir: string): boolean {
-  const version = join(dir, FILES.version);
-  return existsSync(version) && readFileSync(version, 'utf8').trim() === KEYS_VERSION;
-}
-
-/**
- * Whether `dir` holds a set of sandbox test keys (both metadata files the generator writes):
- * a live deployment refuses key files from such a folder.
- */
-export function isSandboxKeySet(dir: string): boolean {
-  return existsSync(join(dir, FILES.meta)) && existsSync(join(dir, FILES.unionpayMeta));
-}
 
 /** Reads the sandbox credentials in `dir`, generating them first if there are none (or only an older set). */
 export function ensureSandboxKeys(dir: string): WechatSandboxKeyFiles {
-  const metaPath = join(dir, FILES.meta);
-  if (!isSandboxKeySet(dir) || !isCurrent(dir)) {
-    // Generate into a fresh folder and rename it into place: the app and the sandbox may start together,
-    // and whichever renames first wins; the other uses its keys.
+  if (!isCurrentSandboxKeySet(dir)) {
+    // Generate into a fresh folder and rename it into place: several processes (a bench's app servers, two
+    // sandboxes) may start together, and whichever renames first wins; the others use its keys.
     mkdirSync(dirname(dir), { recursive: true });
     const staging = mkdtempSync(`${dir}.tmp-`);
     generate(staging);
     try {
-      // An older set (from before a channel was added, or before KEYS_VERSION) is replaced whole.
-      if (existsSync(dir) && !isCurrent(dir)) rmSync(dir, { recursive: true, force: true });
+      // An older set (from before a channel was added, or before SANDBOX_KEYS_VERSION) is replaced whole.
+      if (existsSync(dir) && !isCurrentSandboxKeySet(dir)) rmSync(dir, { recursive: true, force: true });
       renameSync(staging, dir);
     } catch {
       rmSync(staging, { recursive: true, force: true });
     }
   }
-  return JSON.parse(readFileSync(metaPath, 'utf8')) as WechatSandboxKeyFiles;
+  return wechatSandboxMeta(dir);
 }
 
 function generate(dir: string): void {
@@ -115,7 +71,7 @@ function generate(dir: string): void {
   const alipayMeta: AlipaySandboxKeyFiles = { appId: `2021${Date.now().toString().slice(-12)}` };
   writeFileSync(join(dir, FILES.alipayMeta), JSON.stringify(alipayMeta, null, 2));
   generateUnionpay(dir);
-  writeFileSync(join(dir, FILES.version), `${KEYS_VERSION}\n`);
+  writeFileSync(join(dir, FILES.version), `${SANDBOX_KEYS_VERSION}\n`);
 }
 
 /**
@@ -236,29 +192,4 @@ function generateUnionpay(dir: string): void {
   }
   const meta: UnionpaySandboxKeyFiles = { merId: `777290058${Date.now().toString().slice(-6)}` };
   writeFileSync(path('unionpayMeta'), JSON.stringify(meta, null, 2));
-}
-
-export interface UnionpaySandboxKeyFiles {
-  merId: string;
-}
-
-export function unionpaySandboxMeta(dir: string): UnionpaySandboxKeyFiles {
-  ensureSandboxKeys(dir);
-  return JSON.parse(readFileSync(join(dir, FILES.unionpayMeta), 'utf8')) as UnionpaySandboxKeyFiles;
-}
-
-/** The sandbox's Alipay app, and the seller it collects for (derived: 2088 and the app id's last 12 digits). */
-export function alipaySandboxMeta(dir: string): AlipaySandboxKeyFiles & { sellerId: string } {
-  ensureSandboxKeys(dir);
-  const meta = JSON.parse(readFileSync(join(dir, FILES.alipayMeta), 'utf8')) as AlipaySandboxKeyFiles;
-  return { ...meta, sellerId: `2088${meta.appId.slice(-12)}` };
-}
-
-export function readPem(dir: string, file: keyof typeof FILES): string {
-  return readFileSync(join(dir, FILES[file]), 'utf8');
-}
-
-export function loadKey(dir: string, file: keyof typeof FILES): KeyObject {
-  const text = readFileSync(join(dir, FILES[file]), 'utf8');
-  return file.endsWith('Private') ? createPrivateKey(text) : createPublicKey(text);
 }

@@ -14,7 +14,7 @@ import {
   TRADE_BILL_COLUMNS,
   TRADE_BILL_SUMMARY,
   WECHATPAY_SCHEMA,
-} from '../../gateways/wechat/wechatpay.protocol';
+} from '../../src/gateways/wire/wechatpay.protocol';
 import { cashierPath } from '../cashier/cashier.page';
 import { SANDBOX_SETTINGS, type SandboxSettings } from '../sandbox.settings';
 import { type MerchantReply, postNotification, SandboxNotifier, sleep } from '../sandbox-notifier';

@@ -1,4 +1,4 @@
-import { fenToYuan } from '../../common/money';
+import { fenToYuan } from '../../src/gateways/wire/vendor-formats';
 import type { SandboxFaults, SandboxTrade } from '../sandbox-trades';
 
 type Channel = SandboxTrade['channel'];

@@ -1,13 +1,7 @@
-import { generateKeyPairSync, type KeyObject, randomBytes } from 'node:crypto';
-import {
-  alipaySandboxMeta,
-  ensureSandboxKeys,
-  loadKey,
-  readPem,
-  unionpaySandboxMeta,
-} from '../gateways/sandbox-credentials';
-import { certIdOf } from '../gateways/unionpay/unionpay.protocol';
-import { X509Certificate } from 'node:crypto';
+import { generateKeyPairSync, type KeyObject, randomBytes, X509Certificate } from 'node:crypto';
+import { alipaySandboxMeta, loadKey, readPem, unionpaySandboxMeta } from '../src/gateways/wire/sandbox-key-set';
+import { certIdOf } from '../src/gateways/wire/unionpay.protocol';
+import { ensureSandboxKeys } from './sandbox-keys';
 
 export const SANDBOX_SETTINGS = Symbol('SANDBOX_SETTINGS');
 

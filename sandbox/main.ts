@@ -5,7 +5,7 @@ import { SandboxModule } from './sandbox.module';
 import { sandboxSettings } from './sandbox.settings';
 
 /**
- * `node dist/src/sandbox/main.js`: the gateway sandbox on SANDBOX_HOST:SANDBOX_PORT (127.0.0.1:4010), keys in
+ * `node dist/sandbox/main.js`: the gateway sandbox on SANDBOX_HOST:SANDBOX_PORT (127.0.0.1:4010), keys in
  * SANDBOX_KEYS_DIR. Loopback by default: its pay endpoints take no credentials, so whoever reaches it can
  * mark a payment paid. A container sets SANDBOX_HOST=0.0.0.0 and publishes the port on the host's loopback.
  */

@@ -96,4 +96,4 @@ export class SandboxTrades {
   }
 }
 
-export { beijingDate } from '../common/beijing-time';
+export { beijingDate } from '../src/gateways/wire/vendor-formats';

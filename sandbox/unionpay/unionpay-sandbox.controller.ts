@@ -11,7 +11,7 @@ import {
   unionpayTime,
   verifyFields,
   ZM,
-} from '../../gateways/unionpay/unionpay.protocol';
+} from '../../src/gateways/wire/unionpay.protocol';
 import { cashierPath, messagePage } from '../cashier/cashier.page';
 import { SANDBOX_SETTINGS, type SandboxSettings } from '../sandbox.settings';
 import { postNotification, SandboxNotifier, sleep } from '../sandbox-notifier';
