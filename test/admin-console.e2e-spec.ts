@@ -1,3 +1,5 @@
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import type { ConsumeMessage } from 'amqplib';
 import type { Pool } from 'mysql2/promise';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
@@ -435,6 +437,35 @@ describe('Admin console, review resolution and queue board (e2e)', () => {
         headers: bearer(OPS),
       });
       expect(retry.status).toBe(405);
+    });
+  });
+
+  describe('console page', () => {
+    it('is a page, a style sheet and the script file as written, all from this origin, with no inline script', async () => {
+      const page = await fetch(url('/admin'));
+      expect(page.headers.get('content-type')).toBe('text/html; charset=utf-8');
+      expect(page.headers.get('content-security-policy')).toContain("script-src 'self';");
+      const html = await page.text();
+      expect(html.match(/<script[^>]*>/g)).toEqual(['<script defer src="/admin/console.js">']);
+
+      const script = await fetch(url('/admin/console.js'));
+      expect(script.status).toBe(200);
+      expect(script.headers.get('content-type')).toBe('text/javascript; charset=utf-8');
+      expect(script.headers.get('x-content-type-options')).toBe('nosniff');
+      // Revalidated on every load (an ETag makes that a 304), so an upgrade never runs an old script.
+      expect(script.headers.get('cache-control')).toBe('no-cache');
+      expect(await script.text()).toBe(readFileSync(join(process.cwd(), 'src/admin/console/console.js'), 'utf8'));
+      const etag = script.headers.get('etag') ?? '';
+      expect(etag).not.toBe('');
+      // Revalidated as a browser does; fetch() alone would add Cache-Control: no-cache, which asks for the file.
+      const revalidated = await fetch(url('/admin/console.js'), {
+        headers: { 'if-none-match': etag, 'cache-control': 'max-age=0' },
+      });
+      expect(revalidated.status).toBe(304);
+
+      const style = await fetch(url('/admin/console.css'));
+      expect(style.headers.get('content-type')).toBe('text/css; charset=utf-8');
+      expect(style.headers.get('cache-control')).toBe('no-cache');
     });
   });
 

@@ -1,7 +1,6 @@
 import { Controller, Get, Header } from '@nestjs/common';
 import { ApiExcludeController } from '@nestjs/swagger';
-import { CONSOLE_CSS, CONSOLE_HTML } from './console-page';
-import { adminConsole } from './console-script';
+import { CONSOLE_CSS, CONSOLE_HTML, CONSOLE_JS } from './console-page';
 
 /**
  * Scripts and styles from this origin only; no inline script, no plugin, no framing. The API calls are
@@ -10,8 +9,6 @@ import { adminConsole } from './console-script';
 const CSP =
   "default-src 'none'; script-src 'self'; style-src 'self'; connect-src 'self'; img-src 'self' data:; " +
   "base-uri 'none'; form-action 'none'; frame-ancestors 'none'";
-
-const SCRIPT = `'use strict';\n(${adminConsole.toString()})();\n`;
 
 /**
  * The admin console: a static page, its style sheet and its script. No authentication here (there is
@@ -35,7 +32,7 @@ export class AdminConsoleController {
   @Header('X-Content-Type-Options', 'nosniff')
   @Header('Cache-Control', 'no-cache')
   script(): string {
-    return SCRIPT;
+    return CONSOLE_JS;
   }
 
   @Get('console.css')

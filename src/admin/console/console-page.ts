@@ -1,7 +1,19 @@
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+
 /**
- * The admin console's page and style sheet. Everything is served by the app itself (no CDN, no web font):
- * the console works on a machine without internet access. The script is console-script.ts.
+ * The admin console's page, style sheet and script. Everything is served by the app itself (no CDN, no web
+ * font): the console works on a machine without internet access.
  */
+
+/**
+ * The script is console.js in this folder, served as it is written; nest-cli.json copies it into dist/ next to
+ * this module. Read once at start, so a build without it fails at boot rather than serving a blank console.
+ * The TypeScript sources run as ES modules under jest, without __dirname, from the project root.
+ */
+const HERE = typeof __dirname === 'string' ? __dirname : join(process.cwd(), 'src', 'admin', 'console');
+export const CONSOLE_JS = readFileSync(join(HERE, 'console.js'), 'utf8');
+
 export const CONSOLE_HTML = `<!doctype html>
 <html lang="en">
 <head>

@@ -1,69 +1,58 @@
-import type { DeliveryView } from '../../notifications/admin/deliveries.service';
-import type { ResolutionResult, ReviewPaymentView } from '../../payment-center/review/payment-review';
-import type { ApiKeyView, ApplicationView } from '../../applications/applications.service';
-import type { RunView } from '../../reconciliation/reconciliation.service';
-
-/** A server type as JSON carries it: dates become strings. */
-type Wire<T> = T extends Date
-  ? string
-  : T extends (infer U)[]
-    ? Wire<U>[]
-    : T extends object
-      ? { [K in keyof T]: Wire<T[K]> }
-      : T;
-
+// @ts-check
 /**
- * The admin console in the operator's browser. It is served as `(${adminConsole.toString()})();`, so it
- * is type-checked and linted with the rest of the code, but it must not use anything from outside its own
- * body (no module constants, no imports but of types, which compile to nothing): only what the browser has.
- * The server's view types describe what the API answers, so the page and the API cannot drift apart.
+ * The admin console in the operator's browser: a plain script the app serves as it is written, with no build
+ * step (`GET /admin/console.js`, loaded by the page with `<script defer src>`). It uses only what the browser
+ * has; its JSDoc types name the server's view types (console.types.ts), and console.spec.ts type-checks it
+ * against them with this folder's tsconfig.json.
  *
  * - The token lives in this tab's sessionStorage only (never in localStorage, a cookie or a URL) and goes
  *   out as `Authorization: Bearer` on each call.
  * - Every value from the server is put on the page as text (textContent, createTextNode, attribute
  *   values), never parsed as HTML; the page's Content-Security-Policy refuses inline scripts besides.
  * - Every action is a call to the admin API, which checks the scope and writes the audit log.
+ *
+ * @import { Application, Delivery, Key, Payment, Resolution, Run, Session } from './console.types'
  */
-export function adminConsole(): void {
+'use strict';
+
+(() => {
   const TOKEN_KEY = 'payment-center.admin-token';
   const CHANNELS = ['wechat', 'alipay', 'unionpay'];
   const PAYMENT_STATUSES = ['NEEDS_REVIEW', 'PAYING', 'CLOSING', 'PAID', 'FAILED', 'CLOSED', 'CREATED'];
   const DELIVERY_STATUSES = ['FAILED', 'PENDING', 'PUBLISHED'];
 
-  interface Session {
-    name: string;
-    scopes: string[];
-  }
-  type Payment = Wire<ReviewPaymentView>;
-  type Resolution = Wire<ResolutionResult>;
-  type Delivery = Wire<DeliveryView>;
-  type Run = Wire<RunView>;
-  type Application = Wire<ApplicationView>;
-  type Key = Wire<ApiKeyView>;
-
   class ApiError extends Error {
-    constructor(
-      readonly status: number,
-      readonly code: string,
-      message: string,
-    ) {
+    /**
+     * @param {number} status
+     * @param {string} code
+     * @param {string} message
+     */
+    constructor(status, code, message) {
       super(message);
+      /** @readonly */
+      this.status = status;
+      /** @readonly */
+      this.code = code;
     }
   }
 
-  let session: Session | null = null;
+  /** @type {Session | null} */
+  let session = null;
   let reviewStatus = 'NEEDS_REVIEW';
   let deliveryStatus = 'FAILED';
   let deliveryPartner = '';
 
   // ── building the page: text only ──────────────────────────────────────────────────────────────────
-  type Child = Node | string | number | null | undefined | false;
+  /** @typedef {Node | string | number | null | undefined | false} Child */
 
-  function h<K extends keyof HTMLElementTagNameMap>(
-    tag: K,
-    attributes: Record<string, string> = {},
-    ...children: Child[]
-  ): HTMLElementTagNameMap[K] {
+  /**
+   * @template {keyof HTMLElementTagNameMap} K
+   * @param {K} tag
+   * @param {Record<string, string>} [attributes]
+   * @param {...Child} children
+   * @returns {HTMLElementTagNameMap[K]}
+   */
+  function h(tag, attributes = {}, ...children) {
     const element = document.createElement(tag);
     for (const [name, value] of Object.entries(attributes)) element.setAttribute(name, value);
     for (const child of children) {
@@ -73,29 +62,51 @@ export function adminConsole(): void {
     return element;
   }
 
-  function byId<T extends HTMLElement = HTMLElement>(id: string): T {
+  /**
+   * @template {HTMLElement} [T=HTMLElement]
+   * @param {string} id
+   * @returns {T}
+   */
+  function byId(id) {
     const element = document.getElementById(id);
     if (!element) throw new Error(`#${id} is missing from the page`);
-    return element as T;
+    return /** @type {T} */ (element);
   }
 
-  const badge = (text: string, kind = text) => h('span', { class: `badge ${kind}` }, text);
+  /** @returns {NodeListOf<HTMLButtonElement>} */
+  const tabButtons = () => document.querySelectorAll('.tabs button');
 
-  /** Integer fen as yuan, without floating point: 2500 → "¥25.00". */
-  function yuan(fen: number | null): string {
+  /** @type {(text: string, kind?: string) => HTMLSpanElement} */
+  const badge = (text, kind = text) => h('span', { class: `badge ${kind}` }, text);
+
+  /**
+   * Integer fen as yuan, without floating point: 2500 → "¥25.00".
+   * @param {number | null} fen
+   * @returns {string}
+   */
+  function yuan(fen) {
     if (fen === null) return '—';
     const sign = fen < 0 ? '-' : '';
     const abs = Math.abs(fen);
     return `${sign}¥${Math.floor(abs / 100).toLocaleString('en-US')}.${String(abs % 100).padStart(2, '0')}`;
   }
 
-  function when(iso: string | null): string {
+  /**
+   * @param {string | null} iso
+   * @returns {string}
+   */
+  function when(iso) {
     if (!iso) return '—';
     const date = new Date(iso);
     return Number.isNaN(date.getTime()) ? iso : date.toLocaleString('sv-SE');
   }
 
-  function table(headings: string[], rows: Child[][]): HTMLElement {
+  /**
+   * @param {string[]} headings
+   * @param {Child[][]} rows
+   * @returns {HTMLElement}
+   */
+  function table(headings, rows) {
     if (rows.length === 0) return h('p', { class: 'muted' }, 'None.');
     return h(
       'table',
@@ -105,26 +116,40 @@ export function adminConsole(): void {
     );
   }
 
-  function flash(message: string, kind: 'ok' | 'bad' | 'info' = 'info'): void {
+  /**
+   * @param {string} message
+   * @param {'ok' | 'bad' | 'info'} [kind]
+   */
+  function flash(message, kind = 'info') {
     const element = byId('flash');
     element.textContent = message;
     element.className = `flash ${kind}`;
     element.hidden = false;
   }
 
-  const errorText = (error: unknown) =>
+  /** @type {(error: unknown) => string} */
+  const errorText = (error) =>
     error instanceof ApiError
       ? `${error.code}: ${error.message}`
       : error instanceof Error
         ? error.message
         : String(error);
 
-  const can = (scope: string) => session?.scopes.includes(scope) ?? false;
+  /** @type {(scope: string) => boolean} */
+  const can = (scope) => session?.scopes.includes(scope) ?? false;
 
   // ── the admin API ─────────────────────────────────────────────────────────────────────────────────
-  async function api<T>(method: string, path: string, body?: unknown): Promise<T> {
+  /**
+   * @template T
+   * @param {string} method
+   * @param {string} path
+   * @param {unknown} [body]
+   * @returns {Promise<T>}
+   */
+  async function api(method, path, body) {
     const token = sessionStorage.getItem(TOKEN_KEY);
-    const headers: Record<string, string> = { accept: 'application/json' };
+    /** @type {Record<string, string>} */
+    const headers = { accept: 'application/json' };
     if (token) headers.authorization = `Bearer ${token}`;
     if (body !== undefined) headers['content-type'] = 'application/json';
     const response = await fetch(path, {
@@ -135,32 +160,34 @@ export function adminConsole(): void {
       credentials: 'same-origin',
     });
     const text = await response.text();
-    let data: unknown;
+    /** @type {unknown} */
+    let data;
     try {
       data = text ? JSON.parse(text) : undefined;
     } catch {
       data = undefined;
     }
     if (!response.ok) {
-      const problem = (data ?? {}) as { code?: string; message?: string };
+      const problem = /** @type {{ code?: string; message?: string }} */ (data ?? {});
       if (response.status === 401) showSignIn('The token was not accepted. Sign in again.');
       throw new ApiError(response.status, problem.code ?? `HTTP_${response.status}`, problem.message ?? text);
     }
-    return data as T;
+    return /** @type {T} */ (data);
   }
 
   // ── signing in and out ────────────────────────────────────────────────────────────────────────────
-  function showSignIn(message = ''): void {
+  function showSignIn(message = '') {
     sessionStorage.removeItem(TOKEN_KEY);
     session = null;
     byId('app').hidden = true;
     byId('who').hidden = true;
     byId('sign-in').hidden = false;
     byId('sign-in-error').textContent = message;
-    byId<HTMLInputElement>('token').focus();
+    byId('token').focus();
   }
 
-  function showApp(signedIn: Session): void {
+  /** @param {Session} signedIn */
+  function showApp(signedIn) {
     session = signedIn;
     byId('sign-in').hidden = true;
     byId('app').hidden = false;
@@ -168,14 +195,16 @@ export function adminConsole(): void {
     byId('who-name').textContent = signedIn.name;
     byId('who-name').title = signedIn.scopes.join(', ');
     byId('board-link').hidden = !can('queues:read');
-    const tabs: Record<string, string> = {
+    /** @type {Record<string, string>} */
+    const tabs = {
       review: 'payments:read',
       deliveries: 'deliveries:read',
       reconciliation: 'reconciliation:read',
       applications: 'applications:read',
     };
-    let first: string | undefined;
-    for (const button of document.querySelectorAll<HTMLButtonElement>('.tabs button')) {
+    /** @type {string | undefined} */
+    let first;
+    for (const button of tabButtons()) {
       const tab = button.dataset.tab ?? '';
       button.hidden = !can(tabs[tab]);
       if (!button.hidden) first ??= tab;
@@ -190,53 +219,58 @@ export function adminConsole(): void {
     if (can('deliveries:read') && first !== 'deliveries') void loadDeliveries().catch(() => undefined);
   }
 
-  async function signIn(token: string): Promise<void> {
+  /** @param {string} token */
+  async function signIn(token) {
     sessionStorage.setItem(TOKEN_KEY, token);
     try {
       // POST: also sets the queue board's short-lived cookie when the token may read the board.
-      showApp(await api<Session>('POST', '/api/admin/session'));
+      showApp(await api('POST', '/api/admin/session'));
     } catch (error) {
       showSignIn(error instanceof ApiError && error.status === 401 ? 'Unknown token.' : errorText(error));
     }
   }
 
-  async function signOut(): Promise<void> {
+  async function signOut() {
     await api('DELETE', '/api/admin/session').catch(() => undefined); // ends the board cookie
     byId('flash').hidden = true;
     showSignIn('Signed out.');
   }
 
-  function selectTab(tab: string): void {
-    for (const button of document.querySelectorAll<HTMLButtonElement>('.tabs button')) {
+  /** @param {string} tab */
+  function selectTab(tab) {
+    for (const button of tabButtons()) {
       button.setAttribute('aria-selected', String(button.dataset.tab === tab));
     }
     for (const name of ['review', 'deliveries', 'reconciliation', 'applications']) {
       byId(`panel-${name}`).hidden = name !== tab;
     }
-    const load = {
+    /** @type {Record<string, (() => Promise<void>) | undefined>} */
+    const loaders = {
       review: loadReview,
       deliveries: loadDeliveries,
       reconciliation: loadReconciliation,
       applications: loadApplications,
-    }[tab];
-    if (load) void load().catch((error: unknown) => flash(errorText(error), 'bad'));
+    };
+    const load = loaders[tab];
+    if (load) void load().catch((/** @type {unknown} */ error) => flash(errorText(error), 'bad'));
   }
 
   // ── payments in review ────────────────────────────────────────────────────────────────────────────
-  async function loadReview(): Promise<void> {
-    const payments = await api<Payment[]>('GET', `/api/admin/payments?status=${encodeURIComponent(reviewStatus)}`);
+  async function loadReview() {
+    /** @type {Payment[]} */
+    const payments = await api('GET', `/api/admin/payments?status=${encodeURIComponent(reviewStatus)}`);
     if (reviewStatus === 'NEEDS_REVIEW')
       byId('review-count').textContent = payments.length ? String(payments.length) : '';
     const status = h('select', { id: 'review-status' }, ...PAYMENT_STATUSES.map((s) => h('option', { value: s }, s)));
     status.value = reviewStatus;
     status.addEventListener('change', () => {
       reviewStatus = status.value;
-      void loadReview().catch((error: unknown) => flash(errorText(error), 'bad'));
+      void loadReview().catch((/** @type {unknown} */ error) => flash(errorText(error), 'bad'));
     });
     const refresh = h('button', { type: 'button', class: 'secondary' }, 'Refresh');
     refresh.addEventListener(
       'click',
-      () => void loadReview().catch((error: unknown) => flash(errorText(error), 'bad')),
+      () => void loadReview().catch((/** @type {unknown} */ error) => flash(errorText(error), 'bad')),
     );
     byId('panel-review').replaceChildren(
       h('div', { class: 'toolbar' }, h('div', {}, h('label', { for: 'review-status' }, 'Status'), status), refresh),
@@ -246,7 +280,11 @@ export function adminConsole(): void {
     );
   }
 
-  function paymentCard(payment: Payment): HTMLElement {
+  /**
+   * @param {Payment} payment
+   * @returns {HTMLElement}
+   */
+  function paymentCard(payment) {
     const card = h(
       'article',
       { class: 'card payment', 'data-payment-no': payment.paymentNo },
@@ -312,7 +350,11 @@ export function adminConsole(): void {
     return card;
   }
 
-  function resolveForm(payment: Payment): HTMLElement {
+  /**
+   * @param {Payment} payment
+   * @returns {HTMLElement}
+   */
+  function resolveForm(payment) {
     const action = h(
       'select',
       { name: 'action', 'aria-label': 'Resolution' },
@@ -350,10 +392,12 @@ export function adminConsole(): void {
         return;
       }
       submit.disabled = true;
-      api<Resolution>('POST', `/api/admin/payments/${encodeURIComponent(payment.paymentNo)}/resolve`, {
+      /** @type {Promise<Resolution>} */
+      const resolved = api('POST', `/api/admin/payments/${encodeURIComponent(payment.paymentNo)}/resolve`, {
         action: action.value,
         reason: reason.value.trim(),
-      })
+      });
+      resolved
         .then(async (result) => {
           flash(
             `${payment.paymentNo}: ${result.action} — gateway: ${result.gatewayAnswer} → ${result.status}` +
@@ -362,7 +406,7 @@ export function adminConsole(): void {
           );
           await loadReview();
         })
-        .catch((error: unknown) => {
+        .catch((/** @type {unknown} */ error) => {
           flash(`${payment.paymentNo}: ${errorText(error)}`, 'bad');
           submit.disabled = false;
         });
@@ -371,14 +415,15 @@ export function adminConsole(): void {
   }
 
   // ── deliveries ────────────────────────────────────────────────────────────────────────────────────
-  function deliveryQuery(): string {
+  function deliveryQuery() {
     const query = new URLSearchParams({ status: deliveryStatus, limit: '200' });
     if (deliveryPartner) query.set('partner', deliveryPartner);
     return query.toString();
   }
 
-  async function loadDeliveries(): Promise<void> {
-    const deliveries = await api<Delivery[]>('GET', `/api/admin/deliveries?${deliveryQuery()}`);
+  async function loadDeliveries() {
+    /** @type {Delivery[]} */
+    const deliveries = await api('GET', `/api/admin/deliveries?${deliveryQuery()}`);
     if (deliveryStatus === 'FAILED' && !deliveryPartner) {
       byId('deliveries-count').textContent = deliveries.length ? String(deliveries.length) : '';
     }
@@ -401,7 +446,7 @@ export function adminConsole(): void {
       event.preventDefault();
       deliveryStatus = status.value;
       deliveryPartner = partner.value.trim();
-      void loadDeliveries().catch((error: unknown) => flash(errorText(error), 'bad'));
+      void loadDeliveries().catch((/** @type {unknown} */ error) => flash(errorText(error), 'bad'));
     });
     if (deliveryStatus === 'FAILED' && can('deliveries:retry')) filter.append(bulkRetry());
     byId('panel-deliveries').replaceChildren(
@@ -435,7 +480,11 @@ export function adminConsole(): void {
     );
   }
 
-  function deliveryRow(delivery: Delivery): HTMLElement {
+  /**
+   * @param {Delivery} delivery
+   * @returns {HTMLElement}
+   */
+  function deliveryRow(delivery) {
     const row = h(
       'tr',
       { 'data-delivery-id': delivery.id },
@@ -452,7 +501,9 @@ export function adminConsole(): void {
       const retry = h('button', { type: 'button' }, 'Retry');
       retry.addEventListener('click', () => {
         retry.disabled = true;
-        api<Delivery>('POST', `/api/admin/deliveries/${encodeURIComponent(delivery.id)}/retry`)
+        /** @type {Promise<Delivery>} */
+        const retried = api('POST', `/api/admin/deliveries/${encodeURIComponent(delivery.id)}/retry`);
+        retried
           .then((after) => {
             row.replaceWith(deliveryRow(after));
             flash(
@@ -460,7 +511,7 @@ export function adminConsole(): void {
               after.status === 'PUBLISHED' ? 'ok' : 'bad',
             );
           })
-          .catch((error: unknown) => {
+          .catch((/** @type {unknown} */ error) => {
             flash(`Delivery ${delivery.id}: ${errorText(error)}`, 'bad');
             retry.disabled = false;
           });
@@ -470,15 +521,20 @@ export function adminConsole(): void {
     return row;
   }
 
-  /** Bulk retry in two steps: count first (a dry run, audited too), then retry that many. */
-  function bulkRetry(): HTMLElement {
+  /**
+   * Bulk retry in two steps: count first (a dry run, audited too), then retry that many.
+   * @returns {HTMLElement}
+   */
+  function bulkRetry() {
     const box = h('div', { class: 'bulk' });
     const count = h('button', { type: 'button', class: 'secondary' }, 'Retry all failed…');
     box.append(count);
     const filter = () => (deliveryPartner ? { partner: deliveryPartner } : {});
     count.addEventListener('click', () => {
       count.disabled = true;
-      api<{ matched: number }>('POST', '/api/admin/deliveries/retry', { ...filter(), dryRun: true })
+      /** @type {Promise<{ matched: number }>} */
+      const counted = api('POST', '/api/admin/deliveries/retry', { ...filter(), dryRun: true });
+      counted
         .then(({ matched }) => {
           const target = deliveryPartner ? ` to ${deliveryPartner}` : '';
           if (matched === 0) {
@@ -500,7 +556,9 @@ export function adminConsole(): void {
           cancel.addEventListener('click', () => box.replaceChildren(bulkRetry()));
           confirm.addEventListener('click', () => {
             confirm.disabled = true;
-            api<{ matched: number; retried: number }>('POST', '/api/admin/deliveries/retry', filter())
+            /** @type {Promise<{ matched: number; retried: number }>} */
+            const retried = api('POST', '/api/admin/deliveries/retry', filter());
+            retried
               .then(async (result) => {
                 flash(
                   `Retried ${result.retried} of ${result.matched} failed deliveries.`,
@@ -508,10 +566,10 @@ export function adminConsole(): void {
                 );
                 await loadDeliveries();
               })
-              .catch((error: unknown) => flash(errorText(error), 'bad'));
+              .catch((/** @type {unknown} */ error) => flash(errorText(error), 'bad'));
           });
         })
-        .catch((error: unknown) => {
+        .catch((/** @type {unknown} */ error) => {
           flash(errorText(error), 'bad');
           count.disabled = false;
         });
@@ -520,10 +578,11 @@ export function adminConsole(): void {
   }
 
   // ── reconciliation ───────────────────────────────────────────────────────────────────────────────
-  async function loadReconciliation(): Promise<void> {
+  async function loadReconciliation() {
     const latest = await Promise.all(
       CHANNELS.map(async (channel) => {
-        const runs = await api<Run[]>('GET', `/api/admin/reconciliations?channel=${channel}&limit=1`);
+        /** @type {Run[]} */
+        const runs = await api('GET', `/api/admin/reconciliations?channel=${channel}&limit=1`);
         return { channel, run: runs[0] };
       }),
     );
@@ -535,9 +594,16 @@ export function adminConsole(): void {
     );
   }
 
-  function runCard(channel: string, run: Run | undefined, details: HTMLElement): HTMLElement {
+  /**
+   * @param {string} channel
+   * @param {Run | undefined} run
+   * @param {HTMLElement} details
+   * @returns {HTMLElement}
+   */
+  function runCard(channel, run, details) {
     if (!run) return h('div', { class: 'card' }, h('h2', {}, channel), h('p', { class: 'muted' }, 'No run yet.'));
-    const stat = (label: string, value: Child) =>
+    /** @type {(label: string, value: Child) => HTMLElement} */
+    const stat = (label, value) =>
       h('div', { class: 'stat' }, h('span', { class: 'muted' }, label), h('span', {}, value));
     const card = h(
       'div',
@@ -555,7 +621,9 @@ export function adminConsole(): void {
     if (run.differences > 0) {
       const show = h('button', { type: 'button', class: 'secondary' }, 'Differences');
       show.addEventListener('click', () => {
-        api<Run>('GET', `/api/admin/reconciliations/${encodeURIComponent(run.id)}`)
+        /** @type {Promise<Run>} */
+        const loaded = api('GET', `/api/admin/reconciliations/${encodeURIComponent(run.id)}`);
+        loaded
           .then((full) =>
             details.replaceChildren(
               h(
@@ -577,7 +645,7 @@ export function adminConsole(): void {
               ),
             ),
           )
-          .catch((error: unknown) => flash(errorText(error), 'bad'));
+          .catch((/** @type {unknown} */ error) => flash(errorText(error), 'bad'));
       });
       card.append(h('p', {}, show));
     }
@@ -585,10 +653,12 @@ export function adminConsole(): void {
   }
 
   // ── applications and their API keys ───────────────────────────────────────────────────────────────
-  async function loadApplications(): Promise<void> {
-    const applications = await api<Application[]>('GET', '/api/admin/applications');
+  async function loadApplications() {
+    /** @type {Application[]} */
+    const applications = await api('GET', '/api/admin/applications');
     const panel = byId('panel-applications');
-    const children: Child[] = [
+    /** @type {Child[]} */
+    const children = [
       h('p', { class: 'muted' }, 'Business callers of the orders, payments and refunds API, and their keys.'),
     ];
     if (can('applications:write')) {
@@ -601,34 +671,44 @@ export function adminConsole(): void {
       );
       form.addEventListener('submit', (event) => {
         event.preventDefault();
-        api<Application>('POST', '/api/admin/applications', { name: name.value.trim() })
-          .then((created) => {
-            flash(`Application ${created.id} created; add a key to let it call the API.`, 'ok');
+        /** @type {Promise<Application>} */
+        const created = api('POST', '/api/admin/applications', { name: name.value.trim() });
+        created
+          .then((application) => {
+            flash(`Application ${application.id} created; add a key to let it call the API.`, 'ok');
             return loadApplications();
           })
-          .catch((error: unknown) => flash(errorText(error), 'bad'));
+          .catch((/** @type {unknown} */ error) => flash(errorText(error), 'bad'));
       });
       children.push(form);
     }
     children.push(...applications.map(applicationCard));
-    panel.replaceChildren(...children.filter((c): c is Node | string => c !== null && c !== undefined && c !== false));
+    panel.replaceChildren(
+      ...children.filter(/** @returns {c is Node | string} */ (c) => c !== null && c !== undefined && c !== false),
+    );
   }
 
-  function applicationCard(application: Application): HTMLElement {
+  /**
+   * @param {Application} application
+   * @returns {HTMLElement}
+   */
+  function applicationCard(application) {
     const writable = can('applications:write');
     const path = `/api/admin/applications/${encodeURIComponent(application.id)}`;
-    const act = (button: HTMLButtonElement, run: () => Promise<unknown>, done: string) =>
+    /** @type {(button: HTMLButtonElement, run: () => Promise<unknown>, done: string) => void} */
+    const act = (button, run, done) =>
       button.addEventListener('click', () => {
         button.disabled = true;
         run()
           .then(() => flash(done, 'ok'))
           .then(() => loadApplications())
-          .catch((error: unknown) => {
+          .catch((/** @type {unknown} */ error) => {
             button.disabled = false;
             flash(errorText(error), 'bad');
           });
       });
-    const keyRow = (key: Key): Child[] => {
+    /** @type {(key: Key) => Child[]} */
+    const keyRow = (key) => {
       const revoke = h('button', { type: 'button', class: 'secondary' }, 'Revoke');
       act(
         revoke,
@@ -655,7 +735,9 @@ export function adminConsole(): void {
       const newKey = h('button', { type: 'button' }, 'New key');
       newKey.addEventListener('click', () => {
         newKey.disabled = true;
-        api<{ key: Key; secret: string }>('POST', `${path}/keys`, {})
+        /** @type {Promise<{ key: Key; secret: string }>} */
+        const minted = api('POST', `${path}/keys`, {});
+        minted
           .then(async (created) => {
             await loadApplications();
             // The secret is shown this once, as text in a read-only field the operator copies from.
@@ -670,7 +752,7 @@ export function adminConsole(): void {
             );
             secret.select();
           })
-          .catch((error: unknown) => {
+          .catch((/** @type {unknown} */ error) => {
             newKey.disabled = false;
             flash(errorText(error), 'bad');
           });
@@ -686,7 +768,8 @@ export function adminConsole(): void {
   // ── start ─────────────────────────────────────────────────────────────────────────────────────────
   byId('sign-in-form').addEventListener('submit', (event) => {
     event.preventDefault();
-    const input = byId<HTMLInputElement>('token');
+    /** @type {HTMLInputElement} */
+    const input = byId('token');
     const token = input.value.trim();
     input.value = '';
     if (token) void signIn(token);
@@ -697,14 +780,16 @@ export function adminConsole(): void {
     // A fresh board cookie (15 minutes), then the board in this tab; it links back here.
     api('POST', '/api/admin/session')
       .then(() => window.location.assign('/admin/queues/'))
-      .catch((error: unknown) => flash(errorText(error), 'bad'));
+      .catch((/** @type {unknown} */ error) => flash(errorText(error), 'bad'));
   });
-  for (const button of document.querySelectorAll<HTMLButtonElement>('.tabs button')) {
+  for (const button of tabButtons()) {
     button.addEventListener('click', () => selectTab(button.dataset.tab ?? 'review'));
   }
   if (sessionStorage.getItem(TOKEN_KEY)) {
-    api<Session>('GET', '/api/admin/session').then(showApp, () => showSignIn());
+    /** @type {Promise<Session>} */
+    const current = api('GET', '/api/admin/session');
+    current.then(showApp, () => showSignIn());
   } else {
     showSignIn();
   }
-}
+})();

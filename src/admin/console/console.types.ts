@@ -1,0 +1,32 @@
+import type { DeliveryView } from '../../notifications/admin/deliveries.service';
+import type { ResolutionResult, ReviewPaymentView } from '../../payment-center/review/payment-review';
+import type { ApiKeyView, ApplicationView } from '../../applications/applications.service';
+import type { RunView } from '../../reconciliation/reconciliation.service';
+
+/**
+ * What the admin API answers, as the console's script (console.js) receives it. The script names these types
+ * in JSDoc, so it is checked against the server's own view types and the page and the API cannot drift apart;
+ * nothing here exists at run time.
+ */
+
+/** A server type as JSON carries it: dates become strings. */
+export type Wire<T> = T extends Date
+  ? string
+  : T extends (infer U)[]
+    ? Wire<U>[]
+    : T extends object
+      ? { [K in keyof T]: Wire<T[K]> }
+      : T;
+
+/** Who the signed-in token is (`/api/admin/session`). */
+export interface Session {
+  name: string;
+  scopes: string[];
+}
+
+export type Payment = Wire<ReviewPaymentView>;
+export type Resolution = Wire<ResolutionResult>;
+export type Delivery = Wire<DeliveryView>;
+export type Run = Wire<RunView>;
+export type Application = Wire<ApplicationView>;
+export type Key = Wire<ApiKeyView>;
