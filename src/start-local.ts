@@ -1,6 +1,7 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
+import { DEFAULTS } from './config/environment';
 
 /**
  * `npm start`: the Payment Center and the gateway sandbox it points at by default, as two processes
@@ -10,7 +11,7 @@ import { join } from 'node:path';
  * Orders event key for the run, so a fresh clone starts with no .env and no published secret.
  */
 if (existsSync('.env')) process.loadEnvFile('.env');
-const sandboxPort = new URL(process.env.SANDBOX_URL ?? 'http://127.0.0.1:4010').port || '80';
+const sandboxPort = new URL(process.env.SANDBOX_URL ?? DEFAULTS.SANDBOX_URL).port || '80';
 const children: ChildProcess[] = [];
 /** Set once a stop began (a signal, or one of the two processes ended). */
 let stopping = false;
@@ -34,7 +35,7 @@ function run(name: string, script: string, env: Record<string, string>, args: st
   return child;
 }
 
-if ((process.env.GATEWAY_MODE ?? 'sandbox') === 'sandbox')
+if ((process.env.GATEWAY_MODE ?? DEFAULTS.GATEWAY_MODE) === 'sandbox')
   run('sandbox', 'sandbox/main.js', { SANDBOX_PORT: sandboxPort });
 run('payment center', 'main.js', {});
 void printDemoKey();
@@ -46,7 +47,7 @@ void printDemoKey();
  * A stop (Ctrl-C) ends the wait and the key's process too.
  */
 async function printDemoKey(): Promise<void> {
-  const health = `http://127.0.0.1:${process.env.PORT ?? 3000}/health`;
+  const health = `http://127.0.0.1:${process.env.PORT ?? DEFAULTS.PORT}/health`;
   const answers = () =>
     fetch(health, { signal: AbortSignal.timeout(2000) }).then(
       () => true,

@@ -1,4 +1,4 @@
-import { Environment, SETTING_KEYS } from './environment';
+import { DEFAULTS, SETTING_KEYS } from './environment';
 import { SETTING_GROUPS, type SettingGroup, settingDoc } from './setting';
 
 const HEADER =
@@ -17,7 +17,6 @@ const WIDTH = 116;
  * prints no configured value; the schema's defaults are not secrets (a unit test holds that).
  */
 export function renderEnvExample(): string {
-  const defaults = new Environment();
   const lines = comment(HEADER);
   const seen = new Set<SettingGroup>();
   let group: SettingGroup | undefined;
@@ -29,7 +28,7 @@ export function renderEnvExample(): string {
       group = doc.group;
       lines.push('', ...comment(SETTING_GROUPS[group]));
     }
-    lines.push(...comment(doc.doc), `${key}=${quoted(doc.example ?? String(defaults[key]))}`);
+    lines.push(...comment(doc.doc), `${key}=${quoted(doc.example ?? String(DEFAULTS[key]))}`);
   }
   return `${lines.join('\n')}\n`;
 }

@@ -486,8 +486,11 @@ export class Environment {
   LOG_BUFFER_MAX_BYTES = 16_777_216;
 }
 
+/** Each setting's default, for code that runs before the environment is validated (the launcher). */
+export const DEFAULTS: Readonly<Environment> = Object.freeze(new Environment());
+
 /** The keys of the schema, in its order (the order of `.env.example`). */
-export const SETTING_KEYS = Object.keys(new Environment()) as (keyof Environment)[];
+export const SETTING_KEYS = Object.keys(DEFAULTS) as (keyof Environment)[];
 
 export class InvalidEnvironment extends Error {
   constructor(readonly problems: readonly string[]) {
