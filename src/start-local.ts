@@ -1,6 +1,7 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
+import { DEFAULTS } from './config/environment';
 
 /**
  * `npm start`: the Payment Center and the gateway sandbox it points at by default, as two processes
@@ -10,7 +11,7 @@ import { join } from 'node:path';
  * Orders event key for the run, so a fresh clone starts with no .env and no published secret.
  */
 if (existsSync('.env')) process.loadEnvFile('.env');
-const sandboxUrl = process.env.SANDBOX_URL ?? 'http://127.0.0.1:4010';
+const sandboxUrl = process.env.SANDBOX_URL ?? DEFAULTS.SANDBOX_URL;
 const sandboxPort = new URL(sandboxUrl).port || '80';
 const children: ChildProcess[] = [];
 /** Set once a stop began (a signal, or one of the two processes ended). */
@@ -42,7 +43,7 @@ void start();
  * The app starts once the sandbox answers (or the sandbox ended, which stops everything).
  */
 async function start(): Promise<void> {
-  if ((process.env.GATEWAY_MODE ?? 'sandbox') === 'sandbox') {
+  if ((process.env.GATEWAY_MODE ?? DEFAULTS.GATEWAY_MODE) === 'sandbox') {
     // A separate application beside the service (`sandbox/`, built to dist/sandbox).
     run('sandbox', join('..', 'sandbox', 'main.js'), { SANDBOX_PORT: sandboxPort });
     if (!(await answers(`${sandboxUrl}/sandbox/trades`)))
@@ -74,7 +75,7 @@ async function answers(url: string): Promise<boolean> {
  * A stop (Ctrl-C) ends the wait and the key's process too.
  */
 async function printDemoKey(): Promise<void> {
-  await answers(`http://127.0.0.1:${process.env.PORT ?? 3000}/health`);
+  await answers(`http://127.0.0.1:${process.env.PORT ?? DEFAULTS.PORT}/health`);
   if (stopping) return;
   const file = process.env.DEMO_KEY_FILE ?? join('var', 'demo-api-key');
   // The app has migrated the schema by now: the key's process only reads and writes two tables.

@@ -115,96 +115,96 @@ export class AppConfig {
   readonly trustProxy: false | number | string[];
 
   constructor(@Inject(ConfigService) config: ConfigService<Environment, true>) {
-    const env = (key: keyof Environment) => config.get(key, { infer: true });
-    this.port = env('PORT') as number;
+    const env = <K extends keyof Environment>(key: K): Environment[K] => config.get(key, { infer: true });
+    this.port = env('PORT');
     this.database = {
-      host: env('DB_HOST') as string,
-      port: env('DB_PORT') as number,
-      user: env('DB_USER') as string,
-      password: env('DB_PASSWORD') as string,
-      name: env('DB_NAME') as string,
-      poolSize: env('DB_POOL_SIZE') as number,
-      migrateOnStart: env('DB_MIGRATE_ON_START') as boolean,
+      host: env('DB_HOST'),
+      port: env('DB_PORT'),
+      user: env('DB_USER'),
+      password: env('DB_PASSWORD'),
+      name: env('DB_NAME'),
+      poolSize: env('DB_POOL_SIZE'),
+      migrateOnStart: env('DB_MIGRATE_ON_START'),
     };
-    this.redisUrl = env('REDIS_URL') as string;
-    this.rabbitmqUrl = env('RABBITMQ_URL') as string;
+    this.redisUrl = env('REDIS_URL');
+    this.rabbitmqUrl = env('RABBITMQ_URL');
     this.orders = {
-      expiresInMs: (env('ORDER_EXPIRES_IN_SECONDS') as number) * 1000,
-      maxAmountFen: env('ORDER_MAX_AMOUNT_FEN') as number,
+      expiresInMs: env('ORDER_EXPIRES_IN_SECONDS') * 1000,
+      maxAmountFen: env('ORDER_MAX_AMOUNT_FEN'),
       check: {
-        enabled: env('ORDERS_CHECK_ENABLED') as boolean,
-        cron: env('ORDERS_CHECK_CRON') as string,
-        afterMs: parseDurationList(env('ORDERS_PAYMENT_CHECK_AFTER') as string)[0] ?? 60_000,
+        enabled: env('ORDERS_CHECK_ENABLED'),
+        cron: env('ORDERS_CHECK_CRON'),
+        afterMs: parseDurationList(env('ORDERS_PAYMENT_CHECK_AFTER'))[0] ?? 60_000,
       },
     };
     this.idempotency = {
-      explicitKeyTtlMs: (env('IDEMPOTENCY_KEY_TTL_SECONDS') as number) * 1000,
-      derivedKeyTtlMs: (env('IDEMPOTENCY_DERIVED_TTL_SECONDS') as number) * 1000,
-      inFlightTtlMs: (env('IDEMPOTENCY_IN_FLIGHT_TTL_SECONDS') as number) * 1000,
+      explicitKeyTtlMs: env('IDEMPOTENCY_KEY_TTL_SECONDS') * 1000,
+      derivedKeyTtlMs: env('IDEMPOTENCY_DERIVED_TTL_SECONDS') * 1000,
+      inFlightTtlMs: env('IDEMPOTENCY_IN_FLIGHT_TTL_SECONDS') * 1000,
     };
-    this.gateways = { timeoutMs: env('GATEWAY_TIMEOUT_MS') as number };
+    this.gateways = { timeoutMs: env('GATEWAY_TIMEOUT_MS') };
     this.recovery = {
-      queryScheduleMs: parseDurationList(env('PAYMENT_QUERY_SCHEDULE') as string),
-      longTailMs: parseDurationList(env('PAYMENT_QUERY_LONG_TAIL') as string),
-      closeAttempts: env('PAYMENT_CLOSE_ATTEMPTS') as number,
-      reviewRequeryMs: parseDurationList(env('PAYMENT_REVIEW_REQUERY') as string)[0] ?? 3_600_000,
-      jobsEnabled: env('RECOVERY_JOBS_ENABLED') as boolean,
-      queuePrefix: env('RECOVERY_QUEUE_PREFIX') as string,
-      reconcilerEnabled: env('RECONCILER_ENABLED') as boolean,
-      reconcilerCron: env('RECONCILER_CRON') as string,
-      reconcilerBatchSize: env('RECONCILER_BATCH_SIZE') as number,
-      reconcilerGraceMs: env('RECONCILER_GRACE_MS') as number,
+      queryScheduleMs: parseDurationList(env('PAYMENT_QUERY_SCHEDULE')),
+      longTailMs: parseDurationList(env('PAYMENT_QUERY_LONG_TAIL')),
+      closeAttempts: env('PAYMENT_CLOSE_ATTEMPTS'),
+      reviewRequeryMs: parseDurationList(env('PAYMENT_REVIEW_REQUERY'))[0] ?? 3_600_000,
+      jobsEnabled: env('RECOVERY_JOBS_ENABLED'),
+      queuePrefix: env('RECOVERY_QUEUE_PREFIX'),
+      reconcilerEnabled: env('RECONCILER_ENABLED'),
+      reconcilerCron: env('RECONCILER_CRON'),
+      reconcilerBatchSize: env('RECONCILER_BATCH_SIZE'),
+      reconcilerGraceMs: env('RECONCILER_GRACE_MS'),
     };
     this.reconciliation = {
-      enabled: env('RECONCILIATION_ENABLED') as boolean,
-      cron: env('RECONCILIATION_CRON') as string,
+      enabled: env('RECONCILIATION_ENABLED'),
+      cron: env('RECONCILIATION_CRON'),
     };
-    this.logLevel = env('LOG_LEVEL') as Environment['LOG_LEVEL'];
-    this.logBufferMaxBytes = env('LOG_BUFFER_MAX_BYTES') as number;
-    this.gatewayMode = env('GATEWAY_MODE') as 'sandbox' | 'live';
-    this.sandbox = { url: env('SANDBOX_URL') as string, keysDir: env('SANDBOX_KEYS_DIR') as string };
-    this.publicBaseUrl = env('PUBLIC_BASE_URL') as string;
+    this.logLevel = env('LOG_LEVEL');
+    this.logBufferMaxBytes = env('LOG_BUFFER_MAX_BYTES');
+    this.gatewayMode = env('GATEWAY_MODE');
+    this.sandbox = { url: env('SANDBOX_URL'), keysDir: env('SANDBOX_KEYS_DIR') };
+    this.publicBaseUrl = env('PUBLIC_BASE_URL');
     this.unionpayLive = {
-      baseUrl: env('UNIONPAY_GATEWAY_URL') as string,
-      fileUrl: env('UNIONPAY_FILE_URL') as string,
-      merId: env('UNIONPAY_MER_ID') as string,
-      signKeyFile: env('UNIONPAY_SIGN_KEY_FILE') as string,
-      signCertFile: env('UNIONPAY_SIGN_CERT_FILE') as string,
-      rootCertFile: env('UNIONPAY_ROOT_CERT_FILE') as string,
-      middleCertFile: env('UNIONPAY_MIDDLE_CERT_FILE') as string,
-      requireUnionPayCn: env('UNIONPAY_REQUIRE_UNIONPAY_CN') as boolean,
+      baseUrl: env('UNIONPAY_GATEWAY_URL'),
+      fileUrl: env('UNIONPAY_FILE_URL'),
+      merId: env('UNIONPAY_MER_ID'),
+      signKeyFile: env('UNIONPAY_SIGN_KEY_FILE'),
+      signCertFile: env('UNIONPAY_SIGN_CERT_FILE'),
+      rootCertFile: env('UNIONPAY_ROOT_CERT_FILE'),
+      middleCertFile: env('UNIONPAY_MIDDLE_CERT_FILE'),
+      requireUnionPayCn: env('UNIONPAY_REQUIRE_UNIONPAY_CN'),
     };
     this.alipayLive = {
-      gatewayUrl: env('ALIPAY_GATEWAY_URL') as string,
-      appId: env('ALIPAY_APP_ID') as string,
-      appPrivateKeyFile: env('ALIPAY_APP_PRIVATE_KEY_FILE') as string,
-      alipayPublicKeyFile: env('ALIPAY_PUBLIC_KEY_FILE') as string,
-      sellerId: env('ALIPAY_SELLER_ID') as string,
+      gatewayUrl: env('ALIPAY_GATEWAY_URL'),
+      appId: env('ALIPAY_APP_ID'),
+      appPrivateKeyFile: env('ALIPAY_APP_PRIVATE_KEY_FILE'),
+      alipayPublicKeyFile: env('ALIPAY_PUBLIC_KEY_FILE'),
+      sellerId: env('ALIPAY_SELLER_ID'),
     };
     this.wechatLive = {
-      baseUrl: env('WECHAT_API_BASE_URL') as string,
-      mchid: env('WECHAT_MCHID') as string,
-      appid: env('WECHAT_APPID') as string,
-      merchantSerialNo: env('WECHAT_MERCHANT_SERIAL_NO') as string,
-      merchantPrivateKeyFile: env('WECHAT_MERCHANT_PRIVATE_KEY_FILE') as string,
-      platformKeys: env('WECHAT_PLATFORM_KEYS') as string,
-      apiV3Key: env('WECHAT_APIV3_KEY') as string,
+      baseUrl: env('WECHAT_API_BASE_URL'),
+      mchid: env('WECHAT_MCHID'),
+      appid: env('WECHAT_APPID'),
+      merchantSerialNo: env('WECHAT_MERCHANT_SERIAL_NO'),
+      merchantPrivateKeyFile: env('WECHAT_MERCHANT_PRIVATE_KEY_FILE'),
+      platformKeys: env('WECHAT_PLATFORM_KEYS'),
+      apiV3Key: env('WECHAT_APIV3_KEY'),
     };
-    this.partners = parsePartners(env('PARTNERS') as string);
-    this.adminTokens = parseAdminTokens(env('ADMIN_TOKENS') as string);
-    this.metrics = { token: env('METRICS_TOKEN') as string, dbCacheMs: env('METRICS_DB_CACHE_MS') as number };
+    this.partners = parsePartners(env('PARTNERS'));
+    this.adminTokens = parseAdminTokens(env('ADMIN_TOKENS'));
+    this.metrics = { token: env('METRICS_TOKEN'), dbCacheMs: env('METRICS_DB_CACHE_MS') };
     this.relay = {
-      enabled: env('RELAY_ENABLED') as boolean,
-      pollIntervalMs: env('RELAY_POLL_INTERVAL_MS') as number,
-      publishTimeoutMs: env('RELAY_PUBLISH_TIMEOUT_MS') as number,
-      batchSize: env('RELAY_BATCH_SIZE') as number,
-      claimLeaseMs: env('RELAY_CLAIM_LEASE_MS') as number,
+      enabled: env('RELAY_ENABLED'),
+      pollIntervalMs: env('RELAY_POLL_INTERVAL_MS'),
+      publishTimeoutMs: env('RELAY_PUBLISH_TIMEOUT_MS'),
+      batchSize: env('RELAY_BATCH_SIZE'),
+      claimLeaseMs: env('RELAY_CLAIM_LEASE_MS'),
     };
-    this.consumersEnabled = env('CONSUMERS_ENABLED') as boolean;
-    this.ordersPartner = env('ORDERS_PARTNER') as string;
-    this.partnerDeliveryLimit = env('PARTNER_DELIVERY_LIMIT') as number;
-    this.consumerRetryDelayMs = env('CONSUMER_RETRY_DELAY_MS') as number;
+    this.consumersEnabled = env('CONSUMERS_ENABLED');
+    this.ordersPartner = env('ORDERS_PARTNER');
+    this.partnerDeliveryLimit = env('PARTNER_DELIVERY_LIMIT');
+    this.consumerRetryDelayMs = env('CONSUMER_RETRY_DELAY_MS');
     this.production = env('NODE_ENV') === 'production';
-    this.trustProxy = parseTrustProxy(env('TRUST_PROXY') as string);
+    this.trustProxy = parseTrustProxy(env('TRUST_PROXY'));
   }
 }

@@ -1,13 +1,4 @@
-import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
-import { parseEnv } from 'node:util';
-import {
-  Environment,
-  InvalidEnvironment,
-  parseDurationList,
-  parseTrustProxy,
-  validateEnvironment,
-} from './environment';
+import { InvalidEnvironment, parseDurationList, parseTrustProxy, validateEnvironment } from './environment';
 
 describe('validateEnvironment', () => {
   it('gives working defaults for a local run when nothing is set', () => {
@@ -81,17 +72,5 @@ describe('parseTrustProxy', () => {
 
   it('refuses true (anyone could then claim any address and HTTPS) naming the entry', () => {
     expect(() => parseTrustProxy('true')).toThrow(/"true" is not an address/);
-  });
-});
-
-describe('.env.example', () => {
-  const documented = parseEnv(readFileSync(join(process.cwd(), '.env.example'), 'utf8'));
-
-  it('documents every setting the app reads, and nothing else', () => {
-    expect(Object.keys(documented).sort()).toEqual(Object.keys(new Environment()).sort());
-  });
-
-  it('shows the defaults the app really uses', () => {
-    expect({ ...validateEnvironment(documented) }).toEqual({ ...validateEnvironment({}) });
   });
 });

@@ -1,392 +1,496 @@
-import { isIP } from 'node:net';
-import { plainToInstance, Transform } from 'class-transformer';
-import {
-  IsBoolean,
-  IsIn,
-  IsInt,
-  IsNotEmpty,
-  IsString,
-  Matches,
-  Max,
-  Min,
-  validateSync,
-  type ValidationError,
-} from 'class-validator';
+import { plainToInstance } from 'class-transformer';
+import { IsIn, IsNotEmpty, IsString, Matches, validateSync, type ValidationError } from 'class-validator';
 import { failClosedProblems, SANDBOX_IN_PRODUCTION_OPT_IN } from './fail-closed';
+import { Bool, Cron, Durations, Int, naming, Origin, Pattern, Setting, settingDoc } from './setting';
+import { ADMIN_SCOPES, parseAdminTokens, parsePartners, parseTrustProxy } from './setting-values';
 
-const toBoolean = ({ value }: { value: unknown }): unknown => {
-  if (value === 'true' || value === true) return true;
-  if (value === 'false' || value === false) return false;
-  return value;
-};
-
-const toInteger = ({ value }: { value: unknown }): unknown =>
-  typeof value === 'string' && /^-?\d+$/.test(value.trim()) ? Number(value) : value;
-
-const DURATION_LIST = /^\s*\d+(ms|s|m|h)\s*(,\s*\d+(ms|s|m|h)\s*)*$/;
+// The readers of structured values (setting-values.ts), importable with the schema they read.
+export {
+  ADMIN_SCOPES,
+  type AdminScope,
+  type AdminTokenConfig,
+  parseAdminTokens,
+  parseDurationList,
+  parsePartners,
+  parseTrustProxy,
+  type PartnerConfig,
+} from './setting-values';
 
 /**
- * Every setting the app reads, with its default for a local run. `.env.example` documents each one;
- * the app refuses to start when a value is missing or malformed and names the key. No default is a
- * secret: secrets a local run needs are generated at start (local-secrets.ts), and NODE_ENV=production
- * refuses to start without them (fail-closed.ts).
+ * Every setting the app reads, written once: its name, type, default for a local run, validation, group and
+ * documentation. `.env.example` is generated from it (`npm run config:docs`) and a unit test fails when they
+ * differ; the app refuses to start when a value is missing or malformed and names the key. No default is a
+ * secret: secrets a local run needs are generated at start (local-secrets.ts), and NODE_ENV=production refuses
+ * to start without them (fail-closed.ts).
  */
 export class Environment {
-  /** `production` (the Dockerfile sets it) turns the defaults that suit a laptop into refusals, and makes the queue board cookie `Secure`. */
+  @Setting(
+    'mode',
+    'production (the Dockerfile sets it): the app refuses to start on the sandbox without the opt-in ' +
+      "ALLOW_SANDBOX_GATEWAYS_IN_PRODUCTION, without PARTNERS and METRICS_TOKEN, with RabbitMQ's guest user, or with " +
+      'a sandbox URL or key in live mode, and the queue board cookie is always `Secure`. Empty or anything else: a ' +
+      'local run (sandbox by default, a random Orders event key when PARTNERS is not set).',
+    { example: '' },
+  )
   @IsString()
   NODE_ENV = 'development';
 
-  /** With NODE_ENV=production, GATEWAY_MODE=sandbox needs exactly this phrase (a demo, no real money). */
-  @IsString()
-  @Matches(new RegExp(`^(${SANDBOX_IN_PRODUCTION_OPT_IN})?$`), {
-    message: `ALLOW_SANDBOX_GATEWAYS_IN_PRODUCTION must be empty or exactly ${SANDBOX_IN_PRODUCTION_OPT_IN}`,
-  })
-  ALLOW_SANDBOX_GATEWAYS_IN_PRODUCTION = '';
-
-  @Transform(toInteger)
-  @IsInt()
-  @Min(1)
-  @Max(65535)
+  @Setting('http', 'HTTP port of the REST API.')
+  @Int(1, 65535)
   PORT = 3000;
 
+  @Setting('database', 'Host name or address of the database server.')
   @IsString()
   @IsNotEmpty()
   DB_HOST = '127.0.0.1';
 
-  @Transform(toInteger)
-  @IsInt()
-  @Min(1)
-  @Max(65535)
+  @Setting('database', 'Its port.')
+  @Int(1, 65535)
   DB_PORT = 3306;
 
+  @Setting('database', 'The user the app connects as.')
   @IsString()
   @IsNotEmpty()
   DB_USER = 'root';
 
+  @Setting('database', "That user's password (empty is a password: none).", { secret: true, emptyIsAValue: true })
   @IsString()
   DB_PASSWORD = '';
 
-  @IsString()
-  @Matches(/^[A-Za-z0-9_]{1,64}$/, { message: 'DB_NAME must be 1-64 letters, digits or underscores' })
+  @Setting(
+    'database',
+    'Schema name (letters, digits, underscores). Created at start if missing when DB_MIGRATE_ON_START=true.',
+  )
+  @Pattern(/^[A-Za-z0-9_]{1,64}$/, 'must be 1-64 letters, digits or underscores')
   DB_NAME = 'payment_center';
 
-  @Transform(toInteger)
-  @IsInt()
-  @Min(1)
-  @Max(200)
+  @Setting('database', 'Connections in the pool of each app instance (1-200).')
+  @Int(1, 200)
   DB_POOL_SIZE = 20;
 
-  @Transform(toBoolean)
-  @IsBoolean()
+  @Setting(
+    'database',
+    'Create the schema if missing and run pending migrations at start (true/false). With false, run ' +
+      '`npm run migration:run` yourself before starting a new version.',
+  )
+  @Bool()
   DB_MIGRATE_ON_START = true;
 
-  @IsString()
-  @Matches(/^rediss?:\/\/.+/, { message: 'REDIS_URL must be a redis:// or rediss:// URL' })
+  @Setting(
+    'redis',
+    'Redis for the duplicate-submission guard and the query schedule (Bull jobs). redis:// or rediss://.',
+    { secret: 'url-password' },
+  )
+  @Pattern(/^rediss?:\/\/.+/, 'must be a redis:// or rediss:// URL')
   REDIS_URL = 'redis://127.0.0.1:6379';
 
-  @IsString()
-  @Matches(/^amqps?:\/\/.+/, { message: 'RABBITMQ_URL must be an amqp:// or amqps:// URL' })
+  @Setting(
+    'rabbitmq',
+    'RabbitMQ for payment events to business systems. amqp:// or amqps://. With NODE_ENV=production the user ' +
+      "must be one of the Payment Center's own: guest (also what a URL without a user logs in as) is refused.",
+    { secret: 'url-password' },
+  )
+  @Pattern(/^amqps?:\/\/.+/, 'must be an amqp:// or amqps:// URL')
   RABBITMQ_URL = 'amqp://guest:guest@127.0.0.1:5672';
 
-  @Transform(toInteger)
-  @IsInt()
-  @Min(60)
-  @Max(7 * 24 * 3600)
+  @Setting('orders', 'How long a new order can be paid, in seconds (60 to 604800). 1800 = 30 minutes.')
+  @Int(60, 7 * 24 * 3600)
   ORDER_EXPIRES_IN_SECONDS = 1800;
 
-  @Transform(toInteger)
-  @IsInt()
-  @Min(1)
+  @Setting(
+    'orders',
+    "Largest order total accepted, in fen (1 to 2147483647, WeChat Pay's limit). 10000000 = 100,000.00 CNY.",
+  )
   // WeChat Pay's `amount.total` is a 32-bit signed integer of fen: nothing larger can be paid anywhere.
-  @Max(2_147_483_647)
+  @Int(1, 2_147_483_647)
   ORDER_MAX_AMOUNT_FEN = 10_000_000;
 
-  @Transform(toInteger)
-  @IsInt()
-  @Min(1)
-  @Max(7 * 24 * 3600)
+  @Setting(
+    'idempotency',
+    'How long a completed request with a client Idempotency-Key is remembered and replayed (seconds).',
+  )
+  @Int(1, 7 * 24 * 3600)
   IDEMPOTENCY_KEY_TTL_SECONDS = 86_400;
 
-  @Transform(toInteger)
-  @IsInt()
-  @Min(1)
-  @Max(3600)
+  @Setting(
+    'idempotency',
+    'How long a request without an Idempotency-Key is treated as a double click of the same body (seconds).',
+  )
+  @Int(1, 3600)
   IDEMPOTENCY_DERIVED_TTL_SECONDS = 10;
 
-  @Transform(toInteger)
-  @IsInt()
-  @Min(1)
-  @Max(3600)
+  @Setting(
+    'idempotency',
+    'How long a request holds its key while it runs (seconds). Keep it above GATEWAY_TIMEOUT_MS: a duplicate ' +
+      'arriving while the first request runs gets 409; if the process dies, the key frees itself after this.',
+  )
+  @Int(1, 3600)
   IDEMPOTENCY_IN_FLIGHT_TTL_SECONDS = 60;
 
-  @Transform(toInteger)
-  @IsInt()
-  @Min(100)
-  @Max(60_000)
+  @Setting(
+    'gateways',
+    'Timeout of every call to a payment gateway, in milliseconds (100 to 60000). A timeout is "unknown", ' +
+      'never "failed": the payment stays open and is queried.',
+  )
+  @Int(100, 60_000)
   GATEWAY_TIMEOUT_MS = 10_000;
 
-  @IsString()
-  @Matches(DURATION_LIST, { message: 'PAYMENT_QUERY_SCHEDULE must be a comma-separated list like 30s,10s,20s,30s' })
+  @Setting(
+    'recovery',
+    'When to query the gateway about a payment that has no result yet: first delay after entering PAYING, ' +
+      'then the gaps between the following queries (ms, s, m or h).',
+  )
+  @Durations('must be a comma-separated list like 30s,10s,20s,30s')
   PAYMENT_QUERY_SCHEDULE = '30s,10s,20s,30s';
 
-  @IsString()
-  @Matches(DURATION_LIST, { message: 'PAYMENT_QUERY_LONG_TAIL must be a comma-separated list like 1m,2m,5m,10m' })
+  @Setting(
+    'recovery',
+    'After that schedule: the gaps between further queries (the last one repeats) until the order expires, ' +
+      'and between attempts to close the trade at expiry.',
+  )
+  @Durations('must be a comma-separated list like 1m,2m,5m,10m')
   PAYMENT_QUERY_LONG_TAIL = '1m,2m,5m,10m';
 
-  @Transform(toInteger)
-  @IsInt()
-  @Min(1)
-  @Max(100)
+  @Setting(
+    'recovery',
+    'Close attempts without a definite gateway answer before the payment goes to NEEDS_REVIEW (1 to 100).',
+  )
+  @Int(1, 100)
   PAYMENT_CLOSE_ATTEMPTS = 5;
 
-  @IsString()
-  @Matches(DURATION_LIST, { message: 'PAYMENT_REVIEW_REQUERY must be a duration like 1h' })
+  @Setting('recovery', 'How often a payment in NEEDS_REVIEW for want of a gateway answer is still queried.')
+  @Durations('must be a duration like 1h')
   PAYMENT_REVIEW_REQUERY = '1h';
 
-  @Transform(toBoolean)
-  @IsBoolean()
+  @Setting('recovery', 'Schedule the queries as Bull delayed jobs in Redis and run them in this process (true/false).')
+  @Bool()
   RECOVERY_JOBS_ENABLED = true;
 
-  @IsString()
-  @Matches(/^[a-z0-9:_-]{1,64}$/, { message: 'RECOVERY_QUEUE_PREFIX must be 1-64 of a-z 0-9 : _ -' })
+  @Setting('recovery', "Prefix of the Bull queue's Redis keys (instances that share jobs share the prefix).")
+  @Pattern(/^[a-z0-9:_-]{1,64}$/, 'must be 1-64 of a-z 0-9 : _ -')
   RECOVERY_QUEUE_PREFIX = 'payment-center';
 
-  @Transform(toBoolean)
-  @IsBoolean()
+  @Setting(
+    'recovery',
+    'The reconciler: the safety net that finds due payments in the database when jobs were lost (true/false).',
+  )
+  @Bool()
   RECONCILER_ENABLED = true;
 
-  @IsString()
-  @Matches(/^\S+( \S+){4,5}$/, { message: 'RECONCILER_CRON must be a cron expression like */5 * * * * *' })
+  @Setting('recovery', 'When the reconciler runs (cron with seconds).')
+  @Cron('*/5 * * * * *')
   RECONCILER_CRON = '*/5 * * * * *';
 
-  @Transform(toInteger)
-  @IsInt()
-  @Min(1)
-  @Max(1000)
+  @Setting('recovery', 'How many due rows the reconciler claims at once.')
+  @Int(1, 1000)
   RECONCILER_BATCH_SIZE = 50;
 
-  @Transform(toInteger)
-  @IsInt()
-  @Min(0)
-  @Max(3_600_000)
+  @Setting(
+    'recovery',
+    'How long past due a row must be before the reconciler takes it, so that the on-time job goes first ' +
+      '(milliseconds).',
+  )
+  @Int(0, 3_600_000)
   RECONCILER_GRACE_MS = 10_000;
 
-  @Transform(toBoolean)
-  @IsBoolean()
+  @Setting('recovery', 'Run the daily statement reconciliation in this process (true/false).')
+  @Bool()
   RECONCILIATION_ENABLED = true;
 
-  @IsString()
-  @Matches(/^\S+( \S+){4,5}$/, { message: 'RECONCILIATION_CRON must be a cron expression like 0 30 10-23 * * *' })
+  @Setting(
+    'recovery',
+    "When (cron with seconds, Beijing time) the statement reconciliation compares each channel's bill for " +
+      'yesterday with our ledger. Vendors publish bills from about 10:00; a day already reconciled is skipped.',
+  )
+  @Cron('0 30 10-23 * * *')
   RECONCILIATION_CRON = '0 30 10-23 * * *';
 
-  @Transform(toBoolean)
-  @IsBoolean()
+  @Setting(
+    'recovery',
+    "Run Orders' own timer in this process (true/false): a business application must not rely on events alone.",
+  )
+  @Bool()
   ORDERS_CHECK_ENABLED = true;
 
-  @IsString()
-  @Matches(/^\S+( \S+){4,5}$/, { message: 'ORDERS_CHECK_CRON must be a cron expression like */10 * * * * *' })
+  @Setting(
+    'recovery',
+    "How often Orders' timer looks (cron with seconds): it asks the PaymentCenter about orders whose payment " +
+      'has been silent for ORDERS_PAYMENT_CHECK_AFTER, and closes expired orders that no payment can still pay.',
+  )
+  @Cron('*/10 * * * * *')
   ORDERS_CHECK_CRON = '*/10 * * * * *';
 
-  @IsString()
-  @Matches(DURATION_LIST, { message: 'ORDERS_PAYMENT_CHECK_AFTER must be a duration like 60s' })
+  @Setting('recovery', "How long a payment may be silent before Orders' timer asks about it.")
+  @Durations('must be a duration like 60s')
   ORDERS_PAYMENT_CHECK_AFTER = '60s';
 
-  /**
-   * Business systems that receive payment events: JSON array of
-   * {"name","bindings":["payment.#"],"keyId","secret"}. Each gets a durable quorum queue `partner.<name>`.
-   * Not set: required in production; a local run gets the Orders partner with a key made at start.
-   */
+  @Setting(
+    'partners',
+    'Business systems that receive payment events: a JSON array of ' +
+      '{"name": "erp", "bindings": ["payment.#"], "keyId": "erp-1", "secret": "<at least 32 characters>"}. ' +
+      'name: lowercase letters, digits, -; its durable quorum queue is partner.<name>. bindings: routing-key ' +
+      'patterns. keyId + secret: the HMAC key the partner verifies x-pc-signature with (unique key ids; rotate ' +
+      'by adding a second partner key id on the partner side first). A secret has at least 32 characters ' +
+      '(`openssl rand -hex 32`); published placeholders are refused. Include our own Orders module ' +
+      '(ORDERS_PARTNER) with a secret of its own. Not set: required with NODE_ENV=production; a local run ' +
+      'registers only the Orders module, with a random key made at start (logged without the key).',
+    { secret: true, example: '' },
+  )
   @IsString()
   PARTNERS = '[]';
 
-  /** Admin API bearer tokens: JSON array of {"name","token","scopes":["deliveries:read","deliveries:retry"]}. */
+  @Setting('partners', 'Which PARTNERS entry is our own Orders module (its queue and key).')
+  @Pattern(/^[a-z0-9][a-z0-9-]{0,39}$/, 'must be a partner name')
+  ORDERS_PARTNER = 'orders';
+
+  @Setting(
+    'partners',
+    'Run the consumers in this process: the Orders consumer and the dead-letter watcher (true/false).',
+  )
+  @Bool()
+  CONSUMERS_ENABLED = true;
+
+  @Setting(
+    'partners',
+    'Redeliveries a partner queue allows before it dead-letters a message a consumer keeps failing on ' +
+      '(quorum x-delivery-limit). Fixed when the queue is first declared; changing it later needs the queue ' +
+      'recreated.',
+  )
+  @Int(1, 100)
+  PARTNER_DELIVERY_LIMIT = 5;
+
+  @Setting(
+    'partners',
+    'Our Orders consumer waits this long before handing back a message it failed on (database down...), ' +
+      'doubling with each redelivery up to 8x, so the delivery limit spans a short outage instead of being ' +
+      'spent at once (milliseconds).',
+  )
+  @Int(0, 60_000)
+  CONSUMER_RETRY_DELAY_MS = 1000;
+
+  @Setting('relay', 'Run the outbox relay in this process (true/false).')
+  @Bool()
+  RELAY_ENABLED = true;
+
+  @Setting('relay', 'Safety-net poll for events not published right after their commit (milliseconds).')
+  @Int(50, 60_000)
+  RELAY_POLL_INTERVAL_MS = 1000;
+
+  @Setting('relay', 'A publish not confirmed within this time fails and is retried with backoff (milliseconds).')
+  @Int(100, 60_000)
+  RELAY_PUBLISH_TIMEOUT_MS = 5000;
+
+  @Setting('relay', 'Events claimed per pass.')
+  @Int(1, 1000)
+  RELAY_BATCH_SIZE = 50;
+
+  @Setting('relay', 'How long a relay holds claimed events before another instance may take them over (milliseconds).')
+  @Int(1000, 600_000)
+  RELAY_CLAIM_LEASE_MS = 30_000;
+
+  @Setting(
+    'admin',
+    'Admin API bearer tokens (compared in constant time): a JSON array of ' +
+      '{"name": "ops-alice", "token": "<at least 32 characters>", "scopes": ["deliveries:read", "deliveries:retry"]}. ' +
+      `Scopes: ${ADMIN_SCOPES.join(', ')} (queues:read opens the queue board at /admin/queues). The console ` +
+      'at /admin signs in with one. Empty: the admin API refuses every call.',
+    { secret: true },
+  )
   @IsString()
   ADMIN_TOKENS = '[]';
 
-  /** Bearer token GET /metrics requires (required in production); empty: /metrics is open (local runs). */
+  @Setting(
+    'proxy',
+    "Proxies to believe about the client's address and scheme (X-Forwarded-For/-Proto), Express's 'trust proxy': " +
+      'empty (none), a hop count (1: the nearest proxy), or addresses, CIDR ranges, loopback, linklocal, ' +
+      'uniquelocal, comma-separated. Set it behind a TLS-terminating proxy or load balancer: it is what makes a ' +
+      "request count as HTTPS (the queue board's session cookie is `Secure` then, and always with " +
+      'NODE_ENV=production). `true` (believe anyone) is refused.',
+  )
   @IsString()
-  @Matches(/^\S*$/, { message: 'METRICS_TOKEN must have no spaces' })
+  TRUST_PROXY = '';
+
+  @Setting(
+    'metrics',
+    'GET /metrics (Prometheus): the bearer token (at least 32 characters) the scraper must send, ' +
+      '`Authorization: Bearer <token>`. Required with NODE_ENV=production; empty in a local run: /metrics is open.',
+    { secret: true },
+  )
+  @Pattern(/^\S*$/, 'must have no spaces')
   METRICS_TOKEN = '';
 
-  /** How long gauges read from the database are reused between scrapes (milliseconds). */
-  @Transform(toInteger)
-  @IsInt()
-  @Min(0)
-  @Max(60_000)
+  @Setting('metrics', 'How long the gauges read from the database are reused between scrapes (milliseconds).')
+  @Int(0, 60_000)
   METRICS_DB_CACHE_MS = 5000;
 
-  @Transform(toBoolean)
-  @IsBoolean()
-  RELAY_ENABLED = true;
-
-  @Transform(toInteger)
-  @IsInt()
-  @Min(50)
-  @Max(60_000)
-  RELAY_POLL_INTERVAL_MS = 1000;
-
-  @Transform(toInteger)
-  @IsInt()
-  @Min(100)
-  @Max(60_000)
-  RELAY_PUBLISH_TIMEOUT_MS = 5000;
-
-  @Transform(toInteger)
-  @IsInt()
-  @Min(1)
-  @Max(1000)
-  RELAY_BATCH_SIZE = 50;
-
-  /** How long a relay holds claimed outbox rows before another instance may take them over. */
-  @Transform(toInteger)
-  @IsInt()
-  @Min(1000)
-  @Max(600_000)
-  RELAY_CLAIM_LEASE_MS = 30_000;
-
-  @Transform(toBoolean)
-  @IsBoolean()
-  CONSUMERS_ENABLED = true;
-
-  /** The entry of PARTNERS that is our own Orders module: its queue and signing key. */
-  @IsString()
-  @Matches(/^[a-z0-9][a-z0-9-]{0,39}$/, { message: 'ORDERS_PARTNER must be a partner name' })
-  ORDERS_PARTNER = 'orders';
-
-  @Transform(toInteger)
-  @IsInt()
-  @Min(1)
-  @Max(100)
-  PARTNER_DELIVERY_LIMIT = 5;
-
-  @Transform(toInteger)
-  @IsInt()
-  @Min(0)
-  @Max(60_000)
-  CONSUMER_RETRY_DELAY_MS = 1000;
-
-  /** sandbox: every provider talks to the gateway sandbox with generated test keys; live: the vendors. */
+  @Setting(
+    'sandbox',
+    'Payment gateways. sandbox: every provider talks to the gateway sandbox (started by `npm start`) with test ' +
+      'keys generated into SANDBOX_KEYS_DIR; live: the vendors, with the merchant settings below. With ' +
+      'NODE_ENV=production, sandbox (also when not set) is refused unless ALLOW_SANDBOX_GATEWAYS_IN_PRODUCTION ' +
+      "is set, and live refuses https-less URLs, the sandbox's URL and key files from a sandbox key folder.",
+  )
   @IsIn(['sandbox', 'live'])
   GATEWAY_MODE: 'sandbox' | 'live' = 'sandbox';
 
-  /** Where the gateway sandbox listens (GATEWAY_MODE=sandbox). */
-  @IsString()
-  @Matches(/^https?:\/\/[^/]+$/, { message: 'SANDBOX_URL must be an http(s) origin without a path' })
+  @Setting(
+    'sandbox',
+    `A production process on the sandbox (a demo of the production image): empty, or exactly ` +
+      `${SANDBOX_IN_PRODUCTION_OPT_IN}. It logs a warning at every start.`,
+  )
+  @Pattern(
+    new RegExp(`^(${SANDBOX_IN_PRODUCTION_OPT_IN})?$`),
+    `must be empty or exactly ${SANDBOX_IN_PRODUCTION_OPT_IN}`,
+  )
+  ALLOW_SANDBOX_GATEWAYS_IN_PRODUCTION = '';
+
+  @Setting(
+    'sandbox',
+    'Where the sandbox listens; `npm start` starts it on this port (on 127.0.0.1 unless SANDBOX_HOST says otherwise).',
+  )
+  @Origin()
   SANDBOX_URL = 'http://127.0.0.1:4010';
 
-  /** The sandbox's generated test keys, shared with the sandbox process (created if missing). */
+  @Setting(
+    'sandbox',
+    "The sandbox's generated test keys (never real ones), shared by the app and the sandbox (created if missing).",
+  )
   @IsString()
   @IsNotEmpty()
   SANDBOX_KEYS_DIR = 'var/sandbox-keys';
 
-  /** This service's address as the vendors reach it: notification URLs are built from it. */
-  @IsString()
-  @Matches(/^https?:\/\/[^/]+$/, { message: 'PUBLIC_BASE_URL must be an http(s) origin without a path' })
+  @Setting(
+    'sandbox',
+    "This service's address as the vendors reach it; callback URLs are " +
+      '<PUBLIC_BASE_URL>/api/payments/notify/<channel>.',
+  )
+  @Origin()
   PUBLIC_BASE_URL = 'http://127.0.0.1:3000';
 
-  /** GATEWAY_MODE=live: WeChat Pay merchant settings (all required then). */
+  @Setting('wechat', 'Base URL of the WeChat Pay API.')
   @IsString()
   WECHAT_API_BASE_URL = 'https://api.mch.weixin.qq.com';
 
+  @Setting('wechat', 'Merchant id (mchid).')
   @IsString()
   WECHAT_MCHID = '';
 
+  @Setting('wechat', 'The app id the merchant is bound to (appid).')
   @IsString()
   WECHAT_APPID = '';
 
-  /** Serial number of the merchant API certificate. */
+  @Setting('wechat', 'Serial number of the merchant API certificate.')
   @IsString()
   WECHAT_MERCHANT_SERIAL_NO = '';
 
-  /** PEM file of the merchant API private key (apiclient_key.pem). */
+  @Setting('wechat', 'PEM file of the merchant API private key (apiclient_key.pem).')
   @IsString()
   WECHAT_MERCHANT_PRIVATE_KEY_FILE = '';
 
-  /** JSON object: platform certificate serial or PUB_KEY_ID_… → PEM file of its public key. */
+  @Setting(
+    'wechat',
+    'JSON object: platform certificate serial or PUB_KEY_ID_… → PEM file of that public key (both kinds ' +
+      "during WeChat's migration to platform public keys).",
+  )
   @IsString()
   WECHAT_PLATFORM_KEYS = '{}';
 
-  /** The 32-character APIv3 key (decrypts notifications). */
+  @Setting('wechat', 'The 32-character APIv3 key (decrypts notifications).', { secret: true })
   @IsString()
   WECHAT_APIV3_KEY = '';
 
-  /** GATEWAY_MODE=live: Alipay settings (all required then). */
+  @Setting('alipay', 'The Alipay openapi gateway.')
   @IsString()
   ALIPAY_GATEWAY_URL = 'https://openapi.alipay.com/gateway.do';
 
+  @Setting('alipay', 'The application id (app_id).')
   @IsString()
   ALIPAY_APP_ID = '';
 
-  /** PEM file (PKCS#8) of the application private key. */
+  @Setting('alipay', 'PEM file (PKCS#8) of the application private key.')
   @IsString()
   ALIPAY_APP_PRIVATE_KEY_FILE = '';
 
-  /** PEM file of Alipay's public key (verifies responses and notifications). */
+  @Setting('alipay', "PEM file of Alipay's public key (verifies responses and notifications).")
   @IsString()
   ALIPAY_PUBLIC_KEY_FILE = '';
 
-  /** Optional: the merchant's Alipay user id; when set, a notification for another seller_id is refused. */
-  @Matches(/^(2088\d{12})?$/, { message: 'ALIPAY_SELLER_ID must be an Alipay user id: 16 digits starting 2088' })
+  @Setting(
+    'alipay',
+    'Optional: the merchant\'s Alipay user id (16 digits, 2088…, "卖家支付宝用户号"). When set, a notification ' +
+      'whose seller_id is another (or missing) is refused; when empty, seller_id is not checked.',
+  )
+  @Matches(/^(2088\d{12})?$/, naming('must be an Alipay user id: 16 digits starting 2088'))
   ALIPAY_SELLER_ID = '';
 
-  /** GATEWAY_MODE=live: UnionPay online gateway 5.1.0 (all required then). */
+  @Setting('unionpay', 'The UnionPay gateway.')
   @IsString()
   UNIONPAY_GATEWAY_URL = 'https://gateway.95516.com';
 
-  /** UnionPay's file download service (reconciliation files): a host of its own. */
+  @Setting('unionpay', 'Its file download service (a host of its own), where reconciliation files come from.')
   @IsString()
   UNIONPAY_FILE_URL = 'https://filedownload.95516.com/';
 
+  @Setting('unionpay', 'Merchant id (merId).')
   @IsString()
   UNIONPAY_MER_ID = '';
 
-  /** PEM file of the merchant signing private key (exported from the .pfx). */
+  @Setting('unionpay', 'PEM file of the merchant signing private key (export it from the .pfx).')
   @IsString()
   UNIONPAY_SIGN_KEY_FILE = '';
 
-  /** PEM file of the merchant signing certificate (its serial is the certId). */
+  @Setting(
+    'unionpay',
+    'PEM file of the merchant signing certificate (export it from the .pfx; its serial number is the certId).',
+  )
   @IsString()
   UNIONPAY_SIGN_CERT_FILE = '';
 
-  /** PEM files of UnionPay's root and middle certificates (verify signPubKeyCert). */
+  @Setting('unionpay', "PEM file of UnionPay's root certificate, which signPubKeyCert must chain to.")
   @IsString()
   UNIONPAY_ROOT_CERT_FILE = '';
 
+  @Setting('unionpay', "PEM file of UnionPay's middle certificate, which signPubKeyCert must chain to.")
   @IsString()
   UNIONPAY_MIDDLE_CERT_FILE = '';
 
-  /** Require signPubKeyCert to be issued to 中国银联股份有限公司; only UnionPay's test environment needs false. */
-  @Transform(toBoolean)
-  @IsBoolean()
+  @Setting(
+    'unionpay',
+    "Require signPubKeyCert to be issued to 中国银联股份有限公司 (false only for UnionPay's test environment: " +
+      'refused while UNIONPAY_GATEWAY_URL is a production host under 95516.com, outside test.95516.com).',
+  )
+  @Bool()
   UNIONPAY_REQUIRE_UNIONPAY_CN = true;
 
-  /** On SIGTERM, how long requests in flight, consumers, jobs and the relay get to finish before the process exits 1. */
-  @Transform(toInteger)
-  @IsInt()
-  @Min(1000)
+  @Setting(
+    'shutdown',
+    'On SIGTERM: how long requests in flight, consumers, query jobs and the relay get to finish before the ' +
+      'process exits 1 (milliseconds).',
+  )
+  @Int(1000)
   SHUTDOWN_TIMEOUT_MS = 25_000;
 
-  /**
-   * At most this many bytes of log lines wait in memory for stdout; while stdout is not read and that much
-   * waits, further lines are dropped (counted, and one error line says how many once lines flow again).
-   */
-  @Transform(toInteger)
-  @IsInt()
-  @Min(65_536)
-  LOG_BUFFER_MAX_BYTES = 16_777_216;
-
+  @Setting(
+    'logging',
+    "JSON lines on stdout (pino). fatal, error, warn, log (= pino's info), debug or verbose (= trace).",
+  )
   @IsIn(['fatal', 'error', 'warn', 'log', 'debug', 'verbose'])
   LOG_LEVEL: 'fatal' | 'error' | 'warn' | 'log' | 'debug' | 'verbose' = 'log';
 
-  /**
-   * Which proxies in front of the app to believe about the client (X-Forwarded-For / -Proto), Express's
-   * 'trust proxy': empty (none: the default), a hop count (`1`: the nearest one), or a comma-separated list
-   * of addresses, CIDR ranges and the names loopback, linklocal, uniquelocal. Behind a TLS-terminating
-   * proxy this is what makes a request count as HTTPS. `true` (believe anyone) is refused.
-   */
-  @IsString()
-  TRUST_PROXY = '';
+  @Setting(
+    'logging',
+    'At most this many bytes of log lines wait in memory while stdout is not read; past it lines are dropped ' +
+      'whole, counted (payment_center_log_lines_dropped_total), and an error line says how many once it is read.',
+  )
+  @Int(65_536)
+  LOG_BUFFER_MAX_BYTES = 16_777_216;
 }
+
+/** Each setting's default, for code that runs before the environment is validated (the launcher). */
+export const DEFAULTS: Readonly<Environment> = Object.freeze(new Environment());
+
+/** The keys of the schema, in its order (the order of `.env.example`). */
+export const SETTING_KEYS = Object.keys(DEFAULTS) as (keyof Environment)[];
 
 export class InvalidEnvironment extends Error {
   constructor(readonly problems: readonly string[]) {
@@ -397,10 +501,12 @@ export class InvalidEnvironment extends Error {
 
 /** Validates raw environment values; throws InvalidEnvironment naming every bad key. */
 export function validateEnvironment(raw: Record<string, unknown>): Environment {
-  const known = Object.keys(new Environment());
+  const known: readonly string[] = SETTING_KEYS;
   // Empty strings in a .env mean "unset" except where empty is a legal value (a blank DB password).
   const present = Object.fromEntries(
-    Object.entries(raw).filter(([key, value]) => known.includes(key) && (value !== '' || key === 'DB_PASSWORD')),
+    Object.entries(raw).filter(
+      ([key, value]) => known.includes(key) && (value !== '' || settingDoc(key).emptyIsAValue),
+    ),
   );
   const env = plainToInstance(Environment, present, { exposeDefaultValues: true });
   const errors = validateSync(env, { whitelist: false, forbidUnknownValues: true });
@@ -424,21 +530,12 @@ export function validateEnvironment(raw: Record<string, unknown>): Environment {
   return env;
 }
 
-/** Keys whose values are secrets or hold some: a refusal names the key but never prints the value. */
-const SECRET_KEYS: ReadonlySet<string> = new Set([
-  'PARTNERS',
-  'ADMIN_TOKENS',
-  'METRICS_TOKEN',
-  'DB_PASSWORD',
-  'WECHAT_APIV3_KEY',
-]);
-/** URLs that may carry a password (`amqp://user:password@host`): shown with the password masked. */
-const URL_KEYS: ReadonlySet<string> = new Set(['RABBITMQ_URL', 'REDIS_URL']);
-
+/** A value as a refusal may print it: secrets never, a URL's password masked (@Setting's `secret`). */
 function shown(key: string, value: unknown): string {
   if (value === undefined) return '(not set)';
-  if (SECRET_KEYS.has(key)) return '(set, not shown)';
-  if (URL_KEYS.has(key) && typeof value === 'string') {
+  const { secret } = settingDoc(key);
+  if (secret === true) return '(set, not shown)';
+  if (secret === 'url-password' && typeof value === 'string') {
     return JSON.stringify(value.replace(/(^|\/\/)([^:@/]*):[^@/]*@/, '$1$2:***@'));
   }
   return JSON.stringify(value);
@@ -447,110 +544,4 @@ function shown(key: string, value: unknown): string {
 function describe(error: ValidationError, raw: Record<string, unknown>): string {
   const reasons = Object.values(error.constraints ?? {}).join('; ');
   return `${error.property}=${shown(error.property, raw[error.property])}: ${reasons}`;
-}
-
-const UNIT_MS = { ms: 1, s: 1000, m: 60_000, h: 3_600_000 } as const;
-
-/** Parses `30s,10s,20s,30s` into milliseconds. */
-export function parseDurationList(list: string): number[] {
-  return list.split(',').map((part) => {
-    const match = /^(\d+)(ms|s|m|h)$/.exec(part.trim());
-    if (!match) throw new Error(`Not a duration: ${part}`);
-    return Number(match[1]) * UNIT_MS[match[2] as keyof typeof UNIT_MS];
-  });
-}
-
-export interface PartnerConfig {
-  name: string;
-  bindings: string[];
-  keyId: string;
-  secret: string;
-}
-
-export interface AdminTokenConfig {
-  name: string;
-  token: string;
-  scopes: string[];
-}
-
-const NAME = /^[a-z0-9][a-z0-9-]{0,39}$/;
-const BINDING = /^(payment)(\.([a-z_]+|\*|#))*$|^#$/;
-
-function parseJsonArray(json: string): Record<string, unknown>[] {
-  const value: unknown = JSON.parse(json);
-  if (!Array.isArray(value) || !value.every((v) => typeof v === 'object' && v !== null)) {
-    throw new Error('must be a JSON array of objects');
-  }
-  return value as Record<string, unknown>[];
-}
-
-const isStringArray = (v: unknown): v is string[] => Array.isArray(v) && v.every((s) => typeof s === 'string');
-
-export function parsePartners(json: string): PartnerConfig[] {
-  const partners = parseJsonArray(json).map((p, i): PartnerConfig => {
-    const { name, bindings, keyId, secret } = p;
-    if (typeof name !== 'string' || !NAME.test(name))
-      throw new Error(`[${i}].name must be lowercase letters, digits, -`);
-    if (!isStringArray(bindings) || bindings.length === 0 || !bindings.every((b) => BINDING.test(b))) {
-      throw new Error(`[${i}].bindings must be routing-key patterns such as payment.# or payment.succeeded`);
-    }
-    if (typeof keyId !== 'string' || !/^[A-Za-z0-9_.-]{1,64}$/.test(keyId)) throw new Error(`[${i}].keyId is invalid`);
-    // How long and how random: checked with the other secrets (secret-rules.ts), naming the partner.
-    if (typeof secret !== 'string') throw new Error(`[${i}].secret must be a string`);
-    return { name, bindings, keyId, secret };
-  });
-  const names = new Set(partners.map((p) => p.name));
-  const keyIds = new Set(partners.map((p) => p.keyId));
-  if (names.size !== partners.length || keyIds.size !== partners.length) {
-    throw new Error('partner names and key ids must be unique');
-  }
-  return partners;
-}
-
-export const ADMIN_SCOPES = [
-  'deliveries:read',
-  'deliveries:retry',
-  'reconciliation:read',
-  'reconciliation:run',
-  'payments:read',
-  'payments:resolve',
-  'queues:read',
-  'applications:read',
-  'applications:write',
-] as const;
-export type AdminScope = (typeof ADMIN_SCOPES)[number];
-
-export function parseAdminTokens(json: string): AdminTokenConfig[] {
-  return parseJsonArray(json).map((t, i): AdminTokenConfig => {
-    const { name, token, scopes } = t;
-    if (typeof name !== 'string' || name.length === 0) throw new Error(`[${i}].name is required`);
-    if (typeof token !== 'string') throw new Error(`[${i}].token must be a string`);
-    if (!isStringArray(scopes) || !scopes.every((s) => (ADMIN_SCOPES as readonly string[]).includes(s))) {
-      throw new Error(`[${i}].scopes must be a subset of ${ADMIN_SCOPES.join(', ')}`);
-    }
-    return { name, token, scopes };
-  });
-}
-
-const TRUST_PROXY_NAMES = ['loopback', 'linklocal', 'uniquelocal'];
-
-/** TRUST_PROXY as Express's 'trust proxy' setting: false (trust no proxy), a hop count, or addresses. */
-export function parseTrustProxy(value: string): false | number | string[] {
-  const trimmed = value.trim();
-  if (trimmed === '') return false;
-  if (/^\d+$/.test(trimmed)) return Number(trimmed);
-  const entries = trimmed.split(',').map((entry) => entry.trim());
-  for (const entry of entries) {
-    if (TRUST_PROXY_NAMES.includes(entry)) continue;
-    const [address, prefix, ...rest] = entry.split('/');
-    const family = isIP(address);
-    const prefixOk = prefix === undefined || (/^\d{1,3}$/.test(prefix) && Number(prefix) <= (family === 6 ? 128 : 32));
-    if (family === 0 || !prefixOk || rest.length > 0) {
-      throw new Error(
-        `"${entry}" is not an address, a CIDR range or one of ${TRUST_PROXY_NAMES.join(', ')} ` +
-          '(use a hop count such as 1 to trust the nearest proxy; true, trusting anyone, is refused)',
-      );
-    }
-  }
-  return entries;
 }

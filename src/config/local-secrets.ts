@@ -1,4 +1,5 @@
 import { randomBytes } from 'node:crypto';
+import { DEFAULTS } from './environment';
 
 /**
  * `npm start` on a fresh clone needs no .env, yet no secret may have a published default. So a local run
@@ -12,7 +13,7 @@ import { randomBytes } from 'node:crypto';
  */
 export function provideLocalSecrets(env: NodeJS.ProcessEnv): string[] {
   if (env.NODE_ENV === 'production' || (env.PARTNERS !== undefined && env.PARTNERS !== '')) return [];
-  const orders = env.ORDERS_PARTNER || 'orders';
+  const orders = env.ORDERS_PARTNER || DEFAULTS.ORDERS_PARTNER;
   const partner = { name: orders, bindings: ['payment.#'], keyId: `${orders}-local`, secret: randomSecret() };
   env.PARTNERS = JSON.stringify([partner]);
   return [

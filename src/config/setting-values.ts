@@ -1,0 +1,109 @@
+import { isIP } from 'node:net';
+
+/** Readers of the settings whose values have a structure: durations, partners, admin tokens, trusted proxies. */
+
+const UNIT_MS = { ms: 1, s: 1000, m: 60_000, h: 3_600_000 } as const;
+
+/** Parses `30s,10s,20s,30s` into milliseconds. */
+export function parseDurationList(list: string): number[] {
+  return list.split(',').map((part) => {
+    const match = /^(\d+)(ms|s|m|h)$/.exec(part.trim());
+    if (!match) throw new Error(`Not a duration: ${part}`);
+    return Number(match[1]) * UNIT_MS[match[2] as keyof typeof UNIT_MS];
+  });
+}
+
+export interface PartnerConfig {
+  name: string;
+  bindings: string[];
+  keyId: string;
+  secret: string;
+}
+
+export interface AdminTokenConfig {
+  name: string;
+  token: string;
+  scopes: string[];
+}
+
+const NAME = /^[a-z0-9][a-z0-9-]{0,39}$/;
+const BINDING = /^(payment)(\.([a-z_]+|\*|#))*$|^#$/;
+
+function parseJsonArray(json: string): Record<string, unknown>[] {
+  const value: unknown = JSON.parse(json);
+  if (!Array.isArray(value) || !value.every((v) => typeof v === 'object' && v !== null)) {
+    throw new Error('must be a JSON array of objects');
+  }
+  return value as Record<string, unknown>[];
+}
+
+const isStringArray = (v: unknown): v is string[] => Array.isArray(v) && v.every((s) => typeof s === 'string');
+
+export function parsePartners(json: string): PartnerConfig[] {
+  const partners = parseJsonArray(json).map((p, i): PartnerConfig => {
+    const { name, bindings, keyId, secret } = p;
+    if (typeof name !== 'string' || !NAME.test(name))
+      throw new Error(`[${i}].name must be lowercase letters, digits, -`);
+    if (!isStringArray(bindings) || bindings.length === 0 || !bindings.every((b) => BINDING.test(b))) {
+      throw new Error(`[${i}].bindings must be routing-key patterns such as payment.# or payment.succeeded`);
+    }
+    if (typeof keyId !== 'string' || !/^[A-Za-z0-9_.-]{1,64}$/.test(keyId)) throw new Error(`[${i}].keyId is invalid`);
+    // How long and how random: checked with the other secrets (secret-rules.ts), naming the partner.
+    if (typeof secret !== 'string') throw new Error(`[${i}].secret must be a string`);
+    return { name, bindings, keyId, secret };
+  });
+  const names = new Set(partners.map((p) => p.name));
+  const keyIds = new Set(partners.map((p) => p.keyId));
+  if (names.size !== partners.length || keyIds.size !== partners.length) {
+    throw new Error('partner names and key ids must be unique');
+  }
+  return partners;
+}
+
+export const ADMIN_SCOPES = [
+  'deliveries:read',
+  'deliveries:retry',
+  'reconciliation:read',
+  'reconciliation:run',
+  'payments:read',
+  'payments:resolve',
+  'queues:read',
+  'applications:read',
+  'applications:write',
+] as const;
+export type AdminScope = (typeof ADMIN_SCOPES)[number];
+
+export function parseAdminTokens(json: string): AdminTokenConfig[] {
+  return parseJsonArray(json).map((t, i): AdminTokenConfig => {
+    const { name, token, scopes } = t;
+    if (typeof name !== 'string' || name.length === 0) throw new Error(`[${i}].name is required`);
+    if (typeof token !== 'string') throw new Error(`[${i}].token must be a string`);
+    if (!isStringArray(scopes) || !scopes.every((s) => (ADMIN_SCOPES as readonly string[]).includes(s))) {
+      throw new Error(`[${i}].scopes must be a subset of ${ADMIN_SCOPES.join(', ')}`);
+    }
+    return { name, token, scopes };
+  });
+}
+
+const TRUST_PROXY_NAMES = ['loopback', 'linklocal', 'uniquelocal'];
+
+/** TRUST_PROXY as Express's 'trust proxy' setting: false (trust no proxy), a hop count, or addresses. */
+export function parseTrustProxy(value: string): false | number | string[] {
+  const trimmed = value.trim();
+  if (trimmed === '') return false;
+  if (/^\d+$/.test(trimmed)) return Number(trimmed);
+  const entries = trimmed.split(',').map((entry) => entry.trim());
+  for (const entry of entries) {
+    if (TRUST_PROXY_NAMES.includes(entry)) continue;
+    const [address, prefix, ...rest] = entry.split('/');
+    const family = isIP(address);
+    const prefixOk = prefix === undefined || (/^\d{1,3}$/.test(prefix) && Number(prefix) <= (family === 6 ? 128 : 32));
+    if (family === 0 || !prefixOk || rest.length > 0) {
+      throw new Error(
+        `"${entry}" is not an address, a CIDR range or one of ${TRUST_PROXY_NAMES.join(', ')} ` +
+          '(use a hop count such as 1 to trust the nearest proxy; true, trusting anyone, is refused)',
+      );
+    }
+  }
+  return entries;
+}
