@@ -17,7 +17,7 @@ import { ApiErrors } from '../common/openapi/api-errors';
 import { EXAMPLE } from '../common/openapi/examples';
 import { AdminAuthGuard, type AdminRequest, RequireScope } from '../notifications/admin/admin-auth.guard';
 import { PaymentDetailResponse } from '../payment-center/payment.response';
-import { PaymentReview } from '../payment-center/review/payment-review';
+import { PaymentReview } from '../payment-center/review/payment-review.service';
 import { PaymentFilterDto, ResolutionResponse, ResolvePaymentDto } from './admin-payments.dto';
 import { AdminPaymentsService } from './admin-payments.service';
 

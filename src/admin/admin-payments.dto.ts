@@ -6,7 +6,7 @@ import { IsText } from '../common/validation/text-field';
 import { CHANNELS, type Channel } from '../gateways/gateway.types';
 import { PaymentDetailResponse } from '../payment-center/payment.response';
 import { PAYMENT_STATUSES, type PaymentStatus } from '../payment-center/payment-state-machine';
-import { RESOLUTIONS, type Resolution, type ResolutionResult } from '../payment-center/review/payment-review';
+import { RESOLUTIONS, type Resolution, type ResolutionResult } from '../payment-center/review/payment-review.service';
 
 const trim = ({ value }: { value: unknown }): unknown => (typeof value === 'string' ? value.trim() : value);
 

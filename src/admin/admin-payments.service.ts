@@ -5,7 +5,7 @@ import {
   PaymentReview,
   type Resolution,
   type ResolutionResult,
-} from '../payment-center/review/payment-review';
+} from '../payment-center/review/payment-review.service';
 import { AdminAuditLog } from './admin-audit';
 
 /**

@@ -8,7 +8,7 @@ import { Clock } from '../common/clock';
 import { AppConfig } from '../config/app-config';
 import { inTransaction } from '../database/transaction';
 import { eventPayment, type PaymentEventBody, type PaymentEventType } from '../notifications/payment-event';
-import { PaymentCenter } from '../payment-center/payment-center';
+import { PaymentCenter } from '../payment-center/payment-center.service';
 import type { PaymentView } from '../payment-center/payment.view';
 import { mayStillBePaid } from '../payment-center/payment-state-machine';
 import { Order } from './order.entity';

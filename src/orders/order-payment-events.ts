@@ -5,7 +5,7 @@ import { Clock } from '../common/clock';
 import { ER_DUP_ENTRY, inTransaction, mysqlErrno } from '../database/transaction';
 import type { PaymentEventBody } from '../notifications/payment-event';
 import { mayStillBePaid } from '../payment-center/payment-state-machine';
-import { PaymentCenter } from '../payment-center/payment-center';
+import { PaymentCenter } from '../payment-center/payment-center.service';
 import { PaymentNotFound } from '../payment-center/payment-errors';
 import type { PaymentView } from '../payment-center/payment.view';
 import type { Order } from './order.entity';

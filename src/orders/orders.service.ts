@@ -10,7 +10,7 @@ import { newOrderNo } from '../common/ids';
 import { type Fen, sumFen } from '../common/money';
 import { inTransaction } from '../database/transaction';
 import type { Channel } from '../gateways/gateway.types';
-import { PaymentCenter } from '../payment-center/payment-center';
+import { PaymentCenter } from '../payment-center/payment-center.service';
 import type { PaymentView } from '../payment-center/payment.view';
 import type { CreateOrderDto } from './dto/create-order.dto';
 import { OrderAlreadyPaid, OrderClosed, OrderExpired, OrderNotFound } from './order-errors';

@@ -10,7 +10,7 @@ import type { Channel, GatewayAck, GatewayNotification, RawNotification } from '
 import type { PaymentGateway } from '../gateways/payment-gateway';
 import { MetricsService } from '../metrics/metrics.service';
 import { describe, eventOf } from './gateway-answers';
-import { NotificationReplays } from './intake/notification-replays';
+import { NotificationReplays } from './intake/notification-replays.store';
 import { OrphanNotificationsRepository } from './intake/orphan-notifications.repository';
 import { isFinal } from './payment-state-machine';
 import { PaymentStateService } from './payment-state.service';

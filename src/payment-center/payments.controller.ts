@@ -4,7 +4,7 @@ import { CallerApp, RequireApiKey } from '../applications/api-key.guard';
 import { TAGS } from '../common/openapi/api-decorators';
 import { ApiErrors } from '../common/openapi/api-errors';
 import { EXAMPLE } from '../common/openapi/examples';
-import { PaymentCenter } from './payment-center';
+import { PaymentCenter } from './payment-center.service';
 import { PaymentDetailResponse } from './payment.response';
 import { RefundsService } from './refunds/refunds.service';
 

@@ -8,7 +8,7 @@ import { GatewayRegistry } from '../gateways/gateway-registry';
 import type { Channel, StatementLine } from '../gateways/gateway.types';
 import { AdminAudit } from '../notifications/outbox.entity';
 import { OrphanNotificationsRepository } from '../payment-center/intake/orphan-notifications.repository';
-import { PaymentCenter } from '../payment-center/payment-center';
+import { PaymentCenter } from '../payment-center/payment-center.service';
 import { PaymentStateService } from '../payment-center/payment-state.service';
 import { RefundStateService } from '../payment-center/refunds/refund-state.service';
 import { ReconciliationDifference, ReconciliationRun, type RunStatus } from './reconciliation.entity';

@@ -1,5 +1,5 @@
 import type { DeliveryView } from '../../notifications/admin/deliveries.service';
-import type { ResolutionResult, ReviewPaymentView } from '../../payment-center/review/payment-review';
+import type { ResolutionResult, ReviewPaymentView } from '../../payment-center/review/payment-review.service';
 import type { ApiKeyView, ApplicationView } from '../../applications/applications.service';
 import type { RunView } from '../../reconciliation/reconciliation.service';
 

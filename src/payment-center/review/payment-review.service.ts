@@ -8,7 +8,7 @@ import { inTransaction } from '../../database/transaction';
 import { GatewayRegistry } from '../../gateways/gateway-registry';
 import type { Channel } from '../../gateways/gateway.types';
 import { describe, eventOf } from '../gateway-answers';
-import { PaymentCenter } from '../payment-center';
+import { PaymentCenter } from '../payment-center.service';
 import { PaymentNotFound } from '../payment-errors';
 import type { Payment } from '../payment.entity';
 import { PaymentStateService } from '../payment-state.service';
