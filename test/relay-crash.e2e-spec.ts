@@ -7,6 +7,7 @@ import { PaymentStateService } from '../src/payment-center/payment-state.service
 import { testPartners } from './support/partners';
 import { AmqpProbe, waitFor } from './support/amqp';
 import { sqlPool } from './support/database';
+import { sandboxKeys } from './support/sandbox';
 import { fakeGateways } from './support/fake-gateway';
 import { http, orderBody, type RunningApp, startApp, TestClock, uniqueId } from './support/test-app';
 
@@ -27,6 +28,7 @@ describe('relay process killed mid-relay (e2e, SIGKILL)', () => {
   let db: Pool;
   let probe: AmqpProbe;
   let child: ChildProcess | undefined;
+  const keys = sandboxKeys('pc-relay-crash-');
 
   function startChild(): ChildProcess {
     const process_ = spawn(process.execPath, [main], {
@@ -42,6 +44,8 @@ describe('relay process killed mid-relay (e2e, SIGKILL)', () => {
         RELAY_BATCH_SIZE: '2',
         RELAY_POLL_INTERVAL_MS: '100',
         RELAY_CLAIM_LEASE_MS: '2000',
+        // The app only reads the sandbox's keys (the sandbox generates them): a set of this test's own.
+        SANDBOX_KEYS_DIR: keys,
       },
       stdio: ['ignore', 'ignore', 'pipe'],
     });
