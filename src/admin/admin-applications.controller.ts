@@ -4,7 +4,7 @@ import { ApplicationsService } from '../applications/applications.service';
 import { SkipIdempotency } from '../common/idempotency/idempotency-context';
 import { ApiAdminScope, ApiIdempotencyKey, REPLAYED_HEADERS, TAGS } from '../common/openapi/api-decorators';
 import { ApiErrors } from '../common/openapi/api-errors';
-import { AdminAuthGuard, type AdminRequest, RequireScope } from '../notifications/admin/admin-auth.guard';
+import { AdminAuthGuard, type AdminRequest, RequireScope } from './auth/admin-auth.guard';
 import {
   ApiKeyResponse,
   ApplicationResponse,

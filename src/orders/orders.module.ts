@@ -11,8 +11,10 @@ import { OrdersService } from './orders.service';
 import { PaymentEventsConsumer } from './payment-events.consumer';
 import { ProcessedEvent } from './processed-event.entity';
 
+export const ORDERS_ENTITIES = [Order, OrderItem, ProcessedEvent];
+
 @Module({
-  imports: [TypeOrmModule.forFeature([Order, OrderItem, ProcessedEvent]), PaymentCenterModule, ApplicationsModule],
+  imports: [TypeOrmModule.forFeature(ORDERS_ENTITIES), PaymentCenterModule, ApplicationsModule],
   controllers: [OrdersController, PaymentEventsConsumer],
   providers: [OrdersRepository, OrdersService, OrderPaymentEvents, OrderPaymentCheck],
 })
