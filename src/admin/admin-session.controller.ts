@@ -14,7 +14,7 @@ import {
 import { ApiBearerAuth, ApiNoContentResponse, ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
 import type { Response } from 'express';
 import { Clock } from '../common/clock';
-import { SkipIdempotency } from '../common/idempotency/idempotency-context';
+import { SkipIdempotency } from '../idempotency/idempotency-context';
 import { ADMIN_BEARER, TAGS } from '../common/openapi/api-decorators';
 import { ApiErrors } from '../common/openapi/api-errors';
 import { AppConfig } from '../config/app-config';
