@@ -2,6 +2,7 @@ import { performance } from 'node:perf_hooks';
 import { DataSource } from 'typeorm';
 import { ApiKeyAuthenticator } from '../src/applications/api-key.authenticator';
 import { ApplicationsRepository } from '../src/applications/applications.repository';
+import { APPLICATIONS_ENTITIES } from '../src/applications/applications.module';
 import { Clock } from '../src/common/clock';
 import { dataSourceOptions } from '../src/database/typeorm-options';
 import { MetricsService } from '../src/metrics/metrics.service';
@@ -11,7 +12,10 @@ import { type BenchContext, num, type Section, table } from './support/report';
 
 /** The API key guard's own CPU per business request: what the trust boundary costs the app (target < 0.05 ms). */
 export async function authBench(context: BenchContext): Promise<Section> {
-  const dataSource = new DataSource(dataSourceOptions({ ...databaseSettings(), poolSize: 2, migrateOnStart: false }));
+  const dataSource = new DataSource({
+    ...dataSourceOptions({ ...databaseSettings(), poolSize: 2, migrateOnStart: false }),
+    entities: APPLICATIONS_ENTITIES,
+  });
   await dataSource.initialize();
   try {
     const authenticator = new ApiKeyAuthenticator(

@@ -4,13 +4,14 @@ import { APP_FILTER, APP_INTERCEPTOR } from '@nestjs/core';
 import { ScheduleModule } from '@nestjs/schedule';
 import { CommonModule } from './common/common.module';
 import { HttpExceptionFilter } from './common/errors/http-exception.filter';
-import { DuplicateSubmissionInterceptor } from './common/idempotency/duplicate-submission.interceptor';
 import { RedisModule } from './common/redis/redis.module';
 import { AdminModule } from './admin/admin.module';
 import { AppConfig } from './config/app-config';
 import { ConfigModule } from './config/config.module';
 import { DatabaseModule } from './database/database.module';
 import { HealthModule } from './health/health.module';
+import { DuplicateSubmissionInterceptor } from './idempotency/duplicate-submission.interceptor';
+import { IdempotencyModule } from './idempotency/idempotency.module';
 import { MetricsModule } from './metrics/metrics.module';
 import { LoggingModule } from './common/logging/logging.module';
 import { OrdersModule } from './orders/orders.module';
@@ -29,6 +30,7 @@ import { ReconciliationModule } from './reconciliation/reconciliation.module';
     DatabaseModule,
     RedisModule,
     CommonModule,
+    IdempotencyModule,
     HealthModule,
     MetricsModule,
     PaymentCenterModule,
@@ -38,7 +40,9 @@ import { ReconciliationModule } from './reconciliation/reconciliation.module';
   ],
   providers: [
     { provide: APP_FILTER, useClass: HttpExceptionFilter },
-    { provide: APP_INTERCEPTOR, useClass: DuplicateSubmissionInterceptor },
+    // The root module's global enhancers come first, so the guard's place before LoggingModule's interceptor
+    // does not depend on the order of the imports above.
+    { provide: APP_INTERCEPTOR, useExisting: DuplicateSubmissionInterceptor },
   ],
 })
 export class AppModule {}

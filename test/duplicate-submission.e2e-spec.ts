@@ -4,7 +4,7 @@ import {
   ALONGSIDE_WAIT_MS,
   DuplicateSubmissionInterceptor,
   RELOOK_MS,
-} from '../src/common/idempotency/duplicate-submission.interceptor';
+} from '../src/idempotency/duplicate-submission.interceptor';
 import { sqlPool, testDatabase } from './support/database';
 import { FakeGateway, fakeGateways } from './support/fake-gateway';
 import { metricValue } from './support/metrics';

@@ -19,7 +19,10 @@ describe('EntityRows: the same entities as TypeORM (integration)', () => {
   let payments: EntityRows<Payment>;
 
   beforeAll(async () => {
-    dataSource = new DataSource(dataSourceOptions({ ...testDatabase(), migrateOnStart: false }));
+    dataSource = new DataSource({
+      ...dataSourceOptions({ ...testDatabase(), migrateOnStart: false }),
+      entities: [Order, OrderItem, Payment],
+    });
     await dataSource.initialize();
     payments = new EntityRows(dataSource, Payment);
   });

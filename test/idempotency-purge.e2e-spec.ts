@@ -1,4 +1,4 @@
-import { IdempotencyKeyPurger } from '../src/common/idempotency/idempotency-key.purger';
+import { IdempotencyKeyPurger } from '../src/idempotency/idempotency-key.purger';
 import { sqlPool } from './support/database';
 import { type RunningApp, startApp, uniqueId } from './support/test-app';
 

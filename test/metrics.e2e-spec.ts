@@ -1,7 +1,7 @@
 import { Redis } from 'ioredis';
 import type { Pool } from 'mysql2/promise';
 import { randomUUID } from 'node:crypto';
-import { sha256 } from '../src/common/idempotency/request-fingerprint';
+import { sha256 } from '../src/idempotency/request-fingerprint';
 import { RecoveryEngine } from '../src/payment-center/recovery/recovery-engine';
 import { PaymentStateService } from '../src/payment-center/payment-state.service';
 import { TEST_APPLICATION_ID } from './support/api-keys';

@@ -3,7 +3,7 @@ import { newPaymentNo } from '../src/common/ids';
 import type { Channel } from '../src/gateways/gateway.types';
 import { AmqpConnection } from '../src/notifications/amqp.connection';
 import { partnerQueue } from '../src/notifications/payment-event';
-import { OrderPaymentCheck } from '../src/orders/order-payment-check';
+import { OrderPaymentCheck } from '../src/orders/order-payment-check.job';
 import { PaymentStateService } from '../src/payment-center/payment-state.service';
 import { Reconciler } from '../src/payment-center/recovery/reconciler';
 import { AmqpProbe, waitFor } from './support/amqp';

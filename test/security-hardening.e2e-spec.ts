@@ -5,7 +5,7 @@ import { createRequire } from 'node:module';
 import { join } from 'node:path';
 import type { Pool } from 'mysql2/promise';
 import { DataSource } from 'typeorm';
-import { AdminAuditLog } from '../src/admin/admin-audit';
+import { AdminAuditLog } from '../src/admin/auth/admin-audit-log';
 import { waitFor } from './support/amqp';
 import { sqlPool } from './support/database';
 import { http, type RunningApp, startApp, TestClock, uniqueId } from './support/test-app';

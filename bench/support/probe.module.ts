@@ -1,6 +1,6 @@
 import { Body, Controller, HttpCode, HttpStatus, Inject, Module, Post } from '@nestjs/common';
 import { ModuleRef } from '@nestjs/core';
-import { SkipIdempotency } from '../../src/common/idempotency/idempotency-context';
+import { SkipIdempotency } from '../../src/idempotency/idempotency-context';
 import { CreateOrderDto } from '../../src/orders/dto/create-order.dto';
 import { OrdersService } from '../../src/orders/orders.service';
 

@@ -1,10 +1,10 @@
 import { Body, Controller, Get, HttpCode, HttpStatus, Inject, Param, Post, Req, UseGuards } from '@nestjs/common';
 import { ApiCreatedResponse, ApiOkResponse, ApiOperation, ApiParam, ApiTags } from '@nestjs/swagger';
 import { ApplicationsService } from '../applications/applications.service';
-import { SkipIdempotency } from '../common/idempotency/idempotency-context';
+import { SkipIdempotency } from '../idempotency/idempotency-context';
 import { ApiAdminScope, ApiIdempotencyKey, REPLAYED_HEADERS, TAGS } from '../common/openapi/api-decorators';
 import { ApiErrors } from '../common/openapi/api-errors';
-import { AdminAuthGuard, type AdminRequest, RequireScope } from '../notifications/admin/admin-auth.guard';
+import { AdminAuthGuard, type AdminRequest, RequireScope } from './auth/admin-auth.guard';
 import {
   ApiKeyResponse,
   ApplicationResponse,

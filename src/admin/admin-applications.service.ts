@@ -7,7 +7,7 @@ import { type ApplicationView, ApplicationsService, type NewKey } from '../appli
 import { Clock } from '../common/clock';
 import { RequestValidationFailed } from '../common/errors/domain-error';
 import { inTransaction } from '../database/transaction';
-import { AdminAuditLog } from './admin-audit';
+import { AdminAuditLog } from './auth/admin-audit-log';
 
 /**
  * Operators manage applications and their keys. Each change and its audit row commit in one transaction;

@@ -2,7 +2,7 @@ import { Controller, Get, Inject, Query, UseGuards } from '@nestjs/common';
 import { ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
 import { ApiAdminScope, TAGS } from '../common/openapi/api-decorators';
 import { ApiErrors } from '../common/openapi/api-errors';
-import { AdminAuthGuard, RequireScope } from '../notifications/admin/admin-auth.guard';
+import { AdminAuthGuard, RequireScope } from './auth/admin-auth.guard';
 import { OrphanNotificationsRepository } from '../payment-center/intake/orphan-notifications.repository';
 import { OrphanFilterDto, OrphanNotificationResponse } from './admin-orphans.dto';
 

@@ -15,7 +15,7 @@ import { ApiOkResponse, ApiOperation, ApiParam, ApiTags } from '@nestjs/swagger'
 import { ApiAdminScope, ApiIdempotencyKey, REPLAYED_HEADERS, TAGS } from '../common/openapi/api-decorators';
 import { ApiErrors } from '../common/openapi/api-errors';
 import { EXAMPLE } from '../common/openapi/examples';
-import { AdminAuthGuard, type AdminRequest, RequireScope } from '../notifications/admin/admin-auth.guard';
+import { AdminAuthGuard, type AdminRequest, RequireScope } from './auth/admin-auth.guard';
 import { PaymentDetailResponse } from '../payment-center/payment.response';
 import { PaymentReview } from '../payment-center/review/payment-review.service';
 import { PaymentFilterDto, ResolutionResponse, ResolvePaymentDto } from './admin-payments.dto';

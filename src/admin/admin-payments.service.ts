@@ -6,7 +6,7 @@ import {
   type Resolution,
   type ResolutionResult,
 } from '../payment-center/review/payment-review.service';
-import { AdminAuditLog } from './admin-audit';
+import { AdminAuditLog } from './auth/admin-audit-log';
 
 /**
  * Resolutions of payments in review, with the audit: every resolution is recorded with the operator, the

@@ -14,12 +14,12 @@ import {
 import { ApiBearerAuth, ApiNoContentResponse, ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
 import type { Response } from 'express';
 import { Clock } from '../common/clock';
-import { SkipIdempotency } from '../common/idempotency/idempotency-context';
+import { SkipIdempotency } from '../idempotency/idempotency-context';
 import { ADMIN_BEARER, TAGS } from '../common/openapi/api-decorators';
 import { ApiErrors } from '../common/openapi/api-errors';
 import { AppConfig } from '../config/app-config';
-import { AdminAuthGuard, type AdminRequest, findAdminToken } from '../notifications/admin/admin-auth.guard';
-import { AdminAuditLog } from './admin-audit';
+import { AdminAuthGuard, type AdminRequest, findAdminToken } from './auth/admin-auth.guard';
+import { AdminAuditLog } from './auth/admin-audit-log';
 import { AdminSessionResponse } from './admin-payments.dto';
 import { BOARD_SCOPE } from './queue-board';
 import { BOARD_SESSION_MS, boardCookie, boardCookieSecure, issueBoardSession } from './board-session';

@@ -1,29 +1,34 @@
 import { Module } from '@nestjs/common';
 import { ApplicationsModule } from '../applications/applications.module';
+import { NotificationsModule } from '../notifications/notifications.module';
 import { PaymentCenterModule } from '../payment-center/payment-center.module';
 import { AdminApplicationsController } from './admin-applications.controller';
 import { AdminApplicationsService } from './admin-applications.service';
-import { AdminAuditLog } from './admin-audit';
+import { DeliveriesController } from './admin-deliveries.controller';
 import { AdminOrphansController } from './admin-orphans.controller';
 import { AdminPaymentsController } from './admin-payments.controller';
 import { AdminPaymentsService } from './admin-payments.service';
 import { AdminSessionController } from './admin-session.controller';
+import { AdminAuthModule } from './auth/admin-auth.module';
 import { AdminConsoleController } from './console/admin-console.controller';
 
 /**
- * The operators' side: payments in review and their resolution, the console's sign-in, and the console
- * page itself (it also uses the deliveries and reconciliation admin APIs of their modules). The queue
- * board is mounted with the app (queue-board.ts). Depends on the PaymentCenter; nothing depends on it.
+ * The operators' side: payments in review and their resolution, applications and keys, orphan
+ * notifications, retries of event deliveries, the console's sign-in, and the console page itself (it also
+ * uses the reconciliation admin API of that module). The queue board is mounted with the app
+ * (queue-board.ts). Operators' auth and audit are auth/ (AdminAuthModule), which the reconciliation module
+ * imports too. Depends on the PaymentCenter and notifications; nothing depends on it but through auth/.
  */
 @Module({
-  imports: [PaymentCenterModule, ApplicationsModule],
+  imports: [AdminAuthModule, PaymentCenterModule, NotificationsModule, ApplicationsModule],
   controllers: [
     AdminPaymentsController,
     AdminApplicationsController,
     AdminOrphansController,
+    DeliveriesController,
     AdminSessionController,
     AdminConsoleController,
   ],
-  providers: [AdminPaymentsService, AdminApplicationsService, AdminAuditLog],
+  providers: [AdminPaymentsService, AdminApplicationsService],
 })
 export class AdminModule {}

@@ -12,8 +12,8 @@ import { REDIS } from '../common/redis/redis.module';
 import { AppConfig } from '../config/app-config';
 import type { AdminTokenConfig } from '../config/environment';
 import { MetricsService } from '../metrics/metrics.service';
-import { findAdminToken } from '../notifications/admin/admin-auth.guard';
-import { FailedSignIns } from '../notifications/admin/failed-sign-ins';
+import { findAdminToken } from './auth/admin-auth.guard';
+import { FailedSignIns } from './auth/failed-sign-ins';
 import { PAYMENT_QUERIES_QUEUE } from '../payment-center/recovery/query-scheduler';
 import { BOARD_COOKIE, BOARD_PATH, cookieValue, verifyBoardSession } from './board-session';
 

@@ -10,7 +10,8 @@ import { dataSourceOptions } from './typeorm-options';
       inject: [AppConfig],
       useFactory: async (config: AppConfig) => {
         if (config.database.migrateOnStart) await ensureDatabase(config.database);
-        return { ...dataSourceOptions(config.database), retryAttempts: 5, retryDelay: 1000 };
+        // Every module's own entities (TypeOrmModule.forFeature), none listed here.
+        return { ...dataSourceOptions(config.database), autoLoadEntities: true, retryAttempts: 5, retryDelay: 1000 };
       },
     }),
   ],

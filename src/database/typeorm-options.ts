@@ -1,14 +1,5 @@
 import type { DataSourceOptions } from 'typeorm';
 import { migrations } from '../../migrations';
-import { ApiKey, Application } from '../applications/application.entity';
-import { IdempotencyRecord } from '../common/idempotency/idempotency-record.entity';
-import { AdminAudit, EventDelivery, OutboxEvent } from '../notifications/outbox.entity';
-import { ProcessedEvent } from '../orders/processed-event.entity';
-import { Order, OrderItem } from '../orders/order.entity';
-import { AppliedNotification, OrphanNotification } from '../payment-center/intake/intake.entity';
-import { Payment, PaymentAttempt, PaymentIntent, PaymentTransition } from '../payment-center/payment.entity';
-import { Refund } from '../payment-center/refunds/refund.entity';
-import { ReconciliationDifference, ReconciliationRun } from '../reconciliation/reconciliation.entity';
 
 export interface DatabaseSettings {
   host: string;
@@ -20,28 +11,12 @@ export interface DatabaseSettings {
   migrateOnStart: boolean;
 }
 
-export const ENTITIES = [
-  Order,
-  OrderItem,
-  ProcessedEvent,
-  Payment,
-  PaymentIntent,
-  PaymentTransition,
-  PaymentAttempt,
-  Refund,
-  AppliedNotification,
-  OrphanNotification,
-  ReconciliationRun,
-  ReconciliationDifference,
-  IdempotencyRecord,
-  OutboxEvent,
-  EventDelivery,
-  AdminAudit,
-  Application,
-  ApiKey,
-];
-
-/** One definition used by the app, the migration CLI and the tests. `synchronize` is never on. */
+/**
+ * One definition used by the app, the migration CLI and the tests. `synchronize` is never on. No entities:
+ * in the app each module registers its own (`TypeOrmModule.forFeature`, gathered by `autoLoadEntities` in
+ * DatabaseModule); migrations are plain SQL and need none; a DataSource built by hand outside Nest lists
+ * the entities it reads.
+ */
 export function dataSourceOptions(db: DatabaseSettings): DataSourceOptions {
   return {
     type: 'mysql',
@@ -50,7 +25,6 @@ export function dataSourceOptions(db: DatabaseSettings): DataSourceOptions {
     username: db.user,
     password: db.password,
     database: db.name,
-    entities: ENTITIES,
     migrations,
     migrationsRun: db.migrateOnStart,
     migrationsTransactionMode: 'each',

@@ -1,18 +1,18 @@
 import { Module } from '@nestjs/common';
 import { TypeOrmModule } from '@nestjs/typeorm';
-import { AdminAuthGuard } from './admin/admin-auth.guard';
-import { DeliveriesController } from './admin/deliveries.controller';
-import { DeliveriesService } from './admin/deliveries.service';
 import { AmqpConnection } from './amqp.connection';
 import { DeadLetterConsumer } from './dead-letter.consumer';
-import { AdminAudit, EventDelivery, OutboxEvent } from './outbox.entity';
+import { DeliveriesService } from './deliveries.service';
+import { EventDelivery, OutboxEvent } from './outbox.entity';
 import { OutboxRelay } from './outbox.relay';
 import { OutboxWriter } from './outbox.writer';
 
+export const NOTIFICATIONS_ENTITIES = [OutboxEvent, EventDelivery];
+
+/** The outbox, its relay to RabbitMQ, and deliveries per partner (the admin API retries them through DeliveriesService). */
 @Module({
-  imports: [TypeOrmModule.forFeature([OutboxEvent, EventDelivery, AdminAudit])],
-  controllers: [DeliveriesController],
-  providers: [AmqpConnection, OutboxWriter, OutboxRelay, DeadLetterConsumer, DeliveriesService, AdminAuthGuard],
-  exports: [OutboxWriter, OutboxRelay, AmqpConnection],
+  imports: [TypeOrmModule.forFeature(NOTIFICATIONS_ENTITIES)],
+  providers: [AmqpConnection, OutboxWriter, OutboxRelay, DeadLetterConsumer, DeliveriesService],
+  exports: [OutboxWriter, OutboxRelay, AmqpConnection, DeliveriesService],
 })
 export class NotificationsModule {}

@@ -88,25 +88,3 @@ export class EventDelivery {
   @Column({ name: 'updated_at', type: 'datetime', precision: 3 })
   updatedAt: Date;
 }
-
-/** Who did what with the admin API, when, and to how many deliveries. */
-@Entity({ name: 'admin_audit' })
-export class AdminAudit {
-  @PrimaryGeneratedColumn({ type: 'bigint' })
-  id: string;
-
-  @Column({ type: 'varchar', length: 64 })
-  actor: string;
-
-  @Column({ type: 'varchar', length: 64 })
-  action: string;
-
-  @Column({ type: 'text' })
-  target: string;
-
-  @Column({ name: 'affected', type: 'int' })
-  affected: number;
-
-  @Column({ name: 'created_at', type: 'datetime', precision: 3 })
-  createdAt: Date;
-}

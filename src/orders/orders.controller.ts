@@ -10,7 +10,7 @@ import {
   getSchemaPath,
 } from '@nestjs/swagger';
 import { CallerApp, RequireApiKey } from '../applications/api-key.guard';
-import { ClaimAlongside, Idempotency, type IdempotencyContext } from '../common/idempotency/idempotency-context';
+import { ClaimAlongside, Idempotency, type IdempotencyContext } from '../idempotency/idempotency-context';
 import { ApiIdempotencyKey, REPLAYED_HEADERS, TAGS } from '../common/openapi/api-decorators';
 import { ApiErrors } from '../common/openapi/api-errors';
 import { EXAMPLE } from '../common/openapi/examples';

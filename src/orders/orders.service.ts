@@ -5,7 +5,7 @@ import { AppConfig } from '../config/app-config';
 import { Clock } from '../common/clock';
 import { addLogContext } from '../common/logging/log-context';
 import { IdempotencyKeyReused, RequestValidationFailed } from '../common/errors/domain-error';
-import { type IdempotencyContext, Replayed } from '../common/idempotency/idempotency-context';
+import { type IdempotencyContext, Replayed } from '../idempotency/idempotency-context';
 import { newOrderNo } from '../common/ids';
 import { type Fen, sumFen } from '../common/money';
 import { inTransaction } from '../database/transaction';

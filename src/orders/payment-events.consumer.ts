@@ -10,7 +10,7 @@ import {
   SIGNATURE_HEADER,
   verifySignature,
 } from '../notifications/payment-event';
-import { OrderPaymentEvents } from './order-payment-events';
+import { OrderPaymentEvents } from './order-payment-events.service';
 import { PAYMENT_EVENT_PATTERN } from './payment-events.deserializer';
 
 /**

@@ -13,7 +13,7 @@ import {
   getSchemaPath,
 } from '@nestjs/swagger';
 import type { Request, Response } from 'express';
-import { SkipIdempotency } from '../common/idempotency/idempotency-context';
+import { SkipIdempotency } from '../idempotency/idempotency-context';
 import { TAGS } from '../common/openapi/api-decorators';
 import { ApiErrors, ErrorResponse } from '../common/openapi/api-errors';
 import { type Channel, CHANNELS } from '../gateways/gateway.types';

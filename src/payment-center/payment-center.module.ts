@@ -3,6 +3,7 @@ import { Module } from '@nestjs/common';
 import { TypeOrmModule } from '@nestjs/typeorm';
 import { ApplicationsModule } from '../applications/applications.module';
 import { GatewaysModule } from '../gateways/gateways.module';
+import { IdempotencyModule } from '../idempotency/idempotency.module';
 import { NotificationsModule } from '../notifications/notifications.module';
 import { PaymentCenter } from './payment-center.service';
 import { Payment, PaymentAttempt, PaymentIntent, PaymentTransition } from './payment.entity';
@@ -41,6 +42,7 @@ import { RefundsService } from './refunds/refunds.service';
     ]),
     BullModule.registerQueue({ name: PAYMENT_QUERIES_QUEUE }),
     GatewaysModule,
+    IdempotencyModule,
     NotificationsModule,
     ApplicationsModule,
   ],

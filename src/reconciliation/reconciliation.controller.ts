@@ -14,11 +14,12 @@ import {
 import { ApiOkResponse, ApiOperation, ApiParam, ApiProperty, ApiPropertyOptional, ApiTags } from '@nestjs/swagger';
 import { Type } from 'class-transformer';
 import { IsIn, IsInt, IsOptional, Matches, Max, Min } from 'class-validator';
+import { AdminAuditLog } from '../admin/auth/admin-audit-log';
+import { AdminAuthGuard, type AdminRequest, RequireScope } from '../admin/auth/admin-auth.guard';
 import { DomainError } from '../common/errors/domain-error';
 import { ApiAdminScope, ApiIdempotencyKey, REPLAYED_HEADERS, TAGS } from '../common/openapi/api-decorators';
 import { ApiErrors } from '../common/openapi/api-errors';
 import { CHANNELS, type Channel } from '../gateways/gateway.types';
-import { AdminAuthGuard, type AdminRequest, RequireScope } from '../notifications/admin/admin-auth.guard';
 import { ReconciliationRunResponse } from './reconciliation.response';
 import { ReconciliationService } from './reconciliation.service';
 
@@ -67,7 +68,10 @@ export class ReconciliationNotFound extends DomainError {
 @Controller('api/admin/reconciliations')
 @UseGuards(AdminAuthGuard)
 export class ReconciliationController {
-  constructor(@Inject(ReconciliationService) private readonly reconciliation: ReconciliationService) {}
+  constructor(
+    @Inject(ReconciliationService) private readonly reconciliation: ReconciliationService,
+    @Inject(AdminAuditLog) private readonly audit: AdminAuditLog,
+  ) {}
 
   @Post()
   @HttpCode(HttpStatus.OK)
@@ -89,7 +93,12 @@ export class ReconciliationController {
   async run(@Body() body: RunReconciliationDto, @Req() request: AdminRequest) {
     const actor = request.admin?.name ?? 'unknown';
     const run = await this.reconciliation.run(body.channel, body.date, actor);
-    await this.reconciliation.audit(actor, run);
+    await this.audit.record(
+      actor,
+      'reconciliation.run',
+      { channel: run.channel, billDate: run.billDate, runId: run.id },
+      run.resolved,
+    );
     return run;
   }
 

@@ -1,5 +1,6 @@
 import { Module } from '@nestjs/common';
 import { TypeOrmModule } from '@nestjs/typeorm';
+import { AdminAuthModule } from '../admin/auth/admin-auth.module';
 import { GatewaysModule } from '../gateways/gateways.module';
 import { PaymentCenterModule } from '../payment-center/payment-center.module';
 import { ReconciliationController } from './reconciliation.controller';
@@ -7,12 +8,10 @@ import { ReconciliationDifference, ReconciliationRun } from './reconciliation.en
 import { ReconciliationJob } from './reconciliation.job';
 import { ReconciliationService } from './reconciliation.service';
 
+export const RECONCILIATION_ENTITIES = [ReconciliationRun, ReconciliationDifference];
+
 @Module({
-  imports: [
-    TypeOrmModule.forFeature([ReconciliationRun, ReconciliationDifference]),
-    GatewaysModule,
-    PaymentCenterModule,
-  ],
+  imports: [TypeOrmModule.forFeature(RECONCILIATION_ENTITIES), AdminAuthModule, GatewaysModule, PaymentCenterModule],
   controllers: [ReconciliationController],
   providers: [ReconciliationService, ReconciliationJob],
   exports: [ReconciliationService],

@@ -6,7 +6,6 @@ import { Clock } from '../common/clock';
 import { DomainError } from '../common/errors/domain-error';
 import { GatewayRegistry } from '../gateways/gateway-registry';
 import type { Channel, StatementLine } from '../gateways/gateway.types';
-import { AdminAudit } from '../notifications/outbox.entity';
 import { OrphanNotificationsRepository } from '../payment-center/intake/orphan-notifications.repository';
 import { PaymentCenter } from '../payment-center/payment-center.service';
 import { PaymentStateService } from '../payment-center/payment-state.service';
@@ -135,16 +134,6 @@ export class ReconciliationService {
     run.finishedAt = this.clock.now();
     await runs.save(run);
     return this.view(run, items);
-  }
-
-  async audit(actor: string, run: RunView): Promise<void> {
-    await this.dataSource.getRepository(AdminAudit).insert({
-      actor,
-      action: 'reconciliation.run',
-      target: JSON.stringify({ channel: run.channel, billDate: run.billDate, runId: run.id }),
-      affected: run.resolved,
-      createdAt: this.clock.now(),
-    });
   }
 
   async get(id: string): Promise<RunView | undefined> {

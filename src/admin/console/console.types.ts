@@ -1,4 +1,4 @@
-import type { DeliveryView } from '../../notifications/admin/deliveries.service';
+import type { DeliveryView } from '../../notifications/deliveries.service';
 import type { ResolutionResult, ReviewPaymentView } from '../../payment-center/review/payment-review.service';
 import type { ApiKeyView, ApplicationView } from '../../applications/applications.service';
 import type { RunView } from '../../reconciliation/reconciliation.service';

@@ -27,7 +27,7 @@ export const API_KEY_BEARER = 'apiKey';
 export const REQUIRED_SCOPE_EXTENSION = 'x-required-scope';
 
 /**
- * The duplicate-submission guard on a write endpoint (common/idempotency): the optional Idempotency-Key
+ * The duplicate-submission guard on a write endpoint (src/idempotency): the optional Idempotency-Key
  * header and the three answers the guard itself can give.
  */
 export function ApiIdempotencyKey(): MethodDecorator {

@@ -2,7 +2,7 @@ import { Body, Controller, Get, Inject, Param, Post } from '@nestjs/common';
 import { ApiCreatedResponse, ApiOkResponse, ApiOperation, ApiParam, ApiProperty, ApiTags } from '@nestjs/swagger';
 import { IsInt, Max, Min } from 'class-validator';
 import { CallerApp, RequireApiKey } from '../../applications/api-key.guard';
-import { Idempotency, type IdempotencyContext } from '../../common/idempotency/idempotency-context';
+import { Idempotency, type IdempotencyContext } from '../../idempotency/idempotency-context';
 import { ApiIdempotencyKey, REPLAYED_HEADERS, TAGS } from '../../common/openapi/api-decorators';
 import { ApiErrors } from '../../common/openapi/api-errors';
 import { EXAMPLE } from '../../common/openapi/examples';

@@ -12,19 +12,23 @@ import {
   UseGuards,
 } from '@nestjs/common';
 import { ApiOkResponse, ApiOperation, ApiParam, ApiTags } from '@nestjs/swagger';
-import { ApiAdminScope, ApiIdempotencyKey, REPLAYED_HEADERS, TAGS } from '../../common/openapi/api-decorators';
-import { ApiErrors } from '../../common/openapi/api-errors';
-import { AdminAuthGuard, type AdminRequest, RequireScope } from './admin-auth.guard';
-import { BulkRetryDto, DeliveryFilterDto } from './deliveries.dto';
-import { BulkRetryResponse, DeliveryResponse } from './deliveries.response';
-import { DeliveriesService } from './deliveries.service';
+import { ApiAdminScope, ApiIdempotencyKey, REPLAYED_HEADERS, TAGS } from '../common/openapi/api-decorators';
+import { ApiErrors } from '../common/openapi/api-errors';
+import { DeliveriesService, type RetryAudit } from '../notifications/deliveries.service';
+import { BulkRetryDto, DeliveryFilterDto } from './admin-deliveries.dto';
+import { BulkRetryResponse, DeliveryResponse } from './admin-deliveries.response';
+import { AdminAuditLog } from './auth/admin-audit-log';
+import { AdminAuthGuard, type AdminRequest, RequireScope } from './auth/admin-auth.guard';
 
 /** Admin API for event deliveries to partner systems. Bearer token with the named scope; every retry is audited. */
 @ApiTags(TAGS.deliveries)
 @Controller('api/admin/deliveries')
 @UseGuards(AdminAuthGuard)
 export class DeliveriesController {
-  constructor(@Inject(DeliveriesService) private readonly deliveries: DeliveriesService) {}
+  constructor(
+    @Inject(DeliveriesService) private readonly deliveries: DeliveriesService,
+    @Inject(AdminAuditLog) private readonly audit: AdminAuditLog,
+  ) {}
 
   @Get()
   @RequireScope('deliveries:read')
@@ -54,7 +58,7 @@ export class DeliveriesController {
   @ApiErrors('VALIDATION_FAILED')
   retryMany(@Body() body: BulkRetryDto, @Req() request: AdminRequest) {
     const { dryRun, ...filter } = body;
-    return this.deliveries.retryMany(filter, dryRun ?? false, request.admin?.name ?? 'unknown');
+    return this.deliveries.retryMany(filter, dryRun ?? false, this.auditBy(request));
   }
 
   @Post(':id/retry')
@@ -71,6 +75,12 @@ export class DeliveriesController {
   @ApiIdempotencyKey()
   @ApiErrors('DELIVERY_NOT_FOUND', 'DELIVERY_NOT_RETRYABLE')
   retryOne(@Param('id') id: string, @Req() request: AdminRequest) {
-    return this.deliveries.retryOne(id, request.admin?.name ?? 'unknown');
+    return this.deliveries.retryOne(id, this.auditBy(request));
+  }
+
+  /** The audit log's writer for this request's operator. */
+  private auditBy(request: AdminRequest): RetryAudit {
+    const actor = request.admin?.name ?? 'unknown';
+    return (action, target, affected, manager) => this.audit.record(actor, action, target, affected, manager);
   }
 }

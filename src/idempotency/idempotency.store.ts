@@ -1,8 +1,8 @@
 import { Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import type { DataSource, EntityManager } from 'typeorm';
-import { runSql } from '../../database/sql';
-import { IdempotencyKeyReused } from '../errors/domain-error';
+import { runSql } from '../database/sql';
+import { IdempotencyKeyReused } from '../common/errors/domain-error';
 import type { IdempotencyContext } from './idempotency-context';
 
 export type IdempotencyClaim = { kind: 'claimed' } | { kind: 'existing'; resourceId: string };

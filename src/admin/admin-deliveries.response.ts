@@ -1,8 +1,8 @@
 import { ApiProperty } from '@nestjs/swagger';
-import { EXAMPLE } from '../../common/openapi/examples';
-import { DELIVERY_STATUSES, type DeliveryStatus } from '../outbox.entity';
-import { PAYMENT_EVENT_TYPES } from '../payment-event';
-import type { DeliveryView } from './deliveries.service';
+import { EXAMPLE } from '../common/openapi/examples';
+import { DELIVERY_STATUSES, type DeliveryStatus } from '../notifications/outbox.entity';
+import { PAYMENT_EVENT_TYPES } from '../notifications/payment-event';
+import type { DeliveryView } from '../notifications/deliveries.service';
 
 /** The OpenAPI shape of DeliveryView: one event for one partner. */
 export class DeliveryResponse implements DeliveryView {

@@ -1,8 +1,8 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import type { DataSource, EntityManager } from 'typeorm';
-import { Clock } from '../common/clock';
-import { AdminAudit } from '../notifications/outbox.entity';
+import { Clock } from '../../common/clock';
+import { AdminAudit } from './admin-audit.entity';
 
 /**
  * Who did what from the admin console or API, to what, and how many things it changed (`admin_audit`).
@@ -20,7 +20,7 @@ export class AdminAuditLog {
   async record(
     actor: string,
     action: string,
-    target: Record<string, unknown>,
+    target: object,
     affected: number,
     manager?: EntityManager,
   ): Promise<void> {

@@ -9,15 +9,14 @@ import {
   MoreThanOrEqual,
   And,
 } from 'typeorm';
-import { inTransaction } from '../../database/transaction';
-import { Clock } from '../../common/clock';
-import { DomainError } from '../../common/errors/domain-error';
-import { AppConfig } from '../../config/app-config';
-import { MetricsService } from '../../metrics/metrics.service';
-import { AdminAudit, EventDelivery, OutboxEvent } from '../outbox.entity';
-import { OutboxRelay } from '../outbox.relay';
-import { partnerQueue } from '../payment-event';
-import type { DeliveryFilterDto } from './deliveries.dto';
+import { inTransaction } from '../database/transaction';
+import { Clock } from '../common/clock';
+import { DomainError } from '../common/errors/domain-error';
+import { AppConfig } from '../config/app-config';
+import { MetricsService } from '../metrics/metrics.service';
+import { type DeliveryStatus, EventDelivery, OutboxEvent } from './outbox.entity';
+import { OutboxRelay } from './outbox.relay';
+import { partnerQueue, type PaymentEventType } from './payment-event';
 
 export class DeliveryNotFound extends DomainError {
   readonly code = 'DELIVERY_NOT_FOUND';
@@ -32,6 +31,22 @@ export class DeliveryNotRetryable extends DomainError {
     super(`Delivery ${id} is ${status}; only FAILED deliveries can be retried.`);
   }
 }
+
+/** Which deliveries: every field narrows; `from` inclusive, `to` exclusive (created at). */
+export interface DeliveryFilter {
+  status?: DeliveryStatus;
+  partner?: string;
+  eventType?: PaymentEventType;
+  from?: Date;
+  to?: Date;
+  limit?: number;
+}
+
+/**
+ * Records one retry for the operator who asked: with `manager`, in the transaction of the claim it
+ * describes, so the claim and its record commit or roll back together.
+ */
+export type RetryAudit = (action: string, target: object, affected: number, manager?: EntityManager) => Promise<void>;
 
 export interface DeliveryView {
   id: string;
@@ -66,7 +81,8 @@ const view = (d: EventDelivery): DeliveryView => ({
  * Operators' view of deliveries and the retry of failed ones. A retry republishes the same event (same id,
  * same version, same body) to that partner's queue only, freshly signed. Only FAILED deliveries can be
  * retried, and a retry first moves the row FAILED → PENDING with a conditional update, so two operators
- * retrying at once publish it once.
+ * retrying at once publish it once. Every retry is recorded through the caller's RetryAudit (the admin
+ * API's audit log), the claim and its record in one transaction.
  */
 @Injectable()
 export class DeliveriesService {
@@ -78,7 +94,7 @@ export class DeliveriesService {
     @Inject(MetricsService) private readonly metrics: MetricsService,
   ) {}
 
-  async list(filter: DeliveryFilterDto): Promise<DeliveryView[]> {
+  async list(filter: DeliveryFilter): Promise<DeliveryView[]> {
     const rows = await this.dataSource.getRepository(EventDelivery).find({
       where: this.where(filter),
       order: { id: 'ASC' },
@@ -87,24 +103,24 @@ export class DeliveriesService {
     return rows.map(view);
   }
 
-  async retryOne(id: string, actor: string): Promise<DeliveryView> {
+  async retryOne(id: string, audit: RetryAudit): Promise<DeliveryView> {
     const delivery = await this.dataSource.getRepository(EventDelivery).findOneBy({ id });
     if (!delivery) throw new DeliveryNotFound(id);
     if (delivery.status !== 'FAILED') throw new DeliveryNotRetryable(id, delivery.status);
     // The claim (FAILED → PENDING) and its audit row commit together; the publish runs after, outside.
     const claimed = await this.claim([delivery], (manager, ids) =>
-      this.audit(actor, 'delivery.retry', { id }, ids.length, manager),
+      audit('delivery.retry', { id }, ids.length, manager),
     );
-    if (claimed.length === 0) await this.audit(actor, 'delivery.retry', { id }, 0); // another retry took it just now
+    if (claimed.length === 0) await audit('delivery.retry', { id }, 0); // another retry took it just now
     for (const one of claimed) await this.send(one);
     const after = await this.dataSource.getRepository(EventDelivery).findOneByOrFail({ id });
     return view(after);
   }
 
   async retryMany(
-    filter: DeliveryFilterDto,
+    filter: DeliveryFilter,
     dryRun: boolean,
-    actor: string,
+    audit: RetryAudit,
   ): Promise<{ matched: number; retried: number; dryRun: boolean }> {
     const failed = await this.dataSource.getRepository(EventDelivery).find({
       where: this.where({ ...filter, status: 'FAILED' }),
@@ -112,12 +128,12 @@ export class DeliveriesService {
       take: filter.limit ?? 1000,
     });
     if (dryRun) {
-      await this.audit(actor, 'delivery.retry_bulk.dry_run', filter, failed.length);
+      await audit('delivery.retry_bulk.dry_run', filter, failed.length);
       return { matched: failed.length, retried: 0, dryRun };
     }
     // Every claim and the one audit row (with the ids it claimed) commit together; the publishes follow.
     const claimed = await this.claim(failed, (manager, ids) =>
-      this.audit(actor, 'delivery.retry_bulk', { ...filter, ids }, ids.length, manager),
+      audit('delivery.retry_bulk', { ...filter, ids }, ids.length, manager),
     );
     let retried = 0;
     for (const delivery of claimed) if (await this.send(delivery)) retried += 1;
@@ -175,7 +191,7 @@ export class DeliveriesService {
     }
   }
 
-  private where(filter: DeliveryFilterDto): FindOptionsWhere<EventDelivery> {
+  private where(filter: DeliveryFilter): FindOptionsWhere<EventDelivery> {
     const where: FindOptionsWhere<EventDelivery> = {};
     if (filter.status) where.status = filter.status;
     if (filter.partner) where.partner = filter.partner;
@@ -184,21 +200,5 @@ export class DeliveriesService {
     else if (filter.from) where.createdAt = MoreThanOrEqual(filter.from);
     else if (filter.to) where.createdAt = LessThan(filter.to);
     return where;
-  }
-
-  private async audit(
-    actor: string,
-    action: string,
-    target: unknown,
-    affected: number,
-    manager?: EntityManager,
-  ): Promise<void> {
-    await (manager ?? this.dataSource.manager).getRepository(AdminAudit).insert({
-      actor,
-      action,
-      target: JSON.stringify(target),
-      affected,
-      createdAt: this.clock.now(),
-    });
   }
 }

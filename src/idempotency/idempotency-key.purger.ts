@@ -2,7 +2,7 @@ import { Inject, Injectable, Logger } from '@nestjs/common';
 import { Interval } from '@nestjs/schedule';
 import { InjectDataSource } from '@nestjs/typeorm';
 import type { DataSource } from 'typeorm';
-import { Clock } from '../clock';
+import { Clock } from '../common/clock';
 
 /** Deletes the database copies of expired duplicate-submission keys, in small batches, every minute. */
 @Injectable()

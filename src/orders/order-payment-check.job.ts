@@ -13,7 +13,7 @@ import type { PaymentView } from '../payment-center/payment.view';
 import { mayStillBePaid } from '../payment-center/payment-state-machine';
 import { Order } from './order.entity';
 import { ORDER_TRANSITIONS } from './order-state';
-import { OrderPaymentEvents } from './order-payment-events';
+import { OrderPaymentEvents } from './order-payment-events.service';
 import { OrdersRepository } from './orders.repository';
 
 const JOB = 'orders-payment-check';

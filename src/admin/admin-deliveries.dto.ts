@@ -1,11 +1,12 @@
 import { ApiPropertyOptional } from '@nestjs/swagger';
 import { Type } from 'class-transformer';
 import { IsBoolean, IsDate, IsIn, IsInt, IsOptional, Max, Min } from 'class-validator';
-import { IsText } from '../../common/validation/text-field';
-import { DELIVERY_STATUSES, type DeliveryStatus } from '../outbox.entity';
-import { PAYMENT_EVENT_TYPES, type PaymentEventType } from '../payment-event';
+import { IsText } from '../common/validation/text-field';
+import type { DeliveryFilter } from '../notifications/deliveries.service';
+import { DELIVERY_STATUSES, type DeliveryStatus } from '../notifications/outbox.entity';
+import { PAYMENT_EVENT_TYPES, type PaymentEventType } from '../notifications/payment-event';
 
-export class DeliveryFilterDto {
+export class DeliveryFilterDto implements DeliveryFilter {
   @ApiPropertyOptional({ enum: DELIVERY_STATUSES, enumName: 'DeliveryStatus', example: 'FAILED' })
   @IsOptional()
   @IsIn(DELIVERY_STATUSES)

@@ -12,11 +12,11 @@ import { Reflector } from '@nestjs/core';
 import type { Response } from 'express';
 import { Redis } from 'ioredis';
 import { from, lastValueFrom, type Observable, of } from 'rxjs';
-import { AppConfig } from '../../config/app-config';
-import { MetricsService } from '../../metrics/metrics.service';
-import { IdempotencyKeyInUse, IdempotencyKeyInvalid, IdempotencyKeyReused } from '../errors/domain-error';
-import { toHttpError } from '../errors/http-error';
-import { REDIS } from '../redis/redis.module';
+import { AppConfig } from '../config/app-config';
+import { MetricsService } from '../metrics/metrics.service';
+import { IdempotencyKeyInUse, IdempotencyKeyInvalid, IdempotencyKeyReused } from '../common/errors/domain-error';
+import { toHttpError } from '../common/errors/http-error';
+import { REDIS } from '../common/redis/redis.module';
 import {
   CLAIM_ALONGSIDE,
   GuardReplay,

@@ -4,7 +4,7 @@ import type { Redis } from 'ioredis';
 import type { DataSource } from 'typeorm';
 import type { Clock } from '../../common/clock';
 import type { MetricsService } from '../../metrics/metrics.service';
-import { AdminAudit } from '../outbox.entity';
+import { AdminAudit } from './admin-audit.entity';
 
 /** Why an admin credential was refused (never the credential itself). */
 export type SignInFailure = 'unknown_token' | 'malformed_header';
