@@ -1,7 +1,5 @@
 import { Inject, Injectable, Logger } from '@nestjs/common';
-import { InjectDataSource } from '@nestjs/typeorm';
 import { Gauge } from 'prom-client';
-import type { DataSource } from 'typeorm';
 import { Clock } from '../common/clock';
 import { AppConfig } from '../config/app-config';
 import { CHANNELS } from '../gateways/gateway.types';
@@ -11,10 +9,10 @@ import { type CollectSource, MetricsService } from './metrics.service';
 import { SnapshotCache } from './snapshot-cache';
 
 /** Statuses whose oldest payment is reported: the ones recovery must move on by itself. */
-const AGED_STATUSES = ['PAYING', 'CLOSING'] as const;
+export const AGED_STATUSES = ['PAYING', 'CLOSING'] as const;
 
-/** What one round of queries read; a part is undefined when its query failed. */
-interface Snapshot {
+/** What one round of reads returned; a part is undefined when its read failed or nobody registered it. */
+export interface Snapshot {
   payments?: Sample<'status' | 'channel'>[];
   oldest?: { status: string; channel: string; oldest: Date }[];
   oldestRefunds?: { channel: string; oldest: Date }[];
@@ -22,11 +20,17 @@ interface Snapshot {
   failedDeliveries?: Sample<'partner'>[];
 }
 
+type Reader<K extends keyof Snapshot> = { source: CollectSource; read: () => Promise<NonNullable<Snapshot[K]>> };
+
+/** The parts, in the order they are read. */
+const PARTS: readonly (keyof Snapshot)[] = ['payments', 'oldest', 'oldestRefunds', 'outbox', 'failedDeliveries'];
+
 type Fill<L extends string> = (gauge: Gauge<L>, snapshot: Snapshot, now: Date) => void;
 
 /**
  * Gauges read from MariaDB when Prometheus scrapes (prom-client `collect()`), so they are the same on every
- * instance. All reads are served from one snapshot kept for METRICS_DB_CACHE_MS, and each read is an
+ * instance. The modules that own the tables register the reads (`readFrom`, through their repositories):
+ * metrics runs no SQL of its own. All reads are served from one snapshot kept for METRICS_DB_CACHE_MS, and each read is an
  * index-only scan or range: payments by (status, channel, created_at), open refunds by next_query_at,
  * outbox by (published_at, …), deliveries by (status, partner, …). A failed read leaves its gauges out of
  * that scrape and counts in payment_center_metrics_collect_errors_total; the rest of the scrape is served.
@@ -35,9 +39,9 @@ type Fill<L extends string> = (gauge: Gauge<L>, snapshot: Snapshot, now: Date) =
 export class DatabaseGauges {
   private readonly logger = new Logger(DatabaseGauges.name);
   private readonly snapshot: SnapshotCache<Snapshot>;
+  private readonly readers = new Map<keyof Snapshot, Reader<keyof Snapshot>>();
 
   constructor(
-    @InjectDataSource() private readonly dataSource: DataSource,
     @Inject(MetricsService) private readonly metrics: MetricsService,
     @Inject(AppConfig) private readonly config: AppConfig,
     @Inject(Clock) private readonly clock: Clock,
@@ -124,40 +128,22 @@ export class DatabaseGauges {
     });
   }
 
+  /** Registers what a part of the snapshot is read from; the owner of the table calls it at start. */
+  readFrom<K extends keyof Snapshot>(
+    part: K,
+    source: CollectSource,
+    read: () => Promise<NonNullable<Snapshot[K]>>,
+  ): void {
+    this.readers.set(part, { source, read });
+  }
+
   private async load(): Promise<Snapshot> {
-    const payments = await this.read('payments', async () => {
-      const rows = await this.dataSource.query<{ status: string; channel: string; n: string }[]>(
-        'SELECT status, channel, COUNT(*) AS n FROM payments GROUP BY status, channel',
-      );
-      return rows.map((r) => ({ labels: { status: r.status, channel: r.channel }, value: Number(r.n) }));
-    });
-    const oldest = await this.read('payment_ages', () =>
-      this.dataSource.query<{ status: string; channel: string; oldest: Date }[]>(
-        `SELECT status, channel, MIN(created_at) AS oldest FROM payments
-          WHERE status IN (?) GROUP BY status, channel`,
-        [AGED_STATUSES],
-      ),
-    );
-    // Settled refunds have no next query time: the range on ix_refunds_next_query holds the open ones only.
-    const oldestRefunds = await this.read('refund_ages', () =>
-      this.dataSource.query<{ channel: string; oldest: Date }[]>(
-        `SELECT channel, MIN(created_at) AS oldest FROM refunds
-          WHERE next_query_at IS NOT NULL AND status = 'REFUNDING' GROUP BY channel`,
-      ),
-    );
-    const outbox = await this.read('outbox', async () => {
-      const [row] = await this.dataSource.query<{ n: string; oldest: Date | null }[]>(
-        'SELECT COUNT(*) AS n, MIN(created_at) AS oldest FROM outbox_events WHERE published_at IS NULL',
-      );
-      return { unpublished: Number(row.n), oldest: row.oldest };
-    });
-    const failedDeliveries = await this.read('deliveries', async () => {
-      const rows = await this.dataSource.query<{ partner: string; n: string }[]>(
-        `SELECT partner, COUNT(*) AS n FROM event_deliveries WHERE status = 'FAILED' GROUP BY partner`,
-      );
-      return rows.map((r) => ({ labels: { partner: r.partner }, value: Number(r.n) }));
-    });
-    return { payments, oldest, oldestRefunds, outbox, failedDeliveries };
+    const snapshot: Snapshot = {};
+    for (const part of PARTS) {
+      const reader = this.readers.get(part);
+      if (reader) (snapshot as Record<string, unknown>)[part] = await this.read(reader.source, reader.read);
+    }
+    return snapshot;
   }
 
   private async read<T>(source: CollectSource, query: () => Promise<T>): Promise<T | undefined> {

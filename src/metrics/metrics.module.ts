@@ -15,6 +15,6 @@ import { MetricsTokenGuard } from './metrics-token.guard';
 @Module({
   controllers: [MetricsController],
   providers: [MetricsService, DatabaseGauges, MetricsTokenGuard, { provide: APP_GUARD, useClass: MatchedRouteGuard }],
-  exports: [MetricsService],
+  exports: [MetricsService, DatabaseGauges],
 })
 export class MetricsModule {}

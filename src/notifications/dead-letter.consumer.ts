@@ -1,12 +1,11 @@
 import { Inject, Injectable, Logger, type OnApplicationBootstrap, type OnApplicationShutdown } from '@nestjs/common';
-import { InjectDataSource } from '@nestjs/typeorm';
 import type { ChannelWrapper } from 'amqp-connection-manager';
 import type { ConfirmChannel, ConsumeMessage } from 'amqplib';
-import type { DataSource } from 'typeorm';
 import { Clock } from '../common/clock';
 import { AppConfig } from '../config/app-config';
 import { MetricsService } from '../metrics/metrics.service';
 import { AmqpConnection } from './amqp.connection';
+import { OutboxRepository } from './outbox.repository';
 import { DEAD_LETTER_QUEUE } from './payment-event';
 
 /**
@@ -20,7 +19,7 @@ export class DeadLetterConsumer implements OnApplicationBootstrap, OnApplication
   private channel?: ChannelWrapper;
 
   constructor(
-    @InjectDataSource() private readonly dataSource: DataSource,
+    @Inject(OutboxRepository) private readonly outbox: OutboxRepository,
     @Inject(AmqpConnection) private readonly amqp: AmqpConnection,
     @Inject(AppConfig) private readonly config: AppConfig,
     @Inject(Clock) private readonly clock: Clock,
@@ -51,12 +50,13 @@ export class DeadLetterConsumer implements OnApplicationBootstrap, OnApplication
       const partner = queue.startsWith('partner.') ? queue.slice('partner.'.length) : undefined;
       if (eventId && partner) {
         const now = this.clock.now();
-        const marked = await this.dataSource.query<{ affectedRows: number }>(
-          `UPDATE event_deliveries SET status = 'FAILED', failed_at = ?, updated_at = ?, last_error = ?
-            WHERE event_id = ? AND partner = ?`,
-          [now, now, `dead-lettered from ${queue}: ${reason}`.slice(0, 512), eventId, partner],
+        const marked = await this.outbox.markDeadLettered(
+          eventId,
+          partner,
+          `dead-lettered from ${queue}: ${reason}`,
+          now,
         );
-        if (marked.affectedRows > 0) this.metrics.deliveryFailed(partner);
+        if (marked > 0) this.metrics.deliveryFailed(partner);
         this.logger.warn(`event ${eventId} dead-lettered by partner ${partner} (${reason})`);
       } else {
         this.logger.warn(`dead letter without an event id or partner queue (queue=${queue})`);

@@ -1,22 +1,17 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
-import {
-  type DataSource,
-  type EntityManager,
-  type FindOptionsWhere,
-  In,
-  LessThan,
-  MoreThanOrEqual,
-  And,
-} from 'typeorm';
+import type { DataSource, EntityManager } from 'typeorm';
 import { inTransaction } from '../database/transaction';
 import { Clock } from '../common/clock';
 import { DomainError } from '../common/errors/domain-error';
 import { AppConfig } from '../config/app-config';
 import { MetricsService } from '../metrics/metrics.service';
-import { type DeliveryStatus, EventDelivery, OutboxEvent } from './outbox.entity';
+import type { EventDelivery } from './outbox.entity';
 import { OutboxRelay } from './outbox.relay';
-import { partnerQueue, type PaymentEventType } from './payment-event';
+import { type DeliveryFilter, OutboxRepository } from './outbox.repository';
+import { partnerQueue } from './payment-event';
+
+export type { DeliveryFilter };
 
 export class DeliveryNotFound extends DomainError {
   readonly code = 'DELIVERY_NOT_FOUND';
@@ -30,16 +25,6 @@ export class DeliveryNotRetryable extends DomainError {
   constructor(id: string, status: string) {
     super(`Delivery ${id} is ${status}; only FAILED deliveries can be retried.`);
   }
-}
-
-/** Which deliveries: every field narrows; `from` inclusive, `to` exclusive (created at). */
-export interface DeliveryFilter {
-  status?: DeliveryStatus;
-  partner?: string;
-  eventType?: PaymentEventType;
-  from?: Date;
-  to?: Date;
-  limit?: number;
 }
 
 /**
@@ -89,22 +74,18 @@ export class DeliveriesService {
   constructor(
     @InjectDataSource() private readonly dataSource: DataSource,
     @Inject(OutboxRelay) private readonly relay: OutboxRelay,
+    @Inject(OutboxRepository) private readonly outbox: OutboxRepository,
     @Inject(AppConfig) private readonly config: AppConfig,
     @Inject(Clock) private readonly clock: Clock,
     @Inject(MetricsService) private readonly metrics: MetricsService,
   ) {}
 
   async list(filter: DeliveryFilter): Promise<DeliveryView[]> {
-    const rows = await this.dataSource.getRepository(EventDelivery).find({
-      where: this.where(filter),
-      order: { id: 'ASC' },
-      take: filter.limit ?? 100,
-    });
-    return rows.map(view);
+    return (await this.outbox.listDeliveries(filter, 100)).map(view);
   }
 
   async retryOne(id: string, audit: RetryAudit): Promise<DeliveryView> {
-    const delivery = await this.dataSource.getRepository(EventDelivery).findOneBy({ id });
+    const delivery = await this.outbox.findDelivery(id);
     if (!delivery) throw new DeliveryNotFound(id);
     if (delivery.status !== 'FAILED') throw new DeliveryNotRetryable(id, delivery.status);
     // The claim (FAILED → PENDING) and its audit row commit together; the publish runs after, outside.
@@ -113,7 +94,8 @@ export class DeliveriesService {
     );
     if (claimed.length === 0) await audit('delivery.retry', { id }, 0); // another retry took it just now
     for (const one of claimed) await this.send(one);
-    const after = await this.dataSource.getRepository(EventDelivery).findOneByOrFail({ id });
+    const after = await this.outbox.findDelivery(id);
+    if (!after) throw new DeliveryNotFound(id);
     return view(after);
   }
 
@@ -122,11 +104,7 @@ export class DeliveriesService {
     dryRun: boolean,
     audit: RetryAudit,
   ): Promise<{ matched: number; retried: number; dryRun: boolean }> {
-    const failed = await this.dataSource.getRepository(EventDelivery).find({
-      where: this.where({ ...filter, status: 'FAILED' }),
-      order: { id: 'ASC' },
-      take: filter.limit ?? 1000,
-    });
+    const failed = await this.outbox.listDeliveries({ ...filter, status: 'FAILED' }, 1000);
     if (dryRun) {
       await audit('delivery.retry_bulk.dry_run', filter, failed.length);
       return { matched: failed.length, retried: 0, dryRun };
@@ -150,14 +128,16 @@ export class DeliveriesService {
   ): Promise<EventDelivery[]> {
     if (deliveries.length === 0) return [];
     return inTransaction(this.dataSource, async (manager) => {
-      const repository = manager.getRepository(EventDelivery);
-      const still = await repository.find({
-        where: { id: In(deliveries.map((d) => d.id)), status: 'FAILED' },
-        lock: { mode: 'pessimistic_write' },
-        order: { id: 'ASC' },
-      });
+      const still = await this.outbox.lockFailedDeliveries(
+        manager,
+        deliveries.map((d) => d.id),
+      );
       if (still.length === 0) return [];
-      await repository.update({ id: In(still.map((d) => d.id)) }, { status: 'PENDING', updatedAt: this.clock.now() });
+      await this.outbox.reopenDeliveries(
+        manager,
+        still.map((d) => d.id),
+        this.clock.now(),
+      );
       await record(
         manager,
         still.map((d) => d.id),
@@ -168,37 +148,19 @@ export class DeliveriesService {
 
   /** Publishes a claimed (PENDING) delivery's event to its partner's queue; true when the broker confirmed it. */
   private async send(delivery: EventDelivery): Promise<boolean> {
-    const event = await this.dataSource.getRepository(OutboxEvent).findOneByOrFail({ eventId: delivery.eventId });
+    const event = await this.outbox.findEvent(delivery.eventId);
+    if (!event) throw new Error(`event ${delivery.eventId} of delivery ${delivery.id} is missing from the outbox`);
     const partner = this.config.partners.find((p) => p.name === delivery.partner);
     try {
       if (!partner) throw new Error(`partner ${delivery.partner} is no longer configured`);
       // The default exchange routes by queue name: only this partner's queue gets it.
       await this.relay.send('', partnerQueue(partner.name), event, [partner]);
-      const done = this.clock.now();
-      await this.dataSource.query(
-        `UPDATE event_deliveries SET status = 'PUBLISHED', published_at = ?, attempts = attempts + 1,
-                last_error = NULL, updated_at = ? WHERE id = ? AND status = 'PENDING'`,
-        [done, done, delivery.id],
-      );
+      await this.outbox.markRetryPublished(delivery.id, this.clock.now());
       return true;
     } catch (error) {
-      await this.dataSource.query(
-        `UPDATE event_deliveries SET status = 'FAILED', last_error = ?, updated_at = ? WHERE id = ? AND status = 'PENDING'`,
-        [`retry failed: ${(error as Error).message}`.slice(0, 512), this.clock.now(), delivery.id],
-      );
+      await this.outbox.markRetryFailed(delivery.id, `retry failed: ${(error as Error).message}`, this.clock.now());
       this.metrics.deliveryFailed(delivery.partner);
       return false;
     }
-  }
-
-  private where(filter: DeliveryFilter): FindOptionsWhere<EventDelivery> {
-    const where: FindOptionsWhere<EventDelivery> = {};
-    if (filter.status) where.status = filter.status;
-    if (filter.partner) where.partner = filter.partner;
-    if (filter.eventType) where.eventType = filter.eventType;
-    if (filter.from && filter.to) where.createdAt = And(MoreThanOrEqual(filter.from), LessThan(filter.to));
-    else if (filter.from) where.createdAt = MoreThanOrEqual(filter.from);
-    else if (filter.to) where.createdAt = LessThan(filter.to);
-    return where;
   }
 }

@@ -5,6 +5,8 @@ import { DeadLetterConsumer } from './dead-letter.consumer';
 import { DeliveriesService } from './deliveries.service';
 import { EventDelivery, OutboxEvent } from './outbox.entity';
 import { OutboxRelay } from './outbox.relay';
+import { OutboxGauges } from './outbox-gauges';
+import { OutboxRepository } from './outbox.repository';
 import { OutboxWriter } from './outbox.writer';
 
 export const NOTIFICATIONS_ENTITIES = [OutboxEvent, EventDelivery];
@@ -12,7 +14,15 @@ export const NOTIFICATIONS_ENTITIES = [OutboxEvent, EventDelivery];
 /** The outbox, its relay to RabbitMQ, and deliveries per partner (the admin API retries them through DeliveriesService). */
 @Module({
   imports: [TypeOrmModule.forFeature(NOTIFICATIONS_ENTITIES)],
-  providers: [AmqpConnection, OutboxWriter, OutboxRelay, DeadLetterConsumer, DeliveriesService],
+  providers: [
+    AmqpConnection,
+    OutboxRepository,
+    OutboxGauges,
+    OutboxWriter,
+    OutboxRelay,
+    DeadLetterConsumer,
+    DeliveriesService,
+  ],
   exports: [OutboxWriter, OutboxRelay, AmqpConnection, DeliveriesService],
 })
 export class NotificationsModule {}

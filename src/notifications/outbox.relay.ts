@@ -6,11 +6,11 @@ import type { DataSource, EntityManager } from 'typeorm';
 import { Clock } from '../common/clock';
 import { withLogContext } from '../common/logging/log-context';
 import { AppConfig } from '../config/app-config';
-import { runSql } from '../database/sql';
 import { inTransaction } from '../database/transaction';
 import { MetricsService } from '../metrics/metrics.service';
 import { AmqpConnection } from './amqp.connection';
-import { OutboxEvent } from './outbox.entity';
+import type { OutboxEvent } from './outbox.entity';
+import { type ClaimedEvent, OutboxRepository } from './outbox.repository';
 import { PAYMENT_EVENTS_EXCHANGE, SIGNATURE_HEADER, signatureHeader } from './payment-event';
 
 const MAX_BACKOFF_MS = 60_000;
@@ -41,6 +41,7 @@ export class OutboxRelay implements OnApplicationBootstrap, OnApplicationShutdow
 
   constructor(
     @InjectDataSource() private readonly dataSource: DataSource,
+    @Inject(OutboxRepository) private readonly outbox: OutboxRepository,
     @Inject(AmqpConnection) private readonly amqp: AmqpConnection,
     @Inject(AppConfig) private readonly config: AppConfig,
     @Inject(Clock) private readonly clock: Clock,
@@ -139,24 +140,13 @@ export class OutboxRelay implements OnApplicationBootstrap, OnApplicationShutdow
    * Takes up to a batch of due events, locked with SKIP LOCKED (rows another relay holds are passed over,
    * not waited for), and leases them to this instance.
    */
-  private async claim(manager: EntityManager, now: Date): Promise<ClaimedEvent[]> {
-    const due = await runSql<ClaimedEvent[]>(
-      this.dataSource,
-      manager,
-      `SELECT id, event_id AS eventId, type, payment_no AS paymentNo, body, attempts, created_at AS createdAt
-         FROM outbox_events
-        WHERE published_at IS NULL AND next_attempt_at <= ?
-        ORDER BY next_attempt_at, id LIMIT ? FOR UPDATE SKIP LOCKED`,
-      [now, this.config.relay.batchSize],
-    );
-    if (due.length === 0) return [];
-    await runSql(
-      this.dataSource,
-      manager,
-      'UPDATE outbox_events SET claimed_by = ?, next_attempt_at = ? WHERE id IN (?)',
-      [this.instanceId, new Date(now.getTime() + this.config.relay.claimLeaseMs), due.map((row) => row.id)],
-    );
-    return due;
+  private claim(manager: EntityManager, now: Date): Promise<ClaimedEvent[]> {
+    return this.outbox.claimDueSkippingLocked(manager, {
+      now,
+      limit: this.config.relay.batchSize,
+      instanceId: this.instanceId,
+      leaseUntil: new Date(now.getTime() + this.config.relay.claimLeaseMs),
+    });
   }
 
   /**
@@ -167,12 +157,7 @@ export class OutboxRelay implements OnApplicationBootstrap, OnApplicationShutdow
    */
   private async withPendingDeliveries(events: readonly ClaimedEvent[]): Promise<Claimed[]> {
     if (events.length === 0) return [];
-    const rows = await runSql<{ id: string; event_id: string; partner: string }[]>(
-      this.dataSource,
-      undefined,
-      `SELECT id, event_id, partner FROM event_deliveries WHERE event_id IN (?) AND status = 'PENDING'`,
-      [events.map((event) => event.eventId)],
-    );
+    const rows = await this.outbox.pendingDeliveriesOf(events.map((event) => event.eventId));
     const byEvent = new Map<string, PendingDelivery[]>();
     for (const row of rows) {
       const list = byEvent.get(row.event_id) ?? [];
@@ -193,23 +178,19 @@ export class OutboxRelay implements OnApplicationBootstrap, OnApplicationShutdow
     if (confirmed.length === 0) return false;
     const sent = confirmed.flatMap((c) => c.deliveries);
     if (sent.length > 0) {
-      await runSql(
-        this.dataSource,
+      await this.outbox.markDeliveriesPublished(
         manager,
-        `UPDATE event_deliveries SET status = 'PUBLISHED', published_at = ?, attempts = attempts + 1, updated_at = ?
-          WHERE id IN (?) AND status = 'PENDING'`,
-        [now, now, sent.map((delivery) => delivery.id)],
+        sent.map((delivery) => delivery.id),
+        now,
       );
     }
-    const marked = await runSql<{ affectedRows: number }>(
-      this.dataSource,
+    const marked = await this.outbox.markEventsPublished(
       manager,
-      `UPDATE outbox_events SET published_at = ?, claimed_by = NULL, attempts = attempts + 1, last_error = NULL
-        WHERE id IN (?) AND claimed_by = ? AND published_at IS NULL`,
-      [now, confirmed.map(({ event }) => event.id), this.instanceId],
+      confirmed.map(({ event }) => event.id),
+      this.instanceId,
+      now,
     );
-    // mysql2 connects with CLIENT_FOUND_ROWS: affectedRows counts the rows the WHERE matched.
-    return marked.affectedRows === confirmed.length;
+    return marked === confirmed.length;
   }
 
   /** Sends one event to its pending partners; true when it may be marked published (confirmed, or nothing to send). */
@@ -266,16 +247,9 @@ export class OutboxRelay implements OnApplicationBootstrap, OnApplicationShutdow
     const now = this.clock.now();
     const backoff = Math.min(1000 * 2 ** event.attempts, MAX_BACKOFF_MS);
     this.logger.warn(`event ${event.eventId} not published (attempt ${event.attempts + 1}): ${reason}`);
-    await this.dataSource.query(
-      `UPDATE outbox_events SET attempts = attempts + 1, last_error = ?, next_attempt_at = ?, claimed_by = NULL
-        WHERE id = ? AND claimed_by = ?`,
-      [reason.slice(0, 512), new Date(now.getTime() + backoff), event.id, this.instanceId],
-    );
+    await this.outbox.markEventAttemptFailed(event.id, this.instanceId, reason, new Date(now.getTime() + backoff));
   }
 }
-
-/** What the relay reads of a claimed outbox row. */
-type ClaimedEvent = Pick<OutboxEvent, 'id' | 'eventId' | 'type' | 'paymentNo' | 'body' | 'attempts' | 'createdAt'>;
 
 /** A delivery row still to be made: which partner, and the row to mark once the broker confirmed. */
 interface PendingDelivery {

@@ -1,12 +1,11 @@
 import { Inject, Injectable } from '@nestjs/common';
-import { InjectDataSource } from '@nestjs/typeorm';
 import { randomUUID } from 'node:crypto';
-import type { DataSource, EntityManager } from 'typeorm';
+import type { EntityManager } from 'typeorm';
 import { AppConfig } from '../config/app-config';
-import { EntityRows } from '../database/entity-rows';
 import { afterCommit } from '../database/transaction';
 import { EventDelivery, OutboxEvent } from './outbox.entity';
 import { OutboxRelay } from './outbox.relay';
+import { OutboxRepository } from './outbox.repository';
 import {
   eventPayment,
   eventTypeForStatus,
@@ -27,17 +26,11 @@ import {
  */
 @Injectable()
 export class OutboxWriter {
-  private readonly eventRows: EntityRows<OutboxEvent>;
-  private readonly deliveryRows: EntityRows<EventDelivery>;
-
   constructor(
     @Inject(AppConfig) private readonly config: AppConfig,
     @Inject(OutboxRelay) private readonly relay: OutboxRelay,
-    @InjectDataSource() dataSource: DataSource,
-  ) {
-    this.eventRows = new EntityRows(dataSource, OutboxEvent);
-    this.deliveryRows = new EntityRows(dataSource, EventDelivery);
-  }
+    @Inject(OutboxRepository) private readonly outbox: OutboxRepository,
+  ) {}
 
   /**
    * The partner event for the payment's current state, if partners are told about it (see
@@ -90,7 +83,7 @@ export class OutboxWriter {
       payment: event.payment,
       ...(event.refund ? { refund: event.refund } : {}),
     };
-    await this.eventRows.insert(
+    await this.outbox.insertEvent(
       manager,
       Object.assign(new OutboxEvent(), {
         eventId: body.id,
@@ -109,7 +102,7 @@ export class OutboxWriter {
     );
     const partners = this.config.partners.filter((p) => p.bindings.some((b) => topicMatches(b, body.type)));
     if (partners.length > 0) {
-      await this.deliveryRows.insertMany(
+      await this.outbox.insertDeliveries(
         manager,
         partners.map((partner) =>
           Object.assign(new EventDelivery(), {

@@ -16,6 +16,7 @@ import { OrphanNotificationsRepository } from './intake/orphan-notifications.rep
 import { PaymentsController } from './payments.controller';
 import { PaymentsRepository } from './payments.repository';
 import { StartPaymentUseCase } from './start-payment.use-case';
+import { PaymentGauges } from './payment-gauges';
 import { PaymentRecovery } from './recovery/payment-recovery.handler';
 import { RecoveryEngine } from './recovery/recovery-engine';
 import { QueryJobsProcessor } from './recovery/query-jobs.processor';
@@ -57,6 +58,7 @@ import { RefundsService } from './refunds/refunds.service';
     PaymentCenter,
     QueryScheduler,
     RecoveryEngine,
+    PaymentGauges,
     PaymentRecovery,
     QueryJobsProcessor,
     Reconciler,

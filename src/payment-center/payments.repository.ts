@@ -319,6 +319,25 @@ export class PaymentsRepository {
     );
   }
 
+  /** Payments by status and channel (an index-only scan of ix_payments_status_*), for the gauges. */
+  async countByStatusAndChannel(): Promise<{ status: string; channel: string; count: number }[]> {
+    const rows = await this.paymentRows.run<{ status: string; channel: string; n: string | number }[]>(
+      undefined,
+      'SELECT status, channel, COUNT(*) AS n FROM payments GROUP BY status, channel',
+      [],
+    );
+    return rows.map((row) => ({ status: row.status, channel: row.channel, count: Number(row.n) }));
+  }
+
+  /** When the oldest payment in each of `statuses` was created, by status and channel, for the gauges. */
+  oldestCreatedIn(statuses: readonly string[]): Promise<{ status: string; channel: string; oldest: Date }[]> {
+    return this.paymentRows.run(
+      undefined,
+      `SELECT status, channel, MIN(created_at) AS oldest FROM payments WHERE status IN (?) GROUP BY status, channel`,
+      [statuses],
+    );
+  }
+
   attemptsOf(paymentNo: string): Promise<PaymentAttempt[]> {
     return this.dataSource.getRepository(PaymentAttempt).find({ where: { paymentNo }, order: { id: 'ASC' } });
   }

@@ -190,6 +190,19 @@ export class RefundsRepository {
     return refund;
   }
 
+  /**
+   * When the oldest open (REFUNDING) refund was created, by channel, for the gauges. Settled refunds have no
+   * next query time: the range on ix_refunds_next_query holds the open ones only.
+   */
+  oldestOpenByChannel(): Promise<{ channel: string; oldest: Date }[]> {
+    return this.rows.run(
+      undefined,
+      `SELECT channel, MIN(created_at) AS oldest FROM refunds
+        WHERE next_query_at IS NOT NULL AND status = 'REFUNDING' GROUP BY channel`,
+      [],
+    );
+  }
+
   private async sumFen(manager: EntityManager, where: string, parameters: unknown[]): Promise<Fen> {
     const [row] = await this.rows.run<{ total: string | number }[]>(
       manager,

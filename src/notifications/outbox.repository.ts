@@ -1,0 +1,217 @@
+import { Injectable } from '@nestjs/common';
+import { InjectDataSource } from '@nestjs/typeorm';
+import type { DataSource, EntityManager } from 'typeorm';
+import { EntityRows } from '../database/entity-rows';
+import { type DeliveryStatus, EventDelivery, OutboxEvent } from './outbox.entity';
+
+/** What the relay reads of a claimed outbox row. */
+export type ClaimedEvent = Pick<
+  OutboxEvent,
+  'id' | 'eventId' | 'type' | 'paymentNo' | 'body' | 'attempts' | 'createdAt'
+>;
+
+/** Which deliveries: every field narrows; `from` inclusive, `to` exclusive (created at). */
+export interface DeliveryFilter {
+  status?: DeliveryStatus;
+  partner?: string;
+  eventType?: string;
+  from?: Date;
+  to?: Date;
+  limit?: number;
+}
+
+/**
+ * All SQL on the outbox (outbox_events) and its delivery records (event_deliveries): plain statements
+ * (EntityRows), one per step. Methods named claim* and lock* take row locks and need the caller's
+ * transaction; the mark* methods are conditional updates that say what they still require of the row.
+ */
+@Injectable()
+export class OutboxRepository {
+  private readonly events: EntityRows<OutboxEvent>;
+  private readonly deliveries: EntityRows<EventDelivery>;
+
+  constructor(@InjectDataSource() dataSource: DataSource) {
+    this.events = new EntityRows(dataSource, OutboxEvent);
+    this.deliveries = new EntityRows(dataSource, EventDelivery);
+  }
+
+  // Writing events (in the transaction of the change they announce)
+
+  async insertEvent(manager: EntityManager, event: OutboxEvent): Promise<void> {
+    await this.events.insert(manager, event);
+  }
+
+  async insertDeliveries(manager: EntityManager, deliveries: EventDelivery[]): Promise<void> {
+    await this.deliveries.insertMany(manager, deliveries);
+  }
+
+  // The relay
+
+  /**
+   * Up to `limit` due unpublished events, oldest first, locked FOR UPDATE SKIP LOCKED (rows another relay
+   * holds are passed over, not waited for), then leased to `instanceId` until `leaseUntil`.
+   */
+  async claimDueSkippingLocked(
+    manager: EntityManager,
+    claim: { now: Date; limit: number; instanceId: string; leaseUntil: Date },
+  ): Promise<ClaimedEvent[]> {
+    const due = await this.events.run<ClaimedEvent[]>(
+      manager,
+      `SELECT id, event_id AS eventId, type, payment_no AS paymentNo, body, attempts, created_at AS createdAt
+         FROM outbox_events
+        WHERE published_at IS NULL AND next_attempt_at <= ?
+        ORDER BY next_attempt_at, id LIMIT ? FOR UPDATE SKIP LOCKED`,
+      [claim.now, claim.limit],
+    );
+    if (due.length === 0) return [];
+    await this.events.run(manager, 'UPDATE outbox_events SET claimed_by = ?, next_attempt_at = ? WHERE id IN (?)', [
+      claim.instanceId,
+      claim.leaseUntil,
+      due.map((row) => row.id),
+    ]);
+    return due;
+  }
+
+  /** The deliveries of `eventIds` not published yet (a plain read, after the claim has committed). */
+  pendingDeliveriesOf(eventIds: readonly string[]): Promise<{ id: string; event_id: string; partner: string }[]> {
+    return this.deliveries.run(
+      undefined,
+      `SELECT id, event_id, partner FROM event_deliveries WHERE event_id IN (?) AND status = 'PENDING'`,
+      [eventIds],
+    );
+  }
+
+  /** Delivery rows the broker confirmed, still PENDING: PUBLISHED. */
+  async markDeliveriesPublished(manager: EntityManager, ids: readonly string[], now: Date): Promise<void> {
+    await this.deliveries.run(
+      manager,
+      `UPDATE event_deliveries SET status = 'PUBLISHED', published_at = ?, attempts = attempts + 1, updated_at = ?
+        WHERE id IN (?) AND status = 'PENDING'`,
+      [now, now, ids],
+    );
+  }
+
+  /**
+   * Events the broker confirmed, only while the claim is still `instanceId`'s. Returns how many rows the
+   * WHERE matched (mysql2 connects with CLIENT_FOUND_ROWS).
+   */
+  async markEventsPublished(
+    manager: EntityManager,
+    ids: readonly string[],
+    instanceId: string,
+    now: Date,
+  ): Promise<number> {
+    const marked = await this.events.run<{ affectedRows: number }>(
+      manager,
+      `UPDATE outbox_events SET published_at = ?, claimed_by = NULL, attempts = attempts + 1, last_error = NULL
+        WHERE id IN (?) AND claimed_by = ? AND published_at IS NULL`,
+      [now, ids, instanceId],
+    );
+    return marked.affectedRows;
+  }
+
+  /** A publish that failed: the event comes due again at `nextAttemptAt`, if the claim is still ours. */
+  async markEventAttemptFailed(id: string, instanceId: string, reason: string, nextAttemptAt: Date): Promise<void> {
+    await this.events.run(
+      undefined,
+      `UPDATE outbox_events SET attempts = attempts + 1, last_error = ?, next_attempt_at = ?, claimed_by = NULL
+        WHERE id = ? AND claimed_by = ?`,
+      [reason.slice(0, 512), nextAttemptAt, id, instanceId],
+    );
+  }
+
+  findEvent(eventId: string): Promise<OutboxEvent | null> {
+    return this.events.selectOne(undefined, 'event_id = ?', [eventId]);
+  }
+
+  // Deliveries: operators' list and retry, the dead-letter watcher
+
+  listDeliveries(filter: DeliveryFilter, defaultLimit: number): Promise<EventDelivery[]> {
+    const where: string[] = [];
+    const values: unknown[] = [];
+    const add = (clause: string, value: unknown) => {
+      where.push(clause);
+      values.push(value);
+    };
+    if (filter.status) add('status = ?', filter.status);
+    if (filter.partner) add('partner = ?', filter.partner);
+    if (filter.eventType) add('event_type = ?', filter.eventType);
+    if (filter.from) add('created_at >= ?', filter.from);
+    if (filter.to) add('created_at < ?', filter.to);
+    values.push(filter.limit ?? defaultLimit);
+    return this.deliveries.select(
+      undefined,
+      where.length ? where.join(' AND ') : 'TRUE',
+      values,
+      'ORDER BY id ASC LIMIT ?',
+    );
+  }
+
+  findDelivery(id: string): Promise<EventDelivery | null> {
+    return this.deliveries.selectOne(undefined, 'id = ?', [id]);
+  }
+
+  /** Those of `ids` still FAILED, under their row locks (a concurrent retry waits, then finds them PENDING). */
+  lockFailedDeliveries(manager: EntityManager, ids: readonly string[]): Promise<EventDelivery[]> {
+    return this.deliveries.select(manager, "id IN (?) AND status = 'FAILED'", [ids], 'ORDER BY id ASC FOR UPDATE');
+  }
+
+  /** FAILED → PENDING for rows the caller locked: a retry claims them. */
+  async reopenDeliveries(manager: EntityManager, ids: readonly string[], now: Date): Promise<void> {
+    await this.deliveries.run(
+      manager,
+      "UPDATE event_deliveries SET status = 'PENDING', updated_at = ? WHERE id IN (?)",
+      [now, ids],
+    );
+  }
+
+  /** A retried delivery the broker confirmed, still PENDING: PUBLISHED. */
+  async markRetryPublished(id: string, now: Date): Promise<void> {
+    await this.deliveries.run(
+      undefined,
+      `UPDATE event_deliveries SET status = 'PUBLISHED', published_at = ?, attempts = attempts + 1,
+              last_error = NULL, updated_at = ? WHERE id = ? AND status = 'PENDING'`,
+      [now, now, id],
+    );
+  }
+
+  /** A retried delivery that failed, still PENDING: FAILED again, for the operators' list. */
+  async markRetryFailed(id: string, reason: string, now: Date): Promise<void> {
+    await this.deliveries.run(
+      undefined,
+      `UPDATE event_deliveries SET status = 'FAILED', last_error = ?, updated_at = ? WHERE id = ? AND status = 'PENDING'`,
+      [reason.slice(0, 512), now, id],
+    );
+  }
+
+  /** A partner's queue dead-lettered the event: its delivery is FAILED. Returns how many rows were marked. */
+  async markDeadLettered(eventId: string, partner: string, reason: string, now: Date): Promise<number> {
+    const marked = await this.deliveries.run<{ affectedRows: number }>(
+      undefined,
+      `UPDATE event_deliveries SET status = 'FAILED', failed_at = ?, updated_at = ?, last_error = ?
+        WHERE event_id = ? AND partner = ?`,
+      [now, now, reason.slice(0, 512), eventId, partner],
+    );
+    return marked.affectedRows;
+  }
+
+  // Gauges (read when Prometheus scrapes)
+
+  async unpublishedSummary(): Promise<{ unpublished: number; oldest: Date | null }> {
+    const [row] = await this.events.run<{ n: string | number; oldest: Date | null }[]>(
+      undefined,
+      'SELECT COUNT(*) AS n, MIN(created_at) AS oldest FROM outbox_events WHERE published_at IS NULL',
+      [],
+    );
+    return { unpublished: Number(row.n), oldest: row.oldest };
+  }
+
+  async failedDeliveriesByPartner(): Promise<{ partner: string; count: number }[]> {
+    const rows = await this.deliveries.run<{ partner: string; n: string | number }[]>(
+      undefined,
+      `SELECT partner, COUNT(*) AS n FROM event_deliveries WHERE status = 'FAILED' GROUP BY partner`,
+      [],
+    );
+    return rows.map((row) => ({ partner: row.partner, count: Number(row.n) }));
+  }
+}
