@@ -7,7 +7,7 @@
  * of many concurrent buyers through all three channels — with double submissions, double clicks and
  * channel switches — while it drops, duplicates, delays and reorders notifications, makes the vendor
  * answer 5xx, SIGKILLs app processes, stops RabbitMQ, flushes and restarts Redis and restarts MariaDB. A
- * partner consumer of its own crashes before acks now and then. When the faults stop it waits for the
+ * partner consumer of its own crashes between applying and acking now and then. When the faults stop it waits for the
  * system to settle, checks the books against the sandbox (the vendor's own record) and prints a table;
  * it exits 1 on any violation and names the orders.
  */
@@ -363,9 +363,17 @@ function startPartner(broken: boolean): { log: PartnerLog; stop: () => Promise<v
           if (!message) return;
           partner.deliveries++;
           const id = String(message.properties.messageId);
-          // Crashes before its ack now and then: the message comes again.
+          const apply = () => {
+            if (broken || !seen.has(id)) {
+              seen.add(id);
+              partner.effects.set(id, (partner.effects.get(id) ?? 0) + 1);
+            }
+          };
+          // Crashes now and then after applying a message and before its ack: the message comes again, and
+          // only deduplication by event id keeps its effect single.
           if (partner.deliveries % CRASH_EVERY === 0) {
             partner.crashedBeforeAck++;
+            apply();
             void connection?.close().catch(() => undefined);
             return;
           }
@@ -376,10 +384,7 @@ function startPartner(broken: boolean): { log: PartnerLog; stop: () => Promise<v
             channel.nack(message, false, true);
             return;
           }
-          if (broken || !seen.has(id)) {
-            seen.add(id);
-            partner.effects.set(id, (partner.effects.get(id) ?? 0) + 1);
-          }
+          apply();
           channel.ack(message);
         });
         await closed;
