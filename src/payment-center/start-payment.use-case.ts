@@ -22,7 +22,7 @@ import type { Payment } from './payment.entity';
 import { PaymentStateService } from './payment-state.service';
 import { PaymentsRepository } from './payments.repository';
 import { QueryScheduler } from './recovery/query-scheduler';
-import { queryDelayMs } from './recovery/recovery-schedule';
+import { firstQueryAt } from './recovery/recovery-schedule';
 
 export interface StartPaymentCommand {
   orderNo: string;
@@ -156,7 +156,7 @@ export class StartPaymentUseCase {
       return { kind: 'call_gateway', payment: open, description: intent.description, resumed: true };
     }
 
-    const firstQueryAt = new Date(now.getTime() + queryDelayMs(0, this.config.recovery));
+    const firstQuery = firstQueryAt(now, this.config.recovery);
     const started = await this.state.insertStarted(
       manager,
       {
@@ -180,10 +180,10 @@ export class StartPaymentUseCase {
         createdAt: now,
         updatedAt: now,
       },
-      { type: 'START', nextQueryAt: firstQueryAt },
+      { type: 'START', nextQueryAt: firstQuery },
     );
     // Committed as PAYING: from here on recovery owns it, even if this process dies before the vendor call.
-    this.scheduler.schedule(manager, started.payment.paymentNo, 0, firstQueryAt);
+    this.scheduler.schedule(manager, started.payment.paymentNo, 0, firstQuery);
     return { kind: 'call_gateway', payment: started.payment, description: intent.description, resumed: false };
   }
 
