@@ -7,14 +7,13 @@ import { getQueueToken } from '@nestjs/bull';
 import type { Queue } from 'bull';
 import { AmqpConnection } from '../src/notifications/amqp.connection';
 import { partnerQueue } from '../src/notifications/payment-event';
-import { PaymentStateService } from '../src/payment-center/payment-state.service';
 import { PAYMENT_QUERIES_QUEUE } from '../src/payment-center/recovery/query-scheduler';
 import { AmqpProbe, waitFor } from './support/amqp';
 import { launchBrowser, screenshotFor } from './support/browser';
 import { sqlPool } from './support/database';
 import { fakeGateways } from './support/fake-gateway';
 import { testPartners } from './support/partners';
-import { http, orderBody, type RunningApp, startApp, TestClock, uniqueId } from './support/test-app';
+import { http, orderBody, type RunningApp, startApp, TestClock, uniqueId, paymentState } from './support/test-app';
 
 const partner = testPartners('ac');
 const REJECTER = partner('rejecter', ['payment.succeeded']);
@@ -106,9 +105,11 @@ describe('Admin console, review resolution and queue board (e2e)', () => {
   async function reviewPayment() {
     const paying = await payingOrder();
     const nextQueryAt = new Date(Date.now() + 3_600_000);
-    await running.app
-      .get(PaymentStateService)
-      .apply(paying.paymentNo, { type: 'REVIEW_REQUIRED', reason: REVIEW_REASON, nextQueryAt });
+    await paymentState(running.app).apply(paying.paymentNo, {
+      type: 'REVIEW_REQUIRED',
+      reason: REVIEW_REASON,
+      nextQueryAt,
+    });
     return { ...paying, nextQueryAt };
   }
 
@@ -500,7 +501,7 @@ describe('Admin console, review resolution and queue board (e2e)', () => {
       });
       const paid = [await payingOrder(), await payingOrder()];
       for (const p of paid) {
-        await running.app.get(PaymentStateService).apply(p.paymentNo, {
+        await paymentState(running.app).apply(p.paymentNo, {
           type: 'PAID_CONFIRMED',
           gatewayTradeNo: uniqueId('4200'),
           paidAmountFen: p.amountFen,

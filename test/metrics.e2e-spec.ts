@@ -3,14 +3,13 @@ import type { Pool } from 'mysql2/promise';
 import { randomUUID } from 'node:crypto';
 import { sha256 } from '../src/idempotency/request-fingerprint';
 import { RecoveryEngine } from '../src/payment-center/recovery/recovery-engine';
-import { PaymentStateService } from '../src/payment-center/payment-state.service';
 import { TEST_APPLICATION_ID } from './support/api-keys';
 import { waitFor } from './support/amqp';
 import { sqlPool } from './support/database';
 import { fakeGateways } from './support/fake-gateway';
 import { parseScrape, type ScrapedSample, sampleValue } from './support/metrics';
 import { type RunningSandbox, startAppOnSandbox, startSandbox } from './support/sandbox';
-import { http, orderBody, type RunningApp, startApp, TestClock, uniqueId } from './support/test-app';
+import { http, orderBody, type RunningApp, startApp, TestClock, uniqueId, paymentState } from './support/test-app';
 
 const TOKEN = `metrics-${Date.now().toString(36)}-0123456789abcdef`;
 const DAY_S = 24 * 3600;
@@ -252,7 +251,7 @@ describe('Prometheus metrics at GET /metrics (e2e)', () => {
       expect(value(old, age, paying)).toBeGreaterThanOrEqual(40 * DAY_S - 60);
       expect(value(old, age, { status: 'PAYING', channel: 'alipay' })).toBeLessThan(30 * DAY_S);
 
-      const state = running.app.get(PaymentStateService);
+      const state = paymentState(running.app);
       const nextQueryAt = new Date(Date.now() + 3_600_000);
       await state.apply(paymentNo, { type: 'CLOSE_REQUESTED', reason: 'metrics test', nextQueryAt });
       const closed = await scrape();

@@ -4,13 +4,12 @@ import { join } from 'node:path';
 import { AmqpConnection } from '../src/notifications/amqp.connection';
 import { OutboxRelay } from '../src/notifications/outbox.relay';
 import { partnerQueue } from '../src/notifications/payment-event';
-import { PaymentStateService } from '../src/payment-center/payment-state.service';
 import { testPartners } from './support/partners';
 import { AmqpProbe, startBroker, stopBroker, waitFor } from './support/amqp';
 import { documentedPaymentFields } from './support/asyncapi';
 import { sqlPool } from './support/database';
 import { fakeGateways } from './support/fake-gateway';
-import { http, orderBody, type RunningApp, startApp, TestClock, uniqueId } from './support/test-app';
+import { http, orderBody, type RunningApp, startApp, TestClock, uniqueId, paymentState } from './support/test-app';
 
 // The example partner consumer's verifier, exactly the file partners copy.
 const { verifyPaymentEvent } = createRequire(join(process.cwd(), 'package.json'))(
@@ -82,7 +81,7 @@ describe('Payment events to partners over RabbitMQ (e2e)', () => {
   }
 
   function confirmPaid(paymentNo: string, amountFen: number, instance = app()) {
-    return instance.app.get(PaymentStateService).apply(paymentNo, {
+    return paymentState(instance.app).apply(paymentNo, {
       type: 'PAID_CONFIRMED',
       gatewayTradeNo: uniqueId('4200'),
       paidAmountFen: amountFen,
@@ -159,7 +158,7 @@ describe('Payment events to partners over RabbitMQ (e2e)', () => {
 
   it('only partners bound to the routing key get an event: a failed payment goes to `payment.#` only', async () => {
     const { paymentNo } = await payingOrder();
-    await app().app.get(PaymentStateService).apply(paymentNo, { type: 'FAILED_CONFIRMED', reason: 'PAYERROR' });
+    await paymentState(app().app).apply(paymentNo, { type: 'FAILED_CONFIRMED', reason: 'PAYERROR' });
     const [failed] = await probe.take(partnerQueue(ALL.name), 1);
     expect(failed.properties.type).toBe('payment.failed');
     expect(await probe.take(partnerQueue(PAID_ONLY.name), 1, 800)).toHaveLength(0);

@@ -9,7 +9,6 @@ import { API_KEY_BEARER } from '../src/common/openapi/api-decorators';
 import { ADMIN_SCOPES, type AdminTokenConfig } from '../src/config/environment';
 import { newTestApplication, TEST_API_KEY, TEST_APPLICATION_ID } from './support/api-keys';
 import { sqlPool } from './support/database';
-import { PaymentStateService } from '../src/payment-center/payment-state.service';
 import { launchBrowser } from './support/browser';
 import { FakeGateway } from './support/fake-gateway';
 import {
@@ -23,7 +22,7 @@ import {
   toOpenApiPath,
   validate,
 } from './support/openapi';
-import { type RunningApp, startApp, uniqueId, withTestKey } from './support/test-app';
+import { type RunningApp, startApp, uniqueId, withTestKey, paymentState } from './support/test-app';
 
 /**
  * What the app serves that is not part of the REST contract, and why. Every other route the app
@@ -458,7 +457,7 @@ describe('OpenAPI document (e2e)', () => {
     expect((read.body as { payments: unknown[] }).payments).toHaveLength(1);
 
     // Paid at the vendor, then refunded with the documented example body.
-    await running.app.get(PaymentStateService).apply(paymentNo, {
+    await paymentState(running.app).apply(paymentNo, {
       type: 'PAID_CONFIRMED',
       gatewayTradeNo: uniqueId('wx'),
       paidAmountFen: order.amountFen,

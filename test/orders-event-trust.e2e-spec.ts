@@ -2,12 +2,11 @@ import type { Pool } from 'mysql2/promise';
 import { randomUUID } from 'node:crypto';
 import { AmqpConnection } from '../src/notifications/amqp.connection';
 import { PAYMENT_EVENTS_EXCHANGE, partnerQueue, signatureHeader } from '../src/notifications/payment-event';
-import { PaymentStateService } from '../src/payment-center/payment-state.service';
 import { AmqpProbe, waitFor } from './support/amqp';
 import { sqlPool } from './support/database';
 import { fakeGateways } from './support/fake-gateway';
 import { testPartners } from './support/partners';
-import { http, orderBody, type RunningApp, startApp, TestClock, uniqueId } from './support/test-app';
+import { http, orderBody, type RunningApp, startApp, TestClock, uniqueId, paymentState } from './support/test-app';
 
 const ORDERS = testPartners('t')('trust', ['payment.#']);
 
@@ -130,7 +129,7 @@ describe('Orders does not take a payment event’s word for money (e2e, real Rab
   });
 
   function confirmPaid(paymentNo: string, amountFen: number) {
-    return instance.app.get(PaymentStateService).apply(paymentNo, {
+    return paymentState(instance.app).apply(paymentNo, {
       type: 'PAID_CONFIRMED',
       gatewayTradeNo: uniqueId('4200'),
       paidAmountFen: amountFen,

@@ -1,9 +1,8 @@
 import type { Pool } from 'mysql2/promise';
-import { PaymentStateService } from '../src/payment-center/payment-state.service';
 import { RecoveryEngine } from '../src/payment-center/recovery/recovery-engine';
 import { sqlPool } from './support/database';
 import { fakeGateways } from './support/fake-gateway';
-import { http, orderBody, type RunningApp, startApp, uniqueId } from './support/test-app';
+import { http, orderBody, type RunningApp, startApp, uniqueId, paymentState } from './support/test-app';
 
 describe('Checkout: orders and starting payments (e2e)', () => {
   const gateways = fakeGateways();
@@ -193,7 +192,7 @@ describe('Checkout: orders and starting payments (e2e)', () => {
   it('refuses to pay an order that is already paid: 409 ORDER_ALREADY_PAID, no new payment', async () => {
     const order = await createOrder();
     const started = await http('POST', url(`/api/orders/${order.orderNo}/pay`), { channel: 'wechat' });
-    await running.app.get(PaymentStateService).apply(started.body.paymentNo, {
+    await paymentState(running.app).apply(started.body.paymentNo, {
       type: 'PAID_CONFIRMED',
       gatewayTradeNo: uniqueId('wx'),
       paidAmountFen: order.amountFen,
@@ -319,7 +318,7 @@ describe('Checkout: orders and starting payments (e2e)', () => {
     const [row] = await rows<{ payment_no: string }>('SELECT payment_no FROM payments WHERE order_no = ?', [
       order.orderNo,
     ]);
-    await running.app.get(PaymentStateService).apply(row.payment_no, {
+    await paymentState(running.app).apply(row.payment_no, {
       type: 'PAID_CONFIRMED',
       gatewayTradeNo: uniqueId('up'),
       paidAmountFen: order.amountFen,

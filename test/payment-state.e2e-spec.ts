@@ -1,9 +1,9 @@
 import type { Pool } from 'mysql2/promise';
 import { IllegalTransition } from '../src/payment-center/payment-errors';
-import { PaymentStateService, type TransitionOutcome } from '../src/payment-center/payment-state.service';
+import type { TransitionOutcome } from '../src/payment-center/payment-state.service';
 import { sqlPool } from './support/database';
 import { fakeGateways } from './support/fake-gateway';
-import { http, orderBody, type RunningApp, startApp, uniqueId } from './support/test-app';
+import { http, orderBody, type RunningApp, startApp, uniqueId, paymentState } from './support/test-app';
 
 /** The one state-change function, against MariaDB, from two app instances at once. */
 describe('PaymentStateService.apply (integration, two app instances)', () => {
@@ -21,7 +21,7 @@ describe('PaymentStateService.apply (integration, two app instances)', () => {
     await db.end();
   });
 
-  const services = () => instances.map((instance) => instance.app.get(PaymentStateService));
+  const services = () => instances.map((instance) => paymentState(instance.app));
 
   async function payingPayment(): Promise<{ paymentNo: string; amountFen: number }> {
     const order = (await http('POST', `${instances[0].url}/api/orders`, orderBody(uniqueId('state')))).body;

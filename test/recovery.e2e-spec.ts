@@ -4,7 +4,6 @@ import type { Channel } from '../src/gateways/gateway.types';
 import { AmqpConnection } from '../src/notifications/amqp.connection';
 import { partnerQueue } from '../src/notifications/payment-event';
 import { OrderPaymentCheck } from '../src/orders/order-payment-check.job';
-import { PaymentStateService } from '../src/payment-center/payment-state.service';
 import { Reconciler } from '../src/payment-center/recovery/reconciler';
 import { AmqpProbe, waitFor } from './support/amqp';
 import { parkRecoveryWork, sqlPool } from './support/database';
@@ -12,7 +11,7 @@ import { FakeGateway } from './support/fake-gateway';
 import { testPartners } from './support/partners';
 import { type RunningSandbox, startAppOnSandbox, startSandbox } from './support/sandbox';
 import { flushRedis, startRedis, stopRedis } from './support/services';
-import { http, orderBody, type RunningApp, startApp, TestClock, uniqueId } from './support/test-app';
+import { http, orderBody, type RunningApp, startApp, TestClock, uniqueId, paymentState } from './support/test-app';
 
 const partner = testPartners('r');
 const WATCHER = partner('watcher');
@@ -372,7 +371,7 @@ describe("Orders' own payment check (e2e)", () => {
   it('expired: an order never paid, and one whose payment closed (event lost), are closed by the check', async () => {
     const unpaid = (await http('POST', app('/api/orders'), orderBody(uniqueId('chk')))).body;
     const { orderNo, paymentNo } = await payingOrder();
-    await running.app.get(PaymentStateService).apply(paymentNo, { type: 'CLOSED_CONFIRMED' });
+    await paymentState(running.app).apply(paymentNo, { type: 'CLOSED_CONFIRMED' });
     await purgeEvents();
     clock.advance(HALF_HOUR + 60_000);
     await check();

@@ -1,12 +1,11 @@
 import { AmqpConnection } from '../src/notifications/amqp.connection';
 import { PAYMENT_EVENT_TYPES, partnerQueue } from '../src/notifications/payment-event';
-import { PaymentStateService } from '../src/payment-center/payment-state.service';
 import type { Channel } from '../src/gateways/gateway.types';
 import { AmqpProbe, waitFor } from './support/amqp';
 import { documentedEventTypes, documentedRefundFields } from './support/asyncapi';
 import { testPartners } from './support/partners';
 import { type RunningSandbox, startAppOnSandbox, startSandbox } from './support/sandbox';
-import { http, orderBody, type RunningApp, uniqueId } from './support/test-app';
+import { http, orderBody, type RunningApp, uniqueId, paymentState } from './support/test-app';
 
 const partner = testPartners('r');
 const WATCHER = partner('refund-watcher');
@@ -188,7 +187,7 @@ describe('Refunds through the sandbox (e2e)', () => {
   it('paid after the payment was closed: recorded, refunded automatically, and the order is not paid', async () => {
     const order = (await http('POST', app('/api/orders'), orderBody(uniqueId('rf-late')))).body;
     const { paymentNo } = (await http('POST', app(`/api/orders/${order.orderNo}/pay`), { channel: 'wechat' })).body;
-    await running.app.get(PaymentStateService).apply(paymentNo, { type: 'CLOSED_CONFIRMED' });
+    await paymentState(running.app).apply(paymentNo, { type: 'CLOSED_CONFIRMED' });
     await buyerPays('wechat', paymentNo); // the buyer paid anyway (the vendor had not closed the trade)
     const settled = await waitFor('automatic refund REFUNDED', async () => {
       const p = await paymentOf(paymentNo);

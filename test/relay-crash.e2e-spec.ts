@@ -3,13 +3,12 @@ import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Pool } from 'mysql2/promise';
 import { partnerQueue } from '../src/notifications/payment-event';
-import { PaymentStateService } from '../src/payment-center/payment-state.service';
 import { testPartners } from './support/partners';
 import { AmqpProbe, waitFor } from './support/amqp';
 import { sqlPool } from './support/database';
 import { sandboxKeys } from './support/sandbox';
 import { fakeGateways } from './support/fake-gateway';
-import { http, orderBody, type RunningApp, startApp, TestClock, uniqueId } from './support/test-app';
+import { http, orderBody, type RunningApp, startApp, TestClock, uniqueId, paymentState } from './support/test-app';
 
 const partner = testPartners('k');
 const WATCHER = partner('watcher');
@@ -85,7 +84,7 @@ describe('relay process killed mid-relay (e2e, SIGKILL)', () => {
         amountFen: payment.amountFen as number,
       });
     }
-    const state = writer.app.get(PaymentStateService);
+    const state = paymentState(writer.app);
     for (const p of payments) {
       await state.apply(p.paymentNo, {
         type: 'PAID_CONFIRMED',

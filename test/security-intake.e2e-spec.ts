@@ -6,13 +6,12 @@ import type { Channel } from '../src/gateways/gateway.types';
 import { txnTimeOf } from '../src/gateways/unionpay/unionpay.gateway';
 import { signFields } from '../src/gateways/wire/unionpay.protocol';
 import { encryptResource, newNonce, responseMessage, rsaSign } from '../src/gateways/wire/wechatpay.protocol';
-import { PaymentStateService } from '../src/payment-center/payment-state.service';
 import { ReconciliationService } from '../src/reconciliation/reconciliation.service';
 import { waitFor } from './support/amqp';
 import { sqlPool } from './support/database';
 import { metricValue } from './support/metrics';
 import { type RunningSandbox, sandboxGateways, startAppOnSandbox, startSandbox } from './support/sandbox';
-import { http, orderBody, type RunningApp, uniqueId } from './support/test-app';
+import { http, orderBody, type RunningApp, uniqueId, paymentState } from './support/test-app';
 
 const REPLAYS = 'payment_center_notification_replays_total';
 const ORPHANS = 'payment_center_orphan_notifications_total';
@@ -228,7 +227,7 @@ describe('Notification intake: replays, refund facts, orphans (security e2e)', (
         expect((await send(channel, notification)).status).toBeLessThan(300);
         expect((await paymentOf(paymentNo)).status).toBe('NEEDS_REVIEW');
         // The operator closes it and the vendor confirms the close.
-        const state = running.app.get(PaymentStateService);
+        const state = paymentState(running.app);
         await state.apply(paymentNo, {
           type: 'CLOSE_REQUESTED',
           reason: 'operator: the buyer paid the wrong amount, refunded by hand',

@@ -3,7 +3,6 @@ import type { Pool } from 'mysql2/promise';
 import { WechatPayGateway, type WechatPaySettings } from '../src/gateways/wechat/wechat-pay.gateway';
 import { AmqpConnection } from '../src/notifications/amqp.connection';
 import { partnerQueue } from '../src/notifications/payment-event';
-import { PaymentStateService } from '../src/payment-center/payment-state.service';
 import { loadKey } from '../src/gateways/wire/sandbox-key-set';
 import type { SandboxSettings } from '../sandbox/sandbox.settings';
 import { encryptResource, newNonce, responseMessage, rsaSign } from '../src/gateways/wire/wechatpay.protocol';
@@ -14,7 +13,7 @@ import { startSandbox } from './support/sandbox';
 import { sqlPool } from './support/database';
 import { FakeGateway } from './support/fake-gateway';
 import { metricValue } from './support/metrics';
-import { http, orderBody, type RunningApp, startApp, TestClock, uniqueId } from './support/test-app';
+import { http, orderBody, type RunningApp, startApp, TestClock, uniqueId, paymentState } from './support/test-app';
 
 const REFUSED = 'payment_center_notification_verification_failures_total';
 
@@ -199,7 +198,7 @@ describe('WeChat Pay through the sandbox (e2e)', () => {
 
   it('a late "paid" notification after the payment was closed here: recorded as PAID (never lost), and refunded', async () => {
     const { paymentNo } = await startWechatPayment();
-    await running.app.get(PaymentStateService).apply(paymentNo, { type: 'CLOSED_CONFIRMED' });
+    await paymentState(running.app).apply(paymentNo, { type: 'CLOSED_CONFIRMED' });
     expect((await paymentOf(paymentNo)).status).toBe('CLOSED');
     await buyerPays(paymentNo);
     const paid = await waitFor('payment PAID', async () => {

@@ -1,10 +1,9 @@
 import { Inject, Injectable, Logger } from '@nestjs/common';
-import { InjectDataSource } from '@nestjs/typeorm';
-import type { DataSource, EntityManager } from 'typeorm';
+import type { EntityManager } from 'typeorm';
 import { Clock } from '../common/clock';
 import { addLogContext } from '../common/logging/log-context';
 import type { Fen } from '../common/money';
-import { afterCommit, ER_DUP_ENTRY, inTransaction, mysqlErrno } from '../database/transaction';
+import { afterCommit, ER_DUP_ENTRY, mysqlErrno } from '../database/transaction';
 import { OutboxWriter } from '../notifications/outbox.writer';
 import { GatewayTradeNoConflict, IllegalTransition, PaymentNotFound } from './payment-errors';
 import type { Payment } from './payment.entity';
@@ -52,7 +51,6 @@ export class PaymentStateService {
   private readonly logger = new Logger(PaymentStateService.name);
 
   constructor(
-    @InjectDataSource() private readonly dataSource: DataSource,
     @Inject(PaymentsRepository) private readonly payments: PaymentsRepository,
     @Inject(Clock) private readonly clock: Clock,
     @Inject(OutboxWriter) private readonly outbox: OutboxWriter,
@@ -61,13 +59,12 @@ export class PaymentStateService {
   ) {}
 
   /**
-   * Applies `event` in the caller's transaction, or in a new one. A change partners care about writes its
-   * outbox event in the same transaction; what follows the commit (the relay's wake-up, an automatic
-   * refund's send, the log line) is registered on the transaction, so it is the same either way.
+   * Applies `event` in the caller's transaction (`inTransaction`): the caller decides what else commits
+   * with the change. A change partners care about writes its outbox event in the same transaction; what
+   * follows the commit (the relay's wake-up, an automatic refund's send, the log line) is registered on it.
    */
-  async apply(payment: PaymentRef, event: PaymentEvent, manager?: EntityManager): Promise<TransitionOutcome> {
-    if (manager) return this.applyLocked(manager, payment, event);
-    return inTransaction(this.dataSource, (m) => this.applyLocked(m, payment, event));
+  apply(payment: PaymentRef, event: PaymentEvent, manager: EntityManager): Promise<TransitionOutcome> {
+    return this.applyLocked(manager, payment, event);
   }
 
   /**

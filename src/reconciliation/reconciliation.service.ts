@@ -3,6 +3,7 @@ import { InjectDataSource } from '@nestjs/typeorm';
 import { type DataSource, In } from 'typeorm';
 import { beijingDay } from '../common/beijing-time';
 import { Clock } from '../common/clock';
+import { inTransaction } from '../database/transaction';
 import { DomainError } from '../common/errors/domain-error';
 import { GatewayRegistry } from '../gateways/gateway-registry';
 import type { Channel, StatementLine } from '../gateways/gateway.types';
@@ -203,12 +204,15 @@ export class ReconciliationService {
     const line = difference.line;
     try {
       if (difference.kind === 'PAID_NOT_RECORDED' && line?.kind === 'payment') {
-        const outcome = await this.paymentState.apply(difference.paymentNo, {
-          type: 'PAID_CONFIRMED',
+        const paid = {
+          type: 'PAID_CONFIRMED' as const,
           gatewayTradeNo: line.gatewayTradeNo,
           paidAmountFen: line.amountFen,
           paidAt: line.at ?? this.clock.now(),
-        });
+        };
+        const outcome = await inTransaction(this.dataSource, (manager) =>
+          this.paymentState.apply(difference.paymentNo, paid, manager),
+        );
         if (outcome.payment.status === 'PAID') {
           return { resolution: 'RESOLVED', detail: 'paid at the gateway: recorded PAID from the statement' };
         }
@@ -218,10 +222,10 @@ export class ReconciliationService {
         };
       }
       if (difference.kind === 'REFUND_NOT_RECORDED' && line?.kind === 'refund' && difference.refundNo) {
-        const settled = await this.refundState.settle(difference.refundNo, {
-          kind: 'succeeded',
-          gatewayRefundNo: line.gatewayRefundNo,
-        });
+        const refundNo = difference.refundNo;
+        const settled = await inTransaction(this.dataSource, (manager) =>
+          this.refundState.settle(refundNo, { kind: 'succeeded', gatewayRefundNo: line.gatewayRefundNo }, manager),
+        );
         if (!settled) {
           // Settled meanwhile, or in review (a vendor answer did not match it): only an operator ends that.
           const now = await this.paymentCenter.findRefund(difference.refundNo);

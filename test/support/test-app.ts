@@ -8,6 +8,14 @@ import { configureApp, startConsumers } from '../../src/app.setup';
 import { AppConfig } from '../../src/config/app-config';
 import { Clock } from '../../src/common/clock';
 import { PAYMENT_GATEWAYS, type PaymentGateway } from '../../src/gateways/payment-gateway';
+import { DataSource } from 'typeorm';
+import { inTransaction } from '../../src/database/transaction';
+import {
+  type PaymentEvent,
+  type PaymentRef,
+  PaymentStateService,
+  type TransitionOutcome,
+} from '../../src/payment-center/payment-state.service';
 import { TEST_API_KEY } from './api-keys';
 
 /** A clock tests can move forward. */
@@ -128,4 +136,13 @@ export function uniqueId(prefix: string): string {
 
 export function orderBody(buyerId: string, unitPriceFen = 1250, quantity = 2) {
   return { buyerId, items: [{ sku: 'TEA-001', name: 'Longjing tea 250g', quantity, unitPriceFen }] };
+}
+
+/** The app's state service as its own callers use it: each event applied in a transaction of its own. */
+export function paymentState(app: INestApplication): {
+  apply(payment: PaymentRef, event: PaymentEvent): Promise<TransitionOutcome>;
+} {
+  const dataSource = app.get(DataSource);
+  const state = app.get(PaymentStateService);
+  return { apply: (payment, event) => inTransaction(dataSource, (manager) => state.apply(payment, event, manager)) };
 }

@@ -67,11 +67,14 @@ export class PaymentRecovery implements RecoveryHandler<Payment>, OnModuleInit {
   private async workOn(payment: Payment): Promise<void> {
     try {
       if (payment.status === 'PAYING' && this.clock.now() >= payment.expiresAt) {
-        const closing = await this.state.apply(payment.paymentNo, {
-          type: 'CLOSE_REQUESTED',
+        const expired = {
+          type: 'CLOSE_REQUESTED' as const,
           reason: 'the order expired without a payment result',
           nextQueryAt: this.engine.leaseUntil(),
-        });
+        };
+        const closing = await inTransaction(this.dataSource, (manager) =>
+          this.state.apply(payment.paymentNo, expired, manager),
+        );
         if (closing.payment.status !== 'CLOSING') return; // a result arrived meanwhile
         return await this.close(closing.payment);
       }

@@ -1,8 +1,6 @@
 import { Inject, Injectable, Logger } from '@nestjs/common';
-import { InjectDataSource } from '@nestjs/typeorm';
-import type { DataSource, EntityManager } from 'typeorm';
+import type { EntityManager } from 'typeorm';
 import { Clock } from '../../common/clock';
-import { inTransaction } from '../../database/transaction';
 import type { RefundFacts, RefundResult } from '../../gateways/gateway.types';
 import { MetricsService } from '../../metrics/metrics.service';
 import { OutboxWriter } from '../../notifications/outbox.writer';
@@ -28,7 +26,6 @@ export class RefundStateService {
   private readonly logger = new Logger(RefundStateService.name);
 
   constructor(
-    @InjectDataSource() private readonly dataSource: DataSource,
     @Inject(PaymentsRepository) private readonly payments: PaymentsRepository,
     @Inject(RefundsRepository) private readonly refunds: RefundsRepository,
     @Inject(OutboxWriter) private readonly outbox: OutboxWriter,
@@ -36,10 +33,12 @@ export class RefundStateService {
     @Inject(MetricsService) private readonly metrics: MetricsService,
   ) {}
 
-  /** `facts`: what the vendor's message says about the refund, checked against the row before `result` is used. */
-  async settle(refundNo: string, result: RefundResult, manager?: EntityManager, facts?: RefundFacts): Promise<boolean> {
-    if (manager) return this.settleLocked(manager, refundNo, result, facts);
-    return inTransaction(this.dataSource, (m) => this.settleLocked(m, refundNo, result, facts));
+  /**
+   * Settles the refund in the caller's transaction (`inTransaction`). `facts`: what the vendor's message says
+   * about the refund, checked against the row before `result` is used.
+   */
+  settle(refundNo: string, result: RefundResult, manager: EntityManager, facts?: RefundFacts): Promise<boolean> {
+    return this.settleLocked(manager, refundNo, result, facts);
   }
 
   private async settleLocked(
