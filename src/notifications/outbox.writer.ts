@@ -56,32 +56,30 @@ export class OutboxWriter {
     if (refund && !isAnnouncedRefundStatus(refund.status)) {
       throw new Error(`refund ${refund.refundNo} is ${refund.status}: no partner event`);
     }
-    const event = {
+    const body: PaymentEventBody = {
+      id: randomUUID(),
       type,
+      occurredAt: now.toISOString(),
       version: payment.version,
       payment: eventPayment({
         ...payment,
         paidAt: payment.paidAt?.toISOString() ?? null,
         closedAt: payment.closedAt?.toISOString() ?? null,
       }),
-      refund: refund && {
-        refundNo: refund.refundNo,
-        kind: refund.kind,
-        amountFen: refund.amountFen,
-        reason: refund.reason,
-        status: refund.status as NonNullable<PaymentEventBody['refund']>['status'],
-        gatewayRefundNo: refund.gatewayRefundNo,
-        refundedAt: refund.refundedAt?.toISOString() ?? null,
-        paymentRefundedFen: refund.paymentRefundedFen,
-      },
-    };
-    const body: PaymentEventBody = {
-      id: randomUUID(),
-      type: event.type,
-      occurredAt: now.toISOString(),
-      version: event.version,
-      payment: event.payment,
-      ...(event.refund ? { refund: event.refund } : {}),
+      ...(refund
+        ? {
+            refund: {
+              refundNo: refund.refundNo,
+              kind: refund.kind,
+              amountFen: refund.amountFen,
+              reason: refund.reason,
+              status: refund.status as NonNullable<PaymentEventBody['refund']>['status'],
+              gatewayRefundNo: refund.gatewayRefundNo,
+              refundedAt: refund.refundedAt?.toISOString() ?? null,
+              paymentRefundedFen: refund.paymentRefundedFen,
+            },
+          }
+        : {}),
     };
     await this.outbox.insertEvent(
       manager,
