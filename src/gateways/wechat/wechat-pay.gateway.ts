@@ -46,11 +46,30 @@ export interface WechatPaySettings {
   notifyUrl: string;
   timeoutMs: number;
   now?: () => Date;
+  /**
+   * Service-provider (服务商) mode: the sub-merchant (特约商户) this adapter collects for. Set, every field above is
+   * the service provider's (its mchid in the Authorization header, its key signing, its platform keys and APIv3 key)
+   * and the partner APIs are used; unset, the adapter is a direct merchant, exactly as before.
+   */
+  subMchid?: string;
+  /** The sub-merchant's own appid, sent as `sub_appid` (only with `subMchid`); `appid` is then `sp_appid`. */
+  subAppid?: string;
+}
+
+/** A service provider's sub-merchant, as the partner APIs name it. */
+interface SubMerchant {
+  subMchid: string;
+  subAppid?: string;
 }
 
 interface WechatTransaction {
   mchid?: string;
   appid?: string;
+  /** Partner transactions name the service provider and the sub-merchant instead of `mchid`/`appid`. */
+  sp_mchid?: string;
+  sp_appid?: string;
+  sub_mchid?: string;
+  sub_appid?: string;
   out_trade_no?: string;
   transaction_id?: string;
   trade_state?: string;
@@ -61,6 +80,9 @@ interface WechatTransaction {
 
 /** The decrypted resource of a REFUND.* notification (its status field is `refund_status`). */
 interface WechatRefundResource {
+  /** A partner refund names `sp_mchid` and `sub_mchid` (a direct one `mchid`); neither names an appid. */
+  sp_mchid?: string;
+  sub_mchid?: string;
   out_refund_no?: string;
   refund_id?: string;
   refund_status?: string;
@@ -82,26 +104,51 @@ type VendorResponse = { status: number; body: string; json: WechatBody | undefin
  * Every request is signed with the merchant key; every response and notification is verified with the
  * platform key named by Wechatpay-Serial before it is believed. A timeout, a 5xx or an unverifiable
  * answer is `unknown`, never a failure.
+ *
+ * With `subMchid` the adapter is a service provider collecting for that sub-merchant: the partner APIs
+ * (`/v3/pay/partner/…`, `sub_mchid` on refunds and bills), and a notification or query answer that names
+ * another service provider or sub-merchant is not believed.
  */
 export class WechatPayGateway extends PaymentGateway {
   readonly channel = 'wechat' as const;
   private readonly logger = new Logger(WechatPayGateway.name);
+  /** Set in service-provider mode only; every partner-specific branch below keys on it. */
+  private readonly subMerchant: SubMerchant | undefined;
 
   constructor(private readonly settings: WechatPaySettings) {
     super();
+    // A sub_appid without a sub-merchant would be silently ignored: refuse the configuration instead.
+    if (settings.subAppid && !settings.subMchid) {
+      throw new Error('WechatPaySettings: subAppid is set without subMchid (a sub_appid belongs to a sub-merchant)');
+    }
+    this.subMerchant = settings.subMchid
+      ? { subMchid: settings.subMchid, subAppid: settings.subAppid || undefined }
+      : undefined;
   }
 
   async createPayment(request: CreatePaymentRequest): Promise<CreatePaymentResult> {
-    const body = {
-      appid: this.settings.appid,
-      mchid: this.settings.mchid,
+    const order = {
       description: request.description.slice(0, 127),
       out_trade_no: request.paymentNo,
       time_expire: toBeijingRfc3339(request.expiresAt),
       notify_url: this.settings.notifyUrl,
       amount: { total: toWechatTotal(request.amountFen), currency: 'CNY' },
     };
-    const response = await this.call('POST', '/v3/pay/transactions/native', body, request.signal);
+    const sub = this.subMerchant;
+    // sub_appid is optional in the partner order; JSON.stringify leaves it out when undefined.
+    const [path, body] = sub
+      ? [
+          '/v3/pay/partner/transactions/native',
+          {
+            sp_appid: this.settings.appid,
+            sp_mchid: this.settings.mchid,
+            sub_appid: sub.subAppid,
+            sub_mchid: sub.subMchid,
+            ...order,
+          },
+        ]
+      : ['/v3/pay/transactions/native', { appid: this.settings.appid, mchid: this.settings.mchid, ...order }];
+    const response = await this.call('POST', path, body, request.signal);
     if ('unknown' in response) return { kind: 'unknown', reason: response.unknown };
     if (response.status === 200 && typeof response.json?.code_url === 'string') {
       return { kind: 'created', credential: { type: 'code_url', codeUrl: response.json.code_url } };
@@ -117,17 +164,31 @@ export class WechatPayGateway extends PaymentGateway {
   }
 
   async query(paymentNo: string): Promise<GatewayResult> {
-    const path = `/v3/pay/transactions/out-trade-no/${encodeURIComponent(paymentNo)}?mchid=${this.settings.mchid}`;
+    const sub = this.subMerchant;
+    const path = sub
+      ? `/v3/pay/partner/transactions/out-trade-no/${encodeURIComponent(paymentNo)}` +
+        `?sp_mchid=${encodeURIComponent(this.settings.mchid)}&sub_mchid=${encodeURIComponent(sub.subMchid)}`
+      : `/v3/pay/transactions/out-trade-no/${encodeURIComponent(paymentNo)}?mchid=${this.settings.mchid}`;
     const response = await this.call('GET', path);
     if ('unknown' in response) return { kind: 'unknown', reason: response.unknown };
     if (response.status === 404 && response.json?.code === 'ORDER_NOT_EXIST') return { kind: 'not_paid' }; // not paid yet
     if (response.status !== 200 || !response.json) return { kind: 'unknown', reason: `HTTP ${response.status}` };
+    // The partner answer names its service provider and sub-merchant: another one's trade is not our payment.
+    const foreign = sub ? this.foreignMerchant(response.json, 'transaction') : undefined;
+    if (foreign) return { kind: 'unknown', reason: `query answered for ${foreign}` };
     return this.resultOf(response.json);
   }
 
   async close({ paymentNo, expiresAt }: { paymentNo: string; expiresAt: Date }): Promise<CloseResult> {
-    const path = `/v3/pay/transactions/out-trade-no/${encodeURIComponent(paymentNo)}/close`;
-    const response = await this.call('POST', path, { mchid: this.settings.mchid });
+    const sub = this.subMerchant;
+    const response = sub
+      ? await this.call('POST', `/v3/pay/partner/transactions/out-trade-no/${encodeURIComponent(paymentNo)}/close`, {
+          sp_mchid: this.settings.mchid,
+          sub_mchid: sub.subMchid,
+        })
+      : await this.call('POST', `/v3/pay/transactions/out-trade-no/${encodeURIComponent(paymentNo)}/close`, {
+          mchid: this.settings.mchid,
+        });
     if ('unknown' in response) return { kind: 'unknown', reason: response.unknown };
     if (response.status === 204) return { kind: 'closed' };
     if (response.json?.code === 'ORDERPAID') return { kind: 'paid' };
@@ -138,7 +199,10 @@ export class WechatPayGateway extends PaymentGateway {
   }
 
   async refund(request: RefundRequest): Promise<RefundResult> {
+    // One refund API for both modes; a service provider names the sub-merchant whose trade it refunds.
+    const sub = this.subMerchant;
     const response = await this.call('POST', '/v3/refund/domestic/refunds', {
+      ...(sub && { sub_mchid: sub.subMchid }),
       out_trade_no: request.paymentNo,
       out_refund_no: request.refundNo,
       reason: request.reason.slice(0, 80),
@@ -158,7 +222,9 @@ export class WechatPayGateway extends PaymentGateway {
   }
 
   async queryRefund(refund: { paymentNo: string; refundNo: string }): Promise<RefundResult> {
-    const response = await this.call('GET', `/v3/refund/domestic/refunds/${encodeURIComponent(refund.refundNo)}`);
+    const sub = this.subMerchant;
+    const path = `/v3/refund/domestic/refunds/${encodeURIComponent(refund.refundNo)}`;
+    const response = await this.call('GET', sub ? `${path}?sub_mchid=${encodeURIComponent(sub.subMchid)}` : path);
     if ('unknown' in response) return { kind: 'unknown', reason: response.unknown };
     if (response.status === 404 && response.json?.code === 'RESOURCE_NOT_EXISTS') return { kind: 'not_found' };
     if (response.status === 200 && response.json) return this.refundResultOf(response.json);
@@ -182,9 +248,16 @@ export class WechatPayGateway extends PaymentGateway {
   /**
    * The day's trade bill: `GET /v3/bill/tradebill` (a signed, verified call) names a download URL and the
    * file's SHA-1; the download is signed but its answer is not, so the SHA-1 is what makes it trustworthy.
+   * A service provider asks for its sub-merchant's bill (without `sub_mchid` it would get every sub-merchant's).
    */
   async fetchStatement(billDate: string): Promise<StatementResult> {
-    const response = await this.call('GET', `/v3/bill/tradebill?bill_date=${billDate}&bill_type=ALL`);
+    const sub = this.subMerchant;
+    const response = await this.call(
+      'GET',
+      sub
+        ? `/v3/bill/tradebill?bill_date=${billDate}&sub_mchid=${encodeURIComponent(sub.subMchid)}&bill_type=ALL`
+        : `/v3/bill/tradebill?bill_date=${billDate}&bill_type=ALL`,
+    );
     if ('unknown' in response) return { kind: 'unknown', reason: response.unknown };
     const code = response.json?.code;
     if (response.status === 400 && code === 'NO_STATEMENT_EXIST') return { kind: 'empty' };
@@ -212,6 +285,10 @@ export class WechatPayGateway extends PaymentGateway {
     const lines: StatementLine[] = [];
     for (const row of parseTradeBill(csv.toString('utf8'))) {
       const paymentNo = row['商户订单号'] ?? '';
+      // A line of another sub-merchant means this is not the bill we asked for: reconcile nothing against it.
+      if (sub && row['特约商户号'] !== sub.subMchid) {
+        return { kind: 'unknown', reason: `bill line ${paymentNo}: sub-merchant ${row['特约商户号'] ?? '(none)'}` };
+      }
       if (row['交易状态'] === 'SUCCESS') {
         const amountFen = yuanToFen(row['订单金额'] || row['应结订单金额'] || '');
         if (amountFen === undefined) return { kind: 'unknown', reason: `bill line ${paymentNo}: no amount` };
@@ -267,12 +344,8 @@ export class WechatPayGateway extends PaymentGateway {
         new NotificationRejected('notification resource does not decrypt with our APIv3 key', 'decryption'),
       );
     }
-    // A refund resource carries mchid only; a transaction carries both.
-    if (plain.mchid !== this.settings.mchid || (isTransaction && plain.appid !== this.settings.appid)) {
-      return Promise.reject(
-        new NotificationRejected(`notification for mchid ${plain.mchid} / appid ${plain.appid}`, 'merchant'),
-      );
-    }
+    const foreign = this.foreignMerchant(plain, isTransaction ? 'transaction' : 'refund');
+    if (foreign) return Promise.reject(new NotificationRejected(`notification for ${foreign}`, 'merchant'));
     // The notification's unique id (string[1,36] in the docs), signed with the body: how a replay is known.
     const notificationId = typeof envelope.id === 'string' && envelope.id.length <= 64 ? envelope.id : undefined;
     if (isRefund) {
@@ -355,6 +428,32 @@ export class WechatPayGateway extends PaymentGateway {
       default:
         return { kind: 'unknown', reason: `trade_state ${String(transaction.trade_state)}` };
     }
+  }
+
+  /**
+   * Whom a decrypted transaction or refund names, when that is not us; undefined when it is ours. A refund names
+   * merchants only, a transaction also apps. Direct: `mchid` (and `appid`). Partner: `sp_mchid` and `sub_mchid`
+   * (and `sp_appid`, plus `sub_appid` when we order with one: WeChat omits it from orders placed without).
+   */
+  private foreignMerchant(
+    resource: WechatTransaction & WechatRefundResource,
+    kind: 'transaction' | 'refund',
+  ): string | undefined {
+    const { mchid, appid } = this.settings;
+    const sub = this.subMerchant;
+    if (!sub) {
+      if (resource.mchid === mchid && (kind === 'refund' || resource.appid === appid)) return undefined;
+      return `mchid ${resource.mchid} / appid ${resource.appid}`;
+    }
+    const merchantsMatch = resource.sp_mchid === mchid && resource.sub_mchid === sub.subMchid;
+    const appsMatch =
+      kind === 'refund' ||
+      (resource.sp_appid === appid && (sub.subAppid === undefined || resource.sub_appid === sub.subAppid));
+    if (merchantsMatch && appsMatch) return undefined;
+    return (
+      `sp_mchid ${resource.sp_mchid} / sub_mchid ${resource.sub_mchid}` +
+      (kind === 'transaction' ? ` / sp_appid ${resource.sp_appid} / sub_appid ${resource.sub_appid}` : '')
+    );
   }
 
   private now(): Date {
