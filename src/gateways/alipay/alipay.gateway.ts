@@ -41,6 +41,14 @@ export interface AlipaySettings {
   notifyUrl: string;
   timeoutMs: number;
   now?: () => Date;
+  /**
+   * Third-party (ISV) mode: the app authorisation token (应用授权令牌) the authorising merchant granted this app.
+   * Set, `appId` and the keys above are the ISV app's, and every call carries `app_auth_token`; set together with
+   * `authAppId`. Unset, the app is the merchant's own, exactly as before.
+   */
+  appAuthToken?: string;
+  /** The authorising merchant's app id: in ISV mode a notification is accepted only with this `auth_app_id`. */
+  authAppId?: string;
 }
 
 interface AlipayResult {
@@ -85,6 +93,10 @@ const DEFINITE_REFUND_REFUSALS = new Set([
  * Responses are verified by the SDK (`validateSign`); notifications here, RSA2 only (the SDK's check lets the
  * form's own sign_type pick SHA-1, and throws on one it does not know). A query before the buyer scans answers ACQ.TRADE_NOT_EXIST:
  * that is "not paid yet". A timeout, a 5xx, a "system busy" or an unverifiable answer is `unknown`.
+ *
+ * With `appAuthToken` the app calls on behalf of an authorising merchant (第三方应用代调用): the token is sent as
+ * the common parameter `app_auth_token` (outside biz_content, signed with the rest), and a notification must
+ * name that merchant's app as `auth_app_id`.
  */
 export class AlipayGateway extends PaymentGateway {
   readonly channel = 'alipay' as const;
@@ -94,6 +106,12 @@ export class AlipayGateway extends PaymentGateway {
 
   constructor(private readonly settings: AlipaySettings) {
     super();
+    // Half an ISV configuration would either call for nobody in particular or accept every merchant's notification.
+    if (!settings.appAuthToken !== !settings.authAppId) {
+      throw new Error(
+        'AlipaySettings: appAuthToken and authAppId are set together (third-party app mode) or not at all',
+      );
+    }
     this.alipayPublicKey = alipayPublicKeyOf(settings.alipayPublicKeyPem);
     this.sdk = new AlipaySdk({
       appId: settings.appId,
@@ -207,6 +225,11 @@ export class AlipayGateway extends PaymentGateway {
         break;
     }
     if (fields.app_id !== this.settings.appId) return refuse(`notification for app_id ${fields.app_id}`, 'merchant');
+    // app_id is the ISV's app, the same for every merchant it serves; auth_app_id says which merchant's trade it is.
+    // (A merchant's own app gets auth_app_id too, equal to app_id: it is checked only in ISV mode.)
+    if (this.settings.appAuthToken && fields.auth_app_id !== this.settings.authAppId) {
+      return refuse(`notification for auth_app_id ${fields.auth_app_id ?? '(none)'}`, 'merchant');
+    }
     // Alipay asks merchants to check seller_id too: one app can collect for several sellers.
     if (this.settings.sellerId && fields.seller_id !== this.settings.sellerId) {
       return refuse(`notification for seller_id ${fields.seller_id ?? '(none)'}`, 'merchant');
@@ -302,8 +325,10 @@ export class AlipayGateway extends PaymentGateway {
   }
 
   private async exec(method: string, params: Record<string, unknown>): Promise<AlipayResult | { unknown: string }> {
+    // alipay-sdk snake-cases appAuthToken into the common parameter app_auth_token: signed, sent in the URL.
+    const { appAuthToken } = this.settings;
     try {
-      return await this.sdk.exec(method, params, { validateSign: true });
+      return await this.sdk.exec(method, appAuthToken ? { ...params, appAuthToken } : params, { validateSign: true });
     } catch (error) {
       this.logger.warn(`${method}: ${(error as Error).message.slice(0, 200)}`);
       return { unknown: `${method}: ${(error as Error).message.slice(0, 200)}` };
