@@ -181,14 +181,14 @@ export class WechatPayGateway extends PaymentGateway {
 
   async close({ paymentNo, expiresAt }: { paymentNo: string; expiresAt: Date }): Promise<CloseResult> {
     const sub = this.subMerchant;
-    const response = sub
-      ? await this.call('POST', `/v3/pay/partner/transactions/out-trade-no/${encodeURIComponent(paymentNo)}/close`, {
-          sp_mchid: this.settings.mchid,
-          sub_mchid: sub.subMchid,
-        })
-      : await this.call('POST', `/v3/pay/transactions/out-trade-no/${encodeURIComponent(paymentNo)}/close`, {
-          mchid: this.settings.mchid,
-        });
+    const no = encodeURIComponent(paymentNo);
+    const [path, body] = sub
+      ? [
+          `/v3/pay/partner/transactions/out-trade-no/${no}/close`,
+          { sp_mchid: this.settings.mchid, sub_mchid: sub.subMchid },
+        ]
+      : [`/v3/pay/transactions/out-trade-no/${no}/close`, { mchid: this.settings.mchid }];
+    const response = await this.call('POST', path, body);
     if ('unknown' in response) return { kind: 'unknown', reason: response.unknown };
     if (response.status === 204) return { kind: 'closed' };
     if (response.json?.code === 'ORDERPAID') return { kind: 'paid' };
