@@ -7,6 +7,7 @@ import { PaymentsStatusChannel1764420000000 } from './1764420000000-payments-sta
 import { OrderIdempotencyKey1764500000000 } from './1764500000000-order-idempotency-key';
 import { Applications1764600000000 } from './1764600000000-applications';
 import { NotificationIntake1764610000000 } from './1764610000000-notification-intake';
+import { ChannelAccounts1764700000000 } from './1764700000000-channel-accounts';
 
 /** Every migration, in order. Listed explicitly so the app, the CLI and the tests load the same set. */
 export const migrations = [
@@ -19,4 +20,5 @@ export const migrations = [
   OrderIdempotencyKey1764500000000,
   Applications1764600000000,
   NotificationIntake1764610000000,
+  ChannelAccounts1764700000000,
 ];

@@ -37,6 +37,7 @@ describe('EntityRows: the same entities as TypeORM (integration)', () => {
       paymentNo: newPaymentNo(new Date()),
       orderNo: newOrderNo(),
       channel: 'wechat',
+      accountId: 'default',
       amountFen: 123456789,
       currency: 'CNY',
       status: 'PAYING',

@@ -1,7 +1,10 @@
 import { Module } from '@nestjs/common';
 import { ApplicationsModule } from '../applications/applications.module';
+import { GatewaysModule } from '../gateways/gateways.module';
 import { NotificationsModule } from '../notifications/notifications.module';
 import { PaymentCenterModule } from '../payment-center/payment-center.module';
+import { AdminAccountsController } from './admin-accounts.controller';
+import { AdminAccountsService } from './admin-accounts.service';
 import { AdminApplicationsController } from './admin-applications.controller';
 import { AdminApplicationsService } from './admin-applications.service';
 import { DeliveriesController } from './admin-deliveries.controller';
@@ -20,15 +23,16 @@ import { AdminConsoleController } from './console/admin-console.controller';
  * imports too. Depends on the PaymentCenter and notifications; nothing depends on it but through auth/.
  */
 @Module({
-  imports: [AdminAuthModule, PaymentCenterModule, NotificationsModule, ApplicationsModule],
+  imports: [AdminAuthModule, PaymentCenterModule, NotificationsModule, ApplicationsModule, GatewaysModule],
   controllers: [
     AdminPaymentsController,
     AdminApplicationsController,
+    AdminAccountsController,
     AdminOrphansController,
     DeliveriesController,
     AdminSessionController,
     AdminConsoleController,
   ],
-  providers: [AdminPaymentsService, AdminApplicationsService],
+  providers: [AdminPaymentsService, AdminApplicationsService, AdminAccountsService],
 })
 export class AdminModule {}

@@ -9,6 +9,7 @@ import {
   parseTrustProxy,
   type PartnerConfig,
 } from './environment';
+import { type KeyEncryptionKeys, parseKeks } from '../gateways/accounts/secret-box';
 
 /**
  * Typed, grouped view of the validated environment. Features inject this, never process.env.
@@ -35,6 +36,8 @@ export class AppConfig {
   };
   readonly idempotency: { explicitKeyTtlMs: number; derivedKeyTtlMs: number; inFlightTtlMs: number };
   readonly gateways: { timeoutMs: number };
+  /** Channel accounts stored in the database: their secrets' KEKs, and how long a read is reused. */
+  readonly accounts: { keks: KeyEncryptionKeys | undefined; cacheMs: number };
   /** How payments without a result are recovered: active queries, closing at expiry, review. */
   readonly recovery: {
     /** Delays between active queries of a PAYING payment; the first one counts from entering PAYING. */
@@ -143,6 +146,7 @@ export class AppConfig {
       inFlightTtlMs: env('IDEMPOTENCY_IN_FLIGHT_TTL_SECONDS') * 1000,
     };
     this.gateways = { timeoutMs: env('GATEWAY_TIMEOUT_MS') };
+    this.accounts = { keks: parseKeks(env('ACCOUNT_KEKS'), env('ACCOUNT_KEK_ID')), cacheMs: env('ACCOUNT_CACHE_MS') };
     this.recovery = {
       queryScheduleMs: parseDurationList(env('PAYMENT_QUERY_SCHEDULE')),
       longTailMs: parseDurationList(env('PAYMENT_QUERY_LONG_TAIL')),

@@ -25,7 +25,14 @@ describe('.env.example', () => {
 describe('the Environment schema', () => {
   it('gives no secret a default that could be used as one', () => {
     const secrets = SETTING_KEYS.filter((key) => settingDoc(key).secret === true);
-    expect(secrets.sort()).toEqual(['ADMIN_TOKENS', 'DB_PASSWORD', 'METRICS_TOKEN', 'PARTNERS', 'WECHAT_APIV3_KEY']);
+    expect(secrets.sort()).toEqual([
+      'ACCOUNT_KEKS',
+      'ADMIN_TOKENS',
+      'DB_PASSWORD',
+      'METRICS_TOKEN',
+      'PARTNERS',
+      'WECHAT_APIV3_KEY',
+    ]);
     for (const key of secrets) expect([key, DEFAULTS[key]]).toEqual([key, expect.stringMatching(/^(\[\])?$/)]);
   });
 });

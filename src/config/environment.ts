@@ -2,6 +2,7 @@ import { plainToInstance } from 'class-transformer';
 import { IsIn, IsNotEmpty, IsString, Matches, validateSync, type ValidationError } from 'class-validator';
 import { failClosedProblems, SANDBOX_IN_PRODUCTION_OPT_IN } from './fail-closed';
 import { Bool, Cron, Durations, Int, naming, Origin, Pattern, Setting, settingDoc } from './setting';
+import { parseKeks } from '../gateways/accounts/secret-box';
 import { ADMIN_SCOPES, parseAdminTokens, parsePartners, parseTrustProxy } from './setting-values';
 
 // The readers of structured values (setting-values.ts), importable with the schema they read.
@@ -134,6 +135,31 @@ export class Environment {
   )
   @Int(100, 60_000)
   GATEWAY_TIMEOUT_MS = 10_000;
+
+  @Setting(
+    'gateways',
+    'Key-encryption keys for the secrets of channel accounts stored in the database (merchant private keys, ' +
+      'APIv3 keys, app auth tokens), AES-256-GCM: `<id>:<base64 of 32 bytes>`, comma-separated ' +
+      '(`openssl rand -base64 32`). Several during a rotation: values name the key they were sealed with, and ' +
+      '`npm run accounts -- reencrypt` moves them all to ACCOUNT_KEK_ID. Empty: only the default account of each ' +
+      'channel (the settings below) can be used, and creating an account is refused.',
+    { secret: true },
+  )
+  @IsString()
+  ACCOUNT_KEKS = '';
+
+  @Setting('gateways', 'Which ACCOUNT_KEKS id seals new values (may stay empty when there is one key).')
+  @Pattern(/^[A-Za-z0-9_-]{0,32}$/, 'must be a key id of ACCOUNT_KEKS (letters, digits, - and _)')
+  ACCOUNT_KEK_ID = '';
+
+  @Setting(
+    'gateways',
+    "How long an instance uses a channel account and the applications' account bindings as it read them before " +
+      'checking for a change (milliseconds). A change made through this instance applies at once; other ' +
+      'instances see it within this time.',
+  )
+  @Int(0, 60_000)
+  ACCOUNT_CACHE_MS = 2000;
 
   @Setting(
     'recovery',
@@ -522,6 +548,13 @@ export function validateEnvironment(raw: Record<string, unknown>): Environment {
     }
   };
   parse('TRUST_PROXY', parseTrustProxy);
+  if (!invalid('ACCOUNT_KEKS') && !invalid('ACCOUNT_KEK_ID')) {
+    try {
+      parseKeks(env.ACCOUNT_KEKS, env.ACCOUNT_KEK_ID);
+    } catch (error) {
+      problems.push(`ACCOUNT_KEKS=${shown('ACCOUNT_KEKS', raw.ACCOUNT_KEKS)}: ${(error as Error).message}`);
+    }
+  }
   const parsed = { partners: parse('PARTNERS', parsePartners), adminTokens: parse('ADMIN_TOKENS', parseAdminTokens) };
   // The cross-key rules need every key they read to be well-formed; those already reported are enough.
   const crossKeys: (keyof Environment)[] = ['NODE_ENV', 'GATEWAY_MODE', 'RABBITMQ_URL', 'METRICS_TOKEN'];

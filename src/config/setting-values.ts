@@ -70,6 +70,8 @@ export const ADMIN_SCOPES = [
   'queues:read',
   'applications:read',
   'applications:write',
+  'accounts:read',
+  'accounts:write',
 ] as const;
 export type AdminScope = (typeof ADMIN_SCOPES)[number];
 

@@ -4,6 +4,8 @@ import { readFileSync } from 'node:fs';
 import type { AppConfig } from '../config/app-config';
 import { InvalidEnvironment } from '../config/environment';
 import type { PaymentGateway } from './payment-gateway';
+import { DEFAULT_ACCOUNT, notifyUrlOf } from './accounts/account-gateway';
+import type { Channel } from './gateway.types';
 import { AlipayGateway, type AlipaySettings } from './alipay/alipay.gateway';
 import {
   alipaySandboxMeta,
@@ -24,7 +26,7 @@ import { WechatPayGateway, type WechatPaySettings } from './wechat/wechat-pay.ga
  */
 export function createGateways(config: AppConfig): PaymentGateway[] {
   if (config.gatewayMode === 'sandbox') requireSandboxKeys(config.sandbox.keysDir);
-  const notifyUrl = (channel: string) => `${config.publicBaseUrl}/api/payments/notify/${channel}`;
+  const notifyUrl = (channel: Channel) => notifyUrlOf(config, channel, DEFAULT_ACCOUNT);
   return [
     new WechatPayGateway({ ...wechatSettings(config), notifyUrl: notifyUrl('wechat') }),
     new AlipayGateway({ ...alipaySettings(config), notifyUrl: notifyUrl('alipay') }),

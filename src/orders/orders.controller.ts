@@ -103,9 +103,10 @@ export class OrdersController {
     'GATEWAY_REJECTED',
     'GATEWAY_UNAVAILABLE',
     'CHANNEL_UNAVAILABLE',
+    'ACCOUNT_NOT_ALLOWED',
   )
   @RequireApiKey('orders:write')
   pay(@CallerApp() applicationId: string, @Param('orderNo') orderNo: string, @Body() dto: PayOrderDto) {
-    return this.orders.pay(applicationId, orderNo, dto.channel);
+    return this.orders.pay(applicationId, orderNo, dto.channel, dto.accountId);
   }
 }

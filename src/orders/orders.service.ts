@@ -134,7 +134,7 @@ export class OrdersService {
   }
 
   /** Starts or resumes paying the order with a channel; see StartPaymentUseCase for the rules. */
-  async pay(applicationId: string, orderNo: string, channel: Channel): Promise<PaymentView> {
+  async pay(applicationId: string, orderNo: string, channel: Channel, accountId?: string): Promise<PaymentView> {
     const order = await this.orders.findByOrderNo(orderNo);
     if (!order || order.applicationId !== applicationId) throw new OrderNotFound(orderNo);
     const now = this.clock.now();
@@ -155,6 +155,7 @@ export class OrdersService {
       amountFen: order.amountFen,
       currency: order.currency,
       channel,
+      accountId,
       description: describe(order),
       expiresAt: order.expiresAt,
     });

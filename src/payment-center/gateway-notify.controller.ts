@@ -1,4 +1,14 @@
-import { Controller, Inject, Param, ParseEnumPipe, Post, Req, Res } from '@nestjs/common';
+import {
+  BadRequestException,
+  Controller,
+  Inject,
+  Param,
+  ParseEnumPipe,
+  type PipeTransform,
+  Post,
+  Req,
+  Res,
+} from '@nestjs/common';
 import type { RawBodyRequest } from '@nestjs/common';
 import {
   ApiBody,
@@ -16,8 +26,17 @@ import type { Request, Response } from 'express';
 import { SkipIdempotency } from '../idempotency/idempotency-context';
 import { TAGS } from '../common/openapi/api-decorators';
 import { ApiErrors, ErrorResponse } from '../common/openapi/api-errors';
+import { DEFAULT_ACCOUNT } from '../gateways/accounts/account-gateway';
 import { type Channel, CHANNELS } from '../gateways/gateway.types';
 import { NotificationIntakeUseCase } from './notification-intake.use-case';
+
+/** An account id as accounts are named (a-z, 0-9, -; at most 32): anything else is not looked up at all. */
+class ParseAccountIdPipe implements PipeTransform<string, string> {
+  transform(value: string): string {
+    if (!/^[a-z0-9][a-z0-9-]{0,31}$/.test(value)) throw new BadRequestException('accountId is not an account id');
+    return value;
+  }
+}
 
 /**
  * Vendor callbacks: POST /api/payments/notify/{wechat,alipay,unionpay}. The raw body is kept because the
@@ -91,7 +110,54 @@ export class GatewayNotifyController {
     @Req() request: RawBodyRequest<Request>,
     @Res() response: Response,
   ): Promise<void> {
-    const ack = await this.intake.execute(channel, {
+    await this.receive(channel, DEFAULT_ACCOUNT, request, response);
+  }
+
+  @Post(':channel/:accountId')
+  @SkipIdempotency()
+  @ApiOperation({
+    summary: 'Vendor notification for one channel account (vendor-facing)',
+    description:
+      'The notify URL of a channel account created through the admin API: the same body and answers as the ' +
+      "default account's URL, verified (and for WeChat Pay decrypted) with this account's keys only. A " +
+      'notification about a payment or refund made with another account is refused, even when validly signed.',
+  })
+  @ApiParam({ name: 'channel', enum: CHANNELS, description: 'Which vendor is calling.' })
+  @ApiParam({
+    name: 'accountId',
+    description: "The channel account (`default`: the environment's).",
+    example: 'brand-a-wechat',
+  })
+  @ApiConsumes('application/json', 'application/x-www-form-urlencoded')
+  @ApiBody({
+    description: "The vendor's notification, unchanged.",
+    schema: { type: 'object', additionalProperties: true },
+  })
+  @ApiOkResponse({
+    description: 'Accepted (Alipay: exactly `success`; UnionPay: HTTP 200).',
+    content: { 'text/plain': { schema: { type: 'string', enum: ['success', 'ok'] }, example: 'success' } },
+  })
+  @ApiNoContentResponse({ description: 'Accepted (WeChat Pay).' })
+  @ApiResponse({
+    status: 400,
+    description: "Refused, as for the default account's URL; also for an unknown account.",
+    content: {
+      'text/plain': { schema: { type: 'string', enum: ['fail'] }, example: 'fail' },
+      'application/json': { schema: { $ref: getSchemaPath(ErrorResponse) } },
+    },
+  })
+  @ApiErrors('CHANNEL_UNAVAILABLE')
+  async notifyAccount(
+    @Param('channel', new ParseEnumPipe(Object.fromEntries(CHANNELS.map((c) => [c, c])))) channel: Channel,
+    @Param('accountId', new ParseAccountIdPipe()) accountId: string,
+    @Req() request: RawBodyRequest<Request>,
+    @Res() response: Response,
+  ): Promise<void> {
+    await this.receive(channel, accountId, request, response);
+  }
+
+  private async receive(channel: Channel, accountId: string, request: RawBodyRequest<Request>, response: Response) {
+    const ack = await this.intake.execute(channel, accountId, {
       headers: request.headers,
       rawBody: request.rawBody ?? Buffer.alloc(0),
     });

@@ -20,7 +20,14 @@ import { RefundStateService } from './refunds/refund-state.service';
 import { RefundsRepository } from './refunds/refunds.repository';
 
 /** Why a notification was refused (a metric label): the adapter's reason, or what the lookup found. */
-type RefusalReason = RejectionReason | 'unknown_payment' | 'unknown_refund' | 'channel_mismatch' | 'error';
+type RefusalReason =
+  | RejectionReason
+  | 'unknown_payment'
+  | 'unknown_refund'
+  | 'channel_mismatch'
+  | 'unknown_account'
+  | 'account_mismatch'
+  | 'error';
 
 type PaymentNotification = Extract<GatewayNotification, { kind: 'payment' }>;
 type RefundNotification = Extract<GatewayNotification, { kind: 'refund' }>;
@@ -51,8 +58,21 @@ export class NotificationIntakeUseCase {
     @Inject(MetricsService) private readonly metrics: MetricsService,
   ) {}
 
-  async execute(channel: Channel, raw: RawNotification): Promise<GatewayAck> {
-    const gateway = this.gateways.get(channel);
+  /**
+   * `accountId` is the account the notify URL names: only its keys verify (and, for WeChat, decrypt) the
+   * notification, and it must be the account the payment or refund was made with.
+   */
+  async execute(channel: Channel, accountId: string, raw: RawNotification): Promise<GatewayAck> {
+    const gateway = await this.gateways.find(channel, accountId);
+    if (!gateway) {
+      const fallback = this.gateways.get(channel);
+      return this.refuse(
+        channel,
+        fallback.acknowledge.bind(fallback),
+        `no ${channel} account ${accountId}`,
+        'unknown_account',
+      );
+    }
     const ack = gateway.acknowledge.bind(gateway);
     let notification: GatewayNotification;
     try {
@@ -68,12 +88,13 @@ export class NotificationIntakeUseCase {
     const id = notification.notificationId;
     if (id && (await this.replays.seenRecently(channel, id))) return this.replayed(channel, gateway, id, 'redis');
     return notification.kind === 'refund'
-      ? this.applyRefund(channel, gateway, notification)
-      : this.applyPayment(channel, gateway, notification, raw);
+      ? this.applyRefund(channel, accountId, gateway, notification)
+      : this.applyPayment(channel, accountId, gateway, notification, raw);
   }
 
   private async applyRefund(
     channel: Channel,
+    accountId: string,
     gateway: PaymentGateway,
     notification: RefundNotification,
   ): Promise<GatewayAck> {
@@ -82,6 +103,10 @@ export class NotificationIntakeUseCase {
     if (!refund) return this.refuse(channel, ack, `unknown refund ${notification.refundNo}`, 'unknown_refund');
     if (refund.channel !== channel)
       return this.refuse(channel, ack, `refund ${refund.refundNo} is a ${refund.channel} refund`, 'channel_mismatch');
+    if (refund.accountId !== accountId) {
+      const why = `refund ${refund.refundNo} was made with another account than ${accountId}`;
+      return this.refuse(channel, ack, why, 'account_mismatch');
+    }
     const id = notification.notificationId;
     // A definite result settles it (a repeat changes nothing) once its amount and trade match the refund;
     // anything else is left to the refund's queries.
@@ -97,6 +122,7 @@ export class NotificationIntakeUseCase {
 
   private async applyPayment(
     channel: Channel,
+    accountId: string,
     gateway: PaymentGateway,
     notification: PaymentNotification,
     raw: RawNotification,
@@ -111,6 +137,11 @@ export class NotificationIntakeUseCase {
         `payment ${payment.paymentNo} is a ${payment.channel} payment`,
         'channel_mismatch',
       );
+    }
+    // Verified by one account, about a trade of another: never believed (the account's own URL and keys only).
+    if (payment.accountId !== accountId) {
+      const why = `payment ${payment.paymentNo} was made with another account than ${accountId}`;
+      return this.refuse(channel, ack, why, 'account_mismatch');
     }
     const event = eventOf(notification.result);
     // A payment read as PAID is as it will stay (every event is a no-op there): a repeat of its result is

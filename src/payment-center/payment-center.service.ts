@@ -90,21 +90,24 @@ export class PaymentCenter {
   }
 
   /**
-   * Statement reconciliation's side of a day on `channel`: what was settled in [start, end) (payments paid,
-   * refunds refunded) and the payments and refunds of that channel a statement names, read in chunks.
+   * Statement reconciliation's side of a day of one channel account (bills are per merchant): what was
+   * settled in [start, end) (payments paid, refunds refunded) and the payments and refunds of that account a
+   * statement names, read in chunks.
    */
   async ledgerOf(
     channel: Channel,
+    accountId: string,
     day: { start: Date; end: Date },
     named: { paymentNos: readonly string[]; refundNos: readonly string[] },
   ): Promise<{ paidThatDay: Payment[]; refundedThatDay: Refund[]; payments: Payment[]; refunds: Refund[] }> {
-    const paidThatDay = await this.payments.paidBetween(channel, day.start, day.end);
-    const refundedThatDay = await this.refunds.refundedBetween(channel, day.start, day.end);
+    const paidThatDay = await this.payments.paidBetween(channel, accountId, day.start, day.end);
+    const refundedThatDay = await this.refunds.refundedBetween(channel, accountId, day.start, day.end);
     const payments: Payment[] = [];
     for (const chunk of chunks(named.paymentNos))
-      payments.push(...(await this.payments.findByPaymentNos(channel, chunk)));
+      payments.push(...(await this.payments.findByPaymentNos(channel, accountId, chunk)));
     const refunds: Refund[] = [];
-    for (const chunk of chunks(named.refundNos)) refunds.push(...(await this.refunds.findByRefundNos(channel, chunk)));
+    for (const chunk of chunks(named.refundNos))
+      refunds.push(...(await this.refunds.findByRefundNos(channel, accountId, chunk)));
     return { paidThatDay, refundedThatDay, payments, refunds };
   }
 

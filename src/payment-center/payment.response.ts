@@ -62,6 +62,12 @@ export class PaymentResponse implements PaymentView {
   @ApiProperty({ enum: CHANNELS, enumName: 'Channel', example: 'wechat' })
   channel: Channel;
 
+  @ApiProperty({
+    description: "The channel account collecting the money (`default`: the deployment's own account of the channel).",
+    example: 'default',
+  })
+  accountId: string;
+
   @ApiProperty({ type: 'integer', description: 'Integer fen.', example: 2500 })
   amountFen: number;
 

@@ -8,6 +8,7 @@ export interface PaymentView {
   paymentNo: string;
   orderNo: string;
   channel: Channel;
+  accountId: string;
   amountFen: Fen;
   currency: 'CNY';
   status: PaymentStatus;
@@ -34,6 +35,7 @@ export function toPaymentView(payment: Payment): PaymentView {
     paymentNo: payment.paymentNo,
     orderNo: payment.orderNo,
     channel: payment.channel,
+    accountId: payment.accountId,
     amountFen: payment.amountFen,
     currency: payment.currency,
     status: payment.status,

@@ -131,18 +131,20 @@ export class PaymentsRepository {
   }
 
   /** The payments of `channel` among `paymentNos` (statement reconciliation: what the lines name). */
-  async findByPaymentNos(channel: Payment['channel'], paymentNos: readonly string[]): Promise<Payment[]> {
+  async findByPaymentNos(
+    channel: Payment['channel'],
+    accountId: string,
+    paymentNos: readonly string[],
+  ): Promise<Payment[]> {
     if (paymentNos.length === 0) return [];
-    return this.paymentRows.select(undefined, 'payment_no IN (?) AND channel = ?', [paymentNos, channel]);
+    const where = 'payment_no IN (?) AND channel = ? AND account_id = ?';
+    return this.paymentRows.select(undefined, where, [paymentNos, channel, accountId]);
   }
 
-  /** The payments of `channel` paid in [start, end) and PAID now (statement reconciliation's day). */
-  paidBetween(channel: Payment['channel'], start: Date, end: Date): Promise<Payment[]> {
-    return this.paymentRows.select(undefined, "channel = ? AND paid_at >= ? AND paid_at < ? AND status = 'PAID'", [
-      channel,
-      start,
-      end,
-    ]);
+  /** The payments of an account paid in [start, end) and PAID now (statement reconciliation's day). */
+  paidBetween(channel: Payment['channel'], accountId: string, start: Date, end: Date): Promise<Payment[]> {
+    const where = "channel = ? AND paid_at >= ? AND paid_at < ? AND status = 'PAID' AND account_id = ?";
+    return this.paymentRows.select(undefined, where, [channel, start, end, accountId]);
   }
 
   findByPaymentNo(paymentNo: string): Promise<Payment | null> {

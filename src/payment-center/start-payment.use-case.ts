@@ -7,6 +7,7 @@ import { addLogContext } from '../common/logging/log-context';
 import { newPaymentNo } from '../common/ids';
 import type { Fen } from '../common/money';
 import { inTransaction } from '../database/transaction';
+import { AccountSelection } from '../gateways/accounts/account-selection';
 import { GatewayRegistry } from '../gateways/gateway-registry';
 import type { Channel, CreatePaymentResult } from '../gateways/gateway.types';
 import type { PaymentGateway } from '../gateways/payment-gateway';
@@ -31,6 +32,8 @@ export interface StartPaymentCommand {
   amountFen: Fen;
   currency: 'CNY';
   channel: Channel;
+  /** The channel account the caller named, if any (see AccountSelection: it must be one the application is bound to). */
+  accountId?: string;
   description: string;
   expiresAt: Date;
 }
@@ -81,10 +84,13 @@ export class StartPaymentUseCase {
     @Inject(AppConfig) private readonly config: AppConfig,
     @Inject(Clock) private readonly clock: Clock,
     @Inject(QueryScheduler) private readonly scheduler: QueryScheduler,
+    @Inject(AccountSelection) private readonly selection: AccountSelection,
   ) {}
 
   async execute(command: StartPaymentCommand): Promise<Payment> {
-    const gateway = this.gateways.get(command.channel); // unknown channel: refuse before writing anything
+    // Unknown channel, an account the application may not use, or a disabled one: refused before writing anything.
+    const accountId = await this.selection.accountFor(command.applicationId, command.channel, command.accountId);
+    const gateway = await this.gateways.forNewPayment(command.channel, accountId);
     const now = this.clock.now();
     if (now >= command.expiresAt) throw new PaymentRequestExpired(command.orderNo);
     await this.payments.ensureIntent({
@@ -98,7 +104,7 @@ export class StartPaymentUseCase {
     });
 
     addLogContext({ orderNo: command.orderNo });
-    const plan = await this.decide(command);
+    const plan = await this.decide(command, accountId);
     addLogContext({ paymentNo: plan.payment.paymentNo });
     if (plan.kind === 'ready') return plan.payment;
     this.logger.log(
@@ -112,10 +118,10 @@ export class StartPaymentUseCase {
    * The plan, in a transaction of its own. A plan made from a read that changed before its write (see
    * `plan`) is made again in a new transaction, which sees the change; after a few, the buyer is told to retry.
    */
-  private async decide(command: StartPaymentCommand): Promise<Plan> {
+  private async decide(command: StartPaymentCommand, accountId: string): Promise<Plan> {
     for (let attempt = 1; ; attempt++) {
       try {
-        return await inTransaction(this.dataSource, (manager) => this.plan(manager, command));
+        return await inTransaction(this.dataSource, (manager) => this.plan(manager, command, accountId));
       } catch (error) {
         if (!(error instanceof StalePlan)) throw error;
         if (attempt === MAX_PLAN_ATTEMPTS) throw new PaymentStarting(error.paymentNo);
@@ -123,7 +129,7 @@ export class StartPaymentUseCase {
     }
   }
 
-  private async plan(manager: EntityManager, command: StartPaymentCommand): Promise<Plan> {
+  private async plan(manager: EntityManager, command: StartPaymentCommand, accountId: string): Promise<Plan> {
     const intent = await this.payments.lockIntent(manager, command.orderNo);
     if (
       intent.amountFen !== command.amountFen ||
@@ -139,7 +145,10 @@ export class StartPaymentUseCase {
     const paid = existing.find((p) => p.status === 'PAID');
     if (paid) throw new PaymentAlreadyPaid(command.orderNo, paid.paymentNo);
 
-    const open = existing.find((p) => p.channel === command.channel && p.status === 'PAYING');
+    // Resumed only on the same account: a trade is the account's at the vendor.
+    const open = existing.find(
+      (p) => p.channel === command.channel && p.accountId === accountId && p.status === 'PAYING',
+    );
     if (open) {
       if (open.payCredential) return { kind: 'ready', payment: open };
       // gatewayRequestedAt is cleared when a call came back without an answer; while it is set, a call may
@@ -163,6 +172,7 @@ export class StartPaymentUseCase {
         paymentNo: newPaymentNo(now),
         orderNo: command.orderNo,
         channel: command.channel,
+        accountId,
         amountFen: command.amountFen,
         currency: command.currency,
         status: 'CREATED',

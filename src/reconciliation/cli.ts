@@ -7,12 +7,14 @@ import { validateEnvironment } from '../config/environment';
 import { CHANNELS, type Channel } from '../gateways/gateway.types';
 
 /**
- * `npm run reconcile -- --channel wechat [--date YYYY-MM-DD]` (default: yesterday, Beijing time): reconciles
- * one channel's statement for a day with the ledger, prints the run as JSON and exits 0 (matched, resolved
+ * `npm run reconcile -- --channel wechat [--account ID] [--date YYYY-MM-DD]` (default: the default account,
+ * yesterday, Beijing time): reconciles one channel account's statement for a day with the ledger, prints the run as JSON and exits 0 (matched, resolved
  * or no bill), 2 (differences need review) or 1 (no statement read).
  */
 async function main(): Promise<number> {
-  const { values } = parseArgs({ options: { channel: { type: 'string' }, date: { type: 'string' } } });
+  const { values } = parseArgs({
+    options: { channel: { type: 'string' }, account: { type: 'string' }, date: { type: 'string' } },
+  });
   const channel = values.channel as Channel | undefined;
   if (!channel || !(CHANNELS as readonly string[]).includes(channel)) {
     console.error(`--channel must be one of ${CHANNELS.join(', ')}`);
@@ -38,7 +40,7 @@ async function main(): Promise<number> {
   const { ReconciliationService } = await import('./reconciliation.service.js');
   const app = await NestFactory.createApplicationContext(AppModule, { logger: ['error', 'warn'] });
   try {
-    const run = await app.get(ReconciliationService).run(channel, date, 'cli');
+    const run = await app.get(ReconciliationService).run(channel, date, 'cli', values.account ?? 'default');
     console.log(JSON.stringify(run, null, 2));
     if (run.status === 'REVIEW') return 2;
     return run.status === 'FAILED' || run.status === 'NOT_READY' ? 1 : 0;

@@ -23,6 +23,8 @@ import { CHANNELS, type Channel } from '../gateways/gateway.types';
 import { ReconciliationRunResponse } from './reconciliation.response';
 import { ReconciliationService } from './reconciliation.service';
 
+const ACCOUNT_ID = /^[a-z0-9][a-z0-9-]{0,31}$/;
+
 const BILL_DATE = /^\d{4}-(0[1-9]|1[0-2])-(0[1-9]|[12]\d|3[01])$/;
 
 export class RunReconciliationDto {
@@ -34,6 +36,11 @@ export class RunReconciliationDto {
   @ApiProperty({ description: "The statement's day, YYYY-MM-DD in Beijing time.", example: '2025-03-14' })
   @Matches(BILL_DATE, { message: 'date must be YYYY-MM-DD' })
   date: string;
+
+  @ApiPropertyOptional({ description: 'The channel account whose statement to reconcile.', default: 'default' })
+  @IsOptional()
+  @Matches(ACCOUNT_ID, { message: 'accountId must be a channel account id' })
+  accountId?: string;
 }
 
 export class ReconciliationFilterDto {
@@ -41,6 +48,11 @@ export class ReconciliationFilterDto {
   @IsOptional()
   @IsIn(CHANNELS)
   channel?: Channel;
+
+  @ApiPropertyOptional({ description: 'Only the runs of this channel account.', example: 'default' })
+  @IsOptional()
+  @Matches(ACCOUNT_ID, { message: 'accountId must be a channel account id' })
+  accountId?: string;
 
   @ApiPropertyOptional({ description: 'The statement day, YYYY-MM-DD.', example: '2025-03-14' })
   @IsOptional()
@@ -89,14 +101,14 @@ export class ReconciliationController {
     headers: REPLAYED_HEADERS,
   })
   @ApiIdempotencyKey()
-  @ApiErrors('VALIDATION_FAILED', 'CHANNEL_UNAVAILABLE')
+  @ApiErrors('VALIDATION_FAILED', 'CHANNEL_UNAVAILABLE', 'ACCOUNT_NOT_FOUND')
   async run(@Body() body: RunReconciliationDto, @Req() request: AdminRequest) {
     const actor = request.admin?.name ?? 'unknown';
-    const run = await this.reconciliation.run(body.channel, body.date, actor);
+    const run = await this.reconciliation.run(body.channel, body.date, actor, body.accountId);
     await this.audit.record(
       actor,
       'reconciliation.run',
-      { channel: run.channel, billDate: run.billDate, runId: run.id },
+      { channel: run.channel, accountId: run.accountId, billDate: run.billDate, runId: run.id },
       run.resolved,
     );
     return run;
@@ -109,7 +121,12 @@ export class ReconciliationController {
   @ApiOkResponse({ type: [ReconciliationRunResponse], description: 'The runs.' })
   @ApiErrors('VALIDATION_FAILED')
   list(@Query() filter: ReconciliationFilterDto) {
-    return this.reconciliation.list({ channel: filter.channel, billDate: filter.date, limit: filter.limit });
+    return this.reconciliation.list({
+      channel: filter.channel,
+      accountId: filter.accountId,
+      billDate: filter.date,
+      limit: filter.limit,
+    });
   }
 
   @Get(':id')

@@ -18,6 +18,10 @@ export class ReconciliationRun {
   @Column({ type: 'varchar', length: 16 })
   channel: Channel;
 
+  /** The channel account whose statement this is (bills are per merchant). */
+  @Column({ name: 'account_id', type: 'varchar', length: 32, default: 'default' })
+  accountId: string;
+
   /** The statement's day, `YYYY-MM-DD` in Beijing time. */
   @Column({ name: 'bill_date', type: 'char', length: 10 })
   billDate: string;

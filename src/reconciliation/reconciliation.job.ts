@@ -44,13 +44,17 @@ export class ReconciliationJob implements OnApplicationBootstrap, OnApplicationS
 
   private async runYesterday(): Promise<void> {
     const billDate = beijingDate(new Date(this.clock.now().getTime() - 24 * 3600 * 1000));
+    // Bills are per merchant: every account of every channel is reconciled on its own.
     for (const channel of this.gateways.channels()) {
-      try {
-        if (await this.reconciliation.done(channel, billDate)) continue;
-        const run = await this.reconciliation.run(channel, billDate, 'schedule');
-        this.logger.log(`reconciliation ${channel} ${billDate}: ${run.status} (${run.differences} differences)`);
-      } catch (error) {
-        this.logger.error(`reconciliation ${channel} ${billDate} failed: ${(error as Error).message}`);
+      for (const account of await this.gateways.accountsOf(channel)) {
+        const what = `reconciliation ${channel}/${account} ${billDate}`;
+        try {
+          if (await this.reconciliation.done(channel, billDate, account)) continue;
+          const run = await this.reconciliation.run(channel, billDate, 'schedule', account);
+          this.logger.log(`${what}: ${run.status} (${run.differences} differences)`);
+        } catch (error) {
+          this.logger.error(`${what} failed: ${(error as Error).message}`);
+        }
       }
     }
   }

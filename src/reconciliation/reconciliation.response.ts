@@ -67,6 +67,9 @@ export class ReconciliationRunResponse implements RunView {
   @ApiProperty({ enum: CHANNELS, enumName: 'Channel', example: 'wechat' })
   channel: Channel;
 
+  @ApiProperty({ description: 'The channel account whose statement was reconciled.', example: 'default' })
+  accountId: string;
+
   @ApiProperty({ description: "The statement's day, YYYY-MM-DD in Beijing time.", example: '2025-03-14' })
   billDate: string;
 

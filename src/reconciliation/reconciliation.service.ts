@@ -5,6 +5,8 @@ import { beijingDay } from '../common/beijing-time';
 import { Clock } from '../common/clock';
 import { inTransaction } from '../database/transaction';
 import { DomainError } from '../common/errors/domain-error';
+import { DEFAULT_ACCOUNT } from '../gateways/accounts/account-gateway';
+import { AccountNotFound } from '../gateways/accounts/account-errors';
 import { GatewayRegistry } from '../gateways/gateway-registry';
 import type { Channel, StatementLine } from '../gateways/gateway.types';
 import { OrphanNotificationsRepository } from '../payment-center/intake/orphan-notifications.repository';
@@ -17,6 +19,7 @@ import { compareStatement, type Difference, type Ledger } from './statement-comp
 export interface RunView {
   id: string;
   channel: Channel;
+  accountId: string;
   billDate: string;
   status: RunStatus;
   statementLines: number;
@@ -58,12 +61,15 @@ export class ReconciliationService {
     @Inject(Clock) private readonly clock: Clock,
   ) {}
 
-  async run(channel: Channel, billDate: string, triggeredBy: string): Promise<RunView> {
-    const gateway = this.gateways.get(channel);
+  /** Reconciles one account's statement (`default`: the environment's account of the channel). */
+  async run(channel: Channel, billDate: string, triggeredBy: string, accountId = DEFAULT_ACCOUNT): Promise<RunView> {
+    const gateway = await this.gateways.find(channel, accountId);
+    if (!gateway) throw new AccountNotFound(accountId);
     const runs = this.dataSource.getRepository(ReconciliationRun);
     const run = await runs.save(
       runs.create({
         channel,
+        accountId,
         billDate,
         status: 'RUNNING',
         statementLines: 0,
@@ -94,7 +100,7 @@ export class ReconciliationService {
         if (run.status === 'FAILED') this.logger.error(`reconciliation ${channel} ${billDate} failed: ${run.error}`);
         return this.view(run, []);
     }
-    const differences = compareStatement(lines, await this.ledger(channel, billDate, lines));
+    const differences = compareStatement(lines, await this.ledger(channel, accountId, billDate, lines));
     const items: ReconciliationDifference[] = [];
     for (const difference of differences) {
       const resolved = await this.resolve(difference);
@@ -146,10 +152,11 @@ export class ReconciliationService {
     return this.view(run, items);
   }
 
-  async list(filter: { channel?: Channel; billDate?: string; limit?: number }): Promise<RunView[]> {
+  async list(filter: { channel?: Channel; accountId?: string; billDate?: string; limit?: number }): Promise<RunView[]> {
     const runs = await this.dataSource.getRepository(ReconciliationRun).find({
       where: {
         ...(filter.channel ? { channel: filter.channel } : {}),
+        ...(filter.accountId ? { accountId: filter.accountId } : {}),
         ...(filter.billDate ? { billDate: filter.billDate } : {}),
       },
       order: { id: 'DESC' },
@@ -158,16 +165,21 @@ export class ReconciliationService {
     return runs.map((run) => this.view(run));
   }
 
-  /** Has this day of this channel been reconciled with a result (not failed or too early)? */
-  async done(channel: Channel, billDate: string): Promise<boolean> {
+  /** Has this day of this account been reconciled with a result (not failed or too early)? */
+  async done(channel: Channel, billDate: string, accountId = DEFAULT_ACCOUNT): Promise<boolean> {
     const count = await this.dataSource.getRepository(ReconciliationRun).count({
-      where: { channel, billDate, status: In(['MATCHED', 'RESOLVED', 'REVIEW', 'EMPTY']) },
+      where: { channel, accountId, billDate, status: In(['MATCHED', 'RESOLVED', 'REVIEW', 'EMPTY']) },
     });
     return count > 0;
   }
 
   /** Our side: what every line names, and what we settled on that Beijing day. */
-  private async ledger(channel: Channel, billDate: string, lines: readonly StatementLine[]): Promise<Ledger> {
+  private async ledger(
+    channel: Channel,
+    accountId: string,
+    billDate: string,
+    lines: readonly StatementLine[],
+  ): Promise<Ledger> {
     const { start, end } = beijingDay(billDate);
     const paymentNos = [...new Set(lines.map((l) => l.paymentNo))];
     const refundNos = [...new Set(lines.flatMap((l) => (l.kind === 'refund' ? [l.refundNo] : [])))];
@@ -176,9 +188,9 @@ export class ReconciliationService {
       refundedThatDay,
       payments: named,
       refunds: namedRefunds,
-    } = await this.paymentCenter.ledgerOf(channel, { start, end }, { paymentNos, refundNos });
+    } = await this.paymentCenter.ledgerOf(channel, accountId, { start, end }, { paymentNos, refundNos });
     return {
-      // A payment of another channel with the same number is not ours to match.
+      // A payment of another channel or account with the same number is not ours to match.
       payments: new Map([...paidThatDay, ...named].map((p) => [p.paymentNo, p])),
       refunds: new Map([...refundedThatDay, ...namedRefunds].map((r) => [r.refundNo, r])),
       paidThatDay: paidThatDay.map((p) => p.paymentNo),
@@ -245,6 +257,7 @@ export class ReconciliationService {
     return {
       id: run.id,
       channel: run.channel,
+      accountId: run.accountId,
       billDate: run.billDate,
       status: run.status,
       statementLines: run.statementLines,

@@ -17,6 +17,9 @@ export default async function globalSetup(): Promise<void> {
     await dataSource.runMigrations({ transaction: 'each' });
     // Events an aborted earlier run left unpublished would be relayed into this run's partner queues.
     await dataSource.query('UPDATE outbox_events SET published_at = NOW(3) WHERE published_at IS NULL');
+    // Channel accounts a killed run left behind would refuse every app's boot here (sealed with its own KEK).
+    await dataSource.query('DELETE FROM account_bindings');
+    await dataSource.query('DELETE FROM channel_accounts');
   } finally {
     await dataSource.destroy();
   }

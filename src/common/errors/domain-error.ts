@@ -30,7 +30,10 @@ export type DomainErrorCode =
   | 'RECONCILIATION_NOT_FOUND'
   | 'PAYMENT_NOT_IN_REVIEW'
   | 'APPLICATION_NOT_FOUND'
-  | 'API_KEY_NOT_FOUND';
+  | 'API_KEY_NOT_FOUND'
+  | 'ACCOUNT_NOT_ALLOWED'
+  | 'ACCOUNT_NOT_FOUND'
+  | 'ACCOUNT_REJECTED';
 
 export interface FieldProblem {
   field: string;

@@ -19,6 +19,8 @@ export function statusFor(code: DomainErrorCode): number {
     case 'VALIDATION_FAILED':
     case 'IDEMPOTENCY_KEY_INVALID':
     case 'NOTIFICATION_REJECTED':
+    case 'ACCOUNT_NOT_ALLOWED':
+    case 'ACCOUNT_REJECTED':
       return HttpStatus.BAD_REQUEST;
     case 'UNAUTHENTICATED':
       return HttpStatus.UNAUTHORIZED;
@@ -31,6 +33,7 @@ export function statusFor(code: DomainErrorCode): number {
     case 'RECONCILIATION_NOT_FOUND':
     case 'APPLICATION_NOT_FOUND':
     case 'API_KEY_NOT_FOUND':
+    case 'ACCOUNT_NOT_FOUND':
       return HttpStatus.NOT_FOUND;
     case 'ORDER_ALREADY_PAID':
     case 'ORDER_CLOSED':

@@ -13,6 +13,7 @@ export const TAGS = {
   reconciliation: 'admin: reconciliation',
   review: 'admin: payments',
   applications: 'admin: applications',
+  accounts: 'admin: channel accounts',
   session: 'admin: session',
   health: 'health',
 } as const;

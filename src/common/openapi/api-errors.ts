@@ -149,6 +149,15 @@ const ANSWERED: Record<ApiErrorCode, ErrorExample> = {
     when: 'the application has no key with this id.',
     message: 'Application app_3f9a0c1d2e4b5a6c has no API key ak_1b2c3d4e5f6a7b8c.',
   },
+  ACCOUNT_NOT_ALLOWED: {
+    when: 'the application is not bound to the channel account it named (`accountId`), or names one on a channel it has no accounts on.',
+    message: 'This application cannot pay with wechat account "brand-b-wechat".',
+  },
+  ACCOUNT_NOT_FOUND: { when: 'no channel account has this id.', message: 'No channel account "brand-b-wechat".' },
+  ACCOUNT_REJECTED: {
+    when: 'the account material is incomplete or does not parse, the id is taken, or no KEK is configured; each problem names its field.',
+    message: 'secrets.apiV3Key: the APIv3 key: exactly 32 characters',
+  },
   DELIVERY_NOT_FOUND: { when: 'no delivery has this id.', message: 'Delivery 42 does not exist.' },
   DELIVERY_NOT_RETRYABLE: {
     when: 'only a `FAILED` delivery can be retried.',

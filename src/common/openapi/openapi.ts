@@ -84,6 +84,11 @@ export function setupOpenApi(app: INestApplication): void {
         'again, or close the trade. Nothing here records money the vendor did not confirm.',
     )
     .addTag(TAGS.applications, 'Business applications and their API keys: create, disable, add and revoke keys.')
+    .addTag(
+      TAGS.accounts,
+      'Channel accounts (a vendor merchant account each, secrets sealed and never shown again): create, rotate ' +
+        "keys, disable; which accounts an application pays with.",
+    )
     .addTag(TAGS.session, 'Who a token is; signing in issues the queue board cookie (the board is at /admin/queues).')
     .addTag(TAGS.health, 'Liveness of the Payment Center and its database, Redis and RabbitMQ.')
     .addGlobalResponse(INTERNAL_ERROR_RESPONSE);

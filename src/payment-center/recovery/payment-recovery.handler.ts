@@ -88,7 +88,8 @@ export class PaymentRecovery implements RecoveryHandler<Payment>, OnModuleInit {
 
   private async query(payment: Payment): Promise<void> {
     const attempt = payment.queryAttempts + 1;
-    const result = await this.ask(() => this.gateways.get(payment.channel).query(payment.paymentNo));
+    const gateway = () => this.gateways.forAccount(payment.channel, payment.accountId);
+    const result = await this.ask(async () => (await gateway()).query(payment.paymentNo));
     const now = this.clock.now();
     const event = eventOf(result);
     let next: Next;
@@ -101,9 +102,9 @@ export class PaymentRecovery implements RecoveryHandler<Payment>, OnModuleInit {
 
   private async close(payment: Payment): Promise<void> {
     const attempt = payment.queryAttempts + 1;
-    const gateway = this.gateways.get(payment.channel);
-    const closed = await this.ask<CloseResult>(() =>
-      gateway.close({ paymentNo: payment.paymentNo, expiresAt: payment.expiresAt }),
+    const gateway = () => this.gateways.forAccount(payment.channel, payment.accountId);
+    const closed = await this.ask<CloseResult>(async () =>
+      (await gateway()).close({ paymentNo: payment.paymentNo, expiresAt: payment.expiresAt }),
     );
     let outcome: string = closed.kind;
     let detail = closed.kind === 'unknown' ? closed.reason : `close answered ${closed.kind}`;
@@ -111,7 +112,7 @@ export class PaymentRecovery implements RecoveryHandler<Payment>, OnModuleInit {
     if (closed.kind === 'closed') event = { type: 'CLOSED_CONFIRMED' };
     if (closed.kind === 'paid') {
       // The buyer paid before the close: the money wins. The query brings the facts (trade number, amount).
-      const result = await this.ask(() => gateway.query(payment.paymentNo));
+      const result = await this.ask(async () => (await gateway()).query(payment.paymentNo));
       event = result.kind === 'paid' ? eventOf(result) : undefined;
       outcome = event ? 'paid' : 'unknown';
       detail = `close answered paid; query: ${describe(result)}`;

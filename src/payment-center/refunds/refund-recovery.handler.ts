@@ -70,12 +70,13 @@ export class RefundRecovery implements RecoveryHandler<Refund>, OnModuleInit {
   private async attempt(refund: Refund): Promise<void> {
     const payment = await this.payments.findByPaymentNo(refund.paymentNo);
     if (!payment) throw new Error(`payment ${refund.paymentNo} of refund ${refund.refundNo} is missing`);
-    const gateway = this.gateways.get(refund.channel);
+    // The payment's account, whatever its status now (a disabled account's refunds still go through).
+    const gateway = () => this.gateways.forAccount(refund.channel, payment.accountId);
     const limit = this.config.gateways.timeoutMs + 1000;
     const send = () =>
       ask<RefundResult>(
-        () =>
-          gateway.refund({
+        async () =>
+          (await gateway()).refund({
             paymentNo: refund.paymentNo,
             refundNo: refund.refundNo,
             gatewayTradeNo: payment.gatewayTradeNo ?? '',
@@ -91,7 +92,10 @@ export class RefundRecovery implements RecoveryHandler<Refund>, OnModuleInit {
     if (refund.queryAttempts === 0) result = await send();
     else {
       action = 'refund_query';
-      result = await ask(() => gateway.queryRefund({ paymentNo: refund.paymentNo, refundNo: refund.refundNo }), limit);
+      result = await ask(
+        async () => (await gateway()).queryRefund({ paymentNo: refund.paymentNo, refundNo: refund.refundNo }),
+        limit,
+      );
       if (result.kind === 'not_found') {
         // The gateway never got it (the send was lost): send it again, under the same refund number.
         action = 'refund';

@@ -37,6 +37,10 @@ export class Refund {
   @Column({ type: 'varchar', length: 16 })
   channel: Channel;
 
+  /** The payment's channel account: the refund is made and asked about with it. */
+  @Column({ name: 'account_id', type: 'varchar', length: 32, default: 'default' })
+  accountId: string;
+
   @Column({ name: 'amount_fen', type: 'bigint', transformer: fenColumn })
   amountFen: Fen;
 

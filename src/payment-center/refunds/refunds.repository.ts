@@ -78,6 +78,7 @@ export class RefundsRepository {
         paymentNo: payment.paymentNo,
         orderNo: payment.orderNo,
         channel: payment.channel,
+        accountId: payment.accountId,
         amountFen: refund.amountFen,
         reason: refund.reason.slice(0, 256),
         kind: refund.kind,
@@ -123,18 +124,19 @@ export class RefundsRepository {
   }
 
   /** The refunds of `channel` among `refundNos` (statement reconciliation: what the lines name). */
-  async findByRefundNos(channel: Channel, refundNos: readonly string[]): Promise<Refund[]> {
+  async findByRefundNos(channel: Channel, accountId: string, refundNos: readonly string[]): Promise<Refund[]> {
     if (refundNos.length === 0) return [];
-    return this.rows.select(undefined, 'refund_no IN (?) AND channel = ?', [refundNos, channel]);
+    return this.rows.select(undefined, 'refund_no IN (?) AND channel = ? AND account_id = ?', [
+      refundNos,
+      channel,
+      accountId,
+    ]);
   }
 
-  /** The refunds of `channel` that became REFUNDED in [start, end) (statement reconciliation's day). */
-  refundedBetween(channel: Channel, start: Date, end: Date): Promise<Refund[]> {
-    return this.rows.select(undefined, "channel = ? AND refunded_at >= ? AND refunded_at < ? AND status = 'REFUNDED'", [
-      channel,
-      start,
-      end,
-    ]);
+  /** The refunds of an account that became REFUNDED in [start, end) (statement reconciliation's day). */
+  refundedBetween(channel: Channel, accountId: string, start: Date, end: Date): Promise<Refund[]> {
+    const where = "channel = ? AND refunded_at >= ? AND refunded_at < ? AND status = 'REFUNDED' AND account_id = ?";
+    return this.rows.select(undefined, where, [channel, start, end, accountId]);
   }
 
   /** Writes a refund read under its row lock: every field that may change, in one statement. */

@@ -113,7 +113,7 @@ export class PaymentReview {
       return payment;
     });
     const result = await ask(
-      () => this.gateways.get(claimed.channel).query(paymentNo),
+      async () => (await this.gateways.forAccount(claimed.channel, claimed.accountId)).query(paymentNo),
       this.config.gateways.timeoutMs + 1000,
     );
     const answer = describe(result);
