@@ -107,7 +107,7 @@ export function withTestKey(url: string, headers: Record<string, string> = {}): 
 
 /** Real HTTP, so concurrency tests go through sockets, Express and the whole interceptor chain. */
 export async function http<T = any>(
-  method: 'GET' | 'POST',
+  method: 'GET' | 'POST' | 'PUT',
   url: string,
   body?: unknown,
   headers: Record<string, string> = {},

@@ -1,0 +1,58 @@
+import 'reflect-metadata';
+import { existsSync } from 'node:fs';
+import { NestFactory } from '@nestjs/core';
+import { getDataSourceToken } from '@nestjs/typeorm';
+import type { DataSource } from 'typeorm';
+import { validateEnvironment } from '../../config/environment';
+
+/**
+ * `npm run accounts -- reencrypt`: seals every channel account's secrets with the current KEK
+ * (ACCOUNT_KEK_ID). Rotating the KEK: add the new key to ACCOUNT_KEKS beside the old one and make it
+ * ACCOUNT_KEK_ID on every instance, run this, then remove the old key. Each account is resealed in a
+ * transaction of its own, under its row lock, and audited; running it again does nothing.
+ */
+async function main(): Promise<number> {
+  const command = process.argv[2];
+  if (command !== 'reencrypt') {
+    console.error('usage: npm run accounts -- reencrypt');
+    return 1;
+  }
+  if (existsSync('.env')) process.loadEnvFile('.env');
+  Object.assign(process.env, {
+    RELAY_ENABLED: 'false',
+    RECOVERY_JOBS_ENABLED: 'false',
+    RECONCILER_ENABLED: 'false',
+    ORDERS_CHECK_ENABLED: 'false',
+    RECONCILIATION_ENABLED: 'false',
+  });
+  validateEnvironment(process.env);
+  const { AppModule } = await import('../../app.module.js');
+  const { ChannelAccountsService } = await import('./channel-accounts.service.js');
+  const { AdminAuditLog } = await import('../../admin/auth/admin-audit-log.js');
+  const { inTransaction } = await import('../../database/transaction.js');
+  const app = await NestFactory.createApplicationContext(AppModule, { logger: ['error', 'warn'] });
+  try {
+    const accounts = app.get(ChannelAccountsService);
+    const audit = app.get(AdminAuditLog);
+    const dataSource = app.get<DataSource>(getDataSourceToken());
+    const stale = await accounts.staleSeals();
+    for (const id of stale) {
+      await inTransaction(dataSource, async (manager) => {
+        if (await accounts.reseal(manager, id))
+          await audit.record('cli', 'account.reencrypt', { accountId: id }, 1, manager);
+      });
+    }
+    console.log(JSON.stringify({ resealed: stale }));
+    return 0;
+  } finally {
+    await app.close();
+  }
+}
+
+main().then(
+  (code) => process.exit(code),
+  (error: unknown) => {
+    console.error(error instanceof Error ? error.message : error);
+    process.exit(1);
+  },
+);
