@@ -50,8 +50,7 @@ export type AlipayKind = AlipayAppRecord['kind'];
 
 /** Where a sub_mchid stands for a service provider's partner call (WeChat's answer when it is not its own). */
 export type SubMerchantCheck =
-  | { ok: true; sub: WechatSubMerchantRecord }
-  | { ok: false; status: number; code: string; message: string };
+  { ok: true; sub: WechatSubMerchantRecord } | { ok: false; status: number; code: string; message: string };
 
 /**
  * Every merchant the sandbox vendors serve: the default one of each vendor (the key files the app reads) and
@@ -80,7 +79,9 @@ export class SandboxMerchants {
     };
     this.addDefaults();
     if (existsSync(this.dir)) {
-      for (const name of readdirSync(this.dir).filter((file) => file.endsWith('.json')).sort()) {
+      for (const name of readdirSync(this.dir)
+        .filter((file) => file.endsWith('.json'))
+        .sort()) {
         this.loadFile(name);
       }
     }

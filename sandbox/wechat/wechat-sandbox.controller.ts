@@ -227,7 +227,10 @@ export class WechatSandboxController {
   /** The mchid a query or close names must be the one that signed it. */
   private otherMchid(res: Response, merchant: WechatMerchant, mchid: string | undefined): boolean {
     if (mchid === undefined || mchid === merchant.record.mchid) return false;
-    this.vendor.reply(res, merchant, 400, { code: 'PARAM_ERROR', message: 'http header中的mchid与请求中的mchid不匹配' });
+    this.vendor.reply(res, merchant, 400, {
+      code: 'PARAM_ERROR',
+      message: 'http header中的mchid与请求中的mchid不匹配',
+    });
     return true;
   }
 }
