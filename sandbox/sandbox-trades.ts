@@ -2,8 +2,19 @@
 export interface SandboxTrade {
   channel: 'wechat' | 'alipay' | 'unionpay';
   outTradeNo: string;
+  /**
+   * Whose trade it is (tradeOwner): only that merchant's queries, closes, refunds and bills see it, as each
+   * vendor scopes out_trade_no / orderId to a merchant.
+   */
+  owner: string;
+  /** WeChat: the mchid that called (a service provider's sp_mchid for partner trades); UnionPay: merId. */
   mchid: string;
+  /** WeChat: the appid (sp_appid); Alipay: the app that created the trade. */
   appid: string;
+  /** A WeChat partner trade: the sub-merchant (特约商户) the service provider made it for. */
+  wechatPartner?: { subMchid: string; subAppid?: string };
+  /** Alipay: the merchant the trade is for (auth_app_id, seller_id): the app itself, or the one that authorised it. */
+  alipay?: { authAppId: string; sellerId: string };
   description: string;
   amountFen: number;
   notifyUrl: string;
@@ -53,27 +64,56 @@ export interface SandboxFaults {
   systemError?: boolean;
 }
 
+/**
+ * The owner of a trade, from the vendor's own ids: a WeChat merchant (or a service provider's sub-merchant), an
+ * Alipay seller, a UnionPay merId.
+ */
+export const tradeOwner = {
+  wechat: (mchid: string) => `wechat:${mchid}`,
+  wechatPartner: (spMchid: string, subMchid: string) => `wechat:${spMchid}/${subMchid}`,
+  alipay: (sellerId: string) => `alipay:${sellerId}`,
+  unionpay: (merId: string) => `unionpay:${merId}`,
+};
+
 export class SandboxTrades {
+  /** By owner and number: two merchants may use the same out_trade_no. */
   private readonly trades = new Map<string, SandboxTrade>();
+  /** The latest trade of each number: the buyer's side (cashier, pay) names a trade by number alone. */
+  private readonly byNumber = new Map<string, SandboxTrade>();
   private globalFaults: SandboxFaults = {};
   private readonly tradeFaults = new Map<string, SandboxFaults>();
 
+  /** The trade of this number the buyer sees (the latest made, should two merchants share a number). */
   get(outTradeNo: string): SandboxTrade | undefined {
-    return this.trades.get(outTradeNo);
+    return this.byNumber.get(outTradeNo);
+  }
+
+  /** This owner's trade of this number: what a merchant's query, close or refund finds. */
+  find(owner: string, outTradeNo: string | undefined): SandboxTrade | undefined {
+    return outTradeNo === undefined ? undefined : this.trades.get(key(owner, outTradeNo));
   }
 
   all(): IterableIterator<SandboxTrade> {
     return this.trades.values();
   }
 
-  put(trade: SandboxTrade): void {
-    this.trades.set(trade.outTradeNo, trade);
+  /** The trades of these owners. */
+  *of(owners: readonly string[]): Generator<SandboxTrade> {
+    for (const trade of this.trades.values()) if (owners.includes(trade.owner)) yield trade;
   }
 
+  put(trade: SandboxTrade): void {
+    this.trades.set(key(trade.owner, trade.outTradeNo), trade);
+    this.byNumber.set(trade.outTradeNo, trade);
+  }
+
+  /** A refund of this owner's trades by the merchant's refund number. */
   findRefund(
-    refundNo: string,
+    owner: string,
+    refundNo: string | undefined,
   ): { trade: SandboxTrade; refund: NonNullable<SandboxTrade['refunds']>[number] } | undefined {
-    for (const trade of this.trades.values()) {
+    if (refundNo === undefined) return undefined;
+    for (const trade of this.of([owner])) {
       const refund = trade.refunds?.find((r) => r.refundNo === refundNo);
       if (refund) return { trade, refund };
     }
@@ -94,6 +134,10 @@ export class SandboxTrades {
     if (outTradeNo) this.tradeFaults.set(outTradeNo, faults);
     else this.globalFaults = faults;
   }
+}
+
+function key(owner: string, outTradeNo: string): string {
+  return `${owner}\n${outTradeNo}`;
 }
 
 export { beijingDate } from '../src/gateways/wire/vendor-formats';

@@ -4,17 +4,37 @@ import { SandboxNotifier } from './sandbox-notifier';
 import { SandboxTrades } from './sandbox-trades';
 import { AlipaySandboxController } from './alipay/alipay-sandbox.controller';
 import { CashierController } from './cashier/cashier.controller';
+import { MerchantsController } from './merchants/merchants.controller';
+import { SandboxMerchants } from './merchants/sandbox-merchants';
 import { UnionpaySandboxController } from './unionpay/unionpay-sandbox.controller';
+import { WechatPartnerSandboxController } from './wechat/wechat-partner-sandbox.controller';
 import { WechatSandboxController } from './wechat/wechat-sandbox.controller';
+import { WechatSandboxVendor } from './wechat/wechat-sandbox-vendor';
 
-/** The gateway sandbox: vendor endpoints at the vendors' paths, a buyer simulator and fault switches. */
+/**
+ * The gateway sandbox: vendor endpoints at the vendors' paths for any number of merchants, a buyer simulator,
+ * fault switches and merchants on demand.
+ */
 @Module({})
 export class SandboxModule {
   static forRoot(settings: SandboxSettings): DynamicModule {
     return {
       module: SandboxModule,
-      controllers: [WechatSandboxController, AlipaySandboxController, UnionpaySandboxController, CashierController],
-      providers: [{ provide: SANDBOX_SETTINGS, useValue: settings }, SandboxTrades, SandboxNotifier],
+      controllers: [
+        WechatSandboxController,
+        WechatPartnerSandboxController,
+        AlipaySandboxController,
+        UnionpaySandboxController,
+        CashierController,
+        MerchantsController,
+      ],
+      providers: [
+        { provide: SANDBOX_SETTINGS, useValue: settings },
+        SandboxTrades,
+        SandboxNotifier,
+        SandboxMerchants,
+        WechatSandboxVendor,
+      ],
     };
   }
 }

@@ -6,6 +6,8 @@ import { ensureSandboxKeys } from './sandbox-keys';
 export const SANDBOX_SETTINGS = Symbol('SANDBOX_SETTINGS');
 
 export interface SandboxSettings {
+  /** The key folder (SANDBOX_KEYS_DIR): the default merchants' key files, and merchants/ for those created on demand. */
+  keysDir: string;
   /** Multiplies every vendor resend interval: 1 is real time, 0.001 turns 15 s into 15 ms. */
   timeScale: number;
   wechat: {
@@ -48,6 +50,7 @@ export function sandboxSettings(keysDir: string, timeScale: number): SandboxSett
   const meta = ensureSandboxKeys(keysDir);
   const legacy = generateKeyPairSync('rsa', { modulusLength: 2048 });
   return {
+    keysDir,
     timeScale,
     wechat: {
       mchid: meta.mchid,

@@ -14,9 +14,10 @@ import {
   yuanToFen,
 } from '../../src/gateways/wire/alipay.protocol';
 import { cashierPath } from '../cashier/cashier.page';
+import { type AlipayActor, type AlipayApp, SandboxMerchants } from '../merchants/sandbox-merchants';
 import { SANDBOX_SETTINGS, type SandboxSettings } from '../sandbox.settings';
 import { type MerchantReply, postNotification, SandboxNotifier, sleep } from '../sandbox-notifier';
-import { beijingDate, type SandboxFaults, type SandboxTrade, SandboxTrades } from '../sandbox-trades';
+import { beijingDate, type SandboxFaults, type SandboxTrade, SandboxTrades, tradeOwner } from '../sandbox-trades';
 
 /** Alipay's resend intervals after a notification not answered `success` (8 sends over about 25 h). */
 export const ALIPAY_RESEND_SCHEDULE_MS = [240, 600, 600, 3600, 7200, 21600, 54000].map((s) => s * 1000);
@@ -24,9 +25,12 @@ export const ALIPAY_RESEND_SCHEDULE_MS = [240, 600, 600, 3600, 7200, 21600, 5400
 type Reply = Record<string, string | undefined>;
 
 /**
- * Alipay's openapi gateway (`/gateway.do`) as the sandbox vendor: checks the app's RSA2 signature over all
- * parameters, answers `{"<method>_response": {...}, "sign": "..."}` signed with the sandbox's Alipay key,
- * and notifies with a signed form POST, resending until it reads exactly `success`.
+ * Alipay's openapi gateway (`/gateway.do`) as the sandbox vendor, for every app it knows (found by
+ * `app_id`): checks the app's RSA2 signature over all parameters, answers `{"<method>_response": {...},
+ * "sign": "..."}` signed with Alipay's key for that app, and notifies with a signed form POST, resending
+ * until it reads exactly `success`. A third-party (ISV) app's request carrying the common parameter
+ * `app_auth_token` acts for the merchant that issued the token: the trade is that merchant's (its seller_id),
+ * and its notification names the ISV app (`app_id`) and the merchant's app (`auth_app_id`).
  */
 @Controller()
 export class AlipaySandboxController {
@@ -37,6 +41,7 @@ export class AlipaySandboxController {
     @Inject(SANDBOX_SETTINGS) private readonly settings: SandboxSettings,
     @Inject(SandboxTrades) private readonly trades: SandboxTrades,
     @Inject(SandboxNotifier) private readonly notifier: SandboxNotifier,
+    @Inject(SandboxMerchants) private readonly merchants: SandboxMerchants,
   ) {}
 
   @Post('/gateway.do')
@@ -47,37 +52,44 @@ export class AlipaySandboxController {
     };
     const method = params.method ?? '';
     const responseKey = `${method.replaceAll('.', '_')}_response`;
-    const { alipay } = this.settings;
-    if (params.app_id !== alipay.appId)
-      return this.reply(res, responseKey, fail('40002', 'isv.invalid-app-id', 'invalid app_id'));
-    if (!params.sign || !rsa2Verify(alipaySignContent(params, ['sign']), params.sign, alipay.appPublicKey)) {
-      return this.reply(res, responseKey, fail('40002', 'isv.invalid-signature', 'invalid signature'));
+    const app = this.merchants.alipay(params.app_id);
+    const reply = (node: Reply) => this.reply(res, app, responseKey, node);
+    if (!app) return reply(fail('40002', 'isv.invalid-app-id', 'invalid app_id'));
+    if (!params.sign || !rsa2Verify(alipaySignContent(params, ['sign']), params.sign, app.appPublicKey)) {
+      return reply(fail('40002', 'isv.invalid-signature', 'invalid signature'));
     }
+    const actor = this.merchants.alipayActor(app, params.app_auth_token || undefined);
+    // Alipay's public error codes: 20001 "Insufficient Token Permissions", aop.invalid-app-auth-token.
+    if (!actor) return reply(fail('20001', 'aop.invalid-app-auth-token', '无效的应用授权令牌'));
     const biz = JSON.parse(params.biz_content ?? '{}') as Record<string, string>;
     const faults = this.trades.faultsFor(biz.out_trade_no);
     if (faults.apiDelayMs) await sleep(faults.apiDelayMs);
-    if (faults.apiError) return this.reply(res, responseKey, fail('20000', 'isp.unknown-error', 'system busy'));
+    if (faults.apiError) return reply(fail('20000', 'isp.unknown-error', 'system busy'));
     // Alipay also reports its own trouble as a business failure: 40004 ACQ.SYSTEM_ERROR ("query or retry").
-    if (faults.systemError) return this.reply(res, responseKey, fail('40004', 'ACQ.SYSTEM_ERROR', 'system error'));
+    if (faults.systemError) return reply(fail('40004', 'ACQ.SYSTEM_ERROR', 'system error'));
+    const owner = tradeOwner.alipay(actor.sellerId);
     switch (method) {
       case 'alipay.trade.precreate':
-        return this.reply(res, responseKey, this.precreate(biz, params.notify_url));
+        return reply(this.precreate(actor, biz, params.notify_url));
       case 'alipay.trade.query':
-        return this.reply(res, responseKey, this.query(biz.out_trade_no));
+        return reply(this.query(this.trades.find(owner, biz.out_trade_no)));
       case 'alipay.trade.close':
-        return this.reply(res, responseKey, this.close(biz.out_trade_no));
+        return reply(this.close(this.trades.find(owner, biz.out_trade_no)));
       case 'alipay.trade.refund':
-        return this.reply(res, responseKey, this.refund(biz));
+        return reply(this.refund(this.trades.find(owner, biz.out_trade_no), biz));
       case 'alipay.trade.fastpay.refund.query':
-        return this.reply(res, responseKey, this.refundQuery(biz));
+        return reply(this.refundQuery(this.trades.find(owner, biz.out_trade_no), biz));
       case 'alipay.data.dataservice.bill.downloadurl.query':
-        return this.reply(res, responseKey, this.billUrl(biz.bill_date ?? '', `${req.protocol}://${req.get('host')}`));
+        return reply(this.billUrl(actor, biz.bill_date ?? '', `${req.protocol}://${req.get('host')}`));
       default:
-        return this.reply(res, responseKey, fail('40004', 'isv.invalid-method', `unsupported ${method}`));
+        return reply(fail('40004', 'isv.invalid-method', `unsupported ${method}`));
     }
   }
 
-  /** Buyer simulation: scan and pay; the sandbox then notifies the merchant. A form post goes back to the cashier. */
+  /**
+   * Buyer simulation, for a trade of any app or merchant: scan and pay; the sandbox then notifies the merchant.
+   * A form post goes back to the cashier.
+   */
   @Post('/sandbox/alipay/trades/:outTradeNo/pay')
   pay(@Param('outTradeNo') outTradeNo: string, @Req() req: Request, @Res() res: Response): void {
     const trade = this.trades.get(outTradeNo);
@@ -113,10 +125,11 @@ export class AlipaySandboxController {
     res.status(200).type('application/zip').send(Buffer.from(zip));
   }
 
-  private billUrl(billDate: string, origin: string): Reply {
+  /** The bill of the seller the request acts for: its trades only. */
+  private billUrl(actor: AlipayActor, billDate: string, origin: string): Reply {
     const rows: string[] = [];
     const yuan = (fen: number) => fenToYuan(fen);
-    for (const trade of this.trades.all()) {
+    for (const trade of this.trades.of([tradeOwner.alipay(actor.sellerId)])) {
       if (trade.channel !== 'alipay' || !trade.transactionId || !trade.paidAt) continue;
       const faults = this.trades.faultsFor(trade.outTradeNo);
       const row = (values: Partial<Record<(typeof BILL_HEADER)[number], string>>) =>
@@ -157,7 +170,7 @@ export class AlipaySandboxController {
     }
     if (rows.length === 0) return fail('40004', 'isp.bill_not_exist', 'bill does not exist');
     const day = billDate.replaceAll('-', '');
-    const pid = `2088${this.settings.alipay.appId.slice(-12)}`;
+    const pid = actor.sellerId;
     const detail = [
       '#支付宝业务明细查询',
       `#账号：[${pid}]`,
@@ -178,12 +191,13 @@ export class AlipaySandboxController {
     return { code: '10000', msg: 'Success', bill_download_url: `${origin}/sandbox/alipay/bills/${token}` };
   }
 
-  private precreate(biz: Record<string, string>, notifyUrl: string | undefined): Reply {
+  private precreate(actor: AlipayActor, biz: Record<string, string>, notifyUrl: string | undefined): Reply {
     const amountFen = yuanToFen(biz.total_amount ?? '');
     if (!biz.out_trade_no || !notifyUrl || amountFen === undefined || amountFen <= 0) {
       return fail('40004', 'ACQ.INVALID_PARAMETER', 'out_trade_no, total_amount and notify_url are required');
     }
-    const existing = this.trades.get(biz.out_trade_no);
+    const owner = tradeOwner.alipay(actor.sellerId);
+    const existing = this.trades.find(owner, biz.out_trade_no);
     if (existing?.state === 'SUCCESS') return fail('40004', 'ACQ.TRADE_HAS_SUCCESS', 'trade already paid');
     if (existing?.state === 'CLOSED') return fail('40004', 'ACQ.TRADE_HAS_CLOSE', 'trade closed');
     const qrCode = `https://qr.alipay.com/sandbox${biz.out_trade_no}`;
@@ -191,8 +205,10 @@ export class AlipaySandboxController {
       this.trades.put({
         channel: 'alipay',
         outTradeNo: biz.out_trade_no,
+        owner,
         mchid: '',
-        appid: this.settings.alipay.appId,
+        appid: actor.app.record.appId,
+        alipay: { authAppId: actor.authAppId, sellerId: actor.sellerId },
         description: biz.subject ?? '',
         amountFen,
         notifyUrl,
@@ -205,8 +221,7 @@ export class AlipaySandboxController {
     return { code: '10000', msg: 'Success', out_trade_no: biz.out_trade_no, qr_code: qrCode };
   }
 
-  private query(outTradeNo: string | undefined): Reply {
-    const trade = outTradeNo ? this.trades.get(outTradeNo) : undefined;
+  private query(trade: SandboxTrade | undefined): Reply {
     // Until the buyer scans, Alipay does not know the trade.
     if (!trade || trade.state === 'NOTPAY') return fail('40004', 'ACQ.TRADE_NOT_EXIST', 'trade does not exist');
     return {
@@ -220,8 +235,7 @@ export class AlipaySandboxController {
     };
   }
 
-  private close(outTradeNo: string | undefined): Reply {
-    const trade = outTradeNo ? this.trades.get(outTradeNo) : undefined;
+  private close(trade: SandboxTrade | undefined): Reply {
     // Until the buyer scans, Alipay does not know the trade: there is nothing to close.
     if (!trade || trade.state === 'NOTPAY') return fail('40004', 'ACQ.TRADE_NOT_EXIST', 'trade does not exist');
     if (trade.state === 'SUCCESS') return fail('40004', 'ACQ.TRADE_STATUS_ERROR', 'trade status error');
@@ -229,8 +243,7 @@ export class AlipaySandboxController {
     return { code: '10000', msg: 'Success', out_trade_no: trade.outTradeNo };
   }
 
-  private refund(biz: Record<string, string>): Reply {
-    const trade = biz.out_trade_no ? this.trades.get(biz.out_trade_no) : undefined;
+  private refund(trade: SandboxTrade | undefined, biz: Record<string, string>): Reply {
     if (!trade || trade.state !== 'SUCCESS') return fail('40004', 'ACQ.TRADE_STATUS_ERROR', 'trade is not paid');
     const existing = trade.refunds?.find((r) => r.refundNo === biz.out_request_no);
     if (existing)
@@ -261,8 +274,7 @@ export class AlipaySandboxController {
     };
   }
 
-  private refundQuery(biz: Record<string, string>): Reply {
-    const trade = biz.out_trade_no ? this.trades.get(biz.out_trade_no) : undefined;
+  private refundQuery(trade: SandboxTrade | undefined, biz: Record<string, string>): Reply {
     const refund = trade?.refunds?.find((r) => r.refundNo === biz.out_request_no);
     if (!trade || !refund) return { code: '10000', msg: 'Success' }; // Alipay answers an empty success
     return {
@@ -276,10 +288,15 @@ export class AlipaySandboxController {
     };
   }
 
-  private reply(res: Response, responseKey: string, node: Reply): void {
+  /** Signed with Alipay's key for the app that asked (the default app's when the app_id is unknown). */
+  private reply(res: Response, app: AlipayApp | undefined, responseKey: string, node: Reply): void {
     const json = JSON.stringify(node);
-    const sign = rsa2Sign(json, this.settings.alipay.alipayPrivateKey);
+    const sign = rsa2Sign(json, (app ?? this.defaultApp()).alipayPrivateKey);
     res.status(200).type('application/json').send(`{"${responseKey}":${json},"sign":"${sign}"}`);
+  }
+
+  private defaultApp(): AlipayApp {
+    return this.merchants.alipay(this.settings.alipay.appId) as AlipayApp;
   }
 
   /** Sends the notification and resends on Alipay's schedule until the merchant answers exactly `success`. */
@@ -292,16 +309,20 @@ export class AlipaySandboxController {
     });
   }
 
+  /**
+   * One notification, signed with Alipay's key for the app that made the trade: `app_id` is that app,
+   * `auth_app_id` the merchant it acted for (the same app unless a third-party app used an app_auth_token).
+   */
   private sendOnce(trade: SandboxTrade, notifyId: string, faults: SandboxFaults): Promise<MerchantReply> {
-    const { alipay } = this.settings;
+    const app = this.merchants.alipay(trade.appid) ?? this.defaultApp();
     const amount = fenToYuan(faults.wrongAmountFen ?? trade.amountFen);
     const fields: Record<string, string> = {
       notify_time: beijingTimestamp(new Date()),
       notify_type: 'trade_status_sync',
       notify_id: notifyId,
-      app_id: alipay.appId,
-      auth_app_id: alipay.appId,
-      seller_id: alipay.sellerId,
+      app_id: trade.appid,
+      auth_app_id: trade.alipay?.authAppId ?? trade.appid,
+      seller_id: trade.alipay?.sellerId ?? app.record.sellerId,
       charset: 'utf-8',
       version: '1.0',
       sign_type: 'RSA2',
@@ -315,7 +336,7 @@ export class AlipaySandboxController {
       gmt_create: trade.successTime ?? '',
       gmt_payment: trade.successTime ?? '',
     };
-    const key = faults.badSignature ? alipay.strangerPrivateKey : alipay.alipayPrivateKey;
+    const key = faults.badSignature ? this.settings.alipay.strangerPrivateKey : app.alipayPrivateKey;
     fields.sign = rsa2Sign(alipaySignContent(fields, ['sign', 'sign_type']), key);
     return postNotification(trade.notifyUrl, {
       headers: { 'Content-Type': 'application/x-www-form-urlencoded; charset=utf-8' },
@@ -325,10 +346,15 @@ export class AlipaySandboxController {
   }
 }
 
+const MESSAGES: Record<string, string> = {
+  '20000': 'Service Currently Unavailable',
+  '20001': 'Insufficient Token Permissions',
+};
+
 function fail(code: string, subCode: string, subMsg: string): Reply {
   return {
     code,
-    msg: code === '20000' ? 'Service Currently Unavailable' : 'Business Failed',
+    msg: MESSAGES[code] ?? 'Business Failed',
     sub_code: subCode,
     sub_msg: subMsg,
   };

@@ -5,6 +5,7 @@ function trade(overrides: Partial<SandboxTrade> = {}): SandboxTrade {
   return {
     channel: 'wechat',
     outTradeNo: 'P20260101000000000000000001',
+    owner: 'wechat:1900000001',
     mchid: '1900000001',
     appid: 'wx0000000000000001',
     description: 'Longjing tea 250g',

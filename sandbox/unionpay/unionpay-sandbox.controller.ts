@@ -13,9 +13,10 @@ import {
   ZM,
 } from '../../src/gateways/wire/unionpay.protocol';
 import { cashierPath, messagePage } from '../cashier/cashier.page';
+import { SandboxMerchants } from '../merchants/sandbox-merchants';
 import { SANDBOX_SETTINGS, type SandboxSettings } from '../sandbox.settings';
 import { postNotification, SandboxNotifier, sleep } from '../sandbox-notifier';
-import { beijingDate, type SandboxFaults, type SandboxTrade, SandboxTrades } from '../sandbox-trades';
+import { beijingDate, type SandboxFaults, type SandboxTrade, SandboxTrades, tradeOwner } from '../sandbox-trades';
 
 /** UnionPay's resends of an unacknowledged notification: about 10 s first, up to 5 sends (intervals not published). */
 export const UNIONPAY_RESEND_SCHEDULE_MS = [10, 30, 90, 270].map((s) => s * 1000);
@@ -23,8 +24,9 @@ export const UNIONPAY_RESEND_SCHEDULE_MS = [10, 30, 90, 270].map((s) => s * 1000
 /**
  * UnionPay online gateway 5.1.0 as the sandbox: the front-end consume (the buyer's browser posts the
  * merchant's signed form and gets a cashier page), queryTrans, refunds through backTransReq, and signed
- * notifications to backUrl.
- * Every answer carries the sandbox signing certificate in signPubKeyCert.
+ * notifications to backUrl. Every merchant it knows (by merId) signs with its own certificate (certId); a
+ * merchant sees only its own orders. Every answer carries the sandbox's UnionPay signing certificate in
+ * signPubKeyCert: UnionPay's own, the same for all merchants.
  */
 @Controller()
 export class UnionpaySandboxController {
@@ -32,6 +34,7 @@ export class UnionpaySandboxController {
     @Inject(SANDBOX_SETTINGS) private readonly settings: SandboxSettings,
     @Inject(SandboxTrades) private readonly trades: SandboxTrades,
     @Inject(SandboxNotifier) private readonly notifier: SandboxNotifier,
+    @Inject(SandboxMerchants) private readonly merchants: SandboxMerchants,
   ) {}
 
   /** The buyer's browser posts the merchant's signed form here; a valid one goes on to the cashier (post/redirect/get). */
@@ -47,10 +50,12 @@ export class UnionpaySandboxController {
       res.status(400).type('html').send(messagePage('UnionPay sandbox refused the request', problem));
       return;
     }
-    if (!this.trades.get(fields.orderId)) {
+    const owner = tradeOwner.unionpay(fields.merId);
+    if (!this.trades.find(owner, fields.orderId)) {
       this.trades.put({
         channel: 'unionpay',
         outTradeNo: fields.orderId,
+        owner,
         mchid: fields.merId,
         appid: '',
         description: '',
@@ -84,7 +89,8 @@ export class UnionpaySandboxController {
       orderId: fields.orderId ?? '',
     };
     if (problem) return this.reply(res, { ...base, respCode: '11', respMsg: problem });
-    const refund = this.trades.findRefund(fields.orderId);
+    const owner = tradeOwner.unionpay(fields.merId);
+    const refund = this.trades.findRefund(owner, fields.orderId);
     if (refund?.trade.channel === 'unionpay') {
       return this.reply(res, {
         ...base,
@@ -96,7 +102,7 @@ export class UnionpaySandboxController {
         queryId: refund.refund.refundId,
       });
     }
-    const trade = this.trades.get(fields.orderId);
+    const trade = this.trades.find(owner, fields.orderId);
     if (trade) this.lapse(trade);
     // An unpaid consume past its payTimeout was never completed: UnionPay does not find it.
     if (!trade || trade.channel !== 'unionpay' || trade.state === 'CLOSED')
@@ -133,7 +139,8 @@ export class UnionpaySandboxController {
     };
     if (problem) return this.reply(res, { ...base, respCode: '11', respMsg: problem });
     if (fields.txnType !== '04') return this.reply(res, { ...base, respCode: '12', respMsg: 'unsupported txnType' });
-    const trade = [...this.trades.all()].find((t) => t.channel === 'unionpay' && t.transactionId === fields.origQryId);
+    const owner = tradeOwner.unionpay(fields.merId);
+    const trade = [...this.trades.of([owner])].find((t) => t.transactionId === fields.origQryId);
     const faults = this.trades.faultsFor(trade?.outTradeNo);
     if (faults.apiDelayMs) await sleep(faults.apiDelayMs);
     if (faults.apiError) {
@@ -142,7 +149,7 @@ export class UnionpaySandboxController {
     }
     if (!trade || trade.state !== 'SUCCESS')
       return this.reply(res, { ...base, respCode: '35', respMsg: 'original transaction not found or not paid' });
-    if (this.trades.findRefund(fields.orderId))
+    if (this.trades.findRefund(owner, fields.orderId))
       return this.reply(res, { ...base, respCode: '12', respMsg: 'duplicate transaction' });
     const amount = Number(fields.txnAmt);
     const refunded = (trade.refunds ?? []).reduce((sum, r) => sum + r.amountFen, 0);
@@ -190,7 +197,7 @@ export class UnionpaySandboxController {
     }
     const day = `${new Date().getUTCFullYear()}-${fields.settleDate.slice(0, 2)}-${fields.settleDate.slice(2)}`;
     const lines: string[] = [];
-    for (const trade of this.trades.all()) {
+    for (const trade of this.trades.of([tradeOwner.unionpay(fields.merId)])) {
       if (trade.channel !== 'unionpay' || !trade.transactionId || !trade.paidAt) continue;
       const faults = this.trades.faultsFor(trade.outTradeNo);
       if (beijingDate(new Date(trade.paidAt)) === day && !faults.statementOmit) {
@@ -240,7 +247,10 @@ export class UnionpaySandboxController {
     });
   }
 
-  /** The buyer pays on the cashier page; the sandbox then notifies backUrl. A form post goes back to the cashier. */
+  /**
+   * The buyer pays on the cashier page, for an order of any merchant; the sandbox then notifies backUrl. A
+   * form post goes back to the cashier.
+   */
   @Post('/sandbox/unionpay/trades/:orderId/pay')
   pay(@Param('orderId') orderId: string, @Req() req: Request, @Res() res: Response): void {
     const trade = this.trades.get(orderId);
@@ -279,11 +289,12 @@ export class UnionpaySandboxController {
     if (trade.state === 'NOTPAY' && trade.payTimeout && trade.payTimeout.getTime() < Date.now()) trade.state = 'CLOSED';
   }
 
+  /** The request is its merId's: signed with the certificate registered for that merchant (certId). */
   private checkRequest(fields: Record<string, string>): string | undefined {
-    const { unionpay } = this.settings;
-    if (fields.merId !== unionpay.merId) return `unknown merId ${fields.merId}`;
-    if (fields.certId !== unionpay.merchantCertId) return `unknown certId ${fields.certId}`;
-    if (!verifyFields(fields, unionpay.merchantPublicKey)) return 'signature verification failed';
+    const merchant = this.merchants.unionpay(fields.merId);
+    if (!merchant) return `unknown merId ${fields.merId}`;
+    if (fields.certId !== merchant.certId) return `unknown certId ${fields.certId}`;
+    if (!verifyFields(fields, merchant.merchantPublicKey)) return 'signature verification failed';
     return undefined;
   }
 
