@@ -29,6 +29,18 @@ describe('cashier page', () => {
     expect(cashierPage({ trade: trade({ amountFen: 123456 }), tradeFaults: {} })).toContain('¥1234.56');
   });
 
+  it('names the merchant the buyer pays: a service provider’s sub-merchant, an ISV app’s authorising merchant', () => {
+    const partner = trade({ mchid: '1230000109', wechatPartner: { subMchid: '1900000199' } });
+    expect(cashierPage({ trade: partner, tradeFaults: {} })).toContain('1900000199 (service provider 1230000109)');
+    const isv = trade({
+      channel: 'alipay',
+      mchid: '',
+      appid: '2021000000000001',
+      alipay: { authAppId: '2021000000000002', sellerId: '2088000000000002' },
+    });
+    expect(cashierPage({ trade: isv, tradeFaults: {} })).toContain('2021000000000002 (via app 2021000000000001)');
+  });
+
   it('escapes every value that comes from the merchant', () => {
     const sut = cashierPage({
       trade: trade({ description: HOSTILE, outTradeNo: HOSTILE, mchid: HOSTILE, codeUrl: HOSTILE }),

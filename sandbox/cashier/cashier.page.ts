@@ -94,13 +94,24 @@ export function escapeHtml(text: string): string {
   return text.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
 }
 
+/**
+ * Whom the buyer pays: the sub-merchant of a WeChat service provider's trade, the merchant that authorised an
+ * Alipay third-party app, else the merchant (mchid, merId) or app that made the trade.
+ */
+function merchantOf(trade: SandboxTrade): string {
+  if (trade.wechatPartner) return `${trade.wechatPartner.subMchid} (service provider ${trade.mchid})`;
+  if (trade.alipay && trade.alipay.authAppId !== trade.appid)
+    return `${trade.alipay.authAppId} (via app ${trade.appid})`;
+  return trade.mchid || trade.appid;
+}
+
 /** The cashier: one page for every channel, QR code for the native flows, pay button, status, fault switches. */
 export function cashierPage({ trade, tradeFaults, qrSvg }: CashierView): string {
   const channel = CHANNELS[trade.channel];
   const yuan = `¥${fenToYuan(trade.amountFen)}`;
   const expiresAt = trade.payTimeout?.toISOString();
   const details: [string, string][] = [
-    ['Merchant', trade.mchid || trade.appid],
+    ['Merchant', merchantOf(trade)],
     ...(trade.description ? [['Subject', trade.description] as [string, string]] : []),
     ['Payment no.', trade.outTradeNo],
   ];

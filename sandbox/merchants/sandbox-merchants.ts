@@ -360,14 +360,16 @@ export class SandboxMerchants {
     return into.get(id);
   }
 
+  /** A file that is not a readable record (hand-edited, a PEM cut short) is skipped with a warning, not fatal. */
   private loadFile(name: string): void {
-    let record: MerchantRecord;
     try {
-      record = JSON.parse(readFileSync(join(this.dir, name), 'utf8')) as MerchantRecord;
+      this.addRecord(JSON.parse(readFileSync(join(this.dir, name), 'utf8')) as MerchantRecord);
     } catch (error) {
       this.logger.warn(`merchants/${name} is not a merchant record, skipped: ${String(error)}`);
-      return;
     }
+  }
+
+  private addRecord(record: MerchantRecord): void {
     switch (record.channel) {
       case 'wechat': {
         const existing = this.wechatByMchid.get(record.mchid);

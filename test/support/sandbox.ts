@@ -23,7 +23,14 @@ export interface RunningSandbox {
 
 /** The gateway sandbox on a free port with new keys; 0.0005 runs a vendor's day-long resend schedule in seconds. */
 export async function startSandbox(timeScale = 0.0005): Promise<RunningSandbox> {
-  const keys = join(mkdtempSync(join(tmpdir(), 'pc-sandbox-')), 'keys');
+  return startSandboxOn(join(mkdtempSync(join(tmpdir(), 'pc-sandbox-')), 'keys'), timeScale);
+}
+
+/**
+ * The gateway sandbox on a free port with the keys (and the merchants created on demand) of an existing folder:
+ * a restart of a sandbox started before on `keys`.
+ */
+export async function startSandboxOn(keys: string, timeScale = 0.0005): Promise<RunningSandbox> {
   const settings = sandboxSettings(keys, timeScale);
   const app = await NestFactory.create(SandboxModule.forRoot(settings), { rawBody: true, logger: false });
   await app.listen(0, '127.0.0.1');
