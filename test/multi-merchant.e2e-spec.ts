@@ -95,7 +95,10 @@ describe('Several merchants on one Payment Center (e2e)', () => {
             sellerId: m.sellerId,
             ...(m.appAuthToken ? { authAppId: m.authAppId } : {}),
           },
-          secrets: { appPrivateKeyPem: m.appPrivateKeyPem, ...(m.appAuthToken ? { appAuthToken: m.appAuthToken } : {}) },
+          secrets: {
+            appPrivateKeyPem: m.appPrivateKeyPem,
+            ...(m.appAuthToken ? { appAuthToken: m.appAuthToken } : {}),
+          },
         };
       case 'unionpay':
         return {
@@ -154,7 +157,7 @@ describe('Several merchants on one Payment Center (e2e)', () => {
       shopA.applicationId,
       shopB.applicationId,
     ]);
-    await db.query("DELETE FROM channel_accounts WHERE id LIKE ?", [`%-${suffix}`]);
+    await db.query('DELETE FROM channel_accounts WHERE id LIKE ?', [`%-${suffix}`]);
     await db.end();
   });
 
@@ -179,8 +182,8 @@ describe('Several merchants on one Payment Center (e2e)', () => {
     expect(paid.status).toBeLessThan(300);
   }
 
-  const orderStatus = async (shop: TestApplication, orderNo: string) =>
-    (await as(shop).get(`/api/orders/${orderNo}`)).body.status as string;
+  const paymentStatus = async (shop: TestApplication, paymentNo: string) =>
+    (await as(shop).get(`/api/payments/${paymentNo}`)).body.status as string;
 
   it('answers every account without a secret, and sealed at rest', async () => {
     const listed = await admin('GET', '/api/admin/accounts');
@@ -188,13 +191,16 @@ describe('Several merchants on one Payment Center (e2e)', () => {
     const text = JSON.stringify(listed.body);
     for (const m of Object.values(material)) {
       for (const secret of [m.merchantPrivateKeyPem, m.appPrivateKeyPem, m.apiV3Key, m.appAuthToken]) {
-        if (secret) expect(text).not.toContain(secret.slice(40, 80));
+        // A distinctive slice of each (a PEM's body, a token or key whole).
+        if (secret) expect(text).not.toContain(secret.length > 100 ? secret.slice(60, 120) : secret);
       }
     }
     const [wxB] = (listed.body as any[]).filter((a) => a.id === id('wx-b'));
     expect(wxB).toMatchObject({ kind: 'service_provider', secretFields: ['merchantPrivateKeyPem', 'apiV3Key'] });
     expect(wxB.notifyUrl).toBe(`http://127.0.0.1:${port}/api/payments/notify/wechat/${id('wx-b')}`);
-    const [row] = (await db.query('SELECT secrets, kek_id FROM channel_accounts WHERE id = ?', [id('wx-a')]))[0] as any[];
+    const [row] = (
+      await db.query('SELECT secrets, kek_id FROM channel_accounts WHERE id = ?', [id('wx-a')])
+    )[0] as any[];
     expect(row.kek_id).toBe('k1');
     expect(row.secrets).not.toContain(material['wx-a'].apiV3Key);
     expect(row.secrets).not.toContain('PRIVATE KEY');
@@ -216,14 +222,25 @@ describe('Several merchants on one Payment Center (e2e)', () => {
         await buyerPays(channel, payment.body);
         made.push({ shop, orderNo, paymentNo: payment.body.paymentNo, account: id(`${prefix}-${letter}`) });
       }
-      for (const { shop, orderNo } of made) await waitFor(async () => (await orderStatus(shop, orderNo)) === 'PAID');
+      for (const { shop, paymentNo } of made)
+        await waitFor(`${paymentNo} PAID`, async () => (await paymentStatus(shop, paymentNo)) === 'PAID');
       const [a, b] = made;
       // The trade was made at the vendor by each shop's own merchant account.
       const tradeA = (await http('GET', `${sandbox.url}/sandbox/trades/${a.paymentNo}`)).body;
       const tradeB = (await http('GET', `${sandbox.url}/sandbox/trades/${b.paymentNo}`)).body;
-      const merchantOf = { wechat: 'mchid', alipay: 'appId', unionpay: 'merId' }[channel];
-      expect(tradeA.mchid).toBe(material[`${prefix}-a`][merchantOf]);
-      expect(tradeB.mchid).not.toBe(tradeA.mchid);
+      // WeChat: the mchid that called (a service provider's, with its sub-merchant); Alipay: the app that
+      // called and the seller it collected for; UnionPay: the merId.
+      const owner = (trade: any) =>
+        [trade.mchid, trade.wechatPartner?.subMchid, trade.appid, trade.alipay?.sellerId].join('/');
+      const expected = {
+        wechat: [material['wx-a'].mchid, material['wx-b'].spMchid],
+        alipay: [material['ali-a'].appId, material['ali-b'].appId],
+        unionpay: [material['up-a'].merId, material['up-b'].merId],
+      }[channel];
+      expect(owner(tradeA)).toContain(expected[0]);
+      expect(owner(tradeB)).toContain(expected[1]);
+      if (channel === 'wechat') expect(tradeB.wechatPartner.subMchid).toBe(material['wx-b'].subMchid);
+      if (channel === 'alipay') expect(tradeB.alipay.sellerId).toBe(material['ali-b'].sellerId);
       // Isolation: B cannot read, pay or refund A's order or payment (404, as if it did not exist).
       expect((await as(shopB).get(`/api/orders/${a.orderNo}`)).status).toBe(404);
       expect((await as(shopB).get(`/api/payments/${a.paymentNo}`)).status).toBe(404);
@@ -235,6 +252,7 @@ describe('Several merchants on one Payment Center (e2e)', () => {
         const refund = await as(shop).post(`/api/payments/${paymentNo}/refunds`, { amountFen: 500, reason: 'one cup' });
         expect(refund.status).toBe(201);
         await waitFor(
+          'refund REFUNDED',
           async () => (await as(shop).get(`/api/refunds/${refund.body.refundNo}`)).body.status === 'REFUNDED',
         );
       }
@@ -256,10 +274,9 @@ describe('Several merchants on one Payment Center (e2e)', () => {
     expect([refused.payment.status, refused.payment.body.code]).toEqual([400, 'ACCOUNT_NOT_ALLOWED']);
     const unknown = await pay(shopA, 'wechat', 'no-such-account');
     expect(unknown.payment.body.message).toBe(refused.payment.body.message.replace(id('wx-b'), 'no-such-account'));
-    const rows = (await db.query('SELECT COUNT(*) AS n FROM payments WHERE order_no IN (?, ?)', [
-      refused.orderNo,
-      unknown.orderNo,
-    ]))[0] as { n: number }[];
+    const rows = (
+      await db.query('SELECT COUNT(*) AS n FROM payments WHERE order_no IN (?, ?)', [refused.orderNo, unknown.orderNo])
+    )[0] as { n: number }[];
     expect(Number(rows[0].n)).toBe(0);
     const named = await pay(shopA, 'wechat', id('wx-a'));
     expect([named.payment.status, named.payment.body.accountId]).toEqual([200, id('wx-a')]);
@@ -298,7 +315,10 @@ describe('Several merchants on one Payment Center (e2e)', () => {
       };
     };
     // Validly signed by the default account, about wx-a's payment: refused at the default URL...
-    const atDefault = await fetch(app('/api/payments/notify/wechat'), { method: 'POST', ...forged(payment.body.paymentNo) });
+    const atDefault = await fetch(app('/api/payments/notify/wechat'), {
+      method: 'POST',
+      ...forged(payment.body.paymentNo),
+    });
     expect(atDefault.status).toBe(400);
     // ...and at wx-a's URL, where the default account's platform key means nothing.
     const atA = await fetch(app(`/api/payments/notify/wechat/${id('wx-a')}`), {
@@ -324,13 +344,19 @@ describe('Several merchants on one Payment Center (e2e)', () => {
     expect([refused.payment.status, refused.payment.body.code]).toEqual([503, 'CHANNEL_UNAVAILABLE']);
     expect(refused.payment.body.message).toContain('merchant contract under renewal');
     await buyerPays('alipay', inFlight.payment.body);
-    await waitFor(async () => (await orderStatus(shopB, inFlight.orderNo)) === 'PAID');
+    await waitFor(
+      'in-flight order PAID',
+      async () => (await paymentStatus(shopB, inFlight.payment.body.paymentNo)) === 'PAID',
+    );
     const refund = await as(shopB).post(`/api/payments/${inFlight.payment.body.paymentNo}/refunds`, {
       amountFen: 2500,
       reason: 'contract',
     });
     expect(refund.status).toBe(201);
-    await waitFor(async () => (await as(shopB).get(`/api/refunds/${refund.body.refundNo}`)).body.status === 'REFUNDED');
+    await waitFor(
+      'refund REFUNDED',
+      async () => (await as(shopB).get(`/api/refunds/${refund.body.refundNo}`)).body.status === 'REFUNDED',
+    );
     await admin('POST', `/api/admin/accounts/${id('ali-b')}/status`, { status: 'ACTIVE' });
     expect((await pay(shopB, 'alipay')).payment.status).toBe(200);
   }, 30_000);
@@ -345,7 +371,7 @@ describe('Several merchants on one Payment Center (e2e)', () => {
     expect(rotated.status).toBe(201);
     await buyerPays('wechat', first.payment.body);
     await new Promise((resolve) => setTimeout(resolve, 500));
-    expect(await orderStatus(shopA, first.orderNo)).not.toBe('PAID');
+    expect(await paymentStatus(shopA, first.payment.body.paymentNo)).toBe('PAYING');
     // The operator adds the new key beside the old one (the overlap), and the API key rotates meanwhile.
     const keyed = await admin('POST', `/api/admin/accounts/${id('wx-a')}/rotate`, {
       settings: {
@@ -361,19 +387,27 @@ describe('Several merchants on one Payment Center (e2e)', () => {
     const revoked = await admin('POST', `/api/admin/applications/${shopA.applicationId}/keys/${shopA.keyId}/revoke`);
     expect(revoked.status).toBe(200);
     const rotatedShop = { ...shopA, headers: { authorization: `Bearer ${newKey.body.secret}` } };
-    await waitFor(async () => (await orderStatus(rotatedShop, first.orderNo)) === 'PAID');
+    await waitFor(
+      'first PAID',
+      async () => (await paymentStatus(rotatedShop, first.payment.body.paymentNo)) === 'PAID',
+    );
     // During the overlap the vendor may still sign with the old key: also believed.
     const back = await http('POST', `${sandbox.url}/sandbox/merchants/wechat/${wx.mchid}/signing-key`, {
       platformKeyId: wx.platformKeyId,
     });
     expect(back.status).toBe(200);
     await buyerPays('wechat', second.payment.body);
-    await waitFor(async () => (await orderStatus(rotatedShop, second.orderNo)) === 'PAID');
+    await waitFor(
+      'second PAID',
+      async () => (await paymentStatus(rotatedShop, second.payment.body.paymentNo)) === 'PAID',
+    );
     expect((await as(shopA).get(`/api/orders/${first.orderNo}`)).status).toBe(401);
-    const paid = (await db.query("SELECT COUNT(*) AS n FROM payments WHERE order_no IN (?, ?) AND status = 'PAID'", [
-      first.orderNo,
-      second.orderNo,
-    ]))[0] as { n: number }[];
+    const paid = (
+      await db.query("SELECT COUNT(*) AS n FROM payments WHERE order_no IN (?, ?) AND status = 'PAID'", [
+        first.orderNo,
+        second.orderNo,
+      ])
+    )[0] as { n: number }[];
     expect(Number(paid[0].n)).toBe(2);
     shopA = rotatedShop as TestApplication;
   }, 60_000);
