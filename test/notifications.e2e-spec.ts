@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { AmqpConnection } from '../src/notifications/amqp.connection';
 import { OutboxRelay } from '../src/notifications/outbox.relay';
 import { partnerQueue } from '../src/notifications/payment-event';
+import { TEST_APPLICATION_ID } from './support/api-keys';
 import { testPartners } from './support/partners';
 import { AmqpProbe, startBroker, stopBroker, waitFor } from './support/amqp';
 import { documentedPaymentFields } from './support/asyncapi';
@@ -116,6 +117,7 @@ describe('Payment events to partners over RabbitMQ (e2e)', () => {
           paidAmountFen: amountFen,
           paidAt: '2026-11-25T10:00:00.000Z',
           closedAt: null,
+          applicationId: TEST_APPLICATION_ID,
         },
       });
       expect(message.fields).toMatchObject({ exchange: 'payment.events', routingKey: 'payment.succeeded' });

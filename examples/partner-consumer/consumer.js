@@ -4,7 +4,8 @@
 //   PARTNER=erp KEY_ID=erp-1 SECRET=... AMQP_URL=amqp://guest:guest@127.0.0.1:5672 node consumer.js
 //
 // The Payment Center declares your queue `partner.<name>` (a durable quorum queue bound to the
-// `payment.events` topic exchange with your routing-key patterns); you only consume from it.
+// `payment.events` topic exchange with your routing-key patterns or, when PARTNERS restricts you to your
+// applications, only to your own exchange `payment.events.partner.<name>`); you only consume from it.
 const amqp = require('amqplib');
 const { verifyPaymentEvent } = require('./verify');
 

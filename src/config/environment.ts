@@ -256,7 +256,10 @@ export class Environment {
       '{"name": "erp", "bindings": ["payment.#"], "keyId": "erp-1", "secret": "<at least 32 characters>"}. ' +
       'name: lowercase letters, digits, -; its durable quorum queue is partner.<name>. bindings: routing-key ' +
       'patterns. keyId + secret: the HMAC key the partner verifies x-pc-signature with (unique key ids; rotate ' +
-      'by adding a second partner key id on the partner side first). A secret has at least 32 characters ' +
+      'by adding a second partner key id on the partner side first). Optional applications: ["app_…"] ' +
+      "restricts the partner to those applications' payments (a shop's own backend); without it the partner " +
+      "receives every application's events; our Orders module's entry (ORDERS_PARTNER) may not have one " +
+      '(docs/events.md). A secret has at least 32 characters ' +
       '(`openssl rand -hex 32`); published placeholders are refused. Include our own Orders module ' +
       '(ORDERS_PARTNER) with a secret of its own. Not set: required with NODE_ENV=production; a local run ' +
       'registers only the Orders module, with a random key made at start (logged without the key).',
@@ -555,7 +558,10 @@ export function validateEnvironment(raw: Record<string, unknown>): Environment {
       problems.push(`ACCOUNT_KEKS=${shown('ACCOUNT_KEKS', raw.ACCOUNT_KEKS)}: ${(error as Error).message}`);
     }
   }
-  const parsed = { partners: parse('PARTNERS', parsePartners), adminTokens: parse('ADMIN_TOKENS', parseAdminTokens) };
+  const parsed = {
+    partners: parse('PARTNERS', (json) => parsePartners(json, env.ORDERS_PARTNER)),
+    adminTokens: parse('ADMIN_TOKENS', parseAdminTokens),
+  };
   // The cross-key rules need every key they read to be well-formed; those already reported are enough.
   const crossKeys: (keyof Environment)[] = ['NODE_ENV', 'GATEWAY_MODE', 'RABBITMQ_URL', 'METRICS_TOKEN'];
   if (!crossKeys.some(invalid)) problems.push(...failClosedProblems(env, raw, parsed));

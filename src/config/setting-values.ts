@@ -18,6 +18,11 @@ export interface PartnerConfig {
   bindings: string[];
   keyId: string;
   secret: string;
+  /**
+   * The applications whose payments' events the partner receives (a shop's own backend: its own payments
+   * only). Absent: every application's, and payments that belong to none.
+   */
+  applications?: string[];
 }
 
 export interface AdminTokenConfig {
@@ -39,9 +44,36 @@ function parseJsonArray(json: string): Record<string, unknown>[] {
 
 const isStringArray = (v: unknown): v is string[] => Array.isArray(v) && v.every((s) => typeof s === 'string');
 
-export function parsePartners(json: string): PartnerConfig[] {
+/** An application id as the applications table holds it (varchar 32; `app_` + 16 hex digits when made by us). */
+const APPLICATION_ID = /^[A-Za-z0-9_-]{1,32}$/;
+const MAX_PARTNER_APPLICATIONS = 100;
+
+/**
+ * A partner entry's `applications`, when it has one. A list that would silently receive nothing (empty, or
+ * naming something that cannot be an application id, such as an application's name) is refused here rather
+ * than discovered by a shop waiting for its events. An id of no existing application is not caught here.
+ */
+function partnerApplications(value: unknown, field: string): string[] | undefined {
+  if (value === undefined) return undefined;
+  const problem =
+    `${field} must be a list of 1 to ${MAX_PARTNER_APPLICATIONS} application ids (app_…: up to 32 letters, ` +
+    "digits, _ or -); leave it out to receive every application's events";
+  if (!isStringArray(value) || value.length === 0 || value.length > MAX_PARTNER_APPLICATIONS) throw new Error(problem);
+  const bad = value.find((id) => !APPLICATION_ID.test(id));
+  if (bad !== undefined) throw new Error(`${problem}: ${JSON.stringify(bad.slice(0, 40))} is not one`);
+  const twice = value.find((id, i) => value.indexOf(id) !== i);
+  if (twice !== undefined) throw new Error(`${field} lists ${twice} twice`);
+  return value;
+}
+
+/**
+ * PARTNERS. With `ordersPartner` (ORDERS_PARTNER), that entry may not be restricted to applications: our
+ * Orders module takes orders for every application, and a filter would leave other applications' orders
+ * waiting for Orders' timer instead of their events.
+ */
+export function parsePartners(json: string, ordersPartner?: string): PartnerConfig[] {
   const partners = parseJsonArray(json).map((p, i): PartnerConfig => {
-    const { name, bindings, keyId, secret } = p;
+    const { name, bindings, keyId, secret, applications } = p;
     if (typeof name !== 'string' || !NAME.test(name))
       throw new Error(`[${i}].name must be lowercase letters, digits, -`);
     if (!isStringArray(bindings) || bindings.length === 0 || !bindings.every((b) => BINDING.test(b))) {
@@ -50,7 +82,14 @@ export function parsePartners(json: string): PartnerConfig[] {
     if (typeof keyId !== 'string' || !/^[A-Za-z0-9_.-]{1,64}$/.test(keyId)) throw new Error(`[${i}].keyId is invalid`);
     // How long and how random: checked with the other secrets (secret-rules.ts), naming the partner.
     if (typeof secret !== 'string') throw new Error(`[${i}].secret must be a string`);
-    return { name, bindings, keyId, secret };
+    const field = `[${i}].applications (partner ${name})`;
+    const only = partnerApplications(applications, field);
+    if (only && name === ordersPartner) {
+      throw new Error(
+        `${field}: the Orders module (ORDERS_PARTNER) takes every application's orders and must receive every application's events`,
+      );
+    }
+    return only ? { name, bindings, keyId, secret, applications: only } : { name, bindings, keyId, secret };
   });
   const names = new Set(partners.map((p) => p.name));
   const keyIds = new Set(partners.map((p) => p.keyId));

@@ -2,13 +2,20 @@ import { Inject, Injectable, Logger, type OnApplicationShutdown } from '@nestjs/
 import amqp, { type AmqpConnectionManager, type ChannelWrapper } from 'amqp-connection-manager';
 import type { ConfirmChannel } from 'amqplib';
 import { AppConfig } from '../config/app-config';
-import { DEAD_LETTER_EXCHANGE, DEAD_LETTER_QUEUE, PAYMENT_EVENTS_EXCHANGE, partnerQueue } from './payment-event';
+import {
+  DEAD_LETTER_EXCHANGE,
+  DEAD_LETTER_QUEUE,
+  PAYMENT_EVENTS_EXCHANGE,
+  partnerExchange,
+  partnerQueue,
+} from './payment-event';
 
 /**
  * The PaymentCenter's own RabbitMQ link: a confirm channel for publishing (separate from any consumer's
  * channel) that declares the whole topology every time it (re)connects, so no event is ever unroutable:
- * the topic exchange, one durable quorum queue per partner with its bindings and a delivery limit, and
- * the dead-letter exchange and queue the PaymentCenter watches.
+ * the topic exchange, one durable quorum queue per partner with its bindings and a delivery limit (a
+ * partner restricted to some applications: its own exchange instead), and the dead-letter exchange and
+ * queue the PaymentCenter watches.
  */
 @Injectable()
 export class AmqpConnection implements OnApplicationShutdown {
@@ -17,8 +24,12 @@ export class AmqpConnection implements OnApplicationShutdown {
   private channel?: ChannelWrapper;
   /** Why the link last failed or dropped, for /health (shown to the metrics token holder only). */
   private lastFailure = 'not connected yet';
-  /** messageIds the broker returned as unroutable (mandatory flag), checked after each confirm. */
-  readonly returned = new Set<string>();
+  /**
+   * Messages the broker returned as unroutable (mandatory flag), by exchange and messageId, checked after each
+   * confirm: one event goes to several exchanges at once (`payment.events` and restricted partners' own), and
+   * a return from one must not fail the others.
+   */
+  private readonly returned = new Set<string>();
 
   constructor(@Inject(AppConfig) private readonly config: AppConfig) {}
 
@@ -85,14 +96,25 @@ export class AmqpConnection implements OnApplicationShutdown {
         confirm: true,
         publishTimeout: this.config.relay.publishTimeoutMs,
         setup: async (channel: ConfirmChannel) => {
-          channel.on('return', (message: { properties: { messageId?: string } }) => {
-            if (message.properties.messageId) this.returned.add(message.properties.messageId);
+          channel.on('return', (message: { fields: { exchange: string }; properties: { messageId?: string } }) => {
+            const { messageId } = message.properties;
+            if (messageId) this.returned.add(returnKey(message.fields.exchange, messageId));
           });
           await this.declareTopology(channel);
         },
       }),
     );
     return this.channel;
+  }
+
+  /** Before publishing `messageId` to `exchange`: forget an earlier return of it there. */
+  forgetReturn(exchange: string, messageId: string): void {
+    this.returned.delete(returnKey(exchange, messageId));
+  }
+
+  /** After the confirm of `messageId` to `exchange`: whether the broker returned it as unroutable. */
+  takeReturn(exchange: string, messageId: string): boolean {
+    return this.returned.delete(returnKey(exchange, messageId));
   }
 
   /** Idempotent: every channel that depends on the topology declares it in its own setup. */
@@ -107,7 +129,18 @@ export class AmqpConnection implements OnApplicationShutdown {
         durable: true,
         arguments: partnerQueueArguments(this.config.partnerDeliveryLimit),
       });
-      for (const binding of partner.bindings) await channel.bindQueue(queue, PAYMENT_EVENTS_EXCHANGE, binding);
+      if (partner.applications) {
+        // The relay sends it, here only, just the events of its applications (partner-filter.ts).
+        const exchange = partnerExchange(partner.name);
+        await channel.assertExchange(exchange, 'fanout', { durable: true });
+        await channel.bindQueue(queue, exchange, '');
+        // Bindings outlive the setting that made them: a partner restricted since its queue was last declared
+        // would go on receiving every application's events through them. (Unbinding one that is not there is a
+        // no-op; a binding made from patterns it no longer lists is out of sight here: docs/events.md.)
+        for (const binding of partner.bindings) await channel.unbindQueue(queue, PAYMENT_EVENTS_EXCHANGE, binding);
+      } else {
+        for (const binding of partner.bindings) await channel.bindQueue(queue, PAYMENT_EVENTS_EXCHANGE, binding);
+      }
     }
   }
 
@@ -116,6 +149,8 @@ export class AmqpConnection implements OnApplicationShutdown {
     await this.connection?.close().catch(() => undefined);
   }
 }
+
+const returnKey = (exchange: string, messageId: string) => `${exchange}\n${messageId}`;
 
 /** Quorum queue arguments of a partner queue; consumers that declare the queue must use the same. */
 export function partnerQueueArguments(deliveryLimit: number): Record<string, unknown> {

@@ -3,15 +3,17 @@ import { join } from 'node:path';
 import { parse } from 'yaml';
 import {
   DEAD_LETTER_EXCHANGE,
+  eventPayment,
   PAYMENT_EVENT_TYPES,
   PAYMENT_EVENTS_EXCHANGE,
+  partnerExchange,
   partnerQueue,
   SIGNATURE_HEADER,
   SIGNATURE_TOLERANCE_SECONDS,
 } from './payment-event';
 
 type Doc = {
-  channels: Record<string, { address: string }>;
+  channels: Record<string, { address: string; bindings: { amqp: { exchange?: { name: string; type: string } } } }>;
   components: {
     messages: Record<string, { name: string }>;
     schemas: {
@@ -29,8 +31,13 @@ type Doc = {
 describe('the AsyncAPI document matches the code', () => {
   const doc = parse(readFileSync(join(process.cwd(), 'docs', 'asyncapi.yaml'), 'utf8')) as Doc;
 
-  it('names the exchange, the partner queue and the dead-letter exchange the code declares', () => {
+  it('names the exchanges, the partner queue and the dead-letter exchange the code declares', () => {
     expect(doc.channels.paymentEvents.address).toBe(PAYMENT_EVENTS_EXCHANGE);
+    expect(doc.channels.restrictedPartnerEvents.address).toBe(partnerExchange('{partner}'));
+    expect(doc.channels.restrictedPartnerEvents.bindings.amqp.exchange).toMatchObject({
+      name: partnerExchange('{partner}'),
+      type: 'fanout', // AmqpConnection.declareTopology
+    });
     expect(doc.channels.partnerQueue.address).toBe(partnerQueue('{partner}'));
     expect(doc.info.description).toContain(DEAD_LETTER_EXCHANGE);
   });
@@ -49,4 +56,24 @@ describe('the AsyncAPI document matches the code', () => {
   it('requires the body fields the code writes', () => {
     expect(doc.components.schemas.PaymentEvent.required).toEqual(['id', 'type', 'occurredAt', 'version', 'payment']);
   });
+
+  it("lists the payment's fields in the order the code writes them, as docs/events.md does", () => {
+    const written = Object.keys(eventPayment(samplePayment, 'app_1'));
+    expect(doc.components.schemas.PaymentEvent.properties.payment.required).toEqual(written);
+    const events = readFileSync(join(process.cwd(), 'docs', 'events.md'), 'utf8').replace(/\s+/g, ' ');
+    expect(events).toContain(`payment: { ${written.join(', ')} }`);
+  });
 });
+
+const samplePayment = {
+  paymentNo: 'P1',
+  orderNo: 'ord_1',
+  channel: 'wechat' as const,
+  amountFen: 100,
+  currency: 'CNY' as const,
+  status: 'PAID',
+  gatewayTradeNo: null,
+  paidAmountFen: null,
+  paidAt: null,
+  closedAt: null,
+};

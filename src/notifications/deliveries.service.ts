@@ -9,7 +9,8 @@ import { MetricsService } from '../metrics/metrics.service';
 import type { EventDelivery } from './outbox.entity';
 import { OutboxRelay } from './outbox.relay';
 import { type DeliveryFilter, OutboxRepository } from './outbox.repository';
-import { partnerQueue } from './payment-event';
+import { whyNotDelivered } from './partner-filter';
+import { applicationOfEvent, partnerQueue } from './payment-event';
 
 export type { DeliveryFilter };
 
@@ -64,7 +65,7 @@ const view = (d: EventDelivery): DeliveryView => ({
 
 /**
  * Operators' view of deliveries and the retry of failed ones. A retry republishes the same event (same id,
- * same version, same body) to that partner's queue only, freshly signed. Only FAILED deliveries can be
+ * same version, same body) to that partner's queue only, freshly signed, if the partner still takes it. Only FAILED deliveries can be
  * retried, and a retry first moves the row FAILED → PENDING with a conditional update, so two operators
  * retrying at once publish it once. Every retry is recorded through the caller's RetryAudit (the admin
  * API's audit log), the claim and its record in one transaction.
@@ -153,6 +154,9 @@ export class DeliveriesService {
     const partner = this.config.partners.find((p) => p.name === delivery.partner);
     try {
       if (!partner) throw new Error(`partner ${delivery.partner} is no longer configured`);
+      // A partner restricted since to other applications must not get this one's event, not even on request.
+      const refusal = whyNotDelivered(partner, { type: event.type, applicationId: applicationOfEvent(event.body) });
+      if (refusal) throw new Error(refusal);
       // The default exchange routes by queue name: only this partner's queue gets it.
       await this.relay.send('', partnerQueue(partner.name), event, [partner]);
       await this.outbox.markRetryPublished(delivery.id, this.clock.now());

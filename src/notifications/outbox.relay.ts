@@ -6,17 +6,20 @@ import type { DataSource, EntityManager } from 'typeorm';
 import { Clock } from '../common/clock';
 import { withLogContext } from '../common/logging/log-context';
 import { AppConfig } from '../config/app-config';
+import type { PartnerConfig } from '../config/environment';
 import { inTransaction } from '../database/transaction';
 import { MetricsService } from '../metrics/metrics.service';
 import { AmqpConnection } from './amqp.connection';
 import type { OutboxEvent } from './outbox.entity';
 import { type ClaimedEvent, OutboxRepository } from './outbox.repository';
-import { PAYMENT_EVENTS_EXCHANGE, SIGNATURE_HEADER, signatureHeader } from './payment-event';
+import { exchangeOf, whyNotDelivered } from './partner-filter';
+import { applicationOfEvent, SIGNATURE_HEADER, signatureHeader } from './payment-event';
 
 const MAX_BACKOFF_MS = 60_000;
 
 /**
- * Publishes outbox events to the topic exchange with publisher confirms.
+ * Publishes outbox events with publisher confirms: to the topic exchange for the partners that receive every
+ * application's events, and to each restricted partner's own exchange (partner-filter.ts).
  *
  * - Claim: a short transaction takes due rows with `FOR UPDATE SKIP LOCKED` and leases them (sets
  *   `claimed_by` and moves `next_attempt_at` to the lease end), then commits; on a backlog the same
@@ -110,10 +113,16 @@ export class OutboxRelay implements OnApplicationBootstrap, OnApplicationShutdow
     await this.markAndClaim(confirmed, false);
   }
 
-  /** Publishes a claimed batch; returns the events that may be marked published (confirmed, or nothing to send). */
+  /**
+   * Publishes a claimed batch; returns the events that may be marked published (confirmed, or nothing to send),
+   * each with the deliveries that were sent.
+   */
   private async publishBatch(batch: readonly Claimed[]): Promise<Claimed[]> {
     const sent = await Promise.all(batch.map((claimed) => this.publish(claimed)));
-    return batch.filter((_, i) => sent[i]);
+    return batch.flatMap(({ event }, i) => {
+      const deliveries = sent[i];
+      return deliveries ? [{ event, deliveries }] : [];
+    });
   }
 
   /**
@@ -193,27 +202,84 @@ export class OutboxRelay implements OnApplicationBootstrap, OnApplicationShutdow
     return marked === confirmed.length;
   }
 
-  /** Sends one event to its pending partners; true when it may be marked published (confirmed, or nothing to send). */
-  private publish({ event, deliveries }: Claimed): Promise<boolean> {
+  /**
+   * Sends one event to its pending partners; returns the deliveries sent when the event may be marked
+   * published (all confirmed, or nothing to send), undefined when it must go out again.
+   */
+  private publish({ event, deliveries }: Claimed): Promise<PendingDelivery[] | undefined> {
     return withLogContext({ eventId: event.eventId, paymentNo: event.paymentNo }, () =>
-      this.publishOne(
-        event,
-        deliveries.map((delivery) => delivery.partner),
-      ),
+      this.publishOne(event, deliveries),
     );
   }
 
-  private async publishOne(event: ClaimedEvent, partners: readonly string[]): Promise<boolean> {
-    if (partners.length === 0) return true;
+  /**
+   * Routes each pending delivery by its partner as PARTNERS has it now: one message to `payment.events` for
+   * the unrestricted partners (signed for them), one to the own exchange of each restricted partner (signed for
+   * it alone). A delivery its partner no longer takes (removed, rebound, or restricted to other applications
+   * since the event was written) is not sent but FAILED with the reason, for operators.
+   *
+   * Exact per partner: when some sends fail, the deliveries whose send was confirmed are marked published at
+   * once and only the others go out when the event comes due again (consumers deduplicate a repeat anyway).
+   */
+  private async publishOne(
+    event: ClaimedEvent,
+    deliveries: readonly PendingDelivery[],
+  ): Promise<PendingDelivery[] | undefined> {
+    if (deliveries.length === 0) return [];
     try {
-      const keys = this.config.partners.filter((p) => partners.includes(p.name));
-      await this.send(PAYMENT_EVENTS_EXCHANGE, event.type, event, keys);
-      this.logger.debug(`${event.type} published for ${partners.join(', ')}`);
-      return true;
+      const audience = { type: event.type, applicationId: applicationOfEvent(event.body) };
+      const messages = new Map<string, { keys: PartnerConfig[]; deliveries: PendingDelivery[] }>();
+      for (const delivery of deliveries) {
+        const partner = this.config.partners.find((p) => p.name === delivery.partner);
+        if (!partner) {
+          await this.refuse(event, delivery, `partner ${delivery.partner} is not configured`);
+          continue;
+        }
+        const refusal = whyNotDelivered(partner, audience);
+        if (refusal) {
+          await this.refuse(event, delivery, refusal);
+          continue;
+        }
+        const exchange = exchangeOf(partner);
+        const message = messages.get(exchange) ?? { keys: [], deliveries: [] };
+        message.keys.push(partner);
+        message.deliveries.push(delivery);
+        messages.set(exchange, message);
+      }
+      const results = await Promise.allSettled(
+        [...messages].map(async ([exchange, message]) => {
+          await this.send(exchange, event.type, event, message.keys);
+          return message.deliveries;
+        }),
+      );
+      const sent = results.flatMap((result) => (result.status === 'fulfilled' ? result.value : []));
+      const failures = results.flatMap((result) =>
+        result.status === 'rejected' ? [(result.reason as Error).message] : [],
+      );
+      if (failures.length === 0) {
+        if (sent.length > 0) this.logger.debug(`${event.type} published for ${sent.map((d) => d.partner).join(', ')}`);
+        return sent;
+      }
+      if (sent.length > 0) {
+        await this.outbox.markDeliveriesPublished(
+          undefined,
+          sent.map((delivery) => delivery.id),
+          this.clock.now(),
+        );
+      }
+      await this.markFailedAttempt(event, failures.join('; '));
+      return undefined;
     } catch (error) {
       await this.markFailedAttempt(event, (error as Error).message);
-      return false;
+      return undefined;
     }
+  }
+
+  /** A delivery its partner no longer takes: FAILED now, with the reason, instead of being sent. */
+  private async refuse(event: ClaimedEvent, delivery: PendingDelivery, reason: string): Promise<void> {
+    this.logger.warn(`event ${event.eventId} not sent to ${delivery.partner}: ${reason}`);
+    await this.outbox.markDeliveryRefused(delivery.id, `not sent: ${reason}`, this.clock.now());
+    this.metrics.deliveryFailed(delivery.partner);
   }
 
   /** Publishes one outbox event and resolves once the broker confirmed it as routed. */
@@ -226,7 +292,7 @@ export class OutboxRelay implements OnApplicationBootstrap, OnApplicationShutdow
     const body = Buffer.from(event.body);
     const now = this.clock.now();
     const timestamp = Math.floor(now.getTime() / 1000);
-    this.amqp.returned.delete(event.eventId);
+    this.amqp.forgetReturn(exchange, event.eventId);
     await this.amqp.publisher().publish(exchange, routingKey, body, {
       messageId: event.eventId,
       type: event.type,
@@ -238,7 +304,7 @@ export class OutboxRelay implements OnApplicationBootstrap, OnApplicationShutdow
       appId: 'payment-center',
       headers: { [SIGNATURE_HEADER]: signatureHeader(timestamp, body, keys) },
     });
-    if (this.amqp.returned.delete(event.eventId)) {
+    if (this.amqp.takeReturn(exchange, event.eventId)) {
       throw new Error(`unroutable: no queue bound for ${routingKey} on ${exchange || 'the default exchange'}`);
     }
   }

@@ -45,6 +45,21 @@ export class OutboxRepository {
     await this.deliveries.insertMany(manager, deliveries);
   }
 
+  /**
+   * The application an order's payments belong to: its payment intent's; null when it has none or belongs to
+   * none. payment_intents is the PaymentCenter's table and this its one read from here: the payment row does
+   * not carry its application, and the writer needs it in the change's transaction. The intent commits before
+   * any payment of its order exists and its application never changes, so a plain read is exact.
+   */
+  async applicationOfOrder(manager: EntityManager, orderNo: string): Promise<string | null> {
+    const [row] = await this.events.run<{ application_id: string | null }[]>(
+      manager,
+      'SELECT application_id FROM payment_intents WHERE order_no = ?',
+      [orderNo],
+    );
+    return row?.application_id ?? null;
+  }
+
   // The relay
 
   /**
@@ -81,13 +96,26 @@ export class OutboxRepository {
     );
   }
 
-  /** Delivery rows the broker confirmed, still PENDING: PUBLISHED. */
-  async markDeliveriesPublished(manager: EntityManager, ids: readonly string[], now: Date): Promise<void> {
+  /**
+   * Delivery rows the broker confirmed, still PENDING: PUBLISHED. In the relay's marking transaction, or on
+   * their own when the other sends of their event failed.
+   */
+  async markDeliveriesPublished(manager: EntityManager | undefined, ids: readonly string[], now: Date): Promise<void> {
     await this.deliveries.run(
       manager,
       `UPDATE event_deliveries SET status = 'PUBLISHED', published_at = ?, attempts = attempts + 1, updated_at = ?
         WHERE id IN (?) AND status = 'PENDING'`,
       [now, now, ids],
+    );
+  }
+
+  /** A delivery the relay will not send (its partner no longer takes the event), still PENDING: FAILED. */
+  async markDeliveryRefused(id: string, reason: string, now: Date): Promise<void> {
+    await this.deliveries.run(
+      undefined,
+      `UPDATE event_deliveries SET status = 'FAILED', failed_at = ?, last_error = ?, updated_at = ?
+        WHERE id = ? AND status = 'PENDING'`,
+      [now, reason.slice(0, 512), now, id],
     );
   }
 

@@ -6,6 +6,7 @@ import { afterCommit } from '../database/transaction';
 import { EventDelivery, OutboxEvent } from './outbox.entity';
 import { OutboxRelay } from './outbox.relay';
 import { OutboxRepository } from './outbox.repository';
+import { whyNotDelivered } from './partner-filter';
 import {
   eventPayment,
   eventTypeForStatus,
@@ -14,15 +15,15 @@ import {
   type PaymentEventType,
   type PaymentFacts,
   type RefundFacts,
-  topicMatches,
 } from './payment-event';
 
 /**
- * Shapes partner events from a payment (and a refund) and writes them into the outbox, and one delivery record per partner bound to its routing key,
- * in the caller's transaction: the event exists if and only if the change committed, and the relay is woken
- * when it has (its poll is the net). Two plain INSERTs
- * (EntityRows): a repository's insert read each row back for its column defaults, two statements more per
- * state change.
+ * Shapes partner events from a payment (and a refund) and writes them into the outbox, and one delivery
+ * record per partner that takes it (bound to its routing key, and not restricted to other applications than
+ * the payment's), in the caller's transaction: the event exists if and only if the change committed, and the
+ * relay is woken when it has (its poll is the net). One read of the payment's application and two plain
+ * INSERTs (EntityRows): a repository's insert read each row back for its column defaults, two statements
+ * more per state change.
  */
 @Injectable()
 export class OutboxWriter {
@@ -56,16 +57,20 @@ export class OutboxWriter {
     if (refund && !isAnnouncedRefundStatus(refund.status)) {
       throw new Error(`refund ${refund.refundNo} is ${refund.status}: no partner event`);
     }
+    const applicationId = await this.outbox.applicationOfOrder(manager, payment.orderNo);
     const body: PaymentEventBody = {
       id: randomUUID(),
       type,
       occurredAt: now.toISOString(),
       version: payment.version,
-      payment: eventPayment({
-        ...payment,
-        paidAt: payment.paidAt?.toISOString() ?? null,
-        closedAt: payment.closedAt?.toISOString() ?? null,
-      }),
+      payment: eventPayment(
+        {
+          ...payment,
+          paidAt: payment.paidAt?.toISOString() ?? null,
+          closedAt: payment.closedAt?.toISOString() ?? null,
+        },
+        applicationId,
+      ),
       ...(refund
         ? {
             refund: {
@@ -98,7 +103,7 @@ export class OutboxWriter {
         createdAt: now,
       }),
     );
-    const partners = this.config.partners.filter((p) => p.bindings.some((b) => topicMatches(b, body.type)));
+    const partners = this.config.partners.filter((p) => !whyNotDelivered(p, { type, applicationId }));
     if (partners.length > 0) {
       await this.outbox.insertDeliveries(
         manager,

@@ -11,6 +11,11 @@ export const DEAD_LETTER_EXCHANGE = 'payment.events.dlx';
 export const DEAD_LETTER_QUEUE = 'payment-center.dead-letters';
 export const SIGNATURE_HEADER = 'x-pc-signature';
 export const partnerQueue = (partner: string) => `partner.${partner}`;
+/**
+ * A partner restricted to some applications (PARTNERS `applications`) has its queue bound here instead of to
+ * `payment.events`: a fanout exchange of its own, to which the relay sends only the events it admits.
+ */
+export const partnerExchange = (partner: string) => `payment.events.partner.${partner}`;
 
 export const PAYMENT_EVENT_TYPES = [
   'payment.succeeded',
@@ -41,6 +46,8 @@ export interface PaymentEventBody {
     paidAmountFen: Fen | null;
     paidAt: string | null;
     closedAt: string | null;
+    /** The application the payment belongs to (its order's); null for payments made before applications existed. */
+    applicationId: string | null;
   };
   /** Set on payment.refund_started, payment.refunded and payment.refund_failed: the refund that changed. */
   refund?: {
@@ -56,8 +63,11 @@ export interface PaymentEventBody {
   };
 }
 
-/** The payment fields an event is made from, as the payment row holds them (a payment entity is one). */
-export interface PaymentFacts extends Omit<PaymentEventBody['payment'], 'paidAt' | 'closedAt'> {
+/**
+ * The payment fields an event is made from, as the payment row holds them (a payment entity is one). The
+ * application is not among them: the payment row does not hold it, the outbox writer reads it.
+ */
+export interface PaymentFacts extends Omit<PaymentEventBody['payment'], 'paidAt' | 'closedAt' | 'applicationId'> {
   paidAt: Date | null;
   closedAt: Date | null;
   version: number;
@@ -92,8 +102,15 @@ export function eventTypeForStatus(status: string): PaymentEventType | null {
   }
 }
 
-/** The `payment` of an event, from the payment as business applications see it. */
-export function eventPayment(payment: PaymentEventBody['payment']): PaymentEventBody['payment'] {
+/**
+ * The `payment` of an event, from the payment as business applications see it and the application it belongs
+ * to, in the documented key order (new fields go last: partners verify the exact bytes, and some compare
+ * bodies). Orders' own check builds events it never publishes, without the application.
+ */
+export function eventPayment(
+  payment: Omit<PaymentEventBody['payment'], 'applicationId'>,
+  applicationId: string | null = null,
+): PaymentEventBody['payment'] {
   return {
     paymentNo: payment.paymentNo,
     orderNo: payment.orderNo,
@@ -105,12 +122,24 @@ export function eventPayment(payment: PaymentEventBody['payment']): PaymentEvent
     paidAmountFen: payment.paidAmountFen,
     paidAt: payment.paidAt,
     closedAt: payment.closedAt,
+    applicationId,
   };
 }
 
 /**
+ * The application of an event's payment, from its stored body; null when it belongs to none, or when the body
+ * predates the field (an event written by an older version, still in the outbox during a deploy).
+ */
+export function applicationOfEvent(body: string): string | null {
+  const parsed = JSON.parse(body) as { payment?: { applicationId?: unknown } };
+  const applicationId = parsed.payment?.applicationId;
+  return typeof applicationId === 'string' ? applicationId : null;
+}
+
+/**
  * `x-pc-signature: t=<unix seconds>,<keyId>=<hex HMAC-SHA256(secret, "<t>.<body>")>[,<keyId2>=…]`.
- * One message reaches every partner bound to its routing key, so it carries one signature per partner;
+ * One message to `payment.events` reaches every partner bound to its routing key, so it carries one signature
+ * per partner (one sent to a restricted partner's own exchange, that partner's only);
  * each partner checks the one under its own key id (during a rotation, two of its key ids).
  */
 export function signatureHeader(
