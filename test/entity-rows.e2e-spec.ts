@@ -38,6 +38,7 @@ describe('EntityRows: the same entities as TypeORM (integration)', () => {
       orderNo: newOrderNo(),
       channel: 'wechat',
       accountId: 'default',
+      applicationId: null,
       amountFen: 123456789,
       currency: 'CNY',
       status: 'PAYING',

@@ -138,6 +138,7 @@ describe('partner events per application (e2e)', () => {
           gatewayTradeNo: uniqueId('4200'),
           paidAmountFen: 100,
           paidAt: now,
+          applicationId: null,
           closedAt: null,
           version: 2,
         },

@@ -45,20 +45,6 @@ export class OutboxRepository {
     await this.deliveries.insertMany(manager, deliveries);
   }
 
-  /**
-   * The application an order's payments belong to: its payment intent's; null when it has none or belongs to
-   * none. payment_intents is the PaymentCenter's table and this its one read from here: the payment row does
-   * not carry its application, and the writer needs it in the change's transaction. The intent commits before
-   * any payment of its order exists and its application never changes, so a plain read is exact.
-   */
-  async applicationOfOrder(manager: EntityManager, orderNo: string): Promise<string | null> {
-    const [row] = await this.events.run<{ application_id: string | null }[]>(
-      manager,
-      'SELECT application_id FROM payment_intents WHERE order_no = ?',
-      [orderNo],
-    );
-    return row?.application_id ?? null;
-  }
 
   // The relay
 

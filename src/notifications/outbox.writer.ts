@@ -57,7 +57,6 @@ export class OutboxWriter {
     if (refund && !isAnnouncedRefundStatus(refund.status)) {
       throw new Error(`refund ${refund.refundNo} is ${refund.status}: no partner event`);
     }
-    const applicationId = await this.outbox.applicationOfOrder(manager, payment.orderNo);
     const body: PaymentEventBody = {
       id: randomUUID(),
       type,
@@ -69,7 +68,7 @@ export class OutboxWriter {
           paidAt: payment.paidAt?.toISOString() ?? null,
           closedAt: payment.closedAt?.toISOString() ?? null,
         },
-        applicationId,
+        payment.applicationId,
       ),
       ...(refund
         ? {
@@ -103,7 +102,7 @@ export class OutboxWriter {
         createdAt: now,
       }),
     );
-    const partners = this.config.partners.filter((p) => !whyNotDelivered(p, { type, applicationId }));
+    const partners = this.config.partners.filter((p) => !whyNotDelivered(p, { type, applicationId: payment.applicationId }));
     if (partners.length > 0) {
       await this.outbox.insertDeliveries(
         manager,

@@ -63,11 +63,8 @@ export interface PaymentEventBody {
   };
 }
 
-/**
- * The payment fields an event is made from, as the payment row holds them (a payment entity is one). The
- * application is not among them: the payment row does not hold it, the outbox writer reads it.
- */
-export interface PaymentFacts extends Omit<PaymentEventBody['payment'], 'paidAt' | 'closedAt' | 'applicationId'> {
+/** The payment fields an event is made from, as the payment row holds them (a payment entity is one). */
+export interface PaymentFacts extends Omit<PaymentEventBody['payment'], 'paidAt' | 'closedAt'> {
   paidAt: Date | null;
   closedAt: Date | null;
   version: number;

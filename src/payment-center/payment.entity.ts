@@ -28,6 +28,10 @@ export class Payment {
   @Column({ type: 'varchar', length: 16 })
   channel: Channel;
 
+  /** The application the payment belongs to (its order's); null for payments from before applications. */
+  @Column({ name: 'application_id', type: 'varchar', length: 32, nullable: true })
+  applicationId: string | null;
+
   /** The channel account the trade was made with (`default`: the environment's); every later call uses it. */
   @Column({ name: 'account_id', type: 'varchar', length: 32, default: 'default' })
   accountId: string;

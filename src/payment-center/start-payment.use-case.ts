@@ -173,6 +173,7 @@ export class StartPaymentUseCase {
         orderNo: command.orderNo,
         channel: command.channel,
         accountId,
+        applicationId: command.applicationId,
         amountFen: command.amountFen,
         currency: command.currency,
         status: 'CREATED',
