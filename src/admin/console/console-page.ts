@@ -51,12 +51,14 @@ export const CONSOLE_HTML = `<!doctype html>
       <button type="button" role="tab" data-tab="deliveries">Failed deliveries <span id="deliveries-count" class="count"></span></button>
       <button type="button" role="tab" data-tab="reconciliation">Reconciliation</button>
       <button type="button" role="tab" data-tab="applications">Applications</button>
+      <button type="button" role="tab" data-tab="accounts">Channel accounts</button>
     </nav>
     <p id="flash" class="flash" role="status" hidden></p>
     <div id="panel-review" class="panel" role="tabpanel"></div>
     <div id="panel-deliveries" class="panel" role="tabpanel"></div>
     <div id="panel-reconciliation" class="panel" role="tabpanel"></div>
     <div id="panel-applications" class="panel" role="tabpanel"></div>
+    <div id="panel-accounts" class="panel" role="tabpanel"></div>
   </section>
 </main>
 </body>
@@ -110,6 +112,8 @@ form button[type=submit] { margin-top: 12px; }
 .badge { display: inline-block; padding: 1px 8px; border-radius: 10px; font-size: 12px; font-weight: 600; background: var(--line); color: var(--ink); white-space: nowrap; }
 .badge.NEEDS_REVIEW, .badge.REVIEW, .badge.PENDING, .badge.REFUNDING, .badge.CLOSING, .badge.PAYING, .badge.NOT_READY { background: var(--warn-bg); color: var(--warn); }
 .badge.PAID, .badge.PUBLISHED, .badge.MATCHED, .badge.RESOLVED, .badge.REFUNDED, .badge.CLOSED { background: var(--ok-bg); color: var(--ok); }
+.badge.ACTIVE { background: var(--ok-bg); color: var(--ok); }
+.badge.DISABLED { background: var(--bad-bg); color: var(--bad); }
 .badge.FAILED, .badge.REFUND_FAILED { background: var(--bad-bg); color: var(--bad); }
 .badge.channel { background: var(--info-bg); color: var(--info); }
 .payment-head { display: flex; gap: 12px; align-items: center; flex-wrap: wrap; }
@@ -125,6 +129,9 @@ th { color: var(--muted); font-weight: 600; font-size: 12px; }
 td.wrap { max-width: 420px; overflow-wrap: anywhere; }
 .resolve { display: grid; grid-template-columns: 240px 1fr auto; gap: 10px; align-items: start; margin-top: 14px; padding-top: 14px; border-top: 1px dashed var(--line); }
 .resolve .hint { grid-column: 1 / -1; margin: 0; color: var(--muted); font-size: 12.5px; }
+.account-actions { display: flex; gap: 8px; align-items: center; flex-wrap: wrap; margin-top: 12px; max-width: 560px; }
+.account-actions input { flex: 1; min-width: 140px; }
+.rotate textarea { font-family: var(--mono); font-size: 12.5px; min-height: 90px; }
 .empty { text-align: center; color: var(--muted); padding: 28px; }
 .grid3 { display: grid; grid-template-columns: repeat(3, 1fr); gap: 14px; }
 .stat { display: flex; justify-content: space-between; padding: 4px 0; border-bottom: 1px solid var(--line); }

@@ -11,7 +11,7 @@
  *   values), never parsed as HTML; the page's Content-Security-Policy refuses inline scripts besides.
  * - Every action is a call to the admin API, which checks the scope and writes the audit log.
  *
- * @import { Application, Delivery, Key, Payment, Resolution, Run, Session } from './console.types'
+ * @import { Account, Application, Delivery, Key, Payment, Resolution, Run, Session } from './console.types'
  */
 'use strict';
 
@@ -41,6 +41,7 @@
   let reviewStatus = 'NEEDS_REVIEW';
   let deliveryStatus = 'FAILED';
   let deliveryPartner = '';
+  let accountChannel = '';
 
   // ── building the page: text only ──────────────────────────────────────────────────────────────────
   /** @typedef {Node | string | number | null | undefined | false} Child */
@@ -201,6 +202,7 @@
       deliveries: 'deliveries:read',
       reconciliation: 'reconciliation:read',
       applications: 'applications:read',
+      accounts: 'accounts:read',
     };
     /** @type {string | undefined} */
     let first;
@@ -212,7 +214,8 @@
     if (first) selectTab(first);
     else
       flash(
-        'This token has none of the scopes the console shows (payments:read, deliveries:read, reconciliation:read).',
+        'This token has none of the scopes the console shows (payments:read, deliveries:read, reconciliation:read, ' +
+          'applications:read, accounts:read).',
         'bad',
       );
     if (can('payments:read') && first !== 'review') void loadReview().catch(() => undefined);
@@ -241,7 +244,7 @@
     for (const button of tabButtons()) {
       button.setAttribute('aria-selected', String(button.dataset.tab === tab));
     }
-    for (const name of ['review', 'deliveries', 'reconciliation', 'applications']) {
+    for (const name of ['review', 'deliveries', 'reconciliation', 'applications', 'accounts']) {
       byId(`panel-${name}`).hidden = name !== tab;
     }
     /** @type {Record<string, (() => Promise<void>) | undefined>} */
@@ -250,6 +253,7 @@
       deliveries: loadDeliveries,
       reconciliation: loadReconciliation,
       applications: loadApplications,
+      accounts: loadAccounts,
     };
     const load = loaders[tab];
     if (load) void load().catch((/** @type {unknown} */ error) => flash(errorText(error), 'bad'));
@@ -763,6 +767,186 @@
       card.append(h('p', {}, newKey, ' ', toggle));
     }
     return card;
+  }
+
+  // ── channel accounts ──────────────────────────────────────────────────────────────────────────────
+  // The API never returns a secret, only the names of the secret fields an account holds; a rotation's
+  // secrets go out from the form and are never shown back (the card is redrawn from the API's answer).
+  async function loadAccounts() {
+    const query = accountChannel ? `?channel=${encodeURIComponent(accountChannel)}` : '';
+    /** @type {Account[]} */
+    const accounts = await api('GET', `/api/admin/accounts${query}`);
+    const channel = h(
+      'select',
+      { id: 'account-channel' },
+      h('option', { value: '' }, 'any'),
+      ...CHANNELS.map((c) => h('option', { value: c }, c)),
+    );
+    channel.value = accountChannel;
+    channel.addEventListener('change', () => {
+      accountChannel = channel.value;
+      void loadAccounts().catch((/** @type {unknown} */ error) => flash(errorText(error), 'bad'));
+    });
+    byId('panel-accounts').replaceChildren(
+      h(
+        'p',
+        { class: 'muted' },
+        'Merchant accounts at the vendors besides the environment’s default one. Created and rotated through ' +
+          'the admin API; their secrets are sealed and never shown. Every change is audited.',
+      ),
+      h('div', { class: 'toolbar' }, h('div', {}, h('label', { for: 'account-channel' }, 'Channel'), channel)),
+      ...(accounts.length
+        ? accounts.map(accountCard)
+        : [h('div', { class: 'card empty' }, `No channel account${accountChannel ? ` on ${accountChannel}` : ''}.`)]),
+    );
+  }
+
+  /**
+   * @param {Account} account
+   * @returns {HTMLElement}
+   */
+  function accountCard(account) {
+    const card = h(
+      'article',
+      { class: 'card account', 'data-account-id': account.id },
+      h(
+        'div',
+        { class: 'payment-head' },
+        h('h2', {}, account.name),
+        badge(account.channel, 'channel'),
+        badge(account.status),
+        h('span', { class: 'muted' }, account.kind.replaceAll('_', ' ')),
+      ),
+      h('p', { class: 'mono muted' }, account.id),
+      account.statusReason &&
+        h(
+          'p',
+          { class: 'reason' },
+          h('strong', {}, account.status === 'DISABLED' ? 'Why it is disabled' : 'Status reason'),
+          account.statusReason,
+        ),
+      h(
+        'div',
+        { class: 'facts' },
+        h('span', {}, 'Notify URL ', h('span', { class: 'mono notify-url' }, account.notifyUrl)),
+        h(
+          'span',
+          {},
+          'Secret fields ',
+          h('span', { class: 'mono secret-fields' }, account.secretFields.join(', ') || '—'),
+        ),
+        h('span', {}, 'KEK ', h('span', { class: 'mono' }, account.kekId)),
+        h('span', {}, `Version ${account.version}`),
+        h('span', {}, `Created ${when(account.createdAt)}`),
+        h('span', {}, `Updated ${when(account.updatedAt)}`),
+      ),
+    );
+    if (can('accounts:write')) card.append(statusForm(account, card), rotateForm(account, card));
+    return card;
+  }
+
+  /**
+   * Disable (a reason is required: applications are told it with CHANNEL_UNAVAILABLE) or enable.
+   * @param {Account} account
+   * @param {HTMLElement} card
+   * @returns {HTMLElement}
+   */
+  function statusForm(account, card) {
+    const disabling = account.status === 'ACTIVE';
+    const reason = h('input', {
+      name: 'reason',
+      maxlength: '255',
+      placeholder: 'Reason (required): shown to applications',
+      'aria-label': 'Reason',
+    });
+    const submit = h('button', { type: 'submit', class: disabling ? 'danger' : '' }, disabling ? 'Disable' : 'Enable');
+    const form = h('form', { class: 'account-actions' }, disabling && reason, submit);
+    form.addEventListener('submit', (event) => {
+      event.preventDefault();
+      const why = reason.value.trim();
+      if (disabling && why.length === 0) {
+        flash(`${account.id}: give a reason before disabling.`, 'bad');
+        reason.focus();
+        return;
+      }
+      submit.disabled = true;
+      /** @type {Promise<Account>} */
+      const changed = api('POST', `/api/admin/accounts/${encodeURIComponent(account.id)}/status`, {
+        status: disabling ? 'DISABLED' : 'ACTIVE',
+        ...(disabling ? { reason: why } : {}),
+      });
+      changed
+        .then((after) => {
+          card.replaceWith(accountCard(after));
+          flash(`${after.id}: ${after.status}${after.statusReason ? ` (${after.statusReason})` : ''}.`, 'ok');
+        })
+        .catch((/** @type {unknown} */ error) => {
+          flash(`${account.id}: ${errorText(error)}`, 'bad');
+          submit.disabled = false;
+        });
+    });
+    return form;
+  }
+
+  /**
+   * New keys as JSON the operator pastes: `{ "settings": {…}, "secrets": {…} }`. Only the fields given change.
+   * @param {Account} account
+   * @param {HTMLElement} card
+   * @returns {HTMLElement}
+   */
+  function rotateForm(account, card) {
+    const material = h('textarea', {
+      name: 'material',
+      required: '',
+      spellcheck: 'false',
+      autocomplete: 'off',
+      placeholder: '{ "settings": { … }, "secrets": { … } }',
+      'aria-label': 'New settings and secrets (JSON)',
+    });
+    const submit = h('button', { type: 'submit' }, 'Rotate');
+    const form = h(
+      'form',
+      { class: 'rotate' },
+      h(
+        'p',
+        { class: 'muted' },
+        `Fields given replace the stored ones (settings.platformKeys is replaced whole: keep the old key beside ` +
+          `the new one for the overlap). Secrets are sealed and never shown again. This account holds: ` +
+          `${account.secretFields.join(', ') || 'no secret'}.`,
+      ),
+      material,
+      submit,
+    );
+    form.addEventListener('submit', (event) => {
+      event.preventDefault();
+      /** @type {unknown} */
+      let body;
+      try {
+        body = JSON.parse(material.value);
+      } catch {
+        body = undefined;
+      }
+      const keys = body && typeof body === 'object' && !Array.isArray(body) ? Object.keys(body) : [];
+      if (keys.length === 0 || keys.some((key) => key !== 'settings' && key !== 'secrets')) {
+        // Never echo what was pasted: it may hold a secret.
+        flash(`${account.id}: paste a JSON object with "settings" and/or "secrets".`, 'bad');
+        return;
+      }
+      submit.disabled = true;
+      /** @type {Promise<Account>} */
+      const rotated = api('POST', `/api/admin/accounts/${encodeURIComponent(account.id)}/rotate`, body);
+      rotated
+        .then((after) => {
+          material.value = '';
+          card.replaceWith(accountCard(after));
+          flash(`${after.id}: keys rotated (version ${after.version}).`, 'ok');
+        })
+        .catch((/** @type {unknown} */ error) => {
+          flash(`${account.id}: ${errorText(error)}`, 'bad');
+          submit.disabled = false;
+        });
+    });
+    return h('details', {}, h('summary', {}, 'Rotate keys'), form);
   }
 
   // ── start ─────────────────────────────────────────────────────────────────────────────────────────

@@ -2,6 +2,7 @@ import type { DeliveryView } from '../../notifications/deliveries.service';
 import type { ResolutionResult, ReviewPaymentView } from '../../payment-center/review/payment-review.service';
 import type { ApiKeyView, ApplicationView } from '../../applications/applications.service';
 import type { RunView } from '../../reconciliation/reconciliation.service';
+import type { AccountView } from '../../gateways/accounts/channel-accounts.service';
 
 /**
  * What the admin API answers, as the console's script (console.js) receives it. The script names these types
@@ -30,3 +31,5 @@ export type Delivery = Wire<DeliveryView>;
 export type Run = Wire<RunView>;
 export type Application = Wire<ApplicationView>;
 export type Key = Wire<ApiKeyView>;
+/** A channel account as the admin API shows it: public settings and the names of its secret fields, never a secret. */
+export type Account = Wire<AccountView>;
