@@ -1,3 +1,4 @@
+import { generateKeyPairSync, randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { ConsumeMessage } from 'amqplib';
@@ -5,6 +6,7 @@ import type { Pool } from 'mysql2/promise';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { getQueueToken } from '@nestjs/bull';
 import type { Queue } from 'bull';
+import { parseKeks } from '../src/gateways/accounts/secret-box';
 import { AmqpConnection } from '../src/notifications/amqp.connection';
 import { partnerQueue } from '../src/notifications/payment-event';
 import { PAYMENT_QUERIES_QUEUE } from '../src/payment-center/recovery/query-scheduler';
@@ -34,6 +36,17 @@ const OPS = {
   ],
 };
 const VIEWER = { name: 'viewer-e2e', token: `viewer-${run}-0123456789abcdefghij`, scopes: ['payments:read'] };
+/** Keeps channel accounts; ACCOUNTS_READER only sees them. */
+const KEEPER = {
+  name: 'keeper-e2e',
+  token: `keeper-${run}-0123456789abcdefghij`,
+  scopes: ['accounts:read', 'accounts:write'],
+};
+const ACCOUNTS_READER = {
+  name: 'accounts-reader-e2e',
+  token: `accounts-reader-${run}-0123456789abcdef`,
+  scopes: ['accounts:read'],
+};
 const bearer = (token: { token: string }) => ({ authorization: `Bearer ${token.token}` });
 
 const REVIEW_REASON =
@@ -55,7 +68,9 @@ describe('Admin console, review resolution and queue board (e2e)', () => {
       partners: [REJECTER, ORDERS],
       ordersPartner: ORDERS.name,
       consumersEnabled: true,
-      adminTokens: [OPS, VIEWER],
+      adminTokens: [OPS, VIEWER, KEEPER, ACCOUNTS_READER],
+      // Sealed channel accounts (the console's accounts tab); rows made here are deleted in afterAll.
+      accounts: { keks: parseKeks(`k1:${randomBytes(32).toString('base64')}`, ''), cacheMs: 100 },
       relay: { enabled: true, pollIntervalMs: 200, publishTimeoutMs: 1000, batchSize: 50, claimLeaseMs: 30_000 },
       partnerDeliveryLimit: 3,
     });
@@ -64,7 +79,11 @@ describe('Admin console, review resolution and queue board (e2e)', () => {
     probe = await AmqpProbe.open();
   });
 
+  /** Channel accounts made by this suite: other suites' apps refuse to boot with accounts they cannot open. */
+  const createdAccounts: string[] = [];
+
   afterAll(async () => {
+    for (const id of createdAccounts) await db?.query('DELETE FROM channel_accounts WHERE id = ?', [id]);
     await running?.close();
     await probe?.deleteQueues([partnerQueue(REJECTER.name), partnerQueue(ORDERS.name)]);
     await probe?.close();
@@ -661,6 +680,176 @@ describe('Admin console, review resolution and queue board (e2e)', () => {
       expect(await context.cookies()).toEqual([]);
       const after = await page.goto(url('/admin/queues/'));
       expect(after?.status()).toBe(401);
+    });
+  });
+  describe('channel accounts in a browser', () => {
+    let browser: Browser;
+    const problems: string[] = [];
+
+    beforeAll(async () => {
+      browser = await launchBrowser();
+    });
+
+    afterAll(async () => {
+      await browser?.close();
+    });
+
+    /** WeChat material the admin API accepts: real keys, made here. */
+    function wechatMaterial() {
+      const pems = {
+        modulusLength: 2048,
+        publicKeyEncoding: { type: 'spki', format: 'pem' },
+        privateKeyEncoding: { type: 'pkcs8', format: 'pem' },
+      } as const;
+      const merchant = generateKeyPairSync('rsa', pems);
+      const platform = generateKeyPairSync('rsa', pems);
+      return {
+        settings: {
+          mchid: '1900000199',
+          appid: `wx${randomBytes(8).toString('hex')}`,
+          merchantSerialNo: randomBytes(20).toString('hex').toUpperCase(),
+          platformKeys: { PUB_KEY_ID_0123: platform.publicKey },
+        },
+        secrets: {
+          merchantPrivateKeyPem: merchant.privateKey,
+          apiV3Key: randomBytes(16).toString('hex'),
+        },
+      };
+    }
+
+    /** The body of a PEM (what would leak, whatever the line breaks around it). */
+    const pemBody = (pem: string) => pem.replace(/-----[^-]+-----/g, '').replace(/\s+/g, '');
+
+    async function signedIn(token: { token: string; name: string }) {
+      const context = await browser.newContext({ viewport: { width: 1280, height: 900 } });
+      const page = await context.newPage();
+      const requested: string[] = [];
+      page.on('request', (request) => requested.push(request.url()));
+      page.on('pageerror', (error) => problems.push(error.message));
+      page.on('console', (message) => {
+        if (message.type() === 'error') problems.push(message.text());
+      });
+      await page.goto(url('/admin'));
+      await page.fill('#token', token.token);
+      await page.click('#sign-in-form button[type=submit]');
+      await page.waitForSelector(`#who-name:has-text("${token.name}")`);
+      return { context, page, requested };
+    }
+
+    /** Everything the page holds as text or in form fields, flattened: where a secret must not appear. */
+    const pageText = (page: Page) =>
+      page.evaluate(() =>
+        [
+          document.documentElement.outerHTML,
+          ...[...document.querySelectorAll('input, textarea')].map((f) => (f as HTMLInputElement).value),
+        ]
+          .join('\n')
+          .replace(/\s+/g, ''),
+      );
+
+    it('lists an account without its secrets, disables it with a reason, enables it, rotates its keys', async () => {
+      const accountId = `console-${run}`.slice(0, 32);
+      const material = wechatMaterial();
+      const created = await http(
+        'POST',
+        url('/api/admin/accounts'),
+        { id: accountId, channel: 'wechat', name: `Console shop ${run}`, ...material },
+        bearer(KEEPER),
+      );
+      createdAccounts.push(accountId);
+      expect(created.status).toBe(201);
+      const secrets = [pemBody(material.secrets.merchantPrivateKeyPem), material.secrets.apiV3Key];
+
+      const { context, page } = await signedIn(KEEPER);
+      try {
+        // The only tab this token may read is the accounts one, so it opens first.
+        expect(await page.locator('button[data-tab]:visible').allTextContents()).toEqual(['Channel accounts']);
+        const card = page.locator(`article[data-account-id="${accountId}"]`);
+        await card.waitFor();
+        expect(await card.locator('h2').textContent()).toBe(`Console shop ${run}`);
+        expect(await card.locator('.badge.ACTIVE').textContent()).toBe('ACTIVE');
+        expect(await card.locator('.secret-fields').textContent()).toBe('merchantPrivateKeyPem, apiV3Key');
+        expect(await card.locator('.notify-url').textContent()).toBe(created.body.notifyUrl);
+        expect(created.body.notifyUrl).toMatch(new RegExp(`/api/payments/notify/wechat/${accountId}$`));
+        const facts = await card.locator('.facts').textContent();
+        expect(facts).toContain('KEK k1');
+        expect(facts).toContain('Version 1');
+        for (const secret of secrets) expect(await pageText(page)).not.toContain(secret);
+
+        // Disabling needs a reason: without one nothing is sent.
+        await card.locator('button:has-text("Disable")').click();
+        await page.waitForSelector(`#flash:has-text("${accountId}: give a reason")`);
+        expect(
+          (await http('GET', url(`/api/admin/accounts/${accountId}`), undefined, bearer(KEEPER))).body.status,
+        ).toBe('ACTIVE');
+        const reason = `merchant under review at WeChat Pay (ticket ${run})`;
+        await card.locator('input[name=reason]').fill(reason);
+        await card.locator('button:has-text("Disable")').click();
+        await page.waitForSelector(`article[data-account-id="${accountId}"] .badge.DISABLED`);
+        expect(await card.locator('.reason').textContent()).toContain(reason);
+        expect(await page.locator('#flash').textContent()).toContain(`${accountId}: DISABLED`);
+        const stored = await http('GET', url(`/api/admin/accounts/${accountId}`), undefined, bearer(KEEPER));
+        expect(stored.body).toMatchObject({ status: 'DISABLED', statusReason: reason });
+
+        await card.locator('button:has-text("Enable")').click();
+        await page.waitForSelector(`article[data-account-id="${accountId}"] .badge.ACTIVE`);
+        expect(await card.locator('.reason').count()).toBe(0);
+        const enabled = await http('GET', url(`/api/admin/accounts/${accountId}`), undefined, bearer(KEEPER));
+        expect(enabled.body).toMatchObject({ status: 'ACTIVE', statusReason: null });
+        // Every change is a new version (other instances rebuild the account's adapter on it).
+        expect(enabled.body.version).toBe(3);
+        expect(await card.locator('.facts').textContent()).toContain('Version 3');
+
+        // Rotation: the pasted secret goes to the API and is not on the page afterwards.
+        const apiV3Key = randomBytes(16).toString('hex');
+        await card.locator('summary:has-text("Rotate keys")').click();
+        await card.locator('textarea[name=material]').fill('{"secrets": ');
+        await card.locator('button:has-text("Rotate")').click();
+        await page.waitForSelector(`#flash:has-text("${accountId}: paste a JSON object")`);
+        await card.locator('textarea[name=material]').fill(JSON.stringify({ secrets: { apiV3Key } }));
+        await card.locator('button:has-text("Rotate")').click();
+        await page.waitForSelector(`#flash:has-text("${accountId}: keys rotated (version 4)")`);
+        expect(await card.locator('.facts').textContent()).toContain('Version 4');
+        for (const secret of [...secrets, apiV3Key]) expect(await pageText(page)).not.toContain(secret);
+
+        // Each change is audited under the token's name, without the secret.
+        const audit = await rows<{ action: string; target: string }>(
+          'SELECT action, target FROM admin_audit WHERE actor = ? AND target LIKE ? ORDER BY id',
+          [KEEPER.name, `%${accountId}%`],
+        );
+        expect(audit.map((a) => a.action)).toEqual([
+          'account.create',
+          'account.status',
+          'account.status',
+          'account.rotate',
+        ]);
+        expect(JSON.stringify(audit)).not.toContain(apiV3Key);
+      } finally {
+        await context.close();
+      }
+
+      // Read-only: the account is listed, with no button that changes it.
+      const reader = await signedIn(ACCOUNTS_READER);
+      try {
+        const card = reader.page.locator(`article[data-account-id="${accountId}"]`);
+        await card.waitFor();
+        expect(await card.locator('button, form').count()).toBe(0);
+      } finally {
+        await reader.context.close();
+      }
+
+      // Without accounts:read the tab is not there, and the page never asks for accounts.
+      const viewer = await signedIn(VIEWER);
+      try {
+        await viewer.page.waitForSelector('button[data-tab=review][aria-selected=true]');
+        expect(await viewer.page.locator('button[data-tab=accounts]').isHidden()).toBe(true);
+        expect(await viewer.page.locator('#panel-accounts').isHidden()).toBe(true);
+        expect(await viewer.page.locator('[data-account-id]').count()).toBe(0);
+        expect(viewer.requested.filter((u) => u.includes('/api/admin/accounts'))).toEqual([]);
+      } finally {
+        await viewer.context.close();
+      }
+      expect(problems).toEqual([]);
     });
   });
 });
