@@ -409,7 +409,7 @@ describe('Several merchants on one Payment Center (e2e)', () => {
       ])
     )[0] as { n: number }[];
     expect(Number(paid[0].n)).toBe(2);
-    shopA = rotatedShop as TestApplication;
+    shopA = rotatedShop;
   }, 60_000);
 
   it('an instance whose KEKs cannot open an account refuses to boot, naming it; re-encryption moves every account to the new KEK', async () => {
