@@ -45,7 +45,6 @@ export class OutboxRepository {
     await this.deliveries.insertMany(manager, deliveries);
   }
 
-
   // The relay
 
   /**

@@ -102,7 +102,9 @@ export class OutboxWriter {
         createdAt: now,
       }),
     );
-    const partners = this.config.partners.filter((p) => !whyNotDelivered(p, { type, applicationId: payment.applicationId }));
+    const partners = this.config.partners.filter(
+      (p) => !whyNotDelivered(p, { type, applicationId: payment.applicationId }),
+    );
     if (partners.length > 0) {
       await this.outbox.insertDeliveries(
         manager,

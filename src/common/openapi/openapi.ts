@@ -87,7 +87,7 @@ export function setupOpenApi(app: INestApplication): void {
     .addTag(
       TAGS.accounts,
       'Channel accounts (a vendor merchant account each, secrets sealed and never shown again): create, rotate ' +
-        "keys, disable; which accounts an application pays with.",
+        'keys, disable; which accounts an application pays with.',
     )
     .addTag(TAGS.session, 'Who a token is; signing in issues the queue board cookie (the board is at /admin/queues).')
     .addTag(TAGS.health, 'Liveness of the Payment Center and its database, Redis and RabbitMQ.')
