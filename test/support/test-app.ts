@@ -77,8 +77,15 @@ export async function startApp(
     rawBody: true,
   });
   configureApp(app);
-  await startConsumers(app);
-  await app.listen(port, '127.0.0.1');
+  try {
+    await startConsumers(app);
+    await app.listen(port, '127.0.0.1');
+  } catch (error) {
+    // A boot refused (a test of it, say): what started before the refusal (pools, queues) is stopped, or the
+    // test process would never exit.
+    await app.close().catch(() => undefined);
+    throw error;
+  }
   const address = app.getHttpServer().address() as AddressInfo;
   return { app, url: `http://127.0.0.1:${address.port}`, clock, close: () => app.close() };
 }
