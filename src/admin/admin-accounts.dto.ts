@@ -2,11 +2,11 @@ import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import { Transform } from 'class-transformer';
 import { ArrayMaxSize, IsArray, IsIn, IsObject, IsOptional, Matches } from 'class-validator';
 import { IsText } from '../common/validation/text-field';
+import { ACCOUNT_ID, NEW_ACCOUNT_ID } from '../gateways/accounts/account-material';
 import { ACCOUNT_STATUSES, type AccountStatus } from '../gateways/accounts/channel-account.entity';
 import { type Channel, CHANNELS } from '../gateways/gateway.types';
 
 const trim = ({ value }: { value: unknown }): unknown => (typeof value === 'string' ? value.trim() : value);
-const ACCOUNT_ID = /^[a-z0-9][a-z0-9-]{0,31}$/;
 
 const SETTINGS_DOC =
   'Public material. WeChat Pay: `mchid`, `appid`, `merchantSerialNo`, `platformKeys` (key id → PEM public key), and ' +
@@ -21,7 +21,7 @@ export class CreateAccountDto {
     description: 'Chosen by the operator; in the notify URL. 3-32 of a-z, 0-9, -.',
     example: 'brand-a-wechat',
   })
-  @Matches(/^[a-z0-9][a-z0-9-]{2,31}$/, { message: 'id must be 3-32 of a-z, 0-9 and -, starting with a-z or 0-9' })
+  @Matches(NEW_ACCOUNT_ID, { message: 'id must be 3-32 of a-z, 0-9 and -, starting with a-z or 0-9' })
   id: string;
 
   @ApiProperty({ enum: CHANNELS, enumName: 'Channel', example: 'wechat' })

@@ -27,13 +27,14 @@ import { SkipIdempotency } from '../idempotency/idempotency-context';
 import { TAGS } from '../common/openapi/api-decorators';
 import { ApiErrors, ErrorResponse } from '../common/openapi/api-errors';
 import { DEFAULT_ACCOUNT } from '../gateways/accounts/account-gateway';
+import { ACCOUNT_ID } from '../gateways/accounts/account-material';
 import { type Channel, CHANNELS } from '../gateways/gateway.types';
 import { NotificationIntakeUseCase } from './notification-intake.use-case';
 
 /** An account id as accounts are named (a-z, 0-9, -; at most 32): anything else is not looked up at all. */
 class ParseAccountIdPipe implements PipeTransform<string, string> {
   transform(value: string): string {
-    if (!/^[a-z0-9][a-z0-9-]{0,31}$/.test(value)) throw new BadRequestException('accountId is not an account id');
+    if (!ACCOUNT_ID.test(value)) throw new BadRequestException('accountId is not an account id');
     return value;
   }
 }

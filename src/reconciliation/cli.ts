@@ -1,9 +1,7 @@
 import 'reflect-metadata';
-import { existsSync } from 'node:fs';
 import { parseArgs } from 'node:util';
-import { NestFactory } from '@nestjs/core';
 import { beijingDate } from '../common/beijing-time';
-import { validateEnvironment } from '../config/environment';
+import { oneOffAppContext } from '../one-off-context';
 import { CHANNELS, type Channel } from '../gateways/gateway.types';
 
 /**
@@ -25,21 +23,9 @@ async function main(): Promise<number> {
     console.error('--date must be YYYY-MM-DD');
     return 1;
   }
-  if (existsSync('.env')) process.loadEnvFile('.env');
-  // A one-off run: no background workers in this process (the service's instances keep running theirs,
-  // and their relays publish the events this run's corrections write to the outbox).
-  Object.assign(process.env, {
-    RELAY_ENABLED: 'false',
-    RECOVERY_JOBS_ENABLED: 'false',
-    RECONCILER_ENABLED: 'false',
-    ORDERS_CHECK_ENABLED: 'false',
-    RECONCILIATION_ENABLED: 'false',
-  });
-  validateEnvironment(process.env);
-  const { AppModule } = await import('../app.module.js');
-  const { ReconciliationService } = await import('./reconciliation.service.js');
-  const app = await NestFactory.createApplicationContext(AppModule, { logger: ['error', 'warn'] });
+  const app = await oneOffAppContext();
   try {
+    const { ReconciliationService } = await import('./reconciliation.service.js');
     const run = await app.get(ReconciliationService).run(channel, date, 'cli', values.account ?? 'default');
     console.log(JSON.stringify(run, null, 2));
     if (run.status === 'REVIEW') return 2;

@@ -16,14 +16,13 @@ import { Type } from 'class-transformer';
 import { IsIn, IsInt, IsOptional, Matches, Max, Min } from 'class-validator';
 import { AdminAuditLog } from '../admin/auth/admin-audit-log';
 import { AdminAuthGuard, type AdminRequest, RequireScope } from '../admin/auth/admin-auth.guard';
+import { ACCOUNT_ID } from '../gateways/accounts/account-material';
 import { DomainError } from '../common/errors/domain-error';
 import { ApiAdminScope, ApiIdempotencyKey, REPLAYED_HEADERS, TAGS } from '../common/openapi/api-decorators';
 import { ApiErrors } from '../common/openapi/api-errors';
 import { CHANNELS, type Channel } from '../gateways/gateway.types';
 import { ReconciliationRunResponse } from './reconciliation.response';
 import { ReconciliationService } from './reconciliation.service';
-
-const ACCOUNT_ID = /^[a-z0-9][a-z0-9-]{0,31}$/;
 
 const BILL_DATE = /^\d{4}-(0[1-9]|1[0-2])-(0[1-9]|[12]\d|3[01])$/;
 

@@ -49,6 +49,11 @@ export interface UnionpayAccountSecrets {
 
 export type AccountKind = 'direct' | 'service_provider' | 'third_party';
 
+/** A channel account id as callers name it (notify URLs, pay requests, filters): 1-32 of a-z, 0-9 and -. */
+export const ACCOUNT_ID = /^[a-z0-9][a-z0-9-]{0,31}$/;
+/** The id of an account being created: at least 3 characters (and never `default`, the environment's). */
+export const NEW_ACCOUNT_ID = /^[a-z0-9][a-z0-9-]{2,31}$/;
+
 /** The secret fields of each channel: the only values sealed, and the only ones never shown again. */
 export const SECRET_FIELDS: Record<Channel, readonly string[]> = {
   wechat: ['merchantPrivateKeyPem', 'apiV3Key'],

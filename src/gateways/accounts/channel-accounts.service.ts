@@ -7,7 +7,7 @@ import { CHANNELS, type Channel } from '../gateway.types';
 import { GatewayRegistry } from '../gateway-registry';
 import { DEFAULT_ACCOUNT, gatewayForAccount, notifyUrlOf } from './account-gateway';
 import { AccountNotFound, AccountRejected } from './account-errors';
-import { accountProblems, type AccountKind, kindOf, SECRET_FIELDS } from './account-material';
+import { accountProblems, type AccountKind, kindOf, NEW_ACCOUNT_ID, SECRET_FIELDS } from './account-material';
 import { AccountSelection } from './account-selection';
 import { AccountVault } from './account-vault';
 import { type AccountStatus, ChannelAccount } from './channel-account.entity';
@@ -41,8 +41,6 @@ export interface NewAccount {
 /** Who an account is at its vendor: fixed for its life, because its trades are found by these at the vendor. */
 const IDENTITY_FIELDS = ['mchid', 'appid', 'subMchid', 'subAppid', 'appId', 'authAppId', 'sellerId', 'merId'];
 
-const ACCOUNT_ID = /^[a-z0-9][a-z0-9-]{2,31}$/;
-
 /**
  * Channel accounts as operators manage them: created with their secrets (sealed at once), keys rotated,
  * disabled and enabled, bound to applications. Callers hold the transaction (and write the audit entry in
@@ -61,7 +59,7 @@ export class ChannelAccountsService {
 
   async create(manager: EntityManager, input: NewAccount): Promise<AccountView> {
     const problems: string[] = [];
-    if (!ACCOUNT_ID.test(input.id) || input.id === DEFAULT_ACCOUNT) {
+    if (!NEW_ACCOUNT_ID.test(input.id) || input.id === DEFAULT_ACCOUNT) {
       problems.push('id: 3 to 32 lower-case letters, digits and -, starting with a letter or digit; not "default"');
     }
     if (!CHANNELS.includes(input.channel)) problems.push(`channel: one of ${CHANNELS.join(', ')}`);

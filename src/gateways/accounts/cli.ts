@@ -1,9 +1,7 @@
 import 'reflect-metadata';
-import { existsSync } from 'node:fs';
-import { NestFactory } from '@nestjs/core';
 import { getDataSourceToken } from '@nestjs/typeorm';
 import type { DataSource } from 'typeorm';
-import { validateEnvironment } from '../../config/environment';
+import { oneOffAppContext } from '../../one-off-context';
 
 /**
  * `npm run accounts -- reencrypt`: seals every channel account's secrets with the current KEK
@@ -17,21 +15,11 @@ async function main(): Promise<number> {
     console.error('usage: npm run accounts -- reencrypt');
     return 1;
   }
-  if (existsSync('.env')) process.loadEnvFile('.env');
-  Object.assign(process.env, {
-    RELAY_ENABLED: 'false',
-    RECOVERY_JOBS_ENABLED: 'false',
-    RECONCILER_ENABLED: 'false',
-    ORDERS_CHECK_ENABLED: 'false',
-    RECONCILIATION_ENABLED: 'false',
-  });
-  validateEnvironment(process.env);
-  const { AppModule } = await import('../../app.module.js');
-  const { ChannelAccountsService } = await import('./channel-accounts.service.js');
-  const { AdminAuditLog } = await import('../../admin/auth/admin-audit-log.js');
-  const { inTransaction } = await import('../../database/transaction.js');
-  const app = await NestFactory.createApplicationContext(AppModule, { logger: ['error', 'warn'] });
+  const app = await oneOffAppContext();
   try {
+    const { ChannelAccountsService } = await import('./channel-accounts.service.js');
+    const { AdminAuditLog } = await import('../../admin/auth/admin-audit-log.js');
+    const { inTransaction } = await import('../../database/transaction.js');
     const accounts = app.get(ChannelAccountsService);
     const audit = app.get(AdminAuditLog);
     const dataSource = app.get<DataSource>(getDataSourceToken());

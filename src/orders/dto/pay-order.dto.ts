@@ -1,5 +1,6 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import { IsIn, IsOptional, Matches } from 'class-validator';
+import { ACCOUNT_ID } from '../../gateways/accounts/account-material';
 import { type Channel, CHANNELS } from '../../gateways/gateway.types';
 
 export class PayOrderDto {
@@ -11,9 +12,9 @@ export class PayOrderDto {
     description:
       "Which of the application's channel accounts collects the money (an application bound to several, e.g. " +
       'two brands). Omitted: its default account on the channel. One it is not bound to is `ACCOUNT_NOT_ALLOWED`.',
-    pattern: '^[a-z0-9][a-z0-9-]{0,31}$',
+    pattern: ACCOUNT_ID.source,
   })
   @IsOptional()
-  @Matches(/^[a-z0-9][a-z0-9-]{0,31}$/, { message: 'accountId must be a channel account id (a-z, 0-9, -; 1-32)' })
+  @Matches(ACCOUNT_ID, { message: 'accountId must be a channel account id (a-z, 0-9, -; 1-32)' })
   accountId?: string;
 }
