@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import type { Pool } from 'mysql2/promise';
 import { ChannelAccountsService } from '../src/gateways/accounts/channel-accounts.service';
 import { parseKeks } from '../src/gateways/accounts/secret-box';
+import { accountRequest } from '../sandbox/merchants/account-request';
 import { encryptResource, newNonce, responseMessage, rsaSign } from '../src/gateways/wire/wechatpay.protocol';
 import { beijingDate } from '../src/common/beijing-time';
 import { ADMIN_SCOPES, type AdminTokenConfig } from '../src/config/environment';
@@ -67,55 +68,6 @@ describe('Several merchants on one Payment Center (e2e)', () => {
     return created.body as Material;
   }
 
-  /** The admin API's account body for a sandbox merchant's material. */
-  function accountBody(accountId: string, channel: Channel, m: Material) {
-    switch (channel) {
-      case 'wechat':
-        return {
-          id: accountId,
-          channel,
-          name: `WeChat ${accountId}`,
-          settings: {
-            mchid: m.spMchid ?? m.mchid,
-            appid: m.spAppid ?? m.appid,
-            merchantSerialNo: m.merchantSerialNo,
-            platformKeys: { [m.platformKeyId]: m.platformPublicKeyPem },
-            ...(m.subMchid ? { subMchid: m.subMchid, subAppid: m.subAppid } : {}),
-          },
-          secrets: { merchantPrivateKeyPem: m.merchantPrivateKeyPem, apiV3Key: m.apiV3Key },
-        };
-      case 'alipay':
-        return {
-          id: accountId,
-          channel,
-          name: `Alipay ${accountId}`,
-          settings: {
-            appId: m.appId,
-            alipayPublicKeyPem: m.alipayPublicKeyPem,
-            sellerId: m.sellerId,
-            ...(m.appAuthToken ? { authAppId: m.authAppId } : {}),
-          },
-          secrets: {
-            appPrivateKeyPem: m.appPrivateKeyPem,
-            ...(m.appAuthToken ? { appAuthToken: m.appAuthToken } : {}),
-          },
-        };
-      case 'unionpay':
-        return {
-          id: accountId,
-          channel,
-          name: `UnionPay ${accountId}`,
-          settings: {
-            merId: m.merId,
-            merchantCertPem: m.merchantCertPem,
-            rootCertPem: m.rootCertPem,
-            middleCertPem: m.middleCertPem,
-          },
-          secrets: { merchantPrivateKeyPem: m.merchantPrivateKeyPem },
-        };
-    }
-  }
-
   beforeAll(async () => {
     sandbox = await startSandbox();
     port = await freePort();
@@ -133,7 +85,7 @@ describe('Several merchants on one Payment Center (e2e)', () => {
     ];
     for (const [name, channel, kind] of accounts) {
       material[name] = await sandboxMerchant(channel, kind);
-      const created = await admin('POST', '/api/admin/accounts', accountBody(id(name), channel, material[name]));
+      const created = await admin('POST', '/api/admin/accounts', accountRequest(id(name), channel, material[name]));
       expect([created.status, created.body]).toEqual([201, expect.objectContaining({ id: id(name), channel })]);
     }
     for (const channel of ['wechat', 'alipay', 'unionpay'] as const) {
@@ -431,7 +383,7 @@ describe('Several merchants on one Payment Center (e2e)', () => {
     const onlyNew = await startApp(sandboxGateways(sandbox, port), clock, appConfig(`k2:${KEK2}`), 0);
     await onlyNew.close();
     const bad = await admin('POST', '/api/admin/accounts', {
-      ...accountBody(id('wx-c'), 'wechat', material['wx-a']),
+      ...accountRequest(id('wx-c'), 'wechat', material['wx-a']),
       secrets: { merchantPrivateKeyPem: 'not a key', apiV3Key: 'short' },
     });
     expect([bad.status, bad.body.code]).toEqual([400, 'ACCOUNT_REJECTED']);
