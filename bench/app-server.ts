@@ -1,8 +1,8 @@
 /**
  * The app under test, in a process of its own (forked by bench/support/app-process.ts) so that the load
  * generator never shares its event loop. It boots the real AppModule the way src/main.ts does (pino as the
- * logger, the same configureApp) with two differences: the vendors answer at once (InstantGateway; WeChat
- * callbacks are still verified by the real adapter) and the probe endpoints of bench/support/probe.module.ts
+ * logger, the same configureApp) with two differences: the vendors answer at once (InstantGateway, for the
+ * default accounts and stored ones alike; WeChat callbacks are still verified by the real adapter) and the probe endpoints of bench/support/probe.module.ts
  * are mounted. Settings come from the environment like the app's own; the parent talks to it over IPC to
  * read counters (SQL statements, rows written, Redis commands), kick the relay or run a reconciler sweep.
  */
@@ -21,6 +21,7 @@ import { AppModule } from '../src/app.module';
 import { configureApp, startConsumers } from '../src/app.setup';
 import { REDIS } from '../src/common/redis/redis.module';
 import type { AppConfig } from '../src/config/app-config';
+import { ACCOUNT_GATEWAY_FACTORY, type AccountGatewayFactory } from '../src/gateways/accounts/account-gateway';
 import { createGateways } from '../src/gateways/gateway-factory';
 import { CHANNELS } from '../src/gateways/gateway.types';
 import { PAYMENT_GATEWAYS } from '../src/gateways/payment-gateway';
@@ -126,6 +127,9 @@ async function main(): Promise<void> {
   const moduleRef = await Test.createTestingModule({ imports: [AppModule, ProbeModule] })
     .overrideProvider(PAYMENT_GATEWAYS)
     .useValue(gateways)
+    // Stored accounts answer at once too: their adapters are built (and cached) per account as in production.
+    .overrideProvider(ACCOUNT_GATEWAY_FACTORY)
+    .useValue(((_config, account) => new InstantGateway(account.channel)) satisfies AccountGatewayFactory)
     .compile();
   const app = moduleRef.createNestApplication({ rawBody: true, bufferLogs: true });
   app.useLogger(app.get(Logger));

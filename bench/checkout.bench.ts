@@ -1,7 +1,8 @@
 import { cpus } from 'node:os';
 import { performance } from 'node:perf_hooks';
 import type autocannon from 'autocannon';
-import { BENCH_AUTH } from './support/api-key';
+import { BENCH_ACCOUNTS, openBenchAccounts } from './support/accounts';
+import { BENCH_ACCOUNTS_AUTH, BENCH_AUTH } from './support/api-key';
 import { AppProcess } from './support/app-process';
 import { rawPool } from './support/database';
 import { appEnvironment } from './support/environment';
@@ -30,16 +31,23 @@ const RATE = 200;
 let buyers = 0;
 const nextBuyer = () => `bench-${process.pid}-${(buyers++).toString(36)}`;
 
+/** Who checks out, and the pay request's body: the bench shop on the default account unless told. */
+interface Shopper {
+  headers: Record<string, string>;
+  payBody: () => string;
+}
+const DEFAULT_SHOPPER: Shopper = { headers: JSON_HEADERS, payBody: () => JSON.stringify({ channel: 'wechat' }) };
+
 /**
  * One checkout per autocannon connection turn: POST /api/orders, then POST /api/orders/:orderNo/pay with
  * the order number from the first answer. The checkout's latency (both requests) is timed here.
  */
-function checkoutRequests(recorder: LatencyRecorder): autocannon.Request[] {
+function checkoutRequests(recorder: LatencyRecorder, shopper = DEFAULT_SHOPPER): autocannon.Request[] {
   return [
     {
       method: 'POST',
       path: '/api/orders',
-      headers: JSON_HEADERS,
+      headers: shopper.headers,
       setupRequest: (request, context) => {
         context.startedAt = performance.now();
         return { ...request, body: ORDER(nextBuyer()) };
@@ -51,11 +59,12 @@ function checkoutRequests(recorder: LatencyRecorder): autocannon.Request[] {
     },
     {
       method: 'POST',
-      headers: JSON_HEADERS,
-      body: JSON.stringify({ channel: 'wechat' }),
+      headers: shopper.headers,
       // No order (the create failed): start over with a new one.
       setupRequest: (request, context) =>
-        typeof context.orderNo === 'string' ? { ...request, path: `/api/orders/${context.orderNo}/pay` } : undefined,
+        typeof context.orderNo === 'string'
+          ? { ...request, path: `/api/orders/${context.orderNo}/pay`, body: shopper.payBody() }
+          : undefined,
       onResponse: (status, _body, context) => {
         if (status === 200) recorder.add(performance.now() - (context.startedAt as number));
         else recorder.failures += 1;
@@ -68,13 +77,14 @@ async function httpCheckouts(
   url: string,
   connections: number,
   seconds: number,
+  shopper = DEFAULT_SHOPPER,
 ): Promise<{ requests: HttpFigures; checkouts: Figures }> {
   const recorder = new LatencyRecorder();
   const requests = await httpLoad({
     url,
     connections,
     duration: seconds,
-    requests: checkoutRequests(recorder),
+    requests: checkoutRequests(recorder, shopper),
   });
   return { requests, checkouts: recorder.figures(requests.seconds) };
 }
@@ -148,6 +158,44 @@ async function partCost(part: (typeof PARTS)[number], connections: number, secon
   }
 }
 
+let accountTurn = 0;
+/**
+ * The `bench-accounts` shop: its application is bound to two stored WeChat accounts and its pays name them
+ * in turn, so every checkout resolves the bindings and picks a stored account's adapter.
+ */
+const ACCOUNTS_SHOPPER: Shopper = {
+  headers: { 'content-type': 'application/json', ...BENCH_ACCOUNTS_AUTH },
+  payBody: () =>
+    JSON.stringify({ channel: 'wechat', accountId: BENCH_ACCOUNTS[accountTurn++ % BENCH_ACCOUNTS.length] }),
+};
+
+interface AccountsCost {
+  rounds: [Round[], Round[]];
+  counted: [Awaited<ReturnType<typeof countCheckout>>, Awaited<ReturnType<typeof countCheckout>>];
+}
+
+/**
+ * Checkouts on the environment's default account against checkouts on two stored accounts, in the same app,
+ * taking turns round after round (which goes first alternates), as the parts' comparison does.
+ */
+async function accountsCost(app: AppProcess, connections: number, seconds: number, rounds: number) {
+  await openBenchAccounts(app.url);
+  const shoppers = [DEFAULT_SHOPPER, ACCOUNTS_SHOPPER];
+  await httpCheckouts(app.url, 8, seconds, ACCOUNTS_SHOPPER);
+  const counted = [await countCheckout(app, 40), await countCheckout(app, 40, ACCOUNTS_SHOPPER)];
+  const figures: [Round[], Round[]] = [[], []];
+  for (let round = 0; round < rounds; round++) {
+    for (const which of round % 2 === 0 ? [0, 1] : [1, 0]) {
+      await sleep(300);
+      await app.count();
+      const { checkouts } = await httpCheckouts(app.url, connections, seconds, shoppers[which]);
+      const { cpuMs } = await app.counters();
+      figures[which].push({ perSecond: checkouts.perSecond, cpuMs: cpuMs / checkouts.count });
+    }
+  }
+  return { rounds: figures, counted } as AccountsCost;
+}
+
 /**
  * Checkouts on a fixed schedule, `rate` requests/s (one checkout every 2/rate s, each POST /api/orders then
  * its pay), whatever the earlier ones do. A request's latency counts from when it was due: the order's from
@@ -216,11 +264,16 @@ function perCheckout(cpu: MachineCpu, checkouts: number) {
 const sumOf = (m: Map<string, number>) => [...m.values()].reduce((a, b) => a + b, 0);
 
 /** Exactly `checkouts` checkouts at 4 connections, counted in the app: what one checkout costs. */
-async function countCheckout(app: AppProcess, checkouts: number) {
+async function countCheckout(app: AppProcess, checkouts: number, shopper = DEFAULT_SHOPPER) {
   const recorder = new LatencyRecorder();
   await sleep(300); // requests of the previous run still in the app
   await app.count();
-  await httpLoad({ url: app.url, connections: 4, amount: 2 * checkouts, requests: checkoutRequests(recorder) });
+  await httpLoad({
+    url: app.url,
+    connections: 4,
+    amount: 2 * checkouts,
+    requests: checkoutRequests(recorder, shopper),
+  });
   const c = await app.counters();
   const done = recorder.figures(1).count;
   return {
@@ -303,6 +356,7 @@ export async function checkoutBench(context: BenchContext): Promise<Section> {
   let fixed: (typeof windows)[number];
   let profile: { group: string; share: number }[];
   const parts: PartCost[] = [];
+  let accounts: AccountsCost;
   try {
     context.log('checkout: warming up');
     await httpCheckouts(app.url, 8, context.seconds(3));
@@ -352,11 +406,15 @@ export async function checkoutBench(context: BenchContext): Promise<Section> {
     await app.startProfile();
     await httpCheckouts(app.url, 16, context.seconds(5));
     profile = await app.stopProfile('checkout');
+    const best = points.reduce((a, p) => (p.app.checkouts.perSecond > a.app.checkouts.perSecond ? p : a));
+    context.log('checkout: the default account against two stored accounts');
+    accounts = await accountsCost(app, best.connections, context.seconds(4), context.quick ? 3 : PART_ROUNDS);
   } finally {
     await app.stop();
   }
 
   const peak = points.reduce((best, p) => (p.app.checkouts.perSecond > best.app.checkouts.perSecond ? p : best));
+  const [oneAccount, twoAccounts] = accounts.rounds.map(medianOf);
   if (!context.quick) {
     for (const part of PARTS) {
       context.log(`checkout: without ${part.without.split(' (')[0]}`);
@@ -426,6 +484,32 @@ export async function checkoutBench(context: BenchContext): Promise<Section> {
       ['', 'share of samples'],
       profile.filter((g) => g.share >= 0.005).map((g) => [g.group, `${(g.share * 100).toFixed(1)}%`]),
     ),
+    '',
+    `Channel accounts: the same app, checkouts of the \`bench\` application (the environment's default WeChat ` +
+      `account) and of the \`bench-accounts\` application (bound to two stored WeChat accounts, sealed under a KEK, ` +
+      `its pays naming them in turn), taking turns for ${accounts.rounds[0].length} rounds of ` +
+      `${context.seconds(4)} s each at ${peak.connections} connections (medians). A stored account's adapter is ` +
+      `built once and reused; it is checked against its row's version at most every ACCOUNT_CACHE_MS (one ` +
+      `primary-key read per account and instance, not per checkout), and an application's bindings are cached as ` +
+      `long, so a key rotation or a disabled account reaches every instance within that time (at once on the ` +
+      `instance that made the change).`,
+    '',
+    table(
+      [
+        'accounts',
+        'checkouts/s',
+        'CPU per checkout',
+        'statements / Redis commands per checkout',
+        'checkouts/s of each round',
+      ],
+      (['one: the default account', 'two stored accounts, alternating'] as const).map((name, i) => [
+        name,
+        num([oneAccount, twoAccounts][i].perSecond),
+        ms([oneAccount, twoAccounts][i].cpuMs),
+        `${num(accounts.counted[i].statements)} / ${num(accounts.counted[i].redis)}`,
+        accounts.rounds[i].map((r) => num(r.perSecond)).join(', '),
+      ]),
+    ),
     ...(parts.length > 0
       ? [
           '',
@@ -465,6 +549,14 @@ export async function checkoutBench(context: BenchContext): Promise<Section> {
         ratio: ratio(bestApp, bestRaw),
         target: '≥ 0.50×',
         met: bestApp / bestRaw >= 0.5,
+      },
+      {
+        item: 'Checkout on two stored accounts (against the default account, same app, taking turns)',
+        ours: `${num(twoAccounts.perSecond)} checkouts/s`,
+        ceiling: `${num(oneAccount.perSecond)} checkouts/s`,
+        ratio: ratio(twoAccounts.perSecond, oneAccount.perSecond),
+        target: '≥ 0.95× (no worse beyond noise)',
+        met: twoAccounts.perSecond / oneAccount.perSecond >= 0.95,
       },
       {
         item: `Checkout request p99 at ${RATE} requests/s`,

@@ -31,6 +31,14 @@ export const BENCH_PARTNER: PartnerConfig = {
   secret: 'bench-only-secret-0123456789abcdefghij',
 };
 
+/** The operator token of bench apps (bench-only, like the bench's API key): it makes the stored accounts. */
+export const BENCH_ADMIN_TOKEN = 'bench-admin-token-0123456789abcdefghij';
+/**
+ * A fixed bench-only key-encryption key: every bench app of a run (and of the next, until the schema is
+ * emptied) must open the accounts the checkout bench stored.
+ */
+const BENCH_ACCOUNT_KEKS = `bench:${Buffer.alloc(32, 'bench-kek').toString('base64')}`;
+
 /** scheme://user:password@host:port of a URL, without its path (the vhost or database number). */
 const origin = (url: string) => /^[a-z]+:\/\/[^/]+/.exec(url)?.[0] ?? url;
 const rabbitBase = origin(process.env.RABBITMQ_URL ?? 'amqp://guest:guest@127.0.0.1:5672');
@@ -79,6 +87,8 @@ export function appEnvironment(overrides: Record<string, string> = {}): Record<s
     PAYMENT_QUERY_SCHEDULE: '1h',
     LOG_LEVEL: 'log',
     BENCH_KEYS_DIR: BENCH_KEYS_DIR,
+    ACCOUNT_KEKS: BENCH_ACCOUNT_KEKS,
+    ADMIN_TOKENS: JSON.stringify([{ name: 'bench', token: BENCH_ADMIN_TOKEN, scopes: ['accounts:write'] }]),
     ...overrides,
   };
 }

@@ -3,7 +3,7 @@ import { Clock } from '../common/clock';
 import { DomainError } from '../common/errors/domain-error';
 import { AppConfig } from '../config/app-config';
 import { InvalidEnvironment } from '../config/environment';
-import { DEFAULT_ACCOUNT, gatewayForAccount } from './accounts/account-gateway';
+import { ACCOUNT_GATEWAY_FACTORY, type AccountGatewayFactory, DEFAULT_ACCOUNT } from './accounts/account-gateway';
 import { AccountVault } from './accounts/account-vault';
 import type { ChannelAccount } from './accounts/channel-account.entity';
 import { ChannelAccountsRepository } from './accounts/channel-accounts.repository';
@@ -52,6 +52,7 @@ export class GatewayRegistry implements OnModuleInit {
     @Inject(AccountVault) private readonly vault: AccountVault,
     @Inject(AppConfig) private readonly config: AppConfig,
     @Inject(Clock) private readonly clock: Clock,
+    @Inject(ACCOUNT_GATEWAY_FACTORY) private readonly gatewayForAccount: AccountGatewayFactory,
   ) {
     const byChannel = new Map<Channel, PaymentGateway>();
     for (const gateway of gateways) {
@@ -157,7 +158,7 @@ export class GatewayRegistry implements OnModuleInit {
   }
 
   private remember(account: ChannelAccount): Cached {
-    const gateway = gatewayForAccount(this.config, account, this.vault.open(account));
+    const gateway = this.gatewayForAccount(this.config, account, this.vault.open(account));
     const cached: Cached = {
       gateway,
       channel: account.channel,

@@ -1,6 +1,7 @@
 import { Module } from '@nestjs/common';
 import { TypeOrmModule } from '@nestjs/typeorm';
 import { AppConfig } from '../config/app-config';
+import { ACCOUNT_GATEWAY_FACTORY, gatewayForAccount } from './accounts/account-gateway';
 import { AccountSelection } from './accounts/account-selection';
 import { AccountVault } from './accounts/account-vault';
 import { ChannelAccount } from './accounts/channel-account.entity';
@@ -21,6 +22,7 @@ export const GATEWAYS_ENTITIES = [ChannelAccount];
   imports: [TypeOrmModule.forFeature(GATEWAYS_ENTITIES)],
   providers: [
     { provide: PAYMENT_GATEWAYS, inject: [AppConfig], useFactory: createGateways },
+    { provide: ACCOUNT_GATEWAY_FACTORY, useValue: gatewayForAccount },
     GatewayRegistry,
     ChannelAccountsRepository,
     AccountVault,

@@ -44,6 +44,13 @@ function endpoints(config: AppConfig) {
   };
 }
 
+/**
+ * What builds a stored account's adapter (gatewayForAccount): a provider, so that a benchmark's app can make
+ * adapters that answer at once for stored accounts as it does for the default ones.
+ */
+export const ACCOUNT_GATEWAY_FACTORY = Symbol('ACCOUNT_GATEWAY_FACTORY');
+export type AccountGatewayFactory = typeof gatewayForAccount;
+
 /** The adapter of a stored account, from its opened secrets (checked by accountProblems when it was saved). */
 export function gatewayForAccount(
   config: AppConfig,
