@@ -28,6 +28,11 @@ export interface SandboxTrade {
    * the cashier. Alipay and UnionPay enforce it: after it an unpaid trade cannot be paid.
    */
   payTimeout?: Date;
+  /**
+   * Alipay: the buyer scanned the QR code and has not paid yet. Only then does Alipay know a precreate trade
+   * (WAIT_BUYER_PAY, with its trade_no): before, its query and close answer ACQ.TRADE_NOT_EXIST.
+   */
+  scanned?: boolean;
   /** What the buyer scans in the QR flows: WeChat's code_url, Alipay's qr_code. */
   codeUrl?: string;
   refunds?: { refundNo: string; refundId: string; amountFen: number; at: string }[];

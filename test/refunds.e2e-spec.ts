@@ -204,6 +204,9 @@ describe('Refunds through the sandbox (e2e)', () => {
   it('paid on two channels at once: one payment is kept, the other refunded; the order is paid once', async () => {
     const order = (await http('POST', app('/api/orders'), orderBody(uniqueId('rf-two')))).body;
     const wechat = (await http('POST', app(`/api/orders/${order.orderNo}/pay`), { channel: 'wechat' })).body;
+    // Starting Alipay closes the WeChat trade; WeChat answers that close slowly, and the buyer pays both codes
+    // meanwhile: both trades are paid at the vendors.
+    await faults({ outTradeNo: wechat.paymentNo, apiDelayMs: 700 });
     const alipay = (await http('POST', app(`/api/orders/${order.orderNo}/pay`), { channel: 'alipay' })).body;
     await Promise.all([buyerPays('wechat', wechat.paymentNo), buyerPays('alipay', alipay.paymentNo)]);
     const [a, b] = await waitFor('both settled', async () => {

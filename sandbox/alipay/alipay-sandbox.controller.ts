@@ -1,4 +1,4 @@
-import { Controller, Get, Inject, Param, Post, Req, Res } from '@nestjs/common';
+import { Controller, Get, HttpCode, Inject, NotFoundException, Param, Post, Req, Res } from '@nestjs/common';
 import type { Request, Response } from 'express';
 import { zipSync } from 'fflate';
 import iconv from 'iconv-lite';
@@ -23,6 +23,9 @@ import { beijingDate, type SandboxFaults, type SandboxTrade, SandboxTrades, trad
 export const ALIPAY_RESEND_SCHEDULE_MS = [240, 600, 600, 3600, 7200, 21600, 54000].map((s) => s * 1000);
 
 type Reply = Record<string, string | undefined>;
+
+/** An Alipay trade_no (支付宝交易号): the date and a serial, 28 digits in Alipay's examples. */
+const newTradeNo = () => `2026${Date.now()}${randomBytes(3).readUIntBE(0, 3).toString().padStart(8, '0')}`;
 
 /**
  * Alipay's openapi gateway (`/gateway.do`) as the sandbox vendor, for every app it knows (found by
@@ -87,8 +90,25 @@ export class AlipaySandboxController {
   }
 
   /**
+   * Buyer simulation: the buyer scans the QR code and stops at the payment page. The trade now exists at
+   * Alipay (WAIT_BUYER_PAY): it can be queried and closed, as a precreate trade nobody scanned cannot.
+   */
+  @Post('/sandbox/alipay/trades/:outTradeNo/scan')
+  @HttpCode(200)
+  scan(@Param('outTradeNo') outTradeNo: string) {
+    const trade = this.trades.get(outTradeNo);
+    if (!trade || trade.channel !== 'alipay') throw new NotFoundException({ ok: false, error: 'ACQ.TRADE_NOT_EXIST' });
+    this.lapse(trade);
+    if (trade.state === 'NOTPAY' && !trade.scanned) {
+      trade.scanned = true;
+      trade.transactionId = newTradeNo();
+    }
+    return { ok: trade.state === 'NOTPAY', trade };
+  }
+
+  /**
    * Buyer simulation, for a trade of any app or merchant: scan and pay; the sandbox then notifies the merchant.
-   * A form post goes back to the cashier.
+   * A form post goes back to the cashier. A closed trade answers ACQ.TRADE_HAS_CLOSE and takes no money.
    */
   @Post('/sandbox/alipay/trades/:outTradeNo/pay')
   pay(@Param('outTradeNo') outTradeNo: string, @Req() req: Request, @Res() res: Response): void {
@@ -97,13 +117,11 @@ export class AlipaySandboxController {
       res.status(404).json({ ok: false, error: 'ACQ.TRADE_NOT_EXIST' });
       return;
     }
-    if (trade.state === 'NOTPAY' && trade.payTimeout && trade.payTimeout.getTime() < Date.now()) {
-      trade.state = 'CLOSED'; // the QR code expired at time_expire
-    }
+    this.lapse(trade);
     if (trade.state === 'NOTPAY') {
       trade.state = 'SUCCESS';
       trade.paidAt = new Date().toISOString();
-      trade.transactionId = `2026${Date.now()}${randomBytes(3).readUIntBE(0, 3).toString().padStart(8, '0')}`;
+      trade.transactionId ??= newTradeNo();
       trade.successTime = beijingTimestamp(new Date());
       this.notify(trade);
     }
@@ -111,7 +129,15 @@ export class AlipaySandboxController {
       res.redirect(303, cashierPath(outTradeNo));
       return;
     }
-    res.status(trade.state === 'SUCCESS' ? 200 : 409).json({ ok: trade.state === 'SUCCESS', trade });
+    const closed = trade.state === 'CLOSED' ? { error: 'ACQ.TRADE_HAS_CLOSE' } : {};
+    res.status(trade.state === 'SUCCESS' ? 200 : 409).json({ ok: trade.state === 'SUCCESS', ...closed, trade });
+  }
+
+  /** An unpaid QR code past its time_expire can no longer be paid. */
+  private lapse(trade: SandboxTrade): void {
+    if (trade.state === 'NOTPAY' && trade.payTimeout && trade.payTimeout.getTime() < Date.now()) {
+      trade.state = 'CLOSED';
+    }
   }
 
   /** The bill's download: a zip of GBK CSV files, as Alipay serves it. */
@@ -223,13 +249,16 @@ export class AlipaySandboxController {
 
   private query(trade: SandboxTrade | undefined): Reply {
     // Until the buyer scans, Alipay does not know the trade.
-    if (!trade || trade.state === 'NOTPAY') return fail('40004', 'ACQ.TRADE_NOT_EXIST', 'trade does not exist');
+    if (!trade || (trade.state === 'NOTPAY' && !trade.scanned)) {
+      return fail('40004', 'ACQ.TRADE_NOT_EXIST', 'trade does not exist');
+    }
+    const status = { NOTPAY: 'WAIT_BUYER_PAY', SUCCESS: 'TRADE_SUCCESS', CLOSED: 'TRADE_CLOSED' }[trade.state];
     return {
       code: '10000',
       msg: 'Success',
       out_trade_no: trade.outTradeNo,
       trade_no: trade.transactionId,
-      trade_status: trade.state === 'SUCCESS' ? 'TRADE_SUCCESS' : 'TRADE_CLOSED',
+      trade_status: status,
       total_amount: fenToYuan(trade.amountFen),
       send_pay_date: trade.successTime,
     };
@@ -237,8 +266,11 @@ export class AlipaySandboxController {
 
   private close(trade: SandboxTrade | undefined): Reply {
     // Until the buyer scans, Alipay does not know the trade: there is nothing to close.
-    if (!trade || trade.state === 'NOTPAY') return fail('40004', 'ACQ.TRADE_NOT_EXIST', 'trade does not exist');
-    if (trade.state === 'SUCCESS') return fail('40004', 'ACQ.TRADE_STATUS_ERROR', 'trade status error');
+    if (!trade || (trade.state === 'NOTPAY' && !trade.scanned)) {
+      return fail('40004', 'ACQ.TRADE_NOT_EXIST', 'trade does not exist');
+    }
+    // Only a trade waiting for the buyer's payment can be closed (a paid or closed one cannot).
+    if (trade.state !== 'NOTPAY') return fail('40004', 'ACQ.TRADE_STATUS_ERROR', 'trade status error');
     trade.state = 'CLOSED';
     return { code: '10000', msg: 'Success', out_trade_no: trade.outTradeNo };
   }

@@ -1,6 +1,7 @@
 import { Inject, Injectable, Logger } from '@nestjs/common';
 import type { EntityManager } from 'typeorm';
 import { Clock } from '../common/clock';
+import { AppConfig } from '../config/app-config';
 import { addLogContext } from '../common/logging/log-context';
 import type { Fen } from '../common/money';
 import { afterCommit, ER_DUP_ENTRY, mysqlErrno } from '../database/transaction';
@@ -10,6 +11,7 @@ import type { Payment } from './payment.entity';
 import { decide, type PaymentEventType, type PaymentStatus } from './payment-state-machine';
 import { PaymentsRepository } from './payments.repository';
 import { QueryScheduler } from './recovery/query-scheduler';
+import { supersededCloseAt } from './recovery/recovery-schedule';
 import type { Refund, RefundKind } from './refunds/refund.entity';
 import { RefundsRepository } from './refunds/refunds.repository';
 
@@ -18,7 +20,10 @@ export type PaymentEvent =
   | { type: 'START'; nextQueryAt: Date }
   | { type: 'PAID_CONFIRMED'; gatewayTradeNo: string; paidAmountFen: Fen; paidAt: Date }
   | { type: 'FAILED_CONFIRMED'; reason: string }
-  /** The order expired: ask the gateway to close. `nextQueryAt` is when to ask again if this attempt dies. */
+  /**
+   * Ask the gateway to close: the order expired, or another payment made this one unnecessary. `nextQueryAt`:
+   * when the close is due (again, if this attempt dies).
+   */
   | { type: 'CLOSE_REQUESTED'; reason: string; nextQueryAt: Date }
   | { type: 'CLOSED_CONFIRMED' }
   /** `nextQueryAt` when the gateway should still be asked now and then (no answer yet); none for a fact to judge. */
@@ -56,6 +61,7 @@ export class PaymentStateService {
     @Inject(OutboxWriter) private readonly outbox: OutboxWriter,
     @Inject(RefundsRepository) private readonly refunds: RefundsRepository,
     @Inject(QueryScheduler) private readonly scheduler: QueryScheduler,
+    @Inject(AppConfig) private readonly config: AppConfig,
   ) {}
 
   /**
@@ -186,7 +192,36 @@ export class PaymentStateService {
     }
     await this.outbox.appendStatusEvent(manager, payment, now);
     this.logAfterCommit(manager, payment, from, '');
+    if (decision.to === 'PAID' && ofOrder) {
+      // The order is paid: its other trades must not take the buyer's money too.
+      await this.closeSuperseded(manager, ofOrder, payment, `order ${payment.orderNo} was paid by ${paymentNo}`);
+    }
     return { changed: true, from, to: decision.to, payment };
+  }
+
+  /**
+   * The buyer started `started` (on another channel or account than the order's open payments): the earlier
+   * trades are closed at their vendors, so that the buyer cannot pay both. Call under the order's intent
+   * lock, in the transaction that inserted `started`.
+   */
+  async supersede(manager: EntityManager, started: Payment): Promise<void> {
+    const ofOrder = await this.payments.readOrderPaymentsLocked(manager, started.orderNo);
+    const reason = `the buyer started payment ${started.paymentNo} (${started.channel}) instead`;
+    await this.closeSuperseded(manager, ofOrder, started, reason);
+  }
+
+  /**
+   * Moves the order's other PAYING payments (`ofOrder`, read under their row locks) to CLOSING: the same close
+   * as at expiry, due at once (or when the payment's own create call can no longer land), which recovery makes
+   * at the vendor. A payment that turns out paid meanwhile is refunded as any second payment ("money wins").
+   */
+  private async closeSuperseded(manager: EntityManager, ofOrder: Payment[], by: Payment, reason: string) {
+    const open = ofOrder.filter((p) => p.paymentNo !== by.paymentNo && p.status === 'PAYING');
+    for (const payment of open) {
+      const at = supersededCloseAt(this.clock.now(), payment, this.config.gateways.timeoutMs);
+      const closing = await this.applyToLocked(manager, payment, { type: 'CLOSE_REQUESTED', reason, nextQueryAt: at });
+      if (closing.changed) this.scheduler.scheduleClose(manager, payment.paymentNo, at);
+    }
   }
 
   private logAfterCommit(manager: EntityManager, payment: Payment, from: PaymentStatus, extra: string): void {

@@ -1,6 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
-import type { DataSource, EntityManager } from 'typeorm';
+import { type DataSource, type EntityManager, MoreThanOrEqual } from 'typeorm';
 import { EntityRows } from '../database/entity-rows';
 import type { PayCredential } from '../gateways/gateway.types';
 import { Payment, PaymentAttempt, PaymentIntent, PaymentTransition } from './payment.entity';
@@ -238,6 +238,13 @@ export class PaymentsRepository {
 
   countAttempts(manager: EntityManager, paymentNo: string, action: PaymentAttempt['action']): Promise<number> {
     return manager.getRepository(PaymentAttempt).countBy({ paymentNo, action });
+  }
+
+  /** The attempts of one action recorded for a payment at or after `since`. */
+  countAttemptsSince(paymentNo: string, action: PaymentAttempt['action'], since: Date): Promise<number> {
+    return this.dataSource
+      .getRepository(PaymentAttempt)
+      .countBy({ paymentNo, action, createdAt: MoreThanOrEqual(since) });
   }
 
   /**

@@ -23,7 +23,7 @@ import type { Payment } from './payment.entity';
 import { PaymentStateService } from './payment-state.service';
 import { PaymentsRepository } from './payments.repository';
 import { QueryScheduler } from './recovery/query-scheduler';
-import { firstQueryAt } from './recovery/recovery-schedule';
+import { createCallWindowEnds, firstQueryAt } from './recovery/recovery-schedule';
 
 export interface StartPaymentCommand {
   orderNo: string;
@@ -41,9 +41,6 @@ export interface StartPaymentCommand {
 type Plan =
   | { kind: 'ready'; payment: Payment }
   | { kind: 'call_gateway'; payment: Payment; description: string; resumed: boolean };
-
-/** Extra time, past the call's own timeout, before another request may take an unanswered call over. */
-const TAKEOVER_MARGIN_MS = 2000;
 
 /** How many times a pay request makes its plan again when the payment it would resume changed under it. */
 const MAX_PLAN_ATTEMPTS = 3;
@@ -68,9 +65,9 @@ class StalePlan extends Error {
  * queries the vendor for it, and the next `pay` for the same channel calls the vendor again with the same
  * payment number (vendors deduplicate by merchant order number) once the first call's time is up.
  *
- * Paying with another channel while one is open is allowed (buyers switch from WeChat to Alipay); the
- * earlier payment stays open until it expires, and keeping at most one paid payment per order is enforced
- * when results arrive (a second paid payment is refunded).
+ * Paying with another channel while one is open is allowed (buyers switch from WeChat to Alipay): the
+ * earlier payment is closed at its vendor (CLOSING, recovery closes it), and keeping at most one paid
+ * payment per order is still enforced when results arrive (a second paid payment is refunded).
  */
 @Injectable()
 export class StartPaymentUseCase {
@@ -155,7 +152,7 @@ export class StartPaymentUseCase {
       // still be running (its own timeout, plus a margin for the time between commit and the call).
       const callStillRunning =
         open.gatewayRequestedAt !== null &&
-        now.getTime() - open.gatewayRequestedAt.getTime() < this.config.gateways.timeoutMs + TAKEOVER_MARGIN_MS;
+        now < createCallWindowEnds(open.gatewayRequestedAt, this.config.gateways.timeoutMs);
       if (callStillRunning) throw new PaymentStarting(open.paymentNo);
       // The earlier vendor call failed, timed out or its process died: call again with the same payment
       // number, which every vendor deduplicates.
@@ -195,6 +192,8 @@ export class StartPaymentUseCase {
     );
     // Committed as PAYING: from here on recovery owns it, even if this process dies before the vendor call.
     this.scheduler.schedule(manager, started.payment.paymentNo, 0, firstQuery);
+    // The buyer moved on: the order's earlier trades on other channels or accounts are closed.
+    if (existing.some((p) => p.status === 'PAYING')) await this.state.supersede(manager, started.payment);
     return { kind: 'call_gateway', payment: started.payment, description: intent.description, resumed: false };
   }
 

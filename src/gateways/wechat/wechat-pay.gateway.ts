@@ -192,6 +192,8 @@ export class WechatPayGateway extends PaymentGateway {
     if ('unknown' in response) return { kind: 'unknown', reason: response.unknown };
     if (response.status === 204) return { kind: 'closed' };
     if (response.json?.code === 'ORDERPAID') return { kind: 'paid' };
+    // 订单已关闭: closed already (an earlier close of ours whose answer was lost).
+    if (response.json?.code === 'ORDER_CLOSED') return { kind: 'closed' };
     // Never created at WeChat (our create call was lost) and past its time_expire: nothing can pay it.
     const lapsed = this.now().getTime() >= expiresAt.getTime() + EXPIRY_MARGIN_MS;
     if (response.status === 404 && response.json?.code === 'ORDER_NOT_EXIST' && lapsed) return { kind: 'closed' };

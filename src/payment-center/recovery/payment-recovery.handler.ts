@@ -118,14 +118,21 @@ export class PaymentRecovery implements RecoveryHandler<Payment>, OnModuleInit {
       detail = `close answered paid; query: ${describe(result)}`;
     }
     const now = this.clock.now();
-    const retryAt = afterUnansweredClose(now, attempt, this.config.recovery);
     let next: Next;
+    // Attempts made before the expiry (a superseded payment's) do not count toward review; read only then.
+    const sinceExpiry =
+      event || now < payment.expiresAt
+        ? 0
+        : attempt === 1
+          ? 1
+          : (await this.payments.countAttemptsSince(payment.paymentNo, 'close', payment.expiresAt)) + 1;
+    const retryAt = afterUnansweredClose(now, { done: attempt, sinceExpiry }, payment.expiresAt, this.config.recovery);
     if (event) next = { event };
     else if (retryAt === 'review') {
       next = {
         event: {
           type: 'REVIEW_REQUIRED',
-          reason: `no definite answer after ${attempt} close attempts since the order expired (last: ${detail})`,
+          reason: `no definite answer after ${sinceExpiry} close attempts since the order expired (last: ${detail})`,
           nextQueryAt: reviewRequeryAt(now, this.config.recovery),
         },
       };

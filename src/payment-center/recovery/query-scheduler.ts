@@ -38,6 +38,14 @@ export class QueryScheduler {
     afterCommit(manager, () => this.add({ paymentNo, attempt }, `${paymentNo}:${attempt}`, at));
   }
 
+  /**
+   * The close of a payment another one made unnecessary, due at `at` (its first close attempt, attempt 0 of
+   * CLOSING). Its own id: the payment's first query job (attempt 0 too) may still be waiting in the queue.
+   */
+  scheduleClose(manager: EntityManager, paymentNo: string, at: Date): void {
+    afterCommit(manager, () => this.add({ paymentNo, attempt: 0 }, `${paymentNo}:close`, at));
+  }
+
   /** `manager`: the transaction that wrote `at` as the refund's next attempt time. */
   scheduleRefund(manager: EntityManager, refundNo: string, attempt: number, at: Date): void {
     afterCommit(manager, () => this.add({ refundNo, attempt }, `${refundNo}:${attempt}`, at));

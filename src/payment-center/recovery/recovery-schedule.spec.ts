@@ -1,5 +1,6 @@
 import {
   afterUnansweredClose,
+  supersededCloseAt,
   closeDelayMs,
   firstQueryAt,
   nextQueryAt,
@@ -43,8 +44,41 @@ describe('recovery schedule', () => {
 
   it('retries an unanswered close until PAYMENT_CLOSE_ATTEMPTS, then review (never FAILED)', () => {
     const now = new Date('2026-11-25T10:00:00Z');
-    expect(afterUnansweredClose(now, 1, schedule)).toEqual(new Date('2026-11-25T10:01:00Z'));
-    expect(afterUnansweredClose(now, 2, schedule)).toEqual(new Date('2026-11-25T10:02:00Z'));
-    expect(afterUnansweredClose(now, 3, schedule)).toBe('review');
+    const expired = new Date('2026-11-25T09:59:00Z');
+    const close = (done: number) => afterUnansweredClose(now, { done, sinceExpiry: done }, expired, schedule);
+    expect(close(1)).toEqual(new Date('2026-11-25T10:01:00Z'));
+    expect(close(2)).toEqual(new Date('2026-11-25T10:02:00Z'));
+    expect(close(3)).toBe('review');
+  });
+
+  it('before the expiry, retries a close on the long tail up to the expiry, and never sends it to review', () => {
+    const now = new Date('2026-11-25T10:00:00Z');
+    const expires = new Date('2026-11-25T10:03:00Z');
+    const close = (done: number, at = now) => afterUnansweredClose(at, { done, sinceExpiry: 0 }, expires, schedule);
+    expect(close(1)).toEqual(new Date('2026-11-25T10:01:00Z'));
+    expect(close(2)).toEqual(new Date('2026-11-25T10:02:00Z'));
+    // The long tail says 5 min: the expiry comes first, and the attempts made before it do not count.
+    expect(close(7)).toEqual(expires);
+    expect(afterUnansweredClose(expires, { done: 8, sinceExpiry: 1 }, expires, schedule)).toEqual(
+      new Date('2026-11-25T10:04:00Z'),
+    );
+    expect(afterUnansweredClose(expires, { done: 10, sinceExpiry: 3 }, expires, schedule)).toBe('review');
+  });
+
+  it('closes a superseded payment at once, or when its own create call can no longer land', () => {
+    const now = new Date('2026-11-25T10:00:00Z');
+    const at = (time: string) => new Date(`2026-11-25T${time}Z`);
+    const payment = (payCredential: unknown, gatewayRequestedAt: Date | null, updatedAt = at('09:59:58')) => ({
+      payCredential,
+      gatewayRequestedAt,
+      updatedAt,
+    });
+    // The vendor answered the create: the trade is there, close it now.
+    expect(supersededCloseAt(now, payment({ type: 'code_url' }, null), 10_000)).toEqual(now);
+    // A call running since 09:59:59: its window ends 10 s + 2 s later.
+    expect(supersededCloseAt(now, payment(null, at('09:59:59')), 10_000)).toEqual(at('10:00:11'));
+    // A call that came back unanswered (requested time cleared): counted from the row's last change.
+    expect(supersededCloseAt(now, payment(null, null), 10_000)).toEqual(at('10:00:10'));
+    expect(supersededCloseAt(now, payment(null, null, at('09:50:00')), 10_000)).toEqual(now);
   });
 });

@@ -3,7 +3,9 @@
  * the configuration (PAYMENT_QUERY_SCHEDULE, PAYMENT_QUERY_LONG_TAIL, PAYMENT_CLOSE_ATTEMPTS,
  * PAYMENT_REVIEW_REQUERY, GATEWAY_TIMEOUT_MS). Defaults: 30 s after entering PAYING, then 10, 20 and 30 s
  * (the seed's schedule), then the long tail (1, 2, 5, 10 min, the last repeating) until the order expires;
- * then up to 5 close attempts on the long tail; then review, asked again every hour.
+ * then up to 5 close attempts on the long tail; then review, asked again every hour A payment another one
+ * made unnecessary (its order paid, or the buyer moved to another channel) is closed at once instead, its
+ * close asked again on the long tail until the order expires.
  *
  * Every time computed here is written into the row (`next_query_at`) in the transaction that decides it;
  * the Bull job is only the prompt way of noticing it, the reconciler's sweep the net.
@@ -47,7 +49,37 @@ export function nextQueryAt(
   return new Date(Math.max(now.getTime(), Math.min(next, expiresAt.getTime())));
 }
 
-// 3. The order expired: CLOSING, the vendor is asked to close the trade.
+// 3. The order expired, or another payment made this one unnecessary: CLOSING, the vendor is asked to close.
+
+/** Past a create call's own timeout, the time between the commit and the call. */
+const CREATE_CALL_MARGIN_MS = 2000;
+
+/**
+ * Until when a create call made at `requestedAt` may still be running (and land at the vendor): its own
+ * timeout and a margin. Before then neither another request nor a close may take the payment over.
+ */
+export function createCallWindowEnds(requestedAt: Date, gatewayTimeoutMs: number): Date {
+  return later(requestedAt, gatewayTimeoutMs + CREATE_CALL_MARGIN_MS);
+}
+
+/**
+ * When to close an open payment that another made unnecessary (its order was paid by another payment, or the
+ * buyer started one on another channel or account). At once when the vendor answered its create (it has a
+ * credential: the trade is there). Otherwise its create call may still land at the vendor, even one that
+ * came back without an answer (the request may have reached the vendor before the connection failed): a
+ * close that arrived first would find nothing to close, and the create would then open a trade nobody
+ * closes. So it waits for the window of the last call, which began at `gatewayRequestedAt`, or, once that is
+ * cleared (the call came back unanswered), no later than the row's last change (`updatedAt`).
+ */
+export function supersededCloseAt(
+  now: Date,
+  payment: { payCredential: unknown; gatewayRequestedAt: Date | null; updatedAt: Date },
+  gatewayTimeoutMs: number,
+): Date {
+  if (payment.payCredential) return now;
+  const lastCall = payment.gatewayRequestedAt ?? payment.updatedAt;
+  return new Date(Math.max(now.getTime(), createCallWindowEnds(lastCall, gatewayTimeoutMs).getTime()));
+}
 
 /** The wait before close attempt number `done + 1`, `done` having come back without a definite answer. */
 export function closeDelayMs(done: number, schedule: Pick<RecoverySchedule, 'longTailMs'>): number {
@@ -56,12 +88,27 @@ export function closeDelayMs(done: number, schedule: Pick<RecoverySchedule, 'lon
 }
 
 /**
- * After close attempt number `done` came back without a definite answer: when to try again, or `review`
- * once PAYMENT_CLOSE_ATTEMPTS have been made (never FAILED: the buyer may have paid).
+ * After a close attempt came back without a definite answer: when to try again, or `review`.
+ *
+ * Before the order expires (a payment closed because another one made it unnecessary) some trades cannot be
+ * closed yet: an Alipay QR code nobody scanned does not exist at Alipay until it is scanned, and a UnionPay
+ * consume has no close at all; both stay payable until the expiry. So the close is asked again on the long
+ * tail (`done` attempts made so far), at the latest at the expiry, and never goes to review before it.
+ *
+ * From the expiry on, `sinceExpiry` attempts (this one included) count: review once PAYMENT_CLOSE_ATTEMPTS
+ * of them came back without an answer (never FAILED: the buyer may have paid).
  */
-export function afterUnansweredClose(now: Date, done: number, schedule: RecoverySchedule): Date | 'review' {
-  if (done >= schedule.closeAttempts) return 'review';
-  return later(now, closeDelayMs(done, schedule));
+export function afterUnansweredClose(
+  now: Date,
+  attempts: { done: number; sinceExpiry: number },
+  expiresAt: Date,
+  schedule: RecoverySchedule,
+): Date | 'review' {
+  if (now < expiresAt) {
+    return new Date(Math.min(later(now, closeDelayMs(attempts.done, schedule)).getTime(), expiresAt.getTime()));
+  }
+  if (attempts.sinceExpiry >= schedule.closeAttempts) return 'review';
+  return later(now, closeDelayMs(attempts.sinceExpiry, schedule));
 }
 
 // 4. In review (NEEDS_REVIEW) for want of an answer: still asked now and then, until an operator decides.
