@@ -7,9 +7,12 @@
  * of many concurrent buyers through all three channels — with double submissions, double clicks and
  * channel switches — while it drops, duplicates, delays and reorders notifications, makes the vendor
  * answer 5xx, SIGKILLs app processes, stops RabbitMQ, flushes and restarts Redis and restarts MariaDB. A
- * partner consumer of its own crashes between applying and acking now and then. When the faults stop it waits for the
- * system to settle, checks the books against the sandbox (the vendor's own record) and prints a table;
- * it exits 1 on any violation and names the orders.
+ * partner consumer of its own crashes between applying and acking now and then. Two shops buy: shop A pays through
+ * the environment's default accounts, shop B through channel accounts of its own made with the admin API (a
+ * WeChat service-provider sub-merchant, an Alipay third-party app, a UnionPay merchant), with a partner that is
+ * restricted to shop B's events. When the faults stop it waits for the system to settle, checks the books
+ * against the sandbox (the vendor's own record), per account and in total, and prints a table; it exits 1 on
+ * any violation and names the orders.
  */
 import { type ChildProcess, execSync, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
@@ -20,6 +23,7 @@ import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { connect } from 'amqplib';
 import { createPool, type Pool, type RowDataPacket } from 'mysql2/promise';
+import { accountRequest } from '../sandbox/merchants/account-request';
 
 type Channel = 'wechat' | 'alipay' | 'unionpay';
 const CHANNELS: Channel[] = ['wechat', 'alipay', 'unionpay'];
@@ -53,6 +57,16 @@ const WATCHER = {
   keyId: `${RUN}-w`,
   secret: `secret-watch-${RUN}-0123456789abcdef`,
 };
+/** Shop B's own backend: restricted to shop B's payments (its application id is known after app:create). */
+const SHOP_B_WATCHER = {
+  name: `${RUN}-shop-b`,
+  bindings: ['payment.#'],
+  keyId: `${RUN}-b`,
+  secret: `secret-shopb-${RUN}-0123456789abcdef`,
+  applications: [] as string[],
+};
+/** The key-encryption key shop B's channel accounts are sealed with. */
+const KEK = randomBytes(32).toString('base64');
 const MAIN = join(process.cwd(), 'dist', 'src', 'main.js');
 const SANDBOX_MAIN = join(process.cwd(), 'dist', 'sandbox', 'main.js');
 const MIGRATE = join(process.cwd(), 'dist', 'src', 'database', 'migrate.js');
@@ -97,9 +111,15 @@ const keysDir = join(mkdtempSync(join(tmpdir(), 'pc-chaos-')), 'keys');
 // Ports are taken in main(), before anything starts.
 let sandboxPort = 0;
 let sandboxUrl = '';
-/** The buyers' shop: an application made with `npm run app:create` after the migrations. */
-let apiKey = '';
-const BUSINESS_PATH = /^\/api\/(orders|payments|refunds)(\/|$)/;
+/** The two shops: applications made with `npm run app:create` after the migrations. */
+interface Shop {
+  name: 'A' | 'B';
+  applicationId: string;
+  apiKey: string;
+  /** The channel account each channel pays with: `default` (the environment's) for shop A, its own for B. */
+  accounts: Record<Channel, string>;
+}
+const shops: Shop[] = [];
 const apps: AppProcess[] = [
   { name: 'api-1', port: 0, role: 'api' },
   { name: 'api-2', port: 0, role: 'api' },
@@ -121,7 +141,8 @@ function appEnv(app: AppProcess): NodeJS.ProcessEnv {
     SANDBOX_URL: sandboxUrl,
     SANDBOX_KEYS_DIR: keysDir,
     GATEWAY_TIMEOUT_MS: '2000',
-    PARTNERS: JSON.stringify([ORDERS, WATCHER]),
+    PARTNERS: JSON.stringify([ORDERS, WATCHER, SHOP_B_WATCHER]),
+    ACCOUNT_KEKS: `chaos:${KEK}`,
     ORDERS_PARTNER: ORDERS.name,
     ORDER_EXPIRES_IN_SECONDS: '60',
     // A request whose instance was killed holds its key this long: shorter than a client's retries here.
@@ -142,7 +163,11 @@ function appEnv(app: AppProcess): NodeJS.ProcessEnv {
     RELAY_POLL_INTERVAL_MS: '500',
     CONSUMERS_ENABLED: worker,
     ADMIN_TOKENS: JSON.stringify([
-      { name: 'chaos', token: ADMIN_TOKEN, scopes: ['reconciliation:run', 'reconciliation:read', 'deliveries:read'] },
+      {
+        name: 'chaos',
+        token: ADMIN_TOKEN,
+        scopes: ['reconciliation:run', 'reconciliation:read', 'deliveries:read', 'accounts:write', 'accounts:read'],
+      },
     ]),
   };
 }
@@ -210,16 +235,17 @@ interface Answer {
   items?: { resolution: string; kind: string; paymentNo: string }[];
 }
 
-async function call(method: 'GET' | 'POST', path: string, body?: unknown, headers: Record<string, string> = {}) {
+async function call(
+  method: 'GET' | 'POST' | 'PUT',
+  path: string,
+  body?: unknown,
+  headers: Record<string, string> = {},
+) {
   const candidates = apps.filter((a) => a.child);
   const app = pick(candidates.length > 0 ? candidates : apps);
   const response = await fetch(`http://127.0.0.1:${app.port}${path}`, {
     method,
-    headers: {
-      'content-type': 'application/json',
-      ...(BUSINESS_PATH.test(path) ? { authorization: `Bearer ${apiKey}` } : {}),
-      ...headers,
-    },
+    headers: { 'content-type': 'application/json', ...headers },
     body: body === undefined ? undefined : JSON.stringify(body),
     signal: AbortSignal.timeout(15_000),
   });
@@ -258,10 +284,54 @@ async function sandboxCall(path: string, body?: unknown): Promise<Response> {
   }
 }
 
+// ---------------------------------------------------------------------------------------------- shops
+
+/** An application with one API key, made as an operator does (`npm run app:create`). */
+function createShop(name: Shop['name']): Shop {
+  const made = execSync(`${process.execPath} ${APP_CREATE} --name chaos-shop-${name.toLowerCase()}`, {
+    env: { ...process.env, DB_NAME },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  const { applicationId, secret } = JSON.parse(made.toString()) as { applicationId: string; secret: string };
+  const accounts = { wechat: 'default', alipay: 'default', unionpay: 'default' };
+  return { name, applicationId, apiKey: secret, accounts };
+}
+
+/**
+ * Shop B's own vendor accounts: a WeChat service provider's sub-merchant, an Alipay third-party app and a
+ * UnionPay merchant made at the sandbox, stored with the admin API (sealed under KEK) and bound to shop B.
+ */
+async function openAccounts(shop: Shop): Promise<void> {
+  const admin = { authorization: `Bearer ${ADMIN_TOKEN}` };
+  const kinds: Record<Channel, string | undefined> = {
+    wechat: 'service_provider',
+    alipay: 'third_party',
+    unionpay: undefined,
+  };
+  for (const channel of CHANNELS) {
+    const merchant = await sandboxCall('/sandbox/merchants', { channel, kind: kinds[channel] });
+    if (merchant.status !== 201) throw new Error(`sandbox merchant ${channel}: ${merchant.status}`);
+    const accountId = `${channel}-shop-${shop.name.toLowerCase()}`;
+    const body = accountRequest(accountId, channel, (await merchant.json()) as Record<string, string>);
+    const created = await persist('POST', '/api/admin/accounts', body, admin);
+    if (created.status !== 201)
+      throw new Error(`account ${accountId}: ${created.status} ${JSON.stringify(created.body)}`);
+    const bound = await call(
+      'PUT',
+      `/api/admin/applications/${shop.applicationId}/accounts/${channel}`,
+      { accountIds: [accountId] },
+      admin,
+    );
+    if (bound.status !== 200) throw new Error(`binding ${accountId}: ${bound.status} ${JSON.stringify(bound.body)}`);
+    shop.accounts[channel] = accountId;
+  }
+}
+
 // --------------------------------------------------------------------------------------------- buyers
 
 interface Submission {
   id: string;
+  shop: Shop;
   orderNo?: string;
   payments: { paymentNo: string; channel: Channel; paidAtVendor: boolean }[];
 }
@@ -269,9 +339,11 @@ interface Submission {
 const submissions: Submission[] = [];
 
 async function buyer(index: number): Promise<void> {
-  const submission: Submission = { id: `${RUN}-${index}`, payments: [] };
+  const shop = shops[index % shops.length];
+  const submission: Submission = { id: `${RUN}-${index}`, shop, payments: [] };
   submissions.push(submission);
-  const key = { 'Idempotency-Key': submission.id };
+  const auth = { authorization: `Bearer ${shop.apiKey}` };
+  const key = { ...auth, 'Idempotency-Key': submission.id };
   const body = {
     buyerId: `buyer-${index % 50}`,
     items: [
@@ -299,7 +371,7 @@ async function buyer(index: number): Promise<void> {
           'POST',
           `/api/orders/${submission.orderNo}/pay`,
           { channel },
-          { 'Idempotency-Key': `${submission.id}-${channel}` },
+          { ...auth, 'Idempotency-Key': `${submission.id}-${channel}` },
         ),
       ),
     );
@@ -343,7 +415,8 @@ interface PartnerLog {
   effects: Map<string, number>;
 }
 
-function startPartner(broken: boolean): { log: PartnerLog; stop: () => Promise<void> } {
+/** A partner consumer of `partner.<name>` that deduplicates by event id (unless `broken`). */
+function startPartner(name: string, broken: boolean): { log: PartnerLog; stop: () => Promise<void> } {
   const partner: PartnerLog = { deliveries: 0, crashedBeforeAck: 0, rejected: 0, effects: new Map() };
   const seen = new Set<string>();
   let stopped = false;
@@ -355,11 +428,11 @@ function startPartner(broken: boolean): { log: PartnerLog; stop: () => Promise<v
         connection.on('error', () => undefined);
         const channel = await connection.createChannel();
         channel.on('error', () => undefined);
-        await channel.checkQueue(`partner.${WATCHER.name}`);
+        await channel.checkQueue(`partner.${name}`);
         await channel.prefetch(20);
         const closed = new Promise<void>((resolve) => connection?.on('close', () => resolve()));
         const rejectedOnce = new Set<string>();
-        await channel.consume(`partner.${WATCHER.name}`, (message) => {
+        await channel.consume(`partner.${name}`, (message) => {
           if (!message) return;
           partner.deliveries++;
           const id = String(message.properties.messageId);
@@ -493,6 +566,15 @@ async function rows<T>(db: Pool, sql: string, params: unknown[] = []): Promise<T
   return result as T[];
 }
 
+/** The events of one shop's payments. */
+function eventsOf(db: Pool, shop: Shop): Promise<{ event_id: string }[]> {
+  return rows(
+    db,
+    'SELECT e.event_id FROM outbox_events e JOIN payments p ON p.payment_no = e.payment_no WHERE p.application_id = ?',
+    [shop.applicationId],
+  );
+}
+
 async function settled(db: Pool): Promise<string | undefined> {
   const [open] = await rows<{ n: number }>(
     db,
@@ -511,6 +593,7 @@ async function settled(db: Pool): Promise<string | undefined> {
 async function check(
   db: Pool,
   partner: PartnerLog,
+  shopPartner: PartnerLog,
 ): Promise<{ table: [string, string, string][]; violations: Violation[] }> {
   const violations: Violation[] = [];
   const table: [string, string, string][] = [];
@@ -536,10 +619,17 @@ async function check(
     status: string;
     paid_amount_fen: number | null;
     amount_fen: number;
-  }>(db, 'SELECT payment_no, order_no, status, paid_amount_fen, amount_fen FROM payments');
+    account_id: string;
+    application_id: string | null;
+    channel: Channel;
+  }>(
+    db,
+    'SELECT payment_no, order_no, status, paid_amount_fen, amount_fen, account_id, application_id, channel FROM payments',
+  );
   const byNo = new Map(payments.map((p) => [p.payment_no, p]));
   const trades = (await (await fetch(`${sandboxUrl}/sandbox/trades`)).json()) as {
     outTradeNo: string;
+    owner: string;
     state: string;
     amountFen: number;
     refunds?: { refundNo: string; amountFen: number }[];
@@ -551,6 +641,51 @@ async function check(
     `${paidAtVendor.length - lost.length} / ${paidAtVendor.length}`,
     lost.length === 0,
     lost.map((t) => t.outTradeNo).join(' '),
+  );
+  const accountIds = [...new Set(['default', ...shops.flatMap((s) => Object.values(s.accounts))])];
+  for (const accountId of accountIds) {
+    const paid = paidAtVendor.filter((t) => byNo.get(t.outTradeNo)?.account_id === accountId);
+    const missing = paid.filter((t) => lost.includes(t));
+    add(
+      `  of which account ${accountId}`,
+      `${paid.length - missing.length} / ${paid.length}`,
+      missing.length === 0 && paid.length > 0,
+      paid.length === 0 ? 'no payment paid with it' : missing.map((t) => t.outTradeNo).join(' '),
+    );
+  }
+
+  // Isolation: each payment made with its own shop's account of its channel, each vendor merchant holding the
+  // trades of exactly one account, and no trade at the vendor that the books do not know.
+  const shopOf = new Map(shops.map((s) => [s.applicationId, s]));
+  const wrongAccount = payments.filter((p) => {
+    const shop = p.application_id ? shopOf.get(p.application_id) : undefined;
+    return !shop || shop.accounts[p.channel] !== p.account_id;
+  });
+  add(
+    "payments made with their shop's account",
+    `${payments.length - wrongAccount.length} / ${payments.length}`,
+    wrongAccount.length === 0,
+    wrongAccount.map((p) => `${p.payment_no}:${p.application_id}/${p.account_id}`).join(' '),
+  );
+  const accountsOfOwner = new Map<string, Set<string>>();
+  const ownersOfAccount = new Map<string, Set<string>>();
+  const unknownTrades: string[] = [];
+  for (const trade of trades) {
+    const payment = byNo.get(trade.outTradeNo);
+    if (!payment) {
+      unknownTrades.push(trade.outTradeNo);
+      continue;
+    }
+    const account = `${payment.channel}/${payment.account_id}`;
+    accountsOfOwner.set(trade.owner, (accountsOfOwner.get(trade.owner) ?? new Set()).add(account));
+    ownersOfAccount.set(account, (ownersOfAccount.get(account) ?? new Set()).add(trade.owner));
+  }
+  const crossed = [...accountsOfOwner, ...ownersOfAccount].filter(([, other]) => other.size !== 1);
+  add(
+    'one vendor merchant per account',
+    `${accountsOfOwner.size} merchants, ${ownersOfAccount.size} accounts`,
+    crossed.length === 0 && unknownTrades.length === 0 && accountsOfOwner.size === CHANNELS.length * 2,
+    `${crossed.map(([k, v]) => `${k} ↔ ${[...v].join(',')}`).join('; ')} unknown trades: ${unknownTrades.join(' ')}`,
   );
 
   const autoRefunds = await rows<{ payment_no: string; status: string; amount_fen: number; kind: string }>(
@@ -611,6 +746,22 @@ async function check(
     open.map((p) => p.payment_no).join(' '),
   );
 
+  // A paid order's other trades are closed when the buyer moves on or the order is paid: one that stayed open
+  // until the order's expiry closed it was a second chance to charge the buyer.
+  const leftOpen = await rows<{ payment_no: string; order_no: string }>(
+    db,
+    `SELECT p.payment_no, p.order_no FROM payments p
+       JOIN orders o ON o.order_no = p.order_no AND o.status = 'PAID' AND o.payment_no <> p.payment_no
+       JOIN payment_transitions t ON t.payment_no = p.payment_no AND t.event = 'CLOSE_REQUESTED'
+      WHERE t.detail LIKE 'the order expired%'`,
+  );
+  add(
+    'a second trade left open after its order was paid',
+    `${leftOpen.length}`,
+    leftOpen.length === 0,
+    leftOpen.map((p) => `${p.payment_no}(${p.order_no})`).join(' '),
+  );
+
   const mismatchedOrders = orders.filter((o) => {
     const kept = keptByOrder.get(o.order_no) ?? [];
     return kept.length === 1
@@ -654,22 +805,34 @@ async function check(
     `${partner.deliveries} (${partner.crashedBeforeAck}, ${partner.rejected})`,
     '',
   ]);
+  // Shop B's backend is restricted to shop B: it must get every one of shop B's events and nothing else.
+  const shopB = shops[1];
+  const shopEvents = await eventsOf(db, shopB);
+  const own = new Set(shopEvents.map((e) => e.event_id));
+  const foreign = [...shopPartner.effects.keys()].filter((id) => !own.has(id));
+  const missed = shopEvents.filter((e) => !shopPartner.effects.has(e.event_id));
+  add(
+    "shop B's partner got its events only",
+    `${own.size - missed.length} / ${own.size}, ${foreign.length} foreign`,
+    own.size > 0 && missed.length === 0 && foreign.length === 0,
+    `missed ${missed.length}, foreign: ${foreign.slice(0, 20).join(' ')}`,
+  );
 
   const today = new Date(Date.now() + 8 * 3600 * 1000).toISOString().slice(0, 10);
-  for (const channel of CHANNELS) {
+  for (const [channel, accountId] of shops.flatMap((s) => CHANNELS.map((c) => [c, s.accounts[c]] as const))) {
     const run = await persist(
       'POST',
       '/api/admin/reconciliations',
-      { channel, date: today },
+      { channel, date: today, accountId },
       {
         authorization: `Bearer ${ADMIN_TOKEN}`,
-        'Idempotency-Key': `${RUN}-recon-${channel}`,
+        'Idempotency-Key': `${RUN}-recon-${channel}-${accountId}`,
       },
     );
     const unexplained = (run.body?.items ?? []).filter((i) => i.resolution === 'REVIEW');
     const lines = String(run.body?.statementLines ?? '?');
     add(
-      `reconciliation ${channel}: unexplained differences`,
+      `reconciliation ${channel} ${accountId}: unexplained differences`,
       `${unexplained.length} (${lines} lines, ${run.body?.status})`,
       run.status === 200 && unexplained.length === 0 && run.body?.status !== 'FAILED',
       unexplained.map((i) => `${i.kind}:${i.paymentNo}`).join(' '),
@@ -712,11 +875,8 @@ async function main(): Promise<number> {
   await root.query(`CREATE DATABASE ${DB_NAME} CHARACTER SET utf8mb4 COLLATE utf8mb4_unicode_ci`);
   await root.end();
   execSync(`${process.execPath} ${MIGRATE}`, { env: { ...process.env, DB_NAME }, stdio: 'pipe' });
-  const shop = execSync(`${process.execPath} ${APP_CREATE} --name chaos-shop`, {
-    env: { ...process.env, DB_NAME },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  apiKey = (JSON.parse(shop.toString()) as { secret: string }).secret;
+  shops.push(createShop('A'), createShop('B'));
+  SHOP_B_WATCHER.applications = [shops[1].applicationId];
 
   sandbox = spawn(process.execPath, [SANDBOX_MAIN], {
     env: { ...process.env, SANDBOX_PORT: String(sandboxPort), SANDBOX_KEYS_DIR: keysDir, SANDBOX_TIME_SCALE: '0.002' },
@@ -724,8 +884,13 @@ async function main(): Promise<number> {
   });
   await waitHttp(`${sandboxUrl}/sandbox/trades`, 'sandbox');
   await Promise.all(apps.map((app) => startApp(app)));
-  const partner = startPartner(args['broken-partner-dedupe'] ?? false);
-  log(`${PAYMENTS} buyers' orders, ${BUYERS} at a time, through ${apps.length} app processes`);
+  await openAccounts(shops[1]);
+  const partner = startPartner(WATCHER.name, args['broken-partner-dedupe'] ?? false);
+  const shopPartner = startPartner(SHOP_B_WATCHER.name, false);
+  log(
+    `${PAYMENTS} buyers' orders of two shops, ${BUYERS} at a time, through ${apps.length} app processes; ` +
+      `shop B pays with ${Object.values(shops[1].accounts).join(', ')}`,
+  );
 
   let next = 0;
   let finished = false;
@@ -756,11 +921,16 @@ async function main(): Promise<number> {
   await sleep(3000);
   while (Date.now() < partnerDeadline) {
     const events = await rows<{ event_id: string }>(db, 'SELECT event_id FROM outbox_events').catch(() => []);
-    if (events.every((e) => partner.log.effects.has(e.event_id))) break;
+    const shopEvents = await eventsOf(db, shops[1]).catch(() => []);
+    if (
+      events.every((e) => partner.log.effects.has(e.event_id)) &&
+      shopEvents.every((e) => shopPartner.log.effects.has(e.event_id))
+    )
+      break;
     await sleep(1000);
   }
   log(waiting ? `not settled after ${SETTLE_MS / 1000} s: ${waiting}` : 'settled');
-  const { table, violations } = await check(db, partner.log);
+  const { table, violations } = await check(db, partner.log, shopPartner.log);
   // A buyer whose requests never got through (its instance killed at every try) is a client that gave up;
   // the books above still have to balance. Two orders for one submission is the system's fault.
   const gaveUp = errors.filter((e) => !e.includes('created two orders'));
@@ -769,6 +939,7 @@ async function main(): Promise<number> {
   for (const e of errors.filter((e) => e.includes('created two orders')))
     violations.push({ check: 'buyer', detail: e });
   await partner.stop();
+  await shopPartner.stop();
   await db.end();
 
   const width = Math.max(...table.map(([c]) => c.length));
@@ -792,7 +963,10 @@ async function cleanup(): Promise<void> {
   try {
     const amqp = await connect('amqp://guest:guest@127.0.0.1:5672');
     const channel = await amqp.createChannel();
-    for (const p of [ORDERS, WATCHER]) await channel.deleteQueue(`partner.${p.name}`).catch(() => undefined);
+    for (const p of [ORDERS, WATCHER, SHOP_B_WATCHER]) {
+      await channel.deleteQueue(`partner.${p.name}`).catch(() => undefined);
+    }
+    await channel.deleteExchange(`payment.events.partner.${SHOP_B_WATCHER.name}`).catch(() => undefined);
     await amqp.close();
   } catch {
     // the broker is down: the queues go with the next test setup

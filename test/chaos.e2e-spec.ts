@@ -37,6 +37,9 @@ describe('chaos (bounded profile)', () => {
     expect(output).toContain('Redis stopped and restarted');
     expect(output).toContain('RabbitMQ stopped and started');
     expect(output).toContain('SIGKILL app process');
+    // The second shop ran on its own accounts, and its books were checked on their own.
+    expect(output).toMatch(/reconciliation wechat wechat-shop-b: unexplained differences +0 .* ok/);
+    expect(output).toMatch(/shop B's partner got its events only +\d+ \/ \d+, 0 foreign +ok/);
     expect(output).toContain('CHAOS PASSED');
     expect(code).toBe(0);
   }, 600_000);
