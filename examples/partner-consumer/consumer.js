@@ -3,6 +3,10 @@
 //
 //   PARTNER=erp KEY_ID=erp-1 SECRET=... AMQP_URL=amqp://guest:guest@127.0.0.1:5672 node consumer.js
 //
+// During a key rotation, give both keys instead: KEYS=erp-1:<secret>,erp-2:<secret> (any order). A message
+// signed with either is accepted, so none is refused while the Payment Center switches from one to the other
+// (docs/events.md, "Key rotation").
+//
 // The Payment Center declares your queue `partner.<name>` (a durable quorum queue bound to the
 // `payment.events` topic exchange with your routing-key patterns or, when PARTNERS restricts you to your
 // applications, only to your own exchange `payment.events.partner.<name>`); you only consume from it.
@@ -10,7 +14,12 @@ const amqp = require('amqplib');
 const { verifyPaymentEvent } = require('./verify');
 
 const partner = process.env.PARTNER ?? 'erp';
-const keys = [{ keyId: process.env.KEY_ID ?? `${partner}-1`, secret: process.env.SECRET ?? '' }];
+const keys = process.env.KEYS
+  ? process.env.KEYS.split(',').map((pair) => {
+      const at = pair.indexOf(':');
+      return { keyId: pair.slice(0, at).trim(), secret: pair.slice(at + 1).trim() };
+    })
+  : [{ keyId: process.env.KEY_ID ?? `${partner}-1`, secret: process.env.SECRET ?? '' }];
 const url = process.env.AMQP_URL ?? 'amqp://guest:guest@127.0.0.1:5672';
 
 // Replace with a table written in the same transaction as your own change (see docs/events.md).

@@ -255,8 +255,9 @@ export class Environment {
     'Business systems that receive payment events: a JSON array of ' +
       '{"name": "erp", "bindings": ["payment.#"], "keyId": "erp-1", "secret": "<at least 32 characters>"}. ' +
       'name: lowercase letters, digits, -; its durable quorum queue is partner.<name>. bindings: routing-key ' +
-      'patterns. keyId + secret: the HMAC key the partner verifies x-pc-signature with (unique key ids; rotate ' +
-      'by adding a second partner key id on the partner side first). Optional applications: ["app_…"] ' +
+      'patterns. keyId + secret: the HMAC key the partner verifies x-pc-signature with (unique key ids). To ' +
+      'rotate it, keys: [{"keyId", "secret"}, {"keyId", "secret"}] instead: the first signs, the second is the ' +
+      'next (or the retiring) key (docs/events.md, key rotation). Optional applications: ["app_…"] ' +
       "restricts the partner to those applications' payments (a shop's own backend); without it the partner " +
       "receives every application's events; our Orders module's entry (ORDERS_PARTNER) may not have one " +
       '(docs/events.md). A secret has at least 32 characters ' +

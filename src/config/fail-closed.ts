@@ -24,6 +24,8 @@ export function failClosedProblems(
   parsed.partners?.forEach((partner, i) => {
     const problem = secretProblem(partner.secret);
     if (problem) problems.push(`PARTNERS[${i}].secret (partner ${partner.name}) ${problem}`);
+    const second = partner.secondKey && secretProblem(partner.secondKey.secret);
+    if (second) problems.push(`PARTNERS[${i}].keys[1].secret (partner ${partner.name}) ${second}`);
   });
   parsed.adminTokens?.forEach((token, i) => {
     const problem = secretProblem(token.token);

@@ -13,11 +13,24 @@ export function parseDurationList(list: string): number[] {
   });
 }
 
+/** An HMAC key a partner verifies `x-pc-signature` with. */
+export interface PartnerKey {
+  keyId: string;
+  secret: string;
+}
+
 export interface PartnerConfig {
   name: string;
   bindings: string[];
+  /** The current key (`keyId`, `secret`): every event to this partner is signed with it, and only with it. */
   keyId: string;
   secret: string;
+  /**
+   * The partner's second key during a rotation (PARTNERS `keys[1]`): the next one before the swap, the one being
+   * retired after it. Never signs; our own Orders consumer accepts it, so events signed before the swap and
+   * still queued are not refused (docs/events.md, key rotation).
+   */
+  secondKey?: PartnerKey;
   /**
    * The applications whose payments' events the partner receives (a shop's own backend: its own payments
    * only). Absent: every application's, and payments that belong to none.
@@ -32,6 +45,7 @@ export interface AdminTokenConfig {
 }
 
 const NAME = /^[a-z0-9][a-z0-9-]{0,39}$/;
+const KEY_ID = /^[A-Za-z0-9_.-]{1,64}$/;
 const BINDING = /^(payment)(\.([a-z_]+|\*|#))*$|^#$/;
 
 function parseJsonArray(json: string): Record<string, unknown>[] {
@@ -73,15 +87,13 @@ function partnerApplications(value: unknown, field: string): string[] | undefine
  */
 export function parsePartners(json: string, ordersPartner?: string): PartnerConfig[] {
   const partners = parseJsonArray(json).map((p, i): PartnerConfig => {
-    const { name, bindings, keyId, secret, applications } = p;
+    const { name, bindings, applications } = p;
     if (typeof name !== 'string' || !NAME.test(name))
       throw new Error(`[${i}].name must be lowercase letters, digits, -`);
     if (!isStringArray(bindings) || bindings.length === 0 || !bindings.every((b) => BINDING.test(b))) {
       throw new Error(`[${i}].bindings must be routing-key patterns such as payment.# or payment.succeeded`);
     }
-    if (typeof keyId !== 'string' || !/^[A-Za-z0-9_.-]{1,64}$/.test(keyId)) throw new Error(`[${i}].keyId is invalid`);
-    // How long and how random: checked with the other secrets (secret-rules.ts), naming the partner.
-    if (typeof secret !== 'string') throw new Error(`[${i}].secret must be a string`);
+    const [current, second] = partnerKeys(p, i);
     const field = `[${i}].applications (partner ${name})`;
     const only = partnerApplications(applications, field);
     if (only && name === ordersPartner) {
@@ -89,14 +101,48 @@ export function parsePartners(json: string, ordersPartner?: string): PartnerConf
         `${field}: the Orders module (ORDERS_PARTNER) takes every application's orders and must receive every application's events`,
       );
     }
-    return only ? { name, bindings, keyId, secret, applications: only } : { name, bindings, keyId, secret };
+    return {
+      name,
+      bindings,
+      ...current,
+      ...(second ? { secondKey: second } : {}),
+      ...(only ? { applications: only } : {}),
+    };
   });
   const names = new Set(partners.map((p) => p.name));
-  const keyIds = new Set(partners.map((p) => p.keyId));
-  if (names.size !== partners.length || keyIds.size !== partners.length) {
+  const keyIds = partners.flatMap(partnerKeyIds);
+  if (names.size !== partners.length || new Set(keyIds).size !== keyIds.length) {
     throw new Error('partner names and key ids must be unique');
   }
   return partners;
+}
+
+/** Every key id of a partner: the current one, then the second during a rotation. */
+export function partnerKeyIds(partner: PartnerConfig): string[] {
+  return partner.secondKey ? [partner.keyId, partner.secondKey.keyId] : [partner.keyId];
+}
+
+/**
+ * A partner entry's keys, current first: `keyId` + `secret` (one key, the form from before rotation), or
+ * `keys: [current, second]` during a rotation (one or two `{ keyId, secret }`), never both forms at once.
+ * How long and how random each secret is gets checked with the other secrets (secret-rules.ts).
+ */
+function partnerKeys(p: Record<string, unknown>, i: number): [PartnerKey, PartnerKey?] {
+  const key = (keyId: unknown, secret: unknown, field: string): PartnerKey => {
+    if (typeof keyId !== 'string' || !KEY_ID.test(keyId)) throw new Error(`[${i}].${field}keyId is invalid`);
+    if (typeof secret !== 'string') throw new Error(`[${i}].${field}secret must be a string`);
+    return { keyId, secret };
+  };
+  if (p.keys === undefined) return [key(p.keyId, p.secret, '')];
+  if (p.keyId !== undefined || p.secret !== undefined) {
+    throw new Error(`[${i}] has keys and keyId/secret: give either keyId + secret or keys, not both`);
+  }
+  const keys = p.keys;
+  if (!Array.isArray(keys) || keys.length < 1 || keys.length > 2 || !keys.every((k) => typeof k === 'object' && k)) {
+    throw new Error(`[${i}].keys must be one or two { keyId, secret }: the current key first, then the next`);
+  }
+  const [first, second] = (keys as Record<string, unknown>[]).map((k, j) => key(k.keyId, k.secret, `keys[${j}].`));
+  return second ? [first, second] : [first];
 }
 
 export const ADMIN_SCOPES = [

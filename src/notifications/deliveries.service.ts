@@ -89,11 +89,11 @@ export class DeliveriesService {
     const delivery = await this.outbox.findDelivery(id);
     if (!delivery) throw new DeliveryNotFound(id);
     if (delivery.status !== 'FAILED') throw new DeliveryNotRetryable(id, delivery.status);
-    // The claim (FAILED → PENDING) and its audit row commit together; the publish runs after, outside.
+    // The claim (FAILED → PENDING) and its audit row commit together; the publish runs after, outside. A retry
+    // that finds it taken by another just now is recorded too, with 0.
     const claimed = await this.claim([delivery], (manager, ids) =>
       audit('delivery.retry', { id }, ids.length, manager),
     );
-    if (claimed.length === 0) await audit('delivery.retry', { id }, 0); // another retry took it just now
     for (const one of claimed) await this.send(one);
     const after = await this.outbox.findDelivery(id);
     if (!after) throw new DeliveryNotFound(id);
@@ -110,7 +110,9 @@ export class DeliveriesService {
       await audit('delivery.retry_bulk.dry_run', filter, failed.length);
       return { matched: failed.length, retried: 0, dryRun };
     }
-    // Every claim and the one audit row (with the ids it claimed) commit together; the publishes follow.
+    // Every claim and the one audit row (the filter, the ids it claimed, how many, who) commit together, also
+    // when it claims none (nothing matched, or a concurrent retry took them): every bulk retry leaves its row.
+    // The publishes follow.
     const claimed = await this.claim(failed, (manager, ids) =>
       audit('delivery.retry_bulk', { ...filter, ids }, ids.length, manager),
     );
@@ -121,28 +123,24 @@ export class DeliveriesService {
 
   /**
    * FAILED → PENDING for those of `deliveries` still FAILED (read under their row locks, so a concurrent retry
-   * claims each at most once), with `record` in the same transaction. Returns the ones claimed.
+   * claims each at most once), with `record` of the ids claimed (perhaps none) in the same transaction. Returns
+   * the ones claimed.
    */
   private async claim(
     deliveries: EventDelivery[],
     record: (manager: EntityManager, ids: string[]) => Promise<void>,
   ): Promise<EventDelivery[]> {
-    if (deliveries.length === 0) return [];
     return inTransaction(this.dataSource, async (manager) => {
-      const still = await this.outbox.lockFailedDeliveries(
-        manager,
-        deliveries.map((d) => d.id),
-      );
-      if (still.length === 0) return [];
-      await this.outbox.reopenDeliveries(
-        manager,
-        still.map((d) => d.id),
-        this.clock.now(),
-      );
-      await record(
-        manager,
-        still.map((d) => d.id),
-      );
+      const still =
+        deliveries.length === 0
+          ? []
+          : await this.outbox.lockFailedDeliveries(
+              manager,
+              deliveries.map((d) => d.id),
+            );
+      const ids = still.map((d) => d.id);
+      if (ids.length > 0) await this.outbox.reopenDeliveries(manager, ids, this.clock.now());
+      await record(manager, ids);
       return still;
     });
   }

@@ -2,6 +2,7 @@ import { Inject, Injectable, Logger, type OnApplicationBootstrap, type OnApplica
 import { InjectDataSource } from '@nestjs/typeorm';
 import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
+import type { ChannelWrapper } from 'amqp-connection-manager';
 import type { DataSource, EntityManager } from 'typeorm';
 import { Clock } from '../common/clock';
 import { withLogContext } from '../common/logging/log-context';
@@ -293,7 +294,7 @@ export class OutboxRelay implements OnApplicationBootstrap, OnApplicationShutdow
     const now = this.clock.now();
     const timestamp = Math.floor(now.getTime() / 1000);
     this.amqp.forgetReturn(exchange, event.eventId);
-    await this.amqp.publisher().publish(exchange, routingKey, body, {
+    await this.publishConfirmed(exchange, routingKey, body, {
       messageId: event.eventId,
       type: event.type,
       contentType: 'application/json',
@@ -306,6 +307,29 @@ export class OutboxRelay implements OnApplicationBootstrap, OnApplicationShutdow
     });
     if (this.amqp.takeReturn(exchange, event.eventId)) {
       throw new Error(`unroutable: no queue bound for ${routingKey} on ${exchange || 'the default exchange'}`);
+    }
+  }
+
+  /**
+   * A broker under a memory or disk alarm blocks publishing connections: it stops reading them, and the confirm
+   * never comes. The channel gives up after RELAY_PUBLISH_TIMEOUT_MS with a bare "timeout"; say what it means in
+   * the event's last error, for operators. The message may still reach the queue once the broker reads again,
+   * and the retry sends it once more: consumers deduplicate by event id.
+   */
+  private async publishConfirmed(
+    exchange: string,
+    routingKey: string,
+    body: Buffer,
+    options: Parameters<ChannelWrapper['publish']>[3],
+  ): Promise<void> {
+    try {
+      await this.amqp.publisher().publish(exchange, routingKey, body, options);
+    } catch (error) {
+      if ((error as Error).message !== 'timeout') throw error;
+      throw new Error(
+        `no confirm from the broker within ${this.config.relay.publishTimeoutMs} ms (connection blocked or down)`,
+        { cause: error },
+      );
     }
   }
 

@@ -155,10 +155,14 @@ function hmac(secret: string, timestamp: number, body: Buffer): string {
 /** Signatures older than this are refused; the admin retry re-signs with a fresh timestamp. */
 export const SIGNATURE_TOLERANCE_SECONDS = 24 * 3600;
 
+/**
+ * Whether the header carries a valid, fresh signature under any of `keys`: a partner's current key and, during a
+ * rotation, its second one (an event signed before the swap may still be queued when the new key signs).
+ */
 export function verifySignature(
   header: string | undefined,
   body: Buffer,
-  key: { keyId: string; secret: string },
+  keys: readonly { keyId: string; secret: string }[],
   nowSeconds: number,
   toleranceSeconds = SIGNATURE_TOLERANCE_SECONDS,
 ): boolean {
@@ -169,12 +173,15 @@ export function verifySignature(
     if (at > 0) fields.set(part.slice(0, at).trim(), part.slice(at + 1).trim());
   }
   const timestamp = Number(fields.get('t'));
-  const given = fields.get(key.keyId);
-  if (!Number.isSafeInteger(timestamp) || !given) return false;
+  if (!Number.isSafeInteger(timestamp)) return false;
   if (Math.abs(nowSeconds - timestamp) > toleranceSeconds) return false;
-  const expected = Buffer.from(hmac(key.secret, timestamp, body), 'hex');
-  const actual = Buffer.from(given, 'hex');
-  return actual.length === expected.length && timingSafeEqual(actual, expected);
+  return keys.some((key) => {
+    const given = fields.get(key.keyId);
+    if (!given) return false;
+    const expected = Buffer.from(hmac(key.secret, timestamp, body), 'hex');
+    const actual = Buffer.from(given, 'hex');
+    return actual.length === expected.length && timingSafeEqual(actual, expected);
+  });
 }
 
 /** AMQP topic matching (`*` one word, `#` zero or more): which partners a routing key reaches. */

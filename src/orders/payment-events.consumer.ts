@@ -90,7 +90,9 @@ export class PaymentEventsConsumer implements BeforeApplicationShutdown {
     const signature = headers[SIGNATURE_HEADER];
     const header = typeof signature === 'string' ? signature : undefined;
     const now = Math.floor(this.clock.now().getTime() / 1000);
-    if (!partner || !verifySignature(header, message.content, partner, now)) {
+    // Both keys of the entry during a rotation: events signed with the old one may still be queued after the swap.
+    const keys = partner ? [partner, ...(partner.secondKey ? [partner.secondKey] : [])] : [];
+    if (!verifySignature(header, message.content, keys, now)) {
       this.logger.warn(`rejected message ${String(message.properties.messageId)}: bad or missing signature`);
       return undefined;
     }
