@@ -8,6 +8,7 @@ import { OrderIdempotencyKey1764500000000 } from './1764500000000-order-idempote
 import { Applications1764600000000 } from './1764600000000-applications';
 import { NotificationIntake1764610000000 } from './1764610000000-notification-intake';
 import { ChannelAccounts1764700000000 } from './1764700000000-channel-accounts';
+import { RefundReview1764800000000 } from './1764800000000-refund-review';
 
 /** Every migration, in order. Listed explicitly so the app, the CLI and the tests load the same set. */
 export const migrations = [
@@ -21,4 +22,5 @@ export const migrations = [
   Applications1764600000000,
   NotificationIntake1764610000000,
   ChannelAccounts1764700000000,
+  RefundReview1764800000000,
 ];

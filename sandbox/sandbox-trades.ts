@@ -67,6 +67,18 @@ export interface SandboxFaults {
   statementAmountFen?: number;
   /** Alipay answers 40004 ACQ.SYSTEM_ERROR: a business-failure code that still means "retry". */
   systemError?: boolean;
+  /**
+   * Refund requests are refused with this vendor code and take no money, e.g. the merchant's balance is short:
+   * WeChat answers it as `code` (NOT_ENOUGH 403, FREQUENCY_LIMITED 429, SYSTEM_ERROR 500, another 400), Alipay as
+   * 40004 with it as sub_code (ACQ.SELLER_BALANCE_NOT_ENOUGH, ACQ.SYSTEM_ERROR), UnionPay as the respCode
+   * (03, 04, 05: in process).
+   */
+  refundRefusal?: string;
+  /**
+   * The merchant's balance is short: refunds are refused with the vendor's balance code (WeChat NOT_ENOUGH,
+   * Alipay ACQ.SELLER_BALANCE_NOT_ENOUGH) until it is lifted. UnionPay refunds are not affected.
+   */
+  balanceShort?: boolean;
 }
 
 /**

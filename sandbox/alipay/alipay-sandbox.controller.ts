@@ -70,6 +70,8 @@ export class AlipaySandboxController {
     if (faults.apiError) return reply(fail('20000', 'isp.unknown-error', 'system busy'));
     // Alipay also reports its own trouble as a business failure: 40004 ACQ.SYSTEM_ERROR ("query or retry").
     if (faults.systemError) return reply(fail('40004', 'ACQ.SYSTEM_ERROR', 'system error'));
+    const refusal = faults.refundRefusal ?? (faults.balanceShort ? 'ACQ.SELLER_BALANCE_NOT_ENOUGH' : undefined);
+    if (refusal && method === 'alipay.trade.refund') return reply(fail('40004', refusal, `refund refused: ${refusal}`));
     const owner = tradeOwner.alipay(actor.sellerId);
     switch (method) {
       case 'alipay.trade.precreate':

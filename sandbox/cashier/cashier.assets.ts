@@ -155,7 +155,7 @@ export const CASHIER_JS = `'use strict';
       if (row.dataset.kind === 'flag') {
         if (input.checked) faults[row.dataset.fault] = true;
       } else if (input.value !== '') {
-        faults[row.dataset.fault] = Number(input.value);
+        faults[row.dataset.fault] = row.dataset.kind === 'code' ? input.value : Number(input.value);
       }
     }
     return faults;

@@ -28,7 +28,7 @@ export interface CashierView {
   qrSvg?: string;
 }
 
-type FaultKind = 'flag' | 'count' | 'ms' | 'fen';
+type FaultKind = 'flag' | 'count' | 'ms' | 'fen' | 'code';
 
 interface FaultSwitch {
   kind: FaultKind;
@@ -78,6 +78,17 @@ export const FAULT_SWITCHES: { [K in keyof Required<SandboxFaults>]: FaultSwitch
     label: 'Legacy platform certificate',
     hint: 'sign notifications with an old platform certificate instead of the public key id',
     channels: ['wechat'],
+  },
+  refundRefusal: {
+    kind: 'code',
+    label: 'Refuse refunds',
+    hint: 'refunds are refused with this vendor code (NOT_ENOUGH, ACQ.SELLER_BALANCE_NOT_ENOUGH, 05…)',
+  },
+  balanceShort: {
+    kind: 'flag',
+    label: 'Balance short',
+    hint: 'refunds are refused for want of balance (WeChat NOT_ENOUGH, Alipay ACQ.SELLER_BALANCE_NOT_ENOUGH)',
+    channels: ['wechat', 'alipay'],
   },
   statementOmit: { kind: 'flag', label: 'Leave out of statement', hint: 'the day’s bill does not list this trade' },
   statementAmountFen: { kind: 'fen', label: 'Statement amount', hint: 'the day’s bill shows this amount (fen)' },
@@ -179,10 +190,14 @@ function faultPanel(channel: Channel, tradeFaults: SandboxFaults): string {
       const input =
         s.kind === 'flag'
           ? `<input type="checkbox" id="${id}" name="${escapeHtml(key)}"${value === true ? ' checked' : ''}>`
-          : `<input type="number" id="${id}" name="${escapeHtml(key)}" min="1" step="1" inputmode="numeric"` +
-            ` placeholder="${escapeHtml(s.kind === 'count' ? 'n' : s.kind)}"` +
-            (typeof value === 'number' ? ` value="${escapeHtml(String(value))}"` : '') +
-            '>';
+          : s.kind === 'code'
+            ? `<input type="text" id="${id}" name="${escapeHtml(key)}" maxlength="40" placeholder="code"` +
+              (typeof value === 'string' ? ` value="${escapeHtml(value)}"` : '') +
+              '>'
+            : `<input type="number" id="${id}" name="${escapeHtml(key)}" min="1" step="1" inputmode="numeric"` +
+              ` placeholder="${escapeHtml(s.kind === 'count' ? 'n' : s.kind)}"` +
+              (typeof value === 'number' ? ` value="${escapeHtml(String(value))}"` : '') +
+              '>';
       return (
         `<div class="fault" data-fault="${escapeHtml(key)}" data-kind="${escapeHtml(s.kind)}"` +
         ` data-label="${escapeHtml(s.label)}">` +

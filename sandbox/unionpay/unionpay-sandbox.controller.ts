@@ -149,6 +149,8 @@ export class UnionpaySandboxController {
     }
     if (!trade || trade.state !== 'SUCCESS')
       return this.reply(res, { ...base, respCode: '35', respMsg: 'original transaction not found or not paid' });
+    if (faults.refundRefusal)
+      return this.reply(res, { ...base, respCode: faults.refundRefusal, respMsg: 'in process' });
     if (this.trades.findRefund(owner, fields.orderId))
       return this.reply(res, { ...base, respCode: '12', respMsg: 'duplicate transaction' });
     const amount = Number(fields.txnAmt);

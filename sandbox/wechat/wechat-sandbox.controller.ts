@@ -95,6 +95,12 @@ export class WechatSandboxController {
     if (!merchant) return;
     const body = JSON.parse(req.rawBody?.toString('utf8') ?? '{}') as RefundBody;
     if (await this.vendor.injectedApiFault(res, merchant, body.out_trade_no)) return;
+    const faults = this.trades.faultsFor(body.out_trade_no);
+    const refusal = faults.refundRefusal ?? (faults.balanceShort ? 'NOT_ENOUGH' : undefined);
+    if (refusal) {
+      const status = { NOT_ENOUGH: 403, FREQUENCY_LIMITED: 429, SYSTEM_ERROR: 500 }[refusal] ?? 400;
+      return this.vendor.reply(res, merchant, status, { code: refusal, message: `refund refused: ${refusal}` });
+    }
     const owner = this.ownerOf(res, merchant, body.sub_mchid);
     if (owner === undefined) return;
     return this.vendor.refund(res, merchant, this.trades.find(owner, body.out_trade_no), body);

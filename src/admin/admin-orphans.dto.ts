@@ -1,9 +1,10 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
-import { Transform, Type } from 'class-transformer';
-import { IsBoolean, IsIn, IsInt, IsOptional, Max, Min } from 'class-validator';
+import { Transform } from 'class-transformer';
+import { IsBoolean, IsIn, IsOptional } from 'class-validator';
 import { EXAMPLE } from '../common/openapi/examples';
 import { CHANNELS, type Channel, type GatewayResult } from '../gateways/gateway.types';
 import type { OrphanView } from '../payment-center/intake/orphan-notifications.repository';
+import { ListLimit } from '../common/validation/list-limit';
 
 const RESULTS = Object.keys({
   paid: true,
@@ -28,12 +29,7 @@ export class OrphanFilterDto {
   @IsBoolean()
   linked?: boolean;
 
-  @ApiPropertyOptional({ type: 'integer', minimum: 1, maximum: 200, default: 50 })
-  @IsOptional()
-  @Type(() => Number)
-  @IsInt()
-  @Min(1)
-  @Max(200)
+  @ListLimit()
   limit?: number;
 }
 

@@ -1,12 +1,13 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
-import { Transform, Type } from 'class-transformer';
-import { IsIn, IsInt, IsOptional, Max, Min } from 'class-validator';
+import { Transform } from 'class-transformer';
+import { IsIn, IsOptional } from 'class-validator';
 import { EXAMPLE } from '../common/openapi/examples';
 import { IsText } from '../common/validation/text-field';
 import { CHANNELS, type Channel } from '../gateways/gateway.types';
 import { PaymentDetailResponse } from '../payment-center/payment.response';
 import { PAYMENT_STATUSES, type PaymentStatus } from '../payment-center/payment-state-machine';
 import { RESOLUTIONS, type Resolution, type ResolutionResult } from '../payment-center/review/payment-review.service';
+import { ListLimit } from '../common/validation/list-limit';
 
 const trim = ({ value }: { value: unknown }): unknown => (typeof value === 'string' ? value.trim() : value);
 
@@ -21,12 +22,7 @@ export class PaymentFilterDto {
   @IsIn(CHANNELS)
   channel?: Channel;
 
-  @ApiPropertyOptional({ type: 'integer', minimum: 1, maximum: 200, default: 50 })
-  @IsOptional()
-  @Type(() => Number)
-  @IsInt()
-  @Min(1)
-  @Max(200)
+  @ListLimit()
   limit?: number;
 }
 

@@ -10,6 +10,8 @@ import { AdminApplicationsService } from './admin-applications.service';
 import { DeliveriesController } from './admin-deliveries.controller';
 import { AdminOrphansController } from './admin-orphans.controller';
 import { AdminPaymentsController } from './admin-payments.controller';
+import { AdminRefundsController } from './admin-refunds.controller';
+import { AdminRefundsService } from './admin-refunds.service';
 import { AdminPaymentsService } from './admin-payments.service';
 import { AdminSessionController } from './admin-session.controller';
 import { AdminAuthModule } from './auth/admin-auth.module';
@@ -26,6 +28,7 @@ import { AdminConsoleController } from './console/admin-console.controller';
   imports: [AdminAuthModule, PaymentCenterModule, NotificationsModule, ApplicationsModule, GatewaysModule],
   controllers: [
     AdminPaymentsController,
+    AdminRefundsController,
     AdminApplicationsController,
     AdminAccountsController,
     AdminOrphansController,
@@ -33,6 +36,6 @@ import { AdminConsoleController } from './console/admin-console.controller';
     AdminSessionController,
     AdminConsoleController,
   ],
-  providers: [AdminPaymentsService, AdminApplicationsService, AdminAccountsService],
+  providers: [AdminPaymentsService, AdminRefundsService, AdminApplicationsService, AdminAccountsService],
 })
 export class AdminModule {}

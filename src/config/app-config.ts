@@ -48,6 +48,8 @@ export class AppConfig {
     closeAttempts: number;
     /** How often a payment in review for want of an answer is still asked about. */
     reviewRequeryMs: number;
+    /** A refund without a definite gateway answer this long after it was made goes to review. */
+    refundReviewAfterMs: number;
     jobsEnabled: boolean;
     queuePrefix: string;
     reconcilerEnabled: boolean;
@@ -152,6 +154,7 @@ export class AppConfig {
       longTailMs: parseDurationList(env('PAYMENT_QUERY_LONG_TAIL')),
       closeAttempts: env('PAYMENT_CLOSE_ATTEMPTS'),
       reviewRequeryMs: parseDurationList(env('PAYMENT_REVIEW_REQUERY'))[0] ?? 3_600_000,
+      refundReviewAfterMs: parseDurationList(env('REFUND_REVIEW_AFTER'))[0] ?? 86_400_000,
       jobsEnabled: env('RECOVERY_JOBS_ENABLED'),
       queuePrefix: env('RECOVERY_QUEUE_PREFIX'),
       reconcilerEnabled: env('RECONCILER_ENABLED'),

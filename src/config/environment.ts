@@ -188,6 +188,15 @@ export class Environment {
   @Durations('must be a duration like 1h')
   PAYMENT_REVIEW_REQUERY = '1h';
 
+  @Setting(
+    'recovery',
+    'A refund still without a definite gateway answer (no answer, in process, or a refusal the vendor means as ' +
+      '"not now", such as WeChat NOT_ENOUGH) this long after it was made goes to NEEDS_REVIEW for an operator, ' +
+      'with a payment.refund_needs_review event.',
+  )
+  @Durations('must be a duration like 24h')
+  REFUND_REVIEW_AFTER = '24h';
+
   @Setting('recovery', 'Schedule the queries as Bull delayed jobs in Redis and run them in this process (true/false).')
   @Bool()
   RECOVERY_JOBS_ENABLED = true;

@@ -77,6 +77,13 @@ export class MetricsService {
     registers: [this.registry],
   });
 
+  private readonly refundReviews = new Counter({
+    name: 'payment_center_refund_reviews_total',
+    help: 'Refunds sent to NEEDS_REVIEW for an operator, by channel and why: no_answer (no definite answer within REFUND_REVIEW_AFTER), refused (an automatic refund the vendor refused), mismatch (the vendor reports another amount or trade). Alert on any increase.',
+    labelNames: ['channel', 'reason'] as const,
+    registers: [this.registry],
+  });
+
   private readonly publishLag = new Histogram({
     name: 'payment_center_outbox_publish_lag_seconds',
     help: 'Time from an outbox event being written to the relay marking it published.',
@@ -172,6 +179,10 @@ export class MetricsService {
 
   refundMismatch(channel: string, field: 'amount' | 'trade'): void {
     this.refundMismatches.inc({ channel, field });
+  }
+
+  refundToReview(channel: string, reason: 'no_answer' | 'refused' | 'mismatch'): void {
+    this.refundReviews.inc({ channel, reason });
   }
 
   outboxPublished(lagSeconds: number): void {

@@ -44,8 +44,7 @@ export class OutboxWriter {
 
   /**
    * Writes `type` for the payment as it now is (the caller holds its row lock and has bumped its version),
-   * with the refund it is about, if any. A refund in review is unsettled to partners: nothing announces it
-   * until an operator has decided.
+   * with the refund it is about, if any.
    */
   async append(
     manager: EntityManager,

@@ -25,6 +25,7 @@ export const PAYMENT_EVENT_TYPES = [
   'payment.refund_started',
   'payment.refunded',
   'payment.refund_failed',
+  'payment.refund_needs_review',
 ] as const;
 export type PaymentEventType = (typeof PAYMENT_EVENT_TYPES)[number];
 
@@ -49,13 +50,13 @@ export interface PaymentEventBody {
     /** The application the payment belongs to (its order's); null for payments made before applications existed. */
     applicationId: string | null;
   };
-  /** Set on payment.refund_started, payment.refunded and payment.refund_failed: the refund that changed. */
+  /** Set on the payment.refund_* events: the refund that changed. */
   refund?: {
     refundNo: string;
     kind: 'REQUESTED' | 'LATE_PAYMENT' | 'DUPLICATE_PAYMENT';
     amountFen: Fen;
     reason: string;
-    status: 'REFUNDING' | 'REFUNDED' | 'REFUND_FAILED';
+    status: 'REFUNDING' | 'REFUNDED' | 'REFUND_FAILED' | 'NEEDS_REVIEW';
     gatewayRefundNo: string | null;
     refundedAt: string | null;
     /** Everything refunded on this payment so far (REFUNDED refunds), this one included once it succeeded. */
@@ -76,9 +77,12 @@ export interface RefundFacts extends Omit<NonNullable<PaymentEventBody['refund']
   refundedAt: Date | null;
 }
 
-const ANNOUNCED_REFUND_STATUSES: readonly string[] = ['REFUNDING', 'REFUNDED', 'REFUND_FAILED'];
+const ANNOUNCED_REFUND_STATUSES: readonly string[] = ['REFUNDING', 'REFUNDED', 'REFUND_FAILED', 'NEEDS_REVIEW'];
 
-/** A refund partners hear about; one in review is unsettled to them until an operator has decided. */
+/**
+ * A refund partners hear about. One in review is announced once (payment.refund_needs_review: still unsettled,
+ * an operator decides), then again when it settles.
+ */
 export function isAnnouncedRefundStatus(status: string): boolean {
   return ANNOUNCED_REFUND_STATUSES.includes(status);
 }

@@ -100,6 +100,7 @@ export class OrderPaymentEvents {
         case 'payment.refund_started': // money going back (a merchant's refund, a late or second payment)
         case 'payment.refunded':
         case 'payment.refund_failed':
+        case 'payment.refund_needs_review':
           orderEvent = undefined; // the buyer may pay again; refunds and reviews do not change checkout
           break;
       }

@@ -23,6 +23,7 @@ import { QueryJobsProcessor } from './recovery/query-jobs.processor';
 import { PAYMENT_QUERIES_QUEUE, QueryScheduler } from './recovery/query-scheduler';
 import { Reconciler } from './recovery/reconciler';
 import { PaymentReview } from './review/payment-review.service';
+import { RefundReview } from './review/refund-review.service';
 import { Refund } from './refunds/refund.entity';
 import { RefundRecovery } from './refunds/refund-recovery.handler';
 import { RefundStateService } from './refunds/refund-state.service';
@@ -67,7 +68,15 @@ import { RefundsService } from './refunds/refunds.service';
     RefundRecovery,
     RefundsService,
     PaymentReview,
+    RefundReview,
   ],
-  exports: [PaymentCenter, PaymentStateService, RefundStateService, PaymentReview, OrphanNotificationsRepository],
+  exports: [
+    PaymentCenter,
+    PaymentStateService,
+    RefundStateService,
+    PaymentReview,
+    RefundReview,
+    OrphanNotificationsRepository,
+  ],
 })
 export class PaymentCenterModule {}

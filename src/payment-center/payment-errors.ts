@@ -81,6 +81,15 @@ export class RefundNotFound extends DomainError {
   }
 }
 
+export class RefundNotInReview extends DomainError {
+  readonly code = 'REFUND_NOT_IN_REVIEW';
+  constructor(refundNo: string, status: string) {
+    super(`Refund ${refundNo} is ${status}; only a NEEDS_REVIEW refund can be resolved.`, {
+      details: { refundNo, status },
+    });
+  }
+}
+
 export class PaymentNotRefundable extends DomainError {
   readonly code = 'PAYMENT_NOT_REFUNDABLE';
   constructor(paymentNo: string, status: string) {

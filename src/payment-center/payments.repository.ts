@@ -350,4 +350,9 @@ export class PaymentsRepository {
   attemptsOf(paymentNo: string): Promise<PaymentAttempt[]> {
     return this.dataSource.getRepository(PaymentAttempt).find({ where: { paymentNo }, order: { id: 'ASC' } });
   }
+
+  /** The gateway calls made about one refund, oldest first. */
+  attemptsOfRefund(refundNo: string): Promise<PaymentAttempt[]> {
+    return this.dataSource.getRepository(PaymentAttempt).find({ where: { refundNo }, order: { id: 'ASC' } });
+  }
 }

@@ -46,6 +46,7 @@ export function statusFor(code: DomainErrorCode): number {
     case 'GATEWAY_TRADE_NO_CONFLICT':
     case 'PAYMENT_NOT_REFUNDABLE':
     case 'PAYMENT_NOT_IN_REVIEW':
+    case 'REFUND_NOT_IN_REVIEW':
       return HttpStatus.CONFLICT;
     case 'IDEMPOTENCY_KEY_REUSED':
     case 'REFUND_EXCEEDS_PAID':

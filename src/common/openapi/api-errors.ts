@@ -178,6 +178,11 @@ const ANSWERED: Record<ApiErrorCode, ErrorExample> = {
     when: 'no reconciliation run has this id.',
     message: 'Reconciliation run 17 does not exist.',
   },
+  REFUND_NOT_IN_REVIEW: {
+    when: 'only a `NEEDS_REVIEW` refund can be resolved.',
+    message: `Refund ${EXAMPLE.refundNo} is REFUNDED; only a NEEDS_REVIEW refund can be resolved.`,
+    details: { refundNo: EXAMPLE.refundNo, status: 'REFUNDED' },
+  },
   PAYMENT_NOT_IN_REVIEW: {
     when: 'only a `NEEDS_REVIEW` payment can be resolved.',
     message: `Payment ${EXAMPLE.paymentNo} is PAID; only a NEEDS_REVIEW payment can be resolved.`,

@@ -100,6 +100,14 @@ type WechatBody = WechatTransaction & {
 type VendorResponse = { status: number; body: string; json: WechatBody | undefined };
 
 /**
+ * Refund refusals WeChat Pay means as "not now", to be sent again under the same out_refund_no ("一笔退款失败后
+ * 重新提交，请不要更换退款单号"): the merchant's balance is short (NOT_ENOUGH, 403, until it is topped up), its
+ * own trouble (SYSTEM_ERROR, 500) and its rate limit (FREQUENCY_LIMITED, 429). Any other 4xx is a definite
+ * refusal. docs/gateways.md has the sources.
+ */
+const RETRYABLE_REFUND_REFUSALS: ReadonlySet<string> = new Set(['NOT_ENOUGH', 'SYSTEM_ERROR', 'FREQUENCY_LIMITED']);
+
+/**
  * WeChat Pay API v3: native (QR) payments, query by out_trade_no, close, and verified notifications.
  * Every request is signed with the merchant key; every response and notification is verified with the
  * platform key named by Wechatpay-Serial before it is believed. A timeout, a 5xx or an unverifiable
@@ -213,6 +221,10 @@ export class WechatPayGateway extends PaymentGateway {
     });
     if ('unknown' in response) return { kind: 'unknown', reason: response.unknown };
     if (response.status === 200 && response.json) return this.refundResultOf(response.json);
+    const code = response.json?.code ?? '';
+    if (RETRYABLE_REFUND_REFUSALS.has(code)) {
+      return { kind: 'unknown', reason: `refused for now: ${code} ${response.json?.message ?? ''}`.trim() };
+    }
     if (response.status >= 400 && response.status < 500 && response.status !== 429) {
       return {
         kind: 'rejected',

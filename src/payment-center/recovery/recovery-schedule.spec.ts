@@ -6,6 +6,7 @@ import {
   nextQueryAt,
   queryDelayMs,
   refundQueryAt,
+  refundReviewDue,
   reviewRequeryAt,
 } from './recovery-schedule';
 
@@ -14,6 +15,7 @@ const schedule = {
   longTailMs: [60_000, 120_000, 300_000],
   closeAttempts: 3,
   reviewRequeryMs: 3_600_000,
+  refundReviewAfterMs: 86_400_000,
 };
 
 describe('recovery schedule', () => {
@@ -80,5 +82,11 @@ describe('recovery schedule', () => {
     // A call that came back unanswered (requested time cleared): counted from the row's last change.
     expect(supersededCloseAt(now, payment(null, null), 10_000)).toEqual(at('10:00:10'));
     expect(supersededCloseAt(now, payment(null, null, at('09:50:00')), 10_000)).toEqual(now);
+  });
+
+  it('sends a refund without a definite answer to review once REFUND_REVIEW_AFTER has passed since it was made', () => {
+    const made = new Date('2026-11-25T10:00:00Z');
+    expect(refundReviewDue(new Date('2026-11-26T09:59:59Z'), made, schedule)).toBe(false);
+    expect(refundReviewDue(new Date('2026-11-26T10:00:00Z'), made, schedule)).toBe(true);
   });
 });

@@ -15,6 +15,7 @@ export interface RecoverySchedule {
   longTailMs: readonly number[];
   closeAttempts: number;
   reviewRequeryMs: number;
+  refundReviewAfterMs: number;
 }
 
 const later = (now: Date, ms: number): Date => new Date(now.getTime() + ms);
@@ -121,6 +122,14 @@ export function reviewRequeryAt(now: Date, schedule: Pick<RecoverySchedule, 'rev
 
 export function refundQueryAt(now: Date, done: number, schedule: RecoverySchedule): Date {
   return later(now, queryDelayMs(done, schedule));
+}
+
+/**
+ * A refund asked about without a definite answer: once REFUND_REVIEW_AFTER has passed since it was made, it
+ * goes to review instead of being asked again (a refund must end; an operator decides what recovery cannot).
+ */
+export function refundReviewDue(now: Date, createdAt: Date, schedule: Pick<RecoverySchedule, 'refundReviewAfterMs'>) {
+  return now.getTime() - createdAt.getTime() >= schedule.refundReviewAfterMs;
 }
 
 // Claims: how long a worker holds a row it is asking about.

@@ -14,7 +14,7 @@ import { ask } from '../recovery/ask-gateway';
 import { QueryScheduler } from '../recovery/query-scheduler';
 import { RecoveryEngine } from '../recovery/recovery-engine';
 import type { DueClaim, JobClaim, RecoveryHandler } from '../recovery/recovery-handler';
-import { refundQueryAt } from '../recovery/recovery-schedule';
+import { refundQueryAt, refundReviewDue } from '../recovery/recovery-schedule';
 import type { Refund } from './refund.entity';
 import { RefundStateService } from './refund-state.service';
 import { RefundsRepository } from './refunds.repository';
@@ -120,6 +120,11 @@ export class RefundRecovery implements RecoveryHandler<Refund>, OnModuleInit {
       if (!current) throw new Error(`refund ${refund.refundNo} vanished while it was being asked about`);
       // Moved on while we asked (a notification, an operator): its new state decides what is next.
       if (current.status !== 'REFUNDING' || current.queryAttempts !== refund.queryAttempts) return;
+      if (refundReviewDue(now, current.retriedAt ?? current.createdAt, this.config.recovery)) {
+        const reason = `no definite answer from the gateway ${attempt} attempts after the refund was made (last: ${detail})`;
+        await this.state.requireReview(manager, refund.refundNo, reason);
+        return;
+      }
       const at = refundQueryAt(now, attempt, this.config.recovery);
       await this.refunds.rescheduleQuery(manager, refund.id, {
         queryAttempts: attempt,
@@ -133,7 +138,8 @@ export class RefundRecovery implements RecoveryHandler<Refund>, OnModuleInit {
   }
 }
 
-function describeRefund(result: RefundResult): string {
+/** A gateway's refund answer in one line (attempt rows, status reasons, operators' answers). */
+export function describeRefund(result: RefundResult): string {
   switch (result.kind) {
     case 'succeeded':
       return `refunded (gateway refund ${result.gatewayRefundNo})`;

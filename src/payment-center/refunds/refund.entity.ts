@@ -77,6 +77,10 @@ export class Refund {
   @Column({ name: 'refunded_at', type: 'datetime', precision: 3, nullable: true })
   refundedAt: Date | null;
 
+  /** When an operator last sent it again from review: REFUND_REVIEW_AFTER counts from then. */
+  @Column({ name: 'retried_at', type: 'datetime', precision: 3, nullable: true })
+  retriedAt: Date | null;
+
   @Column({ name: 'created_at', type: 'datetime', precision: 3 })
   createdAt: Date;
 

@@ -3,7 +3,7 @@ import { EXAMPLE } from '../../common/openapi/examples';
 import { CHANNELS, type Channel } from '../../gateways/gateway.types';
 import type { RefundKind, RefundStatus, RefundView } from './refund.entity';
 
-const REFUND_STATUSES = Object.keys({
+export const REFUND_STATUSES = Object.keys({
   REFUNDING: true,
   REFUNDED: true,
   REFUND_FAILED: true,
@@ -53,8 +53,10 @@ export class RefundResponse implements RefundView {
     enum: REFUND_STATUSES,
     enumName: 'RefundStatus',
     description:
-      '`REFUNDING` until the vendor answers definitely: `REFUNDED` (money returned) or `REFUND_FAILED`. ' +
-      "`NEEDS_REVIEW`: the vendor's answer did not match the refund's amount or trade; an operator decides.",
+      '`REFUNDING` until the vendor answers definitely: `REFUNDED` (money returned) or `REFUND_FAILED` (a ' +
+      "merchant's refund the vendor refused). `NEEDS_REVIEW`: an operator decides — no definite answer within " +
+      'REFUND_REVIEW_AFTER (24 h), an automatic refund the vendor refused, or a vendor answer that does not match ' +
+      "the refund's amount or trade.",
     example: 'REFUNDED',
   })
   status: RefundStatus;

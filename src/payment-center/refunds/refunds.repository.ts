@@ -19,6 +19,7 @@ const MUTABLE: readonly (keyof Refund)[] = [
   'statusReason',
   'version',
   'refundedAt',
+  'retriedAt',
   'updatedAt',
 ];
 
@@ -90,6 +91,7 @@ export class RefundsRepository {
         statusReason: null,
         version: 1,
         refundedAt: null,
+        retriedAt: null,
         createdAt: refund.now,
         updatedAt: refund.now,
       }),
@@ -117,6 +119,12 @@ export class RefundsRepository {
 
   findByRefundNo(refundNo: string, manager?: EntityManager): Promise<Refund | null> {
     return this.rows.selectOne(manager, 'refund_no = ?', [refundNo]);
+  }
+
+  /** Refunds in a status, the most recently changed first (the review list). */
+  findByStatus(status: Refund['status'], limit: number, channel?: Refund['channel']): Promise<Refund[]> {
+    const [where, params] = channel ? ['status = ? AND channel = ?', [status, channel]] : ['status = ?', [status]];
+    return this.rows.select(undefined, where, params, `ORDER BY updated_at DESC, id DESC LIMIT ${Number(limit)}`);
   }
 
   findByPaymentNo(paymentNo: string): Promise<Refund[]> {
