@@ -485,12 +485,12 @@ const count = (fault: string) => (faultLog[fault] = (faultLog[fault] ?? 0) + 1);
 
 async function faultLoop(done: () => boolean): Promise<void> {
   // Every fault class once early on (so even a short run has them all), then repeatable ones at random.
-  const first = ['kill', 'rabbitmq', 'vendor-5xx', 'redis-flush', 'kill', 'reorder', 'redis-restart'];
+  const first = ['kill', 'rabbitmq', 'vendor-5xx', 'redis-flush', 'kill', 'balance', 'reorder', 'redis-restart'];
   if (!args['no-mariadb']) first.push('mariadb');
   while (!done()) {
     await sleep(1500 + Math.random() * 2000);
     if (done()) break;
-    const action = first.shift() ?? pick(['kill', 'kill', 'vendor-5xx', 'reorder']);
+    const action = first.shift() ?? pick(['kill', 'kill', 'vendor-5xx', 'reorder', 'balance']);
     try {
       switch (action) {
         case 'kill': {
@@ -506,6 +506,13 @@ async function faultLoop(done: () => boolean): Promise<void> {
           count('vendor 5xx / system busy window');
           await sandboxCall('/sandbox/faults', { apiError: true });
           await sleep(1500);
+          await sandboxCall('/sandbox/faults', {});
+          break;
+        case 'balance':
+          // Refunds (the automatic ones for second payments) are refused for want of balance, then go through.
+          count("merchant's balance short for refunds (window)");
+          await sandboxCall('/sandbox/faults', { balanceShort: true });
+          await sleep(8000);
           await sandboxCall('/sandbox/faults', {});
           break;
         case 'reorder':
@@ -711,6 +718,14 @@ async function check(
     notRefunded.length === 0,
     notRefunded.map((r) => r.payment_no).join(' '),
   );
+  // Every refund ends: settled, or in review for an operator; none left asking forever.
+  const [hanging] = await rows<{ n: number }>(db, "SELECT COUNT(*) AS n FROM refunds WHERE status = 'REFUNDING'");
+  add('refunds neither settled nor in review', `${hanging.n}`, Number(hanging.n) === 0);
+  const [shortOfBalance] = await rows<{ n: number }>(
+    db,
+    "SELECT COUNT(*) AS n FROM payment_attempts WHERE action = 'refund' AND detail LIKE '%NOT_ENOUGH%'",
+  );
+  table.push(['refund sends refused for want of balance, then retried', `${shortOfBalance.n}`, '']);
   const vendorRefunded = new Map(
     trades.flatMap((t) => (t.refunds ?? []).map((r) => [t.outTradeNo, r.amountFen] as const)),
   );
