@@ -87,6 +87,7 @@ describe('API keys and ownership (security e2e)', () => {
     if (path === '/api/orders') return { url: app(path), body: orderBody(uniqueId('attacker')) };
     if (path.endsWith('/pay')) return { url: app(path), body: { channel: 'alipay' } };
     if (path.endsWith('/refunds')) return { url: app(path), body: { amountFen: 1, reason: 'attack' } };
+    if (path.endsWith('/sync')) return { url: app(path) };
     throw new Error(`no request for ${op.method} ${op.path}: add one (a new business route must be covered here)`);
   }
 
@@ -121,6 +122,8 @@ describe('API keys and ownership (security e2e)', () => {
       'POST /api/orders',
       'POST /api/orders/{orderNo}/pay',
       'POST /api/payments/{paymentNo}/refunds',
+      'POST /api/payments/{paymentNo}/sync',
+      'POST /api/refunds/{refundNo}/sync',
     ]);
     const doc = (await http('GET', app('/docs-json'))).body;
     for (const op of operations) {

@@ -50,6 +50,8 @@ export class AppConfig {
     reviewRequeryMs: number;
     /** A refund without a definite gateway answer this long after it was made goes to review. */
     refundReviewAfterMs: number;
+    /** A business application's sync asks the vendor at most once per payment or refund in this time. */
+    syncIntervalMs: number;
     jobsEnabled: boolean;
     queuePrefix: string;
     reconcilerEnabled: boolean;
@@ -155,6 +157,7 @@ export class AppConfig {
       closeAttempts: env('PAYMENT_CLOSE_ATTEMPTS'),
       reviewRequeryMs: parseDurationList(env('PAYMENT_REVIEW_REQUERY'))[0] ?? 3_600_000,
       refundReviewAfterMs: parseDurationList(env('REFUND_REVIEW_AFTER'))[0] ?? 86_400_000,
+      syncIntervalMs: parseDurationList(env('PAYMENT_SYNC_INTERVAL'))[0] ?? 10_000,
       jobsEnabled: env('RECOVERY_JOBS_ENABLED'),
       queuePrefix: env('RECOVERY_QUEUE_PREFIX'),
       reconcilerEnabled: env('RECONCILER_ENABLED'),

@@ -197,6 +197,14 @@ export class Environment {
   @Durations('must be a duration like 24h')
   REFUND_REVIEW_AFTER = '24h';
 
+  @Setting(
+    'recovery',
+    'POST /api/payments/:paymentNo/sync (and /api/refunds/:refundNo/sync) asks the vendor at most once per payment ' +
+      'or refund in this time; a sync sooner is 429 SYNC_TOO_SOON with Retry-After.',
+  )
+  @Durations('must be a duration like 10s')
+  PAYMENT_SYNC_INTERVAL = '10s';
+
   @Setting('recovery', 'Schedule the queries as Bull delayed jobs in Redis and run them in this process (true/false).')
   @Bool()
   RECOVERY_JOBS_ENABLED = true;

@@ -18,6 +18,7 @@ import { PaymentsRepository } from './payments.repository';
 import { StartPaymentUseCase } from './start-payment.use-case';
 import { PaymentGauges } from './payment-gauges';
 import { PaymentRecovery } from './recovery/payment-recovery.handler';
+import { FreshAnswer } from './recovery/fresh-answer';
 import { RecoveryEngine } from './recovery/recovery-engine';
 import { QueryJobsProcessor } from './recovery/query-jobs.processor';
 import { PAYMENT_QUERIES_QUEUE, QueryScheduler } from './recovery/query-scheduler';
@@ -59,6 +60,7 @@ import { RefundsService } from './refunds/refunds.service';
     PaymentCenter,
     QueryScheduler,
     RecoveryEngine,
+    FreshAnswer,
     PaymentGauges,
     PaymentRecovery,
     QueryJobsProcessor,

@@ -6,6 +6,7 @@ import type { Payment } from './payment.entity';
 import { toPaymentView, type PaymentView } from './payment.view';
 import { PaymentsRepository } from './payments.repository';
 import { RECOVERABLE } from './recovery/payment-recovery.handler';
+import { FreshAnswer } from './recovery/fresh-answer';
 import { RecoveryEngine } from './recovery/recovery-engine';
 import type { Refund } from './refunds/refund.entity';
 import { RefundsRepository } from './refunds/refunds.repository';
@@ -23,6 +24,7 @@ export class PaymentCenter {
     @Inject(RecoveryEngine) private readonly recovery: RecoveryEngine,
     @Inject(RefundsRepository) private readonly refunds: RefundsRepository,
     @Inject(Clock) private readonly clock: Clock,
+    @Inject(FreshAnswer) private readonly fresh: FreshAnswer,
   ) {}
 
   async startPayment(command: StartPaymentCommand): Promise<PaymentView> {
@@ -41,6 +43,18 @@ export class PaymentCenter {
    */
   async assertOwner(applicationId: string, paymentNo: string): Promise<void> {
     if ((await this.payments.ownerOf(paymentNo)) !== applicationId) throw new PaymentNotFound(paymentNo);
+  }
+
+  /**
+   * `applicationId`'s payment after asking the vendor about it now (FreshAnswer): a query, or the close of a
+   * payment being closed, applied like a notification. A settled payment is returned as it is, unasked.
+   */
+  async syncPaymentOf(applicationId: string, paymentNo: string): Promise<PaymentView> {
+    await this.assertOwner(applicationId, paymentNo);
+    const payment = await this.payments.findByPaymentNo(paymentNo);
+    if (!payment) throw new PaymentNotFound(paymentNo);
+    if (RECOVERABLE.includes(payment.status)) await this.fresh.ask('payment', paymentNo);
+    return this.getPayment(paymentNo);
   }
 
   async getPayment(paymentNo: string): Promise<PaymentView> {

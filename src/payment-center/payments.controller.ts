@@ -1,9 +1,10 @@
-import { Controller, Get, Inject, Param } from '@nestjs/common';
+import { Controller, Get, HttpCode, HttpStatus, Inject, Param, Post } from '@nestjs/common';
 import { ApiOkResponse, ApiOperation, ApiParam, ApiTags } from '@nestjs/swagger';
 import { CallerApp, RequireApiKey } from '../applications/api-key.guard';
 import { TAGS } from '../common/openapi/api-decorators';
 import { ApiErrors } from '../common/openapi/api-errors';
 import { EXAMPLE } from '../common/openapi/examples';
+import { SkipIdempotency } from '../idempotency/idempotency-context';
 import { PaymentCenter } from './payment-center.service';
 import { PaymentDetailResponse } from './payment.response';
 import { RefundsService } from './refunds/refunds.service';
@@ -29,7 +30,31 @@ export class PaymentsController {
   @ApiErrors('PAYMENT_NOT_FOUND')
   @RequireApiKey('payments:read')
   async get(@CallerApp() applicationId: string, @Param('paymentNo') paymentNo: string) {
-    const payment = await this.paymentCenter.getPaymentOf(applicationId, paymentNo);
+    return this.detail(await this.paymentCenter.getPaymentOf(applicationId, paymentNo));
+  }
+
+  @Post(':paymentNo/sync')
+  @HttpCode(HttpStatus.OK)
+  @SkipIdempotency() // each sync asks anew; a replayed answer would be the stale one it is meant to replace
+  @ApiOperation({
+    summary: 'Ask the gateway about a payment now, and read it',
+    description:
+      'A payment still open (`PAYING`, `CLOSING`, `NEEDS_REVIEW`): the gateway is asked now (a query; the close for ' +
+      'a payment being closed) and its answer is applied exactly as a vendor notification would be, through the ' +
+      'same locked state change, so it can never disagree with one; then the payment as `GET` shows it. A settled ' +
+      'payment is returned without asking. At most once per payment per PAYMENT_SYNC_INTERVAL (10 s): sooner is ' +
+      '`429 SYNC_TOO_SOON` with `Retry-After`.',
+  })
+  @ApiParam({ name: 'paymentNo', description: 'The payment number.', example: EXAMPLE.paymentNo })
+  @ApiOkResponse({ type: PaymentDetailResponse, description: 'The payment after the gateway was asked.' })
+  @ApiErrors('PAYMENT_NOT_FOUND', 'SYNC_TOO_SOON')
+  @RequireApiKey('payments:read')
+  async sync(@CallerApp() applicationId: string, @Param('paymentNo') paymentNo: string) {
+    return this.detail(await this.paymentCenter.syncPaymentOf(applicationId, paymentNo));
+  }
+
+  private async detail(payment: Awaited<ReturnType<PaymentCenter['getPayment']>>) {
+    const paymentNo = payment.paymentNo;
     return {
       ...payment,
       history: await this.paymentCenter.historyOf(paymentNo),

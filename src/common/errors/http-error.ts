@@ -51,6 +51,8 @@ export function statusFor(code: DomainErrorCode): number {
     case 'IDEMPOTENCY_KEY_REUSED':
     case 'REFUND_EXCEEDS_PAID':
       return HttpStatus.UNPROCESSABLE_ENTITY;
+    case 'SYNC_TOO_SOON':
+      return HttpStatus.TOO_MANY_REQUESTS;
     case 'GATEWAY_REJECTED':
       return HttpStatus.BAD_GATEWAY;
     case 'CHANNEL_UNAVAILABLE':

@@ -178,6 +178,11 @@ const ANSWERED: Record<ApiErrorCode, ErrorExample> = {
     when: 'no reconciliation run has this id.',
     message: 'Reconciliation run 17 does not exist.',
   },
+  SYNC_TOO_SOON: {
+    when: 'the vendor was asked about this payment or refund less than PAYMENT_SYNC_INTERVAL ago (`Retry-After`).',
+    message: `Payment ${EXAMPLE.paymentNo} was synced with the gateway less than 10 s ago; retry in 10 s.`,
+    details: { id: EXAMPLE.paymentNo },
+  },
   REFUND_NOT_IN_REVIEW: {
     when: 'only a `NEEDS_REVIEW` refund can be resolved.',
     message: `Refund ${EXAMPLE.refundNo} is REFUNDED; only a NEEDS_REVIEW refund can be resolved.`,

@@ -90,6 +90,26 @@ export class RecoveryEngine {
     return 'worked';
   }
 
+  /**
+   * Works the row `key` of `kind` now, whether due or not (a business application asks for a fresh answer):
+   * the same claim and lease as a job, so a row another worker holds is not asked about twice ('skipped').
+   * The handler's attempt then schedules the next one as any attempt does.
+   */
+  async runNow(kind: RecoveryKind, key: string): Promise<'worked' | 'skipped'> {
+    const handler = this.handler(kind);
+    const row = await inTransaction(this.dataSource, (manager) =>
+      handler.claimForJob(manager, key, {
+        statuses: handler.statuses,
+        attempt: 'any',
+        dueBefore: new Date(8.64e15),
+        leaseUntil: this.leaseUntil(),
+      }),
+    );
+    if (!row) return 'skipped';
+    await handler.work(row);
+    return 'worked';
+  }
+
   private handler(kind: RecoveryKind): RecoveryHandler {
     const handler = this.handlers.get(kind);
     if (!handler) throw new Error(`no ${kind} recovery handler is registered`);

@@ -16,10 +16,10 @@ export interface DueClaim {
   leaseUntil: Date;
 }
 
-/** A job's claim of one row, made for attempt `attempt`. */
+/** A job's claim of one row, made for attempt `attempt` (`any`: a caller that asks now, whatever the attempt). */
 export interface JobClaim {
   statuses: readonly string[];
-  attempt: number;
+  attempt: number | 'any';
   dueBefore: Date;
   leaseUntil: Date;
 }
@@ -28,7 +28,7 @@ export interface JobClaim {
 export function isClaimable(row: Recoverable, claim: JobClaim): boolean {
   return (
     claim.statuses.includes(row.status) &&
-    row.queryAttempts === claim.attempt &&
+    (claim.attempt === 'any' || row.queryAttempts === claim.attempt) &&
     row.nextQueryAt !== null &&
     row.nextQueryAt <= claim.dueBefore
   );

@@ -1,8 +1,8 @@
-import { Body, Controller, Get, Inject, Param, Post } from '@nestjs/common';
+import { Body, Controller, Get, HttpCode, HttpStatus, Inject, Param, Post } from '@nestjs/common';
 import { ApiCreatedResponse, ApiOkResponse, ApiOperation, ApiParam, ApiProperty, ApiTags } from '@nestjs/swagger';
 import { IsInt, Max, Min } from 'class-validator';
 import { CallerApp, RequireApiKey } from '../../applications/api-key.guard';
-import { Idempotency, type IdempotencyContext } from '../../idempotency/idempotency-context';
+import { Idempotency, type IdempotencyContext, SkipIdempotency } from '../../idempotency/idempotency-context';
 import { ApiIdempotencyKey, REPLAYED_HEADERS, TAGS } from '../../common/openapi/api-decorators';
 import { ApiErrors } from '../../common/openapi/api-errors';
 import { EXAMPLE } from '../../common/openapi/examples';
@@ -64,5 +64,24 @@ export class RefundsController {
   @RequireApiKey('refunds:read')
   get(@CallerApp() applicationId: string, @Param('refundNo') refundNo: string) {
     return this.refunds.getOf(applicationId, refundNo);
+  }
+
+  @Post('refunds/:refundNo/sync')
+  @HttpCode(HttpStatus.OK)
+  @SkipIdempotency() // each sync asks anew; a replayed answer would be the stale one it is meant to replace
+  @ApiOperation({
+    summary: 'Ask the gateway about a refund now, and read it',
+    description:
+      'A `REFUNDING` refund: the gateway is asked now (the send or query recovery would make next) and its answer is ' +
+      'applied exactly as a refund notification would be; then the refund as it is. A settled refund, or one in ' +
+      'review, is returned without asking. At most once per refund per PAYMENT_SYNC_INTERVAL (10 s): sooner is ' +
+      '`429 SYNC_TOO_SOON` with `Retry-After`.',
+  })
+  @ApiParam({ name: 'refundNo', description: 'The refund number.', example: EXAMPLE.refundNo })
+  @ApiOkResponse({ type: RefundResponse, description: 'The refund after the gateway was asked.' })
+  @ApiErrors('REFUND_NOT_FOUND', 'SYNC_TOO_SOON')
+  @RequireApiKey('refunds:read')
+  sync(@CallerApp() applicationId: string, @Param('refundNo') refundNo: string) {
+    return this.refunds.syncOf(applicationId, refundNo);
   }
 }

@@ -11,6 +11,7 @@ import { inTransaction } from '../../database/transaction';
 import { OutboxWriter } from '../../notifications/outbox.writer';
 import { PaymentNotFound, PaymentNotRefundable, RefundExceedsPaid, RefundNotFound } from '../payment-errors';
 import { PaymentsRepository } from '../payments.repository';
+import { FreshAnswer } from '../recovery/fresh-answer';
 import { RecoveryEngine } from '../recovery/recovery-engine';
 import { type RefundView, toRefundView } from './refund.entity';
 import { RefundRecovery } from './refund-recovery.handler';
@@ -35,6 +36,7 @@ export class RefundsService {
     @Inject(IdempotencyStore) private readonly idempotency: IdempotencyStore,
     @Inject(AppConfig) private readonly config: AppConfig,
     @Inject(Clock) private readonly clock: Clock,
+    @Inject(FreshAnswer) private readonly fresh: FreshAnswer,
   ) {}
 
   /** A refund of `applicationId`'s payment; another application's payment is PAYMENT_NOT_FOUND, like none. */
@@ -98,6 +100,16 @@ export class RefundsService {
       throw new RefundNotFound(refundNo);
     }
     return toRefundView(refund);
+  }
+
+  /**
+   * `applicationId`'s refund after asking the vendor about it now (FreshAnswer): the send or the query recovery
+   * would make next, applied like a refund notification. A settled refund, or one in review, is returned unasked.
+   */
+  async syncOf(applicationId: string, refundNo: string): Promise<RefundView> {
+    const refund = await this.getOf(applicationId, refundNo);
+    if (refund.status === 'REFUNDING') await this.fresh.ask('refund', refundNo);
+    return this.get(refundNo);
   }
 
   async ofPayment(paymentNo: string): Promise<RefundView[]> {
