@@ -15,6 +15,7 @@ import { launchBrowser, screenshotFor } from './support/browser';
 import { sqlPool } from './support/database';
 import { fakeGateways } from './support/fake-gateway';
 import { testPartners } from './support/partners';
+import { type RunningSandbox, startAppOnSandbox, startSandbox } from './support/sandbox';
 import { http, orderBody, type RunningApp, startApp, TestClock, uniqueId, paymentState } from './support/test-app';
 
 const partner = testPartners('ac');
@@ -62,6 +63,8 @@ describe('Admin console, review resolution and queue board (e2e)', () => {
   let running: RunningApp;
   let db: Pool;
   let probe: AmqpProbe;
+  /** Every app of this suite opens the channel accounts it made (an app refuses to boot with one it cannot). */
+  const KEKS = parseKeks(`k1:${randomBytes(32).toString('base64')}`, '');
 
   beforeAll(async () => {
     running = await startApp(Object.values(gateways), new TestClock(), {
@@ -70,7 +73,7 @@ describe('Admin console, review resolution and queue board (e2e)', () => {
       consumersEnabled: true,
       adminTokens: [OPS, VIEWER, KEEPER, ACCOUNTS_READER],
       // Sealed channel accounts (the console's accounts tab); rows made here are deleted in afterAll.
-      accounts: { keks: parseKeks(`k1:${randomBytes(32).toString('base64')}`, ''), cacheMs: 100 },
+      accounts: { keks: KEKS, cacheMs: 100 },
       relay: { enabled: true, pollIntervalMs: 200, publishTimeoutMs: 1000, batchSize: 50, claimLeaseMs: 30_000 },
       partnerDeliveryLimit: 3,
     });
@@ -848,6 +851,155 @@ describe('Admin console, review resolution and queue board (e2e)', () => {
         expect(viewer.requested.filter((u) => u.includes('/api/admin/accounts'))).toEqual([]);
       } finally {
         await viewer.context.close();
+      }
+      expect(problems).toEqual([]);
+    });
+  });
+
+  // Refunds in review come from the vendor's answers, so these run against the sandbox over HTTP with an app of
+  // their own: an automatic refund the sandbox's WeChat refuses goes to review, as in refund-review.e2e-spec.ts.
+  describe('refunds in review in a browser', () => {
+    let sandbox: RunningSandbox;
+    let onSandbox: RunningApp;
+    let browser: Browser;
+    const problems: string[] = [];
+
+    beforeAll(async () => {
+      sandbox = await startSandbox();
+      onSandbox = await startAppOnSandbox(sandbox, {
+        gateways: { timeoutMs: 1500 },
+        adminTokens: [OPS, VIEWER],
+        accounts: { keks: KEKS, cacheMs: 100 },
+        recovery: {
+          queryScheduleMs: [300, 300],
+          longTailMs: [400],
+          jobsEnabled: true,
+          reconcilerEnabled: false,
+        },
+      });
+      browser = await launchBrowser();
+    });
+
+    afterAll(async () => {
+      await browser?.close();
+      await onSandbox?.close();
+      await sandbox?.app.close();
+    });
+
+    const app = (path: string) => `${onSandbox.url}${path}`;
+
+    /** A payment closed here, then paid at the vendor anyway: its automatic refund, refused, is in review. */
+    async function lateRefundInReview() {
+      const order = (await http('POST', app('/api/orders'), orderBody(uniqueId('ac-late')))).body;
+      const payment = (await http('POST', app(`/api/orders/${order.orderNo}/pay`), { channel: 'wechat' })).body;
+      const paymentNo = payment.paymentNo as string;
+      await paymentState(onSandbox.app).apply(paymentNo, { type: 'CLOSED_CONFIRMED' });
+      await http('POST', `${sandbox.url}/sandbox/faults`, {
+        outTradeNo: paymentNo,
+        refundRefusal: 'USER_ACCOUNT_ABNORMAL',
+      });
+      expect((await http('POST', `${sandbox.url}/sandbox/wechat/trades/${paymentNo}/pay`, {})).status).toBe(200);
+      const refund = await waitFor('the automatic refund in review', async () => {
+        const [first] = (await http('GET', app(`/api/payments/${paymentNo}`))).body.refunds;
+        return first?.status === 'NEEDS_REVIEW' && first;
+      });
+      return { paymentNo, ...(refund as { refundNo: string; amountFen: number; statusReason: string }) };
+    }
+
+    async function signedIn(token: { token: string; name: string }) {
+      const context = await browser.newContext({ viewport: { width: 1280, height: 900 } });
+      const page = await context.newPage();
+      const requested: string[] = [];
+      page.on('request', (request) => requested.push(request.url()));
+      page.on('pageerror', (error) => problems.push(error.message));
+      page.on('console', (message) => {
+        if (message.type() === 'error') problems.push(message.text());
+      });
+      await page.goto(app('/admin'));
+      await page.fill('#token', token.token);
+      await page.click('#sign-in-form button[type=submit]');
+      await page.waitForSelector(`#who-name:has-text("${token.name}")`);
+      return { context, page, requested };
+    }
+
+    it("lists a refund in review with why and the vendor's answers; asks again, then marks it refunded with the vendor's id", async () => {
+      const refund = await lateRefundInReview();
+      expect(refund.statusReason).toContain('USER_ACCOUNT_ABNORMAL');
+
+      // Without payments:resolve the refund is listed, with nothing that resolves it.
+      const viewer = await signedIn(VIEWER);
+      try {
+        await viewer.page.waitForSelector('#refunds-count:not(:empty)');
+        await viewer.page.click('button[data-tab=refunds]');
+        const card = viewer.page.locator(`article[data-refund-no="${refund.refundNo}"]`);
+        await card.waitFor();
+        expect(await card.locator('button, form, select, textarea, input').count()).toBe(0);
+      } finally {
+        await viewer.context.close();
+      }
+
+      const { context, page, requested } = await signedIn(OPS);
+      try {
+        // The count shows on the tab before it is opened.
+        await page.waitForSelector('#refunds-count:not(:empty)');
+        await page.click('button[data-tab=refunds]');
+        const card = page.locator(`article[data-refund-no="${refund.refundNo}"]`);
+        await card.waitFor();
+        expect(await card.locator('.badge.kind.automatic').textContent()).toBe('automatic: late payment');
+        expect(await card.locator('.amount').textContent()).toBe(
+          `¥${Math.floor(refund.amountFen / 100)}.${String(refund.amountFen % 100).padStart(2, '0')}`,
+        );
+        expect(await card.locator('.facts').textContent()).toContain(refund.paymentNo);
+        expect(await card.locator('.reason').textContent()).toContain(refund.statusReason);
+        expect(await card.locator('.answers').textContent()).toContain('USER_ACCOUNT_ABNORMAL');
+
+        // Ask again: the vendor knows no such refund, so it stays in review with that answer on top.
+        const form = card.locator('form.resolve');
+        expect(await form.locator('input[name=gatewayRefundNo]').isHidden()).toBe(true);
+        await form.locator('select[name=action]').selectOption('requery');
+        await form.locator('textarea[name=reason]').fill('after the call with the bank (ticket OPS-81)');
+        await form.locator('button[type=submit]').click();
+        await page.waitForSelector(`#flash:has-text("${refund.refundNo}: requery")`);
+        expect(await page.locator('#flash').textContent()).toContain('→ NEEDS_REVIEW (still in review)');
+        await page.waitForSelector(
+          `article[data-refund-no="${refund.refundNo}"] .answers tbody tr:first-child:has-text("review_query")`,
+        );
+
+        // Marked refunded: the vendor refund id is checked here first, then goes with the resolution.
+        const again = page.locator(`article[data-refund-no="${refund.refundNo}"] form.resolve`);
+        await again.locator('select[name=action]').selectOption('succeeded');
+        await again.locator('textarea[name=reason]').fill('refunded by hand in the merchant console (OPS-82)');
+        await screenshotFor(page, 'admin-console-refunds');
+        await again.locator('input[name=gatewayRefundNo]').fill('not an id!');
+        await again.locator('button[type=submit]').click();
+        await page.waitForSelector('#flash:has-text("Give the vendor refund id")');
+        const gatewayRefundNo = `5030${Date.now()}`;
+        await again.locator('input[name=gatewayRefundNo]').fill(gatewayRefundNo);
+        await again.locator('button[type=submit]').click();
+        await page.waitForSelector(`#flash:has-text("${refund.refundNo}: succeeded")`);
+        expect(await page.locator('#flash').textContent()).toContain('→ REFUNDED');
+        await page.waitForSelector(`article[data-refund-no="${refund.refundNo}"]`, { state: 'detached' });
+
+        const refunds = (await http('GET', app(`/api/payments/${refund.paymentNo}`))).body.refunds;
+        expect(refunds).toEqual([
+          expect.objectContaining({ refundNo: refund.refundNo, status: 'REFUNDED', gatewayRefundNo }),
+        ]);
+        expect(
+          await rows('SELECT status, gateway_refund_no FROM refunds WHERE refund_no = ?', [refund.refundNo]),
+        ).toEqual([{ status: 'REFUNDED', gateway_refund_no: gatewayRefundNo }]);
+        const audit = await auditOf(refund.refundNo);
+        expect(audit.map((a) => [a.actor, a.action, a.affected])).toEqual([
+          [OPS.name, 'refund.resolve.requery', 0],
+          [OPS.name, 'refund.resolve.succeeded', 1],
+        ]);
+        expect(JSON.parse(audit[1].target)).toMatchObject({
+          refundNo: refund.refundNo,
+          gatewayRefundNo,
+          status: 'REFUNDED',
+        });
+        expect(requested.filter((u) => !u.startsWith(onSandbox.url))).toEqual([]);
+      } finally {
+        await context.close();
       }
       expect(problems).toEqual([]);
     });

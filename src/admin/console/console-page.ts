@@ -48,6 +48,7 @@ export const CONSOLE_HTML = `<!doctype html>
   <section id="app" hidden>
     <nav class="tabs" role="tablist">
       <button type="button" role="tab" data-tab="review">Payments in review <span id="review-count" class="count"></span></button>
+      <button type="button" role="tab" data-tab="refunds">Refunds in review <span id="refunds-count" class="count"></span></button>
       <button type="button" role="tab" data-tab="deliveries">Failed deliveries <span id="deliveries-count" class="count"></span></button>
       <button type="button" role="tab" data-tab="reconciliation">Reconciliation</button>
       <button type="button" role="tab" data-tab="applications">Applications</button>
@@ -55,6 +56,7 @@ export const CONSOLE_HTML = `<!doctype html>
     </nav>
     <p id="flash" class="flash" role="status" hidden></p>
     <div id="panel-review" class="panel" role="tabpanel"></div>
+    <div id="panel-refunds" class="panel" role="tabpanel"></div>
     <div id="panel-deliveries" class="panel" role="tabpanel"></div>
     <div id="panel-reconciliation" class="panel" role="tabpanel"></div>
     <div id="panel-applications" class="panel" role="tabpanel"></div>
@@ -116,6 +118,7 @@ form button[type=submit] { margin-top: 12px; }
 .badge.DISABLED { background: var(--bad-bg); color: var(--bad); }
 .badge.FAILED, .badge.REFUND_FAILED { background: var(--bad-bg); color: var(--bad); }
 .badge.channel { background: var(--info-bg); color: var(--info); }
+.badge.automatic { background: var(--bad-bg); color: var(--bad); }
 .payment-head { display: flex; gap: 12px; align-items: center; flex-wrap: wrap; }
 .payment-head .amount { font-size: 16px; font-weight: 700; margin-left: auto; }
 .facts { display: flex; gap: 18px; flex-wrap: wrap; color: var(--muted); font-size: 12.5px; margin: 6px 0 0; }
@@ -129,6 +132,7 @@ th { color: var(--muted); font-weight: 600; font-size: 12px; }
 td.wrap { max-width: 420px; overflow-wrap: anywhere; }
 .resolve { display: grid; grid-template-columns: 240px 1fr auto; gap: 10px; align-items: start; margin-top: 14px; padding-top: 14px; border-top: 1px dashed var(--line); }
 .resolve .hint { grid-column: 1 / -1; margin: 0; color: var(--muted); font-size: 12.5px; }
+.resolve .stack { display: flex; flex-direction: column; gap: 8px; }
 .account-actions { display: flex; gap: 8px; align-items: center; flex-wrap: wrap; margin-top: 12px; max-width: 560px; }
 .account-actions input { flex: 1; min-width: 140px; }
 .rotate textarea { font-family: var(--mono); font-size: 12.5px; min-height: 90px; }

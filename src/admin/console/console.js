@@ -11,7 +11,7 @@
  *   values), never parsed as HTML; the page's Content-Security-Policy refuses inline scripts besides.
  * - Every action is a call to the admin API, which checks the scope and writes the audit log.
  *
- * @import { Account, Application, Delivery, Key, Payment, Resolution, Run, Session } from './console.types'
+ * @import { Account, Application, Delivery, Key, Payment, Refund, RefundResolution, Resolution, Run, Session } from './console.types'
  */
 'use strict';
 
@@ -19,7 +19,26 @@
   const TOKEN_KEY = 'payment-center.admin-token';
   const CHANNELS = ['wechat', 'alipay', 'unionpay'];
   const PAYMENT_STATUSES = ['NEEDS_REVIEW', 'PAYING', 'CLOSING', 'PAID', 'FAILED', 'CLOSED', 'CREATED'];
+  const REFUND_STATUSES = ['NEEDS_REVIEW', 'REFUNDING', 'REFUND_FAILED', 'REFUNDED'];
   const DELIVERY_STATUSES = ['FAILED', 'PENDING', 'PUBLISHED'];
+  /**
+   * Why the money goes back. The automatic kinds are money the buyer paid that no order needs: nobody asked
+   * for their refund, so the operator should see at once that it is not the merchant's.
+   * @type {Record<Refund['kind'], { label: string; automatic: boolean; title: string }>}
+   */
+  const REFUND_KINDS = {
+    REQUESTED: { label: 'merchant refund', automatic: false, title: 'Requested by the merchant through the API' },
+    LATE_PAYMENT: {
+      label: 'automatic: late payment',
+      automatic: true,
+      title: 'Made by the payment center: the buyer paid a trade after it was closed here',
+    },
+    DUPLICATE_PAYMENT: {
+      label: 'automatic: duplicate payment',
+      automatic: true,
+      title: 'Made by the payment center: the buyer paid an order that was already paid',
+    },
+  };
 
   class ApiError extends Error {
     /**
@@ -39,6 +58,7 @@
   /** @type {Session | null} */
   let session = null;
   let reviewStatus = 'NEEDS_REVIEW';
+  let refundStatus = 'NEEDS_REVIEW';
   let deliveryStatus = 'FAILED';
   let deliveryPartner = '';
   let accountChannel = '';
@@ -199,6 +219,7 @@
     /** @type {Record<string, string>} */
     const tabs = {
       review: 'payments:read',
+      refunds: 'payments:read',
       deliveries: 'deliveries:read',
       reconciliation: 'reconciliation:read',
       applications: 'applications:read',
@@ -219,6 +240,7 @@
         'bad',
       );
     if (can('payments:read') && first !== 'review') void loadReview().catch(() => undefined);
+    if (can('payments:read') && first !== 'refunds') void loadRefunds().catch(() => undefined);
     if (can('deliveries:read') && first !== 'deliveries') void loadDeliveries().catch(() => undefined);
   }
 
@@ -244,12 +266,13 @@
     for (const button of tabButtons()) {
       button.setAttribute('aria-selected', String(button.dataset.tab === tab));
     }
-    for (const name of ['review', 'deliveries', 'reconciliation', 'applications', 'accounts']) {
+    for (const name of ['review', 'refunds', 'deliveries', 'reconciliation', 'applications', 'accounts']) {
       byId(`panel-${name}`).hidden = name !== tab;
     }
     /** @type {Record<string, (() => Promise<void>) | undefined>} */
     const loaders = {
       review: loadReview,
+      refunds: loadRefunds,
       deliveries: loadDeliveries,
       reconciliation: loadReconciliation,
       applications: loadApplications,
@@ -412,6 +435,193 @@
         })
         .catch((/** @type {unknown} */ error) => {
           flash(`${payment.paymentNo}: ${errorText(error)}`, 'bad');
+          submit.disabled = false;
+        });
+    });
+    return form;
+  }
+
+  // ── refunds in review ─────────────────────────────────────────────────────────────────────────────
+  async function loadRefunds() {
+    /** @type {Refund[]} */
+    const refunds = await api('GET', `/api/admin/refunds?status=${encodeURIComponent(refundStatus)}`);
+    if (refundStatus === 'NEEDS_REVIEW')
+      byId('refunds-count').textContent = refunds.length ? String(refunds.length) : '';
+    const status = h('select', { id: 'refund-status' }, ...REFUND_STATUSES.map((s) => h('option', { value: s }, s)));
+    status.value = refundStatus;
+    status.addEventListener('change', () => {
+      refundStatus = status.value;
+      void loadRefunds().catch((/** @type {unknown} */ error) => flash(errorText(error), 'bad'));
+    });
+    const refresh = h('button', { type: 'button', class: 'secondary' }, 'Refresh');
+    refresh.addEventListener(
+      'click',
+      () => void loadRefunds().catch((/** @type {unknown} */ error) => flash(errorText(error), 'bad')),
+    );
+    byId('panel-refunds').replaceChildren(
+      h('div', { class: 'toolbar' }, h('div', {}, h('label', { for: 'refund-status' }, 'Status'), status), refresh),
+      ...(refunds.length
+        ? refunds.map(refundCard)
+        : [h('div', { class: 'card empty' }, `No refund is ${refundStatus}.`)]),
+    );
+  }
+
+  /** How many of a refund's gateway calls the card shows without opening it: what the vendor said last. */
+  const LAST_ANSWERS = 3;
+
+  /**
+   * @param {Refund} refund
+   * @returns {HTMLElement}
+   */
+  function refundCard(refund) {
+    const kind = REFUND_KINDS[refund.kind];
+    /** @type {(attempts: Refund['attempts']) => HTMLElement} */
+    const calls = (attempts) =>
+      table(
+        ['At', 'Call', '#', 'Outcome', 'Answer'],
+        attempts.map((a) => [when(a.at), a.action, a.attempt, a.outcome, a.detail ?? '']),
+      );
+    const card = h(
+      'article',
+      { class: 'card refund', 'data-refund-no': refund.refundNo },
+      h(
+        'div',
+        { class: 'payment-head' },
+        h('h2', { class: 'mono' }, refund.refundNo),
+        badge(refund.channel, 'channel'),
+        h('span', { class: kind.automatic ? 'badge kind automatic' : 'badge kind', title: kind.title }, kind.label),
+        badge(refund.status),
+        h('span', { class: 'amount' }, yuan(refund.amountFen)),
+      ),
+      h(
+        'div',
+        { class: 'facts' },
+        h('span', {}, 'Payment ', h('span', { class: 'mono' }, refund.paymentNo)),
+        h('span', {}, 'Order ', h('span', { class: 'mono' }, refund.orderNo)),
+        h('span', {}, 'Account ', h('span', { class: 'mono' }, refund.accountId)),
+        refund.gatewayRefundNo && h('span', {}, 'Vendor refund ', h('span', { class: 'mono' }, refund.gatewayRefundNo)),
+        h('span', {}, `Refund reason: ${refund.reason}`),
+        h('span', {}, `Created ${when(refund.createdAt)}`),
+        h('span', {}, `Queries ${refund.queryAttempts}`),
+        h('span', {}, `Next query ${when(refund.nextQueryAt)}`),
+        refund.refundedAt && h('span', {}, `Refunded ${when(refund.refundedAt)}`),
+      ),
+      kind.automatic &&
+        h(
+          'p',
+          { class: 'muted automatic-note' },
+          `${kind.title}. No merchant asked for this refund; until it goes through, the buyer's money stays ` +
+            'with the merchant.',
+        ),
+      refund.statusReason &&
+        h(
+          'p',
+          { class: 'reason' },
+          h('strong', {}, refund.status === 'NEEDS_REVIEW' ? 'Why it needs review' : 'Status reason'),
+          refund.statusReason,
+        ),
+      h('h3', {}, "The vendor's last answers"),
+      h('div', { class: 'answers' }, calls(refund.attempts.slice(-LAST_ANSWERS).reverse())),
+      refund.attempts.length > LAST_ANSWERS &&
+        h(
+          'details',
+          {},
+          h('summary', {}, `All gateway calls (${refund.attempts.length}), oldest first`),
+          calls(refund.attempts),
+        ),
+    );
+    if (refund.status === 'NEEDS_REVIEW' && can('payments:resolve')) card.append(refundResolveForm(refund));
+    return card;
+  }
+
+  /**
+   * @param {Refund} refund
+   * @returns {HTMLElement}
+   */
+  function refundResolveForm(refund) {
+    const action = h(
+      'select',
+      { name: 'action', 'aria-label': 'Resolution' },
+      h('option', { value: 'requery' }, 'Ask the vendor again'),
+      h('option', { value: 'succeeded' }, 'Mark as refunded'),
+      h('option', { value: 'retry' }, 'Send it again'),
+    );
+    // The vendor's refund id is the evidence of a refund marked done; only that resolution sends one. Disabled
+    // while hidden, so the browser does not require it for the other two.
+    const gatewayRefundNo = h('input', {
+      name: 'gatewayRefundNo',
+      maxlength: '64',
+      spellcheck: 'false',
+      autocomplete: 'off',
+      placeholder: 'Vendor refund id',
+      title: 'The refund id the vendor shows: WeChat refund_id, UnionPay queryId…',
+      'aria-label': 'Vendor refund id',
+    });
+    const showRefundNo = () => {
+      const needed = action.value === 'succeeded';
+      gatewayRefundNo.hidden = !needed;
+      gatewayRefundNo.disabled = !needed;
+      gatewayRefundNo.required = needed;
+    };
+    showRefundNo();
+    action.addEventListener('change', showRefundNo);
+    const reason = h('textarea', {
+      name: 'reason',
+      required: '',
+      minlength: '3',
+      maxlength: '200',
+      placeholder: 'Reason (required): the ticket, what the merchant console shows…',
+      'aria-label': 'Reason',
+    });
+    const submit = h('button', { type: 'submit' }, 'Resolve');
+    const form = h(
+      'form',
+      { class: 'resolve' },
+      h('div', { class: 'stack' }, action, gatewayRefundNo),
+      reason,
+      submit,
+      h(
+        'p',
+        { class: 'hint' },
+        'Asking again applies only a definite vendor answer (a refusal fails a merchant refund; an automatic one ' +
+          'stays in review). Mark it refunded only when the vendor shows the refund done (merchant console, bill): ' +
+          'its refund id is kept as the evidence. Sending again reuses the refund number, so the vendor refunds ' +
+          'once at most; fix the cause first (balance, the buyer’s account). Audited with your token name and ' +
+          'the reason.',
+      ),
+    );
+    form.addEventListener('submit', (event) => {
+      event.preventDefault();
+      if (reason.value.trim().length < 3) {
+        flash('Give a reason (at least 3 characters) before resolving.', 'bad');
+        reason.focus();
+        return;
+      }
+      const succeeded = action.value === 'succeeded';
+      const vendorRefundNo = gatewayRefundNo.value.trim();
+      if (succeeded && !/^[A-Za-z0-9_-]{1,64}$/.test(vendorRefundNo)) {
+        flash('Give the vendor refund id (1-64 letters, digits, _ -) before marking it refunded.', 'bad');
+        gatewayRefundNo.focus();
+        return;
+      }
+      submit.disabled = true;
+      /** @type {Promise<RefundResolution>} */
+      const resolved = api('POST', `/api/admin/refunds/${encodeURIComponent(refund.refundNo)}/resolve`, {
+        action: action.value,
+        reason: reason.value.trim(),
+        ...(succeeded ? { gatewayRefundNo: vendorRefundNo } : {}),
+      });
+      resolved
+        .then(async (result) => {
+          flash(
+            `${refund.refundNo}: ${result.action} — ${result.gatewayAnswer} → ${result.status}` +
+              (result.changed ? '' : ' (still in review)'),
+            result.changed ? 'ok' : 'info',
+          );
+          await loadRefunds();
+        })
+        .catch((/** @type {unknown} */ error) => {
+          flash(`${refund.refundNo}: ${errorText(error)}`, 'bad');
           submit.disabled = false;
         });
     });

@@ -1,5 +1,6 @@
 import type { DeliveryView } from '../../notifications/deliveries.service';
 import type { ResolutionResult, ReviewPaymentView } from '../../payment-center/review/payment-review.service';
+import type { RefundResolutionResult, ReviewRefundView } from '../../payment-center/review/refund-review.service';
 import type { ApiKeyView, ApplicationView } from '../../applications/applications.service';
 import type { RunView } from '../../reconciliation/reconciliation.service';
 import type { AccountView } from '../../gateways/accounts/channel-accounts.service';
@@ -27,6 +28,9 @@ export interface Session {
 
 export type Payment = Wire<ReviewPaymentView>;
 export type Resolution = Wire<ResolutionResult>;
+/** A refund with the gateway calls made about it (`/api/admin/refunds`). */
+export type Refund = Wire<ReviewRefundView>;
+export type RefundResolution = Wire<RefundResolutionResult>;
 export type Delivery = Wire<DeliveryView>;
 export type Run = Wire<RunView>;
 export type Application = Wire<ApplicationView>;
