@@ -312,7 +312,7 @@ describe('WeChat Pay through the sandbox (e2e)', () => {
     expect(await gateway.refund(part)).toMatchObject({ kind: 'succeeded' }); // same out_refund_no: the same refund
     expect(await gateway.refund({ ...part, refundNo: refundNo(2), refundFen: 1501 })).toMatchObject({
       kind: 'rejected',
-      code: 'NOT_ENOUGH',
+      code: 'INVALID_REQUEST',
     });
     expect(await gateway.queryRefund({ paymentNo, refundNo: refundNo(1) })).toMatchObject({ kind: 'succeeded' });
     expect(await gateway.queryRefund({ paymentNo, refundNo: refundNo(9) })).toEqual({ kind: 'not_found' });

@@ -153,7 +153,8 @@ export class WechatSandboxVendor {
     if (body.amount?.total !== trade.amountFen)
       return this.reply(res, merchant, 400, { code: 'PARAM_ERROR', message: 'total does not match' });
     if (!Number.isSafeInteger(amount) || amount <= 0 || refunded + amount > trade.amountFen) {
-      return this.reply(res, merchant, 403, { code: 'NOT_ENOUGH', message: 'refund exceeds what is left' });
+      // NOT_ENOUGH is the merchant's balance (the balanceShort fault), not this: a business-rule refusal.
+      return this.reply(res, merchant, 400, { code: 'INVALID_REQUEST', message: 'refund exceeds what is left' });
     }
     const refund = {
       refundNo: body.out_refund_no ?? '',
