@@ -9,6 +9,7 @@ import { Applications1764600000000 } from './1764600000000-applications';
 import { NotificationIntake1764610000000 } from './1764610000000-notification-intake';
 import { ChannelAccounts1764700000000 } from './1764700000000-channel-accounts';
 import { RefundReview1764800000000 } from './1764800000000-refund-review';
+import { OrderEventSequence1764900000000 } from './1764900000000-order-event-sequence';
 
 /** Every migration, in order. Listed explicitly so the app, the CLI and the tests load the same set. */
 export const migrations = [
@@ -23,4 +24,5 @@ export const migrations = [
   NotificationIntake1764610000000,
   ChannelAccounts1764700000000,
   RefundReview1764800000000,
+  OrderEventSequence1764900000000,
 ];

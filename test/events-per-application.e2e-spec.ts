@@ -248,6 +248,7 @@ describe('partner events per application (e2e)', () => {
       type: 'payment.succeeded',
       occurredAt: new Date().toISOString(),
       version: 2,
+      orderSequence: 1,
       payment: {
         paymentNo,
         orderNo: `ord_${randomBytes(8).toString('hex')}`,

@@ -106,6 +106,7 @@ describe('Payment events to partners over RabbitMQ (e2e)', () => {
         type: 'payment.succeeded',
         occurredAt: expect.any(String),
         version: 2,
+        orderSequence: 1,
         payment: {
           paymentNo,
           orderNo,

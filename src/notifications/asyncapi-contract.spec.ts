@@ -54,7 +54,14 @@ describe('the AsyncAPI document matches the code', () => {
   });
 
   it('requires the body fields the code writes', () => {
-    expect(doc.components.schemas.PaymentEvent.required).toEqual(['id', 'type', 'occurredAt', 'version', 'payment']);
+    expect(doc.components.schemas.PaymentEvent.required).toEqual([
+      'id',
+      'type',
+      'occurredAt',
+      'version',
+      'orderSequence',
+      'payment',
+    ]);
   });
 
   it("lists the payment's fields in the order the code writes them, as docs/events.md does", () => {

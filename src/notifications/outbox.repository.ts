@@ -41,6 +41,23 @@ export class OutboxRepository {
     await this.events.insert(manager, event);
   }
 
+  /**
+   * The next number of an order's events (1 for its first), in the caller's transaction: one statement that
+   * creates or increments the order's counter row and returns the new value (LAST_INSERT_ID(expr)). The row
+   * stays locked until the caller commits, so the numbers of one order follow the order its events commit in.
+   * Taken after the caller's own row locks (the event is written last), so it never waits while holding
+   * the counter of another order or before a payment lock.
+   */
+  async nextOrderSequence(manager: EntityManager, orderNo: string): Promise<number> {
+    const result = await this.events.run<{ insertId: number | string }>(
+      manager,
+      `INSERT INTO order_event_sequences (order_no, last_sequence) VALUES (?, LAST_INSERT_ID(1))
+         ON DUPLICATE KEY UPDATE last_sequence = LAST_INSERT_ID(last_sequence + 1)`,
+      [orderNo],
+    );
+    return Number(result.insertId);
+  }
+
   async insertDeliveries(manager: EntityManager, deliveries: EventDelivery[]): Promise<void> {
     await this.deliveries.insertMany(manager, deliveries);
   }

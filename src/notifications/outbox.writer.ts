@@ -61,6 +61,7 @@ export class OutboxWriter {
       type,
       occurredAt: now.toISOString(),
       version: payment.version,
+      orderSequence: await this.outbox.nextOrderSequence(manager, payment.orderNo),
       payment: eventPayment(
         {
           ...payment,

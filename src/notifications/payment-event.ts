@@ -36,6 +36,12 @@ export interface PaymentEventBody {
   occurredAt: string;
   /** The payment's version after this change: drop an event whose version is not above the one you have. */
   version: number;
+  /**
+   * The number of this event among all events of the payment's order (its payments and their refunds),
+   * from 1, in the order their changes committed: a partner that tracks orders knows which event is newer
+   * across the order's payments (after a channel switch).
+   */
+  orderSequence: number;
   payment: {
     paymentNo: string;
     orderNo: string;

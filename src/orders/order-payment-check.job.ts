@@ -7,7 +7,8 @@ import { type DataSource, In } from 'typeorm';
 import { Clock } from '../common/clock';
 import { AppConfig } from '../config/app-config';
 import { inTransaction } from '../database/transaction';
-import { eventPayment, type PaymentEventBody, type PaymentEventType } from '../notifications/payment-event';
+import { eventPayment, type PaymentEventType } from '../notifications/payment-event';
+import type { OrderPaymentEvent } from './order-payment-events.service';
 import { PaymentCenter } from '../payment-center/payment-center.service';
 import type { PaymentView } from '../payment-center/payment.view';
 import { mayStillBePaid } from '../payment-center/payment-state-machine';
@@ -140,7 +141,7 @@ function eventTypeFor(payment: PaymentView & { returned: boolean }): PaymentEven
 }
 
 /** An event built from the payment as it is now; its id is derived, so checking twice applies it once. */
-function checkedEvent(payment: PaymentView, type: PaymentEventType, now: Date): PaymentEventBody {
+function checkedEvent(payment: PaymentView, type: PaymentEventType, now: Date): OrderPaymentEvent {
   const hex = createHash('sha256').update(`order-check:${payment.paymentNo}:${payment.version}:${type}`).digest('hex');
   return {
     id: `${hex.slice(0, 8)}-${hex.slice(8, 12)}-${hex.slice(12, 16)}-${hex.slice(16, 20)}-${hex.slice(20, 32)}`,

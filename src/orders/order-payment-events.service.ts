@@ -17,12 +17,21 @@ import { ProcessedEvent } from './processed-event.entity';
 export type Outcome = 'applied' | 'duplicate' | 'stale' | 'unrelated' | 'refused';
 
 /**
+ * What Orders applies: a partner event from the queue, or one Orders' own check made from the payment's state
+ * as it is now (no `orderSequence`: it is the newest word by construction).
+ */
+export type OrderPaymentEvent = Omit<PaymentEventBody, 'orderSequence'> & { orderSequence?: number };
+
+/**
  * The one idempotent path by which payment outcomes change orders, whether the event came from the queue
  * or from Orders' own check of a payment it has not heard about:
  *
  * - Each event is applied once: its id is recorded in the same transaction as the order change, so a
  *   redelivery (a crash before the ack, a relay that published twice) changes nothing.
- * - An event whose payment version is not above the last one applied for that payment is stale: ignored.
+ * - An event whose payment version is not above the last one applied for that payment is stale: ignored. So
+ *   is one whose orderSequence is below one already applied for the order (after a channel switch, the old
+ *   payment's news arriving after the new one's), except a payment.succeeded: the payment row decides that
+ *   one, since the old payment may be the order's first paid.
  * - An event is a hint, not proof: any holder of a partner key can sign one. A payment.succeeded marks the
  *   order PAID only when the payment row, read through the PaymentCenter, is PAID for this same order and
  *   amount; the order takes the payment number and channel from that row.
@@ -38,7 +47,7 @@ export class OrderPaymentEvents {
     @Inject(Clock) private readonly clock: Clock,
   ) {}
 
-  async apply(event: PaymentEventBody): Promise<Outcome> {
+  async apply(event: OrderPaymentEvent): Promise<Outcome> {
     // Read through the PaymentCenter's public interface before locking: can any payment still succeed?
     const openPayments =
       event.type === 'payment.closed'
@@ -51,7 +60,9 @@ export class OrderPaymentEvents {
       const record = {
         eventId: event.id,
         paymentNo: event.payment.paymentNo,
+        orderNo: event.payment.orderNo,
         version: event.version,
+        orderSequence: event.orderSequence ?? null,
         type: event.type,
       };
       try {
@@ -76,6 +87,22 @@ export class OrderPaymentEvents {
       };
       if (newest?.version !== null && newest?.version !== undefined && event.version <= newest.version) {
         return mark('stale');
+      }
+      if (event.orderSequence !== undefined && event.type !== 'payment.succeeded') {
+        const newestOfOrder = await manager
+          .getRepository(ProcessedEvent)
+          .createQueryBuilder('e')
+          .select('MAX(e.orderSequence)', 'sequence')
+          .where('e.orderNo = :orderNo AND e.eventId <> :eventId AND e.outcome = :applied', {
+            orderNo: event.payment.orderNo,
+            eventId: event.id,
+            applied: 'applied',
+          })
+          .getRawOne<{ sequence: number | null }>();
+        const sequence = newestOfOrder?.sequence;
+        if (sequence !== null && sequence !== undefined && event.orderSequence < Number(sequence)) {
+          return mark('stale');
+        }
       }
       if (!order) return mark('unrelated');
       if (event.type === 'payment.succeeded' && !paysOrder(paid, order)) {
