@@ -300,14 +300,16 @@ describe('Prometheus metrics at GET /metrics (e2e)', () => {
     }
   });
 
-  it("recovery's gateway queries are counted by channel, kind and outcome", async () => {
+  it("recovery's gateway queries are counted by channel, account, kind and outcome", async () => {
     const attempts = 'payment_center_gateway_attempts_total';
     const { paymentNo } = await payingWechat();
     const before = await scrape();
     await db.query('UPDATE payments SET next_query_at = NOW(3) WHERE payment_no = ?', [paymentNo]);
     expect(await running.app.get(RecoveryEngine).run('payment', paymentNo, 0)).toBe('worked');
     const after = await scrape();
-    expect(delta(before, after, attempts, { channel: 'wechat', kind: 'query', outcome: 'not_paid' })).toBe(1);
+    expect(
+      delta(before, after, attempts, { channel: 'wechat', account: 'default', kind: 'query', outcome: 'not_paid' }),
+    ).toBe(1);
     expect(delta(before, after, attempts)).toBe(1);
     const [rows] = await db.query('SELECT action, outcome FROM payment_attempts WHERE payment_no = ?', [paymentNo]);
     expect(rows).toEqual([{ action: 'query', outcome: 'not_paid' }]);

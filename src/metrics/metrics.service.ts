@@ -44,8 +44,8 @@ export class MetricsService {
 
   private readonly gatewayAttempts = new Counter({
     name: 'payment_center_gateway_attempts_total',
-    help: 'Gateway calls made by recovery (one per payment_attempts row), by channel, kind and outcome.',
-    labelNames: ['channel', 'kind', 'outcome'] as const,
+    help: 'Gateway calls made by recovery (one per payment_attempts row), by channel, channel account (default: the environment one), kind and outcome.',
+    labelNames: ['channel', 'account', 'kind', 'outcome'] as const,
     registers: [this.registry],
   });
 
@@ -160,9 +160,13 @@ export class MetricsService {
     this.httpDuration.observe({ method, route, status_code: String(statusCode) }, seconds);
   }
 
-  /** `kind` is the payment_attempts action (query, close, refund, refund_query); `outcome` the answer's kind. */
-  gatewayAttempt(channel: string, kind: string, outcome: string): void {
-    this.gatewayAttempts.inc({ channel, kind, outcome });
+  /**
+   * `account`: the channel account the call was made with (one vendor merchant: its trouble shows apart from
+   * the others'); `kind` the payment_attempts action (query, close, refund, refund_query); `outcome` the
+   * answer's kind.
+   */
+  gatewayAttempt(channel: string, account: string, kind: string, outcome: string): void {
+    this.gatewayAttempts.inc({ channel, account, kind, outcome });
   }
 
   notificationRefused(channel: string, reason: string): void {

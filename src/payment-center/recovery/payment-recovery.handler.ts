@@ -152,7 +152,7 @@ export class PaymentRecovery implements RecoveryHandler<Payment>, OnModuleInit {
     detail: string,
     next: Next,
   ): Promise<void> {
-    this.metrics.gatewayAttempt(payment.channel, action, outcome);
+    this.metrics.gatewayAttempt(payment.channel, payment.accountId, action, outcome);
     await inTransaction(this.dataSource, async (manager) => {
       const now = this.clock.now();
       await this.payments.insertAttempt(manager, {

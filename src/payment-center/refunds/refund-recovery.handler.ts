@@ -103,7 +103,7 @@ export class RefundRecovery implements RecoveryHandler<Refund>, OnModuleInit {
       }
     }
     const detail = describeRefund(result);
-    this.metrics.gatewayAttempt(refund.channel, action, result.kind);
+    this.metrics.gatewayAttempt(refund.channel, refund.accountId, action, result.kind);
     await inTransaction(this.dataSource, async (manager) => {
       const now = this.clock.now();
       await this.payments.insertAttempt(manager, {
