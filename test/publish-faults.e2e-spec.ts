@@ -1,3 +1,4 @@
+import { execSync } from 'node:child_process';
 import type { Pool } from 'mysql2/promise';
 import { AmqpConnection, partnerQueueArguments } from '../src/notifications/amqp.connection';
 import { OutboxRelay } from '../src/notifications/outbox.relay';
@@ -13,6 +14,15 @@ import { type RunningApp, startApp, TestClock } from './support/test-app';
 const partner = testPartners('w');
 const DELIVERY_LIMIT = 5;
 const PUBLISH_TIMEOUT_MS = 500;
+
+/** The broker URL on virtual host `name`, made (as guest's) if it is not there yet. */
+function ownVhost(name: string): string {
+  execSync(`rabbitmqctl add_vhost ${name} || true`, { stdio: 'pipe', shell: '/bin/bash' });
+  execSync(`rabbitmqctl set_permissions -p ${name} guest '.*' '.*' '.*'`, { stdio: 'pipe' });
+  const url = new URL(AMQP_URL);
+  url.pathname = `/${name}`;
+  return url.toString();
+}
 
 /** One relaying app for `p` alone, on `rabbitmqUrl`; its relay is the only one running while a test runs. */
 function relayingApp(p: ReturnType<typeof partner>, rabbitmqUrl = AMQP_URL): Promise<RunningApp> {
@@ -68,20 +78,26 @@ describe('relay publish faults (e2e)', () => {
   describe('an event no queue is bound for', () => {
     const LOST = partner('unbound', ['payment.succeeded']);
     let instance: RunningApp;
+    let own: AmqpProbe;
 
+    // A virtual host of its own: on the shared one, any other app's partner queue bound to payment.#
+    // (`npm start`'s Orders queue, say) would route the event.
     beforeAll(async () => {
-      instance = await relayingApp(LOST);
+      const url = ownVhost('payment_center_test_unroutable');
+      own = await AmqpProbe.open(url);
+      instance = await relayingApp(LOST, url);
       await instance.app.get(AmqpConnection).ready();
     });
 
     afterAll(async () => {
       await instance.close();
-      await probe.deleteQueues([partnerQueue(LOST.name)]);
+      await own.deleteQueues([partnerQueue(LOST.name)]);
+      await own.close();
     });
 
     it('is returned (mandatory), recorded as unroutable and not marked published; sent once a queue is bound again', async () => {
       // The partner's queue disappears (deleted by hand): nothing is bound to payment.succeeded any more.
-      await probe.channel.deleteQueue(partnerQueue(LOST.name));
+      await own.channel.deleteQueue(partnerQueue(LOST.name));
       const [event] = succeededEvents(1);
       await commitEvents(db, [event], [LOST.name]);
       instance.app.get(OutboxRelay).kick();
@@ -98,14 +114,15 @@ describe('relay publish faults (e2e)', () => {
       expect(await deliveryRow(event.eventId)).toEqual({ status: 'PENDING', attempts: 0 });
 
       // The queue is back, as the PaymentCenter declares it: the relay's next attempt goes out, once.
-      await probe.channel.assertQueue(partnerQueue(LOST.name), {
+      await own.channel.assertQueue(partnerQueue(LOST.name), {
         durable: true,
         arguments: partnerQueueArguments(DELIVERY_LIMIT),
       });
-      await probe.channel.bindQueue(partnerQueue(LOST.name), PAYMENT_EVENTS_EXCHANGE, 'payment.succeeded');
+      await own.channel.bindQueue(partnerQueue(LOST.name), PAYMENT_EVENTS_EXCHANGE, 'payment.succeeded');
       await waitFor('published', async () => (await eventRow(event.eventId)).published === 1, 15_000);
       expect(await deliveryRow(event.eventId)).toEqual({ status: 'PUBLISHED', attempts: 1 });
-      expect(await messageIds(partnerQueue(LOST.name), 2, 1000)).toEqual([event.eventId]);
+      const received = await own.take(partnerQueue(LOST.name), 2, 1000);
+      expect(received.map((m) => m.properties.messageId as string)).toEqual([event.eventId]);
     });
   });
 

@@ -10,8 +10,8 @@ export class AmqpProbe {
     readonly channel: Channel,
   ) {}
 
-  static async open(): Promise<AmqpProbe> {
-    const connection = await connect(AMQP_URL);
+  static async open(url = AMQP_URL): Promise<AmqpProbe> {
+    const connection = await connect(url);
     // A test client must not crash the test process when the broker goes away under it.
     connection.on('error', () => undefined);
     const channel = await connection.createChannel();
