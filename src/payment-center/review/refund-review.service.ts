@@ -120,10 +120,11 @@ export class RefundReview {
       const status = applied?.refund.status ?? 'NEEDS_REVIEW';
       const changed = applied?.changed ?? false;
       await by.audit?.(manager, { status, gatewayAnswer: answer, changed });
-      return { status, changed };
+      // The row as the resolution left it (read under its lock), or as it was when nothing changed it.
+      return { status, changed, current: applied?.refund ?? refund };
     });
-    const now = await this.refunds.findByRefundNo(refundNo);
-    return { action, gatewayAnswer: answer, ...resolved, refund: await this.viewOf(now ?? refund) };
+    const { current, ...outcomeOf } = resolved;
+    return { action, gatewayAnswer: answer, ...outcomeOf, refund: await this.viewOf(current) };
   }
 
   private async viewOf(refund: Refund): Promise<ReviewRefundView> {
