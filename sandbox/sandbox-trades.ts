@@ -1,3 +1,5 @@
+import type { BarcodeState } from './barcode-scenarios';
+
 /** A trade as the sandbox vendor holds it. In memory: a sandbox restart forgets every trade. */
 export interface SandboxTrade {
   channel: 'wechat' | 'alipay' | 'unionpay';
@@ -35,6 +37,8 @@ export interface SandboxTrade {
   scanned?: boolean;
   /** What the buyer scans in the QR flows: WeChat's code_url, Alipay's qr_code. */
   codeUrl?: string;
+  /** A barcode (付款码) trade: its scenario and where it stands (barcode-scenarios.ts). */
+  barcode?: BarcodeState;
   refunds?: { refundNo: string; refundId: string; amountFen: number; at: string }[];
   /** When the buyer paid (ISO 8601): the statement day is its Beijing date. */
   paidAt?: string;

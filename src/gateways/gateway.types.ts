@@ -27,6 +27,43 @@ export type CreatePaymentResult =
   /** Timeout, network error, 5xx: the order may or may not exist at the vendor. Never treat as failed. */
   | { kind: 'unknown'; reason: string };
 
+/**
+ * A payment at the counter: the merchant scanned the code the buyer shows in the vendor's app (付款码). The
+ * code is a one-time credential: it is sent once, never stored, and never sent again (a lost answer is found
+ * by querying, then the trade is reversed).
+ */
+export interface BarcodePayRequest {
+  paymentNo: string;
+  amountFen: Fen;
+  currency: 'CNY';
+  description: string;
+  authCode: string;
+  /** The counter, as the vendors want it for risk checks: the shop's store id and the scanning device. */
+  terminal?: { storeId?: string; deviceId?: string };
+  signal?: AbortSignal;
+}
+
+export type BarcodePayResult =
+  | { kind: 'paid'; gatewayTradeNo: string; paidAmountFen: Fen; paidAt: Date }
+  /** The vendor holds the trade and waits for the buyer (a password): query, then reverse. */
+  | { kind: 'paying'; reason: string }
+  /** A definite refusal: wrong or expired code, insufficient funds, a payer the vendor blocks. Nothing taken. */
+  | { kind: 'refused'; code: string; message: string }
+  /** No definite answer (timeout, system error, 20000): the buyer may have paid. Never treat as failed. */
+  | { kind: 'unknown'; reason: string };
+
+/**
+ * The answer to reversing a barcode trade (WeChat 撤销, Alipay alipay.trade.cancel, UnionPay cancel/reversal):
+ * the trade is closed and nothing was taken (`closed`; WeChat does not say whether money was taken, only
+ * that whatever was is returned), it had been paid and the vendor returned the money (`refunded`), the
+ * vendor asks to be called again (`again`: WeChat recall=Y, Alipay retry_flag=Y), or no definite answer.
+ */
+export type ReverseResult =
+  | { kind: 'closed' }
+  | { kind: 'refunded'; gatewayTradeNo?: string }
+  | { kind: 'again'; reason: string }
+  | { kind: 'unknown'; reason: string };
+
 /** Our own view of a trade at the vendor. Vendor states never leave the adapter. */
 export type GatewayResult =
   | { kind: 'paid'; gatewayTradeNo: string; paidAmountFen: Fen; paidAt: Date }

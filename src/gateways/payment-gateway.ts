@@ -1,4 +1,6 @@
 import type {
+  BarcodePayRequest,
+  BarcodePayResult,
   Channel,
   CloseResult,
   CreatePaymentRequest,
@@ -9,6 +11,7 @@ import type {
   RawNotification,
   RefundRequest,
   RefundResult,
+  ReverseResult,
   StatementResult,
 } from './gateway.types';
 
@@ -37,6 +40,24 @@ export abstract class PaymentGateway {
 
   /** Verifies the signature (and decrypts) a callback; throws a typed error when it is forged or malformed. */
   abstract parseNotification(notification: RawNotification): Promise<GatewayNotification>;
+
+  /**
+   * Why this adapter takes no buyer's payment codes, or undefined when it does. Checked before a barcode
+   * payment is written, so a counter on an account without it gets a clear refusal and nothing changes.
+   */
+  barcodeUnsupported(): string | undefined {
+    return `${this.channel} barcode payments are not supported by this adapter`;
+  }
+
+  /** Charges the buyer's payment code. Called once per payment: a lost answer is queried, never re-sent. */
+  payByCode(request: BarcodePayRequest): Promise<BarcodePayResult> {
+    return Promise.resolve({ kind: 'refused', code: 'BARCODE_UNSUPPORTED', message: this.barcodeUnsupported() ?? '' });
+  }
+
+  /** Reverses a barcode trade the buyer may or may not have paid (see ReverseResult). */
+  reverse(payment: { paymentNo: string; gatewayTradeNo: string | null }): Promise<ReverseResult> {
+    return Promise.resolve({ kind: 'unknown', reason: `reverse of ${payment.paymentNo}: ${this.barcodeUnsupported()}` });
+  }
 
   abstract acknowledge(outcome: { accepted: true } | { accepted: false; reason: string }): GatewayAck;
 }
