@@ -10,6 +10,7 @@ import { NotificationIntake1764610000000 } from './1764610000000-notification-in
 import { ChannelAccounts1764700000000 } from './1764700000000-channel-accounts';
 import { RefundReview1764800000000 } from './1764800000000-refund-review';
 import { OrderEventSequence1764900000000 } from './1764900000000-order-event-sequence';
+import { BarcodePayments1765000000000 } from './1765000000000-barcode-payments';
 
 /** Every migration, in order. Listed explicitly so the app, the CLI and the tests load the same set. */
 export const migrations = [
@@ -25,4 +26,5 @@ export const migrations = [
   ChannelAccounts1764700000000,
   RefundReview1764800000000,
   OrderEventSequence1764900000000,
+  BarcodePayments1765000000000,
 ];

@@ -60,6 +60,14 @@ export class AppConfig {
     /** The reconciler takes a row only this long after it was due, so that the on-time job goes first. */
     reconcilerGraceMs: number;
   };
+  /** Barcode payments (payment codes at a counter): their query window and reverse, and the counter's waits. */
+  readonly barcode: {
+    queryEveryMs: number;
+    queryForMs: number;
+    reverseNotBeforeMs: number;
+    answerWaitMs: number;
+    waitMaxSeconds: number;
+  };
   /** The daily statement reconciliation: when it runs (cron, Beijing time), for yesterday's bills. */
   readonly reconciliation: { enabled: boolean; cron: string };
   readonly logLevel: Environment['LOG_LEVEL'];
@@ -164,6 +172,13 @@ export class AppConfig {
       reconcilerCron: env('RECONCILER_CRON'),
       reconcilerBatchSize: env('RECONCILER_BATCH_SIZE'),
       reconcilerGraceMs: env('RECONCILER_GRACE_MS'),
+    };
+    this.barcode = {
+      queryEveryMs: parseDurationList(env('BARCODE_QUERY_EVERY'))[0] ?? 5000,
+      queryForMs: parseDurationList(env('BARCODE_QUERY_FOR'))[0] ?? 30_000,
+      reverseNotBeforeMs: parseDurationList(env('BARCODE_REVERSE_NOT_BEFORE'))[0] ?? 15_000,
+      answerWaitMs: parseDurationList(env('BARCODE_ANSWER_WAIT'))[0] ?? 10_000,
+      waitMaxSeconds: env('PAYMENT_WAIT_MAX_SECONDS'),
     };
     this.reconciliation = {
       enabled: env('RECONCILIATION_ENABLED'),

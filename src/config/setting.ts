@@ -17,6 +17,9 @@ export const SETTING_GROUPS = {
   recovery:
     'Recovery of payments without a result (the query schedule, the reconciler), the daily statement ' +
     "reconciliation and Orders' own timer.",
+  barcode:
+    'Barcode payments at a counter (the buyer shows a payment code): queried, then reversed when still ' +
+    'undecided (docs/barcode.md).',
   partners: 'Payment events to business systems over RabbitMQ (docs/asyncapi.yaml), and our own Orders consumer.',
   relay: 'Outbox relay: publishes payment events with publisher confirms.',
   admin: '',

@@ -59,7 +59,7 @@ export interface PaymentEventBody {
   /** Set on the payment.refund_* events: the refund that changed. */
   refund?: {
     refundNo: string;
-    kind: 'REQUESTED' | 'LATE_PAYMENT' | 'DUPLICATE_PAYMENT';
+    kind: 'REQUESTED' | 'LATE_PAYMENT' | 'DUPLICATE_PAYMENT' | 'REVERSAL';
     amountFen: Fen;
     reason: string;
     status: 'REFUNDING' | 'REFUNDED' | 'REFUND_FAILED' | 'NEEDS_REVIEW';

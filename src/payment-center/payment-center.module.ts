@@ -16,6 +16,9 @@ import { OrphanNotificationsRepository } from './intake/orphan-notifications.rep
 import { PaymentsController } from './payments.controller';
 import { PaymentsRepository } from './payments.repository';
 import { StartPaymentUseCase } from './start-payment.use-case';
+import { BARCODE_PROTOCOL, BARCODE_PROTOCOL_TABLE } from './barcode/barcode-protocol';
+import { StartBarcodeUseCase } from './barcode/start-barcode.use-case';
+import { PaymentWaits } from './payment-waits';
 import { PaymentGauges } from './payment-gauges';
 import { PaymentRecovery } from './recovery/payment-recovery.handler';
 import { FreshAnswer } from './recovery/fresh-answer';
@@ -71,6 +74,9 @@ import { RefundsService } from './refunds/refunds.service';
     RefundsService,
     PaymentReview,
     RefundReview,
+    PaymentWaits,
+    StartBarcodeUseCase,
+    { provide: BARCODE_PROTOCOL, useValue: BARCODE_PROTOCOL_TABLE },
   ],
   exports: [
     PaymentCenter,

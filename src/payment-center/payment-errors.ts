@@ -21,6 +21,23 @@ export class PaymentRequestExpired extends DomainError {
   }
 }
 
+export class BarcodeInProgress extends DomainError {
+  readonly code = 'BARCODE_IN_PROGRESS';
+  constructor(orderNo: string, paymentNo: string) {
+    super(`Barcode payment ${paymentNo} of order ${orderNo} is still undecided.`, {
+      details: { paymentNo },
+      retryAfterSeconds: 5,
+    });
+  }
+}
+
+export class BarcodeUnsupported extends DomainError {
+  readonly code = 'BARCODE_UNSUPPORTED';
+  constructor(reason: string) {
+    super(reason);
+  }
+}
+
 export class PaymentRequestMismatch extends DomainError {
   readonly code = 'PAYMENT_REQUEST_MISMATCH';
   constructor(orderNo: string) {

@@ -5,7 +5,8 @@
  *   CREATED ──START──▶ PAYING ──PAID_CONFIRMED──▶ PAID
  *                        │ ├──FAILED_CONFIRMED──▶ FAILED
  *                        │ └──CLOSE_REQUESTED──▶ CLOSING ──CLOSED_CONFIRMED──▶ CLOSED
- *                        └──REVIEW_REQUIRED──▶ NEEDS_REVIEW (an operator or a later definite answer decides)
+ *                        ├──REVIEW_REQUIRED──▶ NEEDS_REVIEW (an operator or a later definite answer decides)
+ *                        └──REVERSED_CONFIRMED──▶ CLOSED (a barcode trade reversed at the vendor)
  *
  * "The money wins": a definite paid answer moves any not-yet-paid state to PAID (a buyer can pay in the
  * last second before a close); keeping only one paid payment per order is the intent's job.
@@ -20,6 +21,7 @@ export const PAYMENT_EVENTS = [
   'CLOSE_REQUESTED',
   'CLOSED_CONFIRMED',
   'REVIEW_REQUIRED',
+  'REVERSED_CONFIRMED',
 ] as const;
 export type PaymentEventType = (typeof PAYMENT_EVENTS)[number];
 
@@ -34,6 +36,7 @@ export const PAYMENT_TRANSITIONS: Readonly<Record<PaymentStatus, Readonly<Record
     CLOSE_REQUESTED: 'CLOSED',
     CLOSED_CONFIRMED: 'CLOSED',
     REVIEW_REQUIRED: 'NEEDS_REVIEW',
+    REVERSED_CONFIRMED: 'CLOSED',
   },
   PAYING: {
     START: 'ignore',
@@ -42,6 +45,7 @@ export const PAYMENT_TRANSITIONS: Readonly<Record<PaymentStatus, Readonly<Record
     CLOSE_REQUESTED: 'CLOSING',
     CLOSED_CONFIRMED: 'CLOSED',
     REVIEW_REQUIRED: 'NEEDS_REVIEW',
+    REVERSED_CONFIRMED: 'CLOSED',
   },
   PAID: {
     START: 'illegal',
@@ -50,6 +54,9 @@ export const PAYMENT_TRANSITIONS: Readonly<Record<PaymentStatus, Readonly<Record
     CLOSE_REQUESTED: 'ignore',
     CLOSED_CONFIRMED: 'ignore',
     REVIEW_REQUIRED: 'ignore',
+
+    // Money a reverse returned is recorded as its reversal refund (PaymentStateService.recordReversal).
+    REVERSED_CONFIRMED: 'ignore',
   },
   FAILED: {
     START: 'illegal',
@@ -59,6 +66,7 @@ export const PAYMENT_TRANSITIONS: Readonly<Record<PaymentStatus, Readonly<Record
     CLOSED_CONFIRMED: 'ignore',
     // Money that arrived but cannot be applied as paid (wrong amount, another trade) must not be dropped.
     REVIEW_REQUIRED: 'NEEDS_REVIEW',
+    REVERSED_CONFIRMED: 'ignore',
   },
   CLOSING: {
     START: 'illegal',
@@ -67,6 +75,7 @@ export const PAYMENT_TRANSITIONS: Readonly<Record<PaymentStatus, Readonly<Record
     CLOSE_REQUESTED: 'ignore',
     CLOSED_CONFIRMED: 'CLOSED',
     REVIEW_REQUIRED: 'NEEDS_REVIEW',
+    REVERSED_CONFIRMED: 'CLOSED',
   },
   CLOSED: {
     START: 'illegal',
@@ -75,6 +84,7 @@ export const PAYMENT_TRANSITIONS: Readonly<Record<PaymentStatus, Readonly<Record
     CLOSE_REQUESTED: 'ignore',
     CLOSED_CONFIRMED: 'ignore',
     REVIEW_REQUIRED: 'NEEDS_REVIEW',
+    REVERSED_CONFIRMED: 'ignore',
   },
   NEEDS_REVIEW: {
     START: 'illegal',
@@ -83,6 +93,7 @@ export const PAYMENT_TRANSITIONS: Readonly<Record<PaymentStatus, Readonly<Record
     CLOSE_REQUESTED: 'CLOSING',
     CLOSED_CONFIRMED: 'CLOSED',
     REVIEW_REQUIRED: 'ignore',
+    REVERSED_CONFIRMED: 'CLOSED',
   },
 };
 

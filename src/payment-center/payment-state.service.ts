@@ -10,6 +10,7 @@ import { GatewayTradeNoConflict, IllegalTransition, PaymentNotFound } from './pa
 import type { Payment } from './payment.entity';
 import { decide, type PaymentEventType, type PaymentStatus } from './payment-state-machine';
 import { PaymentsRepository } from './payments.repository';
+import { PaymentWaits } from './payment-waits';
 import { QueryScheduler } from './recovery/query-scheduler';
 import { supersededCloseAt } from './recovery/recovery-schedule';
 import type { Refund, RefundKind } from './refunds/refund.entity';
@@ -27,7 +28,9 @@ export type PaymentEvent =
   | { type: 'CLOSE_REQUESTED'; reason: string; nextQueryAt: Date }
   | { type: 'CLOSED_CONFIRMED' }
   /** `nextQueryAt` when the gateway should still be asked now and then (no answer yet); none for a fact to judge. */
-  | { type: 'REVIEW_REQUIRED'; reason: string; nextQueryAt?: Date };
+  | { type: 'REVIEW_REQUIRED'; reason: string; nextQueryAt?: Date }
+  /** A barcode trade reversed at the vendor, nothing known to be taken: see `recordReversal`. */
+  | { type: 'REVERSED_CONFIRMED'; reason: string };
 
 export type TransitionOutcome =
   | {
@@ -62,6 +65,7 @@ export class PaymentStateService {
     @Inject(RefundsRepository) private readonly refunds: RefundsRepository,
     @Inject(QueryScheduler) private readonly scheduler: QueryScheduler,
     @Inject(AppConfig) private readonly config: AppConfig,
+    @Inject(PaymentWaits) private readonly waits: PaymentWaits,
   ) {}
 
   /**
@@ -181,6 +185,10 @@ export class PaymentStateService {
     }
     await this.appendTransition(manager, payment, event, from, now);
     const surplus = decision.to === 'PAID' ? await this.surplusOf(manager, payment, from, ofOrder) : undefined;
+    if (surplus?.kind === 'REVERSAL') {
+      const refund = await this.recordReturned(manager, payment, now);
+      return { changed: true, from, to: decision.to, payment, refund };
+    }
     if (surplus) {
       // Recorded as received, never lost — and returned: the order was closed, or is paid already.
       const refund = await this.refunds.insertAutomatic(manager, payment, surplus, now);
@@ -197,6 +205,68 @@ export class PaymentStateService {
       await this.closeSuperseded(manager, ofOrder, payment, `order ${payment.orderNo} was paid by ${paymentNo}`);
     }
     return { changed: true, from, to: decision.to, payment };
+  }
+
+  /**
+   * A barcode trade the vendor reversed (BARCODE_PROTOCOL: `reversed`, `reversed_refunded`), in the caller's
+   * transaction, under the order's intent and payment locks as a paid answer is:
+   * - the payment is PAID here (the money arrived): it stays PAID and the money is recorded returned, a REVERSAL
+   *   refund (REFUNDED at once: the vendor returned it, no refund is sent);
+   * - the vendor says the reverse returned a payment (`moneyReturned`): PAID with the same REVERSAL refund;
+   * - otherwise CLOSED, `reversedAt` set: a paid answer that arrives later (the buyer paid just before the
+   *   reverse) is recorded the same way, paid and returned, never kept.
+   */
+  async recordReversal(
+    manager: EntityManager,
+    paymentNo: string,
+    reversal: { moneyReturned: boolean; gatewayTradeNo?: string },
+  ): Promise<TransitionOutcome> {
+    const orderNo = await this.payments.orderNoOf(manager, paymentNo);
+    if (!orderNo) throw new PaymentNotFound(paymentNo);
+    await this.payments.lockIntentIfAny(manager, orderNo);
+    const ofOrder = await this.payments.readOrderPaymentsLocked(manager, orderNo);
+    const payment = ofOrder.find((p) => p.paymentNo === paymentNo);
+    if (!payment) throw new PaymentNotFound(paymentNo);
+    addLogContext({ paymentNo, orderNo });
+    if (payment.reversedAt) return { changed: false, payment };
+    const now = this.clock.now();
+    payment.reversedAt = now;
+    if (payment.status === 'PAID') {
+      payment.version += 1;
+      payment.updatedAt = now;
+      await this.payments.save(manager, payment);
+      this.waits.changed(manager, paymentNo, true);
+      const refund = await this.recordReturned(manager, payment, now);
+      return { changed: true, from: 'PAID', to: 'PAID', payment, refund };
+    }
+    const tradeNo = reversal.gatewayTradeNo ?? payment.gatewayTradeNo;
+    if (reversal.moneyReturned && tradeNo) {
+      const paid = {
+        type: 'PAID_CONFIRMED' as const,
+        gatewayTradeNo: tradeNo,
+        paidAmountFen: payment.amountFen,
+        paidAt: now,
+      };
+      return this.applyToLocked(manager, payment, paid, ofOrder);
+    }
+    const reason = reversal.moneyReturned
+      ? 'reversed at the vendor, which returned a payment it did not name'
+      : 'reversed at the vendor: nothing taken, or what was taken returned';
+    return this.applyToLocked(manager, payment, { type: 'REVERSED_CONFIRMED', reason }, ofOrder);
+  }
+
+  /** The REVERSAL refund of money a reverse returned, with its event (the refund is done: payment.refunded). */
+  private async recordReturned(manager: EntityManager, payment: Payment, now: Date): Promise<Refund> {
+    const refund = await this.refunds.insertReversal(
+      manager,
+      payment,
+      'the vendor returned it when the trade was reversed',
+      now,
+    );
+    const paymentRefundedFen = await this.refunds.refundedFen(manager, payment.paymentNo);
+    await this.outbox.append(manager, 'payment.refunded', payment, now, { ...refund, paymentRefundedFen });
+    this.logAfterCommit(manager, payment, 'PAID', ` (the reverse returned it: ${refund.refundNo})`);
+    return refund;
   }
 
   /**
@@ -229,14 +299,15 @@ export class PaymentStateService {
     afterCommit(manager, () => this.logger.log(line));
   }
 
-  /** The history row of a change `payment` (already in its new state and version) went through. */
+  /** The history row of a change `payment` (already in its new state and version) went through; its waiters wake. */
   private appendTransition(
     manager: EntityManager,
-    payment: Pick<Payment, 'paymentNo' | 'status' | 'version'>,
+    payment: Pick<Payment, 'paymentNo' | 'status' | 'version' | 'mode'>,
     event: PaymentEvent,
     from: PaymentStatus,
     now: Date,
   ): Promise<void> {
+    this.waits.changed(manager, payment.paymentNo, payment.mode === 'barcode');
     return this.payments.appendTransition(manager, {
       paymentNo: payment.paymentNo,
       event: event.type,
@@ -258,6 +329,8 @@ export class PaymentStateService {
     from: PaymentStatus,
     ofOrder?: Payment[],
   ): Promise<{ kind: RefundKind; reason: string } | undefined> {
+    // The vendor reversed the trade: whatever was paid on it went back with the reverse.
+    if (payment.reversedAt) return { kind: 'REVERSAL', reason: 'the vendor returned it when the trade was reversed' };
     // A locking read: it sees what committed while this transaction waited for the intent lock, which a
     // plain read (this transaction's snapshot) would not.
     const others = ofOrder ?? (await this.payments.readOrderPaymentsLocked(manager, payment.orderNo));
@@ -297,6 +370,11 @@ export class PaymentStateService {
       case 'CLOSED_CONFIRMED':
         payment.closedAt = now;
         break;
+      case 'REVERSED_CONFIRMED':
+        payment.statusReason = event.reason.slice(0, 512);
+        payment.closedAt = now;
+        payment.reversedAt ??= now;
+        break;
     }
     // Terminal states are never queried again.
     if (to === 'PAID' || to === 'FAILED' || to === 'CLOSED') payment.nextQueryAt = null;
@@ -312,6 +390,7 @@ function detailOf(event: PaymentEvent): string | null {
     case 'FAILED_CONFIRMED':
     case 'CLOSE_REQUESTED':
     case 'REVIEW_REQUIRED':
+    case 'REVERSED_CONFIRMED':
       return event.reason.slice(0, 512);
     case 'CLOSED_CONFIRMED':
       return null;

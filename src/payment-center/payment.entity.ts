@@ -3,6 +3,9 @@ import { fenColumn, type Fen } from '../common/money';
 import type { Channel, PayCredential } from '../gateways/gateway.types';
 import type { PaymentStatus } from './payment-state-machine';
 
+export const PAY_MODES = ['standard', 'barcode'] as const;
+export type PayMode = (typeof PAY_MODES)[number];
+
 /**
  * One attempt to collect an order's money through one channel. Its `paymentNo` is the vendor's merchant
  * order number. The row alone is enough to recover it: status, attempts and `nextQueryAt` tell the
@@ -35,6 +38,10 @@ export class Payment {
   /** The channel account the trade was made with (`default`: the environment's); every later call uses it. */
   @Column({ name: 'account_id', type: 'varchar', length: 32, default: 'default' })
   accountId: string;
+
+  /** How the buyer pays: `standard` (the channel's QR code or page), `barcode` (a payment code at a counter). */
+  @Column({ type: 'varchar', length: 16, default: 'standard' })
+  mode: PayMode;
 
   @Column({ name: 'amount_fen', type: 'bigint', transformer: fenColumn })
   amountFen: Fen;
@@ -71,6 +78,13 @@ export class Payment {
 
   @Column({ name: 'closed_at', type: 'datetime', precision: 3, nullable: true })
   closedAt: Date | null;
+
+  /**
+   * A barcode payment whose trade the vendor reversed: whatever the buyer paid on it went back with the
+   * reverse, so money reported paid on it later is recorded with its reversal refund, never kept.
+   */
+  @Column({ name: 'reversed_at', type: 'datetime', precision: 3, nullable: true })
+  reversedAt: Date | null;
 
   @Column({ name: 'expires_at', type: 'datetime', precision: 3 })
   expiresAt: Date;
@@ -165,9 +179,12 @@ export class PaymentAttempt {
   @Column({ name: 'refund_no', type: 'varchar', length: 32, nullable: true })
   refundNo: string | null;
 
-  /** `review_query`: a query an operator asked for while the payment was in review (outside the schedule). */
+  /**
+   * `review_query`: a query an operator asked for while the payment was in review (outside the schedule);
+   * `pay`: a barcode payment's one pay call; `reverse`: a barcode trade reversed at the vendor.
+   */
   @Column({ type: 'varchar', length: 16 })
-  action: 'query' | 'close' | 'refund' | 'refund_query' | 'review_query';
+  action: 'query' | 'close' | 'refund' | 'refund_query' | 'review_query' | 'pay' | 'reverse';
 
   /** 1 for the first attempt of this action in the current state. */
   @Column({ type: 'int' })

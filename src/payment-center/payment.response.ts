@@ -1,7 +1,7 @@
 import { ApiExtraModels, ApiProperty, getSchemaPath } from '@nestjs/swagger';
 import { EXAMPLE } from '../common/openapi/examples';
 import { CHANNELS, type Channel, type PayCredential } from '../gateways/gateway.types';
-import type { PaymentAttempt } from './payment.entity';
+import { PAY_MODES, type PayMode, type PaymentAttempt } from './payment.entity';
 import { PAYMENT_STATUSES, type PaymentStatus } from './payment-state-machine';
 import type { PaymentView } from './payment.view';
 import { RefundResponse } from './refunds/refund.response';
@@ -68,6 +68,15 @@ export class PaymentResponse implements PaymentView {
   })
   accountId: string;
 
+  @ApiProperty({
+    enum: PAY_MODES,
+    description:
+      "How the buyer pays: `standard` (the channel's QR code or page, `payCredential`) or `barcode` (the buyer's " +
+      'payment code scanned at a counter; no credential).',
+    example: 'standard',
+  })
+  mode: PayMode;
+
   @ApiProperty({ type: 'integer', description: 'Integer fen.', example: 2500 })
   amountFen: number;
 
@@ -117,6 +126,17 @@ export class PaymentResponse implements PaymentView {
 
   @ApiProperty({ type: String, format: 'date-time', nullable: true, example: null })
   closedAt: string | null;
+
+  @ApiProperty({
+    type: String,
+    format: 'date-time',
+    nullable: true,
+    description:
+      'A barcode payment whose trade was reversed at the vendor: nothing is taken, or what was taken went back ' +
+      '(then the payment is `PAID` with a `REVERSAL` refund).',
+    example: null,
+  })
+  reversedAt: string | null;
 
   @ApiProperty({ type: String, format: 'date-time', example: EXAMPLE.expiresAt })
   expiresAt: string;
@@ -173,6 +193,8 @@ const ATTEMPT_ACTIONS = Object.keys({
   refund: true,
   refund_query: true,
   review_query: true,
+  pay: true,
+  reverse: true,
 } satisfies Record<PaymentAttempt['action'], true>);
 
 export class GatewayAttemptResponse {

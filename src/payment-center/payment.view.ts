@@ -1,6 +1,6 @@
 import type { Fen } from '../common/money';
 import type { Channel, PayCredential } from '../gateways/gateway.types';
-import type { Payment } from './payment.entity';
+import type { Payment, PayMode } from './payment.entity';
 import type { PaymentStatus } from './payment-state-machine';
 
 /** The payment as business applications see it (REST and, later, events). */
@@ -9,6 +9,7 @@ export interface PaymentView {
   orderNo: string;
   channel: Channel;
   accountId: string;
+  mode: PayMode;
   amountFen: Fen;
   currency: 'CNY';
   status: PaymentStatus;
@@ -19,6 +20,7 @@ export interface PaymentView {
   paidAmountFen: Fen | null;
   paidAt: string | null;
   closedAt: string | null;
+  reversedAt: string | null;
   expiresAt: string;
   /** When recovery next asks the gateway (null: nothing left to ask), and how many times it asked in this status. */
   nextQueryAt: string | null;
@@ -36,6 +38,7 @@ export function toPaymentView(payment: Payment): PaymentView {
     orderNo: payment.orderNo,
     channel: payment.channel,
     accountId: payment.accountId,
+    mode: payment.mode,
     amountFen: payment.amountFen,
     currency: payment.currency,
     status: payment.status,
@@ -45,6 +48,7 @@ export function toPaymentView(payment: Payment): PaymentView {
     paidAmountFen: payment.paidAmountFen,
     paidAt: iso(payment.paidAt),
     closedAt: iso(payment.closedAt),
+    reversedAt: iso(payment.reversedAt),
     expiresAt: payment.expiresAt.toISOString(),
     nextQueryAt: iso(payment.nextQueryAt),
     queryAttempts: payment.queryAttempts,

@@ -17,6 +17,7 @@ const MUTABLE: readonly (keyof Payment)[] = [
   'paidAmountFen',
   'paidAt',
   'closedAt',
+  'reversedAt',
   'statusReason',
   'version',
   'updatedAt',

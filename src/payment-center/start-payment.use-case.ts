@@ -19,7 +19,7 @@ import {
   PaymentRequestMismatch,
   PaymentStarting,
 } from './payment-errors';
-import type { Payment } from './payment.entity';
+import type { Payment, PaymentIntent } from './payment.entity';
 import { PaymentStateService } from './payment-state.service';
 import { PaymentsRepository } from './payments.repository';
 import { QueryScheduler } from './recovery/query-scheduler';
@@ -41,6 +41,25 @@ export interface StartPaymentCommand {
 type Plan =
   | { kind: 'ready'; payment: Payment }
   | { kind: 'call_gateway'; payment: Payment; description: string; resumed: boolean };
+
+/**
+ * A pay request must describe the order its intent was made for (amount, currency, application), before the
+ * order's expiry: checked under the intent lock by every start.
+ */
+export function assertIntentMatches(
+  intent: Pick<PaymentIntent, 'amountFen' | 'currency' | 'applicationId' | 'expiresAt'>,
+  command: Pick<StartPaymentCommand, 'orderNo' | 'amountFen' | 'currency' | 'applicationId'>,
+  now: Date,
+): void {
+  if (
+    intent.amountFen !== command.amountFen ||
+    intent.currency !== command.currency ||
+    intent.applicationId !== command.applicationId
+  ) {
+    throw new PaymentRequestMismatch(command.orderNo);
+  }
+  if (now >= intent.expiresAt) throw new PaymentRequestExpired(command.orderNo);
+}
 
 /** How many times a pay request makes its plan again when the payment it would resume changed under it. */
 const MAX_PLAN_ATTEMPTS = 3;
@@ -128,15 +147,8 @@ export class StartPaymentUseCase {
 
   private async plan(manager: EntityManager, command: StartPaymentCommand, accountId: string): Promise<Plan> {
     const intent = await this.payments.lockIntent(manager, command.orderNo);
-    if (
-      intent.amountFen !== command.amountFen ||
-      intent.currency !== command.currency ||
-      intent.applicationId !== command.applicationId
-    ) {
-      throw new PaymentRequestMismatch(command.orderNo);
-    }
     const now = this.clock.now();
-    if (now >= intent.expiresAt) throw new PaymentRequestExpired(command.orderNo);
+    assertIntentMatches(intent, command, now);
 
     const existing = await this.payments.findByOrderNo(manager, command.orderNo);
     const paid = existing.find((p) => p.status === 'PAID');
@@ -170,6 +182,7 @@ export class StartPaymentUseCase {
         orderNo: command.orderNo,
         channel: command.channel,
         accountId,
+        mode: 'standard',
         applicationId: command.applicationId,
         amountFen: command.amountFen,
         currency: command.currency,
@@ -182,6 +195,7 @@ export class StartPaymentUseCase {
         paidAmountFen: null,
         paidAt: null,
         closedAt: null,
+        reversedAt: null,
         expiresAt: intent.expiresAt,
         statusReason: null,
         version: 0,

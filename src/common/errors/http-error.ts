@@ -39,6 +39,7 @@ export function statusFor(code: DomainErrorCode): number {
     case 'ORDER_CLOSED':
     case 'ORDER_EXPIRED':
     case 'PAYMENT_STARTING':
+    case 'BARCODE_IN_PROGRESS':
     case 'PAYMENT_REQUEST_MISMATCH':
     case 'ILLEGAL_TRANSITION':
     case 'IDEMPOTENCY_KEY_IN_USE':
@@ -50,6 +51,7 @@ export function statusFor(code: DomainErrorCode): number {
       return HttpStatus.CONFLICT;
     case 'IDEMPOTENCY_KEY_REUSED':
     case 'REFUND_EXCEEDS_PAID':
+    case 'BARCODE_UNSUPPORTED':
       return HttpStatus.UNPROCESSABLE_ENTITY;
     case 'SYNC_TOO_SOON':
       return HttpStatus.TOO_MANY_REQUESTS;

@@ -110,6 +110,18 @@ const ANSWERED: Record<ApiErrorCode, ErrorExample> = {
     details: { paymentNo: EXAMPLE.paymentNo },
     retryAfterSeconds: 1,
   },
+  BARCODE_IN_PROGRESS: {
+    when:
+      "a barcode payment of this order is still undecided at the vendor (the buyer's code is being charged or " +
+      'reversed): wait for it (`GET /api/payments/{paymentNo}?waitSeconds=N`) before scanning another code.',
+    message: `Barcode payment ${EXAMPLE.paymentNo} of order ${EXAMPLE.orderNo} is still undecided.`,
+    details: { paymentNo: EXAMPLE.paymentNo },
+    retryAfterSeconds: 5,
+  },
+  BARCODE_UNSUPPORTED: {
+    when: "the channel account takes no payment codes (e.g. a WeChat service provider's sub-merchant here).",
+    message: 'wechat barcode payments are not supported by this adapter',
+  },
   PAYMENT_REQUEST_MISMATCH: {
     when: 'the order was already submitted for payment with another amount or currency.',
     message: `Order ${EXAMPLE.orderNo} was already submitted for payment with a different amount or currency.`,

@@ -7,7 +7,7 @@ import { AppConfig } from '../../config/app-config';
 import { inTransaction } from '../../database/transaction';
 import { GatewayRegistry } from '../../gateways/gateway-registry';
 import { MetricsService } from '../../metrics/metrics.service';
-import type { CloseResult } from '../../gateways/gateway.types';
+import type { BarcodePayResult, CloseResult } from '../../gateways/gateway.types';
 import { describe, eventOf } from '../gateway-answers';
 import type { Payment, PaymentAttempt } from '../payment.entity';
 import { type PaymentEvent, PaymentStateService } from '../payment-state.service';
@@ -17,12 +17,20 @@ import { ask } from './ask-gateway';
 import { QueryScheduler } from './query-scheduler';
 import { RecoveryEngine } from './recovery-engine';
 import type { DueClaim, JobClaim, RecoveryHandler } from './recovery-handler';
-import { afterUnansweredClose, nextQueryAt, reviewRequeryAt } from './recovery-schedule';
+import {
+  afterUnansweredClose,
+  EARLY_TOLERANCE_MS,
+  createCallWindowEnds,
+  nextQueryAt,
+  reviewRequeryAt,
+} from './recovery-schedule';
+import { BARCODE_PROTOCOL, type BarcodeProtocol } from '../barcode/barcode-protocol';
+import { type BarcodeAnswer, type BarcodeNext, barcodeNext, describeBarcode } from '../barcode/barcode-steps';
 
 /** Statuses in which recovery still asks the gateway (when the row has a next query time). */
 export const RECOVERABLE: readonly PaymentStatus[] = ['PAYING', 'CLOSING', 'NEEDS_REVIEW'];
 
-type Next = { at: Date; reason: string } | { event: PaymentEvent };
+type Next = BarcodeNext;
 
 /**
  * The recovery engine's payment work: asks the gateway about a payment whose result did not arrive,
@@ -46,6 +54,7 @@ export class PaymentRecovery implements RecoveryHandler<Payment>, OnModuleInit {
     @Inject(AppConfig) private readonly config: AppConfig,
     @Inject(Clock) private readonly clock: Clock,
     @Inject(MetricsService) private readonly metrics: MetricsService,
+    @Inject(BARCODE_PROTOCOL) private readonly barcode: BarcodeProtocol,
   ) {}
 
   onModuleInit(): void {
@@ -78,7 +87,10 @@ export class PaymentRecovery implements RecoveryHandler<Payment>, OnModuleInit {
         if (closing.payment.status !== 'CLOSING') return; // a result arrived meanwhile
         return await this.close(closing.payment);
       }
-      if (payment.status === 'CLOSING') return await this.close(payment);
+      if (payment.status === 'CLOSING') {
+        return await (payment.mode === 'barcode' ? this.reverse(payment) : this.close(payment));
+      }
+      if (payment.mode === 'barcode' && payment.status === 'PAYING') return await this.queryBarcode(payment);
       return await this.query(payment);
     } catch (error) {
       // The claim's lease ends and the row comes due again: nothing is lost.
@@ -98,6 +110,79 @@ export class PaymentRecovery implements RecoveryHandler<Payment>, OnModuleInit {
       next = { at: reviewRequeryAt(now, this.config.recovery), reason: describe(result) };
     else next = { at: nextQueryAt(now, attempt, payment.expiresAt, this.config.recovery), reason: describe(result) };
     await this.record(payment, 'query', attempt, result.kind, describe(result), next);
+  }
+
+  /**
+   * A barcode payment's one pay call answered (StartBarcodeUseCase): recorded as attempt 1 of `pay`, what follows
+   * decided by BARCODE_PROTOCOL as for any later answer. The query count stays 0: the first query is still due.
+   */
+  async recordPay(payment: Payment, result: BarcodePayResult): Promise<void> {
+    const answer: BarcodeAnswer = { step: 'pay', result };
+    const next = this.barcodeNext(payment, answer, 1);
+    await this.record(payment, 'pay', 0, result.kind, describeBarcode(answer), next, 1);
+  }
+
+  /** A barcode payment in its query window: BARCODE_PROTOCOL decides what the answer leads to. */
+  private async queryBarcode(payment: Payment): Promise<void> {
+    const attempt = payment.queryAttempts + 1;
+    const result = await this.ask(async () =>
+      (await this.gateways.forAccount(payment.channel, payment.accountId)).query(payment.paymentNo),
+    );
+    const answer: BarcodeAnswer = { step: 'query', result };
+    await this.record(
+      payment,
+      'query',
+      attempt,
+      result.kind,
+      describeBarcode(answer),
+      this.barcodeNext(payment, answer, attempt),
+    );
+  }
+
+  /**
+   * A barcode payment in CLOSING: its trade is reversed at the vendor (WeChat 撤销, Alipay cancel, UnionPay
+   * cancel/reversal), never sooner than BARCODE_REVERSE_NOT_BEFORE after the pay, and again until the vendor
+   * answers definitely; BARCODE_PROTOCOL decides what each answer leads to.
+   */
+  private async reverse(payment: Payment): Promise<void> {
+    const attempt = payment.queryAttempts + 1;
+    // Closed at expiry or superseded early: the reverse still waits for its time (and for the pay call's window).
+    const due = Math.max(
+      payment.createdAt.getTime() + this.config.barcode.reverseNotBeforeMs,
+      createCallWindowEnds(payment.createdAt, this.config.gateways.timeoutMs).getTime(),
+    );
+    if (this.clock.now().getTime() < due - EARLY_TOLERANCE_MS) {
+      const next = { at: new Date(due), reason: 'the reverse waits for BARCODE_REVERSE_NOT_BEFORE after the pay' };
+      return inTransaction(this.dataSource, (manager) =>
+        this.reschedule(manager, payment, payment.queryAttempts, next),
+      );
+    }
+    const result = await this.ask(async () =>
+      (await this.gateways.forAccount(payment.channel, payment.accountId)).reverse({
+        paymentNo: payment.paymentNo,
+        gatewayTradeNo: payment.gatewayTradeNo,
+      }),
+    );
+    const answer: BarcodeAnswer = { step: 'reverse', result };
+    await this.record(
+      payment,
+      'reverse',
+      attempt,
+      result.kind,
+      describeBarcode(answer),
+      this.barcodeNext(payment, answer, attempt),
+    );
+  }
+
+  private barcodeNext(payment: Payment, answer: BarcodeAnswer, attempt: number): Next {
+    return barcodeNext(this.barcode, answer, {
+      payAt: payment.createdAt,
+      callWindowEnds: createCallWindowEnds(payment.createdAt, this.config.gateways.timeoutMs),
+      attempt,
+      now: this.clock.now(),
+      timing: this.config.barcode,
+      longTailMs: this.config.recovery.longTailMs,
+    });
   }
 
   private async close(payment: Payment): Promise<void> {
@@ -151,6 +236,7 @@ export class PaymentRecovery implements RecoveryHandler<Payment>, OnModuleInit {
     outcome: string,
     detail: string,
     next: Next,
+    loggedAttempt = attempt,
   ): Promise<void> {
     this.metrics.gatewayAttempt(payment.channel, payment.accountId, action, outcome);
     await inTransaction(this.dataSource, async (manager) => {
@@ -159,13 +245,18 @@ export class PaymentRecovery implements RecoveryHandler<Payment>, OnModuleInit {
         paymentNo: payment.paymentNo,
         refundNo: null,
         action,
-        attempt,
+        attempt: loggedAttempt,
         outcome,
         detail: detail.slice(0, 512),
         createdAt: now,
       });
-      if ('event' in next) await this.state.apply(payment, next.event, manager);
-      else await this.reschedule(manager, payment, attempt, next);
+      if ('reversal' in next) await this.state.recordReversal(manager, payment.paymentNo, next.reversal);
+      else if ('event' in next) {
+        const outcome = await this.state.apply(payment, next.event, manager);
+        if (next.closeAt && outcome.changed && outcome.to === 'CLOSING') {
+          this.scheduler.scheduleClose(manager, payment.paymentNo, next.closeAt);
+        }
+      } else await this.reschedule(manager, payment, attempt, next);
     });
   }
 

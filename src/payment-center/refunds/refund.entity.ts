@@ -12,9 +12,11 @@ export type RefundStatus = 'REFUNDING' | 'REFUNDED' | 'REFUND_FAILED' | 'NEEDS_R
 /**
  * Why money goes back: a merchant's request, a payment that succeeded after it was closed here, or a second
  * payment of an order already paid. The last two are made automatically, in the transaction that recorded
- * the money, under a unique `autoKey`, so they exist exactly once.
+ * the money, under a unique `autoKey`, so they exist exactly once. `REVERSAL`: a barcode trade the vendor
+ * reversed after the buyer paid it; the vendor returned the money itself, so it is recorded `REFUNDED` at once
+ * and never sent.
  */
-export type RefundKind = 'REQUESTED' | 'LATE_PAYMENT' | 'DUPLICATE_PAYMENT';
+export type RefundKind = 'REQUESTED' | 'LATE_PAYMENT' | 'DUPLICATE_PAYMENT' | 'REVERSAL';
 
 /** One refund of a paid payment. Its `refundNo` is the vendor's refund request number: every retry reuses it. */
 @Entity({ name: 'refunds' })

@@ -14,6 +14,7 @@ const REFUND_KINDS = Object.keys({
   REQUESTED: true,
   LATE_PAYMENT: true,
   DUPLICATE_PAYMENT: true,
+  REVERSAL: true,
 } satisfies Record<RefundKind, true>);
 
 /** The OpenAPI shape of RefundView. */
@@ -44,7 +45,8 @@ export class RefundResponse implements RefundView {
     enumName: 'RefundKind',
     description:
       '`REQUESTED` by the merchant; `LATE_PAYMENT` and `DUPLICATE_PAYMENT` are made automatically for money ' +
-      'that arrived after a close or on an order already paid.',
+      'that arrived after a close or on an order already paid; `REVERSAL` records money a barcode trade\'s ' +
+      'reverse returned (the vendor returned it: no refund call is made).',
     example: 'REQUESTED',
   })
   kind: RefundKind;

@@ -59,6 +59,22 @@ export class RefundsRepository {
     });
   }
 
+  /**
+   * The money a barcode trade's reverse returned (the vendor returned it itself): a refund recorded REFUNDED at
+   * once, never sent, unique per payment.
+   */
+  insertReversal(manager: EntityManager, payment: Payment, reason: string, now: Date): Promise<Refund> {
+    return this.insert(manager, payment, {
+      amountFen: payment.paidAmountFen ?? payment.amountFen,
+      reason,
+      kind: 'REVERSAL',
+      autoKey: `${payment.paymentNo}:REVERSAL`,
+      nextQueryAt: null,
+      refundedAt: now,
+      now,
+    });
+  }
+
   insert(
     manager: EntityManager,
     payment: Payment,
@@ -68,7 +84,9 @@ export class RefundsRepository {
       reason: string;
       kind: RefundKind;
       autoKey: string | null;
-      nextQueryAt: Date;
+      nextQueryAt: Date | null;
+      /** Set: the refund is recorded REFUNDED at this time (the vendor returned the money already). */
+      refundedAt?: Date;
       now: Date;
     },
   ): Promise<Refund> {
@@ -84,13 +102,13 @@ export class RefundsRepository {
         reason: refund.reason.slice(0, 256),
         kind: refund.kind,
         autoKey: refund.autoKey,
-        status: 'REFUNDING' as const,
+        status: refund.refundedAt ? ('REFUNDED' as const) : ('REFUNDING' as const),
         gatewayRefundNo: null,
         queryAttempts: 0,
         nextQueryAt: refund.nextQueryAt,
         statusReason: null,
         version: 1,
-        refundedAt: null,
+        refundedAt: refund.refundedAt ?? null,
         retriedAt: null,
         createdAt: refund.now,
         updatedAt: refund.now,
