@@ -19,6 +19,7 @@ import { type WechatMerchant, SandboxMerchants } from '../merchants/sandbox-merc
 import { SANDBOX_SETTINGS, type SandboxSettings } from '../sandbox.settings';
 import { type MerchantReply, postNotification, SandboxNotifier, sleep } from '../sandbox-notifier';
 import { beijingDate, type SandboxFaults, type SandboxTrade, SandboxTrades } from '../sandbox-trades';
+import { reverseBarcode, startBarcode } from '../barcode-scenarios';
 
 /** WeChat Pay's resend intervals after an unacknowledged notification (15 sends over about 24 h). */
 export const WECHAT_RESEND_SCHEDULE_MS = [
@@ -39,6 +40,20 @@ export interface NativeOrder {
   timeExpire?: string;
   total?: number;
 }
+
+/** A code-pay request (付款码) as the direct API received it: the buyer's code and who the trade is for. */
+export interface CodePayOrder {
+  owner: string;
+  mchid: string;
+  appid: string;
+  outTradeNo: string;
+  description: string;
+  total: number;
+  authCode: string;
+}
+
+/** WeChat's user payment code: 18 digits starting 10–15 (10–14 mainland users, 15 Hong Kong). */
+export const WECHAT_AUTH_CODE = /^1[0-5]\d{16}$/;
 
 /**
  * WeChat Pay API v3 as the sandbox vendor, for the direct and the partner (service provider) controllers:
@@ -128,6 +143,69 @@ export class WechatSandboxVendor {
     return this.reply(res, merchant, 200, { code_url: codeUrl });
   }
 
+  /**
+   * A code payment: the trade is made, then the buyer's code decides (barcode-scenarios.ts). Paid: 200 with the
+   * transaction; a password asked: 202 `{trade_state: USERPAYING}`; refusals: 403 NOT_ENOUGH (the v3 error table)
+   * or 403 AUTH_CODE_INVALID (the v2 name: v3 publishes none); no answer: 500 SYSTEM_ERROR. A number used before
+   * is refused with 403 OUT_TRADE_NO_USED and changes nothing.
+   */
+  codePay(res: Response, merchant: WechatMerchant, order: CodePayOrder): void {
+    if (this.trades.find(order.owner, order.outTradeNo))
+      return this.reply(res, merchant, 403, { code: 'OUT_TRADE_NO_USED', message: '商户订单号重复' });
+    const trade: SandboxTrade = {
+      channel: 'wechat',
+      outTradeNo: order.outTradeNo,
+      owner: order.owner,
+      mchid: order.mchid,
+      appid: order.appid,
+      description: order.description,
+      amountFen: order.total,
+      // Code payments take no notify_url and are never notified: the merchant queries.
+      notifyUrl: '',
+      state: 'NOTPAY',
+      notifications: [],
+    };
+    this.trades.put(trade);
+    switch (startBarcode(trade, order.authCode, () => this.pay(trade))) {
+      case 'paid':
+        return this.reply(res, merchant, 200, this.transactionOf(trade));
+      case 'paying':
+        return this.reply(res, merchant, 202, { trade_state: 'USERPAYING' });
+      case 'insufficient_funds':
+        return this.reply(res, merchant, 403, { code: 'NOT_ENOUGH', message: '余额不足' });
+      case 'invalid_code':
+        return this.reply(res, merchant, 403, {
+          code: 'AUTH_CODE_INVALID',
+          message: '付款码无效或已过期，请刷新后重试',
+        });
+      case 'unknown':
+        return this.reply(res, merchant, 500, { code: 'SYSTEM_ERROR', message: '系统繁忙,请稍后重试' });
+    }
+  }
+
+  /**
+   * 撤销: closes the trade if unpaid, returns the money if paid, and answers 200 `{appid, mchid, out_trade_no}`
+   * either way. The scenario may ask first to be called again (USERPAYING, as WeChat refuses to reverse a trade
+   * whose buyer is entering the password) or give no answer (500 SYSTEM_ERROR).
+   */
+  reverse(res: Response, merchant: WechatMerchant, trade: SandboxTrade | undefined): void {
+    if (!trade || trade.channel !== 'wechat')
+      return this.reply(res, merchant, 404, { code: 'ORDER_NOT_EXIST', message: '订单不存在' });
+    switch (reverseBarcode(trade, () => this.pay(trade))) {
+      case 'again':
+        return this.reply(res, merchant, 403, { code: 'USERPAYING', message: '正在支付中不能发起撤销，请稍后再试' });
+      case 'unknown':
+        return this.reply(res, merchant, 500, { code: 'SYSTEM_ERROR', message: '系统繁忙,请稍后重试' });
+      case 'closed':
+      case 'refunded':
+        return this.reply(res, merchant, 200, {
+          appid: trade.appid,
+          mchid: trade.mchid,
+          out_trade_no: trade.outTradeNo,
+        });
+    }
+  }
+
   /** Closes an unpaid trade (an unknown one too: WeChat answers 204 either way). */
   close(res: Response, merchant: WechatMerchant, trade: SandboxTrade | undefined): void {
     if (trade?.state === 'SUCCESS') return this.reply(res, merchant, 400, { code: 'ORDERPAID', message: 'order paid' });
@@ -195,6 +273,7 @@ export class WechatSandboxVendor {
     trade.paidAt = new Date().toISOString();
     trade.transactionId = `4200${Date.now()}${randomBytes(3).readUIntBE(0, 3).toString().padStart(8, '0')}`;
     trade.successTime = toBeijingRfc3339(new Date());
+    if (!trade.notifyUrl) return; // a code payment: WeChat sends no notification for it
     this.notifier.notify(trade, {
       resendScheduleMs: WECHAT_RESEND_SCHEDULE_MS,
       send: (faults) => this.sendTransaction(trade, faults),
@@ -219,9 +298,9 @@ export class WechatSandboxVendor {
     return {
       ...merchant,
       out_trade_no: trade.outTradeNo,
-      trade_state: trade.state,
-      trade_state_desc: trade.state,
-      trade_type: 'NATIVE',
+      trade_state: tradeState(trade),
+      trade_state_desc: tradeState(trade),
+      trade_type: trade.barcode ? 'MICROPAY' : 'NATIVE',
       ...(trade.state === 'SUCCESS'
         ? {
             transaction_id: trade.transactionId,
@@ -341,7 +420,8 @@ export class WechatSandboxVendor {
     const row = (values: Partial<Record<(typeof TRADE_BILL_COLUMNS)[number], string>>) =>
       TRADE_BILL_COLUMNS.map((name) => values[name] ?? '');
     for (const trade of trades) {
-      if (trade.channel !== 'wechat' || !trade.transactionId || !trade.paidAt) continue;
+      // A reversed code payment is no trade of the day: closed unpaid, or its money went back with the reverse.
+      if (trade.channel !== 'wechat' || !trade.transactionId || !trade.paidAt || trade.barcode?.reversed) continue;
       const faults = this.trades.faultsFor(trade.outTradeNo);
       // A service provider's bill names it (公众账号ID, 商户号) and the sub-merchant of each row (特约商户号).
       const base = {
@@ -352,7 +432,7 @@ export class WechatSandboxVendor {
         商户订单号: trade.outTradeNo,
       };
       const common = {
-        交易类型: 'NATIVE',
+        交易类型: trade.barcode ? 'MICROPAY' : 'NATIVE',
         付款银行: 'OTHERS',
         货币种类: 'CNY',
         商品名称: trade.description,
@@ -409,4 +489,18 @@ export class WechatSandboxVendor {
     );
     return Buffer.from(`${lines.join('\r\n')}\r\n`, 'utf8');
   }
+}
+
+/**
+ * The trade_state a query shows: a code payment waiting for the buyer's password is USERPAYING, a reversed one
+ * REVOKED, one the buyer could not pay (refused code or balance) PAYERROR; other trades their own state.
+ */
+function tradeState(trade: SandboxTrade): string {
+  const barcode = trade.barcode;
+  if (!barcode) return trade.state;
+  if (barcode.reversed) return 'REVOKED';
+  if (trade.state === 'NOTPAY' && barcode.waiting) return 'USERPAYING';
+  if (trade.state === 'CLOSED' && (barcode.scenario === 'insufficient_funds' || barcode.scenario === 'invalid_code'))
+    return 'PAYERROR';
+  return trade.state;
 }

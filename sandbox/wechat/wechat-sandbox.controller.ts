@@ -4,7 +4,7 @@ import type { Request, Response } from 'express';
 import { cashierPath } from '../cashier/cashier.page';
 import { type WechatMerchant, SandboxMerchants } from '../merchants/sandbox-merchants';
 import { SandboxTrades, tradeOwner } from '../sandbox-trades';
-import { WechatSandboxVendor } from './wechat-sandbox-vendor';
+import { WECHAT_AUTH_CODE, WechatSandboxVendor } from './wechat-sandbox-vendor';
 
 export { WECHAT_RESEND_SCHEDULE_MS } from './wechat-sandbox-vendor';
 
@@ -16,6 +16,16 @@ interface NativeOrderBody {
   notify_url?: string;
   time_expire?: string;
   amount?: { total?: number; currency?: string };
+}
+
+interface CodePayBody {
+  appid?: string;
+  mchid?: string;
+  description?: string;
+  out_trade_no?: string;
+  payer?: { auth_code?: string };
+  amount?: { total?: number; currency?: string };
+  scene_info?: { device_id?: string; device_ip?: string; store_info?: { id?: string; out_id?: string } };
 }
 
 interface RefundBody {
@@ -59,6 +69,54 @@ export class WechatSandboxController {
       timeExpire: body.time_expire,
       total: body.amount?.total,
     });
+  }
+
+  /**
+   * 付款码支付 (APIv3, direct merchants): appid, mchid, description, out_trade_no, payer.auth_code, amount.total and
+   * scene_info.store_info are required; a missing or malformed one (a code that is not WeChat's 18 digits) is
+   * 400 PARAM_ERROR and makes no trade.
+   */
+  @Post('/v3/pay/transactions/codepay')
+  async codePay(@Req() req: RawBodyRequest<Request>, @Res() res: Response) {
+    const merchant = this.vendor.authenticate(req, res);
+    if (!merchant) return;
+    const body = JSON.parse(req.rawBody?.toString('utf8') || '{}') as CodePayBody;
+    if (await this.vendor.injectedApiFault(res, merchant, body.out_trade_no)) return;
+    if (this.refusedServiceProvider(res, merchant)) return;
+    if (body.mchid !== merchant.record.mchid || body.appid !== merchant.record.appid) {
+      return this.vendor.reply(res, merchant, 400, { code: 'PARAM_ERROR', message: 'appid and mchid do not match' });
+    }
+    const problem = codePayProblem(body);
+    if (problem) {
+      return this.vendor.reply(res, merchant, 400, {
+        code: 'PARAM_ERROR',
+        message: `参数错误: ${problem}`,
+        detail: { location: 'body', value: problem },
+      });
+    }
+    return this.vendor.codePay(res, merchant, {
+      owner: tradeOwner.wechat(merchant.record.mchid),
+      mchid: merchant.record.mchid,
+      appid: merchant.record.appid,
+      outTradeNo: body.out_trade_no as string,
+      description: body.description as string,
+      total: body.amount?.total as number,
+      authCode: body.payer?.auth_code as string,
+    });
+  }
+
+  /** 撤销 a code payment (APIv3, direct merchants): the body names appid and mchid. */
+  @Post('/v3/pay/transactions/out-trade-no/:outTradeNo/reverse')
+  async reverse(@Req() req: RawBodyRequest<Request>, @Res() res: Response, @Param('outTradeNo') outTradeNo: string) {
+    const merchant = this.vendor.authenticate(req, res);
+    if (!merchant) return;
+    if (await this.vendor.injectedApiFault(res, merchant, outTradeNo)) return;
+    const body = JSON.parse(req.rawBody?.toString('utf8') || '{}') as { appid?: string; mchid?: string };
+    if (this.refusedServiceProvider(res, merchant)) return;
+    if (body.mchid !== merchant.record.mchid || body.appid !== merchant.record.appid) {
+      return this.vendor.reply(res, merchant, 400, { code: 'PARAM_ERROR', message: 'appid and mchid do not match' });
+    }
+    return this.vendor.reverse(res, merchant, this.trades.find(tradeOwner.wechat(merchant.record.mchid), outTradeNo));
   }
 
   @Get('/v3/pay/transactions/out-trade-no/:outTradeNo')
@@ -239,4 +297,20 @@ export class WechatSandboxController {
     });
     return true;
   }
+}
+
+/** The first required field of a code-pay request that is missing or malformed, or undefined when all are good. */
+function codePayProblem(body: CodePayBody): string | undefined {
+  const total = body.amount?.total;
+  const storeInfo = body.scene_info?.store_info;
+  const authCode: unknown = body.payer?.auth_code;
+  const checks: [string, boolean][] = [
+    ['description', !!body.description && body.description.length <= 127],
+    ['out_trade_no', /^[0-9A-Za-z_*|-]{1,32}$/.test(body.out_trade_no ?? '')],
+    ['amount.total', typeof total === 'number' && Number.isSafeInteger(total) && total > 0],
+    ['amount.currency', body.amount?.currency === undefined || body.amount.currency === 'CNY'],
+    ['scene_info.store_info', typeof storeInfo === 'object' && storeInfo !== null],
+    ['payer.auth_code', typeof authCode === 'string' && WECHAT_AUTH_CODE.test(authCode)],
+  ];
+  return checks.find(([, ok]) => !ok)?.[0];
 }

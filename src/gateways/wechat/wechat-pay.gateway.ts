@@ -4,6 +4,8 @@ import { fromBeijingTimestamp } from '../../common/beijing-time';
 import { yuanToFen } from '../../common/money';
 import { NotificationRejected } from '../notification-rejected';
 import type {
+  BarcodePayRequest,
+  BarcodePayResult,
   CloseResult,
   CreatePaymentRequest,
   CreatePaymentResult,
@@ -13,6 +15,7 @@ import type {
   RawNotification,
   RefundRequest,
   RefundResult,
+  ReverseResult,
   StatementLine,
   StatementResult,
 } from '../gateway.types';
@@ -106,6 +109,29 @@ type VendorResponse = { status: number; body: string; json: WechatBody | undefin
  * refusal. docs/gateways.md has the sources.
  */
 const RETRYABLE_REFUND_REFUSALS: ReadonlySet<string> = new Set(['NOT_ENOUGH', 'SYSTEM_ERROR', 'FREQUENCY_LIMITED']);
+
+/**
+ * Code-pay refusals that leave nothing taken and no trade to wait for: the request itself was refused (parameters,
+ * signature, merchant), or the buyer cannot pay with this code (balance short, account blocked, code invalid or
+ * expired). Any other answer — TRADE_ERROR (WeChat uses it for several business failures, a short balance among
+ * them), OUT_TRADE_NO_USED, a 5xx, BANK_ERROR — is not a definite refusal: the trade is queried. The APIv3 names
+ * come from the v3 error table (NOT_ENOUGH, ACCOUNT_ERROR); WeChat has not published v3 names for a bad code, so
+ * the v2 micropay names are accepted too. docs/gateways.md has the sources.
+ */
+const CODEPAY_REFUSALS: ReadonlySet<string> = new Set([
+  'PARAM_ERROR',
+  'INVALID_REQUEST',
+  'SIGN_ERROR',
+  'APPID_MCHID_NOT_MATCH',
+  'MCH_NOT_EXISTS',
+  'NO_AUTH',
+  'NOT_ENOUGH',
+  'NOTENOUGH',
+  'ACCOUNT_ERROR',
+  'AUTH_CODE_INVALID',
+  'AUTH_CODE_ERROR',
+  'AUTHCODEEXPIRE',
+]);
 
 /**
  * WeChat Pay API v3: native (QR) payments, query by out_trade_no, close, and verified notifications.
@@ -243,6 +269,96 @@ export class WechatPayGateway extends PaymentGateway {
     if (response.status === 404 && response.json?.code === 'RESOURCE_NOT_EXISTS') return { kind: 'not_found' };
     if (response.status === 200 && response.json) return this.refundResultOf(response.json);
     return { kind: 'unknown', reason: `HTTP ${response.status} ${response.json?.code ?? ''}` };
+  }
+
+  /** Direct merchants only: the partner code-pay API (/v3/pay/partner/transactions/codepay) is not implemented. */
+  override barcodeUnsupported(): string | undefined {
+    return this.subMerchant
+      ? "WeChat Pay barcode payments for a service provider's sub-merchant (partner code-pay) are not implemented"
+      : undefined;
+  }
+
+  /**
+   * `POST /v3/pay/transactions/codepay`. WeChat answers the trade (trade_state SUCCESS: paid), or that the buyer
+   * is asked for a password (USERPAYING, HTTP 202 in the v3 error table; the body may carry only
+   * `trade_state`), or an error. Code payments get no notification: what is not settled here is queried.
+   */
+  override async payByCode(request: BarcodePayRequest): Promise<BarcodePayResult> {
+    const unsupported = this.barcodeUnsupported();
+    if (unsupported) return { kind: 'refused', code: 'BARCODE_UNSUPPORTED', message: unsupported };
+    const { storeId, deviceId } = request.terminal ?? {};
+    // scene_info.store_info is required; out_id is the merchant's own store code (id would be WeChat's store id).
+    const response = await this.call(
+      'POST',
+      '/v3/pay/transactions/codepay',
+      {
+        appid: this.settings.appid,
+        mchid: this.settings.mchid,
+        description: request.description.slice(0, 127),
+        out_trade_no: request.paymentNo,
+        payer: { auth_code: request.authCode },
+        amount: { total: toWechatTotal(request.amountFen), currency: 'CNY' },
+        scene_info: {
+          ...(deviceId && { device_id: deviceId }),
+          store_info: { ...(storeId && { out_id: storeId }) },
+        },
+      },
+      request.signal,
+    );
+    if ('unknown' in response) return { kind: 'unknown', reason: response.unknown };
+    const { status, json } = response;
+    const code = json?.code ?? '';
+    if (json?.trade_state === 'USERPAYING' || code === 'USERPAYING') {
+      return { kind: 'paying', reason: 'USERPAYING: the buyer is asked for the payment password' };
+    }
+    if (status === 200 && json?.trade_state === 'SUCCESS') {
+      // The answer must be this trade of ours: a paid answer about anything else is not believed.
+      const foreign = this.foreignMerchant(json, 'transaction');
+      if (foreign || json.out_trade_no !== request.paymentNo) {
+        return { kind: 'unknown', reason: `code-pay answered for ${foreign ?? `out_trade_no ${json.out_trade_no}`}` };
+      }
+      const paid = this.resultOf(json);
+      if (paid.kind === 'paid') return paid;
+      return { kind: 'unknown', reason: `code-pay: ${paid.kind === 'unknown' ? paid.reason : paid.kind}` };
+    }
+    // 429 is "not now" whatever code it carries.
+    if (status >= 400 && status < 500 && status !== 429 && CODEPAY_REFUSALS.has(code)) {
+      return { kind: 'refused', code, message: json?.message ?? '' };
+    }
+    // PAYERROR and any other trade_state, TRADE_ERROR, SYSTEM_ERROR, BANK_ERROR, 429, 5xx: the query decides.
+    return { kind: 'unknown', reason: `code-pay: HTTP ${status} ${code || json?.trade_state || ''}`.trim() };
+  }
+
+  /**
+   * `POST /v3/pay/transactions/out-trade-no/{out_trade_no}/reverse` with `{appid, mchid}`: WeChat closes the
+   * trade if the buyer did not pay and returns the money if they did, answering 200 `{appid, mchid,
+   * out_trade_no}` either way. So a reverse that worked is `closed`; whether money had been taken is the
+   * caller's to know (a paid query before it). v3 has no `recall` flag: a trade whose buyer is still entering
+   * the password is refused with USERPAYING ("请稍后再试"), which is the call-again answer.
+   */
+  override async reverse(payment: { paymentNo: string; gatewayTradeNo: string | null }): Promise<ReverseResult> {
+    const unsupported = this.barcodeUnsupported();
+    if (unsupported) return { kind: 'unknown', reason: `reverse of ${payment.paymentNo}: ${unsupported}` };
+    const response = await this.call(
+      'POST',
+      `/v3/pay/transactions/out-trade-no/${encodeURIComponent(payment.paymentNo)}/reverse`,
+      { appid: this.settings.appid, mchid: this.settings.mchid },
+    );
+    if ('unknown' in response) return { kind: 'unknown', reason: response.unknown };
+    const { status, json } = response;
+    const code = json?.code ?? '';
+    if (status === 200 || status === 204) {
+      // The answer names the trade it reversed: another merchant's or another number's is not ours.
+      if (json && (json.mchid !== this.settings.mchid || json.out_trade_no !== payment.paymentNo)) {
+        return { kind: 'unknown', reason: `reverse answered for mchid ${json.mchid} / ${json.out_trade_no}` };
+      }
+      return { kind: 'closed' };
+    }
+    if (code === 'USERPAYING') return { kind: 'again', reason: `USERPAYING: ${json?.message ?? ''}`.trim() };
+    // Reversed already (an earlier reverse whose answer was lost) or closed unpaid: nothing can be paid any more.
+    if (code === 'ORDERREVERSED' || code === 'ORDER_REVERSED' || code === 'ORDER_CLOSED') return { kind: 'closed' };
+    // SYSTEM_ERROR ("当撤销无返回或错误时，请再次调用"), ORDER_NOT_EXIST, REVERSE_EXPIRE, 4xx: not a definite answer.
+    return { kind: 'unknown', reason: `reverse: HTTP ${status} ${code}`.trim() };
   }
 
   private refundResultOf(body: WechatBody): RefundResult {
