@@ -50,7 +50,7 @@ export abstract class PaymentGateway {
   }
 
   /** Charges the buyer's payment code. Called once per payment: a lost answer is queried, never re-sent. */
-  payByCode(request: BarcodePayRequest): Promise<BarcodePayResult> {
+  payByCode(_request: BarcodePayRequest): Promise<BarcodePayResult> {
     return Promise.resolve({ kind: 'refused', code: 'BARCODE_UNSUPPORTED', message: this.barcodeUnsupported() ?? '' });
   }
 

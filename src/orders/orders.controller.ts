@@ -107,6 +107,6 @@ export class OrdersController {
   )
   @RequireApiKey('orders:write')
   pay(@CallerApp() applicationId: string, @Param('orderNo') orderNo: string, @Body() dto: PayOrderDto) {
-    return this.orders.pay(applicationId, orderNo, dto.channel, dto.accountId);
+    return this.orders.pay(applicationId, orderNo, dto);
   }
 }

@@ -9,10 +9,10 @@ import { type IdempotencyContext, Replayed } from '../idempotency/idempotency-co
 import { newOrderNo } from '../common/ids';
 import { type Fen, sumFen } from '../common/money';
 import { inTransaction } from '../database/transaction';
-import type { Channel } from '../gateways/gateway.types';
 import { PaymentCenter } from '../payment-center/payment-center.service';
 import type { PaymentView } from '../payment-center/payment.view';
 import type { CreateOrderDto } from './dto/create-order.dto';
+import type { PayOrderDto } from './dto/pay-order.dto';
 import { OrderAlreadyPaid, OrderClosed, OrderExpired, OrderNotFound } from './order-errors';
 import { Order, OrderItem } from './order.entity';
 import { ORDER_TRANSITIONS } from './order-state';
@@ -134,7 +134,7 @@ export class OrdersService {
   }
 
   /** Starts or resumes paying the order with a channel; see StartPaymentUseCase for the rules. */
-  async pay(applicationId: string, orderNo: string, channel: Channel, accountId?: string): Promise<PaymentView> {
+  async pay(applicationId: string, orderNo: string, request: PayOrderDto): Promise<PaymentView> {
     const order = await this.orders.findByOrderNo(orderNo);
     if (!order || order.applicationId !== applicationId) throw new OrderNotFound(orderNo);
     const now = this.clock.now();
@@ -154,8 +154,9 @@ export class OrdersService {
       applicationId,
       amountFen: order.amountFen,
       currency: order.currency,
-      channel,
-      accountId,
+      channel: request.channel,
+      accountId: request.accountId,
+      barcode: request.authCode === undefined ? undefined : { authCode: request.authCode, terminal: request.terminal },
       description: describe(order),
       expiresAt: order.expiresAt,
     });

@@ -1,6 +1,12 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { Clock } from '../common/clock';
-import type { Channel } from '../gateways/gateway.types';
+import { RequestValidationFailed } from '../common/errors/domain-error';
+import { type Channel, CHANNELS } from '../gateways/gateway.types';
+import { barcodeChannel } from './barcode/auth-code';
+import { AppConfig } from '../config/app-config';
+import { isFinal } from './payment-state-machine';
+import { PaymentWaits } from './payment-waits';
+import { StartBarcodeUseCase } from './barcode/start-barcode.use-case';
 import { PaymentNotFound } from './payment-errors';
 import type { Payment } from './payment.entity';
 import { toPaymentView, type PaymentView } from './payment.view';
@@ -12,6 +18,13 @@ import type { Refund } from './refunds/refund.entity';
 import { RefundsRepository } from './refunds/refunds.repository';
 import { type StartPaymentCommand, StartPaymentUseCase } from './start-payment.use-case';
 
+export interface PayCommand extends Omit<StartPaymentCommand, 'channel'> {
+  channel?: Channel;
+  barcode?: { authCode: string; terminal?: { storeId?: string; deviceId?: string } };
+}
+
+const isChannel = (value: string): value is Channel => (CHANNELS as readonly string[]).includes(value);
+
 /**
  * The PaymentCenter's public interface for business applications inside this process (our Orders
  * module). Partners outside use the same operations over REST and learn outcomes from events.
@@ -20,21 +33,46 @@ import { type StartPaymentCommand, StartPaymentUseCase } from './start-payment.u
 export class PaymentCenter {
   constructor(
     @Inject(StartPaymentUseCase) private readonly startPaymentUseCase: StartPaymentUseCase,
+    @Inject(StartBarcodeUseCase) private readonly startBarcodeUseCase: StartBarcodeUseCase,
     @Inject(PaymentsRepository) private readonly payments: PaymentsRepository,
     @Inject(RecoveryEngine) private readonly recovery: RecoveryEngine,
     @Inject(RefundsRepository) private readonly refunds: RefundsRepository,
     @Inject(Clock) private readonly clock: Clock,
     @Inject(FreshAnswer) private readonly fresh: FreshAnswer,
+    @Inject(PaymentWaits) private readonly waits: PaymentWaits,
+    @Inject(AppConfig) private readonly config: AppConfig,
   ) {}
 
-  async startPayment(command: StartPaymentCommand): Promise<PaymentView> {
-    return toPaymentView(await this.startPaymentUseCase.execute(command));
+  /**
+   * A QR code or page payment on `channel`, or, with `barcode`, a counter's charge of the buyer's payment code
+   * on the channel the code belongs to (auth-code.ts; a named channel must be the code's).
+   */
+  async startPayment(command: PayCommand): Promise<PaymentView> {
+    const { barcode, channel, ...rest } = command;
+    if (barcode) {
+      const resolved = barcodeChannel(barcode.authCode, channel);
+      if (!isChannel(resolved)) throw new RequestValidationFailed([{ field: 'authCode', messages: [resolved] }]);
+      return toPaymentView(await this.startBarcodeUseCase.execute({ ...rest, channel: resolved, ...barcode }));
+    }
+    if (!channel) throw new RequestValidationFailed([{ field: 'channel', messages: ['channel is required'] }]);
+    return toPaymentView(await this.startPaymentUseCase.execute({ ...rest, channel }));
   }
 
   /** The payment if it belongs to `applicationId`; another application's is PAYMENT_NOT_FOUND, like none. */
-  async getPaymentOf(applicationId: string, paymentNo: string): Promise<PaymentView> {
+  async getPaymentOf(applicationId: string, paymentNo: string, waitSeconds = 0): Promise<PaymentView> {
     await this.assertOwner(applicationId, paymentNo);
-    return this.getPayment(paymentNo);
+    if (waitSeconds <= 0) return this.getPayment(paymentNo);
+    // A long poll: the status the payment has now is the one waited away from (a final one answers at once).
+    const seconds = Math.min(waitSeconds, this.config.barcode.waitMaxSeconds);
+    const read = async () => {
+      const payment = await this.payments.findByPaymentNo(paymentNo);
+      if (!payment) throw new PaymentNotFound(paymentNo);
+      return payment;
+    };
+    const first = await read();
+    if (isFinal(first.status)) return toPaymentView(first);
+    const changed = await this.waits.until(paymentNo, read, (now) => now.status !== first.status, seconds * 1000);
+    return toPaymentView(changed);
   }
 
   /**

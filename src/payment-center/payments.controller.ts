@@ -1,4 +1,7 @@
-import { Controller, Get, HttpCode, HttpStatus, Inject, Param, Post } from '@nestjs/common';
+import { Controller, Get, HttpCode, HttpStatus, Inject, Param, Post, Query } from '@nestjs/common';
+import { ApiPropertyOptional } from '@nestjs/swagger';
+import { Type } from 'class-transformer';
+import { IsInt, IsOptional, Max, Min } from 'class-validator';
 import { ApiOkResponse, ApiOperation, ApiParam, ApiTags } from '@nestjs/swagger';
 import { CallerApp, RequireApiKey } from '../applications/api-key.guard';
 import { TAGS } from '../common/openapi/api-decorators';
@@ -8,6 +11,24 @@ import { SkipIdempotency } from '../idempotency/idempotency-context';
 import { PaymentCenter } from './payment-center.service';
 import { PaymentDetailResponse } from './payment.response';
 import { RefundsService } from './refunds/refunds.service';
+
+export class PaymentWaitQuery {
+  @ApiPropertyOptional({
+    type: 'integer',
+    minimum: 0,
+    maximum: 60,
+    description:
+      'Long poll: wait up to this many seconds for the status to change (capped at PAYMENT_WAIT_MAX_SECONDS, 30 ' +
+      'by default). A payment in a final status answers at once.',
+    example: 20,
+  })
+  @IsOptional()
+  @Type(() => Number)
+  @IsInt({ message: 'waitSeconds must be a whole number of seconds' })
+  @Min(0, { message: 'waitSeconds must be 0 to 60' })
+  @Max(60, { message: 'waitSeconds must be 0 to 60' })
+  waitSeconds?: number;
+}
 
 /** Business applications can always ask for a payment's status (they must not wait for events alone). */
 @ApiTags(TAGS.payments)
@@ -23,14 +44,20 @@ export class PaymentsController {
     summary: 'Read a payment with its history, gateway attempts and refunds',
     description:
       'Where to look first when a payment seems stuck: `status`, `statusReason`, `nextQueryAt` (null when ' +
-      'nothing is left to ask the gateway), every transition and every gateway call recovery made.',
+      'nothing is left to ask the gateway), every transition and every gateway call recovery made. With ' +
+      '`waitSeconds` (a counter waiting for a barcode payment): answers as soon as the status differs from the one ' +
+      'the payment had when the request arrived, or when the time is up (the payment as it is then).',
   })
   @ApiParam({ name: 'paymentNo', description: 'The payment number.', example: EXAMPLE.paymentNo })
   @ApiOkResponse({ type: PaymentDetailResponse, description: 'The payment.' })
-  @ApiErrors('PAYMENT_NOT_FOUND')
+  @ApiErrors('PAYMENT_NOT_FOUND', 'VALIDATION_FAILED')
   @RequireApiKey('payments:read')
-  async get(@CallerApp() applicationId: string, @Param('paymentNo') paymentNo: string) {
-    return this.detail(await this.paymentCenter.getPaymentOf(applicationId, paymentNo));
+  async get(
+    @CallerApp() applicationId: string,
+    @Param('paymentNo') paymentNo: string,
+    @Query() wait: PaymentWaitQuery,
+  ) {
+    return this.detail(await this.paymentCenter.getPaymentOf(applicationId, paymentNo, wait.waitSeconds ?? 0));
   }
 
   @Post(':paymentNo/sync')

@@ -224,14 +224,17 @@ describe('WeChat Pay reverse (撤销)', () => {
     });
   });
 
-  it.each(['ORDERREVERSED', 'ORDER_CLOSED'])('%s (reversed or closed before) is closed', async (code) => {
-    fakeWechat({ status: 400, json: { code, message: '' } });
+  it.each([
+    [400, 'ORDERREVERSED'],
+    [400, 'ORDER_CLOSED'],
+    [404, 'ORDER_NOT_EXIST'], // reversed only after the pay call's window: a trade not made then never will be
+  ])('%s %s (reversed or closed before, or never made) is closed', async (status, code) => {
+    fakeWechat({ status, json: { code, message: '' } });
     await expect(gateway().reverse({ paymentNo: 'P1', gatewayTradeNo: null })).resolves.toEqual({ kind: 'closed' });
   });
 
   it.each([
     ['500 SYSTEM_ERROR', { status: 500, json: { code: 'SYSTEM_ERROR', message: '系统繁忙' } }],
-    ['404 ORDER_NOT_EXIST', { status: 404, json: { code: 'ORDER_NOT_EXIST', message: '订单不存在' } }],
     ['400 REVERSE_EXPIRE', { status: 400, json: { code: 'REVERSE_EXPIRE', message: '订单无法撤销' } }],
     ['200 for another out_trade_no', { status: 200, json: { appid: APPID, mchid: MCHID, out_trade_no: 'P2' } }],
     ['a network failure', 'network'],

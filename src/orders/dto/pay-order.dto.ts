@@ -1,12 +1,44 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
-import { IsIn, IsOptional, Matches } from 'class-validator';
+import { Type } from 'class-transformer';
+import { IsIn, IsOptional, Matches, ValidateIf, ValidateNested } from 'class-validator';
 import { ACCOUNT_ID } from '../../gateways/accounts/account-material';
 import { type Channel, CHANNELS } from '../../gateways/gateway.types';
 
+/** The counter that scanned a payment code: the vendors take it for their risk checks. */
+export class BarcodeTerminalDto {
+  @ApiPropertyOptional({
+    description: "The shop's own store id.",
+    pattern: '^[A-Za-z0-9_-]{1,32}$',
+    example: 'store-12',
+  })
+  @IsOptional()
+  @Matches(/^[A-Za-z0-9_-]{1,32}$/, { message: 'terminal.storeId must be 1-32 of A-Z a-z 0-9 _ -' })
+  storeId?: string;
+
+  @ApiPropertyOptional({
+    description: 'The scanning device or till.',
+    pattern: '^[A-Za-z0-9_-]{1,32}$',
+    example: 'till-3',
+  })
+  @IsOptional()
+  @Matches(/^[A-Za-z0-9_-]{1,32}$/, { message: 'terminal.deviceId must be 1-32 of A-Z a-z 0-9 _ -' })
+  deviceId?: string;
+}
+
 export class PayOrderDto {
-  @ApiProperty({ enum: CHANNELS, enumName: 'Channel', example: 'wechat' })
+  @ApiProperty({
+    enum: CHANNELS,
+    enumName: 'Channel',
+    required: false,
+    description:
+      'Required for a QR code or page payment. With `authCode` it may be left out: the code says whose app shows ' +
+      'it (WeChat 18 digits from 10–15, Alipay 16–24 digits from 25–30, UnionPay 19 digits from 62); given, it ' +
+      "must be the code's channel.",
+    example: 'wechat',
+  })
+  @ValidateIf((dto: PayOrderDto) => dto.authCode === undefined || dto.channel !== undefined)
   @IsIn(CHANNELS, { message: `channel must be one of: ${CHANNELS.join(', ')}` })
-  channel: Channel;
+  channel?: Channel;
 
   @ApiPropertyOptional({
     description:
@@ -17,4 +49,24 @@ export class PayOrderDto {
   @IsOptional()
   @Matches(ACCOUNT_ID, { message: 'accountId must be a channel account id (a-z, 0-9, -; 1-32)' })
   accountId?: string;
+
+  @ApiPropertyOptional({
+    description:
+      "A barcode payment at a counter: the payment code the buyer shows in the vendor's app, as scanned. It is " +
+      'charged once and never stored. The answer waits up to BARCODE_ANSWER_WAIT (10 s) for a definite result: ' +
+      '`PAID`, `FAILED` (a definite refusal: wrong or expired code, insufficient funds; see `statusReason`), or ' +
+      'still `PAYING` (the buyer is asked for a password): then long-poll `GET /api/payments/{paymentNo}?waitSeconds=N`. ' +
+      'An undecided payment is reversed after BARCODE_QUERY_FOR (30 s): it ends `CLOSED`. docs/barcode.md.',
+    pattern: '^[0-9]{16,24}$',
+    example: '134567890123456789',
+  })
+  @IsOptional()
+  @Matches(/^\d{16,24}$/, { message: 'authCode must be the 16 to 24 digits of a payment code' })
+  authCode?: string;
+
+  @ApiPropertyOptional({ type: BarcodeTerminalDto, description: 'With `authCode`: the counter that scanned it.' })
+  @IsOptional()
+  @ValidateNested()
+  @Type(() => BarcodeTerminalDto)
+  terminal?: BarcodeTerminalDto;
 }

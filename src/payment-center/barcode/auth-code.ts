@@ -18,9 +18,9 @@ export function channelOfAuthCode(authCode: string): Channel | undefined {
 
 /**
  * The channel a counter's code is paid through: the one named, when the code has that channel's format; else
- * the one the code's format says. A string saying why not, when neither works.
+ * the one the code's format says. Otherwise `refused`, saying why.
  */
-export function barcodeChannel(authCode: string, named?: Channel): Channel | string {
+export function barcodeChannel(authCode: string, named?: Channel): Channel | { refused: string } {
   const detected = channelOfAuthCode(authCode);
   if (named === undefined) {
     return (
