@@ -12,6 +12,7 @@ import {
   verifyFields,
   ZM,
 } from '../../src/gateways/wire/unionpay.protocol';
+import { type BarcodePayOutcome, reverseBarcode, startBarcode } from '../barcode-scenarios';
 import { cashierPath, messagePage } from '../cashier/cashier.page';
 import { SandboxMerchants } from '../merchants/sandbox-merchants';
 import { SANDBOX_SETTINGS, type SandboxSettings } from '../sandbox.settings';
@@ -23,8 +24,8 @@ export const UNIONPAY_RESEND_SCHEDULE_MS = [10, 30, 90, 270].map((s) => s * 1000
 
 /**
  * UnionPay online gateway 5.1.0 as the sandbox: the front-end consume (the buyer's browser posts the
- * merchant's signed form and gets a cashier page), queryTrans, refunds through backTransReq, and signed
- * notifications to backUrl. Every merchant it knows (by merId) signs with its own certificate (certId); a
+ * merchant's signed form and gets a cashier page), the QR-code consume of a buyer's payment code and its reversal
+ * (冲正) through backTransReq, queryTrans, refunds through backTransReq, and signed notifications to backUrl. Every merchant it knows (by merId) signs with its own certificate (certId); a
  * merchant sees only its own orders. Every answer carries the sandbox's UnionPay signing certificate in
  * signPubKeyCert: UnionPay's own, the same for all merchants.
  */
@@ -103,6 +104,7 @@ export class UnionpaySandboxController {
       });
     }
     const trade = this.trades.find(owner, fields.orderId);
+    if (trade?.channel === 'unionpay' && trade.barcode) return this.reply(res, { ...base, ...barcodeQuery(trade) });
     if (trade) this.lapse(trade);
     // An unpaid consume past its payTimeout was never completed: UnionPay does not find it.
     if (!trade || trade.channel !== 'unionpay' || trade.state === 'CLOSED')
@@ -138,6 +140,8 @@ export class UnionpaySandboxController {
       txnTime: fields.txnTime ?? '',
     };
     if (problem) return this.reply(res, { ...base, respCode: '11', respMsg: problem });
+    if (fields.txnType === '01' && fields.txnSubType === '06') return this.barcodeConsume(fields, base, res);
+    if (fields.txnType === REVERSAL) return this.reversal(fields, base, res);
     if (fields.txnType !== '04') return this.reply(res, { ...base, respCode: '12', respMsg: 'unsupported txnType' });
     const owner = tradeOwner.unionpay(fields.merId);
     const trade = [...this.trades.of([owner])].find((t) => t.transactionId === fields.origQryId);
@@ -201,6 +205,8 @@ export class UnionpaySandboxController {
     const lines: string[] = [];
     for (const trade of this.trades.of([tradeOwner.unionpay(fields.merId)])) {
       if (trade.channel !== 'unionpay' || !trade.transactionId || !trade.paidAt) continue;
+      // A reversed consume (冲正) is undone the same day: neither it nor the reversal is in the file.
+      if (trade.barcode?.reversed) continue;
       const faults = this.trades.faultsFor(trade.outTradeNo);
       if (beijingDate(new Date(trade.paidAt)) === day && !faults.statementOmit) {
         lines.push(
@@ -211,8 +217,8 @@ export class UnionpaySandboxController {
             [ZM.queryId]: trade.transactionId,
             [ZM.orderId]: trade.outTradeNo,
             [ZM.txnType]: '01',
-            [ZM.txnSubType]: '01',
-            [ZM.bizType]: '000201',
+            [ZM.txnSubType]: trade.barcode ? '06' : '01',
+            [ZM.bizType]: trade.barcode ? '000000' : '000201',
             [ZM.merId]: trade.mchid,
           }),
         );
@@ -265,26 +271,102 @@ export class UnionpaySandboxController {
       res.status(409).json({ ok: false, error: 'payTimeout has passed', trade });
       return;
     }
-    if (trade.state === 'NOTPAY') {
-      trade.state = 'SUCCESS';
-      trade.paidAt = new Date().toISOString();
-      trade.transactionId = newQueryId();
-      const faults = this.trades.faultsFor(trade.outTradeNo);
-      this.notify(trade, trade.notifyUrl, {
-        txnType: '01',
-        txnSubType: '01',
-        orderId: trade.outTradeNo,
-        txnTime: trade.txnTime ?? '',
-        txnAmt: String(faults.wrongAmountFen ?? trade.amountFen),
-        queryId: trade.transactionId,
-        settleAmt: String(trade.amountFen),
-      });
-    }
+    // A barcode consume waiting for the buyer's password is paid in the buyer's app, not on a cashier page.
+    if (trade.state === 'NOTPAY' && !trade.barcode) this.complete(trade);
     if (req.is('application/x-www-form-urlencoded')) {
       res.redirect(303, cashierPath(orderId));
       return;
     }
     res.json({ ok: true, trade });
+  }
+
+  /** The buyer paid (cashier page or payment code): SUCCESS with a queryId, and the consume notification to backUrl. */
+  private complete(trade: SandboxTrade): void {
+    if (trade.state !== 'NOTPAY') return;
+    trade.state = 'SUCCESS';
+    trade.paidAt = new Date().toISOString();
+    trade.transactionId = newQueryId();
+    const faults = this.trades.faultsFor(trade.outTradeNo);
+    this.notify(trade, trade.notifyUrl, {
+      txnType: '01',
+      txnSubType: trade.barcode ? '06' : '01',
+      orderId: trade.outTradeNo,
+      txnTime: trade.txnTime ?? '',
+      txnAmt: String(faults.wrongAmountFen ?? trade.amountFen),
+      queryId: trade.transactionId,
+      settleAmt: String(trade.amountFen),
+    });
+  }
+
+  /**
+   * The QR-code consume of a buyer's payment code (txnType 01, txnSubType 06, bizType 000000, qrNo). UnionPay
+   * answers at once (00 accepted) and goes on; the buyer's code picks the scenario (barcode-scenarios.ts).
+   */
+  private async barcodeConsume(fields: Record<string, string>, base: Record<string, string>, res: Response) {
+    const faults = this.trades.faultsFor(fields.orderId);
+    if (faults.apiDelayMs) await sleep(faults.apiDelayMs);
+    if (faults.apiError) {
+      res.status(500).send('system busy');
+      return;
+    }
+    const amountFen = Number(fields.txnAmt);
+    const missing = ['orderId', 'txnTime', 'txnAmt', 'currencyCode', 'qrNo', 'backUrl', 'accessType'].filter(
+      (key) => !fields[key],
+    );
+    if (missing.length) return this.reply(res, { ...base, respCode: '13', respMsg: `missing ${missing.join(', ')}` });
+    let format: string | undefined;
+    if (fields.bizType !== '000000') format = 'bizType must be 000000 for a QR-code consume';
+    else if (fields.currencyCode !== '156') format = 'currencyCode must be 156';
+    else if (!Number.isSafeInteger(amountFen) || amountFen <= 0 || !/^\d+$/.test(fields.txnAmt)) format = 'bad txnAmt';
+    else if (!UNIONPAY_CODE.test(fields.qrNo)) format = 'qrNo is not a UnionPay payment code';
+    else if (fields.termId !== undefined && !/^[0-9A-Za-z]{8}$/.test(fields.termId)) format = 'termId is 8 characters';
+    if (format) return this.reply(res, { ...base, respCode: '10', respMsg: format });
+    const owner = tradeOwner.unionpay(fields.merId);
+    if (this.trades.find(owner, fields.orderId))
+      return this.reply(res, { ...base, respCode: '12', respMsg: 'duplicate transaction' });
+    const trade: SandboxTrade = {
+      channel: 'unionpay',
+      outTradeNo: fields.orderId,
+      owner,
+      mchid: fields.merId,
+      appid: '',
+      description: '',
+      amountFen,
+      notifyUrl: fields.backUrl,
+      state: 'NOTPAY',
+      txnTime: fields.txnTime,
+      notifications: [],
+    };
+    this.trades.put(trade);
+    const outcome = startBarcode(trade, fields.qrNo, () => this.complete(trade));
+    this.reply(res, { ...base, txnAmt: fields.txnAmt, ...CONSUME_ANSWERS[outcome] });
+  }
+
+  /**
+   * 冲正 (txnType 99) of a QR-code consume named by its orderId and txnTime. 00: reversed, whether or not the
+   * buyer had paid; 05: accepted, not applied yet (the scenario asks to be called again); 03: no result known.
+   */
+  private async reversal(fields: Record<string, string>, base: Record<string, string>, res: Response) {
+    const faults = this.trades.faultsFor(fields.orderId);
+    if (faults.apiDelayMs) await sleep(faults.apiDelayMs);
+    if (faults.apiError) {
+      res.status(500).send('system busy');
+      return;
+    }
+    if (!fields.orderId || !fields.txnTime)
+      return this.reply(res, { ...base, respCode: '13', respMsg: 'orderId and txnTime of the consume are required' });
+    const trade = this.trades.find(tradeOwner.unionpay(fields.merId), fields.orderId);
+    if (trade?.channel !== 'unionpay' || !trade.barcode || trade.txnTime !== fields.txnTime)
+      return this.reply(res, { ...base, respCode: '35', respMsg: 'original transaction not found' });
+    switch (reverseBarcode(trade, () => this.complete(trade))) {
+      case 'again':
+        return this.reply(res, { ...base, respCode: '05', respMsg: 'accepted, query later' });
+      case 'unknown':
+        return this.reply(res, { ...base, respCode: '03', respMsg: 'transaction timed out, query' });
+      case 'closed':
+      case 'refunded':
+        return this.reply(res, { ...base, respCode: '00', respMsg: 'success' });
+    }
   }
 
   private lapse(trade: SandboxTrade): void {
@@ -325,7 +407,7 @@ export class UnionpaySandboxController {
             version: UNIONPAY_VERSION,
             encoding: 'UTF-8',
             signMethod: '01',
-            bizType: '000201',
+            bizType: trade.barcode ? '000000' : '000201',
             accessType: '0',
             merId: trade.mchid,
             currencyCode: '156',
@@ -344,6 +426,50 @@ export class UnionpaySandboxController {
       acknowledged: (reply) => reply.status === 200,
     });
   }
+}
+
+/** 冲正: undoes a consume named by its orderId and txnTime. */
+const REVERSAL = '99';
+
+/** A UnionPay payment code as the sandbox takes it: 19 digits from 62 (UnionPay itself says only "1–20 digits"). */
+const UNIONPAY_CODE = /^62\d{17}$/;
+
+/**
+ * What the QR-code consume answers at once. 00 only means accepted (paid or still waiting for the buyer: the
+ * query tells); 64 and 88 are UnionPay's answers for a short balance and an unknown code; 03 asks for a query.
+ */
+const CONSUME_ANSWERS: Record<BarcodePayOutcome, { respCode: string; respMsg: string }> = {
+  paid: { respCode: '00', respMsg: 'success' },
+  paying: { respCode: '00', respMsg: 'success' },
+  insufficient_funds: { respCode: '64', respMsg: 'insufficient balance' },
+  invalid_code: { respCode: '88', respMsg: 'no such QR code' },
+  unknown: { respCode: '03', respMsg: 'transaction timed out, query' },
+};
+
+/**
+ * A barcode consume as queryTrans shows it. A reversed one: the query of its orderId and txnTime finds the
+ * reversal (txnType 99, 00), naming the consume it undid in origQryId when the buyer had paid. A refused one:
+ * the consume with its refusal. Otherwise the consume: 00 paid, 05 still waiting for the buyer.
+ */
+function barcodeQuery(trade: SandboxTrade): Record<string, string> {
+  const amount = { txnAmt: String(trade.amountFen), respCode: '00', respMsg: 'success' };
+  const state = trade.barcode;
+  if (state?.reversed) {
+    return {
+      ...amount,
+      txnType: REVERSAL,
+      origRespCode: '00',
+      origRespMsg: 'success',
+      ...(state.reversed === 'refunded' && trade.transactionId ? { origQryId: trade.transactionId } : {}),
+    };
+  }
+  if (state?.scenario === 'insufficient_funds' || state?.scenario === 'invalid_code') {
+    const refusal = CONSUME_ANSWERS[state.scenario];
+    return { ...amount, origRespCode: refusal.respCode, origRespMsg: refusal.respMsg };
+  }
+  if (trade.state === 'SUCCESS')
+    return { ...amount, origRespCode: '00', origRespMsg: 'success', queryId: trade.transactionId ?? '' };
+  return { ...amount, origRespCode: '05', origRespMsg: 'in progress' };
 }
 
 /** Beijing yyyyMMddHHmmss → Date. */

@@ -3,6 +3,8 @@ import { unzipSync } from 'fflate';
 import { inflateSync } from 'node:zlib';
 import type { KeyObject } from 'node:crypto';
 import type {
+  BarcodePayRequest,
+  BarcodePayResult,
   CloseResult,
   CreatePaymentRequest,
   CreatePaymentResult,
@@ -12,6 +14,7 @@ import type {
   RawNotification,
   RefundRequest,
   RefundResult,
+  ReverseResult,
   StatementLine,
   StatementResult,
 } from '../gateway.types';
@@ -24,6 +27,8 @@ import {
   signFields,
   type TrustAnchors,
   trustedSigningKey,
+  UNIONPAY_DEFINITE_REFUSALS,
+  UNIONPAY_IN_PROGRESS,
   UNIONPAY_VERSION,
   unionpayTime,
   verifyFields,
@@ -46,8 +51,9 @@ export interface UnionPaySettings {
 }
 
 /**
- * UnionPay online gateway 5.1.0 with node:crypto: the front-end consume form (the buyer's browser posts it),
- * query through queryTrans, refunds through backTransReq, and verified notifications of both. Every answer is checked against the certificate
+ * UnionPay online gateway 5.1.0 with node:crypto: the front-end consume form (the buyer's browser posts it), the
+ * QR-code consume of a buyer's payment code (二维码支付 被扫) and its reversal (冲正), query through queryTrans,
+ * refunds through backTransReq, and verified notifications of both. Every answer is checked against the certificate
  * it carries, after that certificate is checked against the configured root and middle certificates.
  */
 export class UnionPayGateway extends PaymentGateway {
@@ -85,6 +91,12 @@ export class UnionPayGateway extends PaymentGateway {
     if (answer.respCode === '34') return { kind: 'not_paid' }; // no such order: the buyer never submitted
     if (answer.respCode !== '00')
       return { kind: 'unknown', reason: `respCode ${answer.respCode} ${answer.respMsg ?? ''}` };
+    // A reversed barcode consume: the order's transaction is now the reversal (冲正, same orderId and txnTime).
+    if (answer.txnType === REVERSAL) {
+      return answer.origRespCode === '00'
+        ? { kind: 'closed' }
+        : { kind: 'unknown', reason: `reversal not final (origRespCode ${answer.origRespCode ?? '-'})` };
+    }
     switch (answer.origRespCode) {
       case '00':
         return this.paid(answer);
@@ -121,6 +133,84 @@ export class UnionPayGateway extends PaymentGateway {
       reason: lapsed
         ? `consume not final at UnionPay (respCode ${answer.respCode}, origRespCode ${answer.origRespCode ?? '-'})`
         : 'a UnionPay consume can be paid until its payTimeout',
+    };
+  }
+
+  override barcodeUnsupported(): string | undefined {
+    return undefined;
+  }
+
+  /**
+   * The QR-code consume (二维码支付 被扫: txnType 01, txnSubType 06, bizType 000000) through backTransReq, with the
+   * buyer's code as qrNo. UnionPay answers at once and goes on processing (the buyer may be asked for a password):
+   * respCode 00 only means accepted, so one query tells paid from still paying. 03/04 are "ask again"; anything
+   * not known to be a definite refusal is unknown, never refused.
+   */
+  override async payByCode(request: BarcodePayRequest): Promise<BarcodePayResult> {
+    const fields = this.signed({
+      txnType: '01',
+      txnSubType: '06',
+      bizType: '000000',
+      channelType: '07',
+      accessType: '0',
+      orderId: request.paymentNo,
+      txnTime: txnTimeOf(request.paymentNo),
+      txnAmt: String(request.amountFen), // UnionPay amounts are fen already
+      currencyCode: '156',
+      qrNo: request.authCode,
+      backUrl: this.settings.notifyUrl,
+      // The counter's terminal, for UnionPay's risk checks and the merchant's bill.
+      ...(request.terminal?.deviceId ? { termId: request.terminal.deviceId } : {}),
+    });
+    const answer = await this.call('backTransReq', fields, request.signal);
+    if (typeof answer === 'string') return { kind: 'unknown', reason: answer };
+    const code = answer.respCode ?? '';
+    if (code === '00' || code === '05') return this.afterAccepted(request.paymentNo, code);
+    if (UNIONPAY_DEFINITE_REFUSALS.has(code)) return { kind: 'refused', code, message: answer.respMsg ?? '' };
+    return { kind: 'unknown', reason: `consume respCode ${code || '-'} ${answer.respMsg ?? ''}` };
+  }
+
+  /**
+   * Reverses a barcode consume with 冲正 (txnType 99, txnSubType 01), which names the consume by its own orderId
+   * and txnTime: UnionPay's tool for a consume whose result is unknown (timeout, no answer), the same day (23:00
+   * to 23:00), undoing it whether or not the buyer paid; sent again, it is the same reversal. 00 is final, and the
+   * query after it tells whether money had been taken (the reversal names the consume it undid, origQryId) or
+   * not. 05 means accepted but not applied yet: call again.
+   */
+  override async reverse(payment: { paymentNo: string; gatewayTradeNo: string | null }): Promise<ReverseResult> {
+    const fields = this.signed({
+      txnType: REVERSAL,
+      txnSubType: '01',
+      bizType: '000000',
+      channelType: '07',
+      accessType: '0',
+      orderId: payment.paymentNo,
+      txnTime: txnTimeOf(payment.paymentNo),
+    });
+    const answer = await this.call('backTransReq', fields);
+    if (typeof answer === 'string') return { kind: 'unknown', reason: answer };
+    const code = answer.respCode ?? '';
+    const said = `reversal respCode ${code || '-'} ${answer.respMsg ?? ''}`;
+    if (code === '05') return { kind: 'again', reason: said };
+    // 12 (duplicate) and 35 (no such consume, or not in a state to reverse): the query says whether it is undone.
+    if (code !== '00' && code !== '12' && code !== '35') return { kind: 'unknown', reason: said };
+    const state = await this.queryTrans(payment.paymentNo);
+    if (typeof state === 'string') return { kind: 'unknown', reason: `${said}; then ${state}` };
+    if (state.respCode === '00' && state.txnType === REVERSAL && state.origRespCode === '00') {
+      return state.origQryId ? { kind: 'refunded', gatewayTradeNo: state.origQryId } : { kind: 'closed' };
+    }
+    const consume = state.respCode === '00' && state.txnType !== REVERSAL ? state.origRespCode : undefined;
+    // A consume that failed took nothing and can no longer take anything.
+    if (consume && consume !== '00' && consume !== 'A6' && !UNIONPAY_IN_PROGRESS.has(consume))
+      return { kind: 'closed' };
+    if (code === '00') {
+      // UnionPay reversed it; the query still shows the consume itself.
+      if (consume === '00') return { kind: 'refunded', gatewayTradeNo: state.queryId };
+      if (consume && UNIONPAY_IN_PROGRESS.has(consume)) return { kind: 'again', reason: `${said}; not applied yet` };
+    }
+    return {
+      kind: 'unknown',
+      reason: `${said}; query respCode ${state.respCode ?? '-'} origRespCode ${state.origRespCode ?? '-'}`,
     };
   }
 
@@ -253,7 +343,9 @@ export class UnionPayGateway extends PaymentGateway {
     const succeeded = fields.respCode === '00' || fields.respCode === 'A6';
     const reason = `notification respCode ${fields.respCode ?? '?'} ${fields.respMsg ?? ''}`;
     // Consumes and refunds notify the same backUrl; txnType tells them apart.
-    if (fields.txnType === '01' && fields.txnSubType === '01' && fields.bizType === '000201') {
+    const frontConsume = fields.txnSubType === '01' && fields.bizType === '000201';
+    const qrConsume = fields.txnSubType === '06' && fields.bizType === '000000'; // a buyer's payment code
+    if (fields.txnType === '01' && (frontConsume || qrConsume)) {
       if (fields.currencyCode !== '156')
         return Promise.reject(new NotificationRejected('not a CNY consume', 'unsupported'));
       // respCode 00 or A6 is a success; anything else is not a definite failure: the query decides.
@@ -304,15 +396,36 @@ export class UnionPayGateway extends PaymentGateway {
     );
   }
 
+  /** A barcode consume UnionPay accepted: one query says whether it is paid already or the buyer is still at it. */
+  private async afterAccepted(paymentNo: string, respCode: string): Promise<BarcodePayResult> {
+    const accepted = `consume accepted (respCode ${respCode})`;
+    const state = await this.queryTrans(paymentNo);
+    // Accepted means UnionPay holds the trade: a failed look at it is still "paying" (query, then reverse).
+    if (typeof state === 'string') return { kind: 'paying', reason: `${accepted}; ${state}` };
+    if (state.respCode === '34') return { kind: 'paying', reason: `${accepted}; not found by the query yet` };
+    if (state.respCode !== '00' || state.txnType === REVERSAL)
+      return { kind: 'unknown', reason: `${accepted}; query respCode ${state.respCode} ${state.respMsg ?? ''}` };
+    const orig = state.origRespCode ?? '';
+    if (orig === '00') {
+      const paid = this.paid(state);
+      return paid.kind === 'paid' ? paid : { kind: 'unknown', reason: `${accepted}; paid answer without queryId` };
+    }
+    if (UNIONPAY_IN_PROGRESS.has(orig)) return { kind: 'paying', reason: `${accepted}; origRespCode ${orig}` };
+    if (UNIONPAY_DEFINITE_REFUSALS.has(orig)) return { kind: 'refused', code: orig, message: state.origRespMsg ?? '' };
+    return { kind: 'unknown', reason: `${accepted}; origRespCode ${orig || '-'} ${state.origRespMsg ?? ''}` };
+  }
+
   /** POSTs a signed form; answers the verified reply, or why there is no trustworthy one. */
-  private async call(api: 'queryTrans' | 'backTransReq', fields: Record<string, string>) {
+  private async call(api: 'queryTrans' | 'backTransReq', fields: Record<string, string>, signal?: AbortSignal) {
     let answer: Record<string, string>;
     try {
       const response = await fetch(`${this.settings.baseUrl}/gateway/api/${api}.do`, {
         method: 'POST',
         headers: { 'content-type': 'application/x-www-form-urlencoded; charset=utf-8' },
         body: new URLSearchParams(fields).toString(),
-        signal: AbortSignal.timeout(this.settings.timeoutMs),
+        signal: signal
+          ? AbortSignal.any([signal, AbortSignal.timeout(this.settings.timeoutMs)])
+          : AbortSignal.timeout(this.settings.timeoutMs),
       });
       if (response.status !== 200) return `${api}: HTTP ${response.status}`;
       answer = parseForm(await response.text());
@@ -356,6 +469,9 @@ export class UnionPayGateway extends PaymentGateway {
     return this.settings.now?.() ?? new Date();
   }
 }
+
+/** 冲正: undoes a consume named by its orderId and txnTime; a query of that order then finds the reversal. */
+const REVERSAL = '99';
 
 /** The txnTime of a consume or refund, recovered from our number (P/R + UTC yyyyMMddHHmmss + digits). */
 export function txnTimeOf(no: string): string {

@@ -124,6 +124,21 @@ export function anchorDates(anchors: Pick<TrustAnchors, 'root' | 'middle'>, now:
   return dates;
 }
 
+/**
+ * Answers (respCode of a consume, origRespCode of a queried one) after which UnionPay took nothing and will take
+ * nothing for that order: the request itself was refused (10 format, 11 signature, 13 missing fields), or the payer
+ * or the code was (30 declined, 31–33 merchant or amount limits, 38 risk, 39 outside hours, 60–67 the payer's
+ * card or account, 88 no such QR code). From the platform's response-code appendix (平台接入接口规范 第5部分) as the
+ * acpsdk samples cite it; 88 "无此二维码" as implementers report it for a consume with an unknown code. Everything
+ * else (01 failed, 02/06 unavailable or busy, 12 duplicate, 37 too frequent, 99) is not taken as definite.
+ */
+export const UNIONPAY_DEFINITE_REFUSALS: ReadonlySet<string> = new Set(
+  '10 11 13 30 31 32 33 38 39 60 61 62 63 64 65 66 67 88'.split(' '),
+);
+
+/** A consume answer or query asking to be asked again: 03 timeout, 04 state unknown, 05 accepted, query later. */
+export const UNIONPAY_IN_PROGRESS: ReadonlySet<string> = new Set(['03', '04', '05']);
+
 /** UnionPay's `txnTime`: Beijing time yyyyMMddHHmmss. */
 export function unionpayTime(at: Date): string {
   return new Date(at.getTime() + 8 * 3600 * 1000).toISOString().replace(/[-:T]/g, '').slice(0, 14);
