@@ -98,6 +98,7 @@ const DEFINITE_BARCODE_REFUSALS = new Set([
   'ACQ.PAYMENT_AUTH_CODE_INVALID',
   'ACQ.BUYER_BALANCE_NOT_ENOUGH',
   'ACQ.BUYER_BANKCARD_BALANCE_NOT_ENOUGH',
+  'ACQ.ERROR_BALANCE_PAYMENT_DISABLE',
   'ACQ.BUYER_ENABLE_STATUS_FORBID',
   'ACQ.BUYER_PAYMENT_AMOUNT_DAY_LIMIT_ERROR',
   'ACQ.BUYER_PAYMENT_AMOUNT_MONTH_LIMIT_ERROR',
@@ -278,7 +279,7 @@ export class AlipayGateway extends PaymentGateway {
   /**
    * alipay.trade.cancel: Alipay closes the trade if unpaid and refunds it in full if paid (`action` close or
    * refund). `retry_flag` Y asks for the same cancel again, whatever the code. A success without `action` is a
-   * trade Alipay does not have (action is returned only "when the call succeeds and the trade exists"): the pay
+   * trade Alipay does not have (no `action`: "未查询到交易，或接口调用失败", and the call succeeded): the pay
    * call never reached it, and is not re-sent, so nothing can be taken. Every other answer (20000,
    * ACQ.SYSTEM_ERROR, ACQ.TRADE_CANCEL_TIME_OUT...) is unknown: nothing here says where the money is.
    */
