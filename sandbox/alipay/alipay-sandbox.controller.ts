@@ -13,6 +13,7 @@ import {
   rsa2Verify,
   yuanToFen,
 } from '../../src/gateways/wire/alipay.protocol';
+import { type BarcodePayOutcome, reverseBarcode, startBarcode } from '../barcode-scenarios';
 import { cashierPath } from '../cashier/cashier.page';
 import { type AlipayActor, type AlipayApp, SandboxMerchants } from '../merchants/sandbox-merchants';
 import { SANDBOX_SETTINGS, type SandboxSettings } from '../sandbox.settings';
@@ -26,6 +27,9 @@ type Reply = Record<string, string | undefined>;
 
 /** An Alipay trade_no (支付宝交易号): the date and a serial, 28 digits in Alipay's examples. */
 const newTradeNo = () => `2026${Date.now()}${randomBytes(3).readUIntBE(0, 3).toString().padStart(8, '0')}`;
+
+/** A buyer's Alipay payment code (付款码): "25~30开头的长度为16~24位的数字" (alipay.trade.pay, auth_code). */
+const AUTH_CODE = /^(2[5-9]|30)\d{14,22}$/;
 
 /**
  * Alipay's openapi gateway (`/gateway.do`) as the sandbox vendor, for every app it knows (found by
@@ -76,6 +80,10 @@ export class AlipaySandboxController {
     switch (method) {
       case 'alipay.trade.precreate':
         return reply(this.precreate(actor, biz, params.notify_url));
+      case 'alipay.trade.pay':
+        return reply(this.barcodePay(actor, biz, params.notify_url));
+      case 'alipay.trade.cancel':
+        return reply(this.cancel(owner, biz));
       case 'alipay.trade.query':
         return reply(this.query(this.trades.find(owner, biz.out_trade_no)));
       case 'alipay.trade.close':
@@ -120,19 +128,26 @@ export class AlipaySandboxController {
       return;
     }
     this.lapse(trade);
-    if (trade.state === 'NOTPAY') {
-      trade.state = 'SUCCESS';
-      trade.paidAt = new Date().toISOString();
-      trade.transactionId ??= newTradeNo();
-      trade.successTime = beijingTimestamp(new Date());
-      this.notify(trade);
-    }
+    // For a barcode trade waiting for the buyer, this is the buyer entering the password now.
+    this.settle(trade);
     if (req.is('application/x-www-form-urlencoded')) {
       res.redirect(303, cashierPath(outTradeNo));
       return;
     }
     const closed = trade.state === 'CLOSED' ? { error: 'ACQ.TRADE_HAS_CLOSE' } : {};
     res.status(trade.state === 'SUCCESS' ? 200 : 409).json({ ok: trade.state === 'SUCCESS', ...closed, trade });
+  }
+
+  /** The buyer pays an unpaid trade: the money is taken and the merchant notified. */
+  private settle(trade: SandboxTrade): void {
+    if (trade.state !== 'NOTPAY') return;
+    trade.state = 'SUCCESS';
+    trade.paidAt = new Date().toISOString();
+    trade.transactionId ??= newTradeNo();
+    trade.successTime = beijingTimestamp(new Date());
+    if (trade.barcode) trade.barcode.waiting = false;
+    // notify_url is optional on alipay.trade.pay: without it Alipay has nowhere to notify.
+    if (trade.notifyUrl) this.notify(trade);
   }
 
   /** An unpaid QR code past its time_expire can no longer be paid. */
@@ -159,6 +174,8 @@ export class AlipaySandboxController {
     const yuan = (fen: number) => fenToYuan(fen);
     for (const trade of this.trades.of([tradeOwner.alipay(actor.sellerId)])) {
       if (trade.channel !== 'alipay' || !trade.transactionId || !trade.paidAt) continue;
+      // A cancelled (撤销) barcode trade never shows in the bill: closed, or paid and refunded by the cancel itself.
+      if (trade.barcode?.reversed) continue;
       const faults = this.trades.faultsFor(trade.outTradeNo);
       const row = (values: Partial<Record<(typeof BILL_HEADER)[number], string>>) =>
         BILL_HEADER.map((name) => values[name] ?? '').join(',');
@@ -247,6 +264,109 @@ export class AlipaySandboxController {
       });
     }
     return { code: '10000', msg: 'Success', out_trade_no: biz.out_trade_no, qr_code: qrCode };
+  }
+
+  /**
+   * alipay.trade.pay, scene bar_code (当面付 条码支付): the buyer's code decides the scenario (barcode-scenarios.ts).
+   * Alipay makes the trade at once (so the query knows it, WAIT_BUYER_PAY while the buyer enters a password) and
+   * answers 10000 paid, 10003 waiting for the buyer, 40004 with the refusal's sub_code, or 20000 when it has no
+   * answer. A missing field or a code not in Alipay's format is ACQ.INVALID_PARAMETER and makes nothing.
+   */
+  private barcodePay(actor: AlipayActor, biz: Record<string, string>, notifyUrl: string | undefined): Reply {
+    const amountFen = yuanToFen(biz.total_amount ?? '');
+    if (!biz.out_trade_no || !biz.subject || amountFen === undefined || amountFen <= 0) {
+      return fail('40004', 'ACQ.INVALID_PARAMETER', 'out_trade_no, subject and total_amount are required');
+    }
+    // Alipay also takes wave_code (sound waves); the sandbox has only codes to scan.
+    if (biz.scene !== 'bar_code') return fail('40004', 'ACQ.INVALID_PARAMETER', 'scene must be bar_code');
+    if (!AUTH_CODE.test(biz.auth_code ?? '')) {
+      return fail('40004', 'ACQ.INVALID_PARAMETER', 'auth_code: 16 to 24 digits beginning 25 to 30');
+    }
+    const owner = tradeOwner.alipay(actor.sellerId);
+    const existing = this.trades.find(owner, biz.out_trade_no);
+    if (existing?.state === 'SUCCESS') return fail('40004', 'ACQ.TRADE_HAS_SUCCESS', 'trade already paid');
+    if (existing?.state === 'CLOSED') return fail('40004', 'ACQ.TRADE_HAS_CLOSE', 'trade closed');
+    if (existing) return fail('40004', 'ACQ.CONTEXT_INCONSISTENT', 'a trade of this out_trade_no exists');
+    const trade: SandboxTrade = {
+      channel: 'alipay',
+      outTradeNo: biz.out_trade_no,
+      owner,
+      mchid: '',
+      appid: actor.app.record.appId,
+      alipay: { authAppId: actor.authAppId, sellerId: actor.sellerId },
+      description: biz.subject,
+      amountFen,
+      notifyUrl: notifyUrl ?? '',
+      state: 'NOTPAY',
+      // Alipay knows a barcode trade from the pay call on, with its trade_no.
+      scanned: true,
+      transactionId: newTradeNo(),
+      notifications: [],
+    };
+    this.trades.put(trade);
+    const outcome: BarcodePayOutcome = startBarcode(trade, biz.auth_code, () => this.settle(trade));
+    const details = {
+      trade_no: trade.transactionId,
+      out_trade_no: trade.outTradeNo,
+      buyer_logon_id: 'buy***@sandbox.example',
+      total_amount: fenToYuan(amountFen),
+    };
+    switch (outcome) {
+      case 'paid':
+        return {
+          code: '10000',
+          msg: 'Success',
+          ...details,
+          receipt_amount: fenToYuan(amountFen),
+          gmt_payment: trade.successTime,
+        };
+      case 'paying':
+        return { code: '10003', msg: 'order success pay inprocess', ...details };
+      case 'insufficient_funds':
+        return fail('40004', 'ACQ.BUYER_BALANCE_NOT_ENOUGH', '买家余额不足');
+      case 'invalid_code':
+        return fail(
+          '40004',
+          'ACQ.PAYMENT_AUTH_CODE_INVALID',
+          '支付失败，获取顾客账户信息失败，请顾客刷新付款码后重新收款',
+        );
+      case 'unknown':
+        return fail('20000', 'isp.unknown-error', 'system busy');
+    }
+  }
+
+  /**
+   * alipay.trade.cancel (撤销), by out_trade_no or trade_no: closes an unpaid trade (`action` close), refunds a
+   * paid one in full (`action` refund); `retry_flag` Y asks the merchant to cancel again. A trade Alipay does
+   * not have is a success without `action` ("returned when the call succeeds and the trade exists").
+   */
+  private cancel(owner: string, biz: Record<string, string>): Reply {
+    if (!biz.out_trade_no && !biz.trade_no) {
+      return fail('40004', 'ACQ.INVALID_PARAMETER', 'out_trade_no or trade_no is required');
+    }
+    // With both given, Alipay goes by trade_no.
+    const trade = biz.trade_no
+      ? [...this.trades.of([owner])].find((t) => t.channel === 'alipay' && t.transactionId === biz.trade_no)
+      : this.trades.find(owner, biz.out_trade_no);
+    if (!trade) return { code: '10000', msg: 'Success', out_trade_no: biz.out_trade_no, retry_flag: 'N' };
+    const ids = { out_trade_no: trade.outTradeNo, trade_no: trade.transactionId };
+    switch (reverseBarcode(trade, () => this.settle(trade))) {
+      case 'again':
+        return { ...fail('40004', 'ACQ.SYSTEM_ERROR', 'system error, cancel again'), ...ids, retry_flag: 'Y' };
+      case 'unknown':
+        return fail('20000', 'isp.unknown-error', 'system busy');
+      case 'closed':
+        return { code: '10000', msg: 'Success', ...ids, retry_flag: 'N', action: 'close' };
+      case 'refunded':
+        return {
+          code: '10000',
+          msg: 'Success',
+          ...ids,
+          retry_flag: 'N',
+          action: 'refund',
+          gmt_refund_pay: beijingTimestamp(new Date()),
+        };
+    }
   }
 
   private query(trade: SandboxTrade | undefined): Reply {

@@ -3,6 +3,8 @@ import type { KeyObject } from 'node:crypto';
 import { AlipaySdk } from 'alipay-sdk';
 import { unzipSync } from 'fflate';
 import type {
+  BarcodePayRequest,
+  BarcodePayResult,
   CloseResult,
   CreatePaymentRequest,
   CreatePaymentResult,
@@ -12,6 +14,7 @@ import type {
   RawNotification,
   RefundRequest,
   RefundResult,
+  ReverseResult,
   StatementLine,
   StatementResult,
 } from '../gateway.types';
@@ -61,6 +64,11 @@ interface AlipayResult {
   tradeStatus?: string;
   totalAmount?: string;
   sendPayDate?: string;
+  gmtPayment?: string;
+  /** alipay.trade.cancel: Y asks for the same cancel again. */
+  retryFlag?: string;
+  /** alipay.trade.cancel: what the cancel did to an existing trade, `close` (unpaid) or `refund` (paid). */
+  action?: string;
   fundChange?: string;
   refundStatus?: string;
   refundAmount?: string;
@@ -79,6 +87,31 @@ const DEFINITE_CREATE_REFUSALS = new Set([
   'ACQ.TRADE_HAS_CLOSE',
   'ACQ.SELLER_BALANCE_NOT_ENOUGH',
 ]);
+/**
+ * 40004 sub_codes of alipay.trade.pay (当面付 条码支付) that say the buyer's code was not charged and will not
+ * be: a bad or expired code, the buyer's funds or limits, a buyer Alipay blocks, a request Alipay will never
+ * take. Everything else, ACQ.SYSTEM_ERROR ("call the query at once") first, is unknown. ACQ.TRADE_HAS_SUCCESS,
+ * ACQ.TRADE_BUYER_NOT_MATCH and ACQ.CONTEXT_INCONSISTENT are left out on purpose: each says a trade of this
+ * out_trade_no already exists, possibly paid, so only a query can tell.
+ */
+const DEFINITE_BARCODE_REFUSALS = new Set([
+  'ACQ.PAYMENT_AUTH_CODE_INVALID',
+  'ACQ.BUYER_BALANCE_NOT_ENOUGH',
+  'ACQ.BUYER_BANKCARD_BALANCE_NOT_ENOUGH',
+  'ACQ.ERROR_BALANCE_PAYMENT_DISABLE',
+  'ACQ.BUYER_ENABLE_STATUS_FORBID',
+  'ACQ.BUYER_PAYMENT_AMOUNT_DAY_LIMIT_ERROR',
+  'ACQ.BUYER_PAYMENT_AMOUNT_MONTH_LIMIT_ERROR',
+  'ACQ.BEYOND_PAY_RESTRICTION',
+  'ACQ.BEYOND_PER_RECEIPT_RESTRICTION',
+  'ACQ.BUYER_SELLER_EQUAL',
+  'ACQ.TRADE_HAS_CLOSE',
+  'ACQ.INVALID_PARAMETER',
+  'ACQ.ACCESS_FORBIDDEN',
+  'ACQ.EXIST_FORBIDDEN_WORD',
+  'ACQ.PARTNER_ERROR',
+  'ACQ.TOTAL_FEE_EXCEED',
+]);
 const DEFINITE_REFUND_REFUSALS = new Set([
   'ACQ.INVALID_PARAMETER',
   'ACQ.TRADE_NOT_EXIST',
@@ -89,7 +122,8 @@ const DEFINITE_REFUND_REFUSALS = new Set([
 ]);
 
 /**
- * Alipay through the official alipay-sdk (RSA2): precreate (QR), query, close, and verified notifications.
+ * Alipay through the official alipay-sdk (RSA2): precreate (QR), barcode pay and cancel (当面付), query, close,
+ * refunds, bills and verified notifications.
  * Responses are verified by the SDK (`validateSign`); notifications here, RSA2 only (the SDK's check lets the
  * form's own sign_type pick SHA-1, and throws on one it does not know). A query before the buyer scans answers ACQ.TRADE_NOT_EXIST:
  * that is "not paid yet". A timeout, a 5xx, a "system busy" or an unverifiable answer is `unknown`.
@@ -203,6 +237,74 @@ export class AlipayGateway extends PaymentGateway {
     // An empty answer: Alipay has no such refund (yet; Alipay asks to wait 10 s before querying a new one).
     if (!result.refundAmount) return { kind: 'not_found' };
     return { kind: 'processing' };
+  }
+
+  /** Barcode payments work for the app's own merchant and, with app_auth_token, for an authorising one. */
+  override barcodeUnsupported(): string | undefined {
+    return undefined;
+  }
+
+  /**
+   * alipay.trade.pay with scene bar_code: 10000 paid; 10003 the buyer is asked to confirm (a password), poll
+   * the query; 20000 or any unlisted 40004 unknown (query, then cancel). Only a listed 40004 sub_code refuses.
+   */
+  override async payByCode(request: BarcodePayRequest): Promise<BarcodePayResult> {
+    const result = await this.exec('alipay.trade.pay', {
+      notifyUrl: this.settings.notifyUrl,
+      bizContent: {
+        outTradeNo: request.paymentNo,
+        scene: 'bar_code',
+        authCode: request.authCode,
+        productCode: 'FACE_TO_FACE_PAYMENT',
+        subject: request.description.slice(0, 256),
+        totalAmount: fenToYuan(request.amountFen),
+        storeId: request.terminal?.storeId,
+        terminalId: request.terminal?.deviceId,
+      },
+    });
+    if ('unknown' in result) return { kind: 'unknown', reason: result.unknown };
+    if (result.code === '10000') {
+      const paid = this.resultOf('TRADE_SUCCESS', result.tradeNo, result.totalAmount, result.gmtPayment);
+      // A success without the trade's number or amount cannot be booked: the query will tell.
+      if (paid.kind === 'paid') return paid;
+      return { kind: 'unknown', reason: `10000: ${paid.kind === 'unknown' ? paid.reason : paid.kind}` };
+    }
+    if (result.code === '10003') return { kind: 'paying', reason: `10003 ${result.msg ?? ''}`.trim() };
+    if (result.code === '40004' && DEFINITE_BARCODE_REFUSALS.has(result.subCode ?? '')) {
+      return { kind: 'refused', code: result.subCode ?? '40004', message: result.subMsg ?? '' };
+    }
+    return { kind: 'unknown', reason: this.describe(result) };
+  }
+
+  /**
+   * alipay.trade.cancel: Alipay closes the trade if unpaid and refunds it in full if paid (`action` close or
+   * refund). `retry_flag` Y asks for the same cancel again, whatever the code. A success without `action` is a
+   * trade Alipay does not have (no `action`: "未查询到交易，或接口调用失败", and the call succeeded): the pay
+   * call never reached it, and is not re-sent, so nothing can be taken. Every other answer (20000,
+   * ACQ.SYSTEM_ERROR, ACQ.TRADE_CANCEL_TIME_OUT...) is unknown: nothing here says where the money is.
+   */
+  override async reverse(payment: { paymentNo: string; gatewayTradeNo: string | null }): Promise<ReverseResult> {
+    const result = await this.exec('alipay.trade.cancel', {
+      bizContent: { outTradeNo: payment.paymentNo, tradeNo: payment.gatewayTradeNo ?? undefined },
+    });
+    if ('unknown' in result) return { kind: 'unknown', reason: result.unknown };
+    if (result.retryFlag === 'Y') return { kind: 'again', reason: `retry_flag Y: ${this.describe(result)}` };
+    if (result.code !== '10000') return { kind: 'unknown', reason: this.describe(result) };
+    switch (result.action) {
+      case 'close':
+      case undefined:
+        return { kind: 'closed' };
+      case 'refund':
+        return { kind: 'refunded', gatewayTradeNo: result.tradeNo ?? payment.gatewayTradeNo ?? undefined };
+      default:
+        return { kind: 'unknown', reason: `cancel action ${result.action}` };
+    }
+  }
+
+  private describe(result: AlipayResult): string {
+    return `${result.code ?? '?'} ${result.subCode ?? ''} ${result.subMsg ?? result.msg ?? ''}`
+      .replace(/ +/g, ' ')
+      .trim();
   }
 
   parseNotification(notification: RawNotification): Promise<GatewayNotification> {
