@@ -1,7 +1,7 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { Clock } from '../common/clock';
 import { RequestValidationFailed } from '../common/errors/domain-error';
-import { type Channel, CHANNELS } from '../gateways/gateway.types';
+import type { Channel } from '../gateways/gateway.types';
 import { barcodeChannel } from './barcode/auth-code';
 import { AppConfig } from '../config/app-config';
 import { isFinal } from './payment-state-machine';
@@ -22,8 +22,6 @@ export interface PayCommand extends Omit<StartPaymentCommand, 'channel'> {
   channel?: Channel;
   barcode?: { authCode: string; terminal?: { storeId?: string; deviceId?: string } };
 }
-
-const isChannel = (value: string): value is Channel => (CHANNELS as readonly string[]).includes(value);
 
 /**
  * The PaymentCenter's public interface for business applications inside this process (our Orders
@@ -51,7 +49,9 @@ export class PaymentCenter {
     const { barcode, channel, ...rest } = command;
     if (barcode) {
       const resolved = barcodeChannel(barcode.authCode, channel);
-      if (!isChannel(resolved)) throw new RequestValidationFailed([{ field: 'authCode', messages: [resolved] }]);
+      if (typeof resolved !== 'string') {
+        throw new RequestValidationFailed([{ field: 'authCode', messages: [resolved.refused] }]);
+      }
       return toPaymentView(await this.startBarcodeUseCase.execute({ ...rest, channel: resolved, ...barcode }));
     }
     if (!channel) throw new RequestValidationFailed([{ field: 'channel', messages: ['channel is required'] }]);

@@ -23,12 +23,12 @@ export function channelOfAuthCode(authCode: string): Channel | undefined {
 export function barcodeChannel(authCode: string, named?: Channel): Channel | { refused: string } {
   const detected = channelOfAuthCode(authCode);
   if (named === undefined) {
-    return (
-      detected ??
-      `authCode matches no channel's payment code (${FORMATS.map((f) => `${f.channel}: ${f.rule}`).join('; ')})`
-    );
+    const rules = FORMATS.map((f) => `${f.channel}: ${f.rule}`).join('; ');
+    return detected ?? { refused: `authCode matches no channel's payment code (${rules})` };
   }
   const format = FORMATS.find((f) => f.channel === named);
-  if (format && !format.pattern.test(authCode)) return `authCode is not a ${named} payment code (${format.rule})`;
+  if (format && !format.pattern.test(authCode)) {
+    return { refused: `authCode is not a ${named} payment code (${format.rule})` };
+  }
   return named;
 }
