@@ -159,8 +159,9 @@ export class UnionPayGateway extends PaymentGateway {
       currencyCode: '156',
       qrNo: request.authCode,
       backUrl: this.settings.notifyUrl,
-      // The counter's terminal, for UnionPay's risk checks and the merchant's bill.
-      ...(request.terminal?.deviceId ? { termId: request.terminal.deviceId } : {}),
+      // The counter's terminal, for UnionPay's risk checks and the merchant's bill. UnionPay's termId is exactly
+      // 8 letters or digits and optional: another device id is left out rather than have the consume refused.
+      ...(/^[0-9A-Za-z]{8}$/.test(request.terminal?.deviceId ?? '') ? { termId: request.terminal?.deviceId } : {}),
     });
     const answer = await this.call('backTransReq', fields, request.signal);
     if (typeof answer === 'string') return { kind: 'unknown', reason: answer };

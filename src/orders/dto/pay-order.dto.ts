@@ -16,7 +16,7 @@ export class BarcodeTerminalDto {
   storeId?: string;
 
   @ApiPropertyOptional({
-    description: 'The scanning device or till.',
+    description: 'The scanning device or till (UnionPay takes it as termId only when it is 8 letters or digits).',
     pattern: '^[A-Za-z0-9_-]{1,32}$',
     example: 'till-3',
   })
