@@ -143,8 +143,13 @@ export class PaymentsRepository {
   }
 
   /** The payments of an account paid in [start, end) and PAID now (statement reconciliation's day). */
+  /**
+   * The payments paid that day, as a statement must show them. A barcode trade the vendor reversed is not a
+   * sale there (its money went back within the trade), so it is not expected in the statement.
+   */
   paidBetween(channel: Payment['channel'], accountId: string, start: Date, end: Date): Promise<Payment[]> {
-    const where = "channel = ? AND paid_at >= ? AND paid_at < ? AND status = 'PAID' AND account_id = ?";
+    const where =
+      "channel = ? AND paid_at >= ? AND paid_at < ? AND status = 'PAID' AND account_id = ? AND reversed_at IS NULL";
     return this.paymentRows.select(undefined, where, [channel, start, end, accountId]);
   }
 

@@ -160,8 +160,10 @@ export class RefundsRepository {
   }
 
   /** The refunds of an account that became REFUNDED in [start, end) (statement reconciliation's day). */
+  /** The refunds settled that day, as a statement must show them: a REVERSAL is the vendor's reverse, not a refund. */
   refundedBetween(channel: Channel, accountId: string, start: Date, end: Date): Promise<Refund[]> {
-    const where = "channel = ? AND refunded_at >= ? AND refunded_at < ? AND status = 'REFUNDED' AND account_id = ?";
+    const where =
+      "channel = ? AND refunded_at >= ? AND refunded_at < ? AND status = 'REFUNDED' AND account_id = ? AND kind <> 'REVERSAL'";
     return this.rows.select(undefined, where, [channel, start, end, accountId]);
   }
 
