@@ -217,6 +217,45 @@ describe('Sandbox cashier page in a browser (e2e)', () => {
     expect((await http('GET', `${sandbox.url}/sandbox/faults?outTradeNo=${paymentNo}`)).body.trade).toEqual({});
     expectOnlySandboxRequests();
   });
+
+  it.each(['wechat', 'alipay', 'unionpay'] as const)(
+    '%s payment code on a phone: one code as barcode, QR and digits; the counter charges it → PAID',
+    async (channel) => {
+      const phone = await browser.newContext({
+        viewport: { width: 390, height: 844 },
+        isMobile: true,
+        hasTouch: true,
+        deviceScaleFactor: 2,
+      });
+      try {
+        const mobile = await phone.newPage();
+        mobile.on('request', (request) => requested.push(request.url()));
+        await mobile.goto(`${sandbox.url}/sandbox/payment-code?channel=${channel}&scenario=pays`);
+        const code = (await mobile.locator('#payment-code').getAttribute('data-code')) ?? '';
+        expect(code).toMatch(/^\d{17,18}0$/);
+        expect((await mobile.locator('#code-digits').textContent())?.replace(/ /g, '')).toBe(code);
+        expect(await mobile.locator('.brand-name').textContent()).toBe(
+          { wechat: 'WeChat Pay', alipay: 'Alipay', unionpay: 'UnionPay' }[channel],
+        );
+        expect(qrCarries(await mobile.locator('#code-qr svg').evaluate((e) => e.outerHTML), code)).toBe(true);
+        expect(await mobile.locator('#barcode svg').getAttribute('aria-label')).toBe(`Barcode of ${code}`);
+        expect((await mobile.locator('#barcode svg').boundingBox())?.width).toBeGreaterThan(250);
+        // The phone fits the screen (no sideways scrolling), and the script ran under the CSP: Copy shows.
+        expect(await mobile.evaluate(() => document.documentElement.scrollWidth)).toBeLessThanOrEqual(390);
+        expect(await mobile.locator('#copy-curl').isVisible()).toBe(true);
+        expect(await mobile.locator('#curl').textContent()).toContain(`-d '{"authCode":"${code}"}'`);
+        if (channel === 'wechat') await screenshotFor(mobile, 'payment-code');
+
+        // The counter scans it: the app takes the channel from the code's format, and scenario 0 pays at once.
+        const order = await http('POST', app('/api/orders'), orderBody(uniqueId('code')));
+        const paid = await http('POST', app(`/api/orders/${order.body.orderNo}/pay`), { authCode: code });
+        expect(paid.body).toMatchObject({ channel, mode: 'barcode', status: 'PAID' });
+        expectOnlySandboxRequests();
+      } finally {
+        await phone.close();
+      }
+    },
+  );
 });
 
 /**

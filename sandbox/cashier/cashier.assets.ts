@@ -69,13 +69,59 @@ li.global { color: var(--muted); }
 .fault-actions button { flex: 1; padding: .5rem; border: 1px solid var(--brand); border-radius: 8px; background: var(--brand);
   color: #fff; font: inherit; font-weight: 600; cursor: pointer; }
 .fault-actions .secondary { background: #fff; color: var(--brand); }
+.phone { flex: 0 1 360px; border: 10px solid #1f2329; border-radius: 28px; }
+.pay-code { padding: 1.1rem 1.25rem 1.25rem; text-align: center; }
+.pay-code h1 { margin: 0; font-size: 1.1rem; }
+.pay-code h1 span { font-weight: 400; color: var(--muted); }
+.pay-code .hint { margin: .2rem 0 .9rem; }
+.barcode { margin: 0; }
+.barcode svg { display: block; width: 100%; height: 72px; }
+.code-digits { margin: .45rem 0 .8rem; font: 1.05rem/1.2 ui-monospace, "DejaVu Sans Mono", monospace; letter-spacing: .08em; }
+.code-qr { width: 184px; margin: 0 auto .8rem; }
+.code-qr svg { display: block; width: 184px; height: 184px; }
+.scenario { margin: 0 0 1rem; padding: .5rem .65rem; border-radius: 8px; background: #f3f4f6; font-size: .82rem; text-align: left; }
+a.pay { display: block; text-decoration: none; }
+.choices, .counter { padding: .7rem 1.25rem; font-size: .85rem; }
+.counter { border-top: 1px solid var(--line); }
+.tabs { display: flex; gap: .4rem; margin: .3rem 0 .6rem; }
+.tabs a, .seconds a { padding: .25rem .7rem; border: 1px solid var(--line); border-radius: 999px; color: var(--ink);
+  text-decoration: none; }
+.panel a.current { border-color: var(--brand); background: var(--brand); color: #fff; }
+.scenarios { margin: .3rem 0; padding: 0; list-style: none; }
+.scenarios li { display: grid; gap: 0 .5rem; padding: .3rem 0; border-bottom: 1px solid #f3f4f6; }
+.scenarios a { justify-self: start; padding: .05rem .45rem; border-radius: 6px; color: var(--ink); font-family: ui-monospace, monospace; }
+.scenarios small { color: var(--muted); }
+.seconds { display: flex; flex-wrap: wrap; align-items: center; gap: .3rem; }
+.counter pre { margin: .4rem 0; padding: .6rem .7rem; border-radius: 8px; background: #111827; color: #e5e7eb;
+  font-size: .74rem; white-space: pre-wrap; word-break: break-all; }
+.copy { padding: .35rem .9rem; border: 1px solid var(--brand); border-radius: 8px; background: #fff; color: var(--brand);
+  font: inherit; font-weight: 600; cursor: pointer; }
 `;
 
 /**
- * The page's behaviour: pay through the vendor's buyer endpoint, poll the trade view (state, notifications),
- * count down to the expiry, and set / show / clear this trade's faults. Text only ever goes in by textContent.
+ * The pages' behaviour. The payment-code page: copy the counter's curl. The cashier: pay through the vendor's
+ * buyer endpoint, poll the trade view (state, notifications), count down to the expiry, and set / show / clear
+ * this trade's faults. Text only ever goes in by textContent.
  */
 export const CASHIER_JS = `'use strict';
+// The payment-code page: the only behaviour is the copy button of the counter's curl (hidden without script).
+(() => {
+  const copy = document.getElementById('copy-curl');
+  const curl = document.getElementById('curl');
+  if (!copy || !curl) return;
+  const message = document.getElementById('copy-message');
+  copy.hidden = false;
+  copy.addEventListener('click', async () => {
+    try {
+      await navigator.clipboard.writeText(curl.textContent);
+      message.textContent = 'Copied.';
+    } catch {
+      window.getSelection().selectAllChildren(curl);
+      message.textContent = 'Selected: copy it with the keyboard.';
+    }
+  });
+})();
+// The trade's cashier.
 (() => {
   const root = document.getElementById('cashier');
   if (!root || !root.dataset.trade) return;

@@ -4,6 +4,14 @@ import QRCode from 'qrcode';
 import { SandboxTrades } from '../sandbox-trades';
 import { CASHIER_CSS, CASHIER_JS } from './cashier.assets';
 import { cashierPage, messagePage } from './cashier.page';
+import {
+  DEFAULT_SECONDS,
+  isPaymentCodeChannel,
+  parseScenario,
+  paymentCode,
+  PAYMENT_CODE_CHANNELS,
+} from './payment-code';
+import { paymentCodePage } from './payment-code.page';
 
 /**
  * Everything the page loads comes from the sandbox itself: no CDN, no inline script, no other origin. The
@@ -36,15 +44,37 @@ export class CashierController {
       return sendHtml(res, 404, messagePage('No such trade', text));
     }
     // The QR code carries exactly what the vendor gave the merchant (code_url / qr_code), as a real scanner would read.
-    const qrSvg = trade.codeUrl
-      ? await QRCode.toString(trade.codeUrl, {
-          type: 'svg',
-          errorCorrectionLevel: 'M',
-          margin: 2,
-          color: { dark: '#111827', light: '#ffffff' },
-        })
-      : undefined;
+    const qrSvg = trade.codeUrl ? await qrSvgOf(trade.codeUrl) : undefined;
     sendHtml(res, 200, cashierPage({ trade, tradeFaults: this.trades.faultsOf(outTradeNo).trade, qrSvg }));
+  }
+
+  /**
+   * The buyer's phone showing a payment code for a barcode demo: `channel` (default wechat), `scenario` by digit
+   * or name (default pays), `seconds` 1–9 for password_then_pays. Every load draws a new code.
+   */
+  @Get('payment-code')
+  async paymentCode(
+    @Query('channel') channelQuery: unknown,
+    @Query('scenario') scenarioQuery: unknown,
+    @Query('seconds') secondsQuery: unknown,
+    @Res() res: Response,
+  ): Promise<void> {
+    const channel = channelQuery ?? 'wechat';
+    if (!isPaymentCodeChannel(channel)) {
+      const text = `channel must be one of ${PAYMENT_CODE_CHANNELS.join(', ')}.`;
+      return sendHtml(res, 400, messagePage('Unknown channel', text));
+    }
+    const scenario = scenarioQuery === undefined ? 'pays' : parseScenario(scenarioQuery);
+    if (!scenario) {
+      const text = 'scenario must be a digit 0–9 or a scenario name (pays, password_then_pays, … reverse_unknown).';
+      return sendHtml(res, 400, messagePage('Unknown scenario', text));
+    }
+    if (secondsQuery !== undefined && (typeof secondsQuery !== 'string' || !/^[1-9]$/.test(secondsQuery))) {
+      return sendHtml(res, 400, messagePage('Bad seconds', 'seconds must be a digit 1–9.'));
+    }
+    const seconds = secondsQuery === undefined ? DEFAULT_SECONDS : Number(secondsQuery);
+    const code = paymentCode(channel, scenario, seconds);
+    sendHtml(res, 200, paymentCodePage({ channel, scenario, seconds, code, qrSvg: await qrSvgOf(code) }));
   }
 
   @Get('assets/cashier.css')
@@ -70,6 +100,16 @@ export class CashierController {
   faults(@Query('outTradeNo') outTradeNo?: string) {
     return this.trades.faultsOf(outTradeNo);
   }
+}
+
+/** Text drawn as a QR code in SVG, the same look for a trade's code URL and a buyer's payment code. */
+function qrSvgOf(text: string): Promise<string> {
+  return QRCode.toString(text, {
+    type: 'svg',
+    errorCorrectionLevel: 'M',
+    margin: 2,
+    color: { dark: '#111827', light: '#ffffff' },
+  });
 }
 
 function sendHtml(res: Response, status: number, html: string): void {

@@ -13,7 +13,8 @@ export function payPath(trade: Pick<SandboxTrade, 'channel' | 'outTradeNo'>): st
   return `/sandbox/${trade.channel}/trades/${encodeURIComponent(trade.outTradeNo)}/pay`;
 }
 
-const CHANNELS: Record<Channel, { name: string; scanWith: string }> = {
+/** Each vendor's name as its buyers know it, and what its QR code asks them to do. */
+export const CHANNELS: Record<Channel, { name: string; scanWith: string }> = {
   wechat: { name: 'WeChat Pay', scanWith: 'Scan with WeChat' },
   alipay: { name: 'Alipay', scanWith: 'Scan with Alipay' },
   unionpay: { name: 'UnionPay', scanWith: '' },
@@ -214,7 +215,8 @@ function faultPanel(channel: Channel, tradeFaults: SandboxFaults): string {
 </details>`;
 }
 
-function document(title: string, body: string): string {
+/** A whole page: the sandbox's own stylesheet and script, nothing inline (the cashier's CSP allows no other). */
+export function document(title: string, body: string): string {
   return `<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
 <title>${escapeHtml(title)}</title><link rel="icon" href="data:,">
