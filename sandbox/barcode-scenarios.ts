@@ -40,8 +40,10 @@ export interface BarcodeState {
   reverses: number;
   /** The trade was reversed: `closed` (nothing taken) or `refunded` (it had been paid; the money went back). */
   reversed?: 'closed' | 'refunded';
-  timer?: NodeJS.Timeout;
 }
+
+/** The buyer's pending pay of each waiting trade: apart from the trade, which is served as JSON. */
+const payTimers = new WeakMap<SandboxTrade, NodeJS.Timeout>();
 
 export function barcodeScenario(authCode: string): { scenario: BarcodeScenario; payAfterMs: number } {
   const digits = authCode.replace(/\D/g, '');
@@ -57,11 +59,7 @@ export type BarcodePayOutcome = 'paid' | 'paying' | 'insufficient_funds' | 'inva
  * The trade (already put, NOTPAY) starts its scenario: paid now (`pay` is the vendor's own pay, which notifies),
  * later, or never. Returns what the pay call answers.
  */
-export function startBarcode(
-  trade: SandboxTrade,
-  authCode: string,
-  pay: () => void,
-): BarcodePayOutcome {
+export function startBarcode(trade: SandboxTrade, authCode: string, pay: () => void): BarcodePayOutcome {
   const { scenario, payAfterMs } = barcodeScenario(authCode);
   const state: BarcodeState = { scenario, waiting: false, reverses: 0 };
   trade.barcode = state;
@@ -83,12 +81,14 @@ export function startBarcode(
       return 'unknown';
     case 'password_then_pays':
       state.waiting = true;
-      state.timer = setTimeout(() => {
-        if (trade.state !== 'NOTPAY') return;
-        state.waiting = false;
-        pay();
-      }, payAfterMs);
-      state.timer.unref();
+      payTimers.set(
+        trade,
+        setTimeout(() => {
+          if (trade.state !== 'NOTPAY') return;
+          state.waiting = false;
+          pay();
+        }, payAfterMs).unref(),
+      );
       return 'paying';
     case 'password_never':
     case 'reverse_recall':
@@ -117,7 +117,7 @@ export function reverseBarcode(trade: SandboxTrade, pay: () => void): BarcodeRev
     state.waiting = false;
     pay();
   }
-  if (state.timer) clearTimeout(state.timer);
+  clearTimeout(payTimers.get(trade));
   state.waiting = false;
   state.reversed = trade.state === 'SUCCESS' ? 'refunded' : 'closed';
   trade.state = 'CLOSED';
