@@ -47,8 +47,12 @@ export async function startApp(
   clock = new TestClock(),
   config: Partial<Record<keyof AppConfig, unknown>> = {},
   port = 0,
+  /** Providers replaced for this app (e.g. a deliberately broken BARCODE_PROTOCOL table). */
+  overrides: { provide: string | symbol; useValue: unknown }[] = [],
 ): Promise<RunningApp> {
-  const moduleRef = await Test.createTestingModule({ imports: [AppModule] })
+  let builder = Test.createTestingModule({ imports: [AppModule] });
+  for (const { provide, useValue } of overrides) builder = builder.overrideProvider(provide).useValue(useValue);
+  const moduleRef = await builder
     .overrideProvider(AppConfig)
     .useFactory({
       // Per-app settings on top of the environment (partners, relay on/off...), like separate deployments.
