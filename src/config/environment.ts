@@ -205,38 +205,6 @@ export class Environment {
   @Durations('must be a duration like 10s')
   PAYMENT_SYNC_INTERVAL = '10s';
 
-  @Setting(
-    'barcode',
-    "A barcode (payment code) payment without a definite answer is queried this often (WeChat's and Alipay's " +
-      'counter guides: every 5 s to 10 s)…',
-  )
-  @Durations('must be a duration like 5s')
-  BARCODE_QUERY_EVERY = '5s';
-
-  @Setting(
-    'barcode',
-    '…for this long after the pay, then reversed (WeChat Pay asks for 30 s in its older guide, 45 s in its newer; ' +
-      'Alipay 25 s). Never shorter than BARCODE_REVERSE_NOT_BEFORE.',
-  )
-  @Durations('must be a duration like 30s')
-  BARCODE_QUERY_FOR = '30s';
-
-  @Setting('barcode', 'The earliest a barcode payment is reversed after its pay call (WeChat Pay: at least 15 s).')
-  @Durations('must be a duration like 15s')
-  BARCODE_REVERSE_NOT_BEFORE = '15s';
-
-  @Setting(
-    'barcode',
-    'How long a counter\'s pay request waits for a definite answer before it answers PAYING (the counter then ' +
-      'long-polls GET /api/payments/{paymentNo}?waitSeconds=N).',
-  )
-  @Durations('must be a duration like 10s')
-  BARCODE_ANSWER_WAIT = '10s';
-
-  @Setting('barcode', 'The longest wait GET /api/payments/{paymentNo}?waitSeconds=N may ask for (seconds, 1 to 60).')
-  @Int(1, 60)
-  PAYMENT_WAIT_MAX_SECONDS = 30;
-
   @Setting('recovery', 'Schedule the queries as Bull delayed jobs in Redis and run them in this process (true/false).')
   @Bool()
   RECOVERY_JOBS_ENABLED = true;
@@ -298,6 +266,38 @@ export class Environment {
   @Setting('recovery', "How long a payment may be silent before Orders' timer asks about it.")
   @Durations('must be a duration like 60s')
   ORDERS_PAYMENT_CHECK_AFTER = '60s';
+
+  @Setting(
+    'barcode',
+    "A barcode (payment code) payment without a definite answer is queried this often (WeChat's and Alipay's " +
+      'counter guides: every 5 s to 10 s)…',
+  )
+  @Durations('must be a duration like 5s')
+  BARCODE_QUERY_EVERY = '5s';
+
+  @Setting(
+    'barcode',
+    '…for this long after the pay, then reversed (WeChat Pay asks for 30 s in its older guide, 45 s in its newer; ' +
+      'Alipay 25 s). Never shorter than BARCODE_REVERSE_NOT_BEFORE.',
+  )
+  @Durations('must be a duration like 30s')
+  BARCODE_QUERY_FOR = '30s';
+
+  @Setting('barcode', 'The earliest a barcode payment is reversed after its pay call (WeChat Pay: at least 15 s).')
+  @Durations('must be a duration like 15s')
+  BARCODE_REVERSE_NOT_BEFORE = '15s';
+
+  @Setting(
+    'barcode',
+    'How long a counter\'s pay request waits for a definite answer before it answers PAYING (the counter then ' +
+      'long-polls GET /api/payments/{paymentNo}?waitSeconds=N).',
+  )
+  @Durations('must be a duration like 10s')
+  BARCODE_ANSWER_WAIT = '10s';
+
+  @Setting('barcode', 'The longest wait GET /api/payments/{paymentNo}?waitSeconds=N may ask for (seconds, 1 to 60).')
+  @Int(1, 60)
+  PAYMENT_WAIT_MAX_SECONDS = 30;
 
   @Setting(
     'partners',
