@@ -7,7 +7,9 @@
  * of many concurrent buyers through all three channels — with double submissions, double clicks and
  * channel switches — while it drops, duplicates, delays and reorders notifications, makes the vendor
  * answer 5xx, SIGKILLs app processes, stops RabbitMQ, flushes and restarts Redis and restarts MariaDB. A
- * partner consumer of its own crashes between applying and acking now and then. Two shops buy: shop A pays through
+ * partner consumer of its own crashes between applying and acking now and then. Some buyers pay at a counter
+ * with a payment code (every sandbox scenario: paid at once, after a password, never, refused, no answer, a
+ * reverse to repeat, paid as the reverse arrives). Two shops buy: shop A pays through
  * the environment's default accounts, shop B through channel accounts of its own made with the admin API (a
  * WeChat service-provider sub-merchant, an Alipay third-party app, a UnionPay merchant), with a partner that is
  * restricted to shop B's events. When the faults stop it waits for the system to settle, checks the books
@@ -150,6 +152,9 @@ function appEnv(app: AppProcess): NodeJS.ProcessEnv {
     PAYMENT_QUERY_SCHEDULE: '3s,1s,2s,3s',
     PAYMENT_QUERY_LONG_TAIL: '2s,5s',
     PAYMENT_CLOSE_ATTEMPTS: '30',
+    BARCODE_QUERY_EVERY: '2s',
+    BARCODE_QUERY_FOR: '16s',
+    BARCODE_ANSWER_WAIT: '2s',
     RECOVERY_QUEUE_PREFIX: RUN,
     RECOVERY_JOBS_ENABLED: worker,
     RECONCILER_ENABLED: worker,
@@ -334,6 +339,8 @@ interface Submission {
   shop: Shop;
   orderNo?: string;
   payments: { paymentNo: string; channel: Channel; paidAtVendor: boolean }[];
+  /** Paid at a counter with a payment code of this sandbox scenario (its last digit). */
+  barcode?: number;
 }
 
 const submissions: Submission[] = [];
@@ -361,6 +368,7 @@ async function buyer(index: number): Promise<void> {
     if ((c.status === 201 || c.status === 200) && c.body.orderNo !== submission.orderNo)
       throw new Error(`submission ${submission.id} created two orders`);
   }
+  if (chance(0.15)) return atTheCounter(submission, auth);
   const channels: Channel[] = [pick(CHANNELS)];
   if (chance(0.1)) channels.push(pick(CHANNELS.filter((c) => c !== channels[0]))); // the buyer switches
   for (const channel of channels) {
@@ -403,6 +411,44 @@ async function buyer(index: number): Promise<void> {
       const response = await sandboxCall(`/sandbox/${channel}/trades/${payment.paymentNo}/pay`, {});
       payment.paidAtVendor = response.status === 200;
     }
+  }
+}
+
+/** A payment code of `channel`'s format whose last digit is the sandbox scenario (sandbox/barcode-scenarios.ts). */
+function paymentCode(channel: Channel, scenario: number): string {
+  const digits = (n: number) => Array.from({ length: n }, () => Math.floor(Math.random() * 10)).join('');
+  const prefix = { wechat: '13', alipay: '28', unionpay: '62' }[channel];
+  const length = { wechat: 18, alipay: 18, unionpay: 19 }[channel];
+  return `${prefix}${digits(length - 4)}${1 + Math.floor(Math.random() * 3)}${scenario}`;
+}
+
+/**
+ * A buyer at a counter: the shop scans the buyer's payment code (double scans included), then waits for the
+ * answer with the long poll. Shop B's WeChat account is a service provider's sub-merchant, which takes no codes.
+ */
+async function atTheCounter(submission: Submission, auth: Record<string, string>): Promise<void> {
+  const channel = pick(submission.shop.name === 'B' ? CHANNELS.filter((c) => c !== 'wechat') : CHANNELS);
+  const scenario = Math.floor(Math.random() * 10);
+  submission.barcode = scenario;
+  const body = { authCode: paymentCode(channel, scenario) };
+  const scans = await Promise.all(
+    Array.from({ length: chance(0.2) ? 2 : 1 }, () =>
+      persist('POST', `/api/orders/${submission.orderNo}/pay`, body, {
+        ...auth,
+        'Idempotency-Key': `${submission.id}-code`,
+      }),
+    ),
+  );
+  const scanned = scans.find((s) => s.status === 200);
+  if (!scanned) {
+    log(`submission ${submission.id}: scan answered ${scans.map((s) => `${s.status} ${s.body.code ?? ''}`).join(',')}`);
+    return;
+  }
+  submission.payments.push({ paymentNo: scanned.body.paymentNo as string, channel, paidAtVendor: false });
+  if (scanned.body.status === 'PAYING') {
+    await call('GET', `/api/payments/${scanned.body.paymentNo as string}?waitSeconds=10`, undefined, auth).catch(
+      () => undefined,
+    );
   }
 }
 
@@ -640,6 +686,7 @@ async function check(
     state: string;
     amountFen: number;
     refunds?: { refundNo: string; amountFen: number }[];
+    barcode?: { scenario: string; reversed?: 'closed' | 'refunded' };
   }[];
   const paidAtVendor = trades.filter((t) => t.state === 'SUCCESS');
   const lost = paidAtVendor.filter((t) => byNo.get(t.outTradeNo)?.status !== 'PAID');
@@ -729,8 +776,9 @@ async function check(
   const vendorRefunded = new Map(
     trades.flatMap((t) => (t.refunds ?? []).map((r) => [t.outTradeNo, r.amountFen] as const)),
   );
+  // A REVERSAL is money the vendor's reverse returned within the trade, not a refund call: checked below.
   const missingAtVendor = autoRefunds.filter(
-    (r) => r.status === 'REFUNDED' && vendorRefunded.get(r.payment_no) !== r.amount_fen,
+    (r) => r.kind !== 'REVERSAL' && r.status === 'REFUNDED' && vendorRefunded.get(r.payment_no) !== r.amount_fen,
   );
   add(
     'refunds agree with the vendor',
@@ -739,12 +787,46 @@ async function check(
     missingAtVendor.map((r) => r.payment_no).join(' '),
   );
 
+  // Barcode payments: every trade decided at the vendor, each outcome recorded as the vendor's truth says.
+  const tradeOf = new Map(trades.map((t) => [t.outTradeNo, t]));
+  const barcodeTrades = trades.filter((t) => t.barcode);
+  const undecided = barcodeTrades.filter((t) => t.state === 'NOTPAY');
+  add(
+    'barcode trades left undecided at the vendor',
+    `${undecided.length} of ${barcodeTrades.length}`,
+    undecided.length === 0 && barcodeTrades.length > 0,
+    barcodeTrades.length === 0 ? 'no barcode trade was made' : undecided.map((t) => t.outTradeNo).join(' '),
+  );
+  const reversalOf = new Map(autoRefunds.filter((r) => r.kind === 'REVERSAL').map((r) => [r.payment_no, r]));
+  const returnedAtVendor = barcodeTrades.filter((t) => t.barcode?.reversed === 'refunded');
+  // WeChat's reverse does not say whether money was taken: its reversed trades end CLOSED here, nothing kept.
+  const reversalWrong = [
+    ...returnedAtVendor.filter((t) => !reversalOf.has(t.outTradeNo) && byNo.get(t.outTradeNo)?.status !== 'CLOSED'),
+    ...barcodeTrades.filter((t) => reversalOf.has(t.outTradeNo) && t.barcode?.reversed !== 'refunded'),
+  ];
+  add(
+    'money a reverse returned = REVERSAL refunds',
+    `${reversalOf.size} REVERSAL, ${returnedAtVendor.length} returned at the vendor`,
+    reversalWrong.length === 0,
+    reversalWrong.map((t) => t.outTradeNo).join(' '),
+  );
+  const outcomes = new Map<string, number>();
+  for (const t of barcodeTrades) {
+    const status = byNo.get(t.outTradeNo)?.status ?? '?';
+    outcomes.set(status, (outcomes.get(status) ?? 0) + 1);
+  }
+  table.push(['barcode payments by status', [...outcomes].map(([s, n]) => `${s} ${n}`).join(', '), '']);
+
+  // FAILED only on a vendor's definite refusal: at this sandbox, a barcode refused for funds or its code.
   const failed = payments.filter((p) => p.status === 'FAILED');
+  const unexplainedFailures = failed.filter(
+    (p) => !['insufficient_funds', 'invalid_code'].includes(tradeOf.get(p.payment_no)?.barcode?.scenario ?? ''),
+  );
   add(
     'no FAILED without a definite vendor answer',
-    `${failed.length} FAILED`,
-    failed.length === 0,
-    failed.map((p) => p.payment_no).join(' '),
+    `${failed.length} FAILED, ${unexplainedFailures.length} unexplained`,
+    unexplainedFailures.length === 0,
+    unexplainedFailures.map((p) => p.payment_no).join(' '),
   );
   const review = payments.filter((p) => p.status === 'NEEDS_REVIEW');
   add(
@@ -778,6 +860,11 @@ async function check(
   );
 
   const mismatchedOrders = orders.filter((o) => {
+    // Paid, then the money went back with a reverse (it was paid as the reverse arrived): PAID if the order heard
+    // of the payment first, else closed at its expiry. Its partners got payment.refunded (kind REVERSAL).
+    if (o.payment_no && reversalOf.has(o.payment_no) && !keptByOrder.has(o.order_no)) {
+      return o.status !== 'PAID' && o.status !== 'CLOSED';
+    }
     const kept = keptByOrder.get(o.order_no) ?? [];
     return kept.length === 1
       ? o.status !== 'PAID' || o.payment_no !== kept[0]
