@@ -289,7 +289,7 @@ export class Environment {
 
   @Setting(
     'barcode',
-    'How long a counter\'s pay request waits for a definite answer before it answers PAYING (the counter then ' +
+    "How long a counter's pay request waits for a definite answer before it answers PAYING (the counter then " +
       'long-polls GET /api/payments/{paymentNo}?waitSeconds=N).',
   )
   @Durations('must be a duration like 10s')

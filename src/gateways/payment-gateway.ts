@@ -56,7 +56,10 @@ export abstract class PaymentGateway {
 
   /** Reverses a barcode trade the buyer may or may not have paid (see ReverseResult). */
   reverse(payment: { paymentNo: string; gatewayTradeNo: string | null }): Promise<ReverseResult> {
-    return Promise.resolve({ kind: 'unknown', reason: `reverse of ${payment.paymentNo}: ${this.barcodeUnsupported()}` });
+    return Promise.resolve({
+      kind: 'unknown',
+      reason: `reverse of ${payment.paymentNo}: ${this.barcodeUnsupported()}`,
+    });
   }
 
   abstract acknowledge(outcome: { accepted: true } | { accepted: false; reason: string }): GatewayAck;

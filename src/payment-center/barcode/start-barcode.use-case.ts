@@ -133,7 +133,11 @@ export class StartBarcodeUseCase {
   }
 
   /** The one pay call, bounded by the gateway timeout; no answer in time is `unknown` (the queries find out). */
-  private async pay(gateway: PaymentGateway, payment: Payment, command: StartBarcodeCommand): Promise<BarcodePayResult> {
+  private async pay(
+    gateway: PaymentGateway,
+    payment: Payment,
+    command: StartBarcodeCommand,
+  ): Promise<BarcodePayResult> {
     const timeoutMs = this.config.gateways.timeoutMs;
     const abort = new AbortController();
     let timer: NodeJS.Timeout | undefined;

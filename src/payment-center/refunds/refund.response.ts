@@ -45,7 +45,7 @@ export class RefundResponse implements RefundView {
     enumName: 'RefundKind',
     description:
       '`REQUESTED` by the merchant; `LATE_PAYMENT` and `DUPLICATE_PAYMENT` are made automatically for money ' +
-      'that arrived after a close or on an order already paid; `REVERSAL` records money a barcode trade\'s ' +
+      "that arrived after a close or on an order already paid; `REVERSAL` records money a barcode trade's " +
       'reverse returned (the vendor returned it: no refund call is made).',
     example: 'REQUESTED',
   })
