@@ -82,15 +82,21 @@ export class OrdersController {
   @Post(':orderNo/pay')
   @HttpCode(HttpStatus.OK)
   @ApiOperation({
-    summary: 'Pay an order with a channel (start or resume)',
+    summary: 'Pay an order with a channel (start or resume), or charge a payment code at a counter',
     description:
       'Starts a payment at the channel and returns what the buyer needs (`payCredential`). Again with the same ' +
       'channel while it is `PAYING`: the same payment (the vendor is never asked for a second trade). Another ' +
       'channel: a new payment, and the order points at it; if both get paid, the second is refunded ' +
-      'automatically.',
+      "automatically. With `authCode` (a counter scanned the buyer's payment code, e.g. `134567890123456789`): " +
+      'the code is charged once and the answer is `PAID`, `FAILED` (a definite refusal) or `PAYING` after up to ' +
+      'BARCODE_ANSWER_WAIT; then long-poll `GET /api/payments/{paymentNo}?waitSeconds=N` (docs/barcode.md).',
   })
   @ORDER_NO
-  @ApiOkResponse({ type: PaymentResponse, description: 'The payment, `PAYING`.', headers: REPLAYED_HEADERS })
+  @ApiOkResponse({
+    type: PaymentResponse,
+    description: 'The payment: `PAYING`; at a counter also `PAID` or `FAILED`.',
+    headers: REPLAYED_HEADERS,
+  })
   @ApiIdempotencyKey()
   @ApiErrors(
     'VALIDATION_FAILED',
@@ -104,6 +110,8 @@ export class OrdersController {
     'GATEWAY_UNAVAILABLE',
     'CHANNEL_UNAVAILABLE',
     'ACCOUNT_NOT_ALLOWED',
+    'BARCODE_IN_PROGRESS',
+    'BARCODE_UNSUPPORTED',
   )
   @RequireApiKey('orders:write')
   pay(@CallerApp() applicationId: string, @Param('orderNo') orderNo: string, @Body() dto: PayOrderDto) {

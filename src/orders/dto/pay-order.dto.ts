@@ -9,7 +9,6 @@ export class BarcodeTerminalDto {
   @ApiPropertyOptional({
     description: "The shop's own store id.",
     pattern: '^[A-Za-z0-9_-]{1,32}$',
-    example: 'store-12',
   })
   @IsOptional()
   @Matches(/^[A-Za-z0-9_-]{1,32}$/, { message: 'terminal.storeId must be 1-32 of A-Z a-z 0-9 _ -' })
@@ -18,7 +17,6 @@ export class BarcodeTerminalDto {
   @ApiPropertyOptional({
     description: 'The scanning device or till (UnionPay takes it as termId only when it is 8 letters or digits).',
     pattern: '^[A-Za-z0-9_-]{1,32}$',
-    example: 'till-3',
   })
   @IsOptional()
   @Matches(/^[A-Za-z0-9_-]{1,32}$/, { message: 'terminal.deviceId must be 1-32 of A-Z a-z 0-9 _ -' })
@@ -58,7 +56,6 @@ export class PayOrderDto {
       'still `PAYING` (the buyer is asked for a password): then long-poll `GET /api/payments/{paymentNo}?waitSeconds=N`. ' +
       'An undecided payment is reversed after BARCODE_QUERY_FOR (30 s): it ends `CLOSED`. docs/barcode.md.',
     pattern: '^[0-9]{16,24}$',
-    example: '134567890123456789',
   })
   @IsOptional()
   @Matches(/^\d{16,24}$/, { message: 'authCode must be the 16 to 24 digits of a payment code' })
