@@ -21,22 +21,26 @@ import { APP, ForeignCpu, foreignCpuText, MachineCpu } from './support/machine';
 import { rawCheckout } from './support/raw-checkout';
 import { type BenchContext, ms, num, ratio, type Section, table } from './support/report';
 
-const ORDER = (buyerId: string) =>
+export const ORDER = (buyerId: string) =>
   JSON.stringify({ buyerId, items: [{ sku: 'TEA-001', name: 'Longjing tea 250g', quantity: 2, unitPriceFen: 1250 }] });
 const JSON_HEADERS = { 'content-type': 'application/json', ...BENCH_AUTH };
 /** The DB pool of the app (DB_POOL_SIZE default): the raw loop gets the same number of connections. */
 const POOL = 20;
-const RATE = 200;
+export const RATE = 200;
 
 let buyers = 0;
-const nextBuyer = () => `bench-${process.pid}-${(buyers++).toString(36)}`;
+export const nextBuyer = () => `bench-${process.pid}-${(buyers++).toString(36)}`;
 
-/** Who checks out, and the pay request's body: the bench shop on the default account unless told. */
-interface Shopper {
+/**
+ * Who checks out, and the pay request's body: the bench shop on the default account unless told. `paid`, when
+ * given, says whether a pay's answer is the one measured (anything else counts as a failed checkout).
+ */
+export interface Shopper {
   headers: Record<string, string>;
   payBody: () => string;
+  paid?: (body: string) => boolean;
 }
-const DEFAULT_SHOPPER: Shopper = { headers: JSON_HEADERS, payBody: () => JSON.stringify({ channel: 'wechat' }) };
+export const DEFAULT_SHOPPER: Shopper = { headers: JSON_HEADERS, payBody: () => JSON.stringify({ channel: 'wechat' }) };
 
 /**
  * One checkout per autocannon connection turn: POST /api/orders, then POST /api/orders/:orderNo/pay with
@@ -65,15 +69,16 @@ function checkoutRequests(recorder: LatencyRecorder, shopper = DEFAULT_SHOPPER):
         typeof context.orderNo === 'string'
           ? { ...request, path: `/api/orders/${context.orderNo}/pay`, body: shopper.payBody() }
           : undefined,
-      onResponse: (status, _body, context) => {
-        if (status === 200) recorder.add(performance.now() - (context.startedAt as number));
+      onResponse: (status, body, context) => {
+        if (status === 200 && (shopper.paid?.(body) ?? true))
+          recorder.add(performance.now() - (context.startedAt as number));
         else recorder.failures += 1;
       },
     },
   ];
 }
 
-async function httpCheckouts(
+export async function httpCheckouts(
   url: string,
   connections: number,
   seconds: number,
@@ -90,7 +95,7 @@ async function httpCheckouts(
 }
 
 /** Fixed-rate windows measured; the median one is reported. */
-const FIXED_WINDOWS = 3;
+export const FIXED_WINDOWS = 3;
 
 /**
  * Parts of a checkout switched off one at a time, to show what each costs: the environment that switches it
@@ -111,7 +116,7 @@ const PARTS: { env: Record<string, string>; without: string }[] = [
 /** Rounds per app in a part's comparison (odd: the median is a round's figure); the median is reported. */
 const PART_ROUNDS = 7;
 
-interface Round {
+export interface Round {
   perSecond: number;
   cpuMs: number;
 }
@@ -123,7 +128,7 @@ interface PartCost {
 }
 
 /** The median checkouts/s and CPU per checkout of an app's rounds. */
-const medianOf = (rounds: Round[]): Round => ({
+export const medianOf = (rounds: Round[]): Round => ({
   perSecond: percentile(
     rounds.map((r) => r.perSecond).sort((a, b) => a - b),
     50,
@@ -203,25 +208,27 @@ async function accountsCost(app: AppProcess, connections: number, seconds: numbe
  * connection's quota for the second at the top of the second (a burst of `rate` requests once a second, not a
  * steady rate) and back-fills its histogram as if a request were due every millisecond (`Math.ceil(1 / rate)`
  * with rate in requests per second), which counts a 60 ms answer as 60 answers of 60 ms down to 1 ms.
+ * `pays` are the pay requests alone.
  */
-async function scheduledCheckouts(url: string, rate: number, seconds: number) {
+export async function scheduledCheckouts(url: string, rate: number, seconds: number, shopper = DEFAULT_SHOPPER) {
   const requests = new LatencyRecorder();
+  const pays = new LatencyRecorder();
   const checkouts = await fixedRate(rate / 2, seconds, async () => {
     const due = performance.now();
-    const created = await postForAnswer(`${url}/api/orders`, ORDER(nextBuyer()), BENCH_AUTH);
+    const created = await postForAnswer(`${url}/api/orders`, ORDER(nextBuyer()), shopper.headers);
     const createdAt = performance.now();
     if (created.status !== 201) throw new Error(`POST /api/orders answered ${created.status}`);
     requests.add(createdAt - due);
     const { orderNo } = JSON.parse(created.body) as { orderNo: string };
-    const paid = await postForAnswer(
-      `${url}/api/orders/${orderNo}/pay`,
-      JSON.stringify({ channel: 'wechat' }),
-      BENCH_AUTH,
-    );
-    if (paid.status !== 200) throw new Error(`POST /api/orders/${orderNo}/pay answered ${paid.status}`);
-    requests.add(performance.now() - createdAt);
+    const paid = await postForAnswer(`${url}/api/orders/${orderNo}/pay`, shopper.payBody(), shopper.headers);
+    if (paid.status !== 200 || !(shopper.paid?.(paid.body) ?? true)) {
+      throw new Error(`POST /api/orders/${orderNo}/pay answered ${paid.status} ${paid.body.slice(0, 200)}`);
+    }
+    const payMs = performance.now() - createdAt;
+    requests.add(payMs);
+    pays.add(payMs);
   });
-  return { requests: requests.figures(checkouts.seconds), checkouts };
+  return { requests: requests.figures(checkouts.seconds), pays: pays.figures(checkouts.seconds), checkouts };
 }
 
 function noop(url: string, connections: number, seconds: number): Promise<HttpFigures> {
@@ -264,7 +271,7 @@ function perCheckout(cpu: MachineCpu, checkouts: number) {
 const sumOf = (m: Map<string, number>) => [...m.values()].reduce((a, b) => a + b, 0);
 
 /** Exactly `checkouts` checkouts at 4 connections, counted in the app: what one checkout costs. */
-async function countCheckout(app: AppProcess, checkouts: number, shopper = DEFAULT_SHOPPER) {
+export async function countCheckout(app: AppProcess, checkouts: number, shopper = DEFAULT_SHOPPER) {
   const recorder = new LatencyRecorder();
   await sleep(300); // requests of the previous run still in the app
   await app.count();

@@ -4,7 +4,7 @@
  * Runs every benchmark of bench/, each side by side with its raw ceiling on this machine, and writes
  * bench/RESULTS.md (a --quick or --only run writes to the temp folder unless --out says otherwise).
  * Needs MariaDB, Redis and RabbitMQ as for the tests; uses its own schemas, vhost and Redis database
- * (bench/support/environment.ts). About 6 minutes; --quick about 1.
+ * (bench/support/environment.ts). About 9 minutes; --quick about 2.
  */
 import 'reflect-metadata';
 import { mkdirSync, writeFileSync } from 'node:fs';
@@ -14,6 +14,7 @@ import { performance } from 'node:perf_hooks';
 import { parseArgs } from 'node:util';
 import { format, resolveConfig } from 'prettier';
 import { authBench } from './auth.bench';
+import { barcodeBench } from './barcode.bench';
 import { checkoutBench } from './checkout.bench';
 import { guardBench } from './guard.bench';
 import { notificationsBench } from './notifications.bench';
@@ -26,6 +27,7 @@ import { clearBenchRedis, ensureVhost, purgeBenchQueue } from './support/service
 
 const BENCHMARKS: Record<string, (context: BenchContext) => Promise<Section>> = {
   checkout: checkoutBench,
+  barcode: barcodeBench,
   notifications: notificationsBench,
   relay: relayBench,
   guard: guardBench,

@@ -62,8 +62,8 @@ export function databaseSettings(name = BENCH_DB): DatabaseSettings {
 /**
  * The app's settings in a benchmark: production defaults (pool size, logging at `log`, query jobs on)
  * except what would make the run measure something else: no consumers, reconciler, order checks or daily
- * reconciliation running in the background, and the first gateway query an hour away (so a job is
- * scheduled per payment, as in production, but none fires during the run).
+ * reconciliation running in the background, and the first gateway query an hour away, a barcode payment's
+ * too (so a job is scheduled per payment, as in production, but none fires during the run).
  */
 export function appEnvironment(overrides: Record<string, string> = {}): Record<string, string> {
   const db = databaseSettings();
@@ -85,6 +85,7 @@ export function appEnvironment(overrides: Record<string, string> = {}): Record<s
     RECONCILIATION_ENABLED: 'false',
     RECOVERY_JOBS_ENABLED: 'true',
     PAYMENT_QUERY_SCHEDULE: '1h',
+    BARCODE_QUERY_EVERY: '1h',
     LOG_LEVEL: 'log',
     BENCH_KEYS_DIR: BENCH_KEYS_DIR,
     ACCOUNT_KEKS: BENCH_ACCOUNT_KEKS,

@@ -1,4 +1,6 @@
 import type {
+  BarcodePayRequest,
+  BarcodePayResult,
   Channel,
   CloseResult,
   CreatePaymentRequest,
@@ -14,7 +16,8 @@ import { PaymentGateway } from '../../src/gateways/payment-gateway';
 
 /**
  * A vendor that answers at once, so the benchmarks measure the Payment Center and not a vendor's latency:
- * creating a trade returns a code URL immediately, a query says "not paid yet". Callbacks are still
+ * creating a trade returns a code URL immediately, a buyer's payment code is paid at once (the counter's
+ * pay-at-once case), a query says "not paid yet". Callbacks are still
  * verified by the real adapter of the channel (signature, decryption, merchant ids), when one is given.
  */
 export class InstantGateway extends PaymentGateway {
@@ -29,6 +32,20 @@ export class InstantGateway extends PaymentGateway {
     return Promise.resolve({
       kind: 'created',
       credential: { type: 'code_url', codeUrl: `bench://${this.channel}/${request.paymentNo}` },
+    });
+  }
+
+  override barcodeUnsupported(): string | undefined {
+    return undefined;
+  }
+
+  /** Paid in full; the trade number is the payment's, so it is unique per channel as the schema requires. */
+  override payByCode(request: BarcodePayRequest): Promise<BarcodePayResult> {
+    return Promise.resolve({
+      kind: 'paid',
+      gatewayTradeNo: `bench-${request.paymentNo}`,
+      paidAmountFen: request.amountFen,
+      paidAt: new Date(),
     });
   }
 
