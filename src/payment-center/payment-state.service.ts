@@ -307,7 +307,9 @@ export class PaymentStateService {
     from: PaymentStatus,
     now: Date,
   ): Promise<void> {
-    this.waits.changed(manager, payment.paymentNo, payment.mode === 'barcode');
+    // Announced to other instances only for a barcode payment's counter, and never its start: nobody can be
+    // waiting on a payment number not yet given out.
+    this.waits.changed(manager, payment.paymentNo, payment.mode === 'barcode' && event.type !== 'START');
     return this.payments.appendTransition(manager, {
       paymentNo: payment.paymentNo,
       event: event.type,
