@@ -38,6 +38,11 @@
       automatic: true,
       title: 'Made by the payment center: the buyer paid an order that was already paid',
     },
+    REVERSAL: {
+      label: 'automatic: reversed at the counter',
+      automatic: true,
+      title: "The vendor returned a barcode payment's money when the trade was reversed (no refund was sent)",
+    },
   };
 
   class ApiError extends Error {
