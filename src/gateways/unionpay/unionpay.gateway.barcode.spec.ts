@@ -237,6 +237,11 @@ describe('UnionPay barcode payments: each answer in our terms', () => {
     ['05 accepted, not applied yet', [back({ respCode: '05' })], { kind: 'again' }],
     ['35, the consume had failed', [back({ respCode: '35' }), query({ origRespCode: '01' })], { kind: 'closed' }],
     [
+      '35, and no consume is found (34): none was made',
+      [back({ respCode: '35' }), query({ respCode: '34' })],
+      { kind: 'closed' },
+    ],
+    [
       '35, the consume is paid and not reversed',
       [back({ respCode: '35' }), query({ origRespCode: '00' })],
       { kind: 'unknown' },

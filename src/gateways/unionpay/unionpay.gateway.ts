@@ -197,6 +197,9 @@ export class UnionPayGateway extends PaymentGateway {
     if (code !== '00' && code !== '12' && code !== '35') return { kind: 'unknown', reason: said };
     const state = await this.queryTrans(payment.paymentNo);
     if (typeof state === 'string') return { kind: 'unknown', reason: `${said}; then ${state}` };
+    // No such consume (35) and none found (34): the PaymentCenter reverses only once the consume call's own window
+    // is over (createCallWindowEnds), so a consume UnionPay does not know then was never made and never will be.
+    if (code === '35' && state.respCode === '34') return { kind: 'closed' };
     if (state.respCode === '00' && state.txnType === REVERSAL && state.origRespCode === '00') {
       return state.origQryId ? { kind: 'refunded', gatewayTradeNo: state.origQryId } : { kind: 'closed' };
     }
