@@ -470,7 +470,8 @@ function startPartner(name: string, broken: boolean): { log: PartnerLog; stop: (
   const run = async () => {
     while (!stopped) {
       try {
-        connection = await connect('amqp://guest:guest@127.0.0.1:5672');
+        // A heartbeat and a connect timeout: a broker stopped mid-handshake must not leave the partner waiting forever.
+        connection = await connect('amqp://guest:guest@127.0.0.1:5672?heartbeat=5', { timeout: 5000 });
         connection.on('error', () => undefined);
         const channel = await connection.createChannel();
         channel.on('error', () => undefined);

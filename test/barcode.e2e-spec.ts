@@ -1,5 +1,6 @@
 import type { Channel } from '../src/gateways/gateway.types';
 import { waitFor } from './support/amqp';
+import { newTestApplication } from './support/api-keys';
 import { sqlPool } from './support/database';
 import { type RunningSandbox, startAppOnSandbox, startSandbox } from './support/sandbox';
 import { http, orderBody, type RunningApp, uniqueId } from './support/test-app';
@@ -210,6 +211,28 @@ describe('Barcode payments (e2e)', () => {
     await settled(paymentNo);
     // Reversed: now the order takes another code.
     expect((await scan(orderNo, { authCode: code('wechat', 0) })).body.status).toBe('PAID');
+  });
+
+  it("another application can neither charge a code on this shop's order nor wait on its payment: 404 at once", async () => {
+    const other = await newTestApplication();
+    const { orderNo, paymentNo } = await pay('alipay', 2);
+    const scan = await http('POST', app(`/api/orders/${orderNo}/pay`), { authCode: code('wechat', 0) }, other.headers);
+    expect([scan.status, scan.body.code]).toEqual([404, 'ORDER_NOT_FOUND']);
+    const started = Date.now();
+    const poll = await http('GET', app(`/api/payments/${paymentNo}?waitSeconds=5`), undefined, other.headers);
+    expect([poll.status, poll.body.code]).toEqual([404, 'PAYMENT_NOT_FOUND']);
+    expect(Date.now() - started).toBeLessThan(1000);
+    const unauthenticated = await http(
+      'POST',
+      app(`/api/orders/${orderNo}/pay`),
+      { authCode: code('wechat', 0) },
+      {
+        authorization: '',
+      },
+    );
+    expect(unauthenticated.status).toBe(401);
+    expect(await paymentsOfOrder(orderNo)).toBe(1);
+    await settled(paymentNo);
   });
 
   it('the long poll: a final payment answers at once, an unchanged one when the time is up, waitSeconds is bounded', async () => {
