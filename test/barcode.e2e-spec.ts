@@ -91,7 +91,7 @@ describe('Barcode payments (e2e)', () => {
     return { ours, theirs };
   }
 
-  const settled = async (paymentNo: string, timeoutMs = 15_000) => {
+  const settled = async (paymentNo: string, timeoutMs = 25_000) => {
     await waitFor(
       `barcode payment ${paymentNo} settled`,
       async () => ['PAID', 'FAILED', 'CLOSED'].includes((await paymentOf(paymentNo)).status),

@@ -67,6 +67,7 @@ describe('what an answer leads to', () => {
   const context = (now: Date, attempt = 1): BarcodeContext => ({
     payAt,
     callWindowEnds: at(3.5),
+    callWindowMs: 3500,
     attempt,
     now,
     timing,
@@ -100,6 +101,19 @@ describe('what an answer leads to', () => {
       event: { type: 'CLOSE_REQUESTED', nextQueryAt: at(28) },
       closeAt: at(28),
     });
+  });
+
+  it('a reverse without an answer is repeated no sooner than its own call could still land; one to repeat at once', () => {
+    const unknown = { kind: 'unknown' as const, reason: 'timeout' };
+    const slow = { ...context(at(40)), callWindowMs: 12_000 };
+    expect(barcodeNext(BARCODE_PROTOCOL_TABLE, { step: 'reverse', result: unknown }, slow)).toMatchObject({
+      at: at(52),
+    });
+    expect(barcodeNext(BARCODE_PROTOCOL_TABLE, { step: 'reverse', result: unknown }, context(at(40)))).toMatchObject({
+      at: at(45),
+    });
+    const again = { kind: 'again' as const, reason: 'USERPAYING' };
+    expect(barcodeNext(BARCODE_PROTOCOL_TABLE, { step: 'reverse', result: again }, slow)).toMatchObject({ at: at(41) });
   });
 
   it('the reverse never comes before the pay call could still land', () => {

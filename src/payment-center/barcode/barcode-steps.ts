@@ -22,6 +22,8 @@ export interface BarcodeContext {
   payAt: Date;
   /** A pay call may still land at the vendor until then: never reverse before it. */
   callWindowEnds: Date;
+  /** How long any call may still land after it was made: a reverse without an answer is not repeated sooner. */
+  callWindowMs: number;
   /** Attempts of this step made so far, this one included. */
   attempt: number;
   now: Date;
@@ -78,12 +80,7 @@ export function barcodeNext(protocol: BarcodeProtocol, answer: BarcodeAnswer, co
     case 'closed':
       return { event: { type: 'CLOSED_CONFIRMED' } };
     case 'ask_again': {
-      if (answer.step === 'reverse') {
-        return {
-          at: nextReverseAt(context.now, context.attempt, 'reverse_later', context.timing, context.longTailMs),
-          reason,
-        };
-      }
+      if (answer.step === 'reverse') return { at: reverseLater(context, 'reverse_later'), reason };
       const next = afterUndecided(context.now, context.payAt, context.timing);
       if ('query' in next) return { at: next.query, reason };
       const closeAt = new Date(Math.max(next.reverse.getTime(), context.callWindowEnds.getTime()));
@@ -107,14 +104,21 @@ export function barcodeNext(protocol: BarcodeProtocol, answer: BarcodeAnswer, co
       };
     case 'reverse_again':
     case 'reverse_later': {
-      const at =
-        answer.step === 'reverse'
-          ? nextReverseAt(context.now, context.attempt, action, context.timing, context.longTailMs)
-          : reverseDue();
+      const at = answer.step === 'reverse' ? reverseLater(context, action) : reverseDue();
       if (answer.step === 'reverse') return { at, reason };
       return { event: { type: 'CLOSE_REQUESTED', reason: `reversing (${reason})`, nextQueryAt: at }, closeAt: at };
     }
   }
+}
+
+/**
+ * The next reverse. One without an answer waits at least for its own call's window: the repeat first queries the
+ * trade (PaymentRecovery.reverse), which may be believed only once that reverse can no longer land.
+ */
+function reverseLater(context: BarcodeContext, action: 'reverse_again' | 'reverse_later'): Date {
+  const next = nextReverseAt(context.now, context.attempt, action, context.timing, context.longTailMs).getTime();
+  if (action === 'reverse_again') return new Date(next);
+  return new Date(Math.max(next, context.now.getTime() + context.callWindowMs));
 }
 
 function lookUp(protocol: BarcodeProtocol, answer: BarcodeAnswer) {

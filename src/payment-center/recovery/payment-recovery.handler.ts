@@ -157,11 +157,22 @@ export class PaymentRecovery implements RecoveryHandler<Payment>, OnModuleInit {
         this.reschedule(manager, payment, payment.queryAttempts, next),
       );
     }
+    const gateway = () => this.gateways.forAccount(payment.channel, payment.accountId);
+    if (attempt > 1) {
+      // A repeated reverse asks first. A trade the vendor holds paid now was paid by the buyer and not reversed by
+      // us (the last reverse's call window is over: one that had gone through would show the trade reversed), so it
+      // is PAID: a vendor that refuses to reverse a paid trade (UnionPay after the day's cutoff) cannot keep the
+      // payment open forever. Any other answer leaves it to the reverse, which alone says whether money went back.
+      const found = await this.ask(async () => (await gateway()).query(payment.paymentNo));
+      if (found.kind === 'paid') {
+        const answer: BarcodeAnswer = { step: 'query', result: found };
+        const { gatewayTradeNo, paidAmountFen, paidAt } = found;
+        const next = { event: { type: 'PAID_CONFIRMED' as const, gatewayTradeNo, paidAmountFen, paidAt } };
+        return this.record(payment, 'query', attempt, found.kind, describeBarcode(answer), next);
+      }
+    }
     const result = await this.ask(async () =>
-      (await this.gateways.forAccount(payment.channel, payment.accountId)).reverse({
-        paymentNo: payment.paymentNo,
-        gatewayTradeNo: payment.gatewayTradeNo,
-      }),
+      (await gateway()).reverse({ paymentNo: payment.paymentNo, gatewayTradeNo: payment.gatewayTradeNo }),
     );
     const answer: BarcodeAnswer = { step: 'reverse', result };
     await this.record(
@@ -178,6 +189,7 @@ export class PaymentRecovery implements RecoveryHandler<Payment>, OnModuleInit {
     return barcodeNext(this.barcode, answer, {
       payAt: payment.createdAt,
       callWindowEnds: createCallWindowEnds(payment.createdAt, this.config.gateways.timeoutMs),
+      callWindowMs: createCallWindowEnds(new Date(0), this.config.gateways.timeoutMs).getTime(),
       attempt,
       now: this.clock.now(),
       timing: this.config.barcode,
