@@ -7,6 +7,44 @@ export const PAY_MODES = ['standard', 'barcode'] as const;
 export type PayMode = (typeof PAY_MODES)[number];
 
 /**
+ * A new payment as it is inserted (CREATED; PaymentStateService.insertStarted applies START to it): what the start
+ * decides, and every other field at its initial value. Its vendor call is marked as starting `now`.
+ */
+export function newPaymentDraft(
+  fields: Pick<
+    Payment,
+    | 'paymentNo'
+    | 'orderNo'
+    | 'channel'
+    | 'accountId'
+    | 'mode'
+    | 'applicationId'
+    | 'amountFen'
+    | 'currency'
+    | 'expiresAt'
+  >,
+  now: Date,
+): Omit<Payment, 'id'> {
+  return {
+    ...fields,
+    status: 'CREATED',
+    gatewayTradeNo: null,
+    payCredential: null,
+    gatewayRequestedAt: now,
+    queryAttempts: 0,
+    nextQueryAt: null,
+    paidAmountFen: null,
+    paidAt: null,
+    closedAt: null,
+    reversedAt: null,
+    statusReason: null,
+    version: 0,
+    createdAt: now,
+    updatedAt: now,
+  };
+}
+
+/**
  * One attempt to collect an order's money through one channel. Its `paymentNo` is the vendor's merchant
  * order number. The row alone is enough to recover it: status, attempts and `nextQueryAt` tell the
  * reconciler what to ask the vendor and when, even if the process died right after entering PAYING.

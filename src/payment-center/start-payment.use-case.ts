@@ -19,9 +19,10 @@ import {
   PaymentRequestMismatch,
   PaymentStarting,
 } from './payment-errors';
-import type { Payment, PaymentIntent } from './payment.entity';
+import { newPaymentDraft, type Payment, type PaymentIntent } from './payment.entity';
 import { PaymentStateService } from './payment-state.service';
 import { PaymentsRepository } from './payments.repository';
+import { callBounded } from './recovery/ask-gateway';
 import { QueryScheduler } from './recovery/query-scheduler';
 import { createCallWindowEnds, firstQueryAt } from './recovery/recovery-schedule';
 
@@ -177,31 +178,20 @@ export class StartPaymentUseCase {
     const firstQuery = firstQueryAt(now, this.config.recovery);
     const started = await this.state.insertStarted(
       manager,
-      {
-        paymentNo: newPaymentNo(now),
-        orderNo: command.orderNo,
-        channel: command.channel,
-        accountId,
-        mode: 'standard',
-        applicationId: command.applicationId,
-        amountFen: command.amountFen,
-        currency: command.currency,
-        status: 'CREATED',
-        gatewayTradeNo: null,
-        payCredential: null,
-        gatewayRequestedAt: now,
-        queryAttempts: 0,
-        nextQueryAt: null,
-        paidAmountFen: null,
-        paidAt: null,
-        closedAt: null,
-        reversedAt: null,
-        expiresAt: intent.expiresAt,
-        statusReason: null,
-        version: 0,
-        createdAt: now,
-        updatedAt: now,
-      },
+      newPaymentDraft(
+        {
+          paymentNo: newPaymentNo(now),
+          orderNo: command.orderNo,
+          channel: command.channel,
+          accountId,
+          mode: 'standard',
+          applicationId: command.applicationId,
+          amountFen: command.amountFen,
+          currency: command.currency,
+          expiresAt: intent.expiresAt,
+        },
+        now,
+      ),
       { type: 'START', nextQueryAt: firstQuery },
     );
     // Committed as PAYING: from here on recovery owns it, even if this process dies before the vendor call.
@@ -211,37 +201,19 @@ export class StartPaymentUseCase {
     return { kind: 'call_gateway', payment: started.payment, description: intent.description, resumed: false };
   }
 
-  private async createAtGateway(
+  private createAtGateway(
     gateway: PaymentGateway,
     payment: Payment,
     description: string,
   ): Promise<{ answer: CreatePaymentResult; timedOut: boolean }> {
-    const timeoutMs = this.config.gateways.timeoutMs;
-    const abort = new AbortController();
-    let timer: NodeJS.Timeout | undefined;
-    const timeout = new Promise<'timeout'>((resolve) => {
-      timer = setTimeout(() => resolve('timeout'), timeoutMs);
-    });
-    try {
-      const call = gateway
-        .createPayment({
-          paymentNo: payment.paymentNo,
-          amountFen: payment.amountFen,
-          currency: payment.currency,
-          description,
-          expiresAt: payment.expiresAt,
-          signal: abort.signal,
-        })
-        .catch((error: unknown): CreatePaymentResult => ({ kind: 'unknown', reason: String(error) }));
-      const first = await Promise.race([call, timeout]);
-      if (first === 'timeout') {
-        abort.abort(); // adapters pass the signal to their HTTP client, so the call really stops
-        return { answer: { kind: 'unknown', reason: `no answer within ${timeoutMs} ms` }, timedOut: true };
-      }
-      return { answer: first, timedOut: false };
-    } finally {
-      clearTimeout(timer);
-    }
+    const request = {
+      paymentNo: payment.paymentNo,
+      amountFen: payment.amountFen,
+      currency: payment.currency,
+      description,
+      expiresAt: payment.expiresAt,
+    };
+    return callBounded((signal) => gateway.createPayment({ ...request, signal }), this.config.gateways.timeoutMs);
   }
 
   /**

@@ -11,12 +11,13 @@ import { GatewayRegistry } from '../../gateways/gateway-registry';
 import type { BarcodePayResult } from '../../gateways/gateway.types';
 import type { PaymentGateway } from '../../gateways/payment-gateway';
 import { BarcodeInProgress, BarcodeUnsupported, PaymentAlreadyPaid, PaymentRequestExpired } from '../payment-errors';
-import type { Payment } from '../payment.entity';
+import { newPaymentDraft, type Payment } from '../payment.entity';
 import { PaymentStateService } from '../payment-state.service';
 import { mayStillBePaid } from '../payment-state-machine';
 import { PaymentWaits } from '../payment-waits';
 import { PaymentsRepository } from '../payments.repository';
 import { PaymentRecovery } from '../recovery/payment-recovery.handler';
+import { callBounded } from '../recovery/ask-gateway';
 import { QueryScheduler } from '../recovery/query-scheduler';
 import { assertIntentMatches, type StartPaymentCommand } from '../start-payment.use-case';
 
@@ -99,31 +100,20 @@ export class StartBarcodeUseCase {
     const firstQuery = new Date(now.getTime() + this.config.barcode.queryEveryMs);
     const started = await this.state.insertStarted(
       manager,
-      {
-        paymentNo: newPaymentNo(now),
-        orderNo: command.orderNo,
-        channel: command.channel,
-        accountId,
-        mode: 'barcode',
-        applicationId: command.applicationId,
-        amountFen: command.amountFen,
-        currency: command.currency,
-        status: 'CREATED',
-        gatewayTradeNo: null,
-        payCredential: null,
-        gatewayRequestedAt: now,
-        queryAttempts: 0,
-        nextQueryAt: null,
-        paidAmountFen: null,
-        paidAt: null,
-        closedAt: null,
-        reversedAt: null,
-        expiresAt: intent.expiresAt,
-        statusReason: null,
-        version: 0,
-        createdAt: now,
-        updatedAt: now,
-      },
+      newPaymentDraft(
+        {
+          paymentNo: newPaymentNo(now),
+          orderNo: command.orderNo,
+          channel: command.channel,
+          accountId,
+          mode: 'barcode',
+          applicationId: command.applicationId,
+          amountFen: command.amountFen,
+          currency: command.currency,
+          expiresAt: intent.expiresAt,
+        },
+        now,
+      ),
       { type: 'START', nextQueryAt: firstQuery },
     );
     this.scheduler.schedule(manager, started.payment.paymentNo, 0, firstQuery);
@@ -138,30 +128,18 @@ export class StartBarcodeUseCase {
     payment: Payment,
     command: StartBarcodeCommand,
   ): Promise<BarcodePayResult> {
-    const timeoutMs = this.config.gateways.timeoutMs;
-    const abort = new AbortController();
-    let timer: NodeJS.Timeout | undefined;
-    const timeout = new Promise<BarcodePayResult>((resolve) => {
-      timer = setTimeout(() => {
-        abort.abort();
-        resolve({ kind: 'unknown', reason: `no answer within ${timeoutMs} ms` });
-      }, timeoutMs);
-    });
-    try {
-      const call = gateway
-        .payByCode({
-          paymentNo: payment.paymentNo,
-          amountFen: payment.amountFen,
-          currency: payment.currency,
-          description: command.description,
-          authCode: command.authCode,
-          terminal: command.terminal,
-          signal: abort.signal,
-        })
-        .catch((error: unknown): BarcodePayResult => ({ kind: 'unknown', reason: String(error) }));
-      return await Promise.race([call, timeout]);
-    } finally {
-      clearTimeout(timer);
-    }
+    const request = {
+      paymentNo: payment.paymentNo,
+      amountFen: payment.amountFen,
+      currency: payment.currency,
+      description: command.description,
+      authCode: command.authCode,
+      terminal: command.terminal,
+    };
+    const { answer } = await callBounded(
+      (signal) => gateway.payByCode({ ...request, signal }),
+      this.config.gateways.timeoutMs,
+    );
+    return answer;
   }
 }
