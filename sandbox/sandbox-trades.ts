@@ -37,6 +37,8 @@ export interface SandboxTrade {
   scanned?: boolean;
   /** What the buyer scans in the QR flows: WeChat's code_url, Alipay's qr_code. */
   codeUrl?: string;
+  /** A WeChat in-app (JSAPI / mini-program) trade: its prepay_id and the buyer it was made for. */
+  inApp?: { prepayId: string; openid: string };
   /** A barcode (付款码) trade: its scenario and where it stands (barcode-scenarios.ts). */
   barcode?: BarcodeState;
   refunds?: { refundNo: string; refundId: string; amountFen: number; at: string }[];

@@ -39,7 +39,11 @@ export interface NativeOrder {
   notifyUrl?: string;
   timeExpire?: string;
   total?: number;
+  /** An in-app order (JSAPI, mini-program): the buyer's openid; answered with a prepay_id instead of a code URL. */
+  openid?: string;
 }
+
+export { miniProgramAppIdOf } from '../../src/gateways/wire/sandbox-key-set';
 
 /** A code-pay request (付款码) as the direct API received it: the buyer's code and who the trade is for. */
 export interface CodePayOrder {
@@ -120,8 +124,14 @@ export class WechatSandboxVendor {
       return this.reply(res, merchant, 400, { code: 'ORDERPAID', message: 'order paid' });
     if (existing && existing.state === 'CLOSED')
       return this.reply(res, merchant, 400, { code: 'ORDERCLOSED', message: 'order closed' });
-    // The same out_trade_no with the same parameters gets the same code URL.
+    // The same out_trade_no with the same parameters gets the same code URL (or prepay_id).
     const codeUrl = `weixin://wxpay/bizpayurl?pr=${order.outTradeNo}`;
+    const prepayId = `wx${createHash('sha256').update(`prepay:${order.owner}:${order.outTradeNo}`).digest('hex').slice(0, 32)}`;
+    if (existing && order.openid && existing.inApp?.openid !== order.openid)
+      return this.reply(res, merchant, 400, {
+        code: 'INVALID_REQUEST',
+        message: 'out_trade_no used for another payer',
+      });
     if (!existing) {
       const expiresAt = order.timeExpire ? new Date(order.timeExpire) : undefined;
       this.trades.put({
@@ -136,10 +146,11 @@ export class WechatSandboxVendor {
         notifyUrl: order.notifyUrl,
         state: 'NOTPAY',
         payTimeout: expiresAt && !Number.isNaN(expiresAt.getTime()) ? expiresAt : undefined,
-        codeUrl,
+        ...(order.openid ? { inApp: { prepayId, openid: order.openid } } : { codeUrl }),
         notifications: [],
       });
     }
+    if (order.openid) return this.reply(res, merchant, 200, { prepay_id: prepayId });
     return this.reply(res, merchant, 200, { code_url: codeUrl });
   }
 
@@ -300,7 +311,7 @@ export class WechatSandboxVendor {
       out_trade_no: trade.outTradeNo,
       trade_state: tradeState(trade),
       trade_state_desc: tradeState(trade),
-      trade_type: trade.barcode ? 'MICROPAY' : 'NATIVE',
+      trade_type: trade.barcode ? 'MICROPAY' : trade.inApp ? 'JSAPI' : 'NATIVE',
       ...(trade.state === 'SUCCESS'
         ? {
             transaction_id: trade.transactionId,
@@ -432,7 +443,7 @@ export class WechatSandboxVendor {
         商户订单号: trade.outTradeNo,
       };
       const common = {
-        交易类型: trade.barcode ? 'MICROPAY' : 'NATIVE',
+        交易类型: trade.barcode ? 'MICROPAY' : trade.inApp ? 'JSAPI' : 'NATIVE',
         付款银行: 'OTHERS',
         货币种类: 'CNY',
         商品名称: trade.description,

@@ -4,7 +4,8 @@ import type { Request, Response } from 'express';
 import { cashierPath } from '../cashier/cashier.page';
 import { type WechatMerchant, SandboxMerchants } from '../merchants/sandbox-merchants';
 import { SandboxTrades, tradeOwner } from '../sandbox-trades';
-import { WECHAT_AUTH_CODE, WechatSandboxVendor } from './wechat-sandbox-vendor';
+import { inAppPayMessage, rsaVerify } from '../../src/gateways/wire/wechatpay.protocol';
+import { miniProgramAppIdOf, WECHAT_AUTH_CODE, WechatSandboxVendor } from './wechat-sandbox-vendor';
 
 export { WECHAT_RESEND_SCHEDULE_MS } from './wechat-sandbox-vendor';
 
@@ -117,6 +118,75 @@ export class WechatSandboxController {
       return this.vendor.reply(res, merchant, 400, { code: 'PARAM_ERROR', message: 'appid and mchid do not match' });
     }
     return this.vendor.reverse(res, merchant, this.trades.find(tradeOwner.wechat(merchant.record.mchid), outTradeNo));
+  }
+
+  /**
+   * An in-app order (JSAPI; the same API for a mini-program): for an app the merchant owns (its official account,
+   * or its mini-program), for a buyer's openid; answered with the prepay_id the buyer's in-app call pays.
+   */
+  @Post('/v3/pay/transactions/jsapi')
+  async jsapi(@Req() req: RawBodyRequest<Request>, @Res() res: Response) {
+    const merchant = this.vendor.authenticate(req, res);
+    if (!merchant) return;
+    const body = JSON.parse(req.rawBody?.toString('utf8') ?? '{}') as NativeOrderBody & { payer?: { openid?: string } };
+    if (await this.vendor.injectedApiFault(res, merchant, body.out_trade_no)) return;
+    if (this.refusedServiceProvider(res, merchant)) return;
+    const apps = [merchant.record.appid, miniProgramAppIdOf(merchant.record.appid)];
+    if (body.mchid !== merchant.record.mchid || !apps.includes(body.appid ?? '')) {
+      return this.vendor.reply(res, merchant, 400, { code: 'PARAM_ERROR', message: 'appid and mchid do not match' });
+    }
+    const openid = body.payer?.openid;
+    if (typeof openid !== 'string' || !/^[A-Za-z0-9_-]{16,64}$/.test(openid)) {
+      return this.vendor.reply(res, merchant, 400, { code: 'PARAM_ERROR', message: 'payer.openid is required' });
+    }
+    return this.vendor.placeNative(res, merchant, {
+      owner: tradeOwner.wechat(merchant.record.mchid),
+      mchid: body.mchid,
+      appid: body.appid ?? '',
+      outTradeNo: body.out_trade_no,
+      description: body.description,
+      notifyUrl: body.notify_url,
+      timeExpire: body.time_expire,
+      total: body.amount?.total,
+      openid,
+    });
+  }
+
+  /**
+   * The buyer's WeChat app paying an in-app order as `wx.requestPayment` / `getBrandWCPayRequest` would: the
+   * parameters the merchant handed its page, checked as WeChat checks them — the prepay_id names a trade of that
+   * app, the buyer is the one it was made for, and `paySign` is the merchant key's signature over
+   * `appId\ntimeStamp\nnonceStr\npackage\n`. Anything else pays nothing.
+   */
+  @Post('/sandbox/wechat/in-app/pay')
+  @HttpCode(200)
+  inAppPay(
+    @Body()
+    call: {
+      appId?: string;
+      timeStamp?: string;
+      nonceStr?: string;
+      package?: string;
+      signType?: string;
+      paySign?: string;
+      openid?: string;
+    },
+    @Res() res: Response,
+  ) {
+    const prepayId = call.package?.startsWith('prepay_id=') ? call.package.slice('prepay_id='.length) : undefined;
+    const trade = [...this.trades.all()].find((t) => t.inApp && t.inApp.prepayId === prepayId);
+    const merchant = trade ? this.merchants.wechat(trade.mchid) : undefined;
+    const refuse = (error: string) => res.status(400).json({ error });
+    if (!trade || !merchant) return refuse('PREPAY_ID_NOT_FOUND');
+    if (call.appId !== trade.appid) return refuse('APPID_MISMATCH');
+    if (call.openid !== trade.inApp?.openid) return refuse('PAYER_MISMATCH');
+    const message = inAppPayMessage(call.appId ?? '', call.timeStamp ?? '', call.nonceStr ?? '', call.package ?? '');
+    if (call.signType !== 'RSA' || !call.paySign || !rsaVerify(message, call.paySign, merchant.merchantPublicKey)) {
+      return refuse('SIGN_ERROR');
+    }
+    if (trade.state !== 'NOTPAY') return refuse(trade.state === 'SUCCESS' ? 'ORDERPAID' : 'ORDERCLOSED');
+    this.vendor.pay(trade);
+    return res.status(200).json({ paid: true, outTradeNo: trade.outTradeNo });
   }
 
   @Get('/v3/pay/transactions/out-trade-no/:outTradeNo')

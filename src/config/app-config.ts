@@ -102,6 +102,7 @@ export class AppConfig {
     baseUrl: string;
     mchid: string;
     appid: string;
+    miniProgramAppIds: readonly string[];
     merchantSerialNo: string;
     merchantPrivateKeyFile: string;
     platformKeys: string;
@@ -210,6 +211,7 @@ export class AppConfig {
       baseUrl: env('WECHAT_API_BASE_URL'),
       mchid: env('WECHAT_MCHID'),
       appid: env('WECHAT_APPID'),
+      miniProgramAppIds: env('WECHAT_MINI_PROGRAM_APP_IDS').split(',').filter(Boolean),
       merchantSerialNo: env('WECHAT_MERCHANT_SERIAL_NO'),
       merchantPrivateKeyFile: env('WECHAT_MERCHANT_PRIVATE_KEY_FILE'),
       platformKeys: env('WECHAT_PLATFORM_KEYS'),

@@ -458,6 +458,14 @@ export class Environment {
   @IsString()
   WECHAT_APPID = '';
 
+  @Setting(
+    'wechat',
+    "The merchant's mini-programs, comma-separated app ids: in-app payments may name one (`appId`), and their " +
+      'notifications are believed. Empty: the official account (WECHAT_APPID) only.',
+  )
+  @Pattern(/^(wx[0-9a-f]{16}(,wx[0-9a-f]{16})*)?$/, 'must be comma-separated WeChat app ids (wx + 16 hex digits)')
+  WECHAT_MINI_PROGRAM_APP_IDS = '';
+
   @Setting('wechat', 'Serial number of the merchant API certificate.')
   @IsString()
   WECHAT_MERCHANT_SERIAL_NO = '';

@@ -3,11 +3,41 @@ import type { Fen } from '../common/money';
 export const CHANNELS = ['wechat', 'alipay', 'unionpay'] as const;
 export type Channel = (typeof CHANNELS)[number];
 
-/** What the buyer needs to pay: a QR code URL (native flows), a page to open, or a form to post. */
+/**
+ * How the buyer pays. `standard`: the channel's QR code (WeChat Native, Alipay precreate) or PC page (UnionPay);
+ * `barcode`: a payment code scanned at a counter; `in_app`: a page opened inside the vendor's app (WeChat JSAPI);
+ * `mini_program`: a mini-program (WeChat `wx.requestPayment`).
+ */
+export const PAY_MODES = ['standard', 'barcode', 'in_app', 'mini_program'] as const;
+export type PayMode = (typeof PAY_MODES)[number];
+
+/**
+ * What the buyer needs to pay: a QR code URL (native flows), a page to open, a form to post, or the parameters
+ * of WeChat's in-app call (`WeixinJSBridge` getBrandWCPayRequest / `wx.requestPayment`), signed with the
+ * merchant key over `appId\ntimeStamp\nnonceStr\npackage\n`.
+ */
 export type PayCredential =
   | { type: 'code_url'; codeUrl: string }
   | { type: 'redirect'; url: string }
-  | { type: 'form'; action: string; fields: Record<string, string> };
+  | { type: 'form'; action: string; fields: Record<string, string> }
+  | {
+      type: 'wechat_jsapi';
+      appId: string;
+      timeStamp: string;
+      nonceStr: string;
+      package: string;
+      signType: 'RSA';
+      paySign: string;
+    };
+
+/** Who pays inside the vendor's app: the buyer's id with the vendor (WeChat openid) under an app id. */
+export interface InAppPayer {
+  mode: 'in_app' | 'mini_program';
+  /** WeChat: the buyer's openid under `appId`. */
+  payerId: string;
+  /** The app the buyer is in when it is not the account's own (a mini-program's app id). */
+  appId?: string;
+}
 
 export interface CreatePaymentRequest {
   /** Our payment number; the vendor's merchant order number (out_trade_no / orderId). */
@@ -16,6 +46,8 @@ export interface CreatePaymentRequest {
   currency: 'CNY';
   description: string;
   expiresAt: Date;
+  /** In-app modes: who pays, inside which app. Absent: the standard QR code or page. */
+  payer?: InAppPayer;
   /** Aborted when the PaymentCenter stops waiting: pass it to the HTTP client. */
   signal?: AbortSignal;
 }

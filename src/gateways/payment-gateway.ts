@@ -3,6 +3,8 @@ import type {
   BarcodePayResult,
   Channel,
   CloseResult,
+  InAppPayer,
+  PayMode,
   CreatePaymentRequest,
   CreatePaymentResult,
   GatewayAck,
@@ -40,6 +42,14 @@ export abstract class PaymentGateway {
 
   /** Verifies the signature (and decrypts) a callback; throws a typed error when it is forged or malformed. */
   abstract parseNotification(notification: RawNotification): Promise<GatewayNotification>;
+
+  /**
+   * Why this adapter does not offer `mode` (a QR code or page, an in-app payment...), or undefined when it does.
+   * Checked before a payment is written. Barcode payments have their own check (`barcodeUnsupported`).
+   */
+  payModeUnsupported(mode: Exclude<PayMode, 'barcode'>, _payer?: InAppPayer): string | undefined {
+    return mode === 'standard' ? undefined : `${this.channel} ${mode} payments are not offered by this adapter yet`;
+  }
 
   /**
    * Why this adapter takes no buyer's payment codes, or undefined when it does. Checked before a barcode

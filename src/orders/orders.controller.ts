@@ -82,7 +82,7 @@ export class OrdersController {
   @Post(':orderNo/pay')
   @HttpCode(HttpStatus.OK)
   @ApiOperation({
-    summary: 'Pay an order with a channel (start or resume), or charge a payment code at a counter',
+    summary: 'Pay an order with a channel and mode (start or resume), or charge a payment code at a counter',
     description:
       'Starts a payment at the channel and returns what the buyer needs (`payCredential`). Again with the same ' +
       'channel while it is `PAYING`: the same payment (the vendor is never asked for a second trade). Another ' +
@@ -112,6 +112,7 @@ export class OrdersController {
     'ACCOUNT_NOT_ALLOWED',
     'BARCODE_IN_PROGRESS',
     'BARCODE_UNSUPPORTED',
+    'PAY_MODE_UNSUPPORTED',
   )
   @RequireApiKey('orders:write')
   pay(@CallerApp() applicationId: string, @Param('orderNo') orderNo: string, @Body() dto: PayOrderDto) {

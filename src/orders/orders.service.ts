@@ -157,6 +157,9 @@ export class OrdersService {
       channel: request.channel,
       accountId: request.accountId,
       barcode: request.authCode === undefined ? undefined : { authCode: request.authCode, terminal: request.terminal },
+      mode: request.mode,
+      payerId: request.payerId,
+      appId: request.appId,
       description: describe(order),
       expiresAt: order.expiresAt,
     });

@@ -1,7 +1,7 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { Clock } from '../common/clock';
 import { RequestValidationFailed } from '../common/errors/domain-error';
-import type { Channel } from '../gateways/gateway.types';
+import type { Channel, InAppPayer } from '../gateways/gateway.types';
 import { barcodeChannel } from './barcode/auth-code';
 import { AppConfig } from '../config/app-config';
 import { isFinal } from './payment-state-machine';
@@ -18,8 +18,11 @@ import type { Refund } from './refunds/refund.entity';
 import { RefundsRepository } from './refunds/refunds.repository';
 import { type StartPaymentCommand, StartPaymentUseCase } from './start-payment.use-case';
 
-export interface PayCommand extends Omit<StartPaymentCommand, 'channel'> {
+export interface PayCommand extends Omit<StartPaymentCommand, 'channel' | 'payer'> {
   channel?: Channel;
+  mode?: 'standard' | InAppPayer['mode'];
+  payerId?: string;
+  appId?: string;
   barcode?: { authCode: string; terminal?: { storeId?: string; deviceId?: string } };
 }
 
@@ -46,7 +49,11 @@ export class PaymentCenter {
    * on the channel the code belongs to (auth-code.ts; a named channel must be the code's).
    */
   async startPayment(command: PayCommand): Promise<PaymentView> {
-    const { barcode, channel, ...rest } = command;
+    const { barcode, channel, mode, payerId, appId, ...rest } = command;
+    if (barcode && (mode !== undefined || payerId !== undefined || appId !== undefined)) {
+      const problem = 'a payment code (authCode) is its own mode: leave out mode, payerId and appId';
+      throw new RequestValidationFailed([{ field: 'mode', messages: [problem] }]);
+    }
     if (barcode) {
       const resolved = barcodeChannel(barcode.authCode, channel);
       if (typeof resolved !== 'string') {
@@ -55,7 +62,16 @@ export class PaymentCenter {
       return toPaymentView(await this.startBarcodeUseCase.execute({ ...rest, channel: resolved, ...barcode }));
     }
     if (!channel) throw new RequestValidationFailed([{ field: 'channel', messages: ['channel is required'] }]);
-    return toPaymentView(await this.startPaymentUseCase.execute({ ...rest, channel }));
+    const inApp = mode === 'in_app' || mode === 'mini_program';
+    if (!inApp && (payerId !== undefined || appId !== undefined)) {
+      const problem = 'payerId and appId are for the in_app and mini_program modes';
+      throw new RequestValidationFailed([{ field: payerId !== undefined ? 'payerId' : 'appId', messages: [problem] }]);
+    }
+    const payer: InAppPayer | undefined =
+      mode === 'in_app' || mode === 'mini_program'
+        ? { mode, payerId: payerId ?? '', ...(appId ? { appId } : {}) }
+        : undefined;
+    return toPaymentView(await this.startPaymentUseCase.execute({ ...rest, channel, payer }));
   }
 
   /** The payment if it belongs to `applicationId`; another application's is PAYMENT_NOT_FOUND, like none. */

@@ -38,6 +38,13 @@ export class BarcodeUnsupported extends DomainError {
   }
 }
 
+export class PayModeUnsupported extends DomainError {
+  readonly code = 'PAY_MODE_UNSUPPORTED';
+  constructor(reason: string) {
+    super(reason);
+  }
+}
+
 export class PaymentRequestMismatch extends DomainError {
   readonly code = 'PAYMENT_REQUEST_MISMATCH';
   constructor(orderNo: string) {

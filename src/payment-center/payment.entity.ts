@@ -1,10 +1,9 @@
 import { Column, Entity, Index, PrimaryGeneratedColumn } from 'typeorm';
 import { fenColumn, type Fen } from '../common/money';
-import type { Channel, PayCredential } from '../gateways/gateway.types';
+import type { Channel, PayCredential, PayMode } from '../gateways/gateway.types';
 import type { PaymentStatus } from './payment-state-machine';
 
-export const PAY_MODES = ['standard', 'barcode'] as const;
-export type PayMode = (typeof PAY_MODES)[number];
+export { PAY_MODES, type PayMode } from '../gateways/gateway.types';
 
 /**
  * A new payment as it is inserted (CREATED; PaymentStateService.insertStarted applies START to it): what the start

@@ -46,7 +46,39 @@ export class FormCredential {
   fields: Record<string, string>;
 }
 
-const credentialSchemas = [CodeUrlCredential, RedirectCredential, FormCredential];
+export class WechatJsapiCredential {
+  @ApiProperty({ enum: ['wechat_jsapi'] })
+  type: 'wechat_jsapi';
+
+  @ApiProperty({
+    description:
+      "Pass `appId`, `timeStamp`, `nonceStr`, `package`, `signType` and `paySign` as they are to WeChat's in-app " +
+      'call: `WeixinJSBridge.invoke("getBrandWCPayRequest", …)` in an official-account page, `wx.requestPayment` ' +
+      'in a mini-program. The app the buyer pays in.',
+    example: 'wx8888888888888888',
+  })
+  appId: string;
+
+  @ApiProperty({ description: 'Seconds since the epoch, as a string.', example: '1414561699' })
+  timeStamp: string;
+
+  @ApiProperty({ example: '5K8264ILTKCH16CQ2502SI8ZNMTM67VS' })
+  nonceStr: string;
+
+  @ApiProperty({ example: 'prepay_id=wx201410272009395522657a690389285100' })
+  package: string;
+
+  @ApiProperty({ enum: ['RSA'] })
+  signType: 'RSA';
+
+  @ApiProperty({
+    description: "The merchant key's RSA-SHA256 signature over `appId\\ntimeStamp\\nnonceStr\\npackage\\n`, base64.",
+    example: 'oR9d8PuhnIc+YZ8cBHFCwfgpaK9gd7vaRvkYD7rthRAZ…',
+  })
+  paySign: string;
+}
+
+const credentialSchemas = [CodeUrlCredential, RedirectCredential, FormCredential, WechatJsapiCredential];
 
 @ApiExtraModels(...credentialSchemas)
 export class PaymentResponse implements PaymentView {
@@ -71,8 +103,9 @@ export class PaymentResponse implements PaymentView {
   @ApiProperty({
     enum: PAY_MODES,
     description:
-      "How the buyer pays: `standard` (the channel's QR code or page, `payCredential`) or `barcode` (the buyer's " +
-      'payment code scanned at a counter; no credential).',
+      "How the buyer pays: `standard` (the channel's QR code or page, `payCredential`), `barcode` (the buyer's " +
+      'payment code scanned at a counter; no credential), `in_app` (a page inside WeChat) or `mini_program` (a ' +
+      'WeChat mini-program; both with a `wechat_jsapi` credential).',
     example: 'standard',
   })
   mode: PayMode;
@@ -107,6 +140,7 @@ export class PaymentResponse implements PaymentView {
         code_url: getSchemaPath(CodeUrlCredential),
         redirect: getSchemaPath(RedirectCredential),
         form: getSchemaPath(FormCredential),
+        wechat_jsapi: getSchemaPath(WechatJsapiCredential),
       },
     },
     example: { type: 'code_url', codeUrl: EXAMPLE.codeUrl },

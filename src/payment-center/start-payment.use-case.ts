@@ -9,7 +9,7 @@ import type { Fen } from '../common/money';
 import { inTransaction } from '../database/transaction';
 import { AccountSelection } from '../gateways/accounts/account-selection';
 import { GatewayRegistry } from '../gateways/gateway-registry';
-import type { Channel, CreatePaymentResult } from '../gateways/gateway.types';
+import type { Channel, CreatePaymentResult, InAppPayer } from '../gateways/gateway.types';
 import type { PaymentGateway } from '../gateways/payment-gateway';
 import {
   GatewayRejected,
@@ -18,6 +18,7 @@ import {
   PaymentRequestExpired,
   PaymentRequestMismatch,
   PaymentStarting,
+  PayModeUnsupported,
 } from './payment-errors';
 import { newPaymentDraft, type Payment, type PaymentIntent } from './payment.entity';
 import { PaymentStateService } from './payment-state.service';
@@ -35,6 +36,8 @@ export interface StartPaymentCommand {
   channel: Channel;
   /** The channel account the caller named, if any (see AccountSelection: it must be one the application is bound to). */
   accountId?: string;
+  /** In-app modes: who pays, inside which app; absent for the standard QR code or page. */
+  payer?: InAppPayer;
   description: string;
   expiresAt: Date;
 }
@@ -42,6 +45,10 @@ export interface StartPaymentCommand {
 type Plan =
   | { kind: 'ready'; payment: Payment }
   | { kind: 'call_gateway'; payment: Payment; description: string; resumed: boolean };
+
+/** The payment's mode: the payer's in-app mode, or the channel's standard QR code or page. */
+const modeOf = (command: Pick<StartPaymentCommand, 'payer'>): 'standard' | InAppPayer['mode'] =>
+  command.payer?.mode ?? 'standard';
 
 /**
  * A pay request must describe the order its intent was made for (amount, currency, application), before the
@@ -108,6 +115,8 @@ export class StartPaymentUseCase {
     // Unknown channel, an account the application may not use, or a disabled one: refused before writing anything.
     const accountId = await this.selection.accountFor(command.applicationId, command.channel, command.accountId);
     const gateway = await this.gateways.forNewPayment(command.channel, accountId);
+    const unsupported = gateway.payModeUnsupported(modeOf(command), command.payer);
+    if (unsupported) throw new PayModeUnsupported(unsupported);
     const now = this.clock.now();
     if (now >= command.expiresAt) throw new PaymentRequestExpired(command.orderNo);
     await this.payments.ensureIntent({
@@ -127,7 +136,7 @@ export class StartPaymentUseCase {
     this.logger.log(
       `${plan.resumed ? 'resuming' : 'starting'} ${command.channel} payment of ${command.amountFen} fen at the gateway`,
     );
-    const { answer, timedOut } = await this.createAtGateway(gateway, plan.payment, plan.description);
+    const { answer, timedOut } = await this.createAtGateway(gateway, plan.payment, plan.description, command.payer);
     return this.record(plan.payment, answer, { resumed: plan.resumed, timedOut });
   }
 
@@ -155,9 +164,13 @@ export class StartPaymentUseCase {
     const paid = existing.find((p) => p.status === 'PAID');
     if (paid) throw new PaymentAlreadyPaid(command.orderNo, paid.paymentNo);
 
-    // Resumed only on the same account: a trade is the account's at the vendor.
+    // Resumed only on the same account and mode: a trade is the account's at the vendor, made for one way to pay.
     const open = existing.find(
-      (p) => p.channel === command.channel && p.accountId === accountId && p.status === 'PAYING',
+      (p) =>
+        p.channel === command.channel &&
+        p.accountId === accountId &&
+        p.mode === modeOf(command) &&
+        p.status === 'PAYING',
     );
     if (open) {
       if (open.payCredential) return { kind: 'ready', payment: open };
@@ -184,7 +197,7 @@ export class StartPaymentUseCase {
           orderNo: command.orderNo,
           channel: command.channel,
           accountId,
-          mode: 'standard',
+          mode: modeOf(command),
           applicationId: command.applicationId,
           amountFen: command.amountFen,
           currency: command.currency,
@@ -205,6 +218,7 @@ export class StartPaymentUseCase {
     gateway: PaymentGateway,
     payment: Payment,
     description: string,
+    payer: InAppPayer | undefined,
   ): Promise<{ answer: CreatePaymentResult; timedOut: boolean }> {
     const request = {
       paymentNo: payment.paymentNo,
@@ -212,6 +226,7 @@ export class StartPaymentUseCase {
       currency: payment.currency,
       description,
       expiresAt: payment.expiresAt,
+      ...(payer ? { payer } : {}),
     };
     return callBounded((signal) => gateway.createPayment({ ...request, signal }), this.config.gateways.timeoutMs);
   }

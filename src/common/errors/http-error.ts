@@ -52,6 +52,7 @@ export function statusFor(code: DomainErrorCode): number {
     case 'IDEMPOTENCY_KEY_REUSED':
     case 'REFUND_EXCEEDS_PAID':
     case 'BARCODE_UNSUPPORTED':
+    case 'PAY_MODE_UNSUPPORTED':
       return HttpStatus.UNPROCESSABLE_ENTITY;
     case 'SYNC_TOO_SOON':
       return HttpStatus.TOO_MANY_REQUESTS;

@@ -122,6 +122,10 @@ const ANSWERED: Record<ApiErrorCode, ErrorExample> = {
     when: "the channel account takes no payment codes (e.g. a WeChat service provider's sub-merchant here).",
     message: 'wechat barcode payments are not supported by this adapter',
   },
+  PAY_MODE_UNSUPPORTED: {
+    when: 'the channel account does not offer this `mode` (e.g. an in-app payment on a channel or account without it).',
+    message: 'alipay in_app payments are not offered by this adapter yet',
+  },
   PAYMENT_REQUEST_MISMATCH: {
     when: 'the order was already submitted for payment with another amount or currency.',
     message: `Order ${EXAMPLE.orderNo} was already submitted for payment with a different amount or currency.`,

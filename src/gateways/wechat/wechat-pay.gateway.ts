@@ -12,6 +12,8 @@ import type {
   GatewayAck,
   GatewayNotification,
   GatewayResult,
+  InAppPayer,
+  PayMode,
   RawNotification,
   RefundRequest,
   RefundResult,
@@ -23,6 +25,7 @@ import { EXPIRY_MARGIN_MS, PaymentGateway } from '../payment-gateway';
 import {
   authorizationHeader,
   decryptResource,
+  inAppPayMessage,
   type EncryptedResource,
   newNonce,
   parseTradeBill,
@@ -41,6 +44,8 @@ export interface WechatPaySettings {
   baseUrl: string;
   mchid: string;
   appid: string;
+  /** The merchant's mini-programs (their app ids), besides `appid`: in-app payments may be made under them. */
+  miniProgramAppIds?: readonly string[];
   merchantSerialNo: string;
   merchantPrivateKey: KeyObject;
   /** Platform certificate serials and/or `PUB_KEY_ID_…` ids → public key (both kinds arrive during the migration). */
@@ -160,7 +165,23 @@ export class WechatPayGateway extends PaymentGateway {
       : undefined;
   }
 
+  /** In-app payments (JSAPI, mini-program) for a direct merchant; a service provider's are not wired yet. */
+  override payModeUnsupported(mode: Exclude<PayMode, 'barcode'>, payer?: InAppPayer): string | undefined {
+    if (mode === 'standard') return undefined;
+    if (this.subMerchant) return `WeChat ${mode} payments for a service provider's sub-merchant are not wired yet`;
+    if (payer?.appId && !this.appIds().includes(payer.appId)) {
+      return `app ${payer.appId} is not one of this merchant's apps (its appid and WECHAT_MINI_PROGRAM_APP_IDS)`;
+    }
+    return undefined;
+  }
+
+  /** The apps this merchant's trades may be made under: its official account, and its mini-programs. */
+  private appIds(): readonly string[] {
+    return [this.settings.appid, ...(this.settings.miniProgramAppIds ?? [])];
+  }
+
   async createPayment(request: CreatePaymentRequest): Promise<CreatePaymentResult> {
+    if (request.payer) return this.createInApp(request, request.payer);
     const order = {
       description: request.description.slice(0, 127),
       out_trade_no: request.paymentNo,
@@ -186,6 +207,48 @@ export class WechatPayGateway extends PaymentGateway {
     if ('unknown' in response) return { kind: 'unknown', reason: response.unknown };
     if (response.status === 200 && typeof response.json?.code_url === 'string') {
       return { kind: 'created', credential: { type: 'code_url', codeUrl: response.json.code_url } };
+    }
+    if (response.status >= 400 && response.status < 500 && response.status !== 429) {
+      return {
+        kind: 'rejected',
+        code: response.json?.code ?? String(response.status),
+        message: response.json?.message ?? '',
+      };
+    }
+    return { kind: 'unknown', reason: `HTTP ${response.status} ${response.json?.code ?? ''}` };
+  }
+
+  /**
+   * An in-app order (`POST /v3/pay/transactions/jsapi`, the same for an official-account page and a mini-program,
+   * under the app the buyer is in): its prepay_id becomes the parameters of the buyer's in-app call, signed with
+   * the merchant key (`paySign`; signType RSA is not signed).
+   */
+  private async createInApp(request: CreatePaymentRequest, payer: InAppPayer): Promise<CreatePaymentResult> {
+    const unsupported = this.payModeUnsupported(payer.mode, payer);
+    if (unsupported) return { kind: 'rejected', code: 'MODE_UNSUPPORTED', message: unsupported };
+    const appId = payer.appId ?? this.settings.appid;
+    const body = {
+      appid: appId,
+      mchid: this.settings.mchid,
+      description: request.description.slice(0, 127),
+      out_trade_no: request.paymentNo,
+      time_expire: toBeijingRfc3339(request.expiresAt),
+      notify_url: this.settings.notifyUrl,
+      amount: { total: toWechatTotal(request.amountFen), currency: 'CNY' },
+      payer: { openid: payer.payerId },
+    };
+    const response = await this.call('POST', '/v3/pay/transactions/jsapi', body, request.signal);
+    if ('unknown' in response) return { kind: 'unknown', reason: response.unknown };
+    const prepayId = (response.json as { prepay_id?: unknown } | undefined)?.prepay_id;
+    if (response.status === 200 && typeof prepayId === 'string' && prepayId) {
+      const timeStamp = String(Math.floor(this.now().getTime() / 1000));
+      const nonceStr = newNonce();
+      const pkg = `prepay_id=${prepayId}`;
+      const paySign = rsaSign(inAppPayMessage(appId, timeStamp, nonceStr, pkg), this.settings.merchantPrivateKey);
+      return {
+        kind: 'created',
+        credential: { type: 'wechat_jsapi', appId, timeStamp, nonceStr, package: pkg, signType: 'RSA', paySign },
+      };
     }
     if (response.status >= 400 && response.status < 500 && response.status !== 429) {
       return {
@@ -575,7 +638,9 @@ export class WechatPayGateway extends PaymentGateway {
     const { mchid, appid } = this.settings;
     const sub = this.subMerchant;
     if (!sub) {
-      if (resource.mchid === mchid && (kind === 'refund' || resource.appid === appid)) return undefined;
+      if (resource.mchid === mchid && (kind === 'refund' || this.appIds().includes(resource.appid ?? ''))) {
+        return undefined;
+      }
       return `mchid ${resource.mchid} / appid ${resource.appid}`;
     }
     const merchantsMatch = resource.sp_mchid === mchid && resource.sub_mchid === sub.subMchid;

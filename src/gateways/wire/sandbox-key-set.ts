@@ -1,4 +1,4 @@
-import { createPrivateKey, createPublicKey, type KeyObject } from 'node:crypto';
+import { createHash, createPrivateKey, createPublicKey, type KeyObject } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 
@@ -88,4 +88,13 @@ export function readPem(dir: string, file: SandboxKeyFile): string {
 export function loadKey(dir: string, file: SandboxKeyFile): KeyObject {
   const text = readPem(dir, file);
   return file.endsWith('Private') ? createPrivateKey(text) : createPublicKey(text);
+}
+
+/**
+ * The sandbox merchant's mini-program: WeChat binds mini-programs to a merchant, each with an app id of its own;
+ * the sandbox gives each merchant one, derived from its official account's app id (the app side configures it as
+ * the sandbox account's WECHAT_MINI_PROGRAM_APP_IDS).
+ */
+export function miniProgramAppIdOf(appid: string): string {
+  return `wx${createHash('sha256').update(`mini-program:${appid}`).digest('hex').slice(0, 16)}`;
 }

@@ -2,6 +2,7 @@ import { createCipheriv, generateKeyPairSync, type KeyObject } from 'node:crypto
 import { createRequire } from 'node:module';
 import { join } from 'node:path';
 import {
+  inAppPayMessage,
   authorizationHeader,
   decryptResource,
   encryptResource,
@@ -96,8 +97,31 @@ describe('cross-check with wechatpay-axios-plugin (an independent implementation
     Formatter: {
       request(method: string, uri: string, timestamp: string, nonce: string, body: string): string;
       response(timestamp: string, nonce: string, body: string): string;
+      joinedByLineFeed(...pieces: string[]): string;
     };
   };
+
+  it("builds the in-app call's paySign message as the vendor's page does, and it verifies with the plugin", () => {
+    // The vendor's example ("JSAPI调起支付签名"): four lines, each ending in a line feed, the last too.
+    const message = inAppPayMessage(
+      'wx8888888888888888',
+      '1414561699',
+      '5K8264ILTKCH16CQ2502SI8ZNMTM67VS',
+      'prepay_id=wx201410272009395522657a690389285100',
+    );
+    expect(message).toBe(
+      'wx8888888888888888\n1414561699\n5K8264ILTKCH16CQ2502SI8ZNMTM67VS\nprepay_id=wx201410272009395522657a690389285100\n',
+    );
+    expect(message).toBe(
+      plugin.Formatter.joinedByLineFeed(
+        'wx8888888888888888',
+        '1414561699',
+        '5K8264ILTKCH16CQ2502SI8ZNMTM67VS',
+        'prepay_id=wx201410272009395522657a690389285100',
+      ),
+    );
+    expect(plugin.Rsa.verify(message, rsaSign(message, privateKey), publicKey)).toBe(true);
+  });
 
   it('builds the same request and response messages', () => {
     expect(requestMessage('POST', '/v3/pay/transactions/native', '1554208460', 'N', '{"a":1}')).toBe(

@@ -24,6 +24,14 @@ export function responseMessage(timestamp: string, nonce: string, body: string):
   return `${timestamp}\n${nonce}\n${body}\n`;
 }
 
+/**
+ * What `paySign` signs for WeChat's in-app call (JSAPI `getBrandWCPayRequest`, mini-program `wx.requestPayment`):
+ * four lines, each ending in a line feed, the last too (the vendor's page "JSAPI调起支付签名").
+ */
+export function inAppPayMessage(appId: string, timeStamp: string, nonceStr: string, pkg: string): string {
+  return `${appId}\n${timeStamp}\n${nonceStr}\n${pkg}\n`;
+}
+
 export function rsaSign(message: string, privateKey: KeyObject): string {
   return createSign('RSA-SHA256').update(message).sign(privateKey, 'base64');
 }

@@ -23,6 +23,12 @@ export class BarcodeTerminalDto {
   deviceId?: string;
 }
 
+/** The modes a pay request names; `barcode` is asked for with `authCode`. */
+const REQUESTABLE_MODES = ['standard', 'in_app', 'mini_program'] as const;
+/** A WeChat openid (28 characters in practice) or another vendor's buyer id of the same alphabet. */
+const PAYER_ID = /^[A-Za-z0-9_-]{16,64}$/;
+const WECHAT_APP_ID = /^wx[0-9a-f]{16}$/;
+
 export class PayOrderDto {
   @ApiProperty({
     enum: CHANNELS,
@@ -47,6 +53,41 @@ export class PayOrderDto {
   @IsOptional()
   @Matches(ACCOUNT_ID, { message: 'accountId must be a channel account id (a-z, 0-9, -; 1-32)' })
   accountId?: string;
+
+  @ApiPropertyOptional({
+    enum: REQUESTABLE_MODES,
+    description:
+      'How the buyer pays. `standard` (the default): the QR code (WeChat Native, Alipay precreate) or PC page ' +
+      '(UnionPay) in `payCredential`. `in_app`: a page opened inside WeChat (JSAPI); `mini_program`: a WeChat ' +
+      'mini-program; both need `payerId` and answer a `wechat_jsapi` credential for `WeixinJSBridge` / ' +
+      '`wx.requestPayment`. Not offered on a channel or account: `422 PAY_MODE_UNSUPPORTED`, nothing written. A ' +
+      'payment code at a counter is `authCode` instead.',
+  })
+  @IsOptional()
+  @IsIn(REQUESTABLE_MODES, { message: `mode must be one of: ${REQUESTABLE_MODES.join(', ')}` })
+  mode?: (typeof REQUESTABLE_MODES)[number];
+
+  @ApiPropertyOptional({
+    description:
+      "`in_app` and `mini_program`: the buyer's id with the vendor, under the app the buyer pays in (WeChat: the " +
+      "openid from WeChat's OAuth for the official account, or from `wx.login` for a mini-program).",
+    pattern: PAYER_ID.source,
+  })
+  @ValidateIf((dto: PayOrderDto) => dto.mode === 'in_app' || dto.mode === 'mini_program' || dto.payerId !== undefined)
+  @Matches(PAYER_ID, {
+    message: "payerId must be the buyer's openid (16-64 of A-Z a-z 0-9 _ -); in_app and mini_program need it",
+  })
+  payerId?: string;
+
+  @ApiPropertyOptional({
+    description:
+      "`mini_program` (or `in_app`): the app the buyer pays in when it is not the channel account's own, e.g. a " +
+      'mini-program bound to the merchant (WeChat: `wx` + 16 hex digits).',
+    pattern: WECHAT_APP_ID.source,
+  })
+  @IsOptional()
+  @Matches(WECHAT_APP_ID, { message: 'appId must be a WeChat app id (wx + 16 hex digits)' })
+  appId?: string;
 
   @ApiPropertyOptional({
     description:
