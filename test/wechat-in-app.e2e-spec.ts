@@ -127,6 +127,20 @@ describe('WeChat in-app payments (e2e)', () => {
 
   const app_ = (paymentNo: string) => app(`/api/payments/${paymentNo}`);
 
+  it("mobile_web (H5): a redirect to WeChat's page for the buyer's browser; paid there: PAID", async () => {
+    const orderNo = await newOrder();
+    const answer = await pay(orderNo, { channel: 'wechat', mode: 'mobile_web', clientIp: '203.0.113.7' });
+    expect(answer.status).toBe(200);
+    expect(answer.body).toMatchObject({ mode: 'mobile_web', status: 'PAYING', payCredential: { type: 'redirect' } });
+    const paymentNo = answer.body.paymentNo as string;
+    const page = await fetch(answer.body.payCredential.url as string);
+    expect(page.status).toBe(200);
+    expect(await page.text()).toContain(paymentNo);
+    expect((await http('POST', `${sandbox.url}/sandbox/wechat/trades/${paymentNo}/pay`, {})).status).toBe(200);
+    await waitFor('payment PAID', async () => (await http('GET', app_(paymentNo))).body.status === 'PAID');
+    expect(await succeededEvents(paymentNo)).toBe(1);
+  });
+
   it('the same mode again while PAYING gives the same payment; the QR code is another payment', async () => {
     const orderNo = await newOrder();
     // Each its own request (distinct keys), not a replay of the first by the duplicate-submission guard.
@@ -151,6 +165,9 @@ describe('WeChat in-app payments (e2e)', () => {
       [{ channel: 'wechat', mode: 'h5', payerId: OPENID }, 'mode'],
       [{ channel: 'wechat', payerId: OPENID }, 'payerId'],
       [{ authCode: '134567890123456780', mode: 'in_app', payerId: OPENID }, 'mode'],
+      [{ channel: 'wechat', mode: 'mobile_web' }, 'clientIp'],
+      [{ channel: 'wechat', mode: 'mobile_web', clientIp: '203.0.113' }, 'clientIp'],
+      [{ channel: 'wechat', clientIp: '203.0.113.7' }, 'clientIp'],
     ] as [Record<string, unknown>, string][]) {
       const refused = await pay(orderNo, body);
       expect([refused.status, refused.body.code]).toEqual([400, 'VALIDATION_FAILED']);
@@ -159,6 +176,8 @@ describe('WeChat in-app payments (e2e)', () => {
     for (const channel of ['alipay', 'unionpay']) {
       const refused = await pay(orderNo, { channel, mode: 'in_app', payerId: OPENID });
       expect([refused.status, refused.body.code]).toEqual([422, 'PAY_MODE_UNSUPPORTED']);
+      const web = await pay(orderNo, { channel, mode: 'mobile_web', clientIp: '203.0.113.7' });
+      expect([web.status, web.body.code]).toEqual([422, 'PAY_MODE_UNSUPPORTED']);
     }
     expect(await paymentsOfOrder(orderNo)).toBe(0);
   });

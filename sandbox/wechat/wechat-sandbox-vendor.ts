@@ -41,6 +41,8 @@ export interface NativeOrder {
   total?: number;
   /** An in-app order (JSAPI, mini-program): the buyer's openid; answered with a prepay_id instead of a code URL. */
   openid?: string;
+  /** An H5 order: the page the buyer's phone browser opens, answered as `h5_url`. */
+  h5Url?: string;
 }
 
 export { miniProgramAppIdOf } from '../../src/gateways/wire/sandbox-key-set';
@@ -146,11 +148,12 @@ export class WechatSandboxVendor {
         notifyUrl: order.notifyUrl,
         state: 'NOTPAY',
         payTimeout: expiresAt && !Number.isNaN(expiresAt.getTime()) ? expiresAt : undefined,
-        ...(order.openid ? { inApp: { prepayId, openid: order.openid } } : { codeUrl }),
+        ...(order.openid ? { inApp: { prepayId, openid: order.openid } } : order.h5Url ? { h5: true } : { codeUrl }),
         notifications: [],
       });
     }
     if (order.openid) return this.reply(res, merchant, 200, { prepay_id: prepayId });
+    if (order.h5Url) return this.reply(res, merchant, 200, { h5_url: order.h5Url });
     return this.reply(res, merchant, 200, { code_url: codeUrl });
   }
 
@@ -311,7 +314,7 @@ export class WechatSandboxVendor {
       out_trade_no: trade.outTradeNo,
       trade_state: tradeState(trade),
       trade_state_desc: tradeState(trade),
-      trade_type: trade.barcode ? 'MICROPAY' : trade.inApp ? 'JSAPI' : 'NATIVE',
+      trade_type: trade.barcode ? 'MICROPAY' : trade.inApp ? 'JSAPI' : trade.h5 ? 'MWEB' : 'NATIVE',
       ...(trade.state === 'SUCCESS'
         ? {
             transaction_id: trade.transactionId,
@@ -443,7 +446,7 @@ export class WechatSandboxVendor {
         商户订单号: trade.outTradeNo,
       };
       const common = {
-        交易类型: trade.barcode ? 'MICROPAY' : trade.inApp ? 'JSAPI' : 'NATIVE',
+        交易类型: trade.barcode ? 'MICROPAY' : trade.inApp ? 'JSAPI' : trade.h5 ? 'MWEB' : 'NATIVE',
         付款银行: 'OTHERS',
         货币种类: 'CNY',
         商品名称: trade.description,

@@ -1,6 +1,7 @@
 import { Body, Controller, Get, HttpCode, Inject, Param, Post, Query, Req, Res } from '@nestjs/common';
 import type { RawBodyRequest } from '@nestjs/common';
 import type { Request, Response } from 'express';
+import { isIP } from 'node:net';
 import { cashierPath } from '../cashier/cashier.page';
 import { type WechatMerchant, SandboxMerchants } from '../merchants/sandbox-merchants';
 import { SandboxTrades, tradeOwner } from '../sandbox-trades';
@@ -149,6 +150,42 @@ export class WechatSandboxController {
       timeExpire: body.time_expire,
       total: body.amount?.total,
       openid,
+    });
+  }
+
+  /**
+   * An H5 order (a phone browser outside WeChat): the buyer's IP and the H5 scene are required, as WeChat requires
+   * them; answered with the h5_url the browser opens — here the sandbox cashier, which shows the trade on a phone.
+   */
+  @Post('/v3/pay/transactions/h5')
+  async h5(@Req() req: RawBodyRequest<Request>, @Res() res: Response) {
+    const merchant = this.vendor.authenticate(req, res);
+    if (!merchant) return;
+    const body = JSON.parse(req.rawBody?.toString('utf8') ?? '{}') as NativeOrderBody & {
+      scene_info?: { payer_client_ip?: string; h5_info?: { type?: string } };
+    };
+    if (await this.vendor.injectedApiFault(res, merchant, body.out_trade_no)) return;
+    if (this.refusedServiceProvider(res, merchant)) return;
+    if (body.mchid !== merchant.record.mchid || body.appid !== merchant.record.appid) {
+      return this.vendor.reply(res, merchant, 400, { code: 'PARAM_ERROR', message: 'appid and mchid do not match' });
+    }
+    const ip = body.scene_info?.payer_client_ip ?? '';
+    if (isIP(ip) === 0 || !['Wap', 'iOS', 'Android'].includes(body.scene_info?.h5_info?.type ?? '')) {
+      return this.vendor.reply(res, merchant, 400, {
+        code: 'PARAM_ERROR',
+        message: 'scene_info.payer_client_ip and scene_info.h5_info.type are required',
+      });
+    }
+    return this.vendor.placeNative(res, merchant, {
+      owner: tradeOwner.wechat(merchant.record.mchid),
+      mchid: body.mchid,
+      appid: body.appid,
+      outTradeNo: body.out_trade_no,
+      description: body.description,
+      notifyUrl: body.notify_url,
+      timeExpire: body.time_expire,
+      total: body.amount?.total,
+      h5Url: `${req.protocol}://${req.get('host')}${cashierPath(body.out_trade_no ?? '')}`,
     });
   }
 

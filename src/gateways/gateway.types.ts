@@ -6,9 +6,10 @@ export type Channel = (typeof CHANNELS)[number];
 /**
  * How the buyer pays. `standard`: the channel's QR code (WeChat Native, Alipay precreate) or PC page (UnionPay);
  * `barcode`: a payment code scanned at a counter; `in_app`: a page opened inside the vendor's app (WeChat JSAPI);
- * `mini_program`: a mini-program (WeChat `wx.requestPayment`).
+ * `mini_program`: a mini-program (WeChat `wx.requestPayment`); `mobile_web`: a phone browser outside the vendor's
+ * app (WeChat H5), which the buyer leaves for the vendor's page.
  */
-export const PAY_MODES = ['standard', 'barcode', 'in_app', 'mini_program'] as const;
+export const PAY_MODES = ['standard', 'barcode', 'in_app', 'mini_program', 'mobile_web'] as const;
 export type PayMode = (typeof PAY_MODES)[number];
 
 /**
@@ -48,6 +49,8 @@ export interface CreatePaymentRequest {
   expiresAt: Date;
   /** In-app modes: who pays, inside which app. Absent: the standard QR code or page. */
   payer?: InAppPayer;
+  /** `mobile_web`: the buyer's phone browser, as the vendor wants it for its risk checks. */
+  mobileWeb?: { clientIp: string };
   /** Aborted when the PaymentCenter stops waiting: pass it to the HTTP client. */
   signal?: AbortSignal;
 }

@@ -160,6 +160,7 @@ export class OrdersService {
       mode: request.mode,
       payerId: request.payerId,
       appId: request.appId,
+      clientIp: request.clientIp,
       description: describe(order),
       expiresAt: order.expiresAt,
     });

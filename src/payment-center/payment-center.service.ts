@@ -1,7 +1,7 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { Clock } from '../common/clock';
 import { RequestValidationFailed } from '../common/errors/domain-error';
-import type { Channel, InAppPayer } from '../gateways/gateway.types';
+import type { Channel, InAppPayer, PayMode } from '../gateways/gateway.types';
 import { barcodeChannel } from './barcode/auth-code';
 import { AppConfig } from '../config/app-config';
 import { isFinal } from './payment-state-machine';
@@ -20,9 +20,10 @@ import { type StartPaymentCommand, StartPaymentUseCase } from './start-payment.u
 
 export interface PayCommand extends Omit<StartPaymentCommand, 'channel' | 'payer'> {
   channel?: Channel;
-  mode?: 'standard' | InAppPayer['mode'];
+  mode?: Exclude<PayMode, 'barcode'>;
   payerId?: string;
   appId?: string;
+  clientIp?: string;
   barcode?: { authCode: string; terminal?: { storeId?: string; deviceId?: string } };
 }
 
@@ -49,9 +50,9 @@ export class PaymentCenter {
    * on the channel the code belongs to (auth-code.ts; a named channel must be the code's).
    */
   async startPayment(command: PayCommand): Promise<PaymentView> {
-    const { barcode, channel, mode, payerId, appId, ...rest } = command;
-    if (barcode && (mode !== undefined || payerId !== undefined || appId !== undefined)) {
-      const problem = 'a payment code (authCode) is its own mode: leave out mode, payerId and appId';
+    const { barcode, channel, mode, payerId, appId, clientIp, ...rest } = command;
+    if (barcode && (mode !== undefined || payerId !== undefined || appId !== undefined || clientIp !== undefined)) {
+      const problem = 'a payment code (authCode) is its own mode: leave out mode, payerId, appId and clientIp';
       throw new RequestValidationFailed([{ field: 'mode', messages: [problem] }]);
     }
     if (barcode) {
@@ -67,11 +68,15 @@ export class PaymentCenter {
       const problem = 'payerId and appId are for the in_app and mini_program modes';
       throw new RequestValidationFailed([{ field: payerId !== undefined ? 'payerId' : 'appId', messages: [problem] }]);
     }
+    if (mode !== 'mobile_web' && clientIp !== undefined) {
+      throw new RequestValidationFailed([{ field: 'clientIp', messages: ['clientIp is for the mobile_web mode'] }]);
+    }
+    const mobileWeb = mode === 'mobile_web' && clientIp ? { clientIp } : undefined;
     const payer: InAppPayer | undefined =
       mode === 'in_app' || mode === 'mini_program'
         ? { mode, payerId: payerId ?? '', ...(appId ? { appId } : {}) }
         : undefined;
-    return toPaymentView(await this.startPaymentUseCase.execute({ ...rest, channel, payer }));
+    return toPaymentView(await this.startPaymentUseCase.execute({ ...rest, channel, payer, mobileWeb }));
   }
 
   /** The payment if it belongs to `applicationId`; another application's is PAYMENT_NOT_FOUND, like none. */

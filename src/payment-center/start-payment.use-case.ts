@@ -9,7 +9,7 @@ import type { Fen } from '../common/money';
 import { inTransaction } from '../database/transaction';
 import { AccountSelection } from '../gateways/accounts/account-selection';
 import { GatewayRegistry } from '../gateways/gateway-registry';
-import type { Channel, CreatePaymentResult, InAppPayer } from '../gateways/gateway.types';
+import type { Channel, CreatePaymentResult, InAppPayer, PayMode } from '../gateways/gateway.types';
 import type { PaymentGateway } from '../gateways/payment-gateway';
 import {
   GatewayRejected,
@@ -38,6 +38,8 @@ export interface StartPaymentCommand {
   accountId?: string;
   /** In-app modes: who pays, inside which app; absent for the standard QR code or page. */
   payer?: InAppPayer;
+  /** `mobile_web`: the buyer's browser. */
+  mobileWeb?: { clientIp: string };
   description: string;
   expiresAt: Date;
 }
@@ -47,8 +49,8 @@ type Plan =
   | { kind: 'call_gateway'; payment: Payment; description: string; resumed: boolean };
 
 /** The payment's mode: the payer's in-app mode, or the channel's standard QR code or page. */
-const modeOf = (command: Pick<StartPaymentCommand, 'payer'>): 'standard' | InAppPayer['mode'] =>
-  command.payer?.mode ?? 'standard';
+const modeOf = (command: Pick<StartPaymentCommand, 'payer' | 'mobileWeb'>): Exclude<PayMode, 'barcode'> =>
+  command.payer?.mode ?? (command.mobileWeb ? 'mobile_web' : 'standard');
 
 /**
  * A pay request must describe the order its intent was made for (amount, currency, application), before the
@@ -136,7 +138,7 @@ export class StartPaymentUseCase {
     this.logger.log(
       `${plan.resumed ? 'resuming' : 'starting'} ${command.channel} payment of ${command.amountFen} fen at the gateway`,
     );
-    const { answer, timedOut } = await this.createAtGateway(gateway, plan.payment, plan.description, command.payer);
+    const { answer, timedOut } = await this.createAtGateway(gateway, plan.payment, plan.description, command);
     return this.record(plan.payment, answer, { resumed: plan.resumed, timedOut });
   }
 
@@ -218,7 +220,7 @@ export class StartPaymentUseCase {
     gateway: PaymentGateway,
     payment: Payment,
     description: string,
-    payer: InAppPayer | undefined,
+    way: Pick<StartPaymentCommand, 'payer' | 'mobileWeb'>,
   ): Promise<{ answer: CreatePaymentResult; timedOut: boolean }> {
     const request = {
       paymentNo: payment.paymentNo,
@@ -226,7 +228,8 @@ export class StartPaymentUseCase {
       currency: payment.currency,
       description,
       expiresAt: payment.expiresAt,
-      ...(payer ? { payer } : {}),
+      ...(way.payer ? { payer: way.payer } : {}),
+      ...(way.mobileWeb ? { mobileWeb: way.mobileWeb } : {}),
     };
     return callBounded((signal) => gateway.createPayment({ ...request, signal }), this.config.gateways.timeoutMs);
   }

@@ -182,6 +182,7 @@ export class WechatPayGateway extends PaymentGateway {
 
   async createPayment(request: CreatePaymentRequest): Promise<CreatePaymentResult> {
     if (request.payer) return this.createInApp(request, request.payer);
+    if (request.mobileWeb) return this.createMobileWeb(request, request.mobileWeb);
     const order = {
       description: request.description.slice(0, 127),
       out_trade_no: request.paymentNo,
@@ -249,6 +250,42 @@ export class WechatPayGateway extends PaymentGateway {
         kind: 'created',
         credential: { type: 'wechat_jsapi', appId, timeStamp, nonceStr, package: pkg, signType: 'RSA', paySign },
       };
+    }
+    if (response.status >= 400 && response.status < 500 && response.status !== 429) {
+      return {
+        kind: 'rejected',
+        code: response.json?.code ?? String(response.status),
+        message: response.json?.message ?? '',
+      };
+    }
+    return { kind: 'unknown', reason: `HTTP ${response.status} ${response.json?.code ?? ''}` };
+  }
+
+  /**
+   * A phone browser outside WeChat (H5): `POST /v3/pay/transactions/h5` with the buyer's IP and the H5 scene;
+   * its `h5_url` is the page the buyer's browser opens (WeChat then hands over to its app).
+   */
+  private async createMobileWeb(
+    request: CreatePaymentRequest,
+    browser: { clientIp: string },
+  ): Promise<CreatePaymentResult> {
+    const unsupported = this.payModeUnsupported('mobile_web');
+    if (unsupported) return { kind: 'rejected', code: 'MODE_UNSUPPORTED', message: unsupported };
+    const body = {
+      appid: this.settings.appid,
+      mchid: this.settings.mchid,
+      description: request.description.slice(0, 127),
+      out_trade_no: request.paymentNo,
+      time_expire: toBeijingRfc3339(request.expiresAt),
+      notify_url: this.settings.notifyUrl,
+      amount: { total: toWechatTotal(request.amountFen), currency: 'CNY' },
+      scene_info: { payer_client_ip: browser.clientIp, h5_info: { type: 'Wap' } },
+    };
+    const response = await this.call('POST', '/v3/pay/transactions/h5', body, request.signal);
+    if ('unknown' in response) return { kind: 'unknown', reason: response.unknown };
+    const h5Url = (response.json as { h5_url?: unknown } | undefined)?.h5_url;
+    if (response.status === 200 && typeof h5Url === 'string' && /^https?:\/\//.test(h5Url)) {
+      return { kind: 'created', credential: { type: 'redirect', url: h5Url } };
     }
     if (response.status >= 400 && response.status < 500 && response.status !== 429) {
       return {

@@ -1,6 +1,6 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import { Type } from 'class-transformer';
-import { IsIn, IsOptional, Matches, ValidateIf, ValidateNested } from 'class-validator';
+import { IsIn, IsIP, IsOptional, Matches, ValidateIf, ValidateNested } from 'class-validator';
 import { ACCOUNT_ID } from '../../gateways/accounts/account-material';
 import { type Channel, CHANNELS } from '../../gateways/gateway.types';
 
@@ -24,7 +24,7 @@ export class BarcodeTerminalDto {
 }
 
 /** The modes a pay request names; `barcode` is asked for with `authCode`. */
-const REQUESTABLE_MODES = ['standard', 'in_app', 'mini_program'] as const;
+const REQUESTABLE_MODES = ['standard', 'in_app', 'mini_program', 'mobile_web'] as const;
 /** A WeChat openid (28 characters in practice) or another vendor's buyer id of the same alphabet. */
 const PAYER_ID = /^[A-Za-z0-9_-]{16,64}$/;
 const WECHAT_APP_ID = /^wx[0-9a-f]{16}$/;
@@ -60,7 +60,9 @@ export class PayOrderDto {
       'How the buyer pays. `standard` (the default): the QR code (WeChat Native, Alipay precreate) or PC page ' +
       '(UnionPay) in `payCredential`. `in_app`: a page opened inside WeChat (JSAPI); `mini_program`: a WeChat ' +
       'mini-program; both need `payerId` and answer a `wechat_jsapi` credential for `WeixinJSBridge` / ' +
-      '`wx.requestPayment`. Not offered on a channel or account: `422 PAY_MODE_UNSUPPORTED`, nothing written. A ' +
+      '`wx.requestPayment`. `mobile_web`: a phone browser outside WeChat (H5); needs `clientIp`, answers a ' +
+      "`redirect` to WeChat's payment page. Not offered on a channel or account: `422 PAY_MODE_UNSUPPORTED`, " +
+      'nothing written. A ' +
       'payment code at a counter is `authCode` instead.',
   })
   @IsOptional()
@@ -88,6 +90,15 @@ export class PayOrderDto {
   @IsOptional()
   @Matches(WECHAT_APP_ID, { message: 'appId must be a WeChat app id (wx + 16 hex digits)' })
   appId?: string;
+
+  @ApiPropertyOptional({
+    description:
+      "`mobile_web`: the buyer's IP address as your page saw it (WeChat's risk checks compare it with the phone " +
+      'that opens its payment page), e.g. `203.0.113.7`.',
+  })
+  @ValidateIf((dto: PayOrderDto) => dto.mode === 'mobile_web' || dto.clientIp !== undefined)
+  @IsIP(undefined, { message: "clientIp must be the buyer's IP address; mobile_web needs it" })
+  clientIp?: string;
 
   @ApiPropertyOptional({
     description:
