@@ -187,8 +187,8 @@ describe('Alipay barcode payments through the sandbox (e2e)', () => {
     await expect(sut.query(request.paymentNo)).resolves.toEqual({ kind: 'not_paid' });
   });
 
-  it('a cancel of a trade Alipay never made succeeds without action: closed', async () => {
-    await expect(reverse(newPaymentNo(new Date()))).resolves.toEqual({ kind: 'closed' });
+  it('a cancel of a trade Alipay never made succeeds without action: absent', async () => {
+    await expect(reverse(newPaymentNo(new Date()))).resolves.toEqual({ kind: 'absent' });
   });
 
   it('the fault switches apply: apiError (20000) and apiDelayMs beyond the timeout are unknown', async () => {

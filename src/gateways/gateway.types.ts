@@ -92,9 +92,12 @@ export type BarcodePayResult =
  * the trade is closed and nothing was taken (`closed`; WeChat does not say whether money was taken, only
  * that whatever was is returned), it had been paid and the vendor returned the money (`refunded`), the
  * vendor asks to be called again (`again`: WeChat recall=Y, Alipay retry_flag=Y), or no definite answer.
+ * `absent`: the vendor has no such trade (the pay never reached it): nothing to reverse, and nothing returned —
+ * should money for it surface later, it was not returned by any reverse and must be refunded.
  */
 export type ReverseResult =
   | { kind: 'closed' }
+  | { kind: 'absent' }
   | { kind: 'refunded'; gatewayTradeNo?: string }
   | { kind: 'again'; reason: string }
   | { kind: 'unknown'; reason: string };

@@ -64,6 +64,12 @@ export abstract class PaymentGateway {
     return Promise.resolve({ kind: 'refused', code: 'BARCODE_UNSUPPORTED', message: this.barcodeUnsupported() ?? '' });
   }
 
+  /**
+   * Whether a query tells a reversed trade from a paid one (WeChat REVOKED, Alipay TRADE_CLOSED). Recovery believes
+   * a `paid` query between two reverses only then; UnionPay may still show a reversed consume as paid.
+   */
+  readonly queryShowsReversal: boolean = true;
+
   /** Reverses a barcode trade the buyer may or may not have paid (see ReverseResult). */
   reverse(payment: { paymentNo: string; gatewayTradeNo: string | null }): Promise<ReverseResult> {
     return Promise.resolve({

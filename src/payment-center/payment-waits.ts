@@ -11,6 +11,9 @@ export const PAYMENT_CHANGES_CHANNEL = 'payment-center:payment-changes';
 /** How often one batched read checks every payment waited on by this instance (the net under the announcements). */
 export const WAIT_SWEEP_MS = 500;
 
+/** Payments one sweep reads at most; more are read in turns. */
+const SWEEP_BATCH = 1000;
+
 interface Watch {
   /** Changes seen since the waiter last looked. */
   pending: number;
@@ -31,6 +34,9 @@ export class PaymentWaits implements OnModuleInit, OnApplicationShutdown {
   private readonly watches = new Map<string, Set<Watch>>();
   private subscriber: Redis | undefined;
   private sweeper: NodeJS.Timeout | undefined;
+  private sweeping = false;
+  /** Where the next sweep's batch starts, so that more waited payments than one batch all get their turn. */
+  private sweepFrom = 0;
 
   constructor(
     @Inject(REDIS) private readonly redis: Redis,
@@ -118,8 +124,12 @@ export class PaymentWaits implements OnModuleInit, OnApplicationShutdown {
 
   /** One read of the versions of every payment waited on here; a payment whose version moved wakes its waiters. */
   private async sweep(): Promise<void> {
-    if (this.watches.size === 0) return;
-    const numbers = [...this.watches.keys()].slice(0, 1000);
+    if (this.watches.size === 0 || this.sweeping) return; // one sweep at a time, however slow the database
+    this.sweeping = true;
+    const all = [...this.watches.keys()];
+    if (this.sweepFrom >= all.length) this.sweepFrom = 0;
+    const numbers = all.slice(this.sweepFrom, this.sweepFrom + SWEEP_BATCH);
+    this.sweepFrom += SWEEP_BATCH;
     try {
       const rows: { payment_no: string; version: number }[] = await this.dataSource.query(
         `SELECT payment_no, version FROM payments WHERE payment_no IN (${numbers.map(() => '?').join(',')})`,
@@ -133,6 +143,8 @@ export class PaymentWaits implements OnModuleInit, OnApplicationShutdown {
       }
     } catch (error) {
       this.logger.warn(`waits: could not read the payments waited on: ${(error as Error).message}`);
+    } finally {
+      this.sweeping = false;
     }
   }
 }

@@ -102,6 +102,8 @@ export class ScriptedBarcodeVendor extends PaymentGateway {
     const choice = this.next.reverse;
     if (choice === 'again') return Promise.resolve({ kind: 'again', reason: 'call again' });
     if (choice === 'unknown') return Promise.resolve({ kind: 'unknown', reason: 'SYSTEM_ERROR' });
+    if (!trade.exists)
+      return Promise.resolve(choice === 'silent' ? { kind: 'unknown', reason: 'lost' } : { kind: 'absent' });
     this.reverseNow(payment.paymentNo);
     if (choice === 'silent') return Promise.resolve({ kind: 'unknown', reason: 'the answer was lost' });
     return Promise.resolve(

@@ -229,7 +229,7 @@ describe('Alipay barcode reverse (alipay.trade.cancel)', () => {
       cancelled({ retry_flag: 'N', action: 'refund', trade_no: 'T9' }),
       { kind: 'refunded', gatewayTradeNo: 'T9' },
     ],
-    ['success without action (no such trade)', cancelled({ retry_flag: 'N' }), { kind: 'closed' }],
+    ['success without action (no such trade)', cancelled({ retry_flag: 'N' }), { kind: 'absent' }],
     ['40004 with retry_flag Y', { ...failed('ACQ.SYSTEM_ERROR'), retry_flag: 'Y' }, { kind: 'again' }],
     ['20000', failed('isp.unknown-error', '20000'), { kind: 'unknown' }],
     ['40004 ACQ.SYSTEM_ERROR, retry_flag N', { ...failed('ACQ.SYSTEM_ERROR'), retry_flag: 'N' }, { kind: 'unknown' }],

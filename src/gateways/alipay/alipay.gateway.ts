@@ -292,8 +292,9 @@ export class AlipayGateway extends PaymentGateway {
     if (result.code !== '10000') return { kind: 'unknown', reason: this.describe(result) };
     switch (result.action) {
       case 'close':
-      case undefined:
         return { kind: 'closed' };
+      case undefined:
+        return { kind: 'absent' };
       case 'refund':
         return { kind: 'refunded', gatewayTradeNo: result.tradeNo ?? payment.gatewayTradeNo ?? undefined };
       default:

@@ -239,7 +239,7 @@ describe('UnionPay barcode payments: each answer in our terms', () => {
     [
       '35, and no consume is found (34): none was made',
       [back({ respCode: '35' }), query({ respCode: '34' })],
-      { kind: 'closed' },
+      { kind: 'absent' },
     ],
     [
       '35, the consume is paid and not reversed',

@@ -106,6 +106,13 @@ export class UnionPayGateway extends PaymentGateway {
         return { kind: 'not_paid' }; // in progress
       case 'A6':
         return { kind: 'unknown', reason: 'origRespCode A6 (partial success): needs review' };
+      // Not refusals, in UnionPay's code table: 42 money taken after the pay time (an operator decides), 45 and 46
+      // the consume already returned or reversed (nothing kept).
+      case '42':
+        return { kind: 'unknown', reason: 'origRespCode 42 (paid after the pay time): needs review' };
+      case '45':
+      case '46':
+        return { kind: 'closed' };
       default:
         return { kind: 'failed', code: answer.origRespCode ?? '?', message: answer.origRespMsg ?? '' };
     }
@@ -178,6 +185,9 @@ export class UnionPayGateway extends PaymentGateway {
    * query after it tells whether money had been taken (the reversal names the consume it undid, origQryId) or
    * not. 05 means accepted but not applied yet: call again.
    */
+  /** A query after a 冲正 may still show the consume itself as paid (see `reverse`): it cannot tell. */
+  override readonly queryShowsReversal = false;
+
   override async reverse(payment: { paymentNo: string; gatewayTradeNo: string | null }): Promise<ReverseResult> {
     const fields = this.signed({
       txnType: REVERSAL,
@@ -199,13 +209,14 @@ export class UnionPayGateway extends PaymentGateway {
     if (typeof state === 'string') return { kind: 'unknown', reason: `${said}; then ${state}` };
     // No such consume (35) and none found (34): the PaymentCenter reverses only once the consume call's own window
     // is over (createCallWindowEnds), so a consume UnionPay does not know then was never made and never will be.
-    if (code === '35' && state.respCode === '34') return { kind: 'closed' };
+    if (code === '35' && state.respCode === '34') return { kind: 'absent' };
     if (state.respCode === '00' && state.txnType === REVERSAL && state.origRespCode === '00') {
       return state.origQryId ? { kind: 'refunded', gatewayTradeNo: state.origQryId } : { kind: 'closed' };
     }
     const consume = state.respCode === '00' && state.txnType !== REVERSAL ? state.origRespCode : undefined;
     // A consume that failed took nothing and can no longer take anything.
-    if (consume && consume !== '00' && consume !== 'A6' && !UNIONPAY_IN_PROGRESS.has(consume))
+    // (42 took money after the pay time: not a failure, left to the answers below and to review.)
+    if (consume && consume !== '00' && consume !== 'A6' && consume !== '42' && !UNIONPAY_IN_PROGRESS.has(consume))
       return { kind: 'closed' };
     if (code === '00') {
       // UnionPay reversed it; the query still shows the consume itself.

@@ -227,10 +227,14 @@ describe('WeChat Pay reverse (撤销)', () => {
   it.each([
     [400, 'ORDERREVERSED'],
     [400, 'ORDER_CLOSED'],
-    [404, 'ORDER_NOT_EXIST'], // reversed only after the pay call's window: a trade not made then never will be
-  ])('%s %s (reversed or closed before, or never made) is closed', async (status, code) => {
+  ])('%s %s (reversed or closed before) is closed', async (status, code) => {
     fakeWechat({ status, json: { code, message: '' } });
     await expect(gateway().reverse({ paymentNo: 'P1', gatewayTradeNo: null })).resolves.toEqual({ kind: 'closed' });
+  });
+
+  it('404 ORDER_NOT_EXIST (the pay never reached WeChat) is absent: nothing reversed, nothing returned', async () => {
+    fakeWechat({ status: 404, json: { code: 'ORDER_NOT_EXIST', message: '' } });
+    await expect(gateway().reverse({ paymentNo: 'P1', gatewayTradeNo: null })).resolves.toEqual({ kind: 'absent' });
   });
 
   it.each([

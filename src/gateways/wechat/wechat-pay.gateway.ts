@@ -459,7 +459,7 @@ export class WechatPayGateway extends PaymentGateway {
     if (code === 'ORDERREVERSED' || code === 'ORDER_REVERSED' || code === 'ORDER_CLOSED') return { kind: 'closed' };
     // The PaymentCenter reverses only once the pay call's own window is over (createCallWindowEnds), so a trade
     // WeChat does not know then was never made and can no longer be: nothing was or will be taken.
-    if (status === 404 && code === 'ORDER_NOT_EXIST') return { kind: 'closed' };
+    if (status === 404 && code === 'ORDER_NOT_EXIST') return { kind: 'absent' };
     // SYSTEM_ERROR ("当撤销无返回或错误时，请再次调用"), REVERSE_EXPIRE, other 4xx: not a definite answer.
     return { kind: 'unknown', reason: `reverse: HTTP ${status} ${code}`.trim() };
   }

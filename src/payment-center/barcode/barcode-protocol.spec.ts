@@ -31,6 +31,7 @@ describe('the barcode protocol table', () => {
     expect(BARCODE_PROTOCOL_TABLE.reverse).toEqual({
       closed: 'reversed',
       refunded: 'reversed_refunded',
+      absent: 'closed',
       again: 'reverse_again',
       unknown: 'reverse_later',
     });
@@ -90,6 +91,14 @@ describe('what an answer leads to', () => {
         context(at(40)),
       ),
     ).toEqual({ reversal: { moneyReturned: true, gatewayTradeNo: 'T1' } });
+  });
+
+  it('a reverse that finds no trade closes the payment without recording a reversal (no money is taken as returned)', () => {
+    expect(
+      barcodeNext(BARCODE_PROTOCOL_TABLE, { step: 'reverse', result: { kind: 'absent' } }, context(at(40))),
+    ).toEqual({
+      event: { type: 'CLOSED_CONFIRMED' },
+    });
   });
 
   it('an undecided query inside the window asks again; past it, the payment moves to CLOSING with the reverse due', () => {

@@ -44,7 +44,14 @@ export interface BarcodeProtocol {
 export const BARCODE_PROTOCOL_TABLE: BarcodeProtocol = {
   pay: { paid: 'paid', refused: 'failed', paying: 'ask_again', unknown: 'ask_again' },
   query: { paid: 'paid', failed: 'failed', closed: 'closed', not_paid: 'ask_again', unknown: 'ask_again' },
-  reverse: { closed: 'reversed', refunded: 'reversed_refunded', again: 'reverse_again', unknown: 'reverse_later' },
+  reverse: {
+    closed: 'reversed',
+    refunded: 'reversed_refunded',
+    // No trade: closed, but not reversed — money that surfaces for it later is refunded, not taken as returned.
+    absent: 'closed',
+    again: 'reverse_again',
+    unknown: 'reverse_later',
+  },
 };
 
 /** Injection token of the table (BARCODE_PROTOCOL_TABLE unless a test provides another). */
@@ -88,7 +95,9 @@ export function nextReverseAt(
   timing: Pick<BarcodeTiming, 'queryEveryMs'>,
   longTailMs: readonly number[],
 ): Date {
-  if (action === 'reverse_again') return new Date(now.getTime() + REVERSE_AGAIN_AFTER_MS);
+  // "Call again" at once, a few times; a vendor that keeps asking (a buyer left on the password screen) backs off.
+  if (action === 'reverse_again' && done < PROMPT_REVERSE_ATTEMPTS)
+    return new Date(now.getTime() + REVERSE_AGAIN_AFTER_MS);
   if (done < PROMPT_REVERSE_ATTEMPTS) return new Date(now.getTime() + timing.queryEveryMs);
   const tail = longTailMs[Math.min(done - PROMPT_REVERSE_ATTEMPTS, longTailMs.length - 1)] ?? 60_000;
   return new Date(now.getTime() + tail);

@@ -49,6 +49,8 @@ export function describeBarcode(answer: BarcodeAnswer): string {
       return `${step}: closed at the vendor`;
     case 'refunded':
       return `${step}: reversed, the vendor returned the buyer's payment`;
+    case 'absent':
+      return `${step}: the vendor has no such trade`;
     case 'again':
       return `${step}: the vendor asks for it again (${result.reason})`;
     case 'unknown':

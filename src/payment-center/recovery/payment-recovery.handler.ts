@@ -85,7 +85,8 @@ export class PaymentRecovery implements RecoveryHandler<Payment>, OnModuleInit {
           this.state.apply(payment.paymentNo, expired, manager),
         );
         if (closing.payment.status !== 'CLOSING') return; // a result arrived meanwhile
-        return await this.close(closing.payment);
+        // A barcode trade is reversed, never closed (the vendors' rule), and not before its time (see reverse).
+        return await (payment.mode === 'barcode' ? this.reverse(closing.payment) : this.close(closing.payment));
       }
       if (payment.status === 'CLOSING') {
         return await (payment.mode === 'barcode' ? this.reverse(payment) : this.close(payment));
@@ -158,11 +159,12 @@ export class PaymentRecovery implements RecoveryHandler<Payment>, OnModuleInit {
       );
     }
     const gateway = () => this.gateways.forAccount(payment.channel, payment.accountId);
-    if (attempt > 1) {
-      // A repeated reverse asks first. A trade the vendor holds paid now was paid by the buyer and not reversed by
-      // us (the last reverse's call window is over: one that had gone through would show the trade reversed), so it
-      // is PAID: a vendor that refuses to reverse a paid trade (UnionPay after the day's cutoff) cannot keep the
-      // payment open forever. Any other answer leaves it to the reverse, which alone says whether money went back.
+    if (attempt > 1 && (await gateway()).queryShowsReversal) {
+      // A repeated reverse asks first, where the vendor's query tells a reversed trade apart. A trade it holds paid
+      // now was paid by the buyer and not reversed by us (the last reverse's call window is over: one that had gone
+      // through would show the trade reversed), so it is PAID: a vendor that refuses to reverse a paid trade cannot
+      // keep the payment open forever. Any other answer leaves it to the reverse, which alone says whether money
+      // went back.
       const found = await this.ask(async () => (await gateway()).query(payment.paymentNo));
       if (found.kind === 'paid') {
         const answer: BarcodeAnswer = { step: 'query', result: found };
