@@ -11,6 +11,7 @@ import { ChannelAccounts1764700000000 } from './1764700000000-channel-accounts';
 import { RefundReview1764800000000 } from './1764800000000-refund-review';
 import { OrderEventSequence1764900000000 } from './1764900000000-order-event-sequence';
 import { BarcodePayments1765000000000 } from './1765000000000-barcode-payments';
+import { PayWays1765100000000 } from './1765100000000-pay-ways';
 
 /** Every migration, in order. Listed explicitly so the app, the CLI and the tests load the same set. */
 export const migrations = [
@@ -27,4 +28,5 @@ export const migrations = [
   RefundReview1764800000000,
   OrderEventSequence1764900000000,
   BarcodePayments1765000000000,
+  PayWays1765100000000,
 ];

@@ -39,6 +39,7 @@ describe('EntityRows: the same entities as TypeORM (integration)', () => {
       channel: 'wechat',
       accountId: 'default',
       mode: 'barcode',
+      returnUrl: null,
       applicationId: null,
       amountFen: 123456789,
       currency: 'CNY',

@@ -185,7 +185,8 @@ export class WechatSandboxController {
       notifyUrl: body.notify_url,
       timeExpire: body.time_expire,
       total: body.amount?.total,
-      h5Url: `${req.protocol}://${req.get('host')}${cashierPath(body.out_trade_no ?? '')}`,
+      // Like WeChat's checkmweb?prepay_id=…&package=…: a query the merchant appends its redirect_url to.
+      h5Url: `${req.protocol}://${req.get('host')}${cashierPath(body.out_trade_no ?? '')}?scene=h5`,
     });
   }
 

@@ -5,17 +5,27 @@ export type Channel = (typeof CHANNELS)[number];
 
 /**
  * How the buyer pays. `standard`: the channel's QR code (WeChat Native, Alipay precreate) or PC page (UnionPay);
- * `barcode`: a payment code scanned at a counter; `in_app`: a page opened inside the vendor's app (WeChat JSAPI);
- * `mini_program`: a mini-program (WeChat `wx.requestPayment`); `mobile_web`: a phone browser outside the vendor's
- * app (WeChat H5), which the buyer leaves for the vendor's page.
+ * `barcode`: a payment code scanned at a counter; `in_app`: a page opened inside the vendor's app (WeChat JSAPI,
+ * Alipay JSAPI); `mini_program`: a mini-program (WeChat `wx.requestPayment`, Alipay `my.tradePay`); `mobile_web`: a
+ * phone browser outside the vendor's app (WeChat H5, Alipay WAP, UnionPay 08), which the buyer leaves for the
+ * vendor's page; `pc_web`: a PC browser sent to the vendor's page (Alipay page pay, UnionPay 07); `app`: the
+ * merchant's own native app, through the vendor's app SDK (WeChat APP, Alipay APP, UnionPay's control `tn`).
  */
-export const PAY_MODES = ['standard', 'barcode', 'in_app', 'mini_program', 'mobile_web'] as const;
+export const PAY_MODES = ['standard', 'barcode', 'in_app', 'mini_program', 'mobile_web', 'pc_web', 'app'] as const;
 export type PayMode = (typeof PAY_MODES)[number];
+/** The modes a pay request starts by creating a trade (a barcode payment charges a code instead). */
+export type CreateMode = Exclude<PayMode, 'barcode'>;
+/** The modes whose buyer leaves for the vendor's page and is sent back to our return page. */
+export const PAGE_MODES: readonly CreateMode[] = ['mobile_web', 'pc_web'];
+/** The modes that pay as a buyer known to the vendor (WeChat openid, Alipay buyer id / open_id). */
+export const PAYER_MODES: readonly CreateMode[] = ['in_app', 'mini_program'];
 
 /**
- * What the buyer needs to pay: a QR code URL (native flows), a page to open, a form to post, or the parameters
- * of WeChat's in-app call (`WeixinJSBridge` getBrandWCPayRequest / `wx.requestPayment`), signed with the
- * merchant key over `appId\ntimeStamp\nnonceStr\npackage\n`.
+ * What the buyer needs to pay: a QR code URL (native flows), a page to open, a form to post, the parameters of
+ * WeChat's in-app call (`WeixinJSBridge` getBrandWCPayRequest / `wx.requestPayment`, signed with the merchant key
+ * over `appId\ntimeStamp\nnonceStr\npackage\n`), of WeChat's app SDK (`PayReq`, signed over
+ * `appId\ntimeStamp\nnonceStr\nprepayId\n`), Alipay's app SDK order string, the Alipay trade number that
+ * `my.tradePay` pays, or UnionPay's control number (`tn`) for its app SDK.
  */
 export type PayCredential =
   | { type: 'code_url'; codeUrl: string }
@@ -29,15 +39,36 @@ export type PayCredential =
       package: string;
       signType: 'RSA';
       paySign: string;
-    };
+    }
+  | {
+      type: 'wechat_app';
+      appId: string;
+      partnerId: string;
+      prepayId: string;
+      package: 'Sign=WXPay';
+      nonceStr: string;
+      timeStamp: string;
+      sign: string;
+    }
+  | { type: 'alipay_order_string'; orderString: string }
+  | { type: 'alipay_trade_no'; tradeNo: string }
+  | { type: 'unionpay_tn'; tn: string };
 
-/** Who pays inside the vendor's app: the buyer's id with the vendor (WeChat openid) under an app id. */
-export interface InAppPayer {
-  mode: 'in_app' | 'mini_program';
-  /** WeChat: the buyer's openid under `appId`. */
-  payerId: string;
-  /** The app the buyer is in when it is not the account's own (a mini-program's app id). */
+/**
+ * How this trade is to be paid, as the adapter needs it: the mode and the inputs the mode takes. Checked before
+ * anything is written (`PaymentGateway.payWayInvalid` and `payModeUnsupported`).
+ */
+export interface PayWay {
+  mode: CreateMode;
+  /** `in_app`, `mini_program`: the buyer's id with the vendor under the app it pays in (WeChat openid, Alipay
+   *  buyer_id `2088…` or open_id). */
+  payerId?: string;
+  /** The app the buyer pays in when it is not the account's own: a mini-program, or a native app. */
   appId?: string;
+  /** `mobile_web`: the buyer's IP address (WeChat H5 requires it; others may pass it on for risk checks). */
+  clientIp?: string;
+  /** Page modes: where the vendor sends the buyer back when done: our return page, never the merchant's. */
+  returnUrl?: string;
 }
 
 export interface CreatePaymentRequest {
@@ -47,10 +78,8 @@ export interface CreatePaymentRequest {
   currency: 'CNY';
   description: string;
   expiresAt: Date;
-  /** In-app modes: who pays, inside which app. Absent: the standard QR code or page. */
-  payer?: InAppPayer;
-  /** `mobile_web`: the buyer's phone browser, as the vendor wants it for its risk checks. */
-  mobileWeb?: { clientIp: string };
+  /** How the buyer pays: the mode and its inputs; absent, the standard QR code or page. */
+  way?: PayWay;
   /** Aborted when the PaymentCenter stops waiting: pass it to the HTTP client. */
   signal?: AbortSignal;
 }

@@ -3,13 +3,12 @@ import type {
   BarcodePayResult,
   Channel,
   CloseResult,
-  InAppPayer,
-  PayMode,
   CreatePaymentRequest,
   CreatePaymentResult,
   GatewayAck,
   GatewayNotification,
   GatewayResult,
+  PayWay,
   RawNotification,
   RefundRequest,
   RefundResult,
@@ -44,11 +43,20 @@ export abstract class PaymentGateway {
   abstract parseNotification(notification: RawNotification): Promise<GatewayNotification>;
 
   /**
-   * Why this adapter does not offer `mode` (a QR code or page, an in-app payment...), or undefined when it does.
-   * Checked before a payment is written. Barcode payments have their own check (`barcodeUnsupported`).
+   * Why this adapter does not offer `way.mode` (or the app `way.appId` names is not one of the account's), or
+   * undefined when it does: a `422`. Checked before a payment is written. Barcode payments have their own check
+   * (`barcodeUnsupported`).
    */
-  payModeUnsupported(mode: Exclude<PayMode, 'barcode'>, _payer?: InAppPayer): string | undefined {
-    return mode === 'standard' ? undefined : `${this.channel} ${mode} payments are not offered by this adapter yet`;
+  payModeUnsupported(way: PayWay): string | undefined {
+    return way.mode === 'standard' ? undefined : `${this.channel} ${way.mode} payments are not offered by this adapter`;
+  }
+
+  /**
+   * The input of `way` this vendor would refuse, named (a payer id of the wrong form, a mode's input missing), or
+   * undefined: a `400` naming the field, before anything is written. Called only for a mode the adapter offers.
+   */
+  payWayInvalid(_way: PayWay): { field: keyof PayWay; message: string } | undefined {
+    return undefined;
   }
 
   /**

@@ -161,6 +161,7 @@ export class OrdersService {
       payerId: request.payerId,
       appId: request.appId,
       clientIp: request.clientIp,
+      returnUrl: request.returnUrl,
       description: describe(order),
       expiresAt: order.expiresAt,
     });

@@ -1,7 +1,7 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { Clock } from '../common/clock';
 import { RequestValidationFailed } from '../common/errors/domain-error';
-import type { Channel, InAppPayer, PayMode } from '../gateways/gateway.types';
+import { type Channel, type CreateMode, PAGE_MODES, PAYER_MODES } from '../gateways/gateway.types';
 import { barcodeChannel } from './barcode/auth-code';
 import { AppConfig } from '../config/app-config';
 import { isFinal } from './payment-state-machine';
@@ -18,13 +18,39 @@ import type { Refund } from './refunds/refund.entity';
 import { RefundsRepository } from './refunds/refunds.repository';
 import { type StartPaymentCommand, StartPaymentUseCase } from './start-payment.use-case';
 
-export interface PayCommand extends Omit<StartPaymentCommand, 'channel' | 'payer'> {
+export interface PayCommand extends Omit<StartPaymentCommand, 'channel' | 'way'> {
   channel?: Channel;
-  mode?: Exclude<PayMode, 'barcode'>;
+  mode?: CreateMode;
   payerId?: string;
   appId?: string;
   clientIp?: string;
   barcode?: { authCode: string; terminal?: { storeId?: string; deviceId?: string } };
+}
+
+/**
+ * An input the mode never takes (a payer for a QR code, a return page for an app): refused rather than ignored,
+ * so a caller who meant another mode learns it. Which inputs a mode requires is the adapter's (payWayInvalid).
+ */
+function misplacedInput(
+  mode: CreateMode,
+  inputs: { payerId?: string; appId?: string; clientIp?: string; returnUrl?: string },
+): { field: string; message: string } | undefined {
+  if (inputs.payerId !== undefined && !PAYER_MODES.includes(mode)) {
+    return { field: 'payerId', message: `payerId is for the ${PAYER_MODES.join(' and ')} modes` };
+  }
+  if (inputs.appId !== undefined && !PAYER_MODES.includes(mode) && mode !== 'app') {
+    return { field: 'appId', message: `appId is for the ${[...PAYER_MODES, 'app'].join(', ')} modes` };
+  }
+  if (PAYER_MODES.includes(mode) && inputs.payerId === undefined) {
+    return { field: 'payerId', message: `payerId is required for the ${mode} mode` };
+  }
+  if (inputs.clientIp !== undefined && mode !== 'mobile_web') {
+    return { field: 'clientIp', message: 'clientIp is for the mobile_web mode' };
+  }
+  if (inputs.returnUrl !== undefined && !PAGE_MODES.includes(mode)) {
+    return { field: 'returnUrl', message: `returnUrl is for the ${PAGE_MODES.join(' and ')} modes` };
+  }
+  return undefined;
 }
 
 /**
@@ -50,9 +76,11 @@ export class PaymentCenter {
    * on the channel the code belongs to (auth-code.ts; a named channel must be the code's).
    */
   async startPayment(command: PayCommand): Promise<PaymentView> {
-    const { barcode, channel, mode, payerId, appId, clientIp, ...rest } = command;
-    if (barcode && (mode !== undefined || payerId !== undefined || appId !== undefined || clientIp !== undefined)) {
-      const problem = 'a payment code (authCode) is its own mode: leave out mode, payerId, appId and clientIp';
+    const { barcode, channel, mode = 'standard', payerId, appId, clientIp, ...rest } = command;
+    const wayInputs = { payerId, appId, clientIp, returnUrl: rest.returnUrl };
+    if (barcode && (command.mode !== undefined || Object.values(wayInputs).some((v) => v !== undefined))) {
+      const problem =
+        'a payment code (authCode) is its own mode: leave out mode, payerId, appId, clientIp and returnUrl';
       throw new RequestValidationFailed([{ field: 'mode', messages: [problem] }]);
     }
     if (barcode) {
@@ -63,20 +91,15 @@ export class PaymentCenter {
       return toPaymentView(await this.startBarcodeUseCase.execute({ ...rest, channel: resolved, ...barcode }));
     }
     if (!channel) throw new RequestValidationFailed([{ field: 'channel', messages: ['channel is required'] }]);
-    const inApp = mode === 'in_app' || mode === 'mini_program';
-    if (!inApp && (payerId !== undefined || appId !== undefined)) {
-      const problem = 'payerId and appId are for the in_app and mini_program modes';
-      throw new RequestValidationFailed([{ field: payerId !== undefined ? 'payerId' : 'appId', messages: [problem] }]);
-    }
-    if (mode !== 'mobile_web' && clientIp !== undefined) {
-      throw new RequestValidationFailed([{ field: 'clientIp', messages: ['clientIp is for the mobile_web mode'] }]);
-    }
-    const mobileWeb = mode === 'mobile_web' && clientIp ? { clientIp } : undefined;
-    const payer: InAppPayer | undefined =
-      mode === 'in_app' || mode === 'mini_program'
-        ? { mode, payerId: payerId ?? '', ...(appId ? { appId } : {}) }
-        : undefined;
-    return toPaymentView(await this.startPaymentUseCase.execute({ ...rest, channel, payer, mobileWeb }));
+    const misplaced = misplacedInput(mode, wayInputs);
+    if (misplaced) throw new RequestValidationFailed([{ field: misplaced.field, messages: [misplaced.message] }]);
+    const way = {
+      mode,
+      ...(payerId ? { payerId } : {}),
+      ...(appId ? { appId } : {}),
+      ...(clientIp ? { clientIp } : {}),
+    };
+    return toPaymentView(await this.startPaymentUseCase.execute({ ...rest, channel, way }));
   }
 
   /** The payment if it belongs to `applicationId`; another application's is PAYMENT_NOT_FOUND, like none. */

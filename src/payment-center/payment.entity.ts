@@ -17,6 +17,7 @@ export function newPaymentDraft(
     | 'channel'
     | 'accountId'
     | 'mode'
+    | 'returnUrl'
     | 'applicationId'
     | 'amountFen'
     | 'currency'
@@ -76,9 +77,13 @@ export class Payment {
   @Column({ name: 'account_id', type: 'varchar', length: 32, default: 'default' })
   accountId: string;
 
-  /** How the buyer pays: `standard` (the channel's QR code or page), `barcode` (a payment code at a counter). */
+  /** How the buyer pays: `standard` (the channel's QR code or page), `barcode` (a payment code at a counter)... */
   @Column({ type: 'varchar', length: 16, default: 'standard' })
   mode: PayMode;
+
+  /** Page modes: the merchant's page (on its application's allow-list) our return page links the buyer back to. */
+  @Column({ name: 'return_url', type: 'varchar', length: 512, nullable: true })
+  returnUrl: string | null;
 
   @Column({ name: 'amount_fen', type: 'bigint', transformer: fenColumn })
   amountFen: Fen;

@@ -78,7 +78,87 @@ export class WechatJsapiCredential {
   paySign: string;
 }
 
-const credentialSchemas = [CodeUrlCredential, RedirectCredential, FormCredential, WechatJsapiCredential];
+export class WechatAppCredential {
+  @ApiProperty({ enum: ['wechat_app'] })
+  type: 'wechat_app';
+
+  @ApiProperty({
+    description:
+      "Pass the fields to the WeChat app SDK's `PayReq` (appId, partnerId, prepayId, packageValue = `package`, " +
+      "nonceStr, timeStamp, sign) in the merchant's own app. The app's WeChat app id.",
+    example: 'wxd678efh567hg6787',
+  })
+  appId: string;
+
+  @ApiProperty({ description: "The merchant's mchid.", example: '1900000109' })
+  partnerId: string;
+
+  @ApiProperty({ example: 'WX1217752501201407033233368018' })
+  prepayId: string;
+
+  @ApiProperty({ enum: ['Sign=WXPay'] })
+  package: 'Sign=WXPay';
+
+  @ApiProperty({ example: '5K8264ILTKCH16CQ2502SI8ZNMTM67VS' })
+  nonceStr: string;
+
+  @ApiProperty({ description: 'Seconds since the epoch, as a string.', example: '1414561699' })
+  timeStamp: string;
+
+  @ApiProperty({
+    description: "The merchant key's RSA-SHA256 signature over `appId\\ntimeStamp\\nnonceStr\\nprepayId\\n`, base64.",
+    example: 'oR9d8PuhnIc+YZ8cBHFCwfgpaK9gd7vaRvkYD7rthRAZ…',
+  })
+  sign: string;
+}
+
+export class AlipayOrderStringCredential {
+  @ApiProperty({ enum: ['alipay_order_string'] })
+  type: 'alipay_order_string';
+
+  @ApiProperty({
+    description:
+      "Pass it as it is to the Alipay app SDK's `payV2` in the merchant's own app: the signed `alipay.trade.app.pay` " +
+      'request (URL-encoded `key=value&…` with `sign`).',
+    example: 'app_id=2021000000000000&biz_content=%7B%22out_trade_no%22…&sign=…',
+  })
+  orderString: string;
+}
+
+export class AlipayTradeNoCredential {
+  @ApiProperty({ enum: ['alipay_trade_no'] })
+  type: 'alipay_trade_no';
+
+  @ApiProperty({
+    description:
+      "Alipay's trade number (`alipay.trade.create`) for `my.tradePay({ tradeNO })` in an Alipay mini-program, or " +
+      '`AlipayJSBridge.call("tradePay", { tradeNO })` in a page inside Alipay.',
+    example: '2013112011001004330000121536',
+  })
+  tradeNo: string;
+}
+
+export class UnionPayTnCredential {
+  @ApiProperty({ enum: ['unionpay_tn'] })
+  type: 'unionpay_tn';
+
+  @ApiProperty({
+    description: "UnionPay's transaction number for its app SDK (`startPay` with this `tn`) in the merchant's own app.",
+    example: '815124040929549591900',
+  })
+  tn: string;
+}
+
+const credentialSchemas = [
+  CodeUrlCredential,
+  RedirectCredential,
+  FormCredential,
+  WechatJsapiCredential,
+  WechatAppCredential,
+  AlipayOrderStringCredential,
+  AlipayTradeNoCredential,
+  UnionPayTnCredential,
+];
 
 @ApiExtraModels(...credentialSchemas)
 export class PaymentResponse implements PaymentView {
@@ -141,6 +221,10 @@ export class PaymentResponse implements PaymentView {
         redirect: getSchemaPath(RedirectCredential),
         form: getSchemaPath(FormCredential),
         wechat_jsapi: getSchemaPath(WechatJsapiCredential),
+        wechat_app: getSchemaPath(WechatAppCredential),
+        alipay_order_string: getSchemaPath(AlipayOrderStringCredential),
+        alipay_trade_no: getSchemaPath(AlipayTradeNoCredential),
+        unionpay_tn: getSchemaPath(UnionPayTnCredential),
       },
     },
     example: { type: 'code_url', codeUrl: EXAMPLE.codeUrl },

@@ -9,7 +9,8 @@ import type { Fen } from '../common/money';
 import { inTransaction } from '../database/transaction';
 import { AccountSelection } from '../gateways/accounts/account-selection';
 import { GatewayRegistry } from '../gateways/gateway-registry';
-import type { Channel, CreatePaymentResult, InAppPayer, PayMode } from '../gateways/gateway.types';
+import { RequestValidationFailed } from '../common/errors/domain-error';
+import { type Channel, type CreatePaymentResult, PAGE_MODES, type PayWay } from '../gateways/gateway.types';
 import type { PaymentGateway } from '../gateways/payment-gateway';
 import {
   GatewayRejected,
@@ -23,6 +24,7 @@ import {
 import { newPaymentDraft, type Payment, type PaymentIntent } from './payment.entity';
 import { PaymentStateService } from './payment-state.service';
 import { PaymentsRepository } from './payments.repository';
+import { returnPageOf } from './return-page';
 import { callBounded } from './recovery/ask-gateway';
 import { QueryScheduler } from './recovery/query-scheduler';
 import { createCallWindowEnds, firstQueryAt } from './recovery/recovery-schedule';
@@ -36,10 +38,10 @@ export interface StartPaymentCommand {
   channel: Channel;
   /** The channel account the caller named, if any (see AccountSelection: it must be one the application is bound to). */
   accountId?: string;
-  /** In-app modes: who pays, inside which app; absent for the standard QR code or page. */
-  payer?: InAppPayer;
-  /** `mobile_web`: the buyer's browser. */
-  mobileWeb?: { clientIp: string };
+  /** How the buyer pays (the mode and its inputs); `returnUrl` is the merchant's page, already allow-listed. */
+  way: Omit<PayWay, 'returnUrl'>;
+  /** Page modes: the merchant's page our return page links back to (checked against the application's list). */
+  returnUrl?: string;
   description: string;
   expiresAt: Date;
 }
@@ -47,10 +49,6 @@ export interface StartPaymentCommand {
 type Plan =
   | { kind: 'ready'; payment: Payment }
   | { kind: 'call_gateway'; payment: Payment; description: string; resumed: boolean };
-
-/** The payment's mode: the payer's in-app mode, or the channel's standard QR code or page. */
-const modeOf = (command: Pick<StartPaymentCommand, 'payer' | 'mobileWeb'>): Exclude<PayMode, 'barcode'> =>
-  command.payer?.mode ?? (command.mobileWeb ? 'mobile_web' : 'standard');
 
 /**
  * A pay request must describe the order its intent was made for (amount, currency, application), before the
@@ -117,8 +115,10 @@ export class StartPaymentUseCase {
     // Unknown channel, an account the application may not use, or a disabled one: refused before writing anything.
     const accountId = await this.selection.accountFor(command.applicationId, command.channel, command.accountId);
     const gateway = await this.gateways.forNewPayment(command.channel, accountId);
-    const unsupported = gateway.payModeUnsupported(modeOf(command), command.payer);
+    const unsupported = gateway.payModeUnsupported(command.way);
     if (unsupported) throw new PayModeUnsupported(unsupported);
+    const invalid = gateway.payWayInvalid(command.way);
+    if (invalid) throw new RequestValidationFailed([{ field: invalid.field, messages: [invalid.message] }]);
     const now = this.clock.now();
     if (now >= command.expiresAt) throw new PaymentRequestExpired(command.orderNo);
     await this.payments.ensureIntent({
@@ -138,7 +138,7 @@ export class StartPaymentUseCase {
     this.logger.log(
       `${plan.resumed ? 'resuming' : 'starting'} ${command.channel} payment of ${command.amountFen} fen at the gateway`,
     );
-    const { answer, timedOut } = await this.createAtGateway(gateway, plan.payment, plan.description, command);
+    const { answer, timedOut } = await this.createAtGateway(gateway, plan.payment, plan.description, command.way);
     return this.record(plan.payment, answer, { resumed: plan.resumed, timedOut });
   }
 
@@ -171,7 +171,7 @@ export class StartPaymentUseCase {
       (p) =>
         p.channel === command.channel &&
         p.accountId === accountId &&
-        p.mode === modeOf(command) &&
+        p.mode === command.way.mode &&
         p.status === 'PAYING',
     );
     if (open) {
@@ -199,7 +199,8 @@ export class StartPaymentUseCase {
           orderNo: command.orderNo,
           channel: command.channel,
           accountId,
-          mode: modeOf(command),
+          mode: command.way.mode,
+          returnUrl: command.returnUrl ?? null,
           applicationId: command.applicationId,
           amountFen: command.amountFen,
           currency: command.currency,
@@ -220,16 +221,17 @@ export class StartPaymentUseCase {
     gateway: PaymentGateway,
     payment: Payment,
     description: string,
-    way: Pick<StartPaymentCommand, 'payer' | 'mobileWeb'>,
+    way: StartPaymentCommand['way'],
   ): Promise<{ answer: CreatePaymentResult; timedOut: boolean }> {
+    // A buyer sent to the vendor's page comes back to our return page, which shows what our server holds.
+    const returnUrl = PAGE_MODES.includes(way.mode) ? returnPageOf(this.config, payment.paymentNo) : undefined;
     const request = {
       paymentNo: payment.paymentNo,
       amountFen: payment.amountFen,
       currency: payment.currency,
       description,
       expiresAt: payment.expiresAt,
-      ...(way.payer ? { payer: way.payer } : {}),
-      ...(way.mobileWeb ? { mobileWeb: way.mobileWeb } : {}),
+      way: { ...way, ...(returnUrl ? { returnUrl } : {}) },
     };
     return callBounded((signal) => gateway.createPayment({ ...request, signal }), this.config.gateways.timeoutMs);
   }

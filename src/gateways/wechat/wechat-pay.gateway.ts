@@ -12,8 +12,7 @@ import type {
   GatewayAck,
   GatewayNotification,
   GatewayResult,
-  InAppPayer,
-  PayMode,
+  PayWay,
   RawNotification,
   RefundRequest,
   RefundResult,
@@ -113,6 +112,12 @@ type VendorResponse = { status: number; body: string; json: WechatBody | undefin
  * own trouble (SYSTEM_ERROR, 500) and its rate limit (FREQUENCY_LIMITED, 429). Any other 4xx is a definite
  * refusal. docs/gateways.md has the sources.
  */
+/** The create modes WeChat Pay offers beside the Native QR code. */
+const WECHAT_MODES: readonly PayWay['mode'][] = ['in_app', 'mini_program', 'mobile_web'];
+/** A WeChat openid: 28 characters of A-Z a-z 0-9 _ - in practice; some room either side. */
+const WECHAT_OPENID = /^[A-Za-z0-9_-]{16,64}$/;
+const WECHAT_APP_ID = /^wx[0-9a-f]{16}$/;
+
 const RETRYABLE_REFUND_REFUSALS: ReadonlySet<string> = new Set(['NOT_ENOUGH', 'SYSTEM_ERROR', 'FREQUENCY_LIMITED']);
 
 /**
@@ -165,12 +170,27 @@ export class WechatPayGateway extends PaymentGateway {
       : undefined;
   }
 
-  /** In-app payments (JSAPI, mini-program) for a direct merchant; a service provider's are not wired yet. */
-  override payModeUnsupported(mode: Exclude<PayMode, 'barcode'>, payer?: InAppPayer): string | undefined {
-    if (mode === 'standard') return undefined;
-    if (this.subMerchant) return `WeChat ${mode} payments for a service provider's sub-merchant are not wired yet`;
-    if (payer?.appId && !this.appIds().includes(payer.appId)) {
-      return `app ${payer.appId} is not one of this merchant's apps (its appid and WECHAT_MINI_PROGRAM_APP_IDS)`;
+  /** In-app payments (JSAPI, mini-program) and H5 for a direct merchant; a service provider's are not wired yet. */
+  override payModeUnsupported(way: PayWay): string | undefined {
+    if (way.mode === 'standard') return undefined;
+    if (!WECHAT_MODES.includes(way.mode)) return `WeChat Pay has no ${way.mode} payments`;
+    if (this.subMerchant) return `WeChat ${way.mode} payments for a service provider's sub-merchant are not wired yet`;
+    if (way.appId && !this.appIds().includes(way.appId)) {
+      return `app ${way.appId} is not one of this merchant's apps (its appid and WECHAT_MINI_PROGRAM_APP_IDS)`;
+    }
+    return undefined;
+  }
+
+  /** An openid is 28 characters of the URL-safe base64 alphabet in practice; H5 needs the buyer's IP. */
+  override payWayInvalid(way: PayWay): { field: keyof PayWay; message: string } | undefined {
+    if ((way.mode === 'in_app' || way.mode === 'mini_program') && !WECHAT_OPENID.test(way.payerId ?? '')) {
+      return { field: 'payerId', message: "payerId must be the buyer's WeChat openid (16-64 of A-Z a-z 0-9 _ -)" };
+    }
+    if (way.appId !== undefined && !WECHAT_APP_ID.test(way.appId)) {
+      return { field: 'appId', message: 'appId must be a WeChat app id (wx + 16 hex digits)' };
+    }
+    if (way.mode === 'mobile_web' && !way.clientIp) {
+      return { field: 'clientIp', message: "WeChat H5 (mobile_web) needs the buyer's clientIp" };
     }
     return undefined;
   }
@@ -181,8 +201,12 @@ export class WechatPayGateway extends PaymentGateway {
   }
 
   async createPayment(request: CreatePaymentRequest): Promise<CreatePaymentResult> {
-    if (request.payer) return this.createInApp(request, request.payer);
-    if (request.mobileWeb) return this.createMobileWeb(request, request.mobileWeb);
+    const way = request.way ?? { mode: 'standard' };
+    if (way.mode === 'in_app' || way.mode === 'mini_program') return this.createInApp(request, way);
+    if (way.mode === 'mobile_web') return this.createMobileWeb(request, way);
+    if (way.mode !== 'standard') {
+      return { kind: 'rejected', code: 'MODE_UNSUPPORTED', message: this.payModeUnsupported(way) ?? way.mode };
+    }
     const order = {
       description: request.description.slice(0, 127),
       out_trade_no: request.paymentNo,
@@ -224,8 +248,8 @@ export class WechatPayGateway extends PaymentGateway {
    * under the app the buyer is in): its prepay_id becomes the parameters of the buyer's in-app call, signed with
    * the merchant key (`paySign`; signType RSA is not signed).
    */
-  private async createInApp(request: CreatePaymentRequest, payer: InAppPayer): Promise<CreatePaymentResult> {
-    const unsupported = this.payModeUnsupported(payer.mode, payer);
+  private async createInApp(request: CreatePaymentRequest, payer: PayWay): Promise<CreatePaymentResult> {
+    const unsupported = this.payModeUnsupported(payer) ?? this.payWayInvalid(payer)?.message;
     if (unsupported) return { kind: 'rejected', code: 'MODE_UNSUPPORTED', message: unsupported };
     const appId = payer.appId ?? this.settings.appid;
     const body = {
@@ -236,7 +260,7 @@ export class WechatPayGateway extends PaymentGateway {
       time_expire: toBeijingRfc3339(request.expiresAt),
       notify_url: this.settings.notifyUrl,
       amount: { total: toWechatTotal(request.amountFen), currency: 'CNY' },
-      payer: { openid: payer.payerId },
+      payer: { openid: payer.payerId as string },
     };
     const response = await this.call('POST', '/v3/pay/transactions/jsapi', body, request.signal);
     if ('unknown' in response) return { kind: 'unknown', reason: response.unknown };
@@ -265,11 +289,8 @@ export class WechatPayGateway extends PaymentGateway {
    * A phone browser outside WeChat (H5): `POST /v3/pay/transactions/h5` with the buyer's IP and the H5 scene;
    * its `h5_url` is the page the buyer's browser opens (WeChat then hands over to its app).
    */
-  private async createMobileWeb(
-    request: CreatePaymentRequest,
-    browser: { clientIp: string },
-  ): Promise<CreatePaymentResult> {
-    const unsupported = this.payModeUnsupported('mobile_web');
+  private async createMobileWeb(request: CreatePaymentRequest, browser: PayWay): Promise<CreatePaymentResult> {
+    const unsupported = this.payModeUnsupported(browser) ?? this.payWayInvalid(browser)?.message;
     if (unsupported) return { kind: 'rejected', code: 'MODE_UNSUPPORTED', message: unsupported };
     const body = {
       appid: this.settings.appid,
@@ -279,13 +300,15 @@ export class WechatPayGateway extends PaymentGateway {
       time_expire: toBeijingRfc3339(request.expiresAt),
       notify_url: this.settings.notifyUrl,
       amount: { total: toWechatTotal(request.amountFen), currency: 'CNY' },
-      scene_info: { payer_client_ip: browser.clientIp, h5_info: { type: 'Wap' } },
+      scene_info: { payer_client_ip: browser.clientIp as string, h5_info: { type: 'Wap' } },
     };
     const response = await this.call('POST', '/v3/pay/transactions/h5', body, request.signal);
     if ('unknown' in response) return { kind: 'unknown', reason: response.unknown };
     const h5Url = (response.json as { h5_url?: unknown } | undefined)?.h5_url;
     if (response.status === 200 && typeof h5Url === 'string' && /^https?:\/\//.test(h5Url)) {
-      return { kind: 'created', credential: { type: 'redirect', url: h5Url } };
+      // WeChat sends the buyer back to redirect_url, appended URL-encoded to the h5_url, when the payment ends.
+      const back = browser.returnUrl ? `&redirect_url=${encodeURIComponent(browser.returnUrl)}` : '';
+      return { kind: 'created', credential: { type: 'redirect', url: h5Url + back } };
     }
     if (response.status >= 400 && response.status < 500 && response.status !== 429) {
       return {

@@ -1,6 +1,6 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import { Type } from 'class-transformer';
-import { IsIn, IsIP, IsOptional, Matches, ValidateIf, ValidateNested } from 'class-validator';
+import { IsIn, IsIP, IsOptional, IsUrl, Matches, MaxLength, ValidateIf, ValidateNested } from 'class-validator';
 import { ACCOUNT_ID } from '../../gateways/accounts/account-material';
 import { type Channel, CHANNELS } from '../../gateways/gateway.types';
 
@@ -24,10 +24,11 @@ export class BarcodeTerminalDto {
 }
 
 /** The modes a pay request names; `barcode` is asked for with `authCode`. */
-const REQUESTABLE_MODES = ['standard', 'in_app', 'mini_program', 'mobile_web'] as const;
-/** A WeChat openid (28 characters in practice) or another vendor's buyer id of the same alphabet. */
+const REQUESTABLE_MODES = ['standard', 'in_app', 'mini_program', 'mobile_web', 'pc_web', 'app'] as const;
+/** A WeChat openid, an Alipay buyer id (2088 + 12 digits) or open_id: each vendor checks its own form further. */
 const PAYER_ID = /^[A-Za-z0-9_-]{16,64}$/;
-const WECHAT_APP_ID = /^wx[0-9a-f]{16}$/;
+/** A WeChat app id (wx + 16 hex digits) or an Alipay app id (16 digits). */
+const APP_ID = /^(wx[0-9a-f]{16}|[0-9]{16})$/;
 
 export class PayOrderDto {
   @ApiProperty({
@@ -57,13 +58,14 @@ export class PayOrderDto {
   @ApiPropertyOptional({
     enum: REQUESTABLE_MODES,
     description:
-      'How the buyer pays. `standard` (the default): the QR code (WeChat Native, Alipay precreate) or PC page ' +
-      '(UnionPay) in `payCredential`. `in_app`: a page opened inside WeChat (JSAPI); `mini_program`: a WeChat ' +
-      'mini-program; both need `payerId` and answer a `wechat_jsapi` credential for `WeixinJSBridge` / ' +
-      '`wx.requestPayment`. `mobile_web`: a phone browser outside WeChat (H5); needs `clientIp`, answers a ' +
-      "`redirect` to WeChat's payment page. Not offered on a channel or account: `422 PAY_MODE_UNSUPPORTED`, " +
-      'nothing written. A ' +
-      'payment code at a counter is `authCode` instead.',
+      'How the buyer pays; each answers its own `payCredential` type (docs/pay-modes.md). `standard` (the default): ' +
+      'the QR code (WeChat Native, Alipay precreate; `code_url`) or PC page (UnionPay; `form`). `in_app`: a page ' +
+      "inside the vendor's app (WeChat JSAPI `wechat_jsapi`, Alipay `alipay_trade_no`); `mini_program`: a " +
+      'mini-program (the same credentials); both need `payerId`. `mobile_web`: a phone browser (WeChat H5 with ' +
+      "`clientIp`, Alipay WAP, UnionPay 08): a `redirect` or `form`. `pc_web`: a PC browser sent to the vendor's " +
+      "page (Alipay page pay, UnionPay 07). `app`: the merchant's own app through the vendor's SDK (`wechat_app`, " +
+      '`alipay_order_string`, `unionpay_tn`). Not offered on a channel or account: `422 PAY_MODE_UNSUPPORTED`, ' +
+      'nothing written. A payment code at a counter is `authCode` instead.',
   })
   @IsOptional()
   @IsIn(REQUESTABLE_MODES, { message: `mode must be one of: ${REQUESTABLE_MODES.join(', ')}` })
@@ -72,33 +74,51 @@ export class PayOrderDto {
   @ApiPropertyOptional({
     description:
       "`in_app` and `mini_program`: the buyer's id with the vendor, under the app the buyer pays in (WeChat: the " +
-      "openid from WeChat's OAuth for the official account, or from `wx.login` for a mini-program).",
+      "openid from WeChat's OAuth for the official account, or from `wx.login` for a mini-program; Alipay: the " +
+      'buyer id `2088…` or open_id from `alipay.system.oauth.token`).',
     pattern: PAYER_ID.source,
   })
   @ValidateIf((dto: PayOrderDto) => dto.mode === 'in_app' || dto.mode === 'mini_program' || dto.payerId !== undefined)
   @Matches(PAYER_ID, {
-    message: "payerId must be the buyer's openid (16-64 of A-Z a-z 0-9 _ -); in_app and mini_program need it",
+    message:
+      "payerId must be the buyer's id with the vendor (16-64 of A-Z a-z 0-9 _ -); in_app and mini_program need it",
   })
   payerId?: string;
 
   @ApiPropertyOptional({
     description:
-      "`mini_program` (or `in_app`): the app the buyer pays in when it is not the channel account's own, e.g. a " +
-      'mini-program bound to the merchant (WeChat: `wx` + 16 hex digits).',
-    pattern: WECHAT_APP_ID.source,
+      "`in_app`, `mini_program` or `app`: the app the buyer pays in when it is not the channel account's own, e.g. " +
+      'a mini-program or native app bound to the merchant (WeChat: `wx` + 16 hex digits; Alipay: 16 digits).',
+    pattern: APP_ID.source,
   })
   @IsOptional()
-  @Matches(WECHAT_APP_ID, { message: 'appId must be a WeChat app id (wx + 16 hex digits)' })
+  @Matches(APP_ID, { message: 'appId must be a WeChat app id (wx + 16 hex digits) or an Alipay app id (16 digits)' })
   appId?: string;
 
   @ApiPropertyOptional({
     description:
       "`mobile_web`: the buyer's IP address as your page saw it (WeChat's risk checks compare it with the phone " +
-      'that opens its payment page), e.g. `203.0.113.7`.',
+      'that opens its payment page; WeChat needs it), e.g. `203.0.113.7`.',
   })
-  @ValidateIf((dto: PayOrderDto) => dto.mode === 'mobile_web' || dto.clientIp !== undefined)
-  @IsIP(undefined, { message: "clientIp must be the buyer's IP address; mobile_web needs it" })
+  @ValidateIf((dto: PayOrderDto) => dto.clientIp !== undefined)
+  @IsIP(undefined, { message: "clientIp must be the buyer's IP address" })
   clientIp?: string;
+
+  @ApiPropertyOptional({
+    description:
+      '`mobile_web` and `pc_web`: your page the buyer goes back to when done. The vendor sends the buyer to our ' +
+      'return page (`/pay/return/{paymentNo}`), which shows the status our server holds and links here with ' +
+      "`paymentNo`. Its origin must be on the application's return origins (admin API), else `400`.",
+    example: 'https://shop.example/orders/done',
+    maxLength: 512,
+  })
+  @IsOptional()
+  @IsUrl(
+    { protocols: ['https', 'http'], require_protocol: true, require_tld: false },
+    { message: 'returnUrl must be an absolute http(s) URL' },
+  )
+  @MaxLength(512, { message: 'returnUrl must be at most 512 characters' })
+  returnUrl?: string;
 
   @ApiPropertyOptional({
     description:

@@ -21,7 +21,7 @@ import { callBounded } from '../recovery/ask-gateway';
 import { QueryScheduler } from '../recovery/query-scheduler';
 import { assertIntentMatches, type StartPaymentCommand } from '../start-payment.use-case';
 
-export interface StartBarcodeCommand extends StartPaymentCommand {
+export interface StartBarcodeCommand extends Omit<StartPaymentCommand, 'way' | 'returnUrl'> {
   /** The buyer's payment code, already matched to `channel` (auth-code.ts). Sent once; never stored. */
   authCode: string;
   terminal?: { storeId?: string; deviceId?: string };
@@ -107,6 +107,7 @@ export class StartBarcodeUseCase {
           channel: command.channel,
           accountId,
           mode: 'barcode',
+          returnUrl: null,
           applicationId: command.applicationId,
           amountFen: command.amountFen,
           currency: command.currency,
