@@ -1,3 +1,4 @@
+import { CheckoutModule } from './checkout/checkout.module';
 import { BullModule } from '@nestjs/bull';
 import { Module } from '@nestjs/common';
 import { APP_FILTER, APP_INTERCEPTOR } from '@nestjs/core';
@@ -35,6 +36,7 @@ import { ReconciliationModule } from './reconciliation/reconciliation.module';
     MetricsModule,
     PaymentCenterModule,
     OrdersModule,
+    CheckoutModule,
     ReconciliationModule,
     AdminModule,
   ],

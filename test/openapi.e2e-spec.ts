@@ -39,6 +39,10 @@ const OUTSIDE_THE_CONTRACT: { path: RegExp; why: string }[] = [
     path: /^\/admin(\/console\.(js|css))?$/,
     why: "the admin console's web page and its assets (it calls /api/admin/...)",
   },
+  {
+    path: /^\/pay\/.*$/,
+    why: "pages the buyer's browser opens (the return page after a vendor's page): HTML, not an API (docs/pay-modes.md)",
+  },
 ];
 const outsideTheContract = (path: string) => OUTSIDE_THE_CONTRACT.some((entry) => entry.path.test(path));
 

@@ -12,6 +12,7 @@ import {
   CreateApplicationDto,
   NewApiKeyResponse,
   SetApplicationStatusDto,
+  SetReturnOriginsDto,
 } from './admin-applications.dto';
 import { AdminApplicationsService } from './admin-applications.service';
 
@@ -77,6 +78,28 @@ export class AdminApplicationsController {
     @Req() request: AdminRequest,
   ) {
     return this.admin.setStatus(actorOf(request), applicationId, body.status);
+  }
+
+  @Post(':applicationId/return-origins')
+  @HttpCode(HttpStatus.OK)
+  @ApiOperation({
+    summary: "Set the origins the application's pay requests may send buyers back to",
+    description:
+      'A pay request in a page mode (`mobile_web`, `pc_web`) may name a `returnUrl`: the return page links the ' +
+      'buyer back to it only when its origin is listed here (else the pay request is `400`). Audited.',
+  })
+  @APPLICATION_ID
+  @ApiOkResponse({ type: ApplicationResponse, headers: REPLAYED_HEADERS })
+  @ApiErrors('VALIDATION_FAILED', 'APPLICATION_NOT_FOUND')
+  @ApiIdempotencyKey()
+  @ApiAdminScope('applications:write')
+  @RequireScope('applications:write')
+  setReturnOrigins(
+    @Param('applicationId') applicationId: string,
+    @Body() body: SetReturnOriginsDto,
+    @Req() request: AdminRequest,
+  ) {
+    return this.admin.setReturnOrigins(actorOf(request), applicationId, body.origins);
   }
 
   @Post(':applicationId/keys')

@@ -63,4 +63,12 @@ export class AdminApplicationsService {
     this.authenticator.forgetApplication(applicationId);
     return this.applications.get(applicationId);
   }
+
+  async setReturnOrigins(actor: string, applicationId: string, origins: string[]): Promise<ApplicationView> {
+    await inTransaction(this.dataSource, async (manager) => {
+      await this.applications.setReturnOrigins(manager, applicationId, origins);
+      await this.audit.record(actor, 'application.return_origins', { applicationId, origins }, 1, manager);
+    });
+    return this.applications.get(applicationId);
+  }
 }

@@ -19,6 +19,13 @@ export class Application {
   @Column({ type: 'varchar', length: 16 })
   status: ApplicationStatus;
 
+  /**
+   * The origins (`https://host[:port]`, space-separated) of the merchant pages a pay request may name as its
+   * `returnUrl`: our return page links the buyer back only there, so it can never be made an open redirect.
+   */
+  @Column({ name: 'return_origins', type: 'varchar', length: 1024, default: '' })
+  returnOrigins: string;
+
   @Column({ name: 'created_at', type: 'datetime', precision: 3 })
   createdAt: Date;
 

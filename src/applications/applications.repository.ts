@@ -64,6 +64,14 @@ export class ApplicationsRepository {
     ]);
   }
 
+  async setReturnOrigins(manager: EntityManager, id: string, origins: string, at: Date): Promise<void> {
+    await this.applicationRows.run(manager, 'UPDATE applications SET return_origins = ?, updated_at = ? WHERE id = ?', [
+      origins,
+      at,
+      id,
+    ]);
+  }
+
   lockKey(manager: EntityManager, applicationId: string, keyId: string): Promise<ApiKey | null> {
     return this.keyRows.selectOne(manager, 'key_id = ? AND application_id = ?', [keyId, applicationId], 'FOR UPDATE');
   }

@@ -27,9 +27,27 @@ export interface ApplicationView {
   id: string;
   name: string;
   status: ApplicationStatus;
+  /** Where its pay requests' `returnUrl` may point (origins). */
+  returnOrigins: string[];
   createdAt: string;
   updatedAt: string;
   keys: ApiKeyView[];
+}
+
+/**
+ * The origin a return URL is checked by (`https://host[:port]`, lower-case, default port left out), or undefined
+ * for anything that is not an absolute http(s) URL without credentials.
+ */
+export function returnOriginOf(url: string): string | undefined {
+  let parsed: URL;
+  try {
+    parsed = new URL(url);
+  } catch {
+    return undefined;
+  }
+  if (parsed.protocol !== 'https:' && parsed.protocol !== 'http:') return undefined;
+  if (parsed.username || parsed.password) return undefined;
+  return parsed.origin;
 }
 
 const iso = (at: Date | null) => (at ? at.toISOString() : null);
@@ -51,6 +69,7 @@ function toApplicationView(application: Application, keys: ApiKey[]): Applicatio
     id: application.id,
     name: application.name,
     status: application.status,
+    returnOrigins: application.returnOrigins.split(' ').filter(Boolean),
     createdAt: application.createdAt.toISOString(),
     updatedAt: application.updatedAt.toISOString(),
     keys: keys.filter((k) => k.applicationId === application.id).map(toKeyView),
@@ -74,6 +93,7 @@ export class ApplicationsService {
       id: newApplicationId(),
       name,
       status: 'ACTIVE' as const,
+      returnOrigins: '',
       createdAt: now,
       updatedAt: now,
     });
@@ -113,6 +133,28 @@ export class ApplicationsService {
     application.updatedAt = this.clock.now();
     await this.repository.setApplicationStatus(manager, applicationId, status, application.updatedAt);
     return application;
+  }
+
+  /** Replaces the origins its pay requests' return URLs may be on (each already an origin: see returnOriginOf). */
+  async setReturnOrigins(manager: EntityManager, applicationId: string, origins: readonly string[]): Promise<void> {
+    const application = await this.repository.lockApplication(manager, applicationId);
+    if (!application) throw new ApplicationNotFound(applicationId);
+    const unique = [...new Set(origins)].join(' ');
+    await this.repository.setReturnOrigins(manager, applicationId, unique, this.clock.now());
+  }
+
+  /**
+   * Why the application may not send its buyers back to `url`, or undefined when it may: the URL's origin must be
+   * one the operator listed for it (exact scheme, host and port).
+   */
+  async returnUrlRefusal(applicationId: string, url: string): Promise<string | undefined> {
+    const application = await this.repository.findApplication(applicationId);
+    const origin = returnOriginOf(url);
+    if (!application || !origin) return 'returnUrl must be an absolute http(s) URL';
+    if (!application.returnOrigins.split(' ').includes(origin)) {
+      return `returnUrl's origin ${origin} is not one of the application's return origins`;
+    }
+    return undefined;
   }
 
   /** Revokes a key for good (revoking one already revoked changes nothing). */

@@ -1,3 +1,4 @@
+import { ApplicationsService } from '../applications/applications.service';
 import { Inject, Injectable, Logger } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import type { DataSource, EntityManager } from 'typeorm';
@@ -33,6 +34,7 @@ export class OrdersService {
     @Inject(PaymentCenter) private readonly paymentCenter: PaymentCenter,
     @Inject(AppConfig) private readonly config: AppConfig,
     @Inject(Clock) private readonly clock: Clock,
+    @Inject(ApplicationsService) private readonly applications: ApplicationsService,
   ) {}
 
   /**
@@ -148,6 +150,9 @@ export class OrdersService {
         break;
     }
     if (now >= order.expiresAt) throw new OrderExpired(orderNo, order.expiresAt);
+    // The return page links the buyer back only to the application's own pages (never an open redirect).
+    const refusal = request.returnUrl && (await this.applications.returnUrlRefusal(applicationId, request.returnUrl));
+    if (refusal) throw new RequestValidationFailed([{ field: 'returnUrl', messages: [refusal] }]);
 
     const payment = await this.paymentCenter.startPayment({
       orderNo,

@@ -12,7 +12,7 @@ import type { Payment } from './payment.entity';
 import { toPaymentView, type PaymentView } from './payment.view';
 import { PaymentsRepository } from './payments.repository';
 import { RECOVERABLE } from './recovery/payment-recovery.handler';
-import { FreshAnswer } from './recovery/fresh-answer';
+import { FreshAnswer, SyncTooSoon } from './recovery/fresh-answer';
 import { RecoveryEngine } from './recovery/recovery-engine';
 import type { Refund } from './refunds/refund.entity';
 import { RefundsRepository } from './refunds/refunds.repository';
@@ -26,6 +26,26 @@ export interface PayCommand extends Omit<StartPaymentCommand, 'channel' | 'way'>
   clientIp?: string;
   barcode?: { authCode: string; terminal?: { storeId?: string; deviceId?: string } };
 }
+
+/** The little a return page shows: enough to tell the buyer where the payment stands and lead it back. */
+export interface ReturnPageView {
+  paymentNo: string;
+  orderNo: string;
+  channel: Channel;
+  status: Payment['status'];
+  amountFen: Payment['amountFen'];
+  /** The merchant's page (allow-listed when the payment started), or null. */
+  returnUrl: string | null;
+}
+
+const toReturnPageView = (p: Payment): ReturnPageView => ({
+  paymentNo: p.paymentNo,
+  orderNo: p.orderNo,
+  channel: p.channel,
+  status: p.status,
+  amountFen: p.amountFen,
+  returnUrl: p.returnUrl,
+});
 
 /**
  * An input the mode never takes (a payer for a QR code, a return page for an app): refused rather than ignored,
@@ -137,6 +157,25 @@ export class PaymentCenter {
     if (!payment) throw new PaymentNotFound(paymentNo);
     if (RECOVERABLE.includes(payment.status)) await this.fresh.ask('payment', paymentNo);
     return this.getPayment(paymentNo);
+  }
+
+  /**
+   * What a buyer sent back from the vendor's page sees (the return page): the payment as our server holds it,
+   * asked of the vendor first while it may still be paid (at most once per PAYMENT_SYNC_INTERVAL, as a sync).
+   * Nothing the redirect carried is read: only the payment number in its path, which the vendor was given by us.
+   */
+  async paymentForReturnPage(paymentNo: string): Promise<ReturnPageView | undefined> {
+    const payment = await this.payments.findByPaymentNo(paymentNo);
+    if (!payment) return undefined;
+    if (!RECOVERABLE.includes(payment.status)) return toReturnPageView(payment);
+    try {
+      await this.fresh.ask('payment', paymentNo);
+    } catch (error) {
+      // Asked a moment ago: what we hold is as fresh as a query would make it.
+      if (!(error instanceof SyncTooSoon)) throw error;
+    }
+    const now = await this.payments.findByPaymentNo(paymentNo);
+    return toReturnPageView(now ?? payment);
   }
 
   async getPayment(paymentNo: string): Promise<PaymentView> {

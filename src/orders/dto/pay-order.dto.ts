@@ -108,8 +108,8 @@ export class PayOrderDto {
     description:
       '`mobile_web` and `pc_web`: your page the buyer goes back to when done. The vendor sends the buyer to our ' +
       'return page (`/pay/return/{paymentNo}`), which shows the status our server holds and links here with ' +
-      "`paymentNo`. Its origin must be on the application's return origins (admin API), else `400`.",
-    example: 'https://shop.example/orders/done',
+      "`paymentNo` and `orderNo`, e.g. `https://shop.example/orders/done`. Its origin must be on the application's return " +
+      'origins (admin API), else `400`.',
     maxLength: 512,
   })
   @IsOptional()
