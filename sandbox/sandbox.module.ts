@@ -8,6 +8,7 @@ import { MerchantsController } from './merchants/merchants.controller';
 import { SandboxMerchants } from './merchants/sandbox-merchants';
 import { UnionpaySandboxController } from './unionpay/unionpay-sandbox.controller';
 import { WechatPartnerSandboxController } from './wechat/wechat-partner-sandbox.controller';
+import { WechatOAuthSandboxController } from './wechat/wechat-oauth.controller';
 import { WechatSandboxController } from './wechat/wechat-sandbox.controller';
 import { WechatSandboxVendor } from './wechat/wechat-sandbox-vendor';
 
@@ -23,6 +24,7 @@ export class SandboxModule {
       controllers: [
         WechatSandboxController,
         WechatPartnerSandboxController,
+        WechatOAuthSandboxController,
         AlipaySandboxController,
         UnionpaySandboxController,
         CashierController,

@@ -132,6 +132,15 @@ describe('Return URLs and the return page (e2e)', () => {
     expect(link).toBe(`${SHOP}/done?cart=7&paymentNo=${paymentNo}&orderNo=${orderNo}`);
     expect((await http('GET', app(`/api/payments/${paymentNo}`), undefined, shop.headers)).body.status).toBe('PAYING');
 
+    // UnionPay comes back with a form POST of its own result: the same page, the posted fields unread.
+    const posted = await fetch(app(back.pathname), {
+      method: 'POST',
+      headers: { 'content-type': 'application/x-www-form-urlencoded' },
+      body: 'respCode=00&respMsg=success&orderId=' + paymentNo,
+    });
+    expect(posted.status).toBe(200);
+    expect(statusOn(await posted.text())).toBe('PAYING');
+
     // Paid at the vendor, its notification lost: the page asks the vendor and shows (and records) PAID.
     expect((await http('POST', `${sandbox.url}/sandbox/wechat/trades/${paymentNo}/pay`, {})).status).toBe(200);
     await waitFor('the return page asks the vendor', async () => statusOn((await page(back.pathname)).html) === 'PAID');

@@ -1,4 +1,5 @@
-import { Controller, Get, Header, Inject, Param, Res } from '@nestjs/common';
+import { Controller, Get, Header, HttpCode, HttpStatus, Inject, Param, Post, Res } from '@nestjs/common';
+import { SkipIdempotency } from '../idempotency/idempotency-context';
 import { ApiExcludeController } from '@nestjs/swagger';
 import type { Response } from 'express';
 import { PaymentCenter, type ReturnPageView } from '../payment-center/payment-center.service';
@@ -39,6 +40,19 @@ export class ReturnPageController {
       return buyerPage('Payment not found', '<main class="status-unpaid"><h1>Payment not found</h1></main>');
     }
     return render(payment);
+  }
+
+  /** UnionPay brings the buyer back with a form POST of its signed result (frontUrl): the same page; body unread. */
+  @Post(':paymentNo')
+  @HttpCode(HttpStatus.OK)
+  @SkipIdempotency()
+  @Header('Content-Type', 'text/html; charset=utf-8')
+  @Header('Content-Security-Policy', BUYER_PAGE_CSP)
+  @Header('X-Content-Type-Options', 'nosniff')
+  @Header('Referrer-Policy', 'no-referrer')
+  @Header('Cache-Control', 'no-store')
+  posted(@Param('paymentNo') paymentNo: string, @Res({ passthrough: true }) res: Response): Promise<string> {
+    return this.page(paymentNo, res);
   }
 }
 

@@ -98,6 +98,13 @@ export class AppConfig {
     sellerId: string;
   };
   /** Live WeChat Pay settings, as given (checked when GATEWAY_MODE=live). */
+  /** Buyer identity (the vendors' OAuth for in-app payments): see src/gateways/identity. */
+  readonly identity: {
+    wechatAppSecret: string;
+    wechatAuthorizeUrl: string;
+    wechatApiUrl: string;
+    ttlMs: number;
+  };
   readonly wechatLive: {
     baseUrl: string;
     mchid: string;
@@ -206,6 +213,12 @@ export class AppConfig {
       appPrivateKeyFile: env('ALIPAY_APP_PRIVATE_KEY_FILE'),
       alipayPublicKeyFile: env('ALIPAY_PUBLIC_KEY_FILE'),
       sellerId: env('ALIPAY_SELLER_ID'),
+    };
+    this.identity = {
+      wechatAppSecret: env('WECHAT_APP_SECRET'),
+      wechatAuthorizeUrl: env('WECHAT_OAUTH_AUTHORIZE_URL'),
+      wechatApiUrl: env('WECHAT_OAUTH_API_URL'),
+      ttlMs: parseDurationList(env('BUYER_IDENTITY_TTL'))[0] ?? 600_000,
     };
     this.wechatLive = {
       baseUrl: env('WECHAT_API_BASE_URL'),

@@ -300,6 +300,27 @@ export class Environment {
   PAYMENT_WAIT_MAX_SECONDS = 30;
 
   @Setting(
+    'identity',
+    "The WeChat official account's AppSecret (WECHAT_APPID's): WeChat's OAuth (snsapi_base) tells the buyer's " +
+      'openid for in-app payments. Empty: no WeChat buyer identity (live mode). The sandbox has its own.',
+    { secret: true },
+  )
+  @IsString()
+  WECHAT_APP_SECRET = '';
+
+  @Setting('identity', "WeChat's OAuth page the buyer's WeChat opens (connect/oauth2/authorize).")
+  @IsString()
+  WECHAT_OAUTH_AUTHORIZE_URL = 'https://open.weixin.qq.com/connect/oauth2/authorize';
+
+  @Setting('identity', "Base URL of WeChat's OAuth API (sns/oauth2/access_token exchanges the code for the openid).")
+  @IsString()
+  WECHAT_OAUTH_API_URL = 'https://api.weixin.qq.com';
+
+  @Setting('identity', 'How long a buyer-identity request (and what it learnt) is kept for the merchant to read.')
+  @Durations('must be a duration like 10m')
+  BUYER_IDENTITY_TTL = '10m';
+
+  @Setting(
     'partners',
     'Business systems that receive payment events: a JSON array of ' +
       '{"name": "erp", "bindings": ["payment.#"], "keyId": "erp-1", "secret": "<at least 32 characters>"}. ' +

@@ -20,6 +20,9 @@ export const SETTING_GROUPS = {
   barcode:
     'Barcode payments at a counter (the buyer shows a payment code): queried, then reversed when still ' +
     'undecided (docs/barcode.md).',
+  identity:
+    "Who pays inside WeChat or Alipay: the vendors' OAuth behind /api/buyer-identities and the aggregate code " +
+    '(docs/pay-modes.md).',
   partners: 'Payment events to business systems over RabbitMQ (docs/asyncapi.yaml), and our own Orders consumer.',
   relay: 'Outbox relay: publishes payment events with publisher confirms.',
   admin: '',

@@ -9,6 +9,7 @@ import { ChannelAccountsRepository } from './accounts/channel-accounts.repositor
 import { ChannelAccountsService } from './accounts/channel-accounts.service';
 import { createGateways } from './gateway-factory';
 import { GatewayRegistry } from './gateway-registry';
+import { BuyerIdentityProviders } from './identity/buyer-identity-providers';
 import { PAYMENT_GATEWAYS } from './payment-gateway';
 
 export const GATEWAYS_ENTITIES = [ChannelAccount];
@@ -28,7 +29,8 @@ export const GATEWAYS_ENTITIES = [ChannelAccount];
     AccountVault,
     AccountSelection,
     ChannelAccountsService,
+    BuyerIdentityProviders,
   ],
-  exports: [GatewayRegistry, AccountSelection, ChannelAccountsService],
+  exports: [GatewayRegistry, AccountSelection, ChannelAccountsService, BuyerIdentityProviders],
 })
 export class GatewaysModule {}

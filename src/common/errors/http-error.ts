@@ -34,6 +34,7 @@ export function statusFor(code: DomainErrorCode): number {
     case 'APPLICATION_NOT_FOUND':
     case 'API_KEY_NOT_FOUND':
     case 'ACCOUNT_NOT_FOUND':
+    case 'BUYER_IDENTITY_NOT_FOUND':
       return HttpStatus.NOT_FOUND;
     case 'ORDER_ALREADY_PAID':
     case 'ORDER_CLOSED':
@@ -53,6 +54,7 @@ export function statusFor(code: DomainErrorCode): number {
     case 'REFUND_EXCEEDS_PAID':
     case 'BARCODE_UNSUPPORTED':
     case 'PAY_MODE_UNSUPPORTED':
+    case 'BUYER_IDENTITY_UNAVAILABLE':
       return HttpStatus.UNPROCESSABLE_ENTITY;
     case 'SYNC_TOO_SOON':
       return HttpStatus.TOO_MANY_REQUESTS;

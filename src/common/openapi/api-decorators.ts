@@ -8,6 +8,7 @@ export const TAGS = {
   orders: 'orders',
   payments: 'payments',
   refunds: 'refunds',
+  buyers: 'buyer identity',
   callbacks: 'gateway callbacks',
   deliveries: 'admin: deliveries',
   reconciliation: 'admin: reconciliation',

@@ -126,6 +126,14 @@ const ANSWERED: Record<ApiErrorCode, ErrorExample> = {
     when: 'the channel account does not offer this `mode` (e.g. an in-app payment on a channel or account without it).',
     message: 'alipay in_app payments are not offered by this adapter yet',
   },
+  BUYER_IDENTITY_NOT_FOUND: {
+    when: "no such buyer-identity request of the caller's application (or it expired: BUYER_IDENTITY_TTL).",
+    message: 'Buyer identity bi0123456789abcdef0123456789abcdef not found.',
+  },
+  BUYER_IDENTITY_UNAVAILABLE: {
+    when: "the channel's OAuth is not configured here (WeChat: WECHAT_APP_SECRET), or the channel has none.",
+    message: 'unionpay buyer identity is not available on this Payment Center',
+  },
   PAYMENT_REQUEST_MISMATCH: {
     when: 'the order was already submitted for payment with another amount or currency.',
     message: `Order ${EXAMPLE.orderNo} was already submitted for payment with a different amount or currency.`,

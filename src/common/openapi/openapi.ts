@@ -71,6 +71,7 @@ export function setupOpenApi(app: INestApplication): void {
     .addTag(TAGS.orders, 'Checkout: create an order, pay it with a channel, read it with its payments.')
     .addTag(TAGS.payments, 'A payment as business systems see it: status, history, gateway attempts, refunds.')
     .addTag(TAGS.refunds, 'Refunds of paid payments, full or partial.')
+    .addTag(TAGS.buyers, "Who pays inside WeChat or Alipay (the vendors' OAuth), for in-app payments' `payerId`.")
     .addTag(
       TAGS.callbacks,
       "Vendor-facing: WeChat Pay, Alipay and UnionPay post their signed notifications here, in the vendor's own " +

@@ -91,6 +91,14 @@ export function loadKey(dir: string, file: SandboxKeyFile): KeyObject {
 }
 
 /**
+ * The AppSecret of the sandbox merchant's official account (WeChat OAuth's code exchange checks it), derived from
+ * its app id so that the sandbox and the app agree without sharing a file.
+ */
+export function wechatAppSecretOf(appid: string): string {
+  return createHash('sha256').update(`app-secret:${appid}`).digest('hex').slice(0, 32);
+}
+
+/**
  * The sandbox merchant's mini-program: WeChat binds mini-programs to a merchant, each with an app id of its own;
  * the sandbox gives each merchant one, derived from its official account's app id (the app side configures it as
  * the sandbox account's WECHAT_MINI_PROGRAM_APP_IDS).

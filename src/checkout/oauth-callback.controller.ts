@@ -1,0 +1,57 @@
+import { Controller, Get, Inject, Param, Query, Res } from '@nestjs/common';
+import { ApiExcludeController } from '@nestjs/swagger';
+import type { Response } from 'express';
+import { CHANNELS, type Channel } from '../gateways/gateway.types';
+import { BuyerIdentityProviders } from '../gateways/identity/buyer-identity-providers';
+import { BuyerIdentity, OAUTH_CALLBACK_PATH } from './buyer-identity.service';
+import { BUYER_PAGE_CSP, buyerPage } from './html';
+
+/**
+ * Where the vendor's OAuth page sends the buyer back (register `<PUBLIC_BASE_URL>/pay/oauth/<channel>`'s host
+ * with the vendor: WeChat's web authorisation domain, Alipay's authorisation redirect URL). The code is exchanged
+ * once; the buyer is then sent on to the merchant's page with the request's id, never with the buyer id itself.
+ */
+@ApiExcludeController()
+@Controller(OAUTH_CALLBACK_PATH.slice(1))
+export class OAuthCallbackController {
+  constructor(
+    @Inject(BuyerIdentity) private readonly identity: BuyerIdentity,
+    @Inject(BuyerIdentityProviders) private readonly providers: BuyerIdentityProviders,
+  ) {}
+
+  @Get(':channel')
+  async callback(
+    @Param('channel') channel: string,
+    @Query() query: Record<string, unknown>,
+    @Res() res: Response,
+  ): Promise<void> {
+    res.setHeader('Content-Security-Policy', BUYER_PAGE_CSP);
+    res.setHeader('Referrer-Policy', 'no-referrer');
+    res.setHeader('Cache-Control', 'no-store');
+    const known = (CHANNELS as readonly string[]).includes(channel) ? (channel as Channel) : undefined;
+    const provider = known && this.providers.of(known);
+    const state = typeof query.state === 'string' ? query.state : '';
+    const code = provider && typeof query[provider.codeParameter] === 'string' ? query[provider.codeParameter] : '';
+    const record = known ? await this.identity.complete(known, state, (code as string) || undefined) : undefined;
+    if (!record) {
+      res
+        .status(404)
+        .type('html')
+        .send(
+          buyerPage(
+            'Link expired',
+            '<main class="status-unpaid"><h1>This link has expired or was used</h1>' +
+              '<p>Go back to the shop and start again.</p></main>',
+          ),
+        );
+      return;
+    }
+    if (record.next.kind === 'return') {
+      const back = new URL(record.next.returnUrl);
+      back.searchParams.set('identityId', record.id);
+      res.redirect(302, back.toString());
+      return;
+    }
+    res.status(500).type('html').send(buyerPage('Error', '<main><h1>Unexpected request</h1></main>'));
+  }
+}
