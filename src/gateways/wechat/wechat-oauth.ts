@@ -71,7 +71,11 @@ export class WechatOAuth implements BuyerIdentityProvider {
       return { kind: 'identified', payerId: body.openid };
     // -1 is WeChat's "system busy": ask again. Any other errcode is about the code or the app: definite.
     if (typeof body.errcode === 'number' && body.errcode !== -1 && body.errcode !== 0) {
-      return { kind: 'refused', code: String(body.errcode), message: String(body.errmsg ?? '').slice(0, 200) };
+      return {
+        kind: 'refused',
+        code: String(body.errcode),
+        message: typeof body.errmsg === 'string' ? body.errmsg.slice(0, 200) : '',
+      };
     }
     return { kind: 'unknown', reason: `WeChat OAuth: no openid (errcode ${String(body.errcode)})` };
   }
