@@ -41,6 +41,12 @@ export interface SandboxTrade {
   inApp?: { prepayId: string; openid: string };
   /** A WeChat H5 trade: paid on the page its h5_url opens (the sandbox cashier). */
   h5?: boolean;
+  /** A trade paid in a phone browser (UnionPay channelType 08): the cashier shows a phone's page. */
+  phone?: boolean;
+  /** Where the vendor's page sends the buyer back after paying (UnionPay frontUrl), linked from the cashier. */
+  returnUrl?: string;
+  /** A UnionPay app-control trade (appTransReq): the tn the merchant's app hands UnionPay's SDK. */
+  unionpayTn?: string;
   /** A barcode (付款码) trade: its scenario and where it stands (barcode-scenarios.ts). */
   barcode?: BarcodeState;
   refunds?: { refundNo: string; refundId: string; amountFen: number; at: string }[];

@@ -12,6 +12,9 @@ body { margin: 0; padding: 2rem 1rem; background: var(--bg); color: var(--ink);
 .cashier { flex: 0 1 420px; margin: 0 auto; }
 .layout .cashier { margin: 0; }
 .panel { flex: 0 1 400px; }
+.device-phone .cashier { flex: 0 1 375px; border: 12px solid #111827; border-radius: 36px; }
+.return { display: none; margin: .5rem 0 .75rem; font-weight: 600; }
+[data-state="SUCCESS"] .return, [data-state="CLOSED"] .return { display: block; }
 .channel-wechat { --brand: #07c160; }
 .channel-alipay { --brand: #1677ff; }
 .channel-unionpay { --brand: #d7000f; }

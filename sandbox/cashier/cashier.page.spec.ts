@@ -70,6 +70,20 @@ describe('cashier page', () => {
     expect(card).toContain('action="/sandbox/unionpay/trades/P20260101000000000000000001/pay"');
   });
 
+  it('shows a phone page for a phone trade, and links back to the merchant’s return page (http(s) only)', () => {
+    const phone = cashierPage({
+      trade: trade({ channel: 'unionpay', phone: true, returnUrl: 'https://pc.example/pay/return/P1?a=1&b=2' }),
+      tradeFaults: {},
+    });
+    expect(phone).toContain('class="layout channel-unionpay device-phone"');
+    expect(phone).toContain('<a id="return-link" href="https://pc.example/pay/return/P1?a=1&#38;b=2">');
+    const pc = cashierPage({ trade: trade({ channel: 'unionpay' }), tradeFaults: {} });
+    expect(pc).not.toContain('device-phone');
+    expect(pc).not.toContain('return-link');
+    const script = cashierPage({ trade: trade({ returnUrl: 'javascript:alert(1)' }), tradeFaults: {} });
+    expect(script).not.toContain('return-link');
+  });
+
   it('disables pay once the trade is paid or closed and shows the expiry for the countdown', () => {
     expect(cashierPage({ trade: trade(), tradeFaults: {} })).not.toMatch(/id="pay"[^>]*disabled/);
     expect(cashierPage({ trade: trade({ state: 'SUCCESS' }), tradeFaults: {} })).toMatch(/id="pay"[^>]*disabled/);

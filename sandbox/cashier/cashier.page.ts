@@ -137,7 +137,8 @@ export function cashierPage({ trade, tradeFaults, qrSvg }: CashierView): string 
   const button = qrSvg ? `Scan &amp; pay ${escapeHtml(yuan)}` : `Pay ${escapeHtml(yuan)}`;
   return document(
     `${channel.name} sandbox cashier – ${trade.outTradeNo}`,
-    `<div id="cashier" class="layout channel-${escapeHtml(trade.channel)}" data-trade="${escapeHtml(trade.outTradeNo)}"` +
+    `<div id="cashier" class="layout channel-${escapeHtml(trade.channel)}${trade.phone ? ' device-phone' : ''}"` +
+      ` data-trade="${escapeHtml(trade.outTradeNo)}"` +
       ` data-channel="${escapeHtml(trade.channel)}" data-state="${escapeHtml(trade.state)}"` +
       (expiresAt ? ` data-expires-at="${escapeHtml(expiresAt)}"` : '') +
       `>
@@ -155,7 +156,7 @@ export function cashierPage({ trade, tradeFaults, qrSvg }: CashierView): string 
 <form method="post" action="${escapeHtml(payPath(trade))}" id="pay-form">
 <button type="submit" id="pay" class="pay"${payable ? '' : ' disabled'}>${button}</button></form>
 <p class="hint">${qrSvg ? 'Pressing pay is the buyer scanning the code and confirming in the app.' : 'Pressing pay is the buyer paying with a test card.'} The sandbox then notifies the merchant.</p>
-<p class="message" id="message" role="status"></p>
+<p class="message" id="message" role="status"></p>${returnLink(trade)}
 </section>
 </main>
 <aside class="panel">
@@ -165,6 +166,15 @@ ${faultPanel(trade.channel, tradeFaults)}
 </aside>
 </div>`,
   );
+}
+
+/**
+ * The way back to the merchant's page the vendor was given (UnionPay frontUrl), shown once the trade is paid or
+ * closed (the stylesheet keys on data-state, which the script updates). Only an http(s) address becomes a link.
+ */
+function returnLink(trade: SandboxTrade): string {
+  if (!trade.returnUrl || !/^https?:\/\//i.test(trade.returnUrl)) return '';
+  return `\n<p class="return"><a id="return-link" href="${escapeHtml(trade.returnUrl)}">Back to the merchant</a></p>`;
 }
 
 /** A page with a sentence, in the cashier's look: unknown trades, refused front-end requests. */

@@ -1,4 +1,4 @@
-import { Controller, Inject, Param, Post, Req, Res } from '@nestjs/common';
+import { Body, Controller, HttpCode, Inject, Param, Post, Req, Res } from '@nestjs/common';
 import type { Request, Response } from 'express';
 import { zipSync } from 'fflate';
 import iconv from 'iconv-lite';
@@ -24,7 +24,8 @@ export const UNIONPAY_RESEND_SCHEDULE_MS = [10, 30, 90, 270].map((s) => s * 1000
 
 /**
  * UnionPay online gateway 5.1.0 as the sandbox: the front-end consume (the buyer's browser posts the
- * merchant's signed form and gets a cashier page), the QR-code consume of a buyer's payment code and its reversal
+ * merchant's signed form and gets a cashier page, a phone's for channelType 08), the app control's consume
+ * (appTransReq: a tn, and a buyer client paying it as UnionPay's app SDK would), the QR-code consume of a buyer's payment code and its reversal
  * (冲正) through backTransReq, queryTrans, refunds through backTransReq, and signed notifications to backUrl. Every merchant it knows (by merId) signs with its own certificate (certId); a
  * merchant sees only its own orders. Every answer carries the sandbox's UnionPay signing certificate in
  * signPubKeyCert: UnionPay's own, the same for all merchants.
@@ -38,7 +39,10 @@ export class UnionpaySandboxController {
     @Inject(SandboxMerchants) private readonly merchants: SandboxMerchants,
   ) {}
 
-  /** The buyer's browser posts the merchant's signed form here; a valid one goes on to the cashier (post/redirect/get). */
+  /**
+   * The buyer's browser posts the merchant's signed form here: channelType 07 (a PC page) or 08 (a phone page). A
+   * valid one goes on to the cashier (post/redirect/get), shown as a phone for 08, which links back to frontUrl.
+   */
   @Post('/gateway/api/frontTransReq.do')
   front(@Req() req: Request, @Res() res: Response): void {
     const fields = req.body as Record<string, string>;
@@ -47,6 +51,10 @@ export class UnionpaySandboxController {
     if (!problem && (!fields.orderId || !fields.backUrl || !Number.isSafeInteger(amountFen) || amountFen <= 0)) {
       problem = 'orderId, txnAmt and backUrl are required';
     }
+    if (!problem && fields.channelType !== '07' && fields.channelType !== '08') {
+      problem = 'channelType must be 07 (PC) or 08 (phone)';
+    }
+    if (!problem && fields.frontUrl !== undefined && !isWebUrl(fields.frontUrl)) problem = 'frontUrl is not a web URL';
     if (problem) {
       res.status(400).type('html').send(messagePage('UnionPay sandbox refused the request', problem));
       return;
@@ -65,10 +73,101 @@ export class UnionpaySandboxController {
         state: 'NOTPAY',
         txnTime: fields.txnTime,
         payTimeout: fromUnionpayTime(fields.payTimeout),
+        ...(fields.channelType === '08' ? { phone: true } : {}),
+        ...(fields.frontUrl ? { returnUrl: fields.frontUrl } : {}),
         notifications: [],
       });
     }
     res.redirect(303, cashierPath(fields.orderId));
+  }
+
+  /**
+   * The app control's consume (手机控件支付): the merchant's server asks for a tn, signed as every back-end request
+   * is; the trade is recorded and the signed answer carries the tn its app hands UnionPay's SDK. The same order asked
+   * again while unpaid, for the same amount and txnTime, gets its tn again; any other reuse of the orderId is 12.
+   */
+  @Post('/gateway/api/appTransReq.do')
+  async app(@Req() req: Request, @Res() res: Response): Promise<void> {
+    const fields = req.body as Record<string, string>;
+    const problem = this.checkRequest(fields);
+    const base = {
+      version: UNIONPAY_VERSION,
+      encoding: 'UTF-8',
+      signMethod: '01',
+      txnType: fields.txnType ?? '',
+      txnSubType: fields.txnSubType ?? '',
+      bizType: fields.bizType ?? '',
+      accessType: fields.accessType ?? '',
+      merId: fields.merId ?? '',
+      orderId: fields.orderId ?? '',
+      txnTime: fields.txnTime ?? '',
+    };
+    if (problem) return this.reply(res, { ...base, respCode: '11', respMsg: problem });
+    const faults = this.trades.faultsFor(fields.orderId);
+    if (faults.apiDelayMs) await sleep(faults.apiDelayMs);
+    if (faults.apiError) {
+      res.status(500).send('system busy');
+      return;
+    }
+    const missing = ['orderId', 'txnTime', 'txnAmt', 'currencyCode', 'backUrl'].filter((key) => !fields[key]);
+    if (missing.length) return this.reply(res, { ...base, respCode: '13', respMsg: `missing ${missing.join(', ')}` });
+    const amountFen = Number(fields.txnAmt);
+    let format: string | undefined;
+    if (fields.txnType !== '01' || fields.txnSubType !== '01' || fields.bizType !== '000201')
+      format = 'an app consume is txnType 01, txnSubType 01, bizType 000201';
+    else if (fields.channelType !== '08') format = 'channelType must be 08 for the app control';
+    else if (fields.accessType !== '0') format = 'accessType must be 0 (merchant)';
+    else if (fields.currencyCode !== '156') format = 'currencyCode must be 156';
+    else if (!/^\d+$/.test(fields.txnAmt) || !Number.isSafeInteger(amountFen) || amountFen <= 0) format = 'bad txnAmt';
+    if (format) return this.reply(res, { ...base, respCode: '10', respMsg: format });
+    const owner = tradeOwner.unionpay(fields.merId);
+    const known = this.trades.find(owner, fields.orderId);
+    if (known) {
+      this.lapse(known);
+      const same = known.amountFen === amountFen && known.txnTime === fields.txnTime && known.state === 'NOTPAY';
+      if (!known.unionpayTn || !same) return this.reply(res, { ...base, respCode: '12', respMsg: 'duplicate order' });
+      return this.reply(res, { ...base, respCode: '00', respMsg: 'success', tn: known.unionpayTn });
+    }
+    const tn = newQueryId();
+    this.trades.put({
+      channel: 'unionpay',
+      outTradeNo: fields.orderId,
+      owner,
+      mchid: fields.merId,
+      appid: '',
+      description: '',
+      amountFen,
+      notifyUrl: fields.backUrl,
+      state: 'NOTPAY',
+      txnTime: fields.txnTime,
+      payTimeout: fromUnionpayTime(fields.payTimeout),
+      phone: true,
+      unionpayTn: tn,
+      notifications: [],
+    });
+    this.reply(res, { ...base, respCode: '00', respMsg: 'success', tn });
+  }
+
+  /**
+   * The buyer's phone paying through UnionPay's app SDK, which the merchant's app starts with the tn: the tn must be
+   * one UnionPay gave out, for a trade still payable. Paid, the merchant is notified as for every consume.
+   */
+  @Post('/sandbox/unionpay/app/pay')
+  @HttpCode(200)
+  appPay(@Body() call: { tn?: unknown } | undefined, @Res() res: Response): void {
+    const tn = typeof call?.tn === 'string' ? call.tn : '';
+    const trade = tn ? [...this.trades.all()].find((t) => t.channel === 'unionpay' && t.unionpayTn === tn) : undefined;
+    if (!trade) {
+      res.status(400).json({ error: 'TN_NOT_FOUND' });
+      return;
+    }
+    this.lapse(trade);
+    if (trade.state !== 'NOTPAY') {
+      res.status(409).json({ error: trade.state === 'SUCCESS' ? 'ALREADY_PAID' : 'PAY_TIMEOUT' });
+      return;
+    }
+    this.complete(trade);
+    res.status(200).json({ paid: true, orderId: trade.outTradeNo });
   }
 
   @Post('/gateway/api/queryTrans.do')
@@ -478,7 +577,16 @@ function fromUnionpayTime(time: string | undefined): Date | undefined {
   return m ? new Date(`${m[1]}-${m[2]}-${m[3]}T${m[4]}:${m[5]}:${m[6]}+08:00`) : undefined;
 }
 
-/** UnionPay's queryId: 21 digits. */
+/** A page address the buyer's browser may be sent to: http or https, nothing else (no javascript: URL). */
+function isWebUrl(text: string): boolean {
+  try {
+    return ['http:', 'https:'].includes(new URL(text).protocol);
+  } catch {
+    return false;
+  }
+}
+
+/** UnionPay's queryId (and the sandbox's tn): 21 digits. */
 function newQueryId(): string {
   return `${Date.now()}${randomBytes(4).readUInt32BE().toString().padStart(10, '0')}`.slice(0, 21);
 }

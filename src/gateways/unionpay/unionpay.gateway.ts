@@ -11,6 +11,7 @@ import type {
   GatewayAck,
   GatewayNotification,
   GatewayResult,
+  PayWay,
   RawNotification,
   RefundRequest,
   RefundResult,
@@ -51,7 +52,8 @@ export interface UnionPaySettings {
 }
 
 /**
- * UnionPay online gateway 5.1.0 with node:crypto: the front-end consume form (the buyer's browser posts it), the
+ * UnionPay online gateway 5.1.0 with node:crypto: the front-end consume form (the buyer's browser posts it: PC page
+ * 07, phone page 08), the app control's consume (appTransReq, a `tn` for UnionPay's app SDK), the
  * QR-code consume of a buyer's payment code (二维码支付 被扫) and its reversal (冲正), query through queryTrans,
  * refunds through backTransReq, and verified notifications of both. Every answer is checked against the certificate
  * it carries, after that certificate is checked against the configured root and middle certificates.
@@ -64,25 +66,103 @@ export class UnionPayGateway extends PaymentGateway {
     super();
   }
 
-  /** No call to UnionPay: the trade exists once the buyer's browser posts this form to frontTransReq. */
+  /**
+   * The 5.1.0 gateway's consume products besides the standard PC page: the same front-end form for a PC browser
+   * (pc_web, channelType 07) and a phone browser (mobile_web, 08: 手机网页支付), and the app control's consume
+   * (app: 手机控件支付, appTransReq). UnionPay's in-app payments (云闪付 JSAPI, mini-programs) are another product
+   * (UPSDK on open.95516.com, its own app id and signatures), not this gateway.
+   */
+  override payModeUnsupported(way: PayWay): string | undefined {
+    if (way.mode === 'standard' || UNIONPAY_MODES.includes(way.mode)) return undefined;
+    return (
+      `UnionPay ${way.mode} payments are not offered: UnionPay's in-app payments (云闪付 JSAPI and mini-programs) ` +
+      `are a separate product from its online gateway; use mobile_web, pc_web or app`
+    );
+  }
+
+  /** UnionPay's app control pays a `tn` with no app of the merchant's registered: an appId would be ignored. */
+  override payWayInvalid(way: PayWay): { field: keyof PayWay; message: string } | undefined {
+    if (way.appId !== undefined) {
+      return { field: 'appId', message: "UnionPay's app payments take no appId: its app SDK pays the tn alone" };
+    }
+    return undefined;
+  }
+
   createPayment(request: CreatePaymentRequest): Promise<CreatePaymentResult> {
+    const way = request.way ?? { mode: 'standard' };
+    switch (way.mode) {
+      case 'standard':
+        return Promise.resolve(this.frontForm(request, '07'));
+      case 'pc_web':
+        return Promise.resolve(this.frontForm(request, '07', way.returnUrl));
+      case 'mobile_web':
+        return Promise.resolve(this.frontForm(request, '08', way.returnUrl));
+      case 'app':
+        return this.createApp(request);
+      case 'in_app':
+      case 'mini_program':
+        return Promise.resolve({
+          kind: 'rejected',
+          code: 'MODE_UNSUPPORTED',
+          message: this.payModeUnsupported(way) ?? way.mode,
+        });
+    }
+  }
+
+  /**
+   * The front-end consume form (frontTransReq): no call to UnionPay, the trade exists once the buyer's browser
+   * posts it. channelType 07 is UnionPay's PC page, 08 its phone page; frontUrl is where UnionPay sends the buyer
+   * back (it posts its signed front notification there). The standard page sends none, as it always has: the buyer
+   * stays on UnionPay's result page.
+   */
+  private frontForm(request: CreatePaymentRequest, channelType: '07' | '08', frontUrl?: string): CreatePaymentResult {
     const fields = this.signed({
+      ...this.consume(request, channelType),
+      ...(frontUrl ? { frontUrl } : {}),
+    });
+    return {
+      kind: 'created',
+      credential: { type: 'form', action: `${this.settings.baseUrl}/gateway/api/frontTransReq.do`, fields },
+    };
+  }
+
+  /**
+   * The app control's consume (手机控件支付): the same consume fields through appTransReq, a back-end call whose
+   * verified answer carries the `tn` the merchant's app hands UnionPay's SDK. Only a definite refusal is
+   * rejected; no answer, a 5xx or an answer that does not verify is unknown (the order may exist at UnionPay).
+   */
+  private async createApp(request: CreatePaymentRequest): Promise<CreatePaymentResult> {
+    const answer = await this.call('appTransReq', this.signed(this.consume(request, '08')), request.signal);
+    if (typeof answer === 'string') return { kind: 'unknown', reason: answer };
+    const code = answer.respCode ?? '';
+    if (code === '00') {
+      // UnionPay echoes orderId and merId: an answer naming another order's tn would have the buyer pay that trade.
+      const ours = (echoed: string | undefined, value: string) => echoed === undefined || echoed === value;
+      if (!ours(answer.orderId, request.paymentNo) || !ours(answer.merId, this.settings.merId))
+        return { kind: 'unknown', reason: `appTransReq answered for ${answer.merId}/${answer.orderId}` };
+      if (!answer.tn) return { kind: 'unknown', reason: 'appTransReq respCode 00 without tn' };
+      return { kind: 'created', credential: { type: 'unionpay_tn', tn: answer.tn } };
+    }
+    if (UNIONPAY_DEFINITE_REFUSALS.has(code)) return { kind: 'rejected', code, message: answer.respMsg ?? '' };
+    return { kind: 'unknown', reason: `appTransReq respCode ${code || '-'} ${answer.respMsg ?? ''}` };
+  }
+
+  /** The consume (txnType 01, txnSubType 01, bizType 000201) of a payment, as every front and app request sends it. */
+  private consume(request: CreatePaymentRequest, channelType: '07' | '08'): Record<string, string> {
+    return {
       txnType: '01',
       txnSubType: '01',
       bizType: '000201',
-      channelType: '07',
+      channelType,
       accessType: '0',
       orderId: request.paymentNo,
       txnTime: txnTimeOf(request.paymentNo),
       txnAmt: String(request.amountFen), // UnionPay amounts are fen already
       currencyCode: '156',
       backUrl: this.settings.notifyUrl,
+      // After payTimeout UnionPay refuses to take money for the order: what lets close() call it closed.
       payTimeout: unionpayTime(request.expiresAt),
-    });
-    return Promise.resolve({
-      kind: 'created',
-      credential: { type: 'form', action: `${this.settings.baseUrl}/gateway/api/frontTransReq.do`, fields },
-    });
+    };
   }
 
   async query(paymentNo: string): Promise<GatewayResult> {
@@ -431,7 +511,11 @@ export class UnionPayGateway extends PaymentGateway {
   }
 
   /** POSTs a signed form; answers the verified reply, or why there is no trustworthy one. */
-  private async call(api: 'queryTrans' | 'backTransReq', fields: Record<string, string>, signal?: AbortSignal) {
+  private async call(
+    api: 'queryTrans' | 'backTransReq' | 'appTransReq',
+    fields: Record<string, string>,
+    signal?: AbortSignal,
+  ) {
     let answer: Record<string, string>;
     try {
       const response = await fetch(`${this.settings.baseUrl}/gateway/api/${api}.do`, {
@@ -484,6 +568,9 @@ export class UnionPayGateway extends PaymentGateway {
     return this.settings.now?.() ?? new Date();
   }
 }
+
+/** The create modes UnionPay's online gateway offers beside the standard PC page. */
+const UNIONPAY_MODES: readonly PayWay['mode'][] = ['mobile_web', 'pc_web', 'app'];
 
 /** 冲正: undoes a consume named by its orderId and txnTime; a query of that order then finds the reversal. */
 const REVERSAL = '99';
