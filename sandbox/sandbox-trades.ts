@@ -39,6 +39,8 @@ export interface SandboxTrade {
   codeUrl?: string;
   /** A WeChat in-app (JSAPI / mini-program) trade: its prepay_id and the buyer it was made for. */
   inApp?: { prepayId: string; openid: string };
+  /** A WeChat APP trade: its prepay_id, which the merchant's app hands WeChat's app SDK. */
+  app?: { prepayId: string };
   /** A WeChat H5 trade: paid on the page its h5_url opens (the sandbox cashier). */
   h5?: boolean;
   /** A trade paid in a phone browser (UnionPay channelType 08): the cashier shows a phone's page. */

@@ -43,9 +43,19 @@ export interface NativeOrder {
   openid?: string;
   /** An H5 order: the page the buyer's phone browser opens, answered as `h5_url`. */
   h5Url?: string;
+  /** An APP order: answered with a prepay_id, which the merchant's app pays through WeChat's app SDK. */
+  app?: boolean;
 }
 
-export { miniProgramAppIdOf } from '../../src/gateways/wire/sandbox-key-set';
+export { miniProgramAppIdOf, mobileAppIdOf } from '../../src/gateways/wire/sandbox-key-set';
+
+/** The trade type WeChat reports in queries, notifications and bills (交易类型). */
+function tradeTypeOf(trade: SandboxTrade): 'MICROPAY' | 'JSAPI' | 'APP' | 'MWEB' | 'NATIVE' {
+  if (trade.barcode) return 'MICROPAY';
+  if (trade.inApp) return 'JSAPI';
+  if (trade.app) return 'APP';
+  return trade.h5 ? 'MWEB' : 'NATIVE';
+}
 
 /** A code-pay request (付款码) as the direct API received it: the buyer's code and who the trade is for. */
 export interface CodePayOrder {
@@ -148,13 +158,20 @@ export class WechatSandboxVendor {
         notifyUrl: order.notifyUrl,
         state: 'NOTPAY',
         payTimeout: expiresAt && !Number.isNaN(expiresAt.getTime()) ? expiresAt : undefined,
-        ...(order.openid ? { inApp: { prepayId, openid: order.openid } } : order.h5Url ? { h5: true } : { codeUrl }),
+        ...this.payableBy(order, prepayId, codeUrl),
         notifications: [],
       });
     }
-    if (order.openid) return this.reply(res, merchant, 200, { prepay_id: prepayId });
+    if (order.openid || order.app) return this.reply(res, merchant, 200, { prepay_id: prepayId });
     if (order.h5Url) return this.reply(res, merchant, 200, { h5_url: order.h5Url });
     return this.reply(res, merchant, 200, { code_url: codeUrl });
+  }
+
+  /** How the buyer pays the trade an order makes: a prepay_id (in-app, APP), the H5 page, or the QR code. */
+  private payableBy(order: NativeOrder, prepayId: string, codeUrl: string): Partial<SandboxTrade> {
+    if (order.openid) return { inApp: { prepayId, openid: order.openid } };
+    if (order.app) return { app: { prepayId } };
+    return order.h5Url ? { h5: true } : { codeUrl };
   }
 
   /**
@@ -314,7 +331,7 @@ export class WechatSandboxVendor {
       out_trade_no: trade.outTradeNo,
       trade_state: tradeState(trade),
       trade_state_desc: tradeState(trade),
-      trade_type: trade.barcode ? 'MICROPAY' : trade.inApp ? 'JSAPI' : trade.h5 ? 'MWEB' : 'NATIVE',
+      trade_type: tradeTypeOf(trade),
       ...(trade.state === 'SUCCESS'
         ? {
             transaction_id: trade.transactionId,
@@ -446,7 +463,7 @@ export class WechatSandboxVendor {
         商户订单号: trade.outTradeNo,
       };
       const common = {
-        交易类型: trade.barcode ? 'MICROPAY' : trade.inApp ? 'JSAPI' : trade.h5 ? 'MWEB' : 'NATIVE',
+        交易类型: tradeTypeOf(trade),
         付款银行: 'OTHERS',
         货币种类: 'CNY',
         商品名称: trade.description,

@@ -4,9 +4,15 @@ import type { Request, Response } from 'express';
 import { isIP } from 'node:net';
 import { cashierPath } from '../cashier/cashier.page';
 import { type WechatMerchant, SandboxMerchants } from '../merchants/sandbox-merchants';
-import { SandboxTrades, tradeOwner } from '../sandbox-trades';
-import { inAppPayMessage, rsaVerify } from '../../src/gateways/wire/wechatpay.protocol';
-import { miniProgramAppIdOf, WECHAT_AUTH_CODE, WechatSandboxVendor } from './wechat-sandbox-vendor';
+import { type SandboxTrade, SandboxTrades, tradeOwner } from '../sandbox-trades';
+import { appPayMessage, inAppPayMessage, rsaVerify } from '../../src/gateways/wire/wechatpay.protocol';
+import {
+  miniProgramAppIdOf,
+  mobileAppIdOf,
+  type NativeOrder,
+  WECHAT_AUTH_CODE,
+  WechatSandboxVendor,
+} from './wechat-sandbox-vendor';
 
 export { WECHAT_RESEND_SCHEDULE_MS } from './wechat-sandbox-vendor';
 
@@ -53,24 +59,9 @@ export class WechatSandboxController {
 
   @Post('/v3/pay/transactions/native')
   async native(@Req() req: RawBodyRequest<Request>, @Res() res: Response) {
-    const merchant = this.vendor.authenticate(req, res);
-    if (!merchant) return;
-    const body = JSON.parse(req.rawBody?.toString('utf8') ?? '{}') as NativeOrderBody;
-    if (await this.vendor.injectedApiFault(res, merchant, body.out_trade_no)) return;
-    if (this.refusedServiceProvider(res, merchant)) return;
-    if (body.mchid !== merchant.record.mchid || body.appid !== merchant.record.appid) {
-      return this.vendor.reply(res, merchant, 400, { code: 'PARAM_ERROR', message: 'appid and mchid do not match' });
-    }
-    return this.vendor.placeNative(res, merchant, {
-      owner: tradeOwner.wechat(merchant.record.mchid),
-      mchid: body.mchid,
-      appid: body.appid,
-      outTradeNo: body.out_trade_no,
-      description: body.description,
-      notifyUrl: body.notify_url,
-      timeExpire: body.time_expire,
-      total: body.amount?.total,
-    });
+    const order = await this.directOrder<NativeOrderBody>(req, res, (appid) => [appid]);
+    if (!order) return;
+    return this.vendor.placeNative(res, order.merchant, nativeOrderOf(order.merchant, order.body));
   }
 
   /**
@@ -80,14 +71,9 @@ export class WechatSandboxController {
    */
   @Post('/v3/pay/transactions/codepay')
   async codePay(@Req() req: RawBodyRequest<Request>, @Res() res: Response) {
-    const merchant = this.vendor.authenticate(req, res);
-    if (!merchant) return;
-    const body = JSON.parse(req.rawBody?.toString('utf8') || '{}') as CodePayBody;
-    if (await this.vendor.injectedApiFault(res, merchant, body.out_trade_no)) return;
-    if (this.refusedServiceProvider(res, merchant)) return;
-    if (body.mchid !== merchant.record.mchid || body.appid !== merchant.record.appid) {
-      return this.vendor.reply(res, merchant, 400, { code: 'PARAM_ERROR', message: 'appid and mchid do not match' });
-    }
+    const order = await this.directOrder<CodePayBody>(req, res, (appid) => [appid]);
+    if (!order) return;
+    const { merchant, body } = order;
     const problem = codePayProblem(body);
     if (problem) {
       return this.vendor.reply(res, merchant, 400, {
@@ -127,30 +113,17 @@ export class WechatSandboxController {
    */
   @Post('/v3/pay/transactions/jsapi')
   async jsapi(@Req() req: RawBodyRequest<Request>, @Res() res: Response) {
-    const merchant = this.vendor.authenticate(req, res);
-    if (!merchant) return;
-    const body = JSON.parse(req.rawBody?.toString('utf8') ?? '{}') as NativeOrderBody & { payer?: { openid?: string } };
-    if (await this.vendor.injectedApiFault(res, merchant, body.out_trade_no)) return;
-    if (this.refusedServiceProvider(res, merchant)) return;
-    const apps = [merchant.record.appid, miniProgramAppIdOf(merchant.record.appid)];
-    if (body.mchid !== merchant.record.mchid || !apps.includes(body.appid ?? '')) {
-      return this.vendor.reply(res, merchant, 400, { code: 'PARAM_ERROR', message: 'appid and mchid do not match' });
-    }
+    const order = await this.directOrder<NativeOrderBody & { payer?: { openid?: string } }>(req, res, (appid) => [
+      appid,
+      miniProgramAppIdOf(appid),
+    ]);
+    if (!order) return;
+    const { merchant, body } = order;
     const openid = body.payer?.openid;
     if (typeof openid !== 'string' || !/^[A-Za-z0-9_-]{16,64}$/.test(openid)) {
       return this.vendor.reply(res, merchant, 400, { code: 'PARAM_ERROR', message: 'payer.openid is required' });
     }
-    return this.vendor.placeNative(res, merchant, {
-      owner: tradeOwner.wechat(merchant.record.mchid),
-      mchid: body.mchid,
-      appid: body.appid ?? '',
-      outTradeNo: body.out_trade_no,
-      description: body.description,
-      notifyUrl: body.notify_url,
-      timeExpire: body.time_expire,
-      total: body.amount?.total,
-      openid,
-    });
+    return this.vendor.placeNative(res, merchant, { ...nativeOrderOf(merchant, body), openid });
   }
 
   /**
@@ -159,16 +132,11 @@ export class WechatSandboxController {
    */
   @Post('/v3/pay/transactions/h5')
   async h5(@Req() req: RawBodyRequest<Request>, @Res() res: Response) {
-    const merchant = this.vendor.authenticate(req, res);
-    if (!merchant) return;
-    const body = JSON.parse(req.rawBody?.toString('utf8') ?? '{}') as NativeOrderBody & {
-      scene_info?: { payer_client_ip?: string; h5_info?: { type?: string } };
-    };
-    if (await this.vendor.injectedApiFault(res, merchant, body.out_trade_no)) return;
-    if (this.refusedServiceProvider(res, merchant)) return;
-    if (body.mchid !== merchant.record.mchid || body.appid !== merchant.record.appid) {
-      return this.vendor.reply(res, merchant, 400, { code: 'PARAM_ERROR', message: 'appid and mchid do not match' });
-    }
+    const order = await this.directOrder<
+      NativeOrderBody & { scene_info?: { payer_client_ip?: string; h5_info?: { type?: string } } }
+    >(req, res, (appid) => [appid]);
+    if (!order) return;
+    const { merchant, body } = order;
     const ip = body.scene_info?.payer_client_ip ?? '';
     if (isIP(ip) === 0 || !['Wap', 'iOS', 'Android'].includes(body.scene_info?.h5_info?.type ?? '')) {
       return this.vendor.reply(res, merchant, 400, {
@@ -177,14 +145,7 @@ export class WechatSandboxController {
       });
     }
     return this.vendor.placeNative(res, merchant, {
-      owner: tradeOwner.wechat(merchant.record.mchid),
-      mchid: body.mchid,
-      appid: body.appid,
-      outTradeNo: body.out_trade_no,
-      description: body.description,
-      notifyUrl: body.notify_url,
-      timeExpire: body.time_expire,
-      total: body.amount?.total,
+      ...nativeOrderOf(merchant, body),
       // Like WeChat's checkmweb?prepay_id=…&package=…: a query the merchant appends its redirect_url to.
       h5Url: `${req.protocol}://${req.get('host')}${cashierPath(body.out_trade_no ?? '')}?scene=h5`,
     });
@@ -222,7 +183,59 @@ export class WechatSandboxController {
     if (call.signType !== 'RSA' || !call.paySign || !rsaVerify(message, call.paySign, merchant.merchantPublicKey)) {
       return refuse('SIGN_ERROR');
     }
-    if (trade.state !== 'NOTPAY') return refuse(trade.state === 'SUCCESS' ? 'ORDERPAID' : 'ORDERCLOSED');
+    return this.buyerPays(res, trade);
+  }
+
+  /**
+   * An APP order: made under one of the merchant's mobile apps (its Open Platform app, bound to its mchid — not
+   * the official account's appid); answered with the prepay_id the merchant's app hands WeChat's app SDK.
+   */
+  @Post('/v3/pay/transactions/app')
+  async app(@Req() req: RawBodyRequest<Request>, @Res() res: Response) {
+    const order = await this.directOrder<NativeOrderBody>(req, res, (appid) => [mobileAppIdOf(appid)]);
+    if (!order) return;
+    return this.vendor.placeNative(res, order.merchant, { ...nativeOrderOf(order.merchant, order.body), app: true });
+  }
+
+  /**
+   * WeChat's app SDK paying an APP order (`PayReq` sent by the merchant's app): the parameters the merchant's
+   * server handed its app, checked as WeChat checks them — the prepay_id names a trade of that mobile app and
+   * merchant (`partnerId`), `package` is `Sign=WXPay`, and `sign` is the merchant key's signature over
+   * `appId\ntimeStamp\nnonceStr\nprepayId\n`. Anything else pays nothing.
+   */
+  @Post('/sandbox/wechat/app/pay')
+  @HttpCode(200)
+  appPay(
+    @Body()
+    call: {
+      appId?: string;
+      partnerId?: string;
+      prepayId?: string;
+      package?: string;
+      nonceStr?: string;
+      timeStamp?: string;
+      sign?: string;
+    },
+    @Res() res: Response,
+  ) {
+    const trade = call.prepayId ? [...this.trades.all()].find((t) => t.app?.prepayId === call.prepayId) : undefined;
+    const merchant = trade ? this.merchants.wechat(trade.mchid) : undefined;
+    const refuse = (error: string) => res.status(400).json({ error });
+    if (!trade || !merchant) return refuse('PREPAY_ID_NOT_FOUND');
+    if (call.appId !== trade.appid) return refuse('APPID_MISMATCH');
+    if (call.partnerId !== trade.mchid) return refuse('PARTNERID_MISMATCH');
+    const message = appPayMessage(call.appId ?? '', call.timeStamp ?? '', call.nonceStr ?? '', call.prepayId ?? '');
+    if (call.package !== 'Sign=WXPay' || !call.sign || !rsaVerify(message, call.sign, merchant.merchantPublicKey)) {
+      return refuse('SIGN_ERROR');
+    }
+    return this.buyerPays(res, trade);
+  }
+
+  /** The buyer's client passed WeChat's checks: an unpaid trade is paid (and notified); another one is refused. */
+  private buyerPays(res: Response, trade: SandboxTrade) {
+    if (trade.state !== 'NOTPAY') {
+      return res.status(400).json({ error: trade.state === 'SUCCESS' ? 'ORDERPAID' : 'ORDERCLOSED' });
+    }
     this.vendor.pay(trade);
     return res.status(200).json({ paid: true, outTradeNo: trade.outTradeNo });
   }
@@ -373,6 +386,30 @@ export class WechatSandboxController {
   }
 
   /**
+   * The checks WeChat makes on every direct merchant's order (Native, JSAPI, H5, APP, code-pay) before the mode's
+   * own: the request is signed by the merchant its Authorization names (else 401), the fault switches, a service
+   * provider is refused (it has the partner APIs), and the body names that merchant's mchid and one of `apps`
+   * (given the merchant's official-account appid: the apps it may order under in this mode). Answers the refusal
+   * and returns undefined.
+   */
+  private async directOrder<T extends { appid?: string; mchid?: string; out_trade_no?: string }>(
+    req: RawBodyRequest<Request>,
+    res: Response,
+    apps: (appid: string) => string[],
+  ): Promise<{ merchant: WechatMerchant; body: T } | undefined> {
+    const merchant = this.vendor.authenticate(req, res);
+    if (!merchant) return undefined;
+    const body = JSON.parse(req.rawBody?.toString('utf8') || '{}') as T;
+    if (await this.vendor.injectedApiFault(res, merchant, body.out_trade_no)) return undefined;
+    if (this.refusedServiceProvider(res, merchant)) return undefined;
+    if (body.mchid !== merchant.record.mchid || !apps(merchant.record.appid).includes(body.appid ?? '')) {
+      this.vendor.reply(res, merchant, 400, { code: 'PARAM_ERROR', message: 'appid and mchid do not match' });
+      return undefined;
+    }
+    return { merchant, body };
+  }
+
+  /**
    * Whose trades a refund or bill request reaches: a direct merchant's own (it may not name a sub_mchid), or
    * one sub-merchant of a service provider (which must name it). Answers the refusal and returns undefined.
    */
@@ -405,6 +442,20 @@ export class WechatSandboxController {
     });
     return true;
   }
+}
+
+/** What an order of a direct merchant says of its trade, checked by directOrder: the fields every mode shares. */
+function nativeOrderOf(merchant: WechatMerchant, body: NativeOrderBody): NativeOrder {
+  return {
+    owner: tradeOwner.wechat(merchant.record.mchid),
+    mchid: merchant.record.mchid,
+    appid: body.appid ?? '',
+    outTradeNo: body.out_trade_no,
+    description: body.description,
+    notifyUrl: body.notify_url,
+    timeExpire: body.time_expire,
+    total: body.amount?.total,
+  };
 }
 
 /** The first required field of a code-pay request that is missing or malformed, or undefined when all are good. */

@@ -9,7 +9,8 @@ import { type Channel, CHANNELS } from '../gateways/gateway.types';
 const trim = ({ value }: { value: unknown }): unknown => (typeof value === 'string' ? value.trim() : value);
 
 const SETTINGS_DOC =
-  'Public material. WeChat Pay: `mchid`, `appid`, `merchantSerialNo`, `platformKeys` (key id → PEM public key), and ' +
+  'Public material. WeChat Pay: `mchid`, `appid`, `merchantSerialNo`, `platformKeys` (key id → PEM public key), ' +
+  "optionally `miniProgramAppIds` and `mobileAppIds` (the merchant's mini-programs and mobile apps), and " +
   'for a service provider `subMchid` (and `subAppid`). Alipay: `appId`, `alipayPublicKeyPem`, `sellerId`, and for a ' +
   'third-party app `authAppId`. UnionPay: `merId`, `merchantCertPem`, `rootCertPem`, `middleCertPem`.';
 const SECRETS_DOC =

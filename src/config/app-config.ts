@@ -110,6 +110,7 @@ export class AppConfig {
     mchid: string;
     appid: string;
     miniProgramAppIds: readonly string[];
+    mobileAppIds: readonly string[];
     merchantSerialNo: string;
     merchantPrivateKeyFile: string;
     platformKeys: string;
@@ -225,6 +226,7 @@ export class AppConfig {
       mchid: env('WECHAT_MCHID'),
       appid: env('WECHAT_APPID'),
       miniProgramAppIds: env('WECHAT_MINI_PROGRAM_APP_IDS').split(',').filter(Boolean),
+      mobileAppIds: env('WECHAT_MOBILE_APP_IDS').split(',').filter(Boolean),
       merchantSerialNo: env('WECHAT_MERCHANT_SERIAL_NO'),
       merchantPrivateKeyFile: env('WECHAT_MERCHANT_PRIVATE_KEY_FILE'),
       platformKeys: env('WECHAT_PLATFORM_KEYS'),

@@ -487,6 +487,15 @@ export class Environment {
   @Pattern(/^(wx[0-9a-f]{16}(,wx[0-9a-f]{16})*)?$/, 'must be comma-separated WeChat app ids (wx + 16 hex digits)')
   WECHAT_MINI_PROGRAM_APP_IDS = '';
 
+  @Setting(
+    'wechat',
+    "The merchant's mobile apps (WeChat Open Platform app ids bound to WECHAT_MCHID), comma-separated: APP " +
+      'payments (mode `app`) are made under the first, or the one a pay request names (`appId`). Empty: no APP ' +
+      'payments.',
+  )
+  @Pattern(/^(wx[0-9a-f]{16}(,wx[0-9a-f]{16})*)?$/, 'must be comma-separated WeChat app ids (wx + 16 hex digits)')
+  WECHAT_MOBILE_APP_IDS = '';
+
   @Setting('wechat', 'Serial number of the merchant API certificate.')
   @IsString()
   WECHAT_MERCHANT_SERIAL_NO = '';

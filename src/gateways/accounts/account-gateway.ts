@@ -68,6 +68,8 @@ export function gatewayForAccount(
         baseUrl: urls.wechat,
         mchid: settings.mchid,
         appid: settings.appid,
+        miniProgramAppIds: settings.miniProgramAppIds,
+        mobileAppIds: settings.mobileAppIds,
         merchantSerialNo: settings.merchantSerialNo,
         merchantPrivateKey: createPrivateKey(secret.merchantPrivateKeyPem),
         platformKeys: new Map(Object.entries(settings.platformKeys).map(([id, pem]) => [id, createPublicKey(pem)])),

@@ -14,6 +14,10 @@ export interface WechatAccountSettings {
   merchantSerialNo: string;
   /** Platform public key ids (`PUB_KEY_ID_…` or certificate serials) → PEM. Several during a rotation. */
   platformKeys: Record<string, string>;
+  /** The merchant's mini-programs: in-app payments may name one (as WECHAT_MINI_PROGRAM_APP_IDS). */
+  miniProgramAppIds?: string[];
+  /** The merchant's mobile apps: APP payments are made under the first or a named one (as WECHAT_MOBILE_APP_IDS). */
+  mobileAppIds?: string[];
   /** Service-provider mode (服务商): the sub-merchant the payments are made for. */
   subMchid?: string;
   subAppid?: string;
@@ -101,6 +105,15 @@ function onlyKnown(problems: Problems, where: string, value: Record<string, unkn
 }
 
 const MCHID = /^\d{8,12}$/;
+const WECHAT_APP_ID = /^wx[0-9a-f]{16}$/;
+
+/** An optional list of WeChat app ids (a merchant's mini-programs or mobile apps): at most 10, each wx + 16 hex. */
+function appIdList(problems: Problems, field: string, value: unknown): void {
+  if (value === undefined) return;
+  const hint = 'an array of WeChat app ids (wx + 16 hex digits), at most 10';
+  if (!Array.isArray(value) || value.length > 10) problems.push(`settings.${field}: ${hint}`);
+  else value.forEach((id, i) => text(problems, `settings.${field}[${i}]`, id, WECHAT_APP_ID, hint));
+}
 const APPID = /^[A-Za-z0-9_]{6,32}$/;
 const SERIAL = /^[A-Za-z0-9_]{1,64}$/;
 
@@ -118,6 +131,8 @@ export function accountProblems(
         'appid',
         'merchantSerialNo',
         'platformKeys',
+        'miniProgramAppIds',
+        'mobileAppIds',
         'subMchid',
         'subAppid',
       ]);
@@ -137,6 +152,7 @@ export function accountProblems(
         SERIAL,
         "the merchant certificate's serial",
       );
+      for (const field of ['miniProgramAppIds', 'mobileAppIds'] as const) appIdList(problems, field, settings[field]);
       optional(problems, 'settings.subMchid', settings.subMchid, MCHID, 'the sub-merchant mchid: 8 to 12 digits');
       optional(problems, 'settings.subAppid', settings.subAppid, APPID, 'the sub-merchant app id');
       if (settings.subAppid !== undefined && settings.subMchid === undefined)

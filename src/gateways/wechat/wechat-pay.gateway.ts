@@ -22,6 +22,7 @@ import type {
 } from '../gateway.types';
 import { EXPIRY_MARGIN_MS, PaymentGateway } from '../payment-gateway';
 import {
+  appPayMessage,
   authorizationHeader,
   decryptResource,
   inAppPayMessage,
@@ -45,6 +46,11 @@ export interface WechatPaySettings {
   appid: string;
   /** The merchant's mini-programs (their app ids), besides `appid`: in-app payments may be made under them. */
   miniProgramAppIds?: readonly string[];
+  /**
+   * The merchant's mobile apps (Open Platform 移动应用 app ids, bound to `mchid`): APP payments are made under one
+   * of them, the first unless the pay request names another. Empty: no APP payments.
+   */
+  mobileAppIds?: readonly string[];
   merchantSerialNo: string;
   merchantPrivateKey: KeyObject;
   /** Platform certificate serials and/or `PUB_KEY_ID_…` ids → public key (both kinds arrive during the migration). */
@@ -101,10 +107,19 @@ type WechatBody = WechatTransaction & {
   code?: string;
   message?: string;
   code_url?: string;
+  /** JSAPI and APP orders answer the prepay_id the buyer's client pays. */
+  prepay_id?: string;
+  h5_url?: string;
   refund_id?: string;
   status?: string;
 };
 type VendorResponse = { status: number; body: string; json: WechatBody | undefined };
+
+/** The create modes WeChat Pay offers beside the Native QR code. */
+const WECHAT_MODES: readonly PayWay['mode'][] = ['in_app', 'mini_program', 'mobile_web', 'app'];
+/** A WeChat openid: 28 characters of A-Z a-z 0-9 _ - in practice; some room either side. */
+const WECHAT_OPENID = /^[A-Za-z0-9_-]{16,64}$/;
+const WECHAT_APP_ID = /^wx[0-9a-f]{16}$/;
 
 /**
  * Refund refusals WeChat Pay means as "not now", to be sent again under the same out_refund_no ("一笔退款失败后
@@ -112,12 +127,6 @@ type VendorResponse = { status: number; body: string; json: WechatBody | undefin
  * own trouble (SYSTEM_ERROR, 500) and its rate limit (FREQUENCY_LIMITED, 429). Any other 4xx is a definite
  * refusal. docs/gateways.md has the sources.
  */
-/** The create modes WeChat Pay offers beside the Native QR code. */
-const WECHAT_MODES: readonly PayWay['mode'][] = ['in_app', 'mini_program', 'mobile_web'];
-/** A WeChat openid: 28 characters of A-Z a-z 0-9 _ - in practice; some room either side. */
-const WECHAT_OPENID = /^[A-Za-z0-9_-]{16,64}$/;
-const WECHAT_APP_ID = /^wx[0-9a-f]{16}$/;
-
 const RETRYABLE_REFUND_REFUSALS: ReadonlySet<string> = new Set(['NOT_ENOUGH', 'SYSTEM_ERROR', 'FREQUENCY_LIMITED']);
 
 /**
@@ -170,12 +179,29 @@ export class WechatPayGateway extends PaymentGateway {
       : undefined;
   }
 
-  /** In-app payments (JSAPI, mini-program) and H5 for a direct merchant; a service provider's are not wired yet. */
+  /**
+   * In-app payments (JSAPI, mini-program), H5 and APP for a direct merchant; a service provider's are not wired yet.
+   * An app the request names must be one of the merchant's of the kind the mode pays in: an official account or a
+   * mini-program for JSAPI, a mobile app for APP (WeChat refuses an appid of another kind, or not bound to mchid).
+   */
   override payModeUnsupported(way: PayWay): string | undefined {
     if (way.mode === 'standard') return undefined;
     if (!WECHAT_MODES.includes(way.mode)) return `WeChat Pay has no ${way.mode} payments`;
     if (this.subMerchant) return `WeChat ${way.mode} payments for a service provider's sub-merchant are not wired yet`;
-    if (way.appId && !this.appIds().includes(way.appId)) {
+    if (way.mode === 'app') {
+      const apps = this.settings.mobileAppIds ?? [];
+      if (apps.length === 0) {
+        return (
+          "WeChat app payments need the merchant's mobile app, and none is configured " +
+          '(WECHAT_MOBILE_APP_IDS; a stored account: settings.mobileAppIds)'
+        );
+      }
+      if (way.appId && !apps.includes(way.appId)) {
+        return `app ${way.appId} is not one of this merchant's mobile apps (WECHAT_MOBILE_APP_IDS)`;
+      }
+      return undefined;
+    }
+    if (way.appId && !this.inAppIds().includes(way.appId)) {
       return `app ${way.appId} is not one of this merchant's apps (its appid and WECHAT_MINI_PROGRAM_APP_IDS)`;
     }
     return undefined;
@@ -195,25 +221,71 @@ export class WechatPayGateway extends PaymentGateway {
     return undefined;
   }
 
-  /** The apps this merchant's trades may be made under: its official account, and its mini-programs. */
-  private appIds(): readonly string[] {
+  /** The apps a JSAPI trade may be made under: the merchant's official account, and its mini-programs. */
+  private inAppIds(): readonly string[] {
     return [this.settings.appid, ...(this.settings.miniProgramAppIds ?? [])];
+  }
+
+  /** Every app this merchant's trades may name: those of JSAPI, and its mobile apps (APP trades). */
+  private appIds(): readonly string[] {
+    return [...this.inAppIds(), ...(this.settings.mobileAppIds ?? [])];
   }
 
   async createPayment(request: CreatePaymentRequest): Promise<CreatePaymentResult> {
     const way = request.way ?? { mode: 'standard' };
-    if (way.mode === 'in_app' || way.mode === 'mini_program') return this.createInApp(request, way);
-    if (way.mode === 'mobile_web') return this.createMobileWeb(request, way);
     if (way.mode !== 'standard') {
-      return { kind: 'rejected', code: 'MODE_UNSUPPORTED', message: this.payModeUnsupported(way) ?? way.mode };
+      const refused = this.payModeUnsupported(way) ?? this.payWayInvalid(way)?.message;
+      if (refused) return { kind: 'rejected', code: 'MODE_UNSUPPORTED', message: refused };
     }
-    const order = {
+    switch (way.mode) {
+      case 'standard':
+        return this.createNative(request);
+      case 'in_app':
+      case 'mini_program':
+        return this.createInApp(request, way);
+      case 'mobile_web':
+        return this.createMobileWeb(request, way);
+      case 'app':
+        return this.createApp(request, way);
+      case 'pc_web':
+        // Refused above (payModeUnsupported): WeChat Pay has no PC page.
+        return { kind: 'rejected', code: 'MODE_UNSUPPORTED', message: `WeChat Pay has no ${way.mode} payments` };
+    }
+  }
+
+  /**
+   * What every order of ours carries, whatever the mode (Native, JSAPI, H5 and APP take the same fields): the
+   * description (at most 127 characters), our payment number, our expiry, where to notify, the amount in fen.
+   */
+  private orderFields(request: CreatePaymentRequest) {
+    return {
       description: request.description.slice(0, 127),
       out_trade_no: request.paymentNo,
       time_expire: toBeijingRfc3339(request.expiresAt),
       notify_url: this.settings.notifyUrl,
       amount: { total: toWechatTotal(request.amountFen), currency: 'CNY' },
     };
+  }
+
+  /** A direct merchant's order under one of its apps. */
+  private directOrder(request: CreatePaymentRequest, appid: string) {
+    return { appid, mchid: this.settings.mchid, ...this.orderFields(request) };
+  }
+
+  /** An order WeChat did not take: a definite 4xx is a refusal; a 429, a 5xx or an answer we cannot read is not. */
+  private notCreated(response: VendorResponse): CreatePaymentResult {
+    if (response.status >= 400 && response.status < 500 && response.status !== 429) {
+      return {
+        kind: 'rejected',
+        code: response.json?.code ?? String(response.status),
+        message: response.json?.message ?? '',
+      };
+    }
+    return { kind: 'unknown', reason: `HTTP ${response.status} ${response.json?.code ?? ''}` };
+  }
+
+  /** The Native QR code (`/v3/pay/transactions/native`, or the partner one for a sub-merchant). */
+  private async createNative(request: CreatePaymentRequest): Promise<CreatePaymentResult> {
     const sub = this.subMerchant;
     // sub_appid is optional in the partner order; JSON.stringify leaves it out when undefined.
     const [path, body] = sub
@@ -224,23 +296,16 @@ export class WechatPayGateway extends PaymentGateway {
             sp_mchid: this.settings.mchid,
             sub_appid: sub.subAppid,
             sub_mchid: sub.subMchid,
-            ...order,
+            ...this.orderFields(request),
           },
         ]
-      : ['/v3/pay/transactions/native', { appid: this.settings.appid, mchid: this.settings.mchid, ...order }];
+      : ['/v3/pay/transactions/native', this.directOrder(request, this.settings.appid)];
     const response = await this.call('POST', path, body, request.signal);
     if ('unknown' in response) return { kind: 'unknown', reason: response.unknown };
     if (response.status === 200 && typeof response.json?.code_url === 'string') {
       return { kind: 'created', credential: { type: 'code_url', codeUrl: response.json.code_url } };
     }
-    if (response.status >= 400 && response.status < 500 && response.status !== 429) {
-      return {
-        kind: 'rejected',
-        code: response.json?.code ?? String(response.status),
-        message: response.json?.message ?? '',
-      };
-    }
-    return { kind: 'unknown', reason: `HTTP ${response.status} ${response.json?.code ?? ''}` };
+    return this.notCreated(response);
   }
 
   /**
@@ -249,25 +314,13 @@ export class WechatPayGateway extends PaymentGateway {
    * the merchant key (`paySign`; signType RSA is not signed).
    */
   private async createInApp(request: CreatePaymentRequest, payer: PayWay): Promise<CreatePaymentResult> {
-    const unsupported = this.payModeUnsupported(payer) ?? this.payWayInvalid(payer)?.message;
-    if (unsupported) return { kind: 'rejected', code: 'MODE_UNSUPPORTED', message: unsupported };
     const appId = payer.appId ?? this.settings.appid;
-    const body = {
-      appid: appId,
-      mchid: this.settings.mchid,
-      description: request.description.slice(0, 127),
-      out_trade_no: request.paymentNo,
-      time_expire: toBeijingRfc3339(request.expiresAt),
-      notify_url: this.settings.notifyUrl,
-      amount: { total: toWechatTotal(request.amountFen), currency: 'CNY' },
-      payer: { openid: payer.payerId as string },
-    };
+    const body = { ...this.directOrder(request, appId), payer: { openid: payer.payerId as string } };
     const response = await this.call('POST', '/v3/pay/transactions/jsapi', body, request.signal);
     if ('unknown' in response) return { kind: 'unknown', reason: response.unknown };
-    const prepayId = (response.json as { prepay_id?: unknown } | undefined)?.prepay_id;
+    const prepayId = response.json?.prepay_id;
     if (response.status === 200 && typeof prepayId === 'string' && prepayId) {
-      const timeStamp = String(Math.floor(this.now().getTime() / 1000));
-      const nonceStr = newNonce();
+      const { timeStamp, nonceStr } = this.clientCallStamp();
       const pkg = `prepay_id=${prepayId}`;
       const paySign = rsaSign(inAppPayMessage(appId, timeStamp, nonceStr, pkg), this.settings.merchantPrivateKey);
       return {
@@ -275,14 +328,7 @@ export class WechatPayGateway extends PaymentGateway {
         credential: { type: 'wechat_jsapi', appId, timeStamp, nonceStr, package: pkg, signType: 'RSA', paySign },
       };
     }
-    if (response.status >= 400 && response.status < 500 && response.status !== 429) {
-      return {
-        kind: 'rejected',
-        code: response.json?.code ?? String(response.status),
-        message: response.json?.message ?? '',
-      };
-    }
-    return { kind: 'unknown', reason: `HTTP ${response.status} ${response.json?.code ?? ''}` };
+    return this.notCreated(response);
   }
 
   /**
@@ -290,34 +336,62 @@ export class WechatPayGateway extends PaymentGateway {
    * its `h5_url` is the page the buyer's browser opens (WeChat then hands over to its app).
    */
   private async createMobileWeb(request: CreatePaymentRequest, browser: PayWay): Promise<CreatePaymentResult> {
-    const unsupported = this.payModeUnsupported(browser) ?? this.payWayInvalid(browser)?.message;
-    if (unsupported) return { kind: 'rejected', code: 'MODE_UNSUPPORTED', message: unsupported };
     const body = {
-      appid: this.settings.appid,
-      mchid: this.settings.mchid,
-      description: request.description.slice(0, 127),
-      out_trade_no: request.paymentNo,
-      time_expire: toBeijingRfc3339(request.expiresAt),
-      notify_url: this.settings.notifyUrl,
-      amount: { total: toWechatTotal(request.amountFen), currency: 'CNY' },
+      ...this.directOrder(request, this.settings.appid),
       scene_info: { payer_client_ip: browser.clientIp as string, h5_info: { type: 'Wap' } },
     };
     const response = await this.call('POST', '/v3/pay/transactions/h5', body, request.signal);
     if ('unknown' in response) return { kind: 'unknown', reason: response.unknown };
-    const h5Url = (response.json as { h5_url?: unknown } | undefined)?.h5_url;
+    const h5Url = response.json?.h5_url;
     if (response.status === 200 && typeof h5Url === 'string' && /^https?:\/\//.test(h5Url)) {
-      // WeChat sends the buyer back to redirect_url, appended URL-encoded to the h5_url, when the payment ends.
+      // WeChat's H5 guide: to come back somewhere other than the page that opened h5_url, append
+      // `&redirect_url=<URL-encoded>`; its domain must be one of the merchant's registered H5 domains, and the buyer
+      // may come back before paying (after 5 s, or on cancel), so the return page queries, it never assumes.
       const back = browser.returnUrl ? `&redirect_url=${encodeURIComponent(browser.returnUrl)}` : '';
       return { kind: 'created', credential: { type: 'redirect', url: h5Url + back } };
     }
-    if (response.status >= 400 && response.status < 500 && response.status !== 429) {
+    return this.notCreated(response);
+  }
+
+  /**
+   * The merchant's own native app (APP): `POST /v3/pay/transactions/app` under its mobile app's appid (its Open
+   * Platform app, not the official account's); the prepay_id becomes the app SDK's `PayReq`, signed with the
+   * merchant key over `appid\ntimestamp\nnoncestr\nprepayid\n` (APP 调起支付签名). `partnerid` is the mchid.
+   */
+  private async createApp(request: CreatePaymentRequest, way: PayWay): Promise<CreatePaymentResult> {
+    // payModeUnsupported has made sure there is a mobile app, and that a named one is the merchant's.
+    const appId = way.appId ?? (this.settings.mobileAppIds ?? [])[0];
+    const response = await this.call(
+      'POST',
+      '/v3/pay/transactions/app',
+      this.directOrder(request, appId),
+      request.signal,
+    );
+    if ('unknown' in response) return { kind: 'unknown', reason: response.unknown };
+    const prepayId = response.json?.prepay_id;
+    if (response.status === 200 && typeof prepayId === 'string' && prepayId) {
+      const { timeStamp, nonceStr } = this.clientCallStamp();
+      const sign = rsaSign(appPayMessage(appId, timeStamp, nonceStr, prepayId), this.settings.merchantPrivateKey);
       return {
-        kind: 'rejected',
-        code: response.json?.code ?? String(response.status),
-        message: response.json?.message ?? '',
+        kind: 'created',
+        credential: {
+          type: 'wechat_app',
+          appId,
+          partnerId: this.settings.mchid,
+          prepayId,
+          package: 'Sign=WXPay',
+          nonceStr,
+          timeStamp,
+          sign,
+        },
       };
     }
-    return { kind: 'unknown', reason: `HTTP ${response.status} ${response.json?.code ?? ''}` };
+    return this.notCreated(response);
+  }
+
+  /** The timestamp (seconds, 10 digits) and nonce (32 characters at most) of a client call's signature. */
+  private clientCallStamp(): { timeStamp: string; nonceStr: string } {
+    return { timeStamp: String(Math.floor(this.now().getTime() / 1000)), nonceStr: newNonce() };
   }
 
   async query(paymentNo: string): Promise<GatewayResult> {

@@ -106,3 +106,12 @@ export function wechatAppSecretOf(appid: string): string {
 export function miniProgramAppIdOf(appid: string): string {
   return `wx${createHash('sha256').update(`mini-program:${appid}`).digest('hex').slice(0, 16)}`;
 }
+
+/**
+ * The sandbox merchant's mobile app (WeChat Open Platform 移动应用), bound to the merchant like a mini-program and
+ * with an app id of its own: derived from its official account's app id, like `miniProgramAppIdOf` (the app side
+ * configures it as the sandbox account's WECHAT_MOBILE_APP_IDS).
+ */
+export function mobileAppIdOf(appid: string): string {
+  return `wx${createHash('sha256').update(`mobile-app:${appid}`).digest('hex').slice(0, 16)}`;
+}

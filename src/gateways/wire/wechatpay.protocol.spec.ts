@@ -2,6 +2,7 @@ import { createCipheriv, generateKeyPairSync, type KeyObject } from 'node:crypto
 import { createRequire } from 'node:module';
 import { join } from 'node:path';
 import {
+  appPayMessage,
   inAppPayMessage,
   authorizationHeader,
   decryptResource,
@@ -120,6 +121,22 @@ describe('cross-check with wechatpay-axios-plugin (an independent implementation
         'prepay_id=wx201410272009395522657a690389285100',
       ),
     );
+    expect(plugin.Rsa.verify(message, rsaSign(message, privateKey), publicKey)).toBe(true);
+  });
+
+  it("builds the app SDK call's sign message over the bare prepay_id, as the vendor's APP page lists it", () => {
+    // The vendor's PayReq example (APP 调起支付): appid, timestamp, noncestr, prepayid; each line ends in a line feed.
+    const pieces = [
+      'wxd930ea5d5a258f4f',
+      '1398746574',
+      '1101000000140429eb40476f8896f4c9',
+      '1101000000140415649af9fc314aa427',
+    ];
+    const message = appPayMessage(pieces[0], pieces[1], pieces[2], pieces[3]);
+    expect(message).toBe(
+      'wxd930ea5d5a258f4f\n1398746574\n1101000000140429eb40476f8896f4c9\n1101000000140415649af9fc314aa427\n',
+    );
+    expect(message).toBe(plugin.Formatter.joinedByLineFeed(...pieces));
     expect(plugin.Rsa.verify(message, rsaSign(message, privateKey), publicKey)).toBe(true);
   });
 

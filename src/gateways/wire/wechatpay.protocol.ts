@@ -32,6 +32,14 @@ export function inAppPayMessage(appId: string, timeStamp: string, nonceStr: stri
   return `${appId}\n${timeStamp}\n${nonceStr}\n${pkg}\n`;
 }
 
+/**
+ * What `sign` signs for WeChat's app SDK call (`PayReq`, APP 调起支付签名): the same four-line form, but the last
+ * line is the bare prepay_id (not `prepay_id=…`), and neither `partnerid` nor `package` (`Sign=WXPay`) is signed.
+ */
+export function appPayMessage(appId: string, timeStamp: string, nonceStr: string, prepayId: string): string {
+  return `${appId}\n${timeStamp}\n${nonceStr}\n${prepayId}\n`;
+}
+
 export function rsaSign(message: string, privateKey: KeyObject): string {
   return createSign('RSA-SHA256').update(message).sign(privateKey, 'base64');
 }
