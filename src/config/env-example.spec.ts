@@ -32,6 +32,7 @@ describe('the Environment schema', () => {
       'METRICS_TOKEN',
       'PARTNERS',
       'WECHAT_APIV3_KEY',
+      'WECHAT_APP_SECRET',
     ]);
     for (const key of secrets) expect([key, DEFAULTS[key]]).toEqual([key, expect.stringMatching(/^(\[\])?$/)]);
   });
