@@ -11,6 +11,8 @@ body { margin: 0; padding: 2rem 1rem; background: var(--bg); color: var(--ink);
 .cashier, .panel { background: #fff; border-radius: 14px; box-shadow: 0 10px 30px rgba(15, 23, 42, .10); overflow: hidden; }
 .cashier { flex: 0 1 420px; margin: 0 auto; }
 .layout .cashier { margin: 0; }
+.view-phone .cashier { flex-basis: 360px; border: 10px solid #1f2329; border-radius: 28px; }
+.return-link { display: block; margin-top: .6rem; text-align: center; font-weight: 600; color: var(--brand); }
 .panel { flex: 0 1 400px; }
 .channel-wechat { --brand: #07c160; }
 .channel-alipay { --brand: #1677ff; }

@@ -135,9 +135,14 @@ export function cashierPage({ trade, tradeFaults, qrSvg }: CashierView): string 
     : `<div class="card" id="card"><span class="card-brand">${escapeHtml(channel.name)}</span>` +
       `<span class="card-no">6216 6100 **** 0018</span><span class="card-holder">SANDBOX TEST CARD</span></div>`;
   const button = qrSvg ? `Scan &amp; pay ${escapeHtml(yuan)}` : `Pay ${escapeHtml(yuan)}`;
+  // A phone browser's page (WeChat H5, Alipay WAP) is shown phone-sized.
+  const phone = trade.h5 === true || trade.alipayFlow?.kind === 'wap';
+  const back = trade.returnTo
+    ? `<a class="return-link" id="return" href="${escapeHtml(trade.returnTo)}">Back to the merchant</a>`
+    : '';
   return document(
     `${channel.name} sandbox cashier – ${trade.outTradeNo}`,
-    `<div id="cashier" class="layout channel-${escapeHtml(trade.channel)}" data-trade="${escapeHtml(trade.outTradeNo)}"` +
+    `<div id="cashier" class="layout channel-${escapeHtml(trade.channel)}${phone ? ' view-phone' : ''}" data-trade="${escapeHtml(trade.outTradeNo)}"` +
       ` data-channel="${escapeHtml(trade.channel)}" data-state="${escapeHtml(trade.state)}"` +
       (expiresAt ? ` data-expires-at="${escapeHtml(expiresAt)}"` : '') +
       `>
@@ -155,7 +160,7 @@ export function cashierPage({ trade, tradeFaults, qrSvg }: CashierView): string 
 <form method="post" action="${escapeHtml(payPath(trade))}" id="pay-form">
 <button type="submit" id="pay" class="pay"${payable ? '' : ' disabled'}>${button}</button></form>
 <p class="hint">${qrSvg ? 'Pressing pay is the buyer scanning the code and confirming in the app.' : 'Pressing pay is the buyer paying with a test card.'} The sandbox then notifies the merchant.</p>
-<p class="message" id="message" role="status"></p>
+<p class="message" id="message" role="status"></p>${back}
 </section>
 </main>
 <aside class="panel">
