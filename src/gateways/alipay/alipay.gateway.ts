@@ -138,8 +138,9 @@ const DEFINITE_REFUND_REFUSALS = new Set([
 ]);
 
 /**
- * Alipay through the official alipay-sdk (RSA2): precreate (QR), barcode pay and cancel (当面付), query, close,
- * refunds, bills and verified notifications.
+ * Alipay through the official alipay-sdk (RSA2): precreate (QR), the page, WAP and app requests signed for the
+ * buyer's side, trade.create for one buyer (my.tradePay), barcode pay and cancel (当面付), query, close, refunds,
+ * bills and verified notifications (docs/pay-modes.md).
  * Responses are verified by the SDK (`validateSign`); notifications here, RSA2 only (the SDK's check lets the
  * form's own sign_type pick SHA-1, and throws on one it does not know). A query before the buyer scans answers ACQ.TRADE_NOT_EXIST:
  * that is "not paid yet". A timeout, a 5xx, a "system busy" or an unverifiable answer is `unknown`.
