@@ -450,7 +450,7 @@ export class AlipaySandboxController {
    * return_url with Alipay's synchronous return parameters (同步跳转), signed with Alipay's key like a notification.
    * Only a hint for the merchant's page: the payment's truth is the notification and the query.
    */
-  private returnLink(trade: SandboxTrade, returnUrl: string): string {
+  private returnLink(trade: SandboxTrade, returnUrl: string): string | undefined {
     const app = this.merchants.alipay(trade.appid) ?? this.defaultApp();
     const method = trade.alipayFlow?.kind === 'wap' ? 'alipay.trade.wap.pay.return' : 'alipay.trade.page.pay.return';
     const fields: Record<string, string> = {
@@ -467,7 +467,9 @@ export class AlipaySandboxController {
       timestamp: beijingTimestamp(new Date()),
     };
     fields.sign = rsa2Sign(alipaySignContent(fields, ['sign', 'sign_type']), app.alipayPrivateKey);
-    const url = new URL(returnUrl);
+    const url = URL.canParse(returnUrl) ? new URL(returnUrl) : undefined;
+    // Only a web page is a place to send the buyer back to (never a javascript: or data: URL).
+    if (!url || (url.protocol !== 'https:' && url.protocol !== 'http:')) return undefined;
     for (const [key, value] of Object.entries(fields)) url.searchParams.set(key, value);
     return url.toString();
   }

@@ -140,8 +140,8 @@ describe('Alipay page modes: a signed link to the cashier, nothing sent', () => 
   });
 
   it('a key that cannot sign is a refusal (nothing exists at Alipay), not a throw', async () => {
-    const dsa = generateKeyPairSync('ed25519').privateKey.export({ type: 'pkcs8', format: 'pem' }).toString();
-    const result = await gateway({ appPrivateKeyPem: dsa }).createPayment(request({ mode: 'pc_web' }));
+    const ed25519 = generateKeyPairSync('ed25519').privateKey.export({ type: 'pkcs8', format: 'pem' }).toString();
+    const result = await gateway({ appPrivateKeyPem: ed25519 }).createPayment(request({ mode: 'pc_web' }));
     expect(result).toMatchObject({ kind: 'rejected', code: 'SIGN_FAILED' });
   });
 });
