@@ -1,5 +1,7 @@
 import { createPublicKey, createVerify, type KeyObject } from 'node:crypto';
 import { alipayMiniProgramAppIdOf, readPem } from '../src/gateways/wire/sandbox-key-set';
+import { AlipayGateway } from '../src/gateways/alipay/alipay.gateway';
+import type { CreatePaymentResult, PayWay } from '../src/gateways/gateway.types';
 import type { PaymentGateway } from '../src/gateways/payment-gateway';
 import { sqlPool } from './support/database';
 import { type RunningSandbox, sandboxGateways, startAppOnSandbox, startSandbox } from './support/sandbox';
@@ -225,6 +227,85 @@ describe('Alipay pay modes (e2e)', () => {
       await expectPaid(paymentNo);
     },
   );
+
+  describe('a third-party app (app_auth_token) collecting for the merchant that authorised it', () => {
+    let isv: AlipayGateway;
+    let merchant: { authAppId: string; sellerId: string };
+
+    beforeAll(async () => {
+      const created = await http('POST', `${sandbox.url}/sandbox/merchants`, {
+        channel: 'alipay',
+        kind: 'third_party',
+      });
+      expect(created.status).toBe(201);
+      const material = created.body as Record<string, string>;
+      merchant = { authAppId: material.authAppId, sellerId: material.sellerId };
+      isv = new AlipayGateway({
+        gatewayUrl: `${sandbox.url}/gateway.do`,
+        appId: material.appId,
+        appPrivateKeyPem: material.appPrivateKeyPem,
+        alipayPublicKeyPem: material.alipayPublicKeyPem,
+        // Nobody listens: the payment is found by the query, as recovery finds it.
+        notifyUrl: 'http://127.0.0.1:9/api/payments/notify/alipay/isv',
+        timeoutMs: 2000,
+        appAuthToken: material.appAuthToken,
+        authAppId: material.authAppId,
+        miniProgramAppIds: [alipayMiniProgramAppIdOf(material.authAppId)],
+      });
+    });
+
+    const create = (paymentNo: string, way: PayWay) =>
+      isv.createPayment({
+        paymentNo,
+        amountFen: 1999,
+        currency: 'CNY',
+        description: 'Tea',
+        expiresAt: new Date(Date.now() + 10 * 60_000),
+        way,
+      });
+    const credentialOf = (result: CreatePaymentResult) => {
+      if (result.kind !== 'created') throw new Error(`not created: ${JSON.stringify(result)}`);
+      return result.credential;
+    };
+    const expectTheMerchants = async (paymentNo: string) => {
+      expect(await isv.query(paymentNo)).toMatchObject({ kind: 'paid', paidAmountFen: 1999 });
+      const trade = (await http('GET', `${sandbox.url}/sandbox/trades/${paymentNo}`)).body;
+      expect(trade.alipay).toEqual(merchant);
+    };
+
+    it('pc_web: the link carries app_auth_token and opens the cashier for that merchant', async () => {
+      const paymentNo = `P${uniqueId('isv').replace(/\W/g, '')}`;
+      const credential = credentialOf(await create(paymentNo, { mode: 'pc_web', returnUrl: 'https://pc.example/r' }));
+      if (credential.type !== 'redirect') throw new Error(credential.type);
+      expect(new URL(credential.url).searchParams.get('app_auth_token')).toBeTruthy();
+      expect((await fetch(credential.url)).status).toBe(200);
+      expect(await isv.query(paymentNo)).toEqual({ kind: 'not_paid' });
+      expect((await http('POST', `${sandbox.url}/sandbox/alipay/trades/${paymentNo}/pay`, {})).status).toBe(200);
+      await expectTheMerchants(paymentNo);
+    });
+
+    it('app: the order string pays for that merchant', async () => {
+      const paymentNo = `P${uniqueId('isv').replace(/\W/g, '')}`;
+      const credential = credentialOf(await create(paymentNo, { mode: 'app' }));
+      if (credential.type !== 'alipay_order_string') throw new Error(credential.type);
+      const paid = await http('POST', `${sandbox.url}/sandbox/alipay/app/pay`, { orderString: credential.orderString });
+      expect(paid.status).toBe(200);
+      await expectTheMerchants(paymentNo);
+    });
+
+    it("mini_program: the merchant's mini-program as op_app_id, paid by that buyer", async () => {
+      const paymentNo = `P${uniqueId('isv').replace(/\W/g, '')}`;
+      const appId = alipayMiniProgramAppIdOf(merchant.authAppId);
+      const credential = credentialOf(await create(paymentNo, { mode: 'mini_program', payerId: USER_ID, appId }));
+      if (credential.type !== 'alipay_trade_no') throw new Error(credential.type);
+      const paid = await http('POST', `${sandbox.url}/sandbox/alipay/in-app/pay`, {
+        tradeNo: credential.tradeNo,
+        buyerId: USER_ID,
+      });
+      expect(paid.status).toBe(200);
+      await expectTheMerchants(paymentNo);
+    });
+  });
 
   it('bad input is 400 naming the field, or 422 for an app not the merchant’s, and writes nothing', async () => {
     const orderNo = await newOrder();
