@@ -49,6 +49,14 @@ export interface SandboxTrade {
   returnUrl?: string;
   /** A UnionPay app-control trade (appTransReq): the tn the merchant's app hands UnionPay's SDK. */
   unionpayTn?: string;
+  /**
+   * An Alipay trade the buyer's side brought (page pay on a PC, WAP pay on a phone, the app SDK's order string) or
+   * made for one buyer (alipay.trade.create, paid by my.tradePay): which, the merchant's return_url (page and WAP),
+   * and the buyer (buyer_id or buyer_open_id) who alone may pay a created one.
+   */
+  alipayFlow?: { kind: 'page' | 'wap' | 'app' | 'jsapi'; returnUrl?: string; buyer?: string };
+  /** Where the vendor's page sends the buyer back once paid (Alipay: return_url with its signed return parameters). */
+  returnTo?: string;
   /** A barcode (付款码) trade: its scenario and where it stands (barcode-scenarios.ts). */
   barcode?: BarcodeState;
   refunds?: { refundNo: string; refundId: string; amountFen: number; at: string }[];

@@ -173,7 +173,8 @@ describe('WeChat in-app payments (e2e)', () => {
       expect([refused.status, refused.body.code]).toEqual([400, 'VALIDATION_FAILED']);
       expect(JSON.stringify(refused.body.details)).toContain(field);
     }
-    for (const channel of ['alipay', 'unionpay']) {
+    // Alipay offers these modes (test/alipay-pay-modes.e2e-spec.ts): a WeChat openid is not an Alipay payer there.
+    for (const channel of ['unionpay']) {
       const refused = await pay(orderNo, { channel, mode: 'in_app', payerId: OPENID });
       expect([refused.status, refused.body.code]).toEqual([422, 'PAY_MODE_UNSUPPORTED']);
     }

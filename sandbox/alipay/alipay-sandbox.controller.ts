@@ -1,4 +1,4 @@
-import { Controller, Get, HttpCode, Inject, NotFoundException, Param, Post, Req, Res } from '@nestjs/common';
+import { Body, Controller, Get, HttpCode, Inject, NotFoundException, Param, Post, Req, Res } from '@nestjs/common';
 import type { Request, Response } from 'express';
 import { zipSync } from 'fflate';
 import iconv from 'iconv-lite';
@@ -14,7 +14,8 @@ import {
   yuanToFen,
 } from '../../src/gateways/wire/alipay.protocol';
 import { type BarcodePayOutcome, reverseBarcode, startBarcode } from '../barcode-scenarios';
-import { cashierPath } from '../cashier/cashier.page';
+import { cashierPath, messagePage } from '../cashier/cashier.page';
+import { alipayMiniProgramAppIdOf } from '../../src/gateways/wire/sandbox-key-set';
 import { type AlipayActor, type AlipayApp, SandboxMerchants } from '../merchants/sandbox-merchants';
 import { SANDBOX_SETTINGS, type SandboxSettings } from '../sandbox.settings';
 import { type MerchantReply, postNotification, SandboxNotifier, sleep } from '../sandbox-notifier';
@@ -27,6 +28,15 @@ type Reply = Record<string, string | undefined>;
 
 /** An Alipay trade_no (支付宝交易号): the date and a serial, 28 digits in Alipay's examples. */
 const newTradeNo = () => `2026${Date.now()}${randomBytes(3).readUIntBE(0, 3).toString().padStart(8, '0')}`;
+
+/** The page APIs: the buyer's browser brings the signed request (GET or POST) and is shown Alipay's cashier. */
+const PAGE_PRODUCTS: Record<string, { kind: 'page' | 'wap'; productCode: string }> = {
+  'alipay.trade.page.pay': { kind: 'page', productCode: 'FAST_INSTANT_TRADE_PAY' },
+  'alipay.trade.wap.pay': { kind: 'wap', productCode: 'QUICK_WAP_WAY' },
+};
+
+/** An Alipay user id (buyer_id): 2088 and 12 digits. */
+const USER_ID = /^2088\d{12}$/;
 
 /** A buyer's Alipay payment code (付款码): "25~30开头的长度为16~24位的数字" (alipay.trade.pay, auth_code). */
 const AUTH_CODE = /^(2[5-9]|30)\d{14,22}$/;
@@ -51,16 +61,27 @@ export class AlipaySandboxController {
     @Inject(SandboxMerchants) private readonly merchants: SandboxMerchants,
   ) {}
 
+  /**
+   * The buyer's browser bringing a page request (alipay.trade.page.pay / wap.pay) as a link: the same gateway, the
+   * same signature check.
+   */
+  @Get('/gateway.do')
+  gatewayByLink(@Req() req: Request, @Res() res: Response): Promise<void> {
+    return this.gateway(req, res);
+  }
+
   @Post('/gateway.do')
   async gateway(@Req() req: Request, @Res() res: Response): Promise<void> {
     const params: Record<string, string> = {
       ...(req.query as Record<string, string>),
-      ...(req.body as Record<string, string>),
+      ...((req.body ?? {}) as Record<string, string>),
     };
     const method = params.method ?? '';
     const responseKey = `${method.replaceAll('.', '_')}_response`;
     const app = this.merchants.alipay(params.app_id);
-    const reply = (node: Reply) => this.reply(res, app, responseKey, node);
+    const page = PAGE_PRODUCTS[method];
+    // A page request comes from the buyer's browser: a refusal is a page for the buyer, as Alipay shows one.
+    const reply = (node: Reply) => (page ? this.refusalPage(res, node) : this.reply(res, app, responseKey, node));
     if (!app) return reply(fail('40002', 'isv.invalid-app-id', 'invalid app_id'));
     if (!params.sign || !rsa2Verify(alipaySignContent(params, ['sign']), params.sign, app.appPublicKey)) {
       return reply(fail('40002', 'isv.invalid-signature', 'invalid signature'));
@@ -77,9 +98,17 @@ export class AlipaySandboxController {
     const refusal = faults.refundRefusal ?? (faults.balanceShort ? 'ACQ.SELLER_BALANCE_NOT_ENOUGH' : undefined);
     if (refusal && method === 'alipay.trade.refund') return reply(fail('40004', refusal, `refund refused: ${refusal}`));
     const owner = tradeOwner.alipay(actor.sellerId);
+    if (page) {
+      const refusal = this.openPage(actor, biz, params, page);
+      if (refusal) return reply(refusal);
+      res.redirect(303, cashierPath(biz.out_trade_no));
+      return;
+    }
     switch (method) {
       case 'alipay.trade.precreate':
         return reply(this.precreate(actor, biz, params.notify_url));
+      case 'alipay.trade.create':
+        return reply(this.createForBuyer(actor, biz, params.notify_url));
       case 'alipay.trade.pay':
         return reply(this.barcodePay(actor, biz, params.notify_url));
       case 'alipay.trade.cancel':
@@ -138,6 +167,63 @@ export class AlipaySandboxController {
     res.status(trade.state === 'SUCCESS' ? 200 : 409).json({ ok: trade.state === 'SUCCESS', ...closed, trade });
   }
 
+  /**
+   * The Alipay app paying an order string the merchant's app handed its SDK (alipay.trade.app.pay), as the app
+   * checks it: every parameter but `sign` (sign_type included), sorted, RSA2 with the public key of the app that
+   * `app_id` names; then Alipay makes the trade and the buyer pays it. Anything that does not verify pays nothing.
+   */
+  @Post('/sandbox/alipay/app/pay')
+  @HttpCode(200)
+  appPay(@Body() body: { orderString?: unknown }, @Res() res: Response): void {
+    const refuse = (status: number, error: string, message?: string) =>
+      void res.status(status).json({ resultStatus: '4000', error, ...(message ? { message } : {}) });
+    const params = parseOrderString(body.orderString);
+    if (!params) return refuse(400, 'MALFORMED_ORDER_STRING');
+    const app = this.merchants.alipay(params.app_id);
+    if (!app) return refuse(400, 'INVALID_APP_ID');
+    if (!params.sign || !rsa2Verify(alipaySignContent(params, ['sign']), params.sign, app.appPublicKey)) {
+      return refuse(400, 'INVALID_SIGNATURE');
+    }
+    if (params.method !== 'alipay.trade.app.pay') return refuse(400, 'INVALID_METHOD', String(params.method));
+    const actor = this.merchants.alipayActor(app, params.app_auth_token || undefined);
+    if (!actor) return refuse(400, 'INVALID_APP_AUTH_TOKEN');
+    let biz: Record<string, string>;
+    try {
+      biz = JSON.parse(params.biz_content ?? '{}') as Record<string, string>;
+    } catch {
+      return refuse(400, 'MALFORMED_BIZ_CONTENT');
+    }
+    if (biz.product_code !== undefined && biz.product_code !== 'QUICK_MSECURITY_PAY') {
+      return refuse(400, 'ACQ.INVALID_PARAMETER', 'product_code must be QUICK_MSECURITY_PAY');
+    }
+    const { trade: made, refusal } = this.tradeOfBuyerSide(actor, biz, params.notify_url, { kind: 'app' });
+    if (!made) return refuse(409, refusal.sub_code ?? 'ACQ.INVALID_PARAMETER', refusal.sub_msg);
+    this.lapse(made);
+    if (made.state === 'CLOSED') return refuse(409, 'ACQ.TRADE_HAS_CLOSE');
+    this.settle(made);
+    res.status(200).json({ resultStatus: '9000', outTradeNo: made.outTradeNo, tradeNo: made.transactionId });
+  }
+
+  /**
+   * The buyer's Alipay paying a created trade with my.tradePay({ tradeNO }) (or AlipayJSBridge tradePay): only the
+   * buyer it was created for (buyer_id or open_id) can pay it.
+   */
+  @Post('/sandbox/alipay/in-app/pay')
+  @HttpCode(200)
+  inAppPay(@Body() body: { tradeNo?: unknown; buyerId?: unknown }, @Res() res: Response): void {
+    const refuse = (status: number, error: string) => void res.status(status).json({ resultCode: '4000', error });
+    const trade = [...this.trades.all()].find(
+      (t) => t.channel === 'alipay' && t.alipayFlow?.kind === 'jsapi' && t.transactionId === body.tradeNo,
+    );
+    if (!trade) return refuse(404, 'ACQ.TRADE_NOT_EXIST');
+    if (body.buyerId !== trade.alipayFlow?.buyer) return refuse(400, 'BUYER_MISMATCH');
+    this.lapse(trade);
+    if (trade.state === 'CLOSED') return refuse(409, 'ACQ.TRADE_HAS_CLOSE');
+    if (trade.state === 'SUCCESS') return refuse(409, 'ACQ.TRADE_HAS_SUCCESS');
+    this.settle(trade);
+    res.status(200).json({ resultCode: '9000', outTradeNo: trade.outTradeNo, tradeNo: trade.transactionId });
+  }
+
   /** The buyer pays an unpaid trade: the money is taken and the merchant notified. */
   private settle(trade: SandboxTrade): void {
     if (trade.state !== 'NOTPAY') return;
@@ -146,6 +232,7 @@ export class AlipaySandboxController {
     trade.transactionId ??= newTradeNo();
     trade.successTime = beijingTimestamp(new Date());
     if (trade.barcode) trade.barcode.waiting = false;
+    if (trade.alipayFlow?.returnUrl) trade.returnTo = this.returnLink(trade, trade.alipayFlow.returnUrl);
     // notify_url is optional on alipay.trade.pay: without it Alipay has nowhere to notify.
     if (trade.notifyUrl) this.notify(trade);
   }
@@ -234,6 +321,163 @@ export class AlipaySandboxController {
     const token = randomBytes(12).toString('hex');
     this.bills.set(token, zip);
     return { code: '10000', msg: 'Success', bill_download_url: `${origin}/sandbox/alipay/bills/${token}` };
+  }
+
+  /**
+   * alipay.trade.page.pay / wap.pay, brought by the buyer's browser: records the trade with the merchant's return_url
+   * and shows the cashier. Alipay makes the trade only when the buyer pays on its page ("订单创建实际创建时间也为用户支付
+   * 时间"): until then its query and close answer ACQ.TRADE_NOT_EXIST, as for an unscanned QR code. Opening the page
+   * again shows the same unpaid trade. Answers the refusal, or undefined when the cashier is to be shown.
+   */
+  private openPage(
+    actor: AlipayActor,
+    biz: Record<string, string>,
+    params: Record<string, string>,
+    page: (typeof PAGE_PRODUCTS)[string],
+  ): Reply | undefined {
+    if (biz.product_code !== page.productCode) {
+      return fail('40004', 'ACQ.INVALID_PARAMETER', `product_code must be ${page.productCode}`);
+    }
+    const { trade: made, refusal } = this.tradeOfBuyerSide(actor, biz, params.notify_url, {
+      kind: page.kind,
+      ...(params.return_url ? { returnUrl: params.return_url } : {}),
+    });
+    if (!made) return refusal;
+    this.lapse(made);
+    return made.state === 'CLOSED' ? fail('40004', 'ACQ.TRADE_HAS_CLOSE', 'trade closed') : undefined;
+  }
+
+  /**
+   * The trade a request from the buyer's side (a page link, an app order string) names: made on first sight, the
+   * same unpaid one again (the buyer may open the page twice). A paid number, or a number of another kind of trade,
+   * is refused.
+   */
+  private tradeOfBuyerSide(
+    actor: AlipayActor,
+    biz: Record<string, string>,
+    notifyUrl: string | undefined,
+    flow: NonNullable<SandboxTrade['alipayFlow']>,
+  ): { trade: SandboxTrade; refusal?: undefined } | { trade?: undefined; refusal: Reply } {
+    const refuse = (subCode: string, subMsg: string) => ({ refusal: fail('40004', subCode, subMsg) });
+    const amountFen = yuanToFen(biz.total_amount ?? '');
+    if (!biz.out_trade_no || !biz.subject || amountFen === undefined || amountFen <= 0) {
+      return refuse('ACQ.INVALID_PARAMETER', 'out_trade_no, subject and total_amount are required');
+    }
+    const owner = tradeOwner.alipay(actor.sellerId);
+    const existing = this.trades.find(owner, biz.out_trade_no);
+    if (existing?.state === 'SUCCESS') return refuse('ACQ.TRADE_HAS_SUCCESS', 'trade already paid');
+    if (existing && (existing.alipayFlow?.kind !== flow.kind || existing.amountFen !== amountFen)) {
+      return refuse('ACQ.CONTEXT_INCONSISTENT', 'a different trade of this out_trade_no exists');
+    }
+    if (existing) {
+      if (flow.returnUrl) existing.alipayFlow = flow;
+      return { trade: existing };
+    }
+    const trade: SandboxTrade = {
+      channel: 'alipay',
+      outTradeNo: biz.out_trade_no,
+      owner,
+      mchid: '',
+      appid: actor.app.record.appId,
+      alipay: { authAppId: actor.authAppId, sellerId: actor.sellerId },
+      description: biz.subject,
+      amountFen,
+      notifyUrl: notifyUrl ?? '',
+      state: 'NOTPAY',
+      payTimeout: fromBeijingTimestamp(biz.time_expire),
+      alipayFlow: flow,
+      notifications: [],
+    };
+    this.trades.put(trade);
+    return { trade };
+  }
+
+  /**
+   * alipay.trade.create (JSAPI_PAY): a trade for one buyer, named by buyer_id (2088…) or buyer_open_id, in the app
+   * itself or, as op_app_id, one of the merchant's mini-programs. Alipay makes it at once (the query shows
+   * WAIT_BUYER_PAY) and answers its trade_no, which my.tradePay pays.
+   */
+  private createForBuyer(actor: AlipayActor, biz: Record<string, string>, notifyUrl: string | undefined): Reply {
+    const amountFen = yuanToFen(biz.total_amount ?? '');
+    if (!biz.out_trade_no || !biz.subject || amountFen === undefined || amountFen <= 0) {
+      return fail('40004', 'ACQ.INVALID_PARAMETER', 'out_trade_no, subject and total_amount are required');
+    }
+    const buyer = biz.buyer_id ?? biz.buyer_open_id;
+    if (biz.buyer_id !== undefined && biz.buyer_open_id !== undefined) {
+      return fail('40004', 'ACQ.INVALID_PARAMETER', 'buyer_id and buyer_open_id: one or the other');
+    }
+    if (!buyer || (biz.buyer_id !== undefined && !USER_ID.test(biz.buyer_id))) {
+      return fail('40004', 'ACQ.INVALID_PARAMETER', 'buyer_id (2088 and 12 digits) or buyer_open_id is required');
+    }
+    if (biz.product_code !== 'JSAPI_PAY')
+      return fail('40004', 'ACQ.INVALID_PARAMETER', 'product_code must be JSAPI_PAY');
+    // The app itself, or a mini-program bound to the merchant (the one the sandbox derives for each app).
+    const apps = [actor.app.record.appId, alipayMiniProgramAppIdOf(actor.app.record.appId)];
+    if (actor.authAppId !== actor.app.record.appId) apps.push(alipayMiniProgramAppIdOf(actor.authAppId));
+    if (biz.op_app_id !== undefined && !apps.includes(biz.op_app_id)) {
+      return fail('40004', 'ACQ.INVALID_PARAMETER', `op_app_id ${biz.op_app_id} is not bound to this merchant`);
+    }
+    const owner = tradeOwner.alipay(actor.sellerId);
+    const existing = this.trades.find(owner, biz.out_trade_no);
+    if (existing?.state === 'SUCCESS') return fail('40004', 'ACQ.TRADE_HAS_SUCCESS', 'trade already paid');
+    if (existing?.state === 'CLOSED') return fail('40004', 'ACQ.TRADE_HAS_CLOSE', 'trade closed');
+    if (existing && (existing.alipayFlow?.buyer !== buyer || existing.amountFen !== amountFen)) {
+      return fail('40004', 'ACQ.CONTEXT_INCONSISTENT', 'a different trade of this out_trade_no exists');
+    }
+    const trade: SandboxTrade = existing ?? {
+      channel: 'alipay',
+      outTradeNo: biz.out_trade_no,
+      owner,
+      mchid: '',
+      appid: actor.app.record.appId,
+      alipay: { authAppId: actor.authAppId, sellerId: actor.sellerId },
+      description: biz.subject,
+      amountFen,
+      notifyUrl: notifyUrl ?? '',
+      state: 'NOTPAY',
+      payTimeout: fromBeijingTimestamp(biz.time_expire),
+      // Alipay knows a created trade from the create on, with its trade_no.
+      scanned: true,
+      transactionId: newTradeNo(),
+      alipayFlow: { kind: 'jsapi', buyer },
+      notifications: [],
+    };
+    if (!existing) this.trades.put(trade);
+    return { code: '10000', msg: 'Success', out_trade_no: trade.outTradeNo, trade_no: trade.transactionId };
+  }
+
+  /**
+   * return_url with Alipay's synchronous return parameters (同步跳转), signed with Alipay's key like a notification.
+   * Only a hint for the merchant's page: the payment's truth is the notification and the query.
+   */
+  private returnLink(trade: SandboxTrade, returnUrl: string): string | undefined {
+    const app = this.merchants.alipay(trade.appid) ?? this.defaultApp();
+    const method = trade.alipayFlow?.kind === 'wap' ? 'alipay.trade.wap.pay.return' : 'alipay.trade.page.pay.return';
+    const fields: Record<string, string> = {
+      charset: 'utf-8',
+      out_trade_no: trade.outTradeNo,
+      method,
+      total_amount: fenToYuan(trade.amountFen),
+      trade_no: trade.transactionId ?? '',
+      auth_app_id: trade.alipay?.authAppId ?? trade.appid,
+      version: '1.0',
+      app_id: trade.appid,
+      sign_type: 'RSA2',
+      seller_id: trade.alipay?.sellerId ?? app.record.sellerId,
+      timestamp: beijingTimestamp(new Date()),
+    };
+    fields.sign = rsa2Sign(alipaySignContent(fields, ['sign', 'sign_type']), app.alipayPrivateKey);
+    const url = URL.canParse(returnUrl) ? new URL(returnUrl) : undefined;
+    // Only a web page is a place to send the buyer back to (never a javascript: or data: URL).
+    if (!url || (url.protocol !== 'https:' && url.protocol !== 'http:')) return undefined;
+    for (const [key, value] of Object.entries(fields)) url.searchParams.set(key, value);
+    return url.toString();
+  }
+
+  /** A page request Alipay refuses: the buyer sees why, with Alipay's code. */
+  private refusalPage(res: Response, node: Reply): void {
+    const text = `${node.sub_code ?? node.code ?? ''}: ${node.sub_msg ?? node.msg ?? ''}`;
+    res.status(400).type('html').send(messagePage('Alipay cannot take this payment', text));
   }
 
   private precreate(actor: AlipayActor, biz: Record<string, string>, notifyUrl: string | undefined): Reply {
@@ -512,4 +756,25 @@ function fail(code: string, subCode: string, subMsg: string): Reply {
     sub_code: subCode,
     sub_msg: subMsg,
   };
+}
+
+/**
+ * The parameters of an app order string (`k=v&…`, each value URI-encoded, as the app SDK receives it), or undefined
+ * when it is not one: a parameter twice, a bad escape.
+ */
+function parseOrderString(orderString: unknown): Record<string, string> | undefined {
+  if (typeof orderString !== 'string' || orderString.length === 0 || orderString.length > 16_384) return undefined;
+  const params: Record<string, string> = Object.create(null) as Record<string, string>;
+  for (const pair of orderString.split('&')) {
+    const at = pair.indexOf('=');
+    if (at <= 0) return undefined;
+    const key = pair.slice(0, at);
+    if (key in params) return undefined;
+    try {
+      params[key] = decodeURIComponent(pair.slice(at + 1));
+    } catch {
+      return undefined;
+    }
+  }
+  return params;
 }

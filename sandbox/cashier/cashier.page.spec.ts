@@ -29,6 +29,24 @@ describe('cashier page', () => {
     expect(cashierPage({ trade: trade({ amountFen: 123456 }), tradeFaults: {} })).toContain('¥1234.56');
   });
 
+  it('shows a phone browser’s page (WeChat H5, Alipay WAP) phone-sized, others not', () => {
+    const phone = (t: SandboxTrade) => cashierPage({ trade: t, tradeFaults: {} }).includes('device-phone');
+    expect(phone(trade({ h5: true }))).toBe(true);
+    expect(phone(trade({ channel: 'alipay', alipayFlow: { kind: 'wap' } }))).toBe(true);
+    expect(phone(trade({ channel: 'alipay', alipayFlow: { kind: 'page' } }))).toBe(false);
+    expect(phone(trade())).toBe(false);
+  });
+
+  it('links back to the merchant once the vendor says where, escaped', () => {
+    expect(cashierPage({ trade: trade(), tradeFaults: {} })).not.toContain('id="return-link"');
+    const sut = cashierPage({
+      trade: trade({ returnTo: `https://shop.example/r?a=1&b="${HOSTILE}` }),
+      tradeFaults: {},
+    });
+    expect(sut).toContain(`id="return-link" href="${escapeHtml(`https://shop.example/r?a=1&b="${HOSTILE}`)}"`);
+    expect(sut).not.toContain(HOSTILE);
+  });
+
   it('names the merchant the buyer pays: a service provider’s sub-merchant, an ISV app’s authorising merchant', () => {
     const partner = trade({ mchid: '1230000109', wechatPartner: { subMchid: '1900000199' } });
     expect(cashierPage({ trade: partner, tradeFaults: {} })).toContain('1900000199 (service provider 1230000109)');

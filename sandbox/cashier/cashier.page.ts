@@ -135,9 +135,11 @@ export function cashierPage({ trade, tradeFaults, qrSvg }: CashierView): string 
     : `<div class="card" id="card"><span class="card-brand">${escapeHtml(channel.name)}</span>` +
       `<span class="card-no">6216 6100 **** 0018</span><span class="card-holder">SANDBOX TEST CARD</span></div>`;
   const button = qrSvg ? `Scan &amp; pay ${escapeHtml(yuan)}` : `Pay ${escapeHtml(yuan)}`;
+  // A phone browser's page (WeChat H5, Alipay WAP, UnionPay 08) is shown phone-sized.
+  const phone = trade.phone === true || trade.h5 === true || trade.alipayFlow?.kind === 'wap';
   return document(
     `${channel.name} sandbox cashier – ${trade.outTradeNo}`,
-    `<div id="cashier" class="layout channel-${escapeHtml(trade.channel)}${trade.phone ? ' device-phone' : ''}"` +
+    `<div id="cashier" class="layout channel-${escapeHtml(trade.channel)}${phone ? ' device-phone' : ''}"` +
       ` data-trade="${escapeHtml(trade.outTradeNo)}"` +
       ` data-channel="${escapeHtml(trade.channel)}" data-state="${escapeHtml(trade.state)}"` +
       (expiresAt ? ` data-expires-at="${escapeHtml(expiresAt)}"` : '') +
@@ -169,12 +171,14 @@ ${faultPanel(trade.channel, tradeFaults)}
 }
 
 /**
- * The way back to the merchant's page the vendor was given (UnionPay frontUrl), shown once the trade is paid or
- * closed (the stylesheet keys on data-state, which the script updates). Only an http(s) address becomes a link.
+ * The way back to the merchant's page the vendor was given (UnionPay frontUrl; Alipay return_url with its signed
+ * return parameters, set once paid), shown once the trade is paid or closed (the stylesheet keys on data-state,
+ * which the script updates). Only an http(s) address becomes a link.
  */
 function returnLink(trade: SandboxTrade): string {
-  if (!trade.returnUrl || !/^https?:\/\//i.test(trade.returnUrl)) return '';
-  return `\n<p class="return"><a id="return-link" href="${escapeHtml(trade.returnUrl)}">Back to the merchant</a></p>`;
+  const href = trade.returnTo ?? trade.returnUrl;
+  if (!href || !/^https?:\/\//i.test(href)) return '';
+  return `\n<p class="return"><a id="return-link" href="${escapeHtml(href)}">Back to the merchant</a></p>`;
 }
 
 /** A page with a sentence, in the cashier's look: unknown trades, refused front-end requests. */

@@ -11,8 +11,9 @@ const trim = ({ value }: { value: unknown }): unknown => (typeof value === 'stri
 const SETTINGS_DOC =
   'Public material. WeChat Pay: `mchid`, `appid`, `merchantSerialNo`, `platformKeys` (key id → PEM public key), ' +
   "optionally `miniProgramAppIds` and `mobileAppIds` (the merchant's mini-programs and mobile apps), and " +
-  'for a service provider `subMchid` (and `subAppid`). Alipay: `appId`, `alipayPublicKeyPem`, `sellerId`, and for a ' +
-  'third-party app `authAppId`. UnionPay: `merId`, `merchantCertPem`, `rootCertPem`, `middleCertPem`.';
+  'for a service provider `subMchid` (and `subAppid`). Alipay: `appId`, `alipayPublicKeyPem`, `sellerId`, optionally ' +
+  '`miniProgramAppIds` (mini-programs a payment may name), and for a third-party app `authAppId`. UnionPay: `merId`, ' +
+  '`merchantCertPem`, `rootCertPem`, `middleCertPem`.';
 const SECRETS_DOC =
   'Sealed under the KEK and never returned. WeChat Pay: `merchantPrivateKeyPem`, `apiV3Key`. Alipay: ' +
   '`appPrivateKeyPem`, and for a third-party app `appAuthToken`. UnionPay: `merchantPrivateKeyPem`.';

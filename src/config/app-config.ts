@@ -96,6 +96,7 @@ export class AppConfig {
     alipayPublicKeyFile: string;
     /** Empty: seller_id is not checked. */
     sellerId: string;
+    miniProgramAppIds: readonly string[];
   };
   /** Live WeChat Pay settings, as given (checked when GATEWAY_MODE=live). */
   /** Buyer identity (the vendors' OAuth for in-app payments): see src/gateways/identity. */
@@ -214,6 +215,7 @@ export class AppConfig {
       appPrivateKeyFile: env('ALIPAY_APP_PRIVATE_KEY_FILE'),
       alipayPublicKeyFile: env('ALIPAY_PUBLIC_KEY_FILE'),
       sellerId: env('ALIPAY_SELLER_ID'),
+      miniProgramAppIds: env('ALIPAY_MINI_PROGRAM_APP_IDS').split(',').filter(Boolean),
     };
     this.identity = {
       wechatAppSecret: env('WECHAT_APP_SECRET'),

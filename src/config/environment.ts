@@ -540,6 +540,15 @@ export class Environment {
   @Matches(/^(2088\d{12})?$/, naming('must be an Alipay user id: 16 digits starting 2088'))
   ALIPAY_SELLER_ID = '';
 
+  @Setting(
+    'alipay',
+    "The merchant's mini-programs, comma-separated app ids (16 digits) bound to it in Alipay's product centre: " +
+      'mini-program payments may name one (`appId`), sent to Alipay as op_app_id. Empty: the app itself ' +
+      '(ALIPAY_APP_ID) only.',
+  )
+  @Pattern(/^([0-9]{16}(,[0-9]{16})*)?$/, 'must be comma-separated Alipay app ids (16 digits)')
+  ALIPAY_MINI_PROGRAM_APP_IDS = '';
+
   @Setting('unionpay', 'The UnionPay gateway.')
   @IsString()
   UNIONPAY_GATEWAY_URL = 'https://gateway.95516.com';

@@ -8,6 +8,7 @@ import { DEFAULT_ACCOUNT, notifyUrlOf } from './accounts/account-gateway';
 import type { Channel } from './gateway.types';
 import { AlipayGateway, type AlipaySettings } from './alipay/alipay.gateway';
 import {
+  alipayMiniProgramAppIdOf,
   alipaySandboxMeta,
   isCurrentSandboxKeySet,
   loadKey,
@@ -130,6 +131,7 @@ function alipaySettings(config: AppConfig): Omit<AlipaySettings, 'notifyUrl'> {
       appPrivateKeyPem: readPem(dir, 'alipayAppPrivate'),
       alipayPublicKeyPem: readPem(dir, 'alipayPlatformPublic'),
       sellerId: alipaySandboxMeta(dir).sellerId,
+      miniProgramAppIds: [alipayMiniProgramAppIdOf(alipaySandboxMeta(dir).appId)],
       timeoutMs,
     };
   }
@@ -146,6 +148,7 @@ function alipaySettings(config: AppConfig): Omit<AlipaySettings, 'notifyUrl'> {
     appPrivateKeyPem: readFileSync(live.appPrivateKeyFile, 'utf8'),
     alipayPublicKeyPem: readFileSync(live.alipayPublicKeyFile, 'utf8'),
     sellerId: live.sellerId || undefined,
+    miniProgramAppIds: live.miniProgramAppIds,
     timeoutMs,
   };
 }

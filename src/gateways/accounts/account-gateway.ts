@@ -89,6 +89,7 @@ export function gatewayForAccount(
         appPrivateKeyPem: secret.appPrivateKeyPem,
         alipayPublicKeyPem: settings.alipayPublicKeyPem,
         sellerId: settings.sellerId,
+        miniProgramAppIds: settings.miniProgramAppIds,
         appAuthToken: secret.appAuthToken,
         authAppId: settings.authAppId,
       };

@@ -34,6 +34,8 @@ export interface AlipayAccountSettings {
   sellerId?: string;
   /** Third-party mode: the authorising merchant's app id (notifications' auth_app_id). */
   authAppId?: string;
+  /** The merchant's mini-programs (16-digit app ids) a mini-program payment may name (op_app_id). */
+  miniProgramAppIds?: string[];
 }
 export interface AlipayAccountSecrets {
   appPrivateKeyPem: string;
@@ -174,12 +176,27 @@ export function accountProblems(
       break;
     }
     case 'alipay': {
-      onlyKnown(problems, 'settings', settings, ['appId', 'alipayPublicKeyPem', 'sellerId', 'authAppId']);
+      onlyKnown(problems, 'settings', settings, [
+        'appId',
+        'alipayPublicKeyPem',
+        'sellerId',
+        'authAppId',
+        'miniProgramAppIds',
+      ]);
       onlyKnown(problems, 'secrets', secrets, SECRET_FIELDS.alipay);
       text(problems, 'settings.appId', settings.appId, /^\d{16}$/, 'the app id: 16 digits');
       pem(problems, 'settings.alipayPublicKeyPem', settings.alipayPublicKeyPem, createPublicKey, 'public key');
       optional(problems, 'settings.sellerId', settings.sellerId, /^2088\d{12}$/, 'the seller id: 2088 and 12 digits');
       optional(problems, 'settings.authAppId', settings.authAppId, /^\d{16}$/, "the authorising merchant's app id");
+      const miniPrograms = settings.miniProgramAppIds;
+      if (
+        miniPrograms !== undefined &&
+        (!Array.isArray(miniPrograms) ||
+          miniPrograms.length > 20 ||
+          !miniPrograms.every((id) => typeof id === 'string' && /^\d{16}$/.test(id)))
+      ) {
+        problems.push('settings.miniProgramAppIds: an array of at most 20 mini-program app ids (16 digits each)');
+      }
       pem(problems, 'secrets.appPrivateKeyPem', secrets.appPrivateKeyPem, createPrivateKey, 'private key');
       optional(problems, 'secrets.appAuthToken', secrets.appAuthToken, /^[\x21-\x7e]{8,128}$/, 'the app auth token');
       if ((secrets.appAuthToken === undefined) !== (settings.authAppId === undefined))

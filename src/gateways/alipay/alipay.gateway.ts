@@ -11,6 +11,8 @@ import type {
   GatewayAck,
   GatewayNotification,
   GatewayResult,
+  PayCredential,
+  PayWay,
   RawNotification,
   RefundRequest,
   RefundResult,
@@ -52,6 +54,11 @@ export interface AlipaySettings {
   appAuthToken?: string;
   /** The authorising merchant's app id: in ISV mode a notification is accepted only with this `auth_app_id`. */
   authAppId?: string;
+  /**
+   * The merchant's mini-programs (16-digit app ids), besides `appId`: a mini-program payment may name one, sent as
+   * `op_app_id` (Alipay refuses one not bound to the merchant in its product centre).
+   */
+  miniProgramAppIds?: readonly string[];
 }
 
 interface AlipayResult {
@@ -112,6 +119,15 @@ const DEFINITE_BARCODE_REFUSALS = new Set([
   'ACQ.PARTNER_ERROR',
   'ACQ.TOTAL_FEE_EXCEED',
 ]);
+/** An Alipay user id (买家支付宝用户号, `buyer_id`): 2088 and 12 digits. */
+const ALIPAY_USER_ID = /^2088\d{12}$/;
+/**
+ * An open_id (`buyer_open_id`), the id Alipay gives newer apps instead of the user id: letters and digits (Alipay's
+ * example has 47 characters; the field takes up to 128, our API up to 64). An id of digits alone is a user id.
+ */
+const ALIPAY_OPEN_ID = /^(?=.*[A-Za-z])[A-Za-z0-9]{16,128}$/;
+const ALIPAY_APP_ID = /^\d{16}$/;
+
 const DEFINITE_REFUND_REFUSALS = new Set([
   'ACQ.INVALID_PARAMETER',
   'ACQ.TRADE_NOT_EXIST',
@@ -122,8 +138,9 @@ const DEFINITE_REFUND_REFUSALS = new Set([
 ]);
 
 /**
- * Alipay through the official alipay-sdk (RSA2): precreate (QR), barcode pay and cancel (当面付), query, close,
- * refunds, bills and verified notifications.
+ * Alipay through the official alipay-sdk (RSA2): precreate (QR), the page, WAP and app requests signed for the
+ * buyer's side, trade.create for one buyer (my.tradePay), barcode pay and cancel (当面付), query, close, refunds,
+ * bills and verified notifications (docs/pay-modes.md).
  * Responses are verified by the SDK (`validateSign`); notifications here, RSA2 only (the SDK's check lets the
  * form's own sign_type pick SHA-1, and throws on one it does not know). A query before the buyer scans answers ACQ.TRADE_NOT_EXIST:
  * that is "not paid yet". A timeout, a 5xx, a "system busy" or an unverifiable answer is `unknown`.
@@ -158,15 +175,163 @@ export class AlipayGateway extends PaymentGateway {
     });
   }
 
+  /**
+   * Every create mode: the QR code, the PC and phone cashier pages, the app SDK and my.tradePay. An `appId` must be
+   * the app itself or, for a payment in an app, one of its mini-programs: the app pay is signed by the app's own key,
+   * so it cannot be made for another app.
+   */
+  override payModeUnsupported(way: PayWay): string | undefined {
+    // An app id not of Alipay's form is a bad input (payWayInvalid's 400), not an app this merchant lacks.
+    if (way.appId === undefined || way.appId === this.settings.appId || !ALIPAY_APP_ID.test(way.appId))
+      return undefined;
+    if (way.mode === 'app') return `Alipay app payments are signed by this account's own app ${this.settings.appId}`;
+    if (!(this.settings.miniProgramAppIds ?? []).includes(way.appId)) {
+      return `app ${way.appId} is not one of this merchant's mini-programs (its app id and ALIPAY_MINI_PROGRAM_APP_IDS)`;
+    }
+    return undefined;
+  }
+
+  /** A payer is an Alipay user id (2088…) or an open_id; an app id is 16 digits. */
+  override payWayInvalid(way: PayWay): { field: keyof PayWay; message: string } | undefined {
+    if ((way.mode === 'in_app' || way.mode === 'mini_program') && buyerOf(way.payerId) === undefined) {
+      return {
+        field: 'payerId',
+        message: "payerId must be the buyer's Alipay user id (2088 and 12 digits) or open_id (letters and digits)",
+      };
+    }
+    if (way.appId !== undefined && !ALIPAY_APP_ID.test(way.appId)) {
+      return { field: 'appId', message: 'appId must be an Alipay app id (16 digits)' };
+    }
+    return undefined;
+  }
+
   async createPayment(request: CreatePaymentRequest): Promise<CreatePaymentResult> {
-    const result = await this.exec('alipay.trade.precreate', {
+    const way = request.way ?? { mode: 'standard' };
+    const refused = this.payModeUnsupported(way) ?? this.payWayInvalid(way)?.message;
+    if (refused) return { kind: 'rejected', code: 'MODE_UNSUPPORTED', message: refused };
+    switch (way.mode) {
+      case 'standard':
+        return this.precreate(request);
+      case 'pc_web':
+      case 'mobile_web':
+        return this.createPage(request, way);
+      case 'app':
+        return this.createApp(request);
+      case 'in_app':
+      case 'mini_program':
+        return this.createForBuyer(request, way);
+    }
+  }
+
+  /**
+   * The buyer's browser goes to Alipay's cashier with the signed request itself (alipay.trade.page.pay on a PC,
+   * alipay.trade.wap.pay on a phone): nothing is sent from here, so the result is immediate. Alipay knows the trade
+   * only once the buyer acts on its page, until then its query and close answer ACQ.TRADE_NOT_EXIST, which `query`
+   * reads as not paid and `close` as closed only after our expiry (time_expire is in the signed request).
+   *
+   * A GET URL (`redirect`), not the SDK's POST form: a URL works from a server redirect, `location.href` and an
+   * in-app web view alike, and the merchant's page needs no HTML from us with a script that submits it. Alipay's
+   * page APIs take the request as a GET query (pageExecute "GET"); the URL stays well under browsers' limits.
+   */
+  private createPage(request: CreatePaymentRequest, way: PayWay): CreatePaymentResult {
+    const pc = way.mode === 'pc_web';
+    const bizContent = {
+      ...this.order(request),
+      productCode: pc ? 'FAST_INSTANT_TRADE_PAY' : 'QUICK_WAP_WAY',
+      // WAP: where the buyer goes on leaving Alipay's page before paying; our return page shows the status.
+      ...(!pc && way.returnUrl ? { quitUrl: way.returnUrl } : {}),
+    };
+    return this.signLocally(way.mode, () => {
+      const url = this.sdk.pageExec(pc ? 'alipay.trade.page.pay' : 'alipay.trade.wap.pay', 'GET', {
+        bizContent,
+        notifyUrl: this.settings.notifyUrl,
+        ...(way.returnUrl ? { returnUrl: way.returnUrl } : {}),
+        ...this.isvParams(),
+      });
+      return { type: 'redirect', url };
+    });
+  }
+
+  /**
+   * alipay.trade.app.pay: the signed order string the merchant's app hands the Alipay app SDK (`payV2` /
+   * `payOrder`); Alipay makes the trade when the buyer confirms in its app, so, as for the page modes, nothing is
+   * sent from here and the query answers ACQ.TRADE_NOT_EXIST until then.
+   */
+  private createApp(request: CreatePaymentRequest): CreatePaymentResult {
+    return this.signLocally('app', () => {
+      const orderString = this.sdk.sdkExec('alipay.trade.app.pay', {
+        bizContent: { ...this.order(request), productCode: 'QUICK_MSECURITY_PAY' },
+        notifyUrl: this.settings.notifyUrl,
+        ...this.isvParams(),
+      });
+      return { type: 'alipay_order_string', orderString };
+    });
+  }
+
+  /**
+   * alipay.trade.create (JSAPI_PAY), a real call: the trade for one buyer (`buyer_id` 2088… or `buyer_open_id`),
+   * paid by `my.tradePay({ tradeNO })` in a mini-program or AlipayJSBridge `tradePay` in a page inside Alipay. A
+   * mini-program other than the app itself is named as `op_app_id`. Answered as the precreate is: only a listed
+   * refusal rejects, anything else is unknown.
+   */
+  private async createForBuyer(request: CreatePaymentRequest, way: PayWay): Promise<CreatePaymentResult> {
+    const buyer = buyerOf(way.payerId);
+    const opAppId = way.appId && way.appId !== this.settings.appId ? way.appId : undefined;
+    const result = await this.exec('alipay.trade.create', {
       notifyUrl: this.settings.notifyUrl,
       bizContent: {
-        outTradeNo: request.paymentNo,
-        totalAmount: fenToYuan(request.amountFen),
-        subject: request.description.slice(0, 256),
-        timeExpire: beijingTimestamp(request.expiresAt),
+        ...this.order(request),
+        productCode: 'JSAPI_PAY',
+        ...(buyer?.kind === 'user_id' ? { buyerId: buyer.id } : { buyerOpenId: buyer?.id }),
+        ...(opAppId ? { opAppId } : {}),
       },
+    });
+    if ('unknown' in result) return { kind: 'unknown', reason: result.unknown };
+    if (result.code === '10000' && result.tradeNo) {
+      return {
+        kind: 'created',
+        credential: { type: 'alipay_trade_no', tradeNo: result.tradeNo },
+        gatewayTradeNo: result.tradeNo,
+      };
+    }
+    if (result.code === '40004' && DEFINITE_CREATE_REFUSALS.has(result.subCode ?? '')) {
+      return { kind: 'rejected', code: result.subCode ?? '40004', message: result.subMsg ?? '' };
+    }
+    return { kind: 'unknown', reason: this.describe(result) };
+  }
+
+  /** What every create sends: our number, the amount in yuan (at the edge), the subject and our expiry. */
+  private order(request: CreatePaymentRequest) {
+    return {
+      outTradeNo: request.paymentNo,
+      totalAmount: fenToYuan(request.amountFen),
+      subject: request.description.slice(0, 256),
+      timeExpire: beijingTimestamp(request.expiresAt),
+    };
+  }
+
+  /** ISV mode: `app_auth_token` beside the other common parameters, signed with them (alipay-sdk snake-cases it). */
+  private isvParams(): { appAuthToken?: string } {
+    return this.settings.appAuthToken ? { appAuthToken: this.settings.appAuthToken } : {};
+  }
+
+  /**
+   * A request signed here for the buyer's side to take to Alipay. Signing fails only on our own key, before anything
+   * exists at Alipay: nothing can be paid, so it is a refusal, never an unknown.
+   */
+  private signLocally(mode: string, sign: () => PayCredential): CreatePaymentResult {
+    try {
+      return { kind: 'created', credential: sign() };
+    } catch (error) {
+      this.logger.error(`${mode}: signing failed: ${(error as Error).message.slice(0, 200)}`);
+      return { kind: 'rejected', code: 'SIGN_FAILED', message: `the ${mode} request could not be signed` };
+    }
+  }
+
+  private async precreate(request: CreatePaymentRequest): Promise<CreatePaymentResult> {
+    const result = await this.exec('alipay.trade.precreate', {
+      notifyUrl: this.settings.notifyUrl,
+      bizContent: this.order(request),
     });
     if ('unknown' in result) return { kind: 'unknown', reason: result.unknown };
     if (result.code === '10000' && result.qrCode)
@@ -437,4 +602,12 @@ export class AlipayGateway extends PaymentGateway {
       return { unknown: `${method}: ${(error as Error).message.slice(0, 200)}` };
     }
   }
+}
+
+/** The buyer a payer id names: an Alipay user id (buyer_id) or an open_id (buyer_open_id); undefined: neither. */
+function buyerOf(payerId: string | undefined): { kind: 'user_id' | 'open_id'; id: string } | undefined {
+  if (payerId === undefined) return undefined;
+  if (ALIPAY_USER_ID.test(payerId)) return { kind: 'user_id', id: payerId };
+  if (ALIPAY_OPEN_ID.test(payerId)) return { kind: 'open_id', id: payerId };
+  return undefined;
 }

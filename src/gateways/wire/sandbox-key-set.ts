@@ -115,3 +115,13 @@ export function miniProgramAppIdOf(appid: string): string {
 export function mobileAppIdOf(appid: string): string {
   return `wx${createHash('sha256').update(`mobile-app:${appid}`).digest('hex').slice(0, 16)}`;
 }
+
+/**
+ * The sandbox Alipay app's mini-program: a mini-program is an Alipay app of its own (16 digits) bound to the merchant;
+ * the sandbox gives each app one, derived from its app id (the app side configures it as the sandbox account's
+ * ALIPAY_MINI_PROGRAM_APP_IDS).
+ */
+export function alipayMiniProgramAppIdOf(appId: string): string {
+  const digits = BigInt(`0x${createHash('sha256').update(`alipay-mini-program:${appId}`).digest('hex').slice(0, 15)}`);
+  return `2021${(digits % 10n ** 12n).toString().padStart(12, '0')}`;
+}
