@@ -178,8 +178,8 @@ describe('WeChat in-app payments (e2e)', () => {
       const refused = await pay(orderNo, { channel, mode: 'in_app', payerId: OPENID });
       expect([refused.status, refused.body.code]).toEqual([422, 'PAY_MODE_UNSUPPORTED']);
     }
-    // UnionPay offers mobile_web (its phone page, 08): test/unionpay-pay-modes.e2e-spec.ts.
-    const web = await pay(orderNo, { channel: 'alipay', mode: 'mobile_web', clientIp: '203.0.113.7' });
+    // WeChat has no page of its own for a PC browser (its QR code is that).
+    const web = await pay(orderNo, { channel: 'wechat', mode: 'pc_web' });
     expect([web.status, web.body.code]).toEqual([422, 'PAY_MODE_UNSUPPORTED']);
     expect(await paymentsOfOrder(orderNo)).toBe(0);
   });
