@@ -12,6 +12,7 @@ import { RefundReview1764800000000 } from './1764800000000-refund-review';
 import { OrderEventSequence1764900000000 } from './1764900000000-order-event-sequence';
 import { BarcodePayments1765000000000 } from './1765000000000-barcode-payments';
 import { PayWays1765100000000 } from './1765100000000-pay-ways';
+import { CheckoutCodes1765200000000 } from './1765200000000-checkout-codes';
 
 /** Every migration, in order. Listed explicitly so the app, the CLI and the tests load the same set. */
 export const migrations = [
@@ -29,4 +30,5 @@ export const migrations = [
   OrderEventSequence1764900000000,
   BarcodePayments1765000000000,
   PayWays1765100000000,
+  CheckoutCodes1765200000000,
 ];

@@ -12,12 +12,17 @@ export const BUYER_PAGE_CSP =
   "frame-ancestors 'none'";
 
 /** A phone-first page: the buyer comes back from a vendor's page on a phone as often as on a PC. */
-export function buyerPage(title: string, body: string, options: { refreshSeconds?: number } = {}): string {
+export function buyerPage(
+  title: string,
+  body: string,
+  options: { refreshSeconds?: number; script?: string } = {},
+): string {
   const refresh = options.refreshSeconds ? `<meta http-equiv="refresh" content="${options.refreshSeconds}">` : '';
+  const script = options.script ? `<script src="${escapeHtml(options.script)}" defer></script>` : '';
   return `<!doctype html>
 <html lang="en"><head><meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">${refresh}
-<title>${escapeHtml(title)}</title>
+<title>${escapeHtml(title)}</title>${script}
 <style>
 body{font-family:system-ui,sans-serif;margin:0;background:#f4f5f7;color:#1d2129}
 main{max-width:420px;margin:10vh auto;padding:24px;background:#fff;border-radius:12px;text-align:center}

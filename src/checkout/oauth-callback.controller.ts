@@ -3,7 +3,9 @@ import { ApiExcludeController } from '@nestjs/swagger';
 import type { Response } from 'express';
 import { CHANNELS, type Channel } from '../gateways/gateway.types';
 import { BuyerIdentityProviders } from '../gateways/identity/buyer-identity-providers';
+import { AggregateCheckout } from './aggregate-checkout.service';
 import { BuyerIdentity, OAUTH_CALLBACK_PATH } from './buyer-identity.service';
+import { sendStep } from './send-step';
 import { BUYER_PAGE_CSP, buyerPage } from './html';
 
 /**
@@ -17,6 +19,7 @@ export class OAuthCallbackController {
   constructor(
     @Inject(BuyerIdentity) private readonly identity: BuyerIdentity,
     @Inject(BuyerIdentityProviders) private readonly providers: BuyerIdentityProviders,
+    @Inject(AggregateCheckout) private readonly checkout: AggregateCheckout,
   ) {}
 
   @Get(':channel')
@@ -52,6 +55,7 @@ export class OAuthCallbackController {
       res.redirect(302, back.toString());
       return;
     }
-    res.status(500).type('html').send(buyerPage('Error', '<main><h1>Unexpected request</h1></main>'));
+    // The aggregate code's buyer: on to pay in the app as the buyer the vendor named.
+    sendStep(res, await this.checkout.afterIdentity({ ...record, next: record.next }));
   }
 }

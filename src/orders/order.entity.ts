@@ -48,6 +48,10 @@ export class Order {
   @Column({ type: 'varchar', length: 16, nullable: true })
   channel: Channel | null;
 
+  /** The aggregate code's secret (32 hex digits), once asked for: `/pay/code/{checkoutCode}` pays this order. */
+  @Column({ name: 'checkout_code', type: 'char', length: 32, nullable: true })
+  checkoutCode: string | null;
+
   /** When Orders' own timer next looks at this order (null once it is PAID or CLOSED). */
   @Index('ix_orders_next_check')
   @Column({ name: 'next_check_at', type: 'datetime', precision: 3, nullable: true })

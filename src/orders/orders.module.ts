@@ -17,5 +17,6 @@ export const ORDERS_ENTITIES = [Order, OrderItem, ProcessedEvent];
   imports: [TypeOrmModule.forFeature(ORDERS_ENTITIES), PaymentCenterModule, ApplicationsModule],
   controllers: [OrdersController, PaymentEventsConsumer],
   providers: [OrdersRepository, OrdersService, OrderPaymentEvents, OrderPaymentCheck],
+  exports: [OrdersService],
 })
 export class OrdersModule {}

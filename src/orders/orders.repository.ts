@@ -46,6 +46,21 @@ export class OrdersRepository {
     return order;
   }
 
+  /** The order an aggregate code names, without its lines. */
+  findByCheckoutCode(code: string): Promise<Order | null> {
+    return this.orderRows.selectOne(undefined, 'checkout_code = ?', [code]);
+  }
+
+  /** Gives the order a checkout code unless it has one; false when it had (the caller reads the one it has). */
+  async setCheckoutCode(orderNo: string, code: string): Promise<boolean> {
+    const result = await this.orderRows.run<{ affectedRows: number }>(
+      undefined,
+      'UPDATE orders SET checkout_code = ? WHERE order_no = ? AND checkout_code IS NULL',
+      [code, orderNo],
+    );
+    return result.affectedRows === 1;
+  }
+
   lockByOrderNo(manager: EntityManager, orderNo: string): Promise<Order | null> {
     return this.orderRows.selectOne(manager, 'order_no = ?', [orderNo], 'FOR UPDATE');
   }

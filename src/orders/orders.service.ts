@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import { ApplicationsService } from '../applications/applications.service';
 import { Inject, Injectable, Logger } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
@@ -19,6 +20,16 @@ import { Order, OrderItem } from './order.entity';
 import { ORDER_TRANSITIONS } from './order-state';
 import { toOrderView, type OrderView, type OrderWithPayments } from './order.view';
 import { OrdersRepository } from './orders.repository';
+
+/** What the aggregate code's pages know of an order. */
+export interface CheckoutOrder {
+  orderNo: string;
+  applicationId: string;
+  amountFen: Order['amountFen'];
+  status: Order['status'];
+  expiresAt: Date;
+  paymentNo: string | null;
+}
 
 /**
  * Checkout. Orders is a business application of the PaymentCenter like any partner's: it starts payments
@@ -111,6 +122,7 @@ export class OrdersService {
     order.nextCheckAt = order.expiresAt; // unpaid by then: the order's timer closes it
     order.paymentNo = null;
     order.channel = null;
+    order.checkoutCode = null;
     order.version = 0;
     order.createdAt = now;
     order.updatedAt = now;
@@ -129,27 +141,61 @@ export class OrdersService {
   }
 
   /** `applicationId`'s order; another application's is ORDER_NOT_FOUND, like none (it must not learn it exists). */
+  /** An order that may still be paid (CREATED or PAYING, before its expiry); the time it was checked at. */
+  private assertPayable(order: Order): Date {
+    const now = this.clock.now();
+    switch (order.status) {
+      case 'PAID':
+        throw new OrderAlreadyPaid(order.orderNo);
+      case 'CLOSED':
+        throw new OrderClosed(order.orderNo);
+      case 'CREATED':
+      case 'PAYING':
+        break;
+    }
+    if (now >= order.expiresAt) throw new OrderExpired(order.orderNo, order.expiresAt);
+    return now;
+  }
+
   async get(applicationId: string, orderNo: string): Promise<OrderWithPayments> {
     const order = await this.orders.findByOrderNo(orderNo);
     if (!order || order.applicationId !== applicationId) throw new OrderNotFound(orderNo);
     return { ...toOrderView(order), payments: await this.paymentCenter.listPaymentsOfOrder(orderNo) };
   }
 
+  /**
+   * The order's aggregate code (made the first time it is asked for): the secret part of the one URL the buyer opens
+   * in any app or browser. Only an order that can still be paid gets one.
+   */
+  async checkoutCodeOf(applicationId: string, orderNo: string): Promise<{ code: string; expiresAt: Date }> {
+    const order = await this.orders.findByOrderNo(orderNo);
+    if (!order || order.applicationId !== applicationId) throw new OrderNotFound(orderNo);
+    this.assertPayable(order);
+    if (order.checkoutCode) return { code: order.checkoutCode, expiresAt: order.expiresAt };
+    const code = randomBytes(16).toString('hex');
+    if (await this.orders.setCheckoutCode(orderNo, code)) return { code, expiresAt: order.expiresAt };
+    // Another request gave it one first: that one stands.
+    const again = await this.orders.findByOrderNo(orderNo);
+    return { code: again?.checkoutCode ?? code, expiresAt: order.expiresAt };
+  }
+
+  /** The order an aggregate code names (the code is the buyer's only credential: the page shows no more than it pays). */
+  async orderOfCheckoutCode(code: string): Promise<CheckoutOrder | undefined> {
+    const order = /^[0-9a-f]{32}$/.test(code) ? await this.orders.findByCheckoutCode(code) : null;
+    if (!order?.applicationId) return undefined;
+    const { orderNo, applicationId, amountFen, status, expiresAt, paymentNo } = order;
+    // The order learns of a payment's success from its event, a moment after the payment: ask the payments too.
+    const paid =
+      status === 'PAID' ||
+      (status === 'PAYING' && (await this.paymentCenter.listPaymentsOfOrder(orderNo)).some((p) => p.status === 'PAID'));
+    return { orderNo, applicationId, amountFen, status: paid ? 'PAID' : status, expiresAt, paymentNo };
+  }
+
   /** Starts or resumes paying the order with a channel; see StartPaymentUseCase for the rules. */
   async pay(applicationId: string, orderNo: string, request: PayOrderDto): Promise<PaymentView> {
     const order = await this.orders.findByOrderNo(orderNo);
     if (!order || order.applicationId !== applicationId) throw new OrderNotFound(orderNo);
-    const now = this.clock.now();
-    switch (order.status) {
-      case 'PAID':
-        throw new OrderAlreadyPaid(orderNo);
-      case 'CLOSED':
-        throw new OrderClosed(orderNo);
-      case 'CREATED':
-      case 'PAYING':
-        break;
-    }
-    if (now >= order.expiresAt) throw new OrderExpired(orderNo, order.expiresAt);
+    this.assertPayable(order);
     // The return page links the buyer back only to the application's own pages (never an open redirect).
     const refusal = request.returnUrl && (await this.applications.returnUrlRefusal(applicationId, request.returnUrl));
     if (refusal) throw new RequestValidationFailed([{ field: 'returnUrl', messages: [refusal] }]);

@@ -75,7 +75,8 @@ export function sandboxGateways(sandbox: RunningSandbox, appPort: number, timeou
 
 /**
  * The real app with the production adapters pointed at this sandbox: on a port chosen first, because the
- * adapters give vendors notify URLs on it.
+ * adapters give vendors notify URLs on it, and the app its return pages and OAuth callbacks (PUBLIC_BASE_URL);
+ * in sandbox mode on this sandbox, so what the app makes from the configuration (buyer identity) uses it too.
  */
 export async function startAppOnSandbox(
   sandbox: RunningSandbox,
@@ -83,5 +84,10 @@ export async function startAppOnSandbox(
   clock: TestClock = new TestClock(),
 ): Promise<RunningApp> {
   const port = await freePort();
-  return startApp(sandboxGateways(sandbox, port), clock, config, port);
+  const onSandbox = {
+    gatewayMode: 'sandbox',
+    sandbox: { url: sandbox.url, keysDir: sandbox.keys },
+    publicBaseUrl: `http://127.0.0.1:${port}`,
+  };
+  return startApp(sandboxGateways(sandbox, port), clock, { ...onSandbox, ...config }, port);
 }
