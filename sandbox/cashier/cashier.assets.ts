@@ -161,8 +161,25 @@ export const CASHIER_JS = `'use strict';
     return li;
   }
 
+  // Alipay signs its return parameters when the trade is paid: a trade paid on this page gets its way back now.
+  function showWayBack(href) {
+    if (typeof href !== 'string' || !/^https?:[/][/]/i.test(href)) return;
+    let link = byId('return-link');
+    if (!link) {
+      const paragraph = document.createElement('p');
+      paragraph.className = 'return';
+      link = document.createElement('a');
+      link.id = 'return-link';
+      link.textContent = 'Back to the merchant';
+      paragraph.append(link);
+      byId('message').after(paragraph);
+    }
+    link.href = href;
+  }
+
   function showTrade(trade) {
     root.dataset.state = trade.state;
+    showWayBack(trade.returnTo);
     byId('state').textContent = STATES[trade.state] || trade.state;
     byId('pay').disabled = trade.state !== 'NOTPAY';
     const sent = (trade.notifications || []).map((n) => {

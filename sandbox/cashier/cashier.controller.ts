@@ -37,7 +37,11 @@ export class CashierController {
   constructor(@Inject(SandboxTrades) private readonly trades: SandboxTrades) {}
 
   @Get('cashier/:outTradeNo')
-  async cashier(@Param('outTradeNo') outTradeNo: string, @Res() res: Response): Promise<void> {
+  async cashier(
+    @Param('outTradeNo') outTradeNo: string,
+    @Query('redirect_url') redirectUrl: unknown,
+    @Res() res: Response,
+  ): Promise<void> {
     const trade = this.trades.get(outTradeNo);
     if (!trade) {
       const text = `The sandbox holds no trade ${outTradeNo}. It keeps trades in memory: a restart forgets them.`;
@@ -45,7 +49,10 @@ export class CashierController {
     }
     // The QR code carries exactly what the vendor gave the merchant (code_url / qr_code), as a real scanner would read.
     const qrSvg = trade.codeUrl ? await qrSvgOf(trade.codeUrl) : undefined;
-    sendHtml(res, 200, cashierPage({ trade, tradeFaults: this.trades.faultsOf(outTradeNo).trade, qrSvg }));
+    const tradeFaults = this.trades.faultsOf(outTradeNo).trade;
+    // WeChat H5's way back: the redirect_url the merchant appended to the h5_url (only a single value counts).
+    const back = typeof redirectUrl === 'string' ? redirectUrl : undefined;
+    sendHtml(res, 200, cashierPage({ trade, tradeFaults, qrSvg, redirectUrl: back }));
   }
 
   /**

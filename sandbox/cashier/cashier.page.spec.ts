@@ -102,6 +102,18 @@ describe('cashier page', () => {
     expect(script).not.toContain('return-link');
   });
 
+  it('links a WeChat H5 trade back to the redirect_url of its page (http(s) only, escaped); no other trade', () => {
+    const back = 'https://pc.example/pay/return/P1?a=1&b=2';
+    const h5 = cashierPage({ trade: trade({ h5: true }), tradeFaults: {}, redirectUrl: back });
+    expect(h5).toContain('<a id="return-link" href="https://pc.example/pay/return/P1?a=1&#38;b=2">');
+    const native = cashierPage({ trade: trade({ codeUrl: 'weixin://x' }), tradeFaults: {}, redirectUrl: back });
+    expect(native).not.toContain('return-link');
+    const script = cashierPage({ trade: trade({ h5: true }), tradeFaults: {}, redirectUrl: 'javascript:alert(1)' });
+    expect(script).not.toContain('return-link');
+    const hostile = cashierPage({ trade: trade({ h5: true }), tradeFaults: {}, redirectUrl: `https://x/"${HOSTILE}` });
+    expect(hostile).not.toContain(HOSTILE);
+  });
+
   it('disables pay once the trade is paid or closed and shows the expiry for the countdown', () => {
     expect(cashierPage({ trade: trade(), tradeFaults: {} })).not.toMatch(/id="pay"[^>]*disabled/);
     expect(cashierPage({ trade: trade({ state: 'SUCCESS' }), tradeFaults: {} })).toMatch(/id="pay"[^>]*disabled/);

@@ -27,6 +27,11 @@ export interface CashierView {
   tradeFaults: SandboxFaults;
   /** The code URL drawn as a QR code (SVG markup made by the `qrcode` package), for the QR flows. */
   qrSvg?: string;
+  /**
+   * WeChat H5: the `redirect_url` the merchant appended to the h5_url (this page's query), where WeChat sends the
+   * buyer back. Honoured for H5 trades only: no other flow is told where to return this way.
+   */
+  redirectUrl?: string;
 }
 
 type FaultKind = 'flag' | 'count' | 'ms' | 'fen' | 'code';
@@ -118,7 +123,7 @@ function merchantOf(trade: SandboxTrade): string {
 }
 
 /** The cashier: one page for every channel, QR code for the native flows, pay button, status, fault switches. */
-export function cashierPage({ trade, tradeFaults, qrSvg }: CashierView): string {
+export function cashierPage({ trade, tradeFaults, qrSvg, redirectUrl }: CashierView): string {
   const channel = CHANNELS[trade.channel];
   const yuan = `¥${fenToYuan(trade.amountFen)}`;
   const expiresAt = trade.payTimeout?.toISOString();
@@ -158,7 +163,7 @@ export function cashierPage({ trade, tradeFaults, qrSvg }: CashierView): string 
 <form method="post" action="${escapeHtml(payPath(trade))}" id="pay-form">
 <button type="submit" id="pay" class="pay"${payable ? '' : ' disabled'}>${button}</button></form>
 <p class="hint">${qrSvg ? 'Pressing pay is the buyer scanning the code and confirming in the app.' : 'Pressing pay is the buyer paying with a test card.'} The sandbox then notifies the merchant.</p>
-<p class="message" id="message" role="status"></p>${returnLink(trade)}
+<p class="message" id="message" role="status"></p>${returnLink(trade, redirectUrl)}
 </section>
 </main>
 <aside class="panel">
@@ -172,11 +177,12 @@ ${faultPanel(trade.channel, tradeFaults)}
 
 /**
  * The way back to the merchant's page the vendor was given (UnionPay frontUrl; Alipay return_url with its signed
- * return parameters, set once paid), shown once the trade is paid or closed (the stylesheet keys on data-state,
- * which the script updates). Only an http(s) address becomes a link.
+ * return parameters, set once paid, which the script also fills in when the trade is paid on this page; WeChat H5
+ * redirect_url), shown once the trade is paid or closed (the stylesheet keys on data-state, which the script
+ * updates). Only an http(s) address becomes a link.
  */
-function returnLink(trade: SandboxTrade): string {
-  const href = trade.returnTo ?? trade.returnUrl;
+function returnLink(trade: SandboxTrade, redirectUrl: string | undefined): string {
+  const href = trade.returnTo ?? trade.returnUrl ?? (trade.h5 ? redirectUrl : undefined);
   if (!href || !/^https?:\/\//i.test(href)) return '';
   return `\n<p class="return"><a id="return-link" href="${escapeHtml(href)}">Back to the merchant</a></p>`;
 }
