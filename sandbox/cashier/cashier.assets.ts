@@ -187,21 +187,7 @@ export const CASHIER_JS = `'use strict';
       return item('#' + n.attempt + ' → ' + answer + ' at ' + new Date(n.at).toLocaleTimeString());
     });
     byId('notifications').replaceChildren(...(sent.length ? sent : [item('none yet', 'none')]));
-    showWayBack(trade.returnTo || trade.returnUrl);
     tick();
-  }
-
-  // A way back the vendor only makes once paid (Alipay's return_url with its signed parameters) appears then.
-  function showWayBack(href) {
-    if (!href || !/^https?:[/][/]/i.test(href) || byId('return-link')) return;
-    const link = document.createElement('a');
-    link.id = 'return-link';
-    link.href = href;
-    link.textContent = 'Back to the merchant';
-    const p = document.createElement('p');
-    p.className = 'return';
-    p.append(link);
-    byId('message').after(p);
   }
 
   async function refreshTrade() {
