@@ -1,5 +1,6 @@
 import type { Pool } from 'mysql2/promise';
 import { sandboxAlipayUserId } from '../sandbox/alipay/alipay-oauth';
+import { AlipayOAuth } from '../src/gateways/alipay/alipay-oauth';
 import { sandboxOpenid } from '../sandbox/wechat/wechat-oauth.controller';
 import { waitFor } from './support/amqp';
 import { newTestApplication, type TestApplication } from './support/api-keys';
@@ -288,6 +289,43 @@ describe('Buyer identity: the vendors’ OAuth for in-app payments (e2e)', () =>
       }
       expect((await read(id)).body.status).toBe('FAILED');
       expect((await read(wechat)).body.status).toBe('PENDING');
+    });
+
+    it('a third-party app learns the buyer for the merchant that authorised it (its app in the link, app_auth_token)', async () => {
+      const created = await http('POST', `${sandbox.url}/sandbox/merchants`, {
+        channel: 'alipay',
+        kind: 'third_party',
+      });
+      expect(created.status).toBe(201);
+      const material = created.body as Record<string, string>;
+      const settings = {
+        gatewayUrl: `${sandbox.url}/gateway.do`,
+        appId: material.appId,
+        appPrivateKeyPem: material.appPrivateKeyPem,
+        alipayPublicKeyPem: material.alipayPublicKeyPem,
+        timeoutMs: 2000,
+        authorizeUrl: `${sandbox.url}/oauth2/publicAppAuthorize.htm`,
+      };
+      const isv = new AlipayOAuth({ ...settings, appAuthToken: material.appAuthToken, authAppId: material.authAppId });
+      expect(isv.appId).toBe(material.authAppId);
+      const codeFor = async (buyer: string) => {
+        const link = new URL(isv.authorizeUrl('https://shop.example/cb', 'bi0'));
+        expect(link.searchParams.get('app_id')).toBe(material.authAppId);
+        link.searchParams.set('sandbox_buyer', buyer);
+        const back = new URL((await visit(link.toString())).location as string);
+        expect(back.searchParams.get('app_id')).toBe(material.authAppId);
+        return back.searchParams.get('auth_code') as string;
+      };
+      await expect(isv.exchange(await codeFor('buyer-5'))).resolves.toEqual({
+        kind: 'identified',
+        payerId: sandboxAlipayUserId('buyer-5'),
+      });
+      // The merchant's code is not the third-party app's own: without the token, Alipay refuses it.
+      const own = new AlipayOAuth(settings);
+      await expect(own.exchange(await codeFor('buyer-5'))).resolves.toMatchObject({
+        kind: 'refused',
+        code: 'isv.code-invalid',
+      });
     });
 
     it("Alipay's page refuses an app it does not know or a bad redirect_uri (the buyer never comes back)", async () => {
