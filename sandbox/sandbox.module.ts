@@ -2,6 +2,7 @@ import { type DynamicModule, Module } from '@nestjs/common';
 import { SANDBOX_SETTINGS, type SandboxSettings } from './sandbox.settings';
 import { SandboxNotifier } from './sandbox-notifier';
 import { SandboxTrades } from './sandbox-trades';
+import { AlipayOAuthCodes, AlipayOAuthSandboxController } from './alipay/alipay-oauth';
 import { AlipaySandboxController } from './alipay/alipay-sandbox.controller';
 import { CashierController } from './cashier/cashier.controller';
 import { MerchantsController } from './merchants/merchants.controller';
@@ -26,6 +27,7 @@ export class SandboxModule {
         WechatPartnerSandboxController,
         WechatOAuthSandboxController,
         AlipaySandboxController,
+        AlipayOAuthSandboxController,
         UnionpaySandboxController,
         CashierController,
         MerchantsController,
@@ -36,6 +38,7 @@ export class SandboxModule {
         SandboxNotifier,
         SandboxMerchants,
         WechatSandboxVendor,
+        AlipayOAuthCodes,
       ],
     };
   }

@@ -16,6 +16,7 @@ import {
 import { type BarcodePayOutcome, reverseBarcode, startBarcode } from '../barcode-scenarios';
 import { cashierPath, messagePage } from '../cashier/cashier.page';
 import { alipayMiniProgramAppIdOf } from '../../src/gateways/wire/sandbox-key-set';
+import { AlipayOAuthCodes } from './alipay-oauth';
 import { type AlipayActor, type AlipayApp, SandboxMerchants } from '../merchants/sandbox-merchants';
 import { SANDBOX_SETTINGS, type SandboxSettings } from '../sandbox.settings';
 import { type MerchantReply, postNotification, SandboxNotifier, sleep } from '../sandbox-notifier';
@@ -34,6 +35,12 @@ const PAGE_PRODUCTS: Record<string, { kind: 'page' | 'wap'; productCode: string 
   'alipay.trade.page.pay': { kind: 'page', productCode: 'FAST_INSTANT_TRADE_PAY' },
   'alipay.trade.wap.pay': { kind: 'wap', productCode: 'QUICK_WAP_WAY' },
 };
+
+/**
+ * Methods whose refusals Alipay sends as `{"error_response":{…},"sign":…}` (the form alipay-sdk's own comments show
+ * for alipay.system.oauth.token's isv.code-invalid; Alipay's Java SDK verifies that node when the method's is absent).
+ */
+const ERROR_RESPONSE_METHODS = new Set(['alipay.system.oauth.token']);
 
 /** An Alipay user id (buyer_id): 2088 and 12 digits. */
 const USER_ID = /^2088\d{12}$/;
@@ -59,6 +66,7 @@ export class AlipaySandboxController {
     @Inject(SandboxTrades) private readonly trades: SandboxTrades,
     @Inject(SandboxNotifier) private readonly notifier: SandboxNotifier,
     @Inject(SandboxMerchants) private readonly merchants: SandboxMerchants,
+    @Inject(AlipayOAuthCodes) private readonly oauthCodes: AlipayOAuthCodes,
   ) {}
 
   /**
@@ -81,7 +89,10 @@ export class AlipaySandboxController {
     const app = this.merchants.alipay(params.app_id);
     const page = PAGE_PRODUCTS[method];
     // A page request comes from the buyer's browser: a refusal is a page for the buyer, as Alipay shows one.
-    const reply = (node: Reply) => (page ? this.refusalPage(res, node) : this.reply(res, app, responseKey, node));
+    // Older methods answer a refusal under `error_response` (signed the same way) instead of their own key.
+    const keyOf = (node: Reply) =>
+      ERROR_RESPONSE_METHODS.has(method) && node.sub_code ? 'error_response' : responseKey;
+    const reply = (node: Reply) => (page ? this.refusalPage(res, node) : this.reply(res, app, keyOf(node), node));
     if (!app) return reply(fail('40002', 'isv.invalid-app-id', 'invalid app_id'));
     if (!params.sign || !rsa2Verify(alipaySignContent(params, ['sign']), params.sign, app.appPublicKey)) {
       return reply(fail('40002', 'isv.invalid-signature', 'invalid signature'));
@@ -121,6 +132,8 @@ export class AlipaySandboxController {
         return reply(this.refund(this.trades.find(owner, biz.out_trade_no), biz));
       case 'alipay.trade.fastpay.refund.query':
         return reply(this.refundQuery(this.trades.find(owner, biz.out_trade_no), biz));
+      case 'alipay.system.oauth.token':
+        return reply(this.oauthCodes.exchange(actor, params));
       case 'alipay.data.dataservice.bill.downloadurl.query':
         return reply(this.billUrl(actor, biz.bill_date ?? '', `${req.protocol}://${req.get('host')}`));
       default:

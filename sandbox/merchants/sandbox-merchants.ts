@@ -130,6 +130,15 @@ export class SandboxMerchants {
     return grant && { app, authAppId: grant.authAppId, sellerId: grant.sellerId };
   }
 
+  /**
+   * Whether Alipay knows `appId` as an app a buyer can authorise: one of its apps, or the app of a merchant that
+   * authorised a third-party app (whose user authorisation link names the merchant's app).
+   */
+  isAlipayApp(appId: string): boolean {
+    if (this.alipay(appId)) return true;
+    return [...this.alipayByAppId.values()].some((app) => app.record.authorizations.some((a) => a.authAppId === appId));
+  }
+
   /** The key that signs this merchant's answers and notifications now. */
   wechatSigner(merchant: WechatMerchant): { serial: string; key: KeyObject } {
     const serial = merchant.record.signingKeyId;

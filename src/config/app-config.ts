@@ -104,6 +104,8 @@ export class AppConfig {
     wechatAppSecret: string;
     wechatAuthorizeUrl: string;
     wechatApiUrl: string;
+    /** Empty: no Alipay buyer identity in live mode. */
+    alipayAuthorizeUrl: string;
     ttlMs: number;
   };
   readonly wechatLive: {
@@ -221,6 +223,7 @@ export class AppConfig {
       wechatAppSecret: env('WECHAT_APP_SECRET'),
       wechatAuthorizeUrl: env('WECHAT_OAUTH_AUTHORIZE_URL'),
       wechatApiUrl: env('WECHAT_OAUTH_API_URL'),
+      alipayAuthorizeUrl: env('ALIPAY_OAUTH_AUTHORIZE_URL'),
       ttlMs: parseDurationList(env('BUYER_IDENTITY_TTL'))[0] ?? 600_000,
     };
     this.wechatLive = {

@@ -316,6 +316,14 @@ export class Environment {
   @IsString()
   WECHAT_OAUTH_API_URL = 'https://api.weixin.qq.com';
 
+  @Setting(
+    'identity',
+    "Alipay's user authorisation page the buyer's Alipay opens (oauth2/publicAppAuthorize.htm, scope auth_base); the " +
+      "code is exchanged with ALIPAY_APP_ID's keys. Empty: no Alipay buyer identity (live mode). The sandbox has its own.",
+  )
+  @IsString()
+  ALIPAY_OAUTH_AUTHORIZE_URL = 'https://openauth.alipay.com/oauth2/publicAppAuthorize.htm';
+
   @Setting('identity', 'How long a buyer-identity request (and what it learnt) is kept for the merchant to read.')
   @Durations('must be a duration like 10m')
   BUYER_IDENTITY_TTL = '10m';

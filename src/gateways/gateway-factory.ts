@@ -121,7 +121,8 @@ function checkAnchorDates(anchors: TrustAnchors, settings: Record<'root' | 'midd
   if (problems.length > 0) throw new InvalidEnvironment(problems);
 }
 
-function alipaySettings(config: AppConfig): Omit<AlipaySettings, 'notifyUrl'> {
+/** The default Alipay account's settings (the sandbox's app, or ALIPAY_* in live mode; throws naming what is missing). */
+export function alipaySettings(config: AppConfig): Omit<AlipaySettings, 'notifyUrl'> {
   const timeoutMs = config.gateways.timeoutMs;
   if (config.gatewayMode === 'sandbox') {
     const dir = config.sandbox.keysDir;

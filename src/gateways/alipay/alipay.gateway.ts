@@ -120,12 +120,12 @@ const DEFINITE_BARCODE_REFUSALS = new Set([
   'ACQ.TOTAL_FEE_EXCEED',
 ]);
 /** An Alipay user id (买家支付宝用户号, `buyer_id`): 2088 and 12 digits. */
-const ALIPAY_USER_ID = /^2088\d{12}$/;
+export const ALIPAY_USER_ID = /^2088\d{12}$/;
 /**
  * An open_id (`buyer_open_id`), the id Alipay gives newer apps instead of the user id: letters and digits (Alipay's
  * example has 47 characters; the field takes up to 128, our API up to 64). An id of digits alone is a user id.
  */
-const ALIPAY_OPEN_ID = /^(?=.*[A-Za-z])[A-Za-z0-9]{16,128}$/;
+export const ALIPAY_OPEN_ID = /^(?=.*[A-Za-z])[A-Za-z0-9]{16,128}$/;
 const ALIPAY_APP_ID = /^\d{16}$/;
 
 const DEFINITE_REFUND_REFUSALS = new Set([
@@ -164,15 +164,7 @@ export class AlipayGateway extends PaymentGateway {
       );
     }
     this.alipayPublicKey = alipayPublicKeyOf(settings.alipayPublicKeyPem);
-    this.sdk = new AlipaySdk({
-      appId: settings.appId,
-      privateKey: settings.appPrivateKeyPem,
-      keyType: 'PKCS8',
-      alipayPublicKey: settings.alipayPublicKeyPem,
-      gateway: settings.gatewayUrl,
-      timeout: settings.timeoutMs,
-      camelcase: true,
-    });
+    this.sdk = alipaySdkOf(settings);
   }
 
   /**
@@ -602,6 +594,25 @@ export class AlipayGateway extends PaymentGateway {
       return { unknown: `${method}: ${(error as Error).message.slice(0, 200)}` };
     }
   }
+}
+
+/**
+ * The official client as every server call of ours uses it (the adapter's and the buyer-identity exchange's): the
+ * app's PKCS#8 key signs RSA2, `exec` goes to `gatewayUrl` (the SDK's `endpoint` is only for its v3 API) and answers
+ * come back camel-cased.
+ */
+export function alipaySdkOf(
+  settings: Pick<AlipaySettings, 'appId' | 'appPrivateKeyPem' | 'alipayPublicKeyPem' | 'gatewayUrl' | 'timeoutMs'>,
+): AlipaySdk {
+  return new AlipaySdk({
+    appId: settings.appId,
+    privateKey: settings.appPrivateKeyPem,
+    keyType: 'PKCS8',
+    alipayPublicKey: settings.alipayPublicKeyPem,
+    gateway: settings.gatewayUrl,
+    timeout: settings.timeoutMs,
+    camelcase: true,
+  });
 }
 
 /** The buyer a payer id names: an Alipay user id (buyer_id) or an open_id (buyer_open_id); undefined: neither. */

@@ -1,13 +1,16 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { AppConfig } from '../../config/app-config';
 import type { Channel } from '../gateway.types';
+import { AlipayOAuth } from '../alipay/alipay-oauth';
+import { alipaySettings } from '../gateway-factory';
 import { wechatAppSecretOf, wechatSandboxMeta } from '../wire/sandbox-key-set';
 import { WechatOAuth } from '../wechat/wechat-oauth';
 import type { BuyerIdentityProvider } from './buyer-identity-provider';
 
 /**
  * The vendors' OAuth for the deployment's default accounts (the environment's), made from the configuration: the
- * sandbox's in sandbox mode; in live mode WeChat's when WECHAT_APP_SECRET is set. A channel without one offers no
+ * sandbox's in sandbox mode; in live mode WeChat's when WECHAT_APP_SECRET is set, Alipay's (with the Alipay app's
+ * own keys, the adapter's settings) unless ALIPAY_OAUTH_AUTHORIZE_URL is emptied. A channel without one offers no
  * buyer identity (and the aggregate code falls back to its choice page there).
  */
 @Injectable()
@@ -38,7 +41,22 @@ export class BuyerIdentityProviders {
           timeoutMs,
         }),
       );
-    } else if (config.gatewayMode === 'live' && config.identity.wechatAppSecret && config.wechatLive.appid) {
+      providers.set(
+        'alipay',
+        new AlipayOAuth({
+          ...alipaySettings(config),
+          authorizeUrl: `${config.sandbox.url}/oauth2/publicAppAuthorize.htm`,
+        }),
+      );
+      return providers;
+    }
+    if (config.identity.alipayAuthorizeUrl && config.alipayLive.appId) {
+      providers.set(
+        'alipay',
+        new AlipayOAuth({ ...alipaySettings(config), authorizeUrl: config.identity.alipayAuthorizeUrl }),
+      );
+    }
+    if (config.identity.wechatAppSecret && config.wechatLive.appid) {
       providers.set(
         'wechat',
         new WechatOAuth({

@@ -106,3 +106,29 @@ export function parseBillDetail(text: string): Record<string, string>[] {
     return Object.fromEntries(header.map((name, i) => [name, (values[i] ?? '').trim()]));
   });
 }
+
+/**
+ * The text Alipay signed in a gateway.do answer `{"<key>":{…},"sign":"…"}`: the object under `key` exactly as
+ * sent (Alipay's Java SDK reads the same span: JsonConverter, `getSignSourceData`). Undefined when the key is
+ * absent, appears twice (a second copy could hide behind the signed one) or does not hold an object.
+ */
+export function alipaySignedNode(raw: string, key: string): string | undefined {
+  const name = `"${key}"`;
+  const at = raw.indexOf(name);
+  if (at < 0 || raw.indexOf(name, at + name.length) >= 0) return undefined;
+  const open = /^\s*:\s*\{/.exec(raw.slice(at + name.length));
+  if (!open) return undefined;
+  const start = at + name.length + open[0].length - 1;
+  let depth = 0;
+  let inString = false;
+  for (let i = start; i < raw.length; i++) {
+    const c = raw[i];
+    if (inString) {
+      if (c === '\\') i++;
+      else if (c === '"') inString = false;
+    } else if (c === '"') inString = true;
+    else if (c === '{') depth++;
+    else if (c === '}' && --depth === 0) return raw.slice(start, i + 1);
+  }
+  return undefined;
+}
