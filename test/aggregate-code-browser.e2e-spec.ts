@@ -1,5 +1,6 @@
 import type { Pool } from 'mysql2/promise';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
+import { sandboxAlipayUserId } from '../sandbox/alipay/alipay-oauth';
 import { sandboxOpenid } from '../sandbox/wechat/wechat-oauth.controller';
 import { launchBrowser, screenshotFor } from './support/browser';
 import { sqlPool } from './support/database';
@@ -96,10 +97,26 @@ describe('The aggregate code on a phone, in a browser (e2e)', () => {
     await screenshotFor(page, 'aggregate-code-wechat');
   });
 
-  it('in Alipay: its phone page; paid there, back on our return page: PAID', async () => {
+  it("in Alipay: identified silently, the page calls Alipay's tradePay, the buyer lands on PAID", async () => {
     const page = await phoneIn(UA.alipay);
+    const buyerId = sandboxAlipayUserId('buyer-1');
+    // Alipay's JS bridge, as Alipay's app gives it to the pages it opens: the buyer confirms, Alipay pays.
+    await page.exposeBinding('sandboxAlipayPays', async (_source, tradeNo: string) => {
+      const paid = await http('POST', `${sandbox.url}/sandbox/alipay/in-app/pay`, { tradeNo, buyerId });
+      return paid.status === 200;
+    });
+    await page.addInitScript(() => {
+      const w = window as unknown as Record<string, unknown>;
+      w.AlipayJSBridge = {
+        call(name: string, params: { tradeNO: string }, done: (answer: { resultCode: string }) => void) {
+          if (name !== 'tradePay') return;
+          void (w.sandboxAlipayPays as (t: string) => Promise<boolean>)(params.tradeNO).then((ok) =>
+            done({ resultCode: ok ? '9000' : '4000' }),
+          );
+        },
+      };
+    });
     await page.goto(await newCodeUrl());
-    await payOnVendorPhonePage(page);
     await expectReturnPagePaid(page);
   });
 

@@ -1,4 +1,5 @@
 import type { Pool } from 'mysql2/promise';
+import { sandboxAlipayUserId } from '../sandbox/alipay/alipay-oauth';
 import { sandboxOpenid } from '../sandbox/wechat/wechat-oauth.controller';
 import { waitFor } from './support/amqp';
 import { sqlPool } from './support/database';
@@ -21,7 +22,8 @@ const UA = {
 
 /**
  * The aggregate code (聚合码) over real HTTP against the sandbox: one URL per order; opened with WeChat's user agent it
- * goes through WeChat's silent OAuth and answers the in-app call's page, with Alipay's the WAP page, with UnionPay's
+ * goes through WeChat's silent OAuth and answers the in-app call's page, with Alipay's through Alipay's OAuth to its
+ * tradePay page, with UnionPay's
  * app the phone form, in any other browser the channel choice. Each pays through to PAID; a paid order's code shows
  * it paid; unknown codes are a 404.
  */
@@ -137,18 +139,31 @@ describe('The aggregate code (e2e)', () => {
     await waitFor('payment PAID', async () => (await paidPayments(orderNo)) === 1);
   });
 
-  it('in Alipay: its phone (WAP) page', async () => {
+  it("in Alipay: silent OAuth (auth_base), then the page hands the trade to Alipay's tradePay", async () => {
     const { orderNo, url } = await newCode();
     const opened = await visit(url, UA.alipay);
     expect(opened.status).toBe(303);
-    const wap = new URL(opened.location as string);
-    expect(wap.searchParams.get('method')).toBe('alipay.trade.wap.pay');
-    const bizContent = JSON.parse(wap.searchParams.get('biz_content') as string) as { out_trade_no: string };
-    expect((await visit(wap.toString(), UA.alipay)).status).toBeLessThan(400);
-    expect((await http('POST', `${sandbox.url}/sandbox/alipay/trades/${bizContent.out_trade_no}/pay`, {})).status).toBe(
+    const authorize = new URL(opened.location as string);
+    expect(authorize.origin + authorize.pathname).toBe(`${sandbox.url}/oauth2/publicAppAuthorize.htm`);
+    expect(authorize.searchParams.get('scope')).toBe('auth_base');
+    const callback = await visit(opened.location as string, UA.alipay);
+    const paying = await visit(callback.location as string, UA.alipay);
+    expect(paying.status).toBe(200);
+    expect(dataOf(paying.html, 'kind')).toBe('alipay_trade_no');
+    const { tradeNo } = JSON.parse(dataOf(paying.html, 'params') as string) as { tradeNo: string };
+    // Alipay's app pays the trade for the buyer it was made for, and no one else.
+    const buyer = sandboxAlipayUserId('buyer-1');
+    const stranger = await http('POST', `${sandbox.url}/sandbox/alipay/in-app/pay`, {
+      tradeNo,
+      buyerId: sandboxAlipayUserId('buyer-2'),
+    });
+    expect(stranger.body.error).toBe('BUYER_MISMATCH');
+    expect((await http('POST', `${sandbox.url}/sandbox/alipay/in-app/pay`, { tradeNo, buyerId: buyer })).status).toBe(
       200,
     );
     await waitFor('payment PAID', async () => (await paidPayments(orderNo)) === 1);
+    const [rows] = await db.query("SELECT mode FROM payments WHERE order_no = ? AND status = 'PAID'", [orderNo]);
+    expect(rows).toEqual([{ mode: 'in_app' }]);
   });
 
   it('in any other browser: the choice; WeChat is its H5 page, with the buyer IP we saw', async () => {

@@ -35,7 +35,7 @@ describe('API keys and ownership (security e2e)', () => {
   let db: Pool;
   let operations: Operation[];
   /** A paid payment of the default test application, with its order and a refund of 100 fen. */
-  let victim: { orderNo: string; paymentNo: string; refundNo: string };
+  let victim: { orderNo: string; paymentNo: string; refundNo: string; identityId: string };
 
   const app = (path: string) => `${running.url}${path}`;
 
@@ -68,7 +68,20 @@ describe('API keys and ownership (security e2e)', () => {
       reason: 'own refund',
     });
     expect(refund.status).toBe(201);
-    victim = { orderNo: order.orderNo, paymentNo: payment.paymentNo, refundNo: refund.body.refundNo };
+    await db.query("UPDATE applications SET return_origins = 'https://shop.example' WHERE id = ?", [
+      TEST_APPLICATION_ID,
+    ]);
+    const identity = await http('POST', app('/api/buyer-identities'), {
+      channel: 'wechat',
+      returnUrl: 'https://shop.example/pay',
+    });
+    expect(identity.status).toBe(201);
+    victim = {
+      orderNo: order.orderNo,
+      paymentNo: payment.paymentNo,
+      refundNo: refund.body.refundNo,
+      identityId: identity.body.identityId,
+    };
   });
 
   afterAll(async () => {
@@ -82,12 +95,16 @@ describe('API keys and ownership (security e2e)', () => {
     const path = op.path
       .replace('{orderNo}', victim.orderNo)
       .replace('{paymentNo}', victim.paymentNo)
-      .replace('{refundNo}', victim.refundNo);
+      .replace('{refundNo}', victim.refundNo)
+      .replace('{identityId}', victim.identityId);
     if (op.method === 'GET') return { url: app(path) };
     if (path === '/api/orders') return { url: app(path), body: orderBody(uniqueId('attacker')) };
     if (path.endsWith('/pay')) return { url: app(path), body: { channel: 'alipay' } };
     if (path.endsWith('/refunds')) return { url: app(path), body: { amountFen: 1, reason: 'attack' } };
-    if (path.endsWith('/sync')) return { url: app(path) };
+    if (path.endsWith('/sync') || path.endsWith('/checkout-code')) return { url: app(path) };
+    if (path === '/api/buyer-identities') {
+      return { url: app(path), body: { channel: 'wechat', returnUrl: 'https://shop.example/pay' } };
+    }
     throw new Error(`no request for ${op.method} ${op.path}: add one (a new business route must be covered here)`);
   }
 
@@ -106,20 +123,27 @@ describe('API keys and ownership (security e2e)', () => {
       victim.orderNo,
     ])) as any;
     const [[orders]] = (await db.query("SELECT COUNT(*) AS n FROM orders WHERE buyer_id LIKE 'attacker-%'")) as any;
+    const [[victimOrder]] = (await db.query('SELECT checkout_code FROM orders WHERE order_no = ?', [
+      victim.orderNo,
+    ])) as any;
     return {
       refunds: Number(refunds.n),
       refundedFen: Number(refunds.fen),
       payments: Number(payments.n),
       orders: Number(orders.n),
+      checkoutCode: victimOrder.checkout_code as string | null,
     };
   }
 
   it('documents every business operation with the API key scheme, a scope, 401 and 403', async () => {
     expect(operations.map((o) => `${o.method} ${o.path}`).sort()).toEqual([
+      'GET /api/buyer-identities/{identityId}',
       'GET /api/orders/{orderNo}',
       'GET /api/payments/{paymentNo}',
       'GET /api/refunds/{refundNo}',
+      'POST /api/buyer-identities',
       'POST /api/orders',
+      'POST /api/orders/{orderNo}/checkout-code',
       'POST /api/orders/{orderNo}/pay',
       'POST /api/payments/{paymentNo}/refunds',
       'POST /api/payments/{paymentNo}/sync',
@@ -195,7 +219,7 @@ describe('API keys and ownership (security e2e)', () => {
     for (const op of operations.filter((o) => o.path.includes('{'))) {
       const answer = await send(op, stranger.headers.authorization);
       expect({ op, status: answer.status }).toEqual({ op, status: 404 });
-      expect(answer.body.code).toMatch(/^(ORDER|PAYMENT|REFUND)_NOT_FOUND$/);
+      expect(answer.body.code).toMatch(/^(ORDER|PAYMENT|REFUND|BUYER_IDENTITY)_NOT_FOUND$/);
     }
     expect(await ledger()).toEqual(before);
     // The owner still reads its own.

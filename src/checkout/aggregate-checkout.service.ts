@@ -51,7 +51,8 @@ export class AggregateCheckout {
       const { authorizeUrl } = await this.identity.begin(order.applicationId, app, { kind: 'pay', checkoutCode: code });
       return { kind: 'redirect', url: authorizeUrl };
     }
-    // Alipay's phone page works inside Alipay's app too; UnionPay's app pays on its phone page.
+    // Without Alipay's OAuth here, its phone page (which opens inside Alipay's app too); UnionPay's app pays on its
+    // phone page.
     if (app === 'alipay' || app === 'unionpay') return this.pay(order, app, { mode: 'mobile_web' });
     const note = app === 'wechat' ? 'WeChat Pay inside WeChat is not set up here: choose another way.' : undefined;
     return page(choicePage(code, order.amountFen, note));
