@@ -35,7 +35,10 @@ describe('The aggregate code (e2e)', () => {
   beforeAll(async () => {
     db = sqlPool();
     sandbox = await startSandbox();
-    running = await startAppOnSandbox(sandbox);
+    // Recovery asks often: the automatic refund of a second payment is confirmed within the test.
+    running = await startAppOnSandbox(sandbox, {
+      recovery: { queryScheduleMs: [300, 300, 300], longTailMs: [500], jobsEnabled: true, reconcilerEnabled: false },
+    });
   });
 
   afterAll(async () => {
@@ -164,6 +167,57 @@ describe('The aggregate code (e2e)', () => {
     await waitFor('payment PAID', async () => (await paidPayments(orderNo)) === 1);
     const [rows] = await db.query("SELECT mode FROM payments WHERE order_no = ? AND status = 'PAID'", [orderNo]);
     expect(rows).toEqual([{ mode: 'in_app' }]);
+  });
+
+  it('a buyer who pays on two apps anyway (the first close did not get through) is refunded the second', async () => {
+    const { orderNo, url } = await newCode();
+    // First in UnionPay's app: its trade exists at UnionPay; then UnionPay's API fails for it, so no close lands.
+    const union = await visit(url, UA.unionpay);
+    const action = /<form id="vendor-form" method="post" action="([^"]+)"/.exec(union.html)?.[1] as string;
+    const fields = Object.fromEntries(
+      [...union.html.matchAll(/<input type="hidden" name="([^"]+)" value="([^"]*)">/g)].map((m) => [
+        m[1],
+        unescape(m[2]),
+      ]),
+    );
+    await visit(action, UA.unionpay, {
+      method: 'POST',
+      headers: { 'content-type': 'application/x-www-form-urlencoded' },
+      body: new URLSearchParams(fields).toString(),
+    });
+    await http('POST', `${sandbox.url}/sandbox/faults`, { outTradeNo: fields.orderId, apiError: true });
+    // Then in WeChat: a new payment; the UnionPay one is being closed.
+    const opened = await visit(url, UA.wechat);
+    const callback = await visit(opened.location as string, UA.wechat);
+    const paying = await visit(callback.location as string, UA.wechat);
+    const params = JSON.parse(dataOf(paying.html, 'params') as string) as Record<string, string>;
+    // The buyer pays in WeChat; then the UnionPay page it left open (its trade still open at UnionPay) too.
+    const openid = sandboxOpenid(sandbox.settings.wechat.appid, 'buyer-1');
+    expect((await http('POST', `${sandbox.url}/sandbox/wechat/in-app/pay`, { ...params, openid })).status).toBe(200);
+    await waitFor('WeChat payment PAID', async () => (await paidPayments(orderNo)) === 1);
+    const paidTwice = await http('POST', `${sandbox.url}/sandbox/unionpay/trades/${fields.orderId}/pay`, {});
+    expect(paidTwice.status).toBeLessThan(300);
+    await http('POST', `${sandbox.url}/sandbox/faults`, { outTradeNo: fields.orderId });
+    // One payment is the order's; the other's money goes back, in full, by itself.
+    await waitFor(
+      'the second payment refunded',
+      async () => {
+        const [rows] = await db.query(
+          'SELECT p.channel, r.status, r.kind, r.amount_fen FROM refunds r JOIN payments p ON p.payment_no = r.payment_no WHERE p.order_no = ?',
+          [orderNo],
+        );
+        const refunds = rows as { channel: string; status: string; kind: string; amount_fen: string }[];
+        return (
+          refunds.length === 1 &&
+          refunds[0].status === 'REFUNDED' &&
+          refunds[0].kind === 'DUPLICATE_PAYMENT' &&
+          refunds[0].channel === 'unionpay' &&
+          Number(refunds[0].amount_fen) === 2500
+        );
+      },
+      20_000,
+    );
+    expect(await paidPayments(orderNo)).toBe(2);
   });
 
   it('in any other browser: the choice; WeChat is its H5 page, with the buyer IP we saw', async () => {
