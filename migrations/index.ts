@@ -13,6 +13,7 @@ import { OrderEventSequence1764900000000 } from './1764900000000-order-event-seq
 import { BarcodePayments1765000000000 } from './1765000000000-barcode-payments';
 import { PayWays1765100000000 } from './1765100000000-pay-ways';
 import { CheckoutCodes1765200000000 } from './1765200000000-checkout-codes';
+import { PaymentPayers1765300000000 } from './1765300000000-payment-payers';
 
 /** Every migration, in order. Listed explicitly so the app, the CLI and the tests load the same set. */
 export const migrations = [
@@ -31,4 +32,5 @@ export const migrations = [
   BarcodePayments1765000000000,
   PayWays1765100000000,
   CheckoutCodes1765200000000,
+  PaymentPayers1765300000000,
 ];

@@ -169,6 +169,31 @@ describe('The aggregate code (e2e)', () => {
     expect(rows).toEqual([{ mode: 'in_app' }]);
   });
 
+  it('a second buyer opening the code in WeChat gets a trade of its own (the first is closed) and pays it', async () => {
+    const { orderNo, url } = await newCode();
+    /** The code opened in WeChat by a buyer: the in-app call's parameters it gets. */
+    const openedBy = async (buyer: string) => {
+      const authorize = new URL((await visit(url, UA.wechat)).location as string);
+      authorize.searchParams.set('sandbox_buyer', buyer); // the sandbox's handle for whose WeChat this is
+      const callback = await visit(authorize.toString(), UA.wechat);
+      const paying = await visit(callback.location as string, UA.wechat);
+      return JSON.parse(dataOf(paying.html, 'params') as string) as Record<string, string>;
+    };
+    const first = await openedBy('buyer-1');
+    expect((await openedBy('buyer-1')).package).toBe(first.package); // the same buyer again: the same trade
+    const second = await openedBy('buyer-2');
+    expect(second.package).not.toBe(first.package);
+    const [rows] = await db.query('SELECT payer_id, status FROM payments WHERE order_no = ? ORDER BY id', [orderNo]);
+    const appid = sandbox.settings.wechat.appid;
+    expect(rows).toEqual([
+      { payer_id: sandboxOpenid(appid, 'buyer-1'), status: expect.stringMatching(/^(CLOSING|CLOSED)$/) },
+      { payer_id: sandboxOpenid(appid, 'buyer-2'), status: 'PAYING' },
+    ]);
+    const openid = sandboxOpenid(appid, 'buyer-2');
+    expect((await http('POST', `${sandbox.url}/sandbox/wechat/in-app/pay`, { ...second, openid })).status).toBe(200);
+    await waitFor('payment PAID', async () => (await paidPayments(orderNo)) === 1);
+  });
+
   it('a buyer who pays on two apps anyway (the first close did not get through) is refunded the second', async () => {
     const { orderNo, url } = await newCode();
     // First in UnionPay's app: its trade exists at UnionPay; then UnionPay's API fails for it, so no close lands.

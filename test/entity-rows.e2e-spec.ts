@@ -40,6 +40,8 @@ describe('EntityRows: the same entities as TypeORM (integration)', () => {
       accountId: 'default',
       mode: 'barcode',
       returnUrl: null,
+      payerId: null,
+      appId: null,
       applicationId: null,
       amountFen: 123456789,
       currency: 'CNY',

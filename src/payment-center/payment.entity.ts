@@ -18,6 +18,8 @@ export function newPaymentDraft(
     | 'accountId'
     | 'mode'
     | 'returnUrl'
+    | 'payerId'
+    | 'appId'
     | 'applicationId'
     | 'amountFen'
     | 'currency'
@@ -84,6 +86,14 @@ export class Payment {
   /** Page modes: the merchant's page (on its application's allow-list) our return page links the buyer back to. */
   @Column({ name: 'return_url', type: 'varchar', length: 512, nullable: true })
   returnUrl: string | null;
+
+  /** In-app modes: the buyer the trade was made for (WeChat openid, Alipay buyer id); only they can pay it. */
+  @Column({ name: 'payer_id', type: 'varchar', length: 64, nullable: true })
+  payerId: string | null;
+
+  /** The app the trade was made under when the pay request named one (a mini-program, a mobile app). */
+  @Column({ name: 'app_id', type: 'varchar', length: 32, nullable: true })
+  appId: string | null;
 
   @Column({ name: 'amount_fen', type: 'bigint', transformer: fenColumn })
   amountFen: Fen;

@@ -166,12 +166,15 @@ export class StartPaymentUseCase {
     const paid = existing.find((p) => p.status === 'PAID');
     if (paid) throw new PaymentAlreadyPaid(command.orderNo, paid.paymentNo);
 
-    // Resumed only on the same account and mode: a trade is the account's at the vendor, made for one way to pay.
+    // Resumed only on the same account and way to pay: a trade is the account's at the vendor, made for one mode,
+    // and an in-app one for one buyer in one app (another buyer's client could not pay it).
     const open = existing.find(
       (p) =>
         p.channel === command.channel &&
         p.accountId === accountId &&
         p.mode === command.way.mode &&
+        p.payerId === (command.way.payerId ?? null) &&
+        p.appId === (command.way.appId ?? null) &&
         p.status === 'PAYING',
     );
     if (open) {
@@ -201,6 +204,8 @@ export class StartPaymentUseCase {
           accountId,
           mode: command.way.mode,
           returnUrl: command.returnUrl ?? null,
+          payerId: command.way.payerId ?? null,
+          appId: command.way.appId ?? null,
           applicationId: command.applicationId,
           amountFen: command.amountFen,
           currency: command.currency,

@@ -108,6 +108,8 @@ export class StartBarcodeUseCase {
           accountId,
           mode: 'barcode',
           returnUrl: null,
+          payerId: null,
+          appId: null,
           applicationId: command.applicationId,
           amountFen: command.amountFen,
           currency: command.currency,
