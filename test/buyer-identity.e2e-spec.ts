@@ -65,6 +65,10 @@ describe('Buyer identity: the vendors’ OAuth for in-app payments (e2e)', () =>
   it('the buyer goes through WeChat and back; the merchant reads the openid and pays in_app with it', async () => {
     const begun = await begin({ channel: 'wechat', returnUrl: `${SHOP}/pay?cart=7` });
     expect(begun.status).toBe(201);
+    // Another buyer of the shop, the same request a moment later: a request of its own.
+    const another = await begin({ channel: 'wechat', returnUrl: `${SHOP}/pay?cart=7` });
+    expect(another.status).toBe(201);
+    expect(another.body.identityId).not.toBe(begun.body.identityId);
     expect(begun.body).toMatchObject({ channel: 'wechat', status: 'PENDING', payerId: null });
     const authorize = new URL(begun.body.authorizeUrl as string);
     expect(authorize.origin).toBe(sandbox.url);
@@ -127,6 +131,11 @@ describe('Buyer identity: the vendors’ OAuth for in-app payments (e2e)', () =>
       failure: expect.stringContaining('40029'),
     });
 
+    // A code of no vendor's form (here 600 characters and markup) is never sent on to the vendor.
+    const other = (await begin({ channel: 'wechat', returnUrl: `${SHOP}/pay` })).body.identityId as string;
+    await visit(app(`/pay/oauth/wechat?code=${'a'.repeat(600)}%3Cb%3E&state=${other}`));
+    expect((await read(other)).body).toMatchObject({ status: 'FAILED', failure: expect.stringContaining('NO_CODE') });
+
     // A real code for a state nobody began, or for one already completed: nothing is applied.
     for (const state of ['bi0123456789abcdef0123456789abcdef', id, 'x']) {
       const authorize = new URL(`${sandbox.url}/connect/oauth2/authorize`);
@@ -162,6 +171,7 @@ describe('Buyer identity: the vendors’ OAuth for in-app payments (e2e)', () =>
       [{ channel: 'wechat' }, 'returnUrl'],
       [{ channel: 'unionpay', returnUrl: `${SHOP}/pay` }, 'channel'],
       [{ channel: 'wechat', returnUrl: 'javascript:alert(1)' }, 'returnUrl'],
+      [{ channel: 'wechat', returnUrl: `https://shop.example/${'x'.repeat(600)}` }, 'returnUrl'],
     ] as const) {
       const refused = await begin(body);
       expect([refused.status, refused.body.code]).toEqual([400, 'VALIDATION_FAILED']);

@@ -1,10 +1,11 @@
 import { Body, Controller, Get, Inject, Param, Post } from '@nestjs/common';
 import { ApiCreatedResponse, ApiOkResponse, ApiOperation, ApiParam, ApiProperty, ApiTags } from '@nestjs/swagger';
-import { IsIn, IsNotEmpty, IsString } from 'class-validator';
+import { IsIn, IsNotEmpty, IsString, MaxLength } from 'class-validator';
 import { ApplicationsService } from '../applications/applications.service';
 import { CallerApp, RequireApiKey } from '../applications/api-key.guard';
 import { RequestValidationFailed } from '../common/errors/domain-error';
-import { ApiIdempotencyKey, REPLAYED_HEADERS, TAGS } from '../common/openapi/api-decorators';
+import { TAGS } from '../common/openapi/api-decorators';
+import { SkipIdempotency } from '../idempotency/idempotency-context';
 import { ApiErrors } from '../common/openapi/api-errors';
 import { type Channel } from '../gateways/gateway.types';
 import { BuyerIdentity, type BuyerIdentityRecord } from './buyer-identity.service';
@@ -21,9 +22,11 @@ export class BeginBuyerIdentityDto {
       'Your page the buyer comes back to, with `identityId` added to its query; its origin must be on the ' +
       "application's return origins.",
     example: 'https://shop.example/pay',
+    maxLength: 512,
   })
   @IsString()
   @IsNotEmpty()
+  @MaxLength(512, { message: 'returnUrl must be at most 512 characters' })
   returnUrl: string;
 }
 
@@ -89,8 +92,10 @@ export class BuyerIdentityController {
       '`snsapi_base`) and sends the buyer to our callback, which exchanges the code and sends the buyer on to ' +
       '`returnUrl?identityId=…`; read the id there with GET. docs/pay-modes.md.',
   })
-  @ApiCreatedResponse({ type: BeganBuyerIdentityResponse, headers: REPLAYED_HEADERS })
-  @ApiIdempotencyKey()
+  @ApiCreatedResponse({ type: BeganBuyerIdentityResponse })
+  // Every call is another buyer's request: two buyers of one shop send the same body within a second, and must not
+  // share one (a repeated call only leaves an unused request behind, which expires).
+  @SkipIdempotency()
   @ApiErrors('VALIDATION_FAILED', 'BUYER_IDENTITY_UNAVAILABLE')
   @RequireApiKey('orders:write')
   async begin(@CallerApp() applicationId: string, @Body() body: BeginBuyerIdentityDto) {

@@ -13,6 +13,9 @@ import { BUYER_PAGE_CSP, buyerPage } from './html';
  * with the vendor: WeChat's web authorisation domain, Alipay's authorisation redirect URL). The code is exchanged
  * once; the buyer is then sent on to the merchant's page with the request's id, never with the buyer id itself.
  */
+/** A vendor's one-time OAuth code: WeChat's 32 characters, Alipay's 32 hex; some room either side. */
+const OAUTH_CODE = /^[A-Za-z0-9_-]{8,128}$/;
+
 @ApiExcludeController()
 @Controller(OAUTH_CALLBACK_PATH.slice(1))
 export class OAuthCallbackController {
@@ -34,8 +37,10 @@ export class OAuthCallbackController {
     const known = (CHANNELS as readonly string[]).includes(channel) ? (channel as Channel) : undefined;
     const provider = known && this.providers.of(known);
     const state = typeof query.state === 'string' ? query.state : '';
-    const code = provider && typeof query[provider.codeParameter] === 'string' ? query[provider.codeParameter] : '';
-    const record = known ? await this.identity.complete(known, state, (code as string) || undefined) : undefined;
+    const given = provider ? query[provider.codeParameter] : undefined;
+    // Vendors' codes are short tokens; anything else is not sent on to the vendor (the request then fails).
+    const code = typeof given === 'string' && OAUTH_CODE.test(given) ? given : undefined;
+    const record = known ? await this.identity.complete(known, state, code) : undefined;
     if (!record) {
       res
         .status(404)
