@@ -387,16 +387,7 @@ export class AlipaySandboxController {
       return { trade: existing };
     }
     const trade: SandboxTrade = {
-      channel: 'alipay',
-      outTradeNo: biz.out_trade_no,
-      owner,
-      mchid: '',
-      appid: actor.app.record.appId,
-      alipay: { authAppId: actor.authAppId, sellerId: actor.sellerId },
-      description: biz.subject,
-      amountFen,
-      notifyUrl: notifyUrl ?? '',
-      state: 'NOTPAY',
+      ...this.newTrade(actor, biz, amountFen, notifyUrl),
       payTimeout: fromBeijingTimestamp(biz.time_expire),
       alipayFlow: flow,
       notifications: [],
@@ -438,16 +429,7 @@ export class AlipaySandboxController {
       return fail('40004', 'ACQ.CONTEXT_INCONSISTENT', 'a different trade of this out_trade_no exists');
     }
     const trade: SandboxTrade = existing ?? {
-      channel: 'alipay',
-      outTradeNo: biz.out_trade_no,
-      owner,
-      mchid: '',
-      appid: actor.app.record.appId,
-      alipay: { authAppId: actor.authAppId, sellerId: actor.sellerId },
-      description: biz.subject,
-      amountFen,
-      notifyUrl: notifyUrl ?? '',
-      state: 'NOTPAY',
+      ...this.newTrade(actor, biz, amountFen, notifyUrl),
       payTimeout: fromBeijingTimestamp(biz.time_expire),
       // Alipay knows a created trade from the create on, with its trade_no.
       scanned: true,
@@ -493,6 +475,27 @@ export class AlipaySandboxController {
     res.status(400).type('html').send(messagePage('Alipay cannot take this payment', text));
   }
 
+  /** A trade of this app (or of the merchant it acts for) as every Alipay method that makes one records it. */
+  private newTrade(
+    actor: AlipayActor,
+    biz: Record<string, string | undefined>,
+    amountFen: number,
+    notifyUrl: string | undefined,
+  ) {
+    return {
+      channel: 'alipay' as const,
+      outTradeNo: biz.out_trade_no ?? '',
+      owner: tradeOwner.alipay(actor.sellerId),
+      mchid: '',
+      appid: actor.app.record.appId,
+      alipay: { authAppId: actor.authAppId, sellerId: actor.sellerId },
+      description: biz.subject ?? '',
+      amountFen,
+      notifyUrl: notifyUrl ?? '',
+      state: 'NOTPAY' as const,
+    };
+  }
+
   private precreate(actor: AlipayActor, biz: Record<string, string>, notifyUrl: string | undefined): Reply {
     const amountFen = yuanToFen(biz.total_amount ?? '');
     if (!biz.out_trade_no || !notifyUrl || amountFen === undefined || amountFen <= 0) {
@@ -505,16 +508,7 @@ export class AlipaySandboxController {
     const qrCode = `https://qr.alipay.com/sandbox${biz.out_trade_no}`;
     if (!existing) {
       this.trades.put({
-        channel: 'alipay',
-        outTradeNo: biz.out_trade_no,
-        owner,
-        mchid: '',
-        appid: actor.app.record.appId,
-        alipay: { authAppId: actor.authAppId, sellerId: actor.sellerId },
-        description: biz.subject ?? '',
-        amountFen,
-        notifyUrl,
-        state: 'NOTPAY',
+        ...this.newTrade(actor, biz, amountFen, notifyUrl),
         payTimeout: fromBeijingTimestamp(biz.time_expire),
         codeUrl: qrCode,
         notifications: [],
@@ -545,16 +539,7 @@ export class AlipaySandboxController {
     if (existing?.state === 'CLOSED') return fail('40004', 'ACQ.TRADE_HAS_CLOSE', 'trade closed');
     if (existing) return fail('40004', 'ACQ.CONTEXT_INCONSISTENT', 'a trade of this out_trade_no exists');
     const trade: SandboxTrade = {
-      channel: 'alipay',
-      outTradeNo: biz.out_trade_no,
-      owner,
-      mchid: '',
-      appid: actor.app.record.appId,
-      alipay: { authAppId: actor.authAppId, sellerId: actor.sellerId },
-      description: biz.subject,
-      amountFen,
-      notifyUrl: notifyUrl ?? '',
-      state: 'NOTPAY',
+      ...this.newTrade(actor, biz, amountFen, notifyUrl),
       // Alipay knows a barcode trade from the pay call on, with its trade_no.
       scanned: true,
       transactionId: newTradeNo(),

@@ -22,6 +22,16 @@ import { beijingDate, type SandboxFaults, type SandboxTrade, SandboxTrades, trad
 /** UnionPay's resends of an unacknowledged notification: about 10 s first, up to 5 sends (intervals not published). */
 export const UNIONPAY_RESEND_SCHEDULE_MS = [10, 30, 90, 270].map((s) => s * 1000);
 
+/** What a back-end answer starts with: the protocol's fields, and the request's own fields it echoes back. */
+function answerBase(fields: Record<string, string>, echoed: readonly string[]): Record<string, string> {
+  return {
+    version: UNIONPAY_VERSION,
+    encoding: 'UTF-8',
+    signMethod: '01',
+    ...Object.fromEntries(echoed.map((name) => [name, fields[name] ?? ''])),
+  };
+}
+
 /**
  * UnionPay online gateway 5.1.0 as the sandbox: the front-end consume (the buyer's browser posts the
  * merchant's signed form and gets a cashier page, a phone's for channelType 08), the app control's consume
@@ -90,18 +100,7 @@ export class UnionpaySandboxController {
   async app(@Req() req: Request, @Res() res: Response): Promise<void> {
     const fields = req.body as Record<string, string>;
     const problem = this.checkRequest(fields);
-    const base = {
-      version: UNIONPAY_VERSION,
-      encoding: 'UTF-8',
-      signMethod: '01',
-      txnType: fields.txnType ?? '',
-      txnSubType: fields.txnSubType ?? '',
-      bizType: fields.bizType ?? '',
-      accessType: fields.accessType ?? '',
-      merId: fields.merId ?? '',
-      orderId: fields.orderId ?? '',
-      txnTime: fields.txnTime ?? '',
-    };
+    const base = answerBase(fields, ['txnType', 'txnSubType', 'bizType', 'accessType', 'merId', 'orderId', 'txnTime']);
     if (problem) return this.reply(res, { ...base, respCode: '11', respMsg: problem });
     const faults = this.trades.faultsFor(fields.orderId);
     if (faults.apiDelayMs) await sleep(faults.apiDelayMs);
@@ -228,16 +227,7 @@ export class UnionpaySandboxController {
   async back(@Req() req: Request, @Res() res: Response): Promise<void> {
     const fields = req.body as Record<string, string>;
     const problem = this.checkRequest(fields);
-    const base = {
-      version: UNIONPAY_VERSION,
-      encoding: 'UTF-8',
-      signMethod: '01',
-      txnType: fields.txnType ?? '',
-      txnSubType: fields.txnSubType ?? '',
-      merId: fields.merId ?? '',
-      orderId: fields.orderId ?? '',
-      txnTime: fields.txnTime ?? '',
-    };
+    const base = answerBase(fields, ['txnType', 'txnSubType', 'merId', 'orderId', 'txnTime']);
     if (problem) return this.reply(res, { ...base, respCode: '11', respMsg: problem });
     if (fields.txnType === '01' && fields.txnSubType === '06') return this.barcodeConsume(fields, base, res);
     if (fields.txnType === REVERSAL) return this.reversal(fields, base, res);

@@ -1,12 +1,8 @@
 import type { Channel, PayCredential } from '../gateways/gateway.types';
-import { buyerPage, escapeHtml } from './html';
-
-const CHANNEL_NAMES: Record<Channel, string> = { wechat: 'WeChat Pay', alipay: 'Alipay', unionpay: 'UnionPay' };
+import { buyerPage, CHANNEL_NAMES, escapeHtml, yuanText } from './html';
 
 /** The one script of these pages (CheckoutAssetsController). */
 const SCRIPT = { script: '/pay/assets/checkout.js' };
-
-const yuanOf = (fen: number) => `¥${Math.floor(fen / 100)}.${String(fen % 100).padStart(2, '0')}`;
 
 /** A page of the aggregate code, with its HTTP status and the policy it needs. */
 export interface CheckoutPage {
@@ -28,7 +24,7 @@ export function choicePage(code: string, amountFen: number, note?: string): Chec
     )
     .join('');
   const body =
-    `<main id="choice" class="status-waiting"><h1>Choose how to pay</h1><p class="amount">${yuanOf(amountFen)}</p>` +
+    `<main id="choice" class="status-waiting"><h1>Choose how to pay</h1><p class="amount">${yuanText(amountFen)}</p>` +
     (note ? `<p>${escapeHtml(note)}</p>` : '') +
     `${choices}<small>Or open this page in WeChat, Alipay or UnionPay's app.</small></main>`;
   return { status: 200, formAction: '*', html: buyerPage('Choose how to pay', body) };
@@ -41,7 +37,7 @@ export function orderStatusPage(kind: 'paid' | 'closed', amountFen: number): Che
       ? ['Paid', 'This order is paid.', 'PAID']
       : ['Closed', 'This order can no longer be paid.', 'unpaid'];
   const body =
-    `<main class="status-${cls}" data-order="${kind}"><h1>${title}</h1><p class="amount">${yuanOf(amountFen)}</p>` +
+    `<main class="status-${cls}" data-order="${kind}"><h1>${title}</h1><p class="amount">${yuanText(amountFen)}</p>` +
     `<p>${text}</p></main>`;
   return { status: 200, html: buyerPage(title, body) };
 }
@@ -66,7 +62,7 @@ export function payPage(
   amountFen: number,
   returnPage: string,
 ): CheckoutPage | undefined {
-  const head = `<h1>${escapeHtml(CHANNEL_NAMES[channel])}</h1><p class="amount">${yuanOf(amountFen)}</p>`;
+  const head = `<h1>${escapeHtml(CHANNEL_NAMES[channel])}</h1><p class="amount">${yuanText(amountFen)}</p>`;
   const again = `<button type="button" id="pay-again" class="back">Pay</button>`;
   const data = (kind: string, params: object) =>
     `id="checkout" data-kind="${kind}" data-return="${escapeHtml(returnPage)}" ` +

@@ -1,15 +1,37 @@
+import { fenToYuan } from '../common/money';
+import type { Channel } from '../gateways/gateway.types';
+
 /** Text for HTML content and quoted attribute values: the five characters that could end either. */
 export function escapeHtml(text: string): string {
   return text.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
 }
 
+export const CHANNEL_NAMES: Record<Channel, string> = { wechat: 'WeChat Pay', alipay: 'Alipay', unionpay: 'UnionPay' };
+
+/** An amount as the buyer reads it: ¥25.00. */
+export const yuanText = (fen: number): string => `¥${fenToYuan(fen)}`;
+
 /**
- * The buyer-facing pages' policy: no script at all, styles inline in the page only, nothing framed, no form
- * posted anywhere; links may go anywhere (the merchant's allow-listed return URL).
+ * The buyer-facing pages' policy: styles inline in the page only, nothing framed; links may go anywhere (the
+ * merchant's allow-listed return URL). Scripts only from our origin, and only on pages that run one; forms post to
+ * nowhere by default, else to us and `formAction` (a vendor's origin), or — `*` — anywhere: browsers hold the
+ * redirect after a post to form-action too, and the choice's posts are sent on to the vendor.
  */
-export const BUYER_PAGE_CSP =
-  "default-src 'none'; style-src 'unsafe-inline'; img-src 'self' data:; base-uri 'none'; form-action 'none'; " +
-  "frame-ancestors 'none'";
+export function buyerPageCsp(options: { script?: boolean; formAction?: string } = {}): string {
+  const { script, formAction } = options;
+  return [
+    "default-src 'none'",
+    ...(script ? ["script-src 'self'"] : []),
+    "style-src 'unsafe-inline'",
+    "img-src 'self' data:",
+    "base-uri 'none'",
+    ...(formAction === '*' ? [] : [`form-action ${formAction ? `'self' ${formAction}` : "'none'"}`]),
+    "frame-ancestors 'none'",
+  ].join('; ');
+}
+
+/** The policy of a page without script or form (the return page, the OAuth callback's answers). */
+export const BUYER_PAGE_CSP = buyerPageCsp();
 
 /** A phone-first page: the buyer comes back from a vendor's page on a phone as often as on a PC. */
 export function buyerPage(

@@ -1,18 +1,37 @@
-import { Controller, Get, Header, HttpCode, HttpStatus, Inject, Param, Post, Res } from '@nestjs/common';
+import {
+  applyDecorators,
+  Controller,
+  Get,
+  Header,
+  HttpCode,
+  HttpStatus,
+  Inject,
+  Param,
+  Post,
+  Res,
+} from '@nestjs/common';
 import { SkipIdempotency } from '../idempotency/idempotency-context';
 import { ApiExcludeController } from '@nestjs/swagger';
 import type { Response } from 'express';
 import { PaymentCenter, type ReturnPageView } from '../payment-center/payment-center.service';
 import { RETURN_PAGE_PATH } from '../payment-center/return-page';
-import { BUYER_PAGE_CSP, buyerPage, escapeHtml } from './html';
+import { BUYER_PAGE_CSP, buyerPage, CHANNEL_NAMES, escapeHtml, yuanText } from './html';
+
+/** The return page's headers: HTML under the buyer pages' policy, never sniffed, cached or sent as a referrer. */
+const PageHeaders = () =>
+  applyDecorators(
+    Header('Content-Type', 'text/html; charset=utf-8'),
+    Header('Content-Security-Policy', BUYER_PAGE_CSP),
+    Header('X-Content-Type-Options', 'nosniff'),
+    Header('Referrer-Policy', 'no-referrer'),
+    Header('Cache-Control', 'no-store'),
+  );
 
 /** Our payment numbers (`P` + yyyyMMddHHmmss + 14 digits): anything else is not looked up. */
 const PAYMENT_NO = /^P[0-9]{28}$/;
 
 /** While the payment may still be paid, the page asks again this often (a meta refresh: no script). */
 const REFRESH_SECONDS = 3;
-
-const CHANNEL_NAMES = { wechat: 'WeChat Pay', alipay: 'Alipay', unionpay: 'UnionPay' } as const;
 
 /**
  * The page a vendor sends the buyer back to after its own page (Alipay return_url, WeChat H5 redirect_url,
@@ -28,11 +47,7 @@ export class ReturnPageController {
   constructor(@Inject(PaymentCenter) private readonly paymentCenter: PaymentCenter) {}
 
   @Get(':paymentNo')
-  @Header('Content-Type', 'text/html; charset=utf-8')
-  @Header('Content-Security-Policy', BUYER_PAGE_CSP)
-  @Header('X-Content-Type-Options', 'nosniff')
-  @Header('Referrer-Policy', 'no-referrer')
-  @Header('Cache-Control', 'no-store')
+  @PageHeaders()
   async page(@Param('paymentNo') paymentNo: string, @Res({ passthrough: true }) res: Response): Promise<string> {
     const payment = PAYMENT_NO.test(paymentNo) ? await this.paymentCenter.paymentForReturnPage(paymentNo) : undefined;
     if (!payment) {
@@ -46,11 +61,7 @@ export class ReturnPageController {
   @Post(':paymentNo')
   @HttpCode(HttpStatus.OK)
   @SkipIdempotency()
-  @Header('Content-Type', 'text/html; charset=utf-8')
-  @Header('Content-Security-Policy', BUYER_PAGE_CSP)
-  @Header('X-Content-Type-Options', 'nosniff')
-  @Header('Referrer-Policy', 'no-referrer')
-  @Header('Cache-Control', 'no-store')
+  @PageHeaders()
   posted(@Param('paymentNo') paymentNo: string, @Res({ passthrough: true }) res: Response): Promise<string> {
     return this.page(paymentNo, res);
   }
@@ -63,11 +74,10 @@ function render(payment: ReturnPageView): string {
       : payment.status === 'CREATED' || payment.status === 'PAYING'
         ? ['waiting', 'Waiting for the payment', 'Not confirmed yet: this page checks again by itself.']
         : ['unpaid', 'Not paid', 'Nothing was taken for this payment.'];
-  const yuan = `¥${Math.floor(payment.amountFen / 100)}.${String(payment.amountFen % 100).padStart(2, '0')}`;
   const back = payment.returnUrl ? backLink(payment.returnUrl, payment) : '';
   const body =
     `<main class="status-${state}" data-status="${escapeHtml(payment.status)}">` +
-    `<h1>${escapeHtml(title)}</h1><p class="amount">${escapeHtml(yuan)}</p>` +
+    `<h1>${escapeHtml(title)}</h1><p class="amount">${escapeHtml(yuanText(payment.amountFen))}</p>` +
     `<p>${escapeHtml(text)}</p><small>${escapeHtml(CHANNEL_NAMES[payment.channel])} · ` +
     `${escapeHtml(payment.paymentNo)}</small><br>${back}</main>`;
   return buyerPage(title, body, state === 'waiting' ? { refreshSeconds: REFRESH_SECONDS } : {});
