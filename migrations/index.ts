@@ -14,6 +14,7 @@ import { BarcodePayments1765000000000 } from './1765000000000-barcode-payments';
 import { PayWays1765100000000 } from './1765100000000-pay-ways';
 import { CheckoutCodes1765200000000 } from './1765200000000-checkout-codes';
 import { PaymentPayers1765300000000 } from './1765300000000-payment-payers';
+import { WebhooksAndEventFeed1765400000000 } from './1765400000000-webhooks-and-event-feed';
 
 /** Every migration, in order. Listed explicitly so the app, the CLI and the tests load the same set. */
 export const migrations = [
@@ -33,4 +34,5 @@ export const migrations = [
   PayWays1765100000000,
   CheckoutCodes1765200000000,
   PaymentPayers1765300000000,
+  WebhooksAndEventFeed1765400000000,
 ];

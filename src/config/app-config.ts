@@ -10,6 +10,7 @@ import {
   type PartnerConfig,
 } from './environment';
 import { type KeyEncryptionKeys, parseKeks } from '../gateways/accounts/secret-box';
+import { type AddressPolicy, parseAllowedNetworks } from '../notifications/webhook/address-policy';
 
 /**
  * Typed, grouped view of the validated environment. Features inject this, never process.env.
@@ -130,6 +131,19 @@ export class AppConfig {
     batchSize: number;
     claimLeaseMs: number;
   };
+  /** Partners over HTTP (docs/webhooks.md). */
+  readonly webhooks: {
+    timeoutMs: number;
+    /** The waits between sends of a delivery that keeps failing; after the last it is FAILED. */
+    retryScheduleMs: readonly number[];
+    concurrency: number;
+    circuitFailures: number;
+    circuitCooldownMs: number;
+    /** Which addresses a webhook may connect to (the SSRF guard). */
+    addresses: AddressPolicy;
+  };
+  /** The events API: how long events are kept, and how old one must be to be listed. */
+  readonly events: { retentionMs: number; feedDelayMs: number };
   readonly consumersEnabled: boolean;
   readonly ordersPartner: string;
   /** Redeliveries a partner queue allows before it dead-letters a message (quorum x-delivery-limit). */
@@ -246,6 +260,21 @@ export class AppConfig {
       publishTimeoutMs: env('RELAY_PUBLISH_TIMEOUT_MS'),
       batchSize: env('RELAY_BATCH_SIZE'),
       claimLeaseMs: env('RELAY_CLAIM_LEASE_MS'),
+    };
+    this.webhooks = {
+      timeoutMs: env('WEBHOOK_TIMEOUT_MS'),
+      retryScheduleMs: parseDurationList(env('WEBHOOK_RETRY_SCHEDULE')),
+      concurrency: env('WEBHOOK_CONCURRENCY'),
+      circuitFailures: env('WEBHOOK_CIRCUIT_FAILURES'),
+      circuitCooldownMs: parseDurationList(env('WEBHOOK_CIRCUIT_COOLDOWN'))[0] ?? 30_000,
+      addresses: {
+        allowed: parseAllowedNetworks(env('WEBHOOK_ALLOWED_NETWORKS')),
+        allowLoopback: env('NODE_ENV') !== 'production' && env('WEBHOOK_ALLOW_LOOPBACK'),
+      },
+    };
+    this.events = {
+      retentionMs: parseDurationList(env('EVENTS_RETENTION'))[0] ?? 30 * 86_400_000,
+      feedDelayMs: env('EVENTS_FEED_DELAY_MS'),
     };
     this.consumersEnabled = env('CONSUMERS_ENABLED');
     this.ordersPartner = env('ORDERS_PARTNER');

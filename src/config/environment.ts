@@ -397,6 +397,70 @@ export class Environment {
   RELAY_CLAIM_LEASE_MS = 30_000;
 
   @Setting(
+    'webhooks',
+    'A webhook POST without a complete answer within this time fails and is retried on the schedule ' +
+      '(milliseconds; the partner should answer 2xx first and work after).',
+  )
+  @Int(100, 60_000)
+  WEBHOOK_TIMEOUT_MS = 10_000;
+
+  @Setting(
+    'webhooks',
+    'The waits between the sends of a webhook delivery that keeps failing, each with ±20% jitter; after the last, ' +
+      'the delivery is FAILED for the admin list (the default spans about a day: docs/webhooks.md).',
+  )
+  @Durations('must be a comma-separated list like 15s,1m,5m,1h')
+  WEBHOOK_RETRY_SCHEDULE = '15s,1m,5m,15m,30m,1h,2h,4h,8h,8h';
+
+  @Setting('webhooks', 'POSTs in flight at once to one webhook partner (per instance).')
+  @Int(1, 256)
+  WEBHOOK_CONCURRENCY = 8;
+
+  @Setting(
+    'webhooks',
+    'Failed sends in a row after which a partner\'s circuit opens: its deliveries wait (no send, no attempt ' +
+      'spent) while the others go on.',
+  )
+  @Int(1, 1000)
+  WEBHOOK_CIRCUIT_FAILURES = 5;
+
+  @Setting(
+    'webhooks',
+    'How long an open circuit waits before one trial send; each failed trial doubles it, up to 32x.',
+  )
+  @Durations('must be a duration like 30s')
+  WEBHOOK_CIRCUIT_COOLDOWN = '30s';
+
+  @Setting(
+    'webhooks',
+    'Networks (CIDR, comma-separated) a webhook may reach although they are not public, such as a partner on ' +
+      'the same private network: 10.20.0.0/16. Empty: only public addresses (and loopback outside production).',
+    { example: '' },
+  )
+  @IsString()
+  WEBHOOK_ALLOWED_NETWORKS = '';
+
+  @Setting(
+    'webhooks',
+    'Outside production: webhooks may reach loopback (a receiver on the developer\'s machine) (true/false). ' +
+      'Production never does unless WEBHOOK_ALLOWED_NETWORKS lists it.',
+  )
+  @Bool()
+  WEBHOOK_ALLOW_LOOPBACK = true;
+
+  @Setting('events', 'How long events are kept for GET /api/events and for replays (e.g. 30d); older ones are purged.')
+  @Durations('must be a duration like 30d')
+  EVENTS_RETENTION = '30d';
+
+  @Setting(
+    'events',
+    'GET /api/events lists an event once it is this old (milliseconds): an event written by a transaction that ' +
+      'commits later than a newer one would otherwise be passed by a reader paging with `after`.',
+  )
+  @Int(0, 60_000)
+  EVENTS_FEED_DELAY_MS = 2000;
+
+  @Setting(
     'admin',
     'Admin API bearer tokens (compared in constant time): a JSON array of ' +
       '{"name": "ops-alice", "token": "<at least 32 characters>", "scopes": ["deliveries:read", "deliveries:retry"]}. ' +

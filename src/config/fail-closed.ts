@@ -1,7 +1,9 @@
 import { dirname, relative, resolve, isAbsolute } from 'node:path';
 import { isSandboxKeySet } from '../gateways/wire/sandbox-key-set';
 import type { AdminTokenConfig, Environment, PartnerConfig } from './environment';
+import { parseAllowedNetworks, whyWebhookUrlRefused } from '../notifications/webhook/address-policy';
 import { secretProblem } from './secret-rules';
+import { isWebhookPartner } from './setting-values';
 
 /**
  * The one value of ALLOW_SANDBOX_GATEWAYS_IN_PRODUCTION that lets a production process run on the gateway
@@ -27,6 +29,7 @@ export function failClosedProblems(
     const second = partner.secondKey && secretProblem(partner.secondKey.secret);
     if (second) problems.push(`PARTNERS[${i}].keys[1].secret (partner ${partner.name}) ${second}`);
   });
+  problems.push(...webhookProblems(env, parsed.partners ?? []));
   parsed.adminTokens?.forEach((token, i) => {
     const problem = secretProblem(token.token);
     if (problem) problems.push(`ADMIN_TOKENS[${i}].token (${token.name}) ${problem}`);
@@ -46,6 +49,26 @@ export function failClosedProblems(
   }
   if (isProduction(env)) problems.push(...productionProblems(env, raw));
   return problems;
+}
+
+/**
+ * The SSRF guard at registration: a webhook partner's URL must be one we may connect to (address-policy.ts), and
+ * WEBHOOK_ALLOWED_NETWORKS must be networks.
+ */
+function webhookProblems(env: Environment, partners: readonly PartnerConfig[]): string[] {
+  let allowed;
+  try {
+    allowed = parseAllowedNetworks(env.WEBHOOK_ALLOWED_NETWORKS);
+  } catch (error) {
+    return [`WEBHOOK_ALLOWED_NETWORKS=${JSON.stringify(env.WEBHOOK_ALLOWED_NETWORKS)}: ${(error as Error).message}`];
+  }
+  const production = isProduction(env);
+  const policy = { allowed, allowLoopback: !production && env.WEBHOOK_ALLOW_LOOPBACK };
+  return partners.flatMap((partner, i) => {
+    if (!isWebhookPartner(partner)) return [];
+    const refused = whyWebhookUrlRefused(partner.url, policy, production);
+    return refused ? [`PARTNERS[${i}].url (partner ${partner.name}) ${refused}`] : [];
+  });
 }
 
 function productionProblems(env: Environment, raw: Record<string, unknown>): string[] {

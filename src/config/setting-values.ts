@@ -2,12 +2,12 @@ import { isIP } from 'node:net';
 
 /** Readers of the settings whose values have a structure: durations, partners, admin tokens, trusted proxies. */
 
-const UNIT_MS = { ms: 1, s: 1000, m: 60_000, h: 3_600_000 } as const;
+const UNIT_MS = { ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 } as const;
 
 /** Parses `30s,10s,20s,30s` into milliseconds. */
 export function parseDurationList(list: string): number[] {
   return list.split(',').map((part) => {
-    const match = /^(\d+)(ms|s|m|h)$/.exec(part.trim());
+    const match = /^(\d+)(ms|s|m|h|d)$/.exec(part.trim());
     if (!match) throw new Error(`Not a duration: ${part}`);
     return Number(match[1]) * UNIT_MS[match[2] as keyof typeof UNIT_MS];
   });
@@ -36,7 +36,21 @@ export interface PartnerConfig {
    * only). Absent: every application's, and payments that belong to none.
    */
   applications?: string[];
+  /**
+   * How its events reach it: `amqp`, its quorum queue partner.<name> (the default, also when absent), or
+   * `webhook`, a signed POST to `url` (docs/webhooks.md).
+   */
+  transport?: PartnerTransport;
+  /** The webhook partner's endpoint (checked against the address policy at boot and on every send). */
+  url?: string;
 }
+
+export const PARTNER_TRANSPORTS = ['amqp', 'webhook'] as const;
+export type PartnerTransport = (typeof PARTNER_TRANSPORTS)[number];
+
+/** A partner whose events are POSTed to its URL rather than queued. */
+export const isWebhookPartner = (partner: PartnerConfig): partner is PartnerConfig & { url: string } =>
+  partner.transport === 'webhook' && typeof partner.url === 'string';
 
 export interface AdminTokenConfig {
   name: string;
@@ -101,12 +115,14 @@ export function parsePartners(json: string, ordersPartner?: string): PartnerConf
         `${field}: the Orders module (ORDERS_PARTNER) takes every application's orders and must receive every application's events`,
       );
     }
+    const transport = partnerTransport(p, i, name, ordersPartner);
     return {
       name,
       bindings,
       ...current,
       ...(second ? { secondKey: second } : {}),
       ...(only ? { applications: only } : {}),
+      ...transport,
     };
   });
   const names = new Set(partners.map((p) => p.name));
@@ -115,6 +131,34 @@ export function parsePartners(json: string, ordersPartner?: string): PartnerConf
     throw new Error('partner names and key ids must be unique');
   }
   return partners;
+}
+
+/**
+ * A partner entry's `transport` (default `amqp`) and, for `webhook`, its `url` (a string here; whether we may
+ * connect to it is the address policy's, checked with the other settings: fail-closed.ts). Our own Orders
+ * module consumes its queue.
+ */
+function partnerTransport(
+  p: Record<string, unknown>,
+  i: number,
+  name: string,
+  ordersPartner: string | undefined,
+): Pick<PartnerConfig, 'transport' | 'url'> {
+  const transport = p.transport ?? 'amqp';
+  if (!(PARTNER_TRANSPORTS as readonly unknown[]).includes(transport)) {
+    throw new Error(`[${i}].transport (partner ${name}) must be amqp or webhook`);
+  }
+  if (transport === 'amqp') {
+    if (p.url !== undefined) throw new Error(`[${i}].url (partner ${name}) is only for transport webhook`);
+    return { transport: 'amqp' };
+  }
+  if (name === ordersPartner) {
+    throw new Error(`[${i}].transport (partner ${name}): the Orders module (ORDERS_PARTNER) consumes its queue (amqp)`);
+  }
+  if (typeof p.url !== 'string' || p.url.length === 0 || p.url.length > 2048) {
+    throw new Error(`[${i}].url (partner ${name}) is required for transport webhook: its https:// endpoint`);
+  }
+  return { transport: 'webhook', url: p.url };
 }
 
 /** Every key id of a partner: the current one, then the second during a rotation. */

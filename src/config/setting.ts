@@ -23,8 +23,12 @@ export const SETTING_GROUPS = {
   identity:
     "Who pays inside WeChat or Alipay: the vendors' OAuth behind /api/buyer-identities and the aggregate code " +
     '(docs/pay-modes.md).',
-  partners: 'Payment events to business systems over RabbitMQ (docs/asyncapi.yaml), and our own Orders consumer.',
+  partners:
+    'Payment events to business systems over RabbitMQ (docs/asyncapi.yaml) or HTTP webhooks (docs/webhooks.md), ' +
+    'and our own Orders consumer.',
   relay: 'Outbox relay: publishes payment events with publisher confirms.',
+  webhooks: 'Partners over HTTP: signed POSTs, their retry schedule and the SSRF guard (docs/webhooks.md).',
+  events: 'The events API (GET /api/events) and how long events are kept.',
   admin: '',
   proxy: '',
   metrics: '',
@@ -104,9 +108,9 @@ export const Bool = (): PropertyDecorator => stacked(Transform(toBoolean), IsBoo
 export const Pattern = (pattern: RegExp, rule: string): PropertyDecorator =>
   stacked(IsString(), Matches(pattern, naming(rule)));
 
-const DURATION_LIST = /^\s*\d+(ms|s|m|h)\s*(,\s*\d+(ms|s|m|h)\s*)*$/;
+const DURATION_LIST = /^\s*\d+(ms|s|m|h|d)\s*(,\s*\d+(ms|s|m|h|d)\s*)*$/;
 
-/** Durations such as `30s,10s,20s,30s` (ms, s, m or h); `rule` says what is expected, with an example. */
+/** Durations such as `30s,10s,20s,30s` (ms, s, m, h or d); `rule` says what is expected, with an example. */
 export const Durations = (rule: string): PropertyDecorator => Pattern(DURATION_LIST, rule);
 
 /** A cron expression with five or six fields. */

@@ -8,6 +8,7 @@ import { OutboxRelay } from './outbox.relay';
 import { OutboxGauges } from './outbox-gauges';
 import { OutboxRepository } from './outbox.repository';
 import { OutboxWriter } from './outbox.writer';
+import { WebhookDispatcher } from './webhook/webhook.dispatcher';
 
 export const NOTIFICATIONS_ENTITIES = [OutboxEvent, EventDelivery];
 
@@ -22,6 +23,7 @@ export const NOTIFICATIONS_ENTITIES = [OutboxEvent, EventDelivery];
     OutboxRelay,
     DeadLetterConsumer,
     DeliveriesService,
+    WebhookDispatcher,
   ],
   exports: [OutboxWriter, OutboxRelay, AmqpConnection, DeliveriesService],
 })

@@ -2,11 +2,13 @@ import { Inject, Injectable } from '@nestjs/common';
 import { randomUUID } from 'node:crypto';
 import type { EntityManager } from 'typeorm';
 import { AppConfig } from '../config/app-config';
+import { isWebhookPartner } from '../config/setting-values';
 import { afterCommit } from '../database/transaction';
 import { EventDelivery, OutboxEvent } from './outbox.entity';
 import { OutboxRelay } from './outbox.relay';
 import { OutboxRepository } from './outbox.repository';
 import { whyNotDelivered } from './partner-filter';
+import { WebhookDispatcher } from './webhook/webhook.dispatcher';
 import {
   eventPayment,
   eventTypeForStatus,
@@ -31,6 +33,7 @@ export class OutboxWriter {
     @Inject(AppConfig) private readonly config: AppConfig,
     @Inject(OutboxRelay) private readonly relay: OutboxRelay,
     @Inject(OutboxRepository) private readonly outbox: OutboxRepository,
+    @Inject(WebhookDispatcher) private readonly webhooks: WebhookDispatcher,
   ) {}
 
   /**
@@ -91,6 +94,7 @@ export class OutboxWriter {
         eventId: body.id,
         type: body.type,
         paymentNo: body.payment.paymentNo,
+        applicationId: payment.applicationId,
         version: body.version,
         body: JSON.stringify(body),
         occurredAt: now,
@@ -115,6 +119,10 @@ export class OutboxWriter {
             eventType: body.type,
             status: 'PENDING' as const,
             attempts: 0,
+            // A webhook partner's delivery is due now on its own schedule; a queue partner's goes with the event.
+            nextAttemptAt: isWebhookPartner(partner) ? now : null,
+            claimedBy: null,
+            scheduleStep: 0,
             lastError: null,
             publishedAt: null,
             failedAt: null,
@@ -124,7 +132,10 @@ export class OutboxWriter {
         ),
       );
     }
-    afterCommit(manager, () => this.relay.kick());
+    afterCommit(manager, () => {
+      this.relay.kick();
+      if (partners.some(isWebhookPartner)) this.webhooks.kick();
+    });
     return body;
   }
 }

@@ -1,0 +1,7 @@
+import { Injectable } from '@nestjs/common';
+
+/** Sends webhook partners' deliveries (being written). */
+@Injectable()
+export class WebhookDispatcher {
+  kick(): void {}
+}
