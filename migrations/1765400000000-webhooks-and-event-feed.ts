@@ -31,7 +31,9 @@ export class WebhooksAndEventFeed1765400000000 implements MigrationInterface {
   }
 
   async down(queryRunner: QueryRunner): Promise<void> {
-    await queryRunner.query(`ALTER TABLE outbox_events DROP INDEX ix_outbox_application_feed, DROP COLUMN application_id`);
+    await queryRunner.query(
+      `ALTER TABLE outbox_events DROP INDEX ix_outbox_application_feed, DROP COLUMN application_id`,
+    );
     await queryRunner.query(`
       ALTER TABLE event_deliveries
         DROP INDEX ix_delivery_partner_due, DROP COLUMN schedule_step, DROP COLUMN claimed_by,

@@ -1,6 +1,7 @@
 import { ApiPropertyOptional } from '@nestjs/swagger';
 import { Type } from 'class-transformer';
-import { IsBoolean, IsDate, IsIn, IsInt, IsOptional, Max, Min } from 'class-validator';
+import { IsBoolean, IsDate, IsIn, IsInt, IsOptional, IsUUID, Max, Min, ValidateIf } from 'class-validator';
+import { EXAMPLE } from '../common/openapi/examples';
 import { IsText } from '../common/validation/text-field';
 import type { DeliveryFilter } from '../notifications/deliveries.service';
 import { DELIVERY_STATUSES, type DeliveryStatus } from '../notifications/outbox.entity';
@@ -63,6 +64,45 @@ export class DeliveryFilterDto implements DeliveryFilter {
 export class BulkRetryDto extends DeliveryFilterDto {
   /** Count what would be retried, change nothing. */
   @ApiPropertyOptional({ description: 'Count what would be retried, change nothing.', default: false })
+  @IsOptional()
+  @IsBoolean()
+  dryRun?: boolean;
+}
+
+/** Which of a partner's events to re-deliver: from a time, or after an event (its id), until `to` (or now). */
+export class ReplayDto {
+  @ApiPropertyOptional({
+    type: String,
+    format: 'date-time',
+    description: 'Events created at or after this time. Give `from` or `afterEventId`, not both.',
+    example: '2025-03-14T00:00:00.000Z',
+  })
+  @ValidateIf((dto: ReplayDto) => dto.afterEventId === undefined)
+  @Type(() => Date)
+  @IsDate({ message: 'from must be a date-time (or give afterEventId instead)' })
+  from?: Date;
+
+  @ApiPropertyOptional({
+    description: 'Events after this one (the last event the partner is sure it applied).',
+    format: 'uuid',
+    example: EXAMPLE.eventId,
+  })
+  @IsOptional()
+  @IsUUID('all', { message: 'afterEventId must be an event id (a UUID)' })
+  afterEventId?: string;
+
+  @ApiPropertyOptional({
+    type: String,
+    format: 'date-time',
+    description: 'Events created before this time (default: now).',
+    example: '2025-03-15T00:00:00.000Z',
+  })
+  @IsOptional()
+  @Type(() => Date)
+  @IsDate()
+  to?: Date;
+
+  @ApiPropertyOptional({ description: 'Count what would be re-delivered, change nothing.', default: false })
   @IsOptional()
   @IsBoolean()
   dryRun?: boolean;

@@ -55,3 +55,51 @@ export class BulkRetryResponse {
   @ApiProperty({ example: false })
   dryRun: boolean;
 }
+
+export class ReplayResponse {
+  @ApiProperty({ description: 'The partner.', example: 'erp' })
+  partner: string;
+
+  @ApiProperty({ type: 'integer', description: 'Events of the range the partner takes.', example: 12 })
+  matched: number;
+
+  @ApiProperty({ type: 'integer', description: 'Put back to PENDING for re-delivery (0 on a dry run).', example: 12 })
+  replayed: number;
+
+  @ApiProperty({ example: false })
+  dryRun: boolean;
+}
+
+export class PartnerResponse {
+  @ApiProperty({ example: 'erp' })
+  name: string;
+
+  @ApiProperty({ enum: ['amqp', 'webhook'], example: 'webhook' })
+  transport: string;
+
+  @ApiProperty({
+    type: String,
+    nullable: true,
+    description: "A webhook partner's endpoint: scheme, host and path (its query is not shown).",
+    example: 'https://erp.example.com/payment-events',
+  })
+  endpoint: string | null;
+
+  @ApiProperty({ type: [String], example: ['payment.#'] })
+  bindings: string[];
+
+  @ApiProperty({ type: [String], nullable: true, example: null })
+  applications: string[] | null;
+
+  @ApiProperty({
+    type: String,
+    nullable: true,
+    enum: ['closed', 'open', 'half-open'],
+    description: "A webhook partner's circuit in this instance: open while it keeps failing (its deliveries wait).",
+    example: 'closed',
+  })
+  circuit: string | null;
+
+  @ApiProperty({ type: String, format: 'date-time', nullable: true, example: null })
+  circuitOpenUntil: string | null;
+}

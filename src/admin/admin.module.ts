@@ -8,6 +8,7 @@ import { AdminAccountsService } from './admin-accounts.service';
 import { AdminApplicationsController } from './admin-applications.controller';
 import { AdminApplicationsService } from './admin-applications.service';
 import { DeliveriesController } from './admin-deliveries.controller';
+import { AdminPartnersController } from './admin-partners.controller';
 import { AdminOrphansController } from './admin-orphans.controller';
 import { AdminPaymentsController } from './admin-payments.controller';
 import { AdminRefundsController } from './admin-refunds.controller';
@@ -33,6 +34,7 @@ import { AdminConsoleController } from './console/admin-console.controller';
     AdminAccountsController,
     AdminOrphansController,
     DeliveriesController,
+    AdminPartnersController,
     AdminSessionController,
     AdminConsoleController,
   ],

@@ -418,16 +418,13 @@ export class Environment {
 
   @Setting(
     'webhooks',
-    'Failed sends in a row after which a partner\'s circuit opens: its deliveries wait (no send, no attempt ' +
+    "Failed sends in a row after which a partner's circuit opens: its deliveries wait (no send, no attempt " +
       'spent) while the others go on.',
   )
   @Int(1, 1000)
   WEBHOOK_CIRCUIT_FAILURES = 5;
 
-  @Setting(
-    'webhooks',
-    'How long an open circuit waits before one trial send; each failed trial doubles it, up to 32x.',
-  )
+  @Setting('webhooks', 'How long an open circuit waits before one trial send; each failed trial doubles it, up to 32x.')
   @Durations('must be a duration like 30s')
   WEBHOOK_CIRCUIT_COOLDOWN = '30s';
 
@@ -442,7 +439,7 @@ export class Environment {
 
   @Setting(
     'webhooks',
-    'Outside production: webhooks may reach loopback (a receiver on the developer\'s machine) (true/false). ' +
+    "Outside production: webhooks may reach loopback (a receiver on the developer's machine) (true/false). " +
       'Production never does unless WEBHOOK_ALLOWED_NETWORKS lists it.',
   )
   @Bool()

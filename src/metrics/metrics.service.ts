@@ -119,6 +119,21 @@ export class MetricsService {
     registers: [this.registry],
   });
 
+  private readonly webhookPosts = new Histogram({
+    name: 'payment_center_webhook_post_seconds',
+    help: 'Webhook POSTs to partners, by partner and outcome (delivered: a 2xx answer), and how long each took.',
+    labelNames: ['partner', 'outcome'] as const,
+    buckets: [0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30],
+    registers: [this.registry],
+  });
+
+  private readonly webhookLag = new Histogram({
+    name: 'payment_center_webhook_delivery_lag_seconds',
+    help: 'From a webhook delivery being recorded (its payment change committing) to the partner answering 2xx.',
+    buckets: [0.01, 0.05, 0.1, 0.25, 0.5, 1, 5, 30, 300, 3600, 86_400],
+    registers: [this.registry],
+  });
+
   /** How many of the process's dropped log lines this counter has counted. */
   private logLinesDroppedSeen = 0;
 
@@ -195,6 +210,16 @@ export class MetricsService {
 
   deliveryFailed(partner: string): void {
     this.deliveryFailures.inc({ partner });
+  }
+
+  /** One webhook POST: `outcome` delivered (2xx) or failed (anything else, no answer in time, refused address). */
+  webhookSent(partner: string, outcome: 'delivered' | 'failed', seconds: number): void {
+    this.webhookPosts.observe({ partner, outcome }, seconds);
+  }
+
+  /** A webhook delivery made: seconds since its delivery record was written (retries included). */
+  webhookDelivered(lagSeconds: number): void {
+    this.webhookLag.observe(Math.max(0, lagSeconds));
   }
 
   apiKeyRefused(reason: ApiKeyRefusal): void {

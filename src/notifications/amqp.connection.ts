@@ -1,6 +1,7 @@
 import { Inject, Injectable, Logger, type OnApplicationShutdown } from '@nestjs/common';
 import amqp, { type AmqpConnectionManager, type ChannelWrapper } from 'amqp-connection-manager';
 import type { ConfirmChannel } from 'amqplib';
+import { isWebhookPartner } from '../config/setting-values';
 import { AppConfig } from '../config/app-config';
 import {
   DEAD_LETTER_EXCHANGE,
@@ -124,6 +125,7 @@ export class AmqpConnection implements OnApplicationShutdown {
     await channel.assertQueue(DEAD_LETTER_QUEUE, { durable: true, arguments: { 'x-queue-type': 'quorum' } });
     await channel.bindQueue(DEAD_LETTER_QUEUE, DEAD_LETTER_EXCHANGE, '');
     for (const partner of this.config.partners) {
+      if (isWebhookPartner(partner)) continue; // its events are POSTed (webhook.dispatcher.ts), never queued
       const queue = partnerQueue(partner.name);
       await channel.assertQueue(queue, {
         durable: true,

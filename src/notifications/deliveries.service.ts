@@ -10,7 +10,9 @@ import type { EventDelivery } from './outbox.entity';
 import { OutboxRelay } from './outbox.relay';
 import { type DeliveryFilter, OutboxRepository } from './outbox.repository';
 import { whyNotDelivered } from './partner-filter';
+import { isWebhookPartner } from '../config/setting-values';
 import { applicationOfEvent, partnerQueue } from './payment-event';
+import { WebhookDispatcher } from './webhook/webhook.dispatcher';
 
 export type { DeliveryFilter };
 
@@ -26,6 +28,41 @@ export class DeliveryNotRetryable extends DomainError {
   constructor(id: string, status: string) {
     super(`Delivery ${id} is ${status}; only FAILED deliveries can be retried.`);
   }
+}
+
+export class PartnerNotFound extends DomainError {
+  readonly code = 'PARTNER_NOT_FOUND';
+  constructor(name: string) {
+    super(`Partner ${name} is not in PARTNERS.`);
+  }
+}
+
+export class ReplayTooLarge extends DomainError {
+  readonly code = 'REPLAY_TOO_LARGE';
+  constructor(matched: number) {
+    super(
+      `The replay matches more than ${MAX_REPLAY_EVENTS} events (${matched} seen); replay a narrower time range, ` +
+        'one after the other.',
+    );
+  }
+}
+
+export class ReplayStartUnknown extends DomainError {
+  readonly code = 'REPLAY_START_NOT_FOUND';
+  constructor(eventId: string) {
+    super(`Event ${eventId} is not kept (never written, or older than EVENTS_RETENTION).`);
+  }
+}
+
+/** The most events one replay re-delivers; more is refused (a narrower range, or several, will do). */
+export const MAX_REPLAY_EVENTS = 10_000;
+const REPLAY_CHUNK = 500;
+
+/** Which events a replay re-delivers: created in [from, to), or after `afterEventId` (until `to`). */
+export interface ReplayRange {
+  from?: Date;
+  to?: Date;
+  afterEventId?: string;
 }
 
 /**
@@ -65,7 +102,8 @@ const view = (d: EventDelivery): DeliveryView => ({
 
 /**
  * Operators' view of deliveries and the retry of failed ones. A retry republishes the same event (same id,
- * same version, same body) to that partner's queue only, freshly signed, if the partner still takes it. Only FAILED deliveries can be
+ * same version, same body) to that partner's queue only, freshly signed, if the partner still takes it; a
+ * webhook partner's delivery starts a new round of its schedule, due now. Only FAILED deliveries can be
  * retried, and a retry first moves the row FAILED → PENDING with a conditional update, so two operators
  * retrying at once publish it once. Every retry is recorded through the caller's RetryAudit (the admin
  * API's audit log), the claim and its record in one transaction.
@@ -79,6 +117,7 @@ export class DeliveriesService {
     @Inject(AppConfig) private readonly config: AppConfig,
     @Inject(Clock) private readonly clock: Clock,
     @Inject(MetricsService) private readonly metrics: MetricsService,
+    @Inject(WebhookDispatcher) private readonly webhooks: WebhookDispatcher,
   ) {}
 
   async list(filter: DeliveryFilter): Promise<DeliveryView[]> {
@@ -122,6 +161,65 @@ export class DeliveriesService {
   }
 
   /**
+   * Re-delivers to `partnerName` the events of the range it takes (its bindings and applications as PARTNERS has
+   * them now), whatever their deliveries' state: each delivery is created or put back to PENDING, keeping the
+   * event's id, version and body, so a partner that deduplicates applies nothing twice. A webhook partner's
+   * start a new round of its schedule; a queue partner's events are reopened for the relay, which sends to that
+   * partner's queue only. `dryRun` counts and changes nothing. Audited (one row: partner, range, count), in the
+   * transaction of the first writes.
+   */
+  async replay(
+    partnerName: string,
+    range: ReplayRange,
+    dryRun: boolean,
+    audit: RetryAudit,
+  ): Promise<{ partner: string; matched: number; replayed: number; dryRun: boolean }> {
+    const partner = this.config.partners.find((p) => p.name === partnerName);
+    if (!partner) throw new PartnerNotFound(partnerName);
+    const now = this.clock.now();
+    let afterRowId = '0';
+    if (range.afterEventId) {
+      const start = await this.outbox.findEvent(range.afterEventId);
+      if (!start) throw new ReplayStartUnknown(range.afterEventId);
+      afterRowId = start.id;
+    }
+    const scope = { from: range.from ?? new Date(0), to: range.to ?? now };
+    const matched: { eventId: string; type: string }[] = [];
+    for (;;) {
+      const page = await this.outbox.eventsForReplay({ ...scope, afterRowId, limit: 1000 });
+      for (const event of page) {
+        if (!whyNotDelivered(partner, { type: event.type, applicationId: event.applicationId })) matched.push(event);
+      }
+      if (matched.length > MAX_REPLAY_EVENTS) throw new ReplayTooLarge(matched.length);
+      if (page.length < 1000) break;
+      afterRowId = page[page.length - 1].id;
+    }
+    const target = { partner: partner.name, ...range, matched: matched.length };
+    if (dryRun) {
+      await audit('partner.replay.dry_run', target, matched.length);
+      return { partner: partner.name, matched: matched.length, replayed: 0, dryRun };
+    }
+    const webhook = isWebhookPartner(partner);
+    for (let i = 0; i === 0 || i < matched.length; i += REPLAY_CHUNK) {
+      const chunk = matched.slice(i, i + REPLAY_CHUNK);
+      await inTransaction(this.dataSource, async (manager) => {
+        await this.outbox.upsertReplayDeliveries(manager, partner.name, chunk, webhook ? now : null, now);
+        if (!webhook) {
+          await this.outbox.reopenEventsForReplay(
+            manager,
+            chunk.map((e) => e.eventId),
+            now,
+          );
+        }
+        if (i === 0) await audit('partner.replay', target, matched.length, manager);
+      });
+    }
+    if (webhook) this.webhooks.kick();
+    else this.relay.kick();
+    return { partner: partner.name, matched: matched.length, replayed: matched.length, dryRun };
+  }
+
+  /**
    * FAILED → PENDING for those of `deliveries` still FAILED (read under their row locks, so a concurrent retry
    * claims each at most once), with `record` of the ids claimed (perhaps none) in the same transaction. Returns
    * the ones claimed.
@@ -145,8 +243,16 @@ export class DeliveriesService {
     });
   }
 
-  /** Publishes a claimed (PENDING) delivery's event to its partner's queue; true when the broker confirmed it. */
+  /**
+   * Publishes a claimed (PENDING) delivery's event to its partner's queue; true when the broker confirmed it. A
+   * webhook partner's is due now on its schedule (reopenDeliveries): the dispatcher sends it, within the
+   * partner's concurrency and circuit, and the answer shows it PENDING until then.
+   */
   private async send(delivery: EventDelivery): Promise<boolean> {
+    if (delivery.nextAttemptAt !== null) {
+      this.webhooks.kick();
+      return true;
+    }
     const event = await this.outbox.findEvent(delivery.eventId);
     if (!event) throw new Error(`event ${delivery.eventId} of delivery ${delivery.id} is missing from the outbox`);
     const partner = this.config.partners.find((p) => p.name === delivery.partner);

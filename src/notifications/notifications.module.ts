@@ -9,6 +9,7 @@ import { OutboxGauges } from './outbox-gauges';
 import { OutboxRepository } from './outbox.repository';
 import { OutboxWriter } from './outbox.writer';
 import { WebhookDispatcher } from './webhook/webhook.dispatcher';
+import { WebhookSender } from './webhook/webhook.sender';
 
 export const NOTIFICATIONS_ENTITIES = [OutboxEvent, EventDelivery];
 
@@ -23,8 +24,9 @@ export const NOTIFICATIONS_ENTITIES = [OutboxEvent, EventDelivery];
     OutboxRelay,
     DeadLetterConsumer,
     DeliveriesService,
+    WebhookSender,
     WebhookDispatcher,
   ],
-  exports: [OutboxWriter, OutboxRelay, AmqpConnection, DeliveriesService],
+  exports: [OutboxWriter, OutboxRelay, AmqpConnection, DeliveriesService, WebhookDispatcher],
 })
 export class NotificationsModule {}

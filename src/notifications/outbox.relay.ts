@@ -13,8 +13,17 @@ import { MetricsService } from '../metrics/metrics.service';
 import { AmqpConnection } from './amqp.connection';
 import type { OutboxEvent } from './outbox.entity';
 import { type ClaimedEvent, OutboxRepository } from './outbox.repository';
+import { isWebhookPartner } from '../config/setting-values';
 import { exchangeOf, whyNotDelivered } from './partner-filter';
-import { applicationOfEvent, SIGNATURE_HEADER, signatureHeader } from './payment-event';
+import {
+  applicationOfEvent,
+  PAYMENT_EVENTS_EXCHANGE,
+  partnerQueue,
+  SIGNATURE_HEADER,
+  signatureHeader,
+  topicMatches,
+} from './payment-event';
+import { WebhookDispatcher } from './webhook/webhook.dispatcher';
 
 const MAX_BACKOFF_MS = 60_000;
 
@@ -50,6 +59,7 @@ export class OutboxRelay implements OnApplicationBootstrap, OnApplicationShutdow
     @Inject(AppConfig) private readonly config: AppConfig,
     @Inject(Clock) private readonly clock: Clock,
     @Inject(MetricsService) private readonly metrics: MetricsService,
+    @Inject(WebhookDispatcher) private readonly webhooks: WebhookDispatcher,
   ) {}
 
   onApplicationBootstrap(): void {
@@ -229,11 +239,16 @@ export class OutboxRelay implements OnApplicationBootstrap, OnApplicationShutdow
     if (deliveries.length === 0) return [];
     try {
       const audience = { type: event.type, applicationId: applicationOfEvent(event.body) };
-      const messages = new Map<string, { keys: PartnerConfig[]; deliveries: PendingDelivery[] }>();
+      const toQueues: { partner: PartnerConfig; delivery: PendingDelivery }[] = [];
+      const toWebhooks: PendingDelivery[] = [];
       for (const delivery of deliveries) {
         const partner = this.config.partners.find((p) => p.name === delivery.partner);
         if (!partner) {
           await this.refuse(event, delivery, `partner ${delivery.partner} is not configured`);
+          continue;
+        }
+        if (isWebhookPartner(partner)) {
+          toWebhooks.push(delivery);
           continue;
         }
         const refusal = whyNotDelivered(partner, audience);
@@ -241,15 +256,13 @@ export class OutboxRelay implements OnApplicationBootstrap, OnApplicationShutdow
           await this.refuse(event, delivery, refusal);
           continue;
         }
-        const exchange = exchangeOf(partner);
-        const message = messages.get(exchange) ?? { keys: [], deliveries: [] };
-        message.keys.push(partner);
-        message.deliveries.push(delivery);
-        messages.set(exchange, message);
+        toQueues.push({ partner, delivery });
       }
+      if (toWebhooks.length > 0) await this.handOver(toWebhooks);
+      const messages = this.messagesFor(event.type, toQueues);
       const results = await Promise.allSettled(
-        [...messages].map(async ([exchange, message]) => {
-          await this.send(exchange, event.type, event, message.keys);
+        messages.map(async (message) => {
+          await this.send(message.exchange, message.routingKey, event, message.keys);
           return message.deliveries;
         }),
       );
@@ -274,6 +287,56 @@ export class OutboxRelay implements OnApplicationBootstrap, OnApplicationShutdow
       await this.markFailedAttempt(event, (error as Error).message);
       return undefined;
     }
+  }
+
+  /**
+   * The messages that make `pending`: one to `payment.events` for the unrestricted partners when it reaches
+   * exactly them (every unrestricted queue partner bound to the type is pending: the usual first send), one to
+   * each restricted partner's own exchange, and otherwise one per partner queue through the default exchange
+   * (a replay or a partial resend must not reach the partners that already have the event).
+   */
+  private messagesFor(
+    type: string,
+    pending: readonly { partner: PartnerConfig; delivery: PendingDelivery }[],
+  ): { exchange: string; routingKey: string; keys: PartnerConfig[]; deliveries: PendingDelivery[] }[] {
+    const shared = pending.filter(({ partner }) => exchangeOf(partner) === PAYMENT_EVENTS_EXCHANGE);
+    const reached = this.config.partners.filter(
+      (p) => !isWebhookPartner(p) && !p.applications && p.bindings.some((binding) => topicMatches(binding, type)),
+    );
+    const sharedIsExact =
+      shared.length === reached.length && reached.every((p) => shared.some(({ partner }) => partner.name === p.name));
+    return pending
+      .flatMap(({ partner, delivery }) => {
+        const viaShared = exchangeOf(partner) === PAYMENT_EVENTS_EXCHANGE;
+        if (viaShared && sharedIsExact) return [];
+        return viaShared
+          ? [{ exchange: '', routingKey: partnerQueue(partner.name), keys: [partner], deliveries: [delivery] }]
+          : [{ exchange: exchangeOf(partner), routingKey: type, keys: [partner], deliveries: [delivery] }];
+      })
+      .concat(
+        sharedIsExact && shared.length > 0
+          ? [
+              {
+                exchange: PAYMENT_EVENTS_EXCHANGE,
+                routingKey: type,
+                keys: shared.map(({ partner }) => partner),
+                deliveries: shared.map(({ delivery }) => delivery),
+              },
+            ]
+          : [],
+      );
+  }
+
+  /**
+   * Deliveries of partners that take webhooks now (PARTNERS changed since the event was written): not the
+   * relay's to send; they join the webhook schedule, due now.
+   */
+  private async handOver(deliveries: readonly PendingDelivery[]): Promise<void> {
+    await this.outbox.handOverToWebhook(
+      deliveries.map((d) => d.id),
+      this.clock.now(),
+    );
+    this.webhooks.kick();
   }
 
   /** A delivery its partner no longer takes: FAILED now, with the reason, instead of being sent. */

@@ -10,6 +10,16 @@ export type ClaimedEvent = Pick<
   'id' | 'eventId' | 'type' | 'paymentNo' | 'body' | 'attempts' | 'createdAt'
 >;
 
+/** What the webhook dispatcher reads of a claimed delivery. */
+export interface ClaimedDelivery {
+  id: string;
+  eventId: string;
+  partner: string;
+  createdAt: Date;
+  attempts: number;
+  scheduleStep: number;
+}
+
 /** Which deliveries: every field narrows; `from` inclusive, `to` exclusive (created at). */
 export interface DeliveryFilter {
   status?: DeliveryStatus;
@@ -89,11 +99,15 @@ export class OutboxRepository {
     return due;
   }
 
-  /** The deliveries of `eventIds` not published yet (a plain read, after the claim has committed). */
+  /**
+   * The queue deliveries of `eventIds` not published yet (a plain read, after the claim has committed). A webhook
+   * partner's deliveries, on their own schedule (next_attempt_at set), are the webhook dispatcher's.
+   */
   pendingDeliveriesOf(eventIds: readonly string[]): Promise<{ id: string; event_id: string; partner: string }[]> {
     return this.deliveries.run(
       undefined,
-      `SELECT id, event_id, partner FROM event_deliveries WHERE event_id IN (?) AND status = 'PENDING'`,
+      `SELECT id, event_id, partner FROM event_deliveries
+        WHERE event_id IN (?) AND status = 'PENDING' AND next_attempt_at IS NULL`,
       [eventIds],
     );
   }
@@ -154,6 +168,154 @@ export class OutboxRepository {
     return this.events.selectOne(undefined, 'event_id = ?', [eventId]);
   }
 
+  // Webhook deliveries (each on its own schedule: event_deliveries.next_attempt_at)
+
+  /**
+   * Up to `limit` of a webhook partner's due PENDING deliveries, oldest due first, locked FOR UPDATE SKIP LOCKED
+   * (another dispatcher's are passed over) and leased to `instanceId` until `leaseUntil`. Only delivery rows are
+   * locked: the event rows stay free for the outbox relay.
+   */
+  async claimDueWebhookDeliveries(
+    manager: EntityManager,
+    claim: { partner: string; now: Date; limit: number; instanceId: string; leaseUntil: Date },
+  ): Promise<ClaimedDelivery[]> {
+    const due = await this.deliveries.run<ClaimedDelivery[]>(
+      manager,
+      `SELECT id, event_id AS eventId, partner, attempts, schedule_step AS scheduleStep, created_at AS createdAt
+         FROM event_deliveries
+        WHERE partner = ? AND status = 'PENDING' AND next_attempt_at <= ?
+        ORDER BY next_attempt_at, id LIMIT ? FOR UPDATE SKIP LOCKED`,
+      [claim.partner, claim.now, claim.limit],
+    );
+    if (due.length === 0) return [];
+    await this.deliveries.run(
+      manager,
+      'UPDATE event_deliveries SET claimed_by = ?, next_attempt_at = ? WHERE id IN (?)',
+      [claim.instanceId, claim.leaseUntil, due.map((row) => row.id)],
+    );
+    return due;
+  }
+
+  /** The type and body of each of `eventIds` (a plain read, after a claim has committed). */
+  eventBodies(eventIds: readonly string[]): Promise<{ eventId: string; type: string; body: string }[]> {
+    return this.events.run(
+      undefined,
+      'SELECT event_id AS eventId, type, body FROM outbox_events WHERE event_id IN (?)',
+      [eventIds],
+    );
+  }
+
+  /** A webhook delivery the partner answered 2xx, still PENDING: PUBLISHED (also when its lease ran out meanwhile). */
+  async markWebhookDelivered(id: string, now: Date): Promise<void> {
+    await this.deliveries.run(
+      undefined,
+      `UPDATE event_deliveries SET status = 'PUBLISHED', published_at = ?, attempts = attempts + 1, last_error = NULL,
+              claimed_by = NULL, updated_at = ? WHERE id = ? AND status = 'PENDING'`,
+      [now, now, id],
+    );
+  }
+
+  /**
+   * A webhook send that failed, while the claim is still `instanceId`'s: due again at `nextAttemptAt` one step
+   * further along the schedule, or, with no `nextAttemptAt` (the schedule ran out), FAILED.
+   */
+  async markWebhookAttemptFailed(
+    id: string,
+    instanceId: string,
+    reason: string,
+    now: Date,
+    nextAttemptAt: Date | null,
+  ): Promise<void> {
+    await this.deliveries.run(
+      undefined,
+      nextAttemptAt
+        ? `UPDATE event_deliveries SET attempts = attempts + 1, schedule_step = schedule_step + 1, last_error = ?,
+                  next_attempt_at = ?, claimed_by = NULL, updated_at = ?
+            WHERE id = ? AND claimed_by = ? AND status = 'PENDING'`
+        : `UPDATE event_deliveries SET attempts = attempts + 1, schedule_step = schedule_step + 1, last_error = ?,
+                  status = 'FAILED', failed_at = ?, claimed_by = NULL, updated_at = ?
+            WHERE id = ? AND claimed_by = ? AND status = 'PENDING'`,
+      [reason.slice(0, 512), nextAttemptAt ?? now, now, id, instanceId],
+    );
+  }
+
+  /** Gives back claims not sent (the dispatcher stopped first): due again now, no attempt spent. */
+  async releaseWebhookClaims(ids: readonly string[], instanceId: string, now: Date): Promise<void> {
+    if (ids.length === 0) return;
+    await this.deliveries.run(
+      undefined,
+      `UPDATE event_deliveries SET claimed_by = NULL, next_attempt_at = ?
+        WHERE id IN (?) AND claimed_by = ? AND status = 'PENDING'`,
+      [now, ids, instanceId],
+    );
+  }
+
+  /**
+   * Pending deliveries the relay found for a partner that is a webhook partner now (PARTNERS changed since the
+   * event was written): put on the webhook schedule, due now.
+   */
+  async handOverToWebhook(ids: readonly string[], now: Date): Promise<void> {
+    await this.deliveries.run(
+      undefined,
+      `UPDATE event_deliveries SET next_attempt_at = COALESCE(next_attempt_at, ?), updated_at = ?
+        WHERE id IN (?) AND status = 'PENDING'`,
+      [now, now, ids],
+    );
+  }
+
+  // Replays
+
+  /**
+   * Up to `limit` events created in [from, to), after the row `afterRowId`, in row order: what a replay looks
+   * through (whether the partner takes each is the partner filter's, in code).
+   */
+  eventsForReplay(range: {
+    from: Date;
+    to: Date;
+    afterRowId: string;
+    limit: number;
+  }): Promise<{ id: string; eventId: string; type: string; applicationId: string | null }[]> {
+    return this.events.run(
+      undefined,
+      `SELECT id, event_id AS eventId, type, application_id AS applicationId FROM outbox_events
+        WHERE created_at >= ? AND created_at < ? AND id > ? ORDER BY id LIMIT ?`,
+      [range.from, range.to, range.afterRowId, range.limit],
+    );
+  }
+
+  /**
+   * A replay's deliveries for `partner`: created, or put back to PENDING (event id, body and version are the
+   * event's own, so a deduplicating partner applies nothing twice). `nextAttemptAt`: a webhook partner's, due
+   * now at the start of a new round; null for a queue partner's, which goes with its event (reopenEventsForReplay).
+   */
+  async upsertReplayDeliveries(
+    manager: EntityManager,
+    partner: string,
+    events: readonly { eventId: string; type: string }[],
+    nextAttemptAt: Date | null,
+    now: Date,
+  ): Promise<void> {
+    if (events.length === 0) return;
+    await this.deliveries.run(
+      manager,
+      `INSERT INTO event_deliveries (event_id, partner, event_type, status, attempts, next_attempt_at, claimed_by,
+                                     schedule_step, created_at, updated_at)
+       VALUES ? ON DUPLICATE KEY UPDATE status = 'PENDING', next_attempt_at = VALUES(next_attempt_at),
+              claimed_by = NULL, schedule_step = 0, failed_at = NULL, updated_at = VALUES(updated_at)`,
+      [events.map((e) => [e.eventId, partner, e.type, 'PENDING', 0, nextAttemptAt, null, 0, now, now])],
+    );
+  }
+
+  /** Events a queue partner's replay reopened: the relay takes them again and sends their PENDING deliveries. */
+  async reopenEventsForReplay(manager: EntityManager, eventIds: readonly string[], now: Date): Promise<void> {
+    if (eventIds.length === 0) return;
+    await this.events.run(
+      manager,
+      `UPDATE outbox_events SET published_at = NULL, next_attempt_at = ?, claimed_by = NULL WHERE event_id IN (?)`,
+      [now, eventIds],
+    );
+  }
+
   // Deliveries: operators' list and retry, the dead-letter watcher
 
   listDeliveries(filter: DeliveryFilter, defaultLimit: number): Promise<EventDelivery[]> {
@@ -186,12 +348,17 @@ export class OutboxRepository {
     return this.deliveries.select(manager, "id IN (?) AND status = 'FAILED'", [ids], 'ORDER BY id ASC FOR UPDATE');
   }
 
-  /** FAILED → PENDING for rows the caller locked: a retry claims them. */
+  /**
+   * FAILED → PENDING for rows the caller locked: a retry claims them. A webhook delivery (next_attempt_at set)
+   * is due now, at the start of a new round of its schedule.
+   */
   async reopenDeliveries(manager: EntityManager, ids: readonly string[], now: Date): Promise<void> {
     await this.deliveries.run(
       manager,
-      "UPDATE event_deliveries SET status = 'PENDING', updated_at = ? WHERE id IN (?)",
-      [now, ids],
+      `UPDATE event_deliveries SET status = 'PENDING', updated_at = ?, claimed_by = NULL, schedule_step = 0,
+              next_attempt_at = CASE WHEN next_attempt_at IS NULL THEN NULL ELSE ? END
+        WHERE id IN (?)`,
+      [now, now, ids],
     );
   }
 

@@ -35,6 +35,8 @@ export function statusFor(code: DomainErrorCode): number {
     case 'API_KEY_NOT_FOUND':
     case 'ACCOUNT_NOT_FOUND':
     case 'BUYER_IDENTITY_NOT_FOUND':
+    case 'PARTNER_NOT_FOUND':
+    case 'REPLAY_START_NOT_FOUND':
       return HttpStatus.NOT_FOUND;
     case 'ORDER_ALREADY_PAID':
     case 'ORDER_CLOSED':
@@ -55,6 +57,7 @@ export function statusFor(code: DomainErrorCode): number {
     case 'BARCODE_UNSUPPORTED':
     case 'PAY_MODE_UNSUPPORTED':
     case 'BUYER_IDENTITY_UNAVAILABLE':
+    case 'REPLAY_TOO_LARGE':
       return HttpStatus.UNPROCESSABLE_ENTITY;
     case 'SYNC_TOO_SOON':
       return HttpStatus.TOO_MANY_REQUESTS;

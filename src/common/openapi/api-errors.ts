@@ -187,6 +187,15 @@ const ANSWERED: Record<ApiErrorCode, ErrorExample> = {
     when: 'only a `FAILED` delivery can be retried.',
     message: 'Delivery 42 is PUBLISHED; only FAILED deliveries can be retried.',
   },
+  PARTNER_NOT_FOUND: { when: 'no partner of this name is in PARTNERS.', message: 'Partner erp is not in PARTNERS.' },
+  REPLAY_START_NOT_FOUND: {
+    when: '`afterEventId` names no event that is still kept (EVENTS_RETENTION).',
+    message: 'Event 0b0c2f1e-9d7a-4c55-8f0e-6a1d2b3c4d5e is not kept (never written, or older than EVENTS_RETENTION).',
+  },
+  REPLAY_TOO_LARGE: {
+    when: 'the range holds more than 10000 events the partner takes: replay narrower ranges one after the other.',
+    message: 'The replay matches more than 10000 events (10001 seen); replay a narrower time range, one after the other.',
+  },
   REFUND_NOT_FOUND: { when: 'no refund has this number.', message: `Refund ${EXAMPLE.refundNo} does not exist.` },
   PAYMENT_NOT_REFUNDABLE: {
     when: 'only a `PAID` payment can be refunded.',

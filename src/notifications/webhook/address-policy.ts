@@ -67,7 +67,10 @@ function blockList(ranges: readonly [string, number, 'ipv4' | 'ipv6'][]): BlockL
  */
 export function parseAllowedNetworks(list: string): BlockList {
   const allowed = new BlockList();
-  for (const raw of list.split(',').map((s) => s.trim()).filter(Boolean)) {
+  for (const raw of list
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean)) {
     const match = /^([0-9a-fA-F:.]+)\/(\d{1,3})$/.exec(raw);
     const family = match ? isIP(match[1]) : 0;
     const prefix = match ? Number(match[2]) : -1;

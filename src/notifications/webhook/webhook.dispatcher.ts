@@ -1,7 +1,223 @@
-import { Injectable } from '@nestjs/common';
+import { Inject, Injectable, Logger, type OnApplicationBootstrap, type OnApplicationShutdown } from '@nestjs/common';
+import { InjectDataSource } from '@nestjs/typeorm';
+import { randomBytes } from 'node:crypto';
+import { hostname } from 'node:os';
+import type { DataSource } from 'typeorm';
+import { Clock } from '../../common/clock';
+import { withLogContext } from '../../common/logging/log-context';
+import { AppConfig } from '../../config/app-config';
+import type { PartnerConfig } from '../../config/environment';
+import { isWebhookPartner } from '../../config/setting-values';
+import { inTransaction } from '../../database/transaction';
+import { MetricsService } from '../../metrics/metrics.service';
+import { type ClaimedDelivery, OutboxRepository } from '../outbox.repository';
+import { whyNotDelivered } from '../partner-filter';
+import { applicationOfEvent } from '../payment-event';
+import { CircuitBreaker } from './circuit-breaker';
+import { nextAttemptAfter } from './retry-schedule';
+import { type WebhookEvent, type WebhookOutcome, WebhookSender } from './webhook.sender';
 
-/** Sends webhook partners' deliveries (being written). */
+type WebhookPartner = PartnerConfig & { url: string };
+
+/**
+ * Sends webhook partners' deliveries, each on its own retry schedule (event_deliveries.next_attempt_at).
+ *
+ * - One pump per partner: it claims only as many due deliveries as the partner has free slots
+ *   (WEBHOOK_CONCURRENCY in flight), so a partner with a backlog or a slow endpoint never holds up another.
+ * - Claim: a short transaction takes due rows with FOR UPDATE SKIP LOCKED and leases them (claimed_by,
+ *   next_attempt_at moved to the lease end: WEBHOOK_TIMEOUT_MS and a margin), then commits. Several instances
+ *   dispatch at once without sending the same row; a crashed instance's rows come due again when the lease ends,
+ *   and are sent again: partners deduplicate by event id.
+ * - Send: outside any transaction. Mark: 2xx → PUBLISHED; anything else → due again after the next wait of
+ *   WEBHOOK_RETRY_SCHEDULE (with jitter), or FAILED once the schedule has run out.
+ * - Circuit: WEBHOOK_CIRCUIT_FAILURES failed sends in a row open the partner's circuit: its deliveries are not
+ *   claimed (they wait, no attempt spent) until the cooldown passes; then one trial send decides.
+ * - Prompt: `kick()` after a commit that wrote webhook deliveries; polling every RELAY_POLL_INTERVAL_MS is the net.
+ */
 @Injectable()
-export class WebhookDispatcher {
-  kick(): void {}
+export class WebhookDispatcher implements OnApplicationBootstrap, OnApplicationShutdown {
+  private readonly logger = new Logger(WebhookDispatcher.name);
+  readonly instanceId = `${hostname()}:${process.pid}:${randomBytes(3).toString('hex')}:wh`;
+  private readonly pumps = new Map<string, PartnerPump>();
+  private timer?: NodeJS.Timeout;
+  private stopped = true;
+
+  constructor(
+    @InjectDataSource() private readonly dataSource: DataSource,
+    @Inject(OutboxRepository) private readonly outbox: OutboxRepository,
+    @Inject(WebhookSender) private readonly sender: WebhookSender,
+    @Inject(AppConfig) private readonly config: AppConfig,
+    @Inject(Clock) private readonly clock: Clock,
+    @Inject(MetricsService) private readonly metrics: MetricsService,
+  ) {}
+
+  onApplicationBootstrap(): void {
+    if (!this.config.relay.enabled) return;
+    const partners = this.config.partners.filter(isWebhookPartner);
+    if (partners.length === 0) return;
+    for (const partner of partners) {
+      const circuit = new CircuitBreaker(this.config.webhooks.circuitFailures, this.config.webhooks.circuitCooldownMs);
+      this.pumps.set(partner.name, {
+        partner,
+        circuit,
+        inFlight: 0,
+        claiming: undefined,
+        again: false,
+        sends: new Set(),
+      });
+    }
+    this.stopped = false;
+    this.poll();
+  }
+
+  async onApplicationShutdown(): Promise<void> {
+    this.stopped = true;
+    clearTimeout(this.timer);
+    // Sends in flight finish (each is bounded by WEBHOOK_TIMEOUT_MS) and are marked; nothing new is claimed.
+    for (const pump of this.pumps.values()) {
+      await pump.claiming;
+      await Promise.allSettled([...pump.sends]);
+    }
+  }
+
+  /** Send now: called right after a transaction that wrote webhook deliveries has committed. */
+  kick(): void {
+    if (this.stopped) return;
+    for (const pump of this.pumps.values()) this.pump(pump);
+  }
+
+  /** The circuits, for the admin view and the gauges: partner → open, half-open or closed. */
+  circuits(): { partner: string; state: string; failuresInRow: number; openUntil: string | null }[] {
+    return [...this.pumps.values()].map(({ partner, circuit }) => ({
+      partner: partner.name,
+      ...circuit.describe(this.clock.now().getTime()),
+    }));
+  }
+
+  private poll(): void {
+    if (this.stopped) return;
+    this.kick();
+    this.timer = setTimeout(() => this.poll(), this.config.relay.pollIntervalMs);
+  }
+
+  /** Fills the partner's free slots with due deliveries; called again whenever a send ends. */
+  private pump(pump: PartnerPump): void {
+    if (this.stopped) return;
+    if (pump.claiming) {
+      pump.again = true;
+      return;
+    }
+    const free = Math.min(
+      this.config.webhooks.concurrency - pump.inFlight,
+      pump.circuit.sendsAllowed(this.clock.now().getTime(), pump.inFlight),
+    );
+    if (free <= 0) return;
+    pump.claiming = this.claimAndSend(pump, free)
+      .catch((error: Error) => this.logger.warn(`webhook claim for ${pump.partner.name} failed: ${error.message}`))
+      .finally(() => {
+        pump.claiming = undefined;
+        if (pump.again) {
+          pump.again = false;
+          this.pump(pump);
+        }
+      });
+  }
+
+  private async claimAndSend(pump: PartnerPump, limit: number): Promise<void> {
+    const now = this.clock.now();
+    const claimed = await inTransaction(this.dataSource, (manager) =>
+      this.outbox.claimDueWebhookDeliveries(manager, {
+        partner: pump.partner.name,
+        now,
+        limit,
+        instanceId: this.instanceId,
+        leaseUntil: new Date(now.getTime() + this.config.webhooks.timeoutMs + LEASE_MARGIN_MS),
+      }),
+    );
+    if (claimed.length === 0) return;
+    const events = new Map(
+      (await this.outbox.eventBodies(claimed.map((d) => d.eventId))).map((event) => [event.eventId, event]),
+    );
+    if (this.stopped) {
+      await this.outbox.releaseWebhookClaims(
+        claimed.map((d) => d.id),
+        this.instanceId,
+        this.clock.now(),
+      );
+      return;
+    }
+    for (const delivery of claimed) {
+      pump.inFlight += 1;
+      const send = this.deliver(pump, delivery, events.get(delivery.eventId))
+        .catch((error: Error) => this.logger.warn(`webhook delivery ${delivery.id} not marked: ${error.message}`))
+        .finally(() => {
+          pump.inFlight -= 1;
+          pump.sends.delete(send);
+          this.pump(pump);
+        });
+      pump.sends.add(send);
+    }
+    if (claimed.length === limit) pump.again = true; // there may be more due: fill the slots as they free up
+  }
+
+  private deliver(pump: PartnerPump, delivery: ClaimedDelivery, event: WebhookEvent | undefined): Promise<void> {
+    return withLogContext({ eventId: delivery.eventId }, async () => {
+      const { partner } = pump;
+      if (!event) {
+        await this.refuse(delivery, `event ${delivery.eventId} is no longer in the outbox`);
+        return;
+      }
+      // PARTNERS as it is now: a partner restricted since to other applications must not get this event.
+      const refusal = whyNotDelivered(partner, { type: event.type, applicationId: applicationOfEvent(event.body) });
+      if (refusal) {
+        await this.refuse(delivery, refusal);
+        return;
+      }
+      const started = process.hrtime.bigint();
+      const outcome = await this.sender.post(partner, event);
+      const seconds = Number(process.hrtime.bigint() - started) / 1e9;
+      this.metrics.webhookSent(partner.name, outcome.delivered ? 'delivered' : 'failed', seconds);
+      await this.settle(pump, delivery, outcome);
+    });
+  }
+
+  private async settle(pump: PartnerPump, delivery: ClaimedDelivery, outcome: WebhookOutcome): Promise<void> {
+    const now = this.clock.now();
+    if (outcome.delivered) {
+      pump.circuit.succeeded();
+      await this.outbox.markWebhookDelivered(delivery.id, now);
+      this.metrics.webhookDelivered((now.getTime() - delivery.createdAt.getTime()) / 1000);
+      return;
+    }
+    if (pump.circuit.failed(now.getTime())) {
+      this.logger.warn(`webhook partner ${pump.partner.name}: circuit open (${outcome.reason})`);
+    }
+    const next = nextAttemptAfter(now, delivery.scheduleStep, this.config.webhooks.retryScheduleMs);
+    const step = `attempt ${delivery.attempts + 1}`;
+    this.logger.warn(
+      `webhook ${delivery.eventId} to ${pump.partner.name} failed (${step}): ${outcome.reason}` +
+        (next ? `; next at ${next.toISOString()}` : '; the schedule has run out: FAILED'),
+    );
+    await this.outbox.markWebhookAttemptFailed(delivery.id, this.instanceId, outcome.reason, now, next);
+    if (!next) this.metrics.deliveryFailed(pump.partner.name);
+  }
+
+  /** A delivery its partner no longer takes: FAILED now, with the reason, instead of being sent. */
+  private async refuse(delivery: ClaimedDelivery, reason: string): Promise<void> {
+    this.logger.warn(`event ${delivery.eventId} not sent: ${reason}`);
+    await this.outbox.markDeliveryRefused(delivery.id, `not sent: ${reason}`, this.clock.now());
+    this.metrics.deliveryFailed(delivery.partner);
+  }
+}
+
+/** Above the send's own deadline: a claim outlives the POST it was taken for, and the mark after it. */
+const LEASE_MARGIN_MS = 15_000;
+
+interface PartnerPump {
+  partner: WebhookPartner;
+  circuit: CircuitBreaker;
+  inFlight: number;
+  claiming: Promise<void> | undefined;
+  again: boolean;
+  sends: Set<Promise<void>>;
 }
