@@ -174,7 +174,7 @@ export function guardedLookup(policy: AddressPolicy, resolve = dnsLookup): Looku
       if (options.all) return (callback as unknown as AllCallback)(null, allowed);
       callback(null, allowed[0].address, allowed[0].family);
     });
-  }) as LookupFunction;
+  });
 }
 
 type LookupCallback = (error: NodeJS.ErrnoException | null, address: string, family: number) => void;
