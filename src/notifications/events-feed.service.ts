@@ -75,7 +75,10 @@ export class EventsFeedService {
   private range(request: EventFeedRequest): { from?: Date; to?: Date } {
     const problems: FieldProblem[] = [];
     if (request.after !== undefined && request.from !== undefined) {
-      problems.push({ field: 'from', messages: ['from cannot be combined with after (after already says where to start)'] });
+      problems.push({
+        field: 'from',
+        messages: ['from cannot be combined with after (after already says where to start)'],
+      });
     }
     const from = request.from === undefined ? undefined : new Date(request.from);
     const to = request.to === undefined ? undefined : new Date(request.to);

@@ -313,23 +313,20 @@ export class OutboxRepository {
    *
    * The candidates are locked (SKIP LOCKED: a row someone holds waits for the next run), then every delivery
    * of theirs is locked and read again: an operator's retry that reopened a FAILED delivery (PENDING) before
-   * our lock keeps its event, and one that comes after finds the rows gone. The scan walks the primary key and
-   * stops at the first event young enough to keep (ids follow created_at up to the clock skew of instances;
-   * a straggler goes on a later run), so a run costs the old rows, not the whole table.
+   * our lock keeps its event, and one that comes after finds the rows gone.
+   *
+   * The scan ranges over ix_outbox_due by published_at (published at or after creation, so published before
+   * `olderThan` implies created before it): a run costs the rows it deletes and the few old ones it keeps, not
+   * the whole table (there is no index on created_at alone). An event published late is kept that much longer.
    */
   async purgePublishedBefore(manager: EntityManager, olderThan: Date, batchSize: number): Promise<number> {
-    const [young] = await this.events.run<{ id: string }[]>(
-      manager,
-      'SELECT id FROM outbox_events WHERE created_at >= ? ORDER BY id LIMIT 1',
-      [olderThan],
-    );
     const candidates = await this.events.run<{ id: string; eventId: string }[]>(
       manager,
       `SELECT e.id, e.event_id AS eventId FROM outbox_events e
-        WHERE e.id < ? AND e.created_at < ? AND e.published_at IS NOT NULL
+        WHERE e.published_at < ? AND e.created_at < ?
           AND NOT EXISTS (SELECT 1 FROM event_deliveries d WHERE d.event_id = e.event_id AND d.status = 'PENDING')
-        ORDER BY e.id LIMIT ? FOR UPDATE SKIP LOCKED`,
-      [young?.id ?? Number.MAX_SAFE_INTEGER, olderThan, batchSize],
+        ORDER BY e.published_at, e.id LIMIT ? FOR UPDATE SKIP LOCKED`,
+      [olderThan, olderThan, batchSize],
     );
     if (candidates.length === 0) return 0;
     const deliveries = await this.deliveries.run<{ eventId: string; status: DeliveryStatus }[]>(
