@@ -34,8 +34,8 @@ describe('API keys and ownership (security e2e)', () => {
   let running: RunningApp;
   let db: Pool;
   let operations: Operation[];
-  /** A paid payment of the default test application, with its order and a refund of 100 fen. */
-  let victim: { orderNo: string; paymentNo: string; refundNo: string; identityId: string };
+  /** A paid payment of the default test application, with its order, its payment.succeeded and a refund of 100 fen. */
+  let victim: { orderNo: string; paymentNo: string; refundNo: string; identityId: string; eventId: string };
 
   const app = (path: string) => `${running.url}${path}`;
 
@@ -76,11 +76,16 @@ describe('API keys and ownership (security e2e)', () => {
       returnUrl: 'https://shop.example/pay',
     });
     expect(identity.status).toBe(201);
+    const [[event]] = (await db.query(
+      "SELECT event_id FROM outbox_events WHERE payment_no = ? AND type = 'payment.succeeded'",
+      [payment.paymentNo],
+    )) as any;
     victim = {
       orderNo: order.orderNo,
       paymentNo: payment.paymentNo,
       refundNo: refund.body.refundNo,
       identityId: identity.body.identityId,
+      eventId: event.event_id,
     };
   });
 
@@ -96,7 +101,8 @@ describe('API keys and ownership (security e2e)', () => {
       .replace('{orderNo}', victim.orderNo)
       .replace('{paymentNo}', victim.paymentNo)
       .replace('{refundNo}', victim.refundNo)
-      .replace('{identityId}', victim.identityId);
+      .replace('{identityId}', victim.identityId)
+      .replace('{eventId}', victim.eventId);
     if (op.method === 'GET') return { url: app(path) };
     if (path === '/api/orders') return { url: app(path), body: orderBody(uniqueId('attacker')) };
     if (path.endsWith('/pay')) return { url: app(path), body: { channel: 'alipay' } };
@@ -138,6 +144,8 @@ describe('API keys and ownership (security e2e)', () => {
   it('documents every business operation with the API key scheme, a scope, 401 and 403', async () => {
     expect(operations.map((o) => `${o.method} ${o.path}`).sort()).toEqual([
       'GET /api/buyer-identities/{identityId}',
+      'GET /api/events',
+      'GET /api/events/{eventId}',
       'GET /api/orders/{orderNo}',
       'GET /api/payments/{paymentNo}',
       'GET /api/refunds/{refundNo}',
@@ -219,8 +227,13 @@ describe('API keys and ownership (security e2e)', () => {
     for (const op of operations.filter((o) => o.path.includes('{'))) {
       const answer = await send(op, stranger.headers.authorization);
       expect({ op, status: answer.status }).toEqual({ op, status: 404 });
-      expect(answer.body.code).toMatch(/^(ORDER|PAYMENT|REFUND|BUYER_IDENTITY)_NOT_FOUND$/);
+      expect(answer.body.code).toMatch(/^(ORDER|PAYMENT|REFUND|BUYER_IDENTITY|EVENT)_NOT_FOUND$/);
     }
+    // The events list names no resource: the stranger's is its own (empty), and the victim's event is no cursor.
+    const feed = await http('GET', app('/api/events?limit=200'), undefined, stranger.headers);
+    expect(feed).toMatchObject({ status: 200, body: { data: [], hasMore: false, nextAfter: null } });
+    const after = await http('GET', app(`/api/events?after=${victim.eventId}`), undefined, stranger.headers);
+    expect(after).toMatchObject({ status: 404, body: { code: 'EVENT_NOT_FOUND' } });
     expect(await ledger()).toEqual(before);
     // The owner still reads its own.
     expect((await http('GET', app(`/api/orders/${victim.orderNo}`))).status).toBe(200);

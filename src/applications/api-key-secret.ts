@@ -1,7 +1,14 @@
 import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
 
 /** What a business key may do; each business operation names the one it needs. */
-export const API_SCOPES = ['orders:write', 'orders:read', 'payments:read', 'refunds:write', 'refunds:read'] as const;
+export const API_SCOPES = [
+  'orders:write',
+  'orders:read',
+  'payments:read',
+  'refunds:write',
+  'refunds:read',
+  'events:read',
+] as const;
 export type ApiScope = (typeof API_SCOPES)[number];
 
 export const newApplicationId = () => `app_${randomBytes(8).toString('hex')}`;

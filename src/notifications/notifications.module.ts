@@ -1,8 +1,12 @@
 import { Module } from '@nestjs/common';
 import { TypeOrmModule } from '@nestjs/typeorm';
+import { ApplicationsModule } from '../applications/applications.module';
 import { AmqpConnection } from './amqp.connection';
 import { DeadLetterConsumer } from './dead-letter.consumer';
 import { DeliveriesService } from './deliveries.service';
+import { EventsController } from './events.controller';
+import { EventsFeedService } from './events-feed.service';
+import { EventsPurger } from './events-purger';
 import { EventDelivery, OutboxEvent } from './outbox.entity';
 import { OutboxRelay } from './outbox.relay';
 import { OutboxGauges } from './outbox-gauges';
@@ -13,9 +17,13 @@ import { WebhookSender } from './webhook/webhook.sender';
 
 export const NOTIFICATIONS_ENTITIES = [OutboxEvent, EventDelivery];
 
-/** The outbox, its relay to RabbitMQ, and deliveries per partner (the admin API retries them through DeliveriesService). */
+/**
+ * The outbox, its relay to RabbitMQ, deliveries per partner (the admin API retries them through DeliveriesService),
+ * and the events API with the retention purge.
+ */
 @Module({
-  imports: [TypeOrmModule.forFeature(NOTIFICATIONS_ENTITIES)],
+  imports: [TypeOrmModule.forFeature(NOTIFICATIONS_ENTITIES), ApplicationsModule],
+  controllers: [EventsController],
   providers: [
     AmqpConnection,
     OutboxRepository,
@@ -26,6 +34,8 @@ export const NOTIFICATIONS_ENTITIES = [OutboxEvent, EventDelivery];
     DeliveriesService,
     WebhookSender,
     WebhookDispatcher,
+    EventsFeedService,
+    EventsPurger,
   ],
   exports: [OutboxWriter, OutboxRelay, AmqpConnection, DeliveriesService, WebhookDispatcher],
 })

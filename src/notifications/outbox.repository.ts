@@ -30,6 +30,22 @@ export interface DeliveryFilter {
   limit?: number;
 }
 
+/** One page of an application's events: `after` is the cursor (created_at, id) of the event the page follows. */
+export interface EventFeedQuery {
+  applicationId: string;
+  after?: { createdAt: Date; id: string };
+  /** created_at >= from */
+  from?: Date;
+  /** created_at < to */
+  to?: Date;
+  /** created_at <= listedUntil: the feed delay (see EventsFeedService). */
+  listedUntil: Date;
+  limit: number;
+}
+
+/** What the events API reads of an event: its stored body, and the cursor of the next page. */
+export type FeedEvent = Pick<OutboxEvent, 'id' | 'eventId' | 'body' | 'createdAt'>;
+
 /**
  * All SQL on the outbox (outbox_events) and its delivery records (event_deliveries): plain statements
  * (EntityRows), one per step. Methods named claim* and lock* take row locks and need the caller's
@@ -410,5 +426,92 @@ export class OutboxRepository {
       [],
     );
     return rows.map((row) => ({ partner: row.partner, count: Number(row.n) }));
+  }
+
+  // ---------------------------------------------------------------------------------------------------------
+  // The events API (GET /api/events): an application's own events, oldest first, and their retention purge.
+  // Reads go through ix_outbox_application_feed (application_id, created_at, id).
+  // ---------------------------------------------------------------------------------------------------------
+
+  /** The event `eventId` if it belongs to `applicationId` (another application's is as good as unknown). */
+  async findEventOf(applicationId: string, eventId: string): Promise<FeedEvent | null> {
+    const [row] = await this.events.run<FeedEvent[]>(
+      undefined,
+      `SELECT id, event_id AS eventId, body, created_at AS createdAt
+         FROM outbox_events WHERE event_id = ? AND application_id = ?`,
+      [eventId, applicationId],
+    );
+    return row ?? null;
+  }
+
+  /**
+   * Up to `limit` events of the application, ordered by (created_at, id), strictly after the cursor `after`,
+   * within [from, to) and created at or before `listedUntil`. The cursor comparison is spelled out (not a row
+   * constructor) so MariaDB ranges over the index.
+   */
+  listFeed(query: EventFeedQuery): Promise<FeedEvent[]> {
+    const where = ['application_id = ?', 'created_at <= ?'];
+    const values: unknown[] = [query.applicationId, query.listedUntil];
+    if (query.after) {
+      where.push('(created_at > ? OR (created_at = ? AND id > ?))');
+      values.push(query.after.createdAt, query.after.createdAt, query.after.id);
+    }
+    if (query.from) {
+      where.push('created_at >= ?');
+      values.push(query.from);
+    }
+    if (query.to) {
+      where.push('created_at < ?');
+      values.push(query.to);
+    }
+    values.push(query.limit);
+    return this.events.run<FeedEvent[]>(
+      undefined,
+      `SELECT id, event_id AS eventId, body, created_at AS createdAt FROM outbox_events
+        WHERE ${where.join(' AND ')} ORDER BY created_at, id LIMIT ?`,
+      values,
+    );
+  }
+
+  /**
+   * Deletes up to `batchSize` events created before `olderThan` that are published and have no PENDING delivery,
+   * with their delivery rows; returns how many events went. An unpublished event (the relay still owes it) or
+   * one with a PENDING delivery (a webhook's schedule, an operator's retry) is never deleted.
+   *
+   * The candidates are locked (SKIP LOCKED: a row someone holds waits for the next run), then every delivery
+   * of theirs is locked and read again: an operator's retry that reopened a FAILED delivery (PENDING) before
+   * our lock keeps its event, and one that comes after finds the rows gone.
+   *
+   * The scan ranges over ix_outbox_due by published_at (published at or after creation, so published before
+   * `olderThan` implies created before it): a run costs the rows it deletes and the few old ones it keeps, not
+   * the whole table (there is no index on created_at alone). An event published late is kept that much longer.
+   */
+  async purgePublishedBefore(manager: EntityManager, olderThan: Date, batchSize: number): Promise<number> {
+    const candidates = await this.events.run<{ id: string; eventId: string }[]>(
+      manager,
+      `SELECT e.id, e.event_id AS eventId FROM outbox_events e
+        WHERE e.published_at < ? AND e.created_at < ?
+          AND NOT EXISTS (SELECT 1 FROM event_deliveries d WHERE d.event_id = e.event_id AND d.status = 'PENDING')
+        ORDER BY e.published_at, e.id LIMIT ? FOR UPDATE SKIP LOCKED`,
+      [olderThan, olderThan, batchSize],
+    );
+    if (candidates.length === 0) return 0;
+    const deliveries = await this.deliveries.run<{ eventId: string; status: DeliveryStatus }[]>(
+      manager,
+      'SELECT event_id AS eventId, status FROM event_deliveries WHERE event_id IN (?) FOR UPDATE',
+      [candidates.map((c) => c.eventId)],
+    );
+    const pending = new Set(deliveries.filter((d) => d.status === 'PENDING').map((d) => d.eventId));
+    const doomed = candidates.filter((c) => !pending.has(c.eventId));
+    if (doomed.length === 0) return 0;
+    await this.deliveries.run(manager, 'DELETE FROM event_deliveries WHERE event_id IN (?)', [
+      doomed.map((c) => c.eventId),
+    ]);
+    const deleted = await this.events.run<{ affectedRows: number }>(
+      manager,
+      'DELETE FROM outbox_events WHERE id IN (?) AND published_at IS NOT NULL',
+      [doomed.map((c) => c.id)],
+    );
+    return deleted.affectedRows;
   }
 }

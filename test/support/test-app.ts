@@ -101,7 +101,7 @@ export interface HttpResult<T = any> {
 }
 
 /** The business endpoints, which need an application's API key (vendor callbacks excepted). */
-const BUSINESS_PATH = /^\/api\/(orders|payments|refunds|buyer-identities)(\/|$)(?!notify\/)/;
+const BUSINESS_PATH = /^\/api\/(orders|payments|refunds|buyer-identities|events)(\/|$)(?!notify\/)/;
 
 /**
  * Headers of a test request: to a business endpoint, the default test application's key unless the test

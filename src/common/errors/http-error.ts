@@ -29,6 +29,7 @@ export function statusFor(code: DomainErrorCode): number {
     case 'ORDER_NOT_FOUND':
     case 'PAYMENT_NOT_FOUND':
     case 'DELIVERY_NOT_FOUND':
+    case 'EVENT_NOT_FOUND':
     case 'REFUND_NOT_FOUND':
     case 'RECONCILIATION_NOT_FOUND':
     case 'APPLICATION_NOT_FOUND':

@@ -9,6 +9,7 @@ export const TAGS = {
   payments: 'payments',
   refunds: 'refunds',
   buyers: 'buyer identity',
+  events: 'events',
   callbacks: 'gateway callbacks',
   deliveries: 'admin: deliveries',
   reconciliation: 'admin: reconciliation',

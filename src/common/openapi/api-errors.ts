@@ -183,6 +183,10 @@ const ANSWERED: Record<ApiErrorCode, ErrorExample> = {
     message: 'secrets.apiV3Key: the APIv3 key: exactly 32 characters',
   },
   DELIVERY_NOT_FOUND: { when: 'no delivery has this id.', message: 'Delivery 42 does not exist.' },
+  EVENT_NOT_FOUND: {
+    when: "no event of the caller's application has this id (another application's events are never shown).",
+    message: `Event ${EXAMPLE.eventId} does not exist.`,
+  },
   DELIVERY_NOT_RETRYABLE: {
     when: 'only a `FAILED` delivery can be retried.',
     message: 'Delivery 42 is PUBLISHED; only FAILED deliveries can be retried.',

@@ -64,13 +64,19 @@ export function setupOpenApi(app: INestApplication): void {
         description:
           "An application's API key secret (shown once, when the key is created through the admin API or " +
           '`npm run app:create`). Scopes: `orders:write`, `orders:read`, `payments:read`, `refunds:write`, ' +
-          "`refunds:read`. An application sees only its own orders, payments and refunds (another one's answer `404`).",
+          '`refunds:read`, `events:read`. An application sees only its own orders, payments, refunds and events ' +
+          "(another one's answer `404`).",
       },
       API_KEY_BEARER,
     )
     .addTag(TAGS.orders, 'Checkout: create an order, pay it with a channel, read it with its payments.')
     .addTag(TAGS.payments, 'A payment as business systems see it: status, history, gateway attempts, refunds.')
     .addTag(TAGS.refunds, 'Refunds of paid payments, full or partial.')
+    .addTag(
+      TAGS.events,
+      "The application's payment events, the same bodies partners receive, oldest first: page with `after` to " +
+        'catch up after a restart or to reconcile what the queue or webhook delivered.',
+    )
     .addTag(TAGS.buyers, "Who pays inside WeChat or Alipay (the vendors' OAuth), for in-app payments' `payerId`.")
     .addTag(
       TAGS.callbacks,
