@@ -25,7 +25,7 @@ type WebhookPartner = PartnerConfig & { url: string };
  * - One pump per partner: it claims only as many due deliveries as the partner has free slots
  *   (WEBHOOK_CONCURRENCY in flight), so a partner with a backlog or a slow endpoint never holds up another.
  * - Claim: a short transaction takes due rows with FOR UPDATE SKIP LOCKED and leases them (claimed_by,
- *   next_attempt_at moved to the lease end: WEBHOOK_TIMEOUT_MS and a margin), then commits. Several instances
+ *   next_attempt_at moved to the lease end: twice WEBHOOK_TIMEOUT_MS and a second), then commits. Several instances
  *   dispatch at once without sending the same row; a crashed instance's rows come due again when the lease ends,
  *   and are sent again: partners deduplicate by event id.
  * - Send: outside any transaction. Mark: 2xx → PUBLISHED; anything else → due again after the next wait of
@@ -131,7 +131,7 @@ export class WebhookDispatcher implements OnApplicationBootstrap, OnApplicationS
         now,
         limit,
         instanceId: this.instanceId,
-        leaseUntil: new Date(now.getTime() + this.config.webhooks.timeoutMs + LEASE_MARGIN_MS),
+        leaseUntil: new Date(now.getTime() + leaseMs(this.config.webhooks.timeoutMs)),
       }),
     );
     if (claimed.length === 0) return;
@@ -210,8 +210,11 @@ export class WebhookDispatcher implements OnApplicationBootstrap, OnApplicationS
   }
 }
 
-/** Above the send's own deadline: a claim outlives the POST it was taken for, and the mark after it. */
-const LEASE_MARGIN_MS = 15_000;
+/**
+ * How long a claim lasts: twice the POST's own deadline and a second, so it outlives the POST it was taken for
+ * and the mark after it; a crashed instance's claims come due again this long after they were taken.
+ */
+const leaseMs = (timeoutMs: number) => 2 * timeoutMs + 1000;
 
 interface PartnerPump {
   partner: WebhookPartner;
