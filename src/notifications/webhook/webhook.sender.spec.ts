@@ -28,7 +28,8 @@ function lookUp(
   const dns = fakeDns(answer);
   const lookup = guardedLookup({ allowed: parseAllowedNetworks(allowed), allowLoopback }, dns.resolve);
   return new Promise((done) => {
-    (lookup as unknown as (h: string, o: LookupOptions, cb: (...args: unknown[]) => void) => void)(
+    type Callback = (error: NodeJS.ErrnoException | null, ...result: unknown[]) => void;
+    (lookup as unknown as (h: string, o: LookupOptions, cb: Callback) => void)(
       'partner.example',
       options,
       (error: NodeJS.ErrnoException | null, ...result: unknown[]) => done({ error, result }),
