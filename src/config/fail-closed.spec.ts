@@ -269,3 +269,136 @@ describe('docker-compose.yml (no Docker engine here: read and checked as data)',
     expect(() => appEnvironment(given)).toThrow(`compose stops: ${name}`);
   });
 });
+
+describe('the SSRF guard at start: PARTNERS webhook URLs and WEBHOOK_ALLOWED_NETWORKS', () => {
+  const webhookPartners = (url: string) =>
+    JSON.stringify([
+      { name: 'orders', bindings: ['payment.#'], keyId: 'orders-1', secret: SECRET },
+      { name: 'shop', bindings: ['payment.#'], keyId: 'shop-1', secret: SECRET, transport: 'webhook', url },
+    ]);
+  const local = (url: string, more: Record<string, string> = {}) => ({ PARTNERS: webhookPartners(url), ...more });
+  const inProduction = (url: string, more: Record<string, string> = {}) =>
+    production({ PARTNERS: webhookPartners(url), ...more });
+
+  it('accepts an https URL naming a host, outside production and in it', () => {
+    expect(validateEnvironment(local('https://shop.example.com/hooks/pc')).PARTNERS).toContain('shop.example.com');
+    expect(validateEnvironment(inProduction('https://shop.example.com/hooks/pc')).NODE_ENV).toBe('production');
+    expect(validateEnvironment(inProduction('https://8.8.8.8/hooks/pc')).NODE_ENV).toBe('production');
+  });
+
+  it.each([
+    ['https://10.0.0.5/hook', /names a refused address: 10\.0\.0\.5 is not a public address/],
+    ['https://172.16.3.4/hook', /names a refused address: 172\.16\.3\.4 is not a public address/],
+    ['https://192.168.1.1/hook', /names a refused address: 192\.168\.1\.1 is not a public address/],
+    ['https://169.254.169.254/latest/meta-data', /names a refused address: 169\.254\.169\.254 is not a public/],
+    ['https://[fd00::1]/hook', /names a refused address: fd00::1 is not a public address/],
+    ['https://[::ffff:10.0.0.1]/hook', /names a refused address: 10\.0\.0\.1 is not a public address/],
+    ['https://0.0.0.0/hook', /names a refused address: 0\.0\.0\.0 is not a public address/],
+    ['http://0.0.0.0/hook', /must be https:\/\//],
+    ['http://shop.example.com/hook', /must be https:\/\/ \(http:\/\/ only to a loopback host/],
+    ['http://8.8.8.8/hook', /must be https:\/\//],
+    ['https://user:pass@shop.example.com/hook', /may not carry a user name or password/],
+    ['https://shop.example.com/hook#fragment', /may not have a fragment/],
+    ['shop.example.com/hook', /is not a URL/],
+  ])('refuses %s, naming PARTNERS[1].url', (url, reason) => {
+    const problems = refusals(local(url));
+    expect(problems).toEqual([expect.stringMatching(/^PARTNERS\[1\]\.url \(partner shop\) /)]);
+    expect(problems[0]).toMatch(reason);
+  });
+
+  it('refuses loopback in production, over http or https, unless its network is listed', () => {
+    for (const url of ['http://127.0.0.1:4000/hook', 'http://localhost:4000/hook', 'http://0x7f.1/hook']) {
+      expect(refusals(inProduction(url))).toEqual([
+        expect.stringMatching(/^PARTNERS\[1\]\.url \(partner shop\) must be https:\/\//),
+      ]);
+    }
+    for (const [url, address] of [
+      ['https://127.0.0.1/hook', '127.0.0.1'],
+      ['https://[::1]/hook', '::1'],
+      ['https://0x7f.1/hook', '127.0.0.1'],
+    ]) {
+      expect(refusals(inProduction(url))).toEqual([
+        `PARTNERS[1].url (partner shop) names a refused address: ${address} is a loopback address ` +
+          '(allow its network with WEBHOOK_ALLOWED_NETWORKS)',
+      ]);
+    }
+    // WEBHOOK_ALLOW_LOOPBACK does not reach production.
+    expect(refusals(inProduction('https://127.0.0.1/hook', { WEBHOOK_ALLOW_LOOPBACK: 'true' }))).toHaveLength(1);
+    const listed = { WEBHOOK_ALLOWED_NETWORKS: '127.0.0.0/8,::1/128' };
+    expect(validateEnvironment(inProduction('https://127.0.0.1/hook', listed)).NODE_ENV).toBe('production');
+    expect(validateEnvironment(inProduction('https://[::1]/hook', listed)).NODE_ENV).toBe('production');
+    expect(refusals(inProduction('http://127.0.0.1/hook', listed))).toEqual([
+      expect.stringMatching(/^PARTNERS\[1\]\.url \(partner shop\) must be https:\/\//),
+    ]);
+  });
+
+  it('allows loopback over http outside production (a receiver on the developer’s machine), unless switched off', () => {
+    for (const url of ['http://127.0.0.1:4000/hook', 'http://[::1]:4000/hook', 'http://localhost:4000/hook']) {
+      expect(validateEnvironment(local(url)).PARTNERS).toContain(url);
+    }
+    // http://0x7f.1/ is 127.0.0.1 to the URL parser, and so to the connection.
+    expect(validateEnvironment(local('http://0x7f.1/hook')).PARTNERS).toContain('0x7f.1');
+    expect(refusals(local('http://127.0.0.1:4000/hook', { WEBHOOK_ALLOW_LOOPBACK: 'false' }))).toEqual([
+      'PARTNERS[1].url (partner shop) names a refused address: 127.0.0.1 is a loopback address ' +
+        '(allow its network with WEBHOOK_ALLOWED_NETWORKS)',
+    ]);
+  });
+
+  it.each([
+    ['https://10.0.0.5/hook', '10.0.0.0/24'],
+    ['https://172.16.3.4/hook', '172.16.0.0/12'],
+    ['https://192.168.1.1/hook', '10.20.0.0/16, 192.168.1.0/24'],
+    ['https://[fd00::1]/hook', 'fd00::/64'],
+    ['https://[::ffff:10.0.0.1]/hook', '10.0.0.0/8'],
+  ])('accepts %s when WEBHOOK_ALLOWED_NETWORKS lists its network (%s), in production too', (url, networks) => {
+    expect(validateEnvironment(local(url, { WEBHOOK_ALLOWED_NETWORKS: networks })).PARTNERS).toContain('shop');
+    expect(validateEnvironment(inProduction(url, { WEBHOOK_ALLOWED_NETWORKS: networks })).NODE_ENV).toBe('production');
+    expect(refusals(local(url, { WEBHOOK_ALLOWED_NETWORKS: '100.64.0.0/10' }))).toEqual([
+      expect.stringMatching(/^PARTNERS\[1\]\.url \(partner shop\) names a refused address/),
+    ]);
+  });
+
+  it.each([['10.0.0.0'], ['10.0.0.0/33'], ['intranet'], ['10.0.0.0/8 192.168.0.0/16'], ['fd00::/200']])(
+    'refuses WEBHOOK_ALLOWED_NETWORKS=%s, naming the key',
+    (networks) => {
+      const problems = refusals({ WEBHOOK_ALLOWED_NETWORKS: networks });
+      expect(problems).toEqual([
+        expect.stringMatching(/^WEBHOOK_ALLOWED_NETWORKS=".*": ".*" is not a network in CIDR form such as 10\.20/),
+      ]);
+    },
+  );
+
+  it('does not check the URLs of amqp partners (they have none) and names each refused webhook', () => {
+    const partners = JSON.stringify([
+      { name: 'orders', bindings: ['payment.#'], keyId: 'orders-1', secret: SECRET },
+      {
+        name: 'a',
+        bindings: ['payment.#'],
+        keyId: 'a-1',
+        secret: SECRET,
+        transport: 'webhook',
+        url: 'https://10.1.1.1',
+      },
+      {
+        name: 'b',
+        bindings: ['payment.#'],
+        keyId: 'b-1',
+        secret: SECRET,
+        transport: 'webhook',
+        url: 'https://b.example',
+      },
+      {
+        name: 'c',
+        bindings: ['payment.#'],
+        keyId: 'c-1',
+        secret: SECRET,
+        transport: 'webhook',
+        url: 'http://c.example',
+      },
+    ]);
+    expect(refusals({ PARTNERS: partners }).map((p) => p.split(' (')[0])).toEqual([
+      'PARTNERS[1].url',
+      'PARTNERS[3].url',
+    ]);
+  });
+});

@@ -18,7 +18,7 @@ function refusals(partners: object[]): readonly string[] {
 describe('PARTNERS keys: one key, or two while a key is rotated', () => {
   it('reads the one-key form as before: that key signs, there is no second', () => {
     const [sut] = parsePartners(JSON.stringify([entry({ keyId: 'erp-1', secret: OLD })]));
-    expect(sut).toEqual({ name: 'erp', bindings: ['payment.#'], keyId: 'erp-1', secret: OLD });
+    expect(sut).toEqual({ name: 'erp', bindings: ['payment.#'], keyId: 'erp-1', secret: OLD, transport: 'amqp' });
   });
 
   it('reads keys: the first is the current key (it signs), the second is kept beside it', () => {
@@ -33,6 +33,7 @@ describe('PARTNERS keys: one key, or two while a key is rotated', () => {
       keyId: 'erp-2',
       secret: NEW,
       secondKey: { keyId: 'erp-1', secret: OLD },
+      transport: 'amqp',
     });
     expect(parsePartners(JSON.stringify([entry({ keys: [keys[0]] })]))[0]).not.toHaveProperty('secondKey');
   });

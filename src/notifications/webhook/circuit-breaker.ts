@@ -34,6 +34,9 @@ export class CircuitBreaker {
   failed(nowMs: number): boolean {
     this.failuresInRow += 1;
     if (this.failuresInRow < this.threshold) return false;
+    // Already open: a send that was in flight when it opened, not a trial; it must not lengthen the cooldown
+    // (with WEBHOOK_CONCURRENCY sends out when a partner goes down, each would double it).
+    if (nowMs < this.openUntil) return false;
     const factor = Math.min(2 ** this.opens, MAX_COOLDOWN_FACTOR);
     this.opens += 1;
     this.openUntil = nowMs + this.cooldownMs * factor;
