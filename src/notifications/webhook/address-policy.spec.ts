@@ -186,7 +186,12 @@ describe('whyWebhookUrlRefused', () => {
     );
     expect(whyWebhookUrlRefused('https://[::1]/hook', policy(), true)).toMatch(/^names a refused address: ::1 is a/);
     expect(whyWebhookUrlRefused('https://127.0.0.1/hook', policy('127.0.0.0/8'), true)).toBeUndefined();
-    // A name is checked on every send, against what it resolves to then.
-    expect(whyWebhookUrlRefused('https://localhost/hook', policy(), true)).toBeUndefined();
+    // A name that is loopback wherever it is resolved is refused like its address; other names are checked on
+    // every send, against what they resolve to then.
+    expect(whyWebhookUrlRefused('https://localhost/hook', policy(), true)).toMatch(
+      /^names a loopback host \(localhost\)/,
+    );
+    expect(whyWebhookUrlRefused('https://api.localhost/hook', policy('127.0.0.0/8'), true)).toBeUndefined();
+    expect(whyWebhookUrlRefused('https://partner.example.com/hook', policy(), true)).toBeUndefined();
   });
 });

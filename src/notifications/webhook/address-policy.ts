@@ -148,6 +148,9 @@ export function whyWebhookUrlRefused(url: string, policy: AddressPolicy, product
   if (literal) {
     const refused = whyAddressRefused(host, policy);
     if (refused) return `names a refused address: ${refused} (allow its network with WEBHOOK_ALLOWED_NETWORKS)`;
+  } else if (isLoopbackName(host) && whyAddressRefused('127.0.0.1', policy)) {
+    // Resolves to loopback wherever it is resolved: every send would be refused, so refuse it now.
+    return `names a loopback host (${host}), which webhooks may not reach here (allow 127.0.0.0/8 with WEBHOOK_ALLOWED_NETWORKS)`;
   }
   return undefined;
 }
