@@ -12,13 +12,17 @@
  * reverse to repeat, paid as the reverse arrives). Two shops buy: shop A pays through
  * the environment's default accounts, shop B through channel accounts of its own made with the admin API (a
  * WeChat service-provider sub-merchant, an Alipay third-party app, a UnionPay merchant), with a partner that is
- * restricted to shop B's events. When the faults stop it waits for the system to settle, checks the books
+ * restricted to shop B's events. A webhook partner receives every event over HTTP: it is slow, fails now and
+ * then (sometimes after applying the event, so the answer we get is a failure), and restarts (its endpoint
+ * refuses connections for a while). With --broken-partner-dedupe both partners apply every copy they get.
+ * When the faults stop it waits for the system to settle, checks the books
  * against the sandbox (the vendor's own record), per account and in total, and prints a table; it exits 1 on
  * any violation and names the orders.
  */
 import { type ChildProcess, execSync, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { createServer as createHttpServer, type Server as HttpServer } from 'node:http';
 import { type AddressInfo, createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -66,6 +70,15 @@ const SHOP_B_WATCHER = {
   keyId: `${RUN}-b`,
   secret: `secret-shopb-${RUN}-0123456789abcdef`,
   applications: [] as string[],
+};
+/** A partner over HTTP (its url is set once its port is known), deduplicating by event id. */
+const HOOK = {
+  name: `${RUN}-hook`,
+  bindings: ['payment.#'],
+  keyId: `${RUN}-h`,
+  secret: `secret-hook-${RUN}-0123456789abcdefg`,
+  transport: 'webhook',
+  url: '',
 };
 /** The key-encryption key shop B's channel accounts are sealed with. */
 const KEK = randomBytes(32).toString('base64');
@@ -143,7 +156,12 @@ function appEnv(app: AppProcess): NodeJS.ProcessEnv {
     SANDBOX_URL: sandboxUrl,
     SANDBOX_KEYS_DIR: keysDir,
     GATEWAY_TIMEOUT_MS: '2000',
-    PARTNERS: JSON.stringify([ORDERS, WATCHER, SHOP_B_WATCHER]),
+    PARTNERS: JSON.stringify([ORDERS, WATCHER, SHOP_B_WATCHER, HOOK]),
+    WEBHOOK_TIMEOUT_MS: '1000',
+    // Time-scaled: long enough that a delivery never runs out of tries during the run's faults.
+    WEBHOOK_RETRY_SCHEDULE: Array.from({ length: 40 }, (_, i) => (i < 3 ? '300ms' : '2s')).join(','),
+    WEBHOOK_CIRCUIT_FAILURES: '5',
+    WEBHOOK_CIRCUIT_COOLDOWN: '1s',
     ACCOUNT_KEKS: `chaos:${KEK}`,
     ORDERS_PARTNER: ORDERS.name,
     ORDER_EXPIRES_IN_SECONDS: '60',
@@ -525,6 +543,72 @@ function startPartner(name: string, broken: boolean): { log: PartnerLog; stop: (
   };
 }
 
+/**
+ * The webhook partner: an HTTP endpoint in this process that verifies nothing it need not (the signature is
+ * tested elsewhere) but deduplicates by event id, answers slowly (now and then past our timeout), fails some
+ * requests (some after applying the event: the answer we see is a failure, the effect happened), and restarts:
+ * closes its port, refusing connections, for a moment.
+ */
+function startWebhookPartner(port: number, broken: boolean): { log: PartnerLog & { restarts: number }; stop: () => Promise<void> } {
+  const partner = { deliveries: 0, crashedBeforeAck: 0, rejected: 0, restarts: 0, effects: new Map<string, number>() };
+  const seen = new Set<string>();
+  let stopped = false;
+  let server = listen();
+  function listen(): HttpServer {
+    const created = createHttpServer((request, response) => {
+      const chunks: Buffer[] = [];
+      request.on('data', (chunk: Buffer) => chunks.push(chunk));
+      request.on('end', () => {
+        partner.deliveries++;
+        const id = String(request.headers['x-pc-event-id']);
+        const apply = () => {
+          if (broken || !seen.has(id)) {
+            seen.add(id);
+            partner.effects.set(id, (partner.effects.get(id) ?? 0) + 1);
+          }
+        };
+        const delay = chance(0.05) ? 1500 : Math.floor(Math.random() * 200);
+        setTimeout(() => {
+          if (partner.deliveries % 7 === 0) {
+            partner.rejected++;
+            response.writeHead(500).end('busy');
+            return;
+          }
+          apply(); // a delay past our timeout: applied, but we never see the 2xx (sent again, deduplicated)
+          if (partner.deliveries % 13 === 0) {
+            partner.crashedBeforeAck++;
+            response.writeHead(503).end('applied, then failed');
+            return;
+          }
+          response.writeHead(200).end('ok');
+        }, delay);
+      });
+    });
+    created.listen(port, '127.0.0.1');
+    return created;
+  }
+  const restarts = (async () => {
+    while (!stopped) {
+      await sleep(15_000 + Math.random() * 10_000);
+      if (stopped) break;
+      partner.restarts++;
+      server.closeAllConnections();
+      await new Promise((resolve) => server.close(resolve));
+      await sleep(3000);
+      if (!stopped) server = listen();
+    }
+  })();
+  return {
+    log: partner,
+    stop: async () => {
+      stopped = true;
+      server.closeAllConnections();
+      await new Promise((resolve) => server.close(resolve));
+      void restarts; // asleep until its next restart, which it then skips
+    },
+  };
+}
+
 // ------------------------------------------------------------------------------------------- faults
 
 const faultLog: Record<string, number> = {};
@@ -636,11 +720,15 @@ async function settled(db: Pool): Promise<string | undefined> {
   );
   const [refunding] = await rows<{ n: number }>(db, "SELECT COUNT(*) AS n FROM refunds WHERE status = 'REFUNDING'");
   const [outbox] = await rows<{ n: number }>(db, 'SELECT COUNT(*) AS n FROM outbox_events WHERE published_at IS NULL');
+  const [webhooks] = await rows<{ n: number }>(
+    db,
+    "SELECT COUNT(*) AS n FROM event_deliveries WHERE status = 'PENDING' AND next_attempt_at IS NOT NULL",
+  );
   const [orders] = await rows<{ n: number }>(
     db,
     "SELECT COUNT(*) AS n FROM orders WHERE status IN ('CREATED','PAYING')",
   );
-  const waiting = { payments: open.n, refunds: refunding.n, outbox: outbox.n, orders: orders.n };
+  const waiting = { payments: open.n, refunds: refunding.n, outbox: outbox.n, webhooks: webhooks.n, orders: orders.n };
   return Object.values(waiting).some((n) => Number(n) > 0) ? JSON.stringify(waiting) : undefined;
 }
 
@@ -648,6 +736,7 @@ async function check(
   db: Pool,
   partner: PartnerLog,
   shopPartner: PartnerLog,
+  hookPartner: PartnerLog & { restarts: number },
 ): Promise<{ table: [string, string, string][]; violations: Violation[] }> {
   const violations: Violation[] = [];
   const table: [string, string, string][] = [];
@@ -908,6 +997,23 @@ async function check(
     `${partner.deliveries} (${partner.crashedBeforeAck}, ${partner.rejected})`,
     '',
   ]);
+  // The webhook partner takes every event, over HTTP, through its failures, slowness and restarts.
+  const hookUnseen = events.filter((e) => !hookPartner.effects.has(e.event_id));
+  const hookTwice = [...hookPartner.effects.entries()].filter(([, n]) => n > 1);
+  add(
+    'webhook partner applied every event once',
+    `${events.length - hookUnseen.length} / ${events.length}, ${hookTwice.length} twice`,
+    hookUnseen.length === 0 && hookTwice.length === 0,
+    `unseen ${hookUnseen.length}, applied twice: ${hookTwice
+      .map(([id]) => id)
+      .slice(0, 20)
+      .join(' ')}`,
+  );
+  table.push([
+    'webhook POSTs (failed, applied then failed, restarts)',
+    `${hookPartner.deliveries} (${hookPartner.rejected}, ${hookPartner.crashedBeforeAck}, ${hookPartner.restarts})`,
+    '',
+  ]);
   // Shop B's backend is restricted to shop B: it must get every one of shop B's events and nothing else.
   const shopB = shops[1];
   const shopEvents = await eventsOf(db, shopB);
@@ -969,8 +1075,9 @@ function takeLock(): void {
 async function main(): Promise<number> {
   takeLock();
   const started = Date.now();
-  const ports = await freePorts(5);
+  const ports = await freePorts(6);
   sandboxPort = ports[0];
+  HOOK.url = `http://127.0.0.1:${ports[5]}/payment-events`;
   sandboxUrl = `http://127.0.0.1:${sandboxPort}`;
   apps.forEach((app, i) => (app.port = ports[i + 1]));
   const root = createPool({ host: '127.0.0.1', user: 'root', password: '', connectionLimit: 2 });
@@ -990,6 +1097,7 @@ async function main(): Promise<number> {
   await openAccounts(shops[1]);
   const partner = startPartner(WATCHER.name, args['broken-partner-dedupe'] ?? false);
   const shopPartner = startPartner(SHOP_B_WATCHER.name, false);
+  const hookPartner = startWebhookPartner(ports[5], args['broken-partner-dedupe'] ?? false);
   log(
     `${PAYMENTS} buyers' orders of two shops, ${BUYERS} at a time, through ${apps.length} app processes; ` +
       `shop B pays with ${Object.values(shops[1].accounts).join(', ')}`,
@@ -1027,13 +1135,14 @@ async function main(): Promise<number> {
     const shopEvents = await eventsOf(db, shops[1]).catch(() => []);
     if (
       events.every((e) => partner.log.effects.has(e.event_id)) &&
+      events.every((e) => hookPartner.log.effects.has(e.event_id)) &&
       shopEvents.every((e) => shopPartner.log.effects.has(e.event_id))
     )
       break;
     await sleep(1000);
   }
   log(waiting ? `not settled after ${SETTLE_MS / 1000} s: ${waiting}` : 'settled');
-  const { table, violations } = await check(db, partner.log, shopPartner.log);
+  const { table, violations } = await check(db, partner.log, shopPartner.log, hookPartner.log);
   // A buyer whose requests never got through (its instance killed at every try) is a client that gave up;
   // the books above still have to balance. Two orders for one submission is the system's fault.
   const gaveUp = errors.filter((e) => !e.includes('created two orders'));
@@ -1043,6 +1152,7 @@ async function main(): Promise<number> {
     violations.push({ check: 'buyer', detail: e });
   await partner.stop();
   await shopPartner.stop();
+  await hookPartner.stop();
   await db.end();
 
   const width = Math.max(...table.map(([c]) => c.length));

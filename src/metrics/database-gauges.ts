@@ -18,12 +18,20 @@ export interface Snapshot {
   oldestRefunds?: { channel: string; oldest: Date }[];
   outbox?: { unpublished: number; oldest: Date | null };
   failedDeliveries?: Sample<'partner'>[];
+  webhookBacklog?: { partner: string; pending: number; oldest: Date | null }[];
 }
 
 type Reader<K extends keyof Snapshot> = { source: CollectSource; read: () => Promise<NonNullable<Snapshot[K]>> };
 
 /** The parts, in the order they are read. */
-const PARTS: readonly (keyof Snapshot)[] = ['payments', 'oldest', 'oldestRefunds', 'outbox', 'failedDeliveries'];
+const PARTS: readonly (keyof Snapshot)[] = [
+  'payments',
+  'oldest',
+  'oldestRefunds',
+  'outbox',
+  'failedDeliveries',
+  'webhookBacklog',
+];
 
 type Fill<L extends string> = (gauge: Gauge<L>, snapshot: Snapshot, now: Date) => void;
 
@@ -110,6 +118,30 @@ export class DatabaseGauges {
         if (!s.failedDeliveries) return;
         const partners = this.config.partners.map((p) => p.name);
         for (const { labels, value } of withZeros({ partner: partners }, s.failedDeliveries)) g.set(labels, value);
+      },
+    );
+    const webhookPartners = () => this.config.partners.filter((p) => p.transport === 'webhook').map((p) => p.name);
+    this.gauge(
+      'payment_center_webhook_pending_deliveries',
+      "A webhook partner's deliveries not made yet (due, being sent, or waiting on the retry schedule or circuit).",
+      ['partner'],
+      (g, s) => {
+        if (!s.webhookBacklog) return;
+        const samples = s.webhookBacklog.map(({ partner, pending }) => ({ labels: { partner }, value: pending }));
+        for (const { labels, value } of withZeros({ partner: webhookPartners() }, samples)) g.set(labels, value);
+      },
+    );
+    this.gauge(
+      'payment_center_webhook_oldest_pending_age_seconds',
+      "Age of a webhook partner's oldest delivery not made yet; 0 when there is none.",
+      ['partner'],
+      (g, s, now) => {
+        if (!s.webhookBacklog) return;
+        const samples = s.webhookBacklog.map(({ partner, oldest }) => ({
+          labels: { partner },
+          value: oldest ? ageSeconds(oldest, now) : 0,
+        }));
+        for (const { labels, value } of withZeros({ partner: webhookPartners() }, samples)) g.set(labels, value);
       },
     );
   }

@@ -18,10 +18,17 @@ export const API_KEY_REFUSALS: readonly ApiKeyRefusal[] = [
 ];
 
 /** Where a scrape-time database read failed. */
-export type CollectSource = 'payments' | 'payment_ages' | 'refund_ages' | 'outbox' | 'deliveries';
+export type CollectSource = 'payments' | 'payment_ages' | 'refund_ages' | 'outbox' | 'deliveries' | 'webhooks';
 
 const DUPLICATE_CAUGHT_BY: readonly DuplicateCaughtBy[] = ['redis_replay', 'in_flight', 'database'];
-const COLLECT_SOURCES: readonly CollectSource[] = ['payments', 'payment_ages', 'refund_ages', 'outbox', 'deliveries'];
+const COLLECT_SOURCES: readonly CollectSource[] = [
+  'payments',
+  'payment_ages',
+  'refund_ages',
+  'outbox',
+  'deliveries',
+  'webhooks',
+];
 
 /**
  * This process's Prometheus registry and the typed calls feature code records through.

@@ -18,5 +18,6 @@ export class OutboxGauges implements OnModuleInit {
         value: count,
       })),
     );
+    this.gauges.readFrom('webhookBacklog', 'webhooks', () => this.outbox.webhookBacklogByPartner());
   }
 }

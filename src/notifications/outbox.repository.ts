@@ -419,6 +419,17 @@ export class OutboxRepository {
     return { unpublished: Number(row.n), oldest: row.oldest };
   }
 
+  /** Webhook deliveries not made yet, per partner, with the oldest one's creation (index: status, partner, created_at). */
+  async webhookBacklogByPartner(): Promise<{ partner: string; pending: number; oldest: Date | null }[]> {
+    const rows = await this.deliveries.run<{ partner: string; n: string | number; oldest: Date | null }[]>(
+      undefined,
+      `SELECT partner, COUNT(*) AS n, MIN(created_at) AS oldest FROM event_deliveries
+        WHERE status = 'PENDING' AND next_attempt_at IS NOT NULL GROUP BY partner`,
+      [],
+    );
+    return rows.map((row) => ({ partner: row.partner, pending: Number(row.n), oldest: row.oldest }));
+  }
+
   async failedDeliveriesByPartner(): Promise<{ partner: string; count: number }[]> {
     const rows = await this.deliveries.run<{ partner: string; n: string | number }[]>(
       undefined,
