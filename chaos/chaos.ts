@@ -549,7 +549,10 @@ function startPartner(name: string, broken: boolean): { log: PartnerLog; stop: (
  * requests (some after applying the event: the answer we see is a failure, the effect happened), and restarts:
  * closes its port, refusing connections, for a moment.
  */
-function startWebhookPartner(port: number, broken: boolean): { log: PartnerLog & { restarts: number }; stop: () => Promise<void> } {
+function startWebhookPartner(
+  port: number,
+  broken: boolean,
+): { log: PartnerLog & { restarts: number }; stop: () => Promise<void> } {
   const partner = { deliveries: 0, crashedBeforeAck: 0, rejected: 0, restarts: 0, effects: new Map<string, number>() };
   const seen = new Set<string>();
   let stopped = false;

@@ -29,7 +29,11 @@ const partner = testPartners('p');
 const QUEUE = partner('queue');
 const BYSTANDER = partner('bystander');
 const run = Date.now().toString(36);
-const OPS = { name: `ops-${run}`, token: `ops-${run}-0123456789abcdefghijkl`, scopes: ['deliveries:read', 'deliveries:retry'] };
+const OPS = {
+  name: `ops-${run}`,
+  token: `ops-${run}-0123456789abcdefghijkl`,
+  scopes: ['deliveries:read', 'deliveries:retry'],
+};
 const VIEWER = { name: `viewer-${run}`, token: `viewer-${run}-0123456789abcdefghij`, scopes: ['deliveries:read'] };
 const as = (token: { token: string }) => ({ authorization: `Bearer ${token.token}` });
 
@@ -37,7 +41,7 @@ const as = (token: { token: string }) => ({ authorization: `Bearer ${token.token
  * Replays: an operator re-delivers a partner's events over a range; the events keep their ids and versions, so
  * the example webhook receiver (deduplicating) applies nothing twice, and no other partner receives anything.
  */
-describe('replay of a partner\'s events (e2e)', () => {
+describe("replay of a partner's events (e2e)", () => {
   let HOOK: PartnerConfig;
   let instance: RunningApp;
   let db: Pool;
@@ -84,7 +88,8 @@ describe('replay of a partner\'s events (e2e)', () => {
 
     for (let i = 0; i < 3; i += 1) {
       const order = (await http('POST', `${instance.url}/api/orders`, orderBody(uniqueId('rp')))).body;
-      const payment = (await http('POST', `${instance.url}/api/orders/${order.orderNo}/pay`, { channel: 'wechat' })).body;
+      const payment = (await http('POST', `${instance.url}/api/orders/${order.orderNo}/pay`, { channel: 'wechat' }))
+        .body;
       await paymentState(instance.app).apply(payment.paymentNo, {
         type: 'PAID_CONFIRMED',
         gatewayTradeNo: uniqueId('4200'),

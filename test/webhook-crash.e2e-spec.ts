@@ -81,7 +81,10 @@ describe('webhook dispatcher killed mid-POST (e2e, SIGKILL)', () => {
         const eventId = String(request.headers['x-pc-event-id']);
         sends.set(eventId, (sends.get(eventId) ?? 0) + 1);
         const headers = Object.fromEntries(
-          ['content-type', 'x-pc-signature', 'x-pc-event-id', 'idempotency-key'].map((h) => [h, String(request.headers[h])]),
+          ['content-type', 'x-pc-signature', 'x-pc-event-id', 'idempotency-key'].map((h) => [
+            h,
+            String(request.headers[h]),
+          ]),
         );
         void fetch(`http://127.0.0.1:${receiverPort}/events`, { method: 'POST', headers, body: Buffer.concat(chunks) })
           .then(async (answer) => {

@@ -87,10 +87,10 @@ describe('webhook partners are isolated from each other; the address policy hold
 
   const statuses = async (to: PartnerConfig, eventIds: string[]) =>
     (
-      (await db.query('SELECT status, attempts, last_error FROM event_deliveries WHERE partner = ? AND event_id IN (?)', [
-        to.name,
-        eventIds,
-      ])) as unknown as [{ status: string; attempts: number; last_error: string | null }[]]
+      (await db.query(
+        'SELECT status, attempts, last_error FROM event_deliveries WHERE partner = ? AND event_id IN (?)',
+        [to.name, eventIds],
+      )) as unknown as [{ status: string; attempts: number; last_error: string | null }[]]
     )[0];
 
   it('a failing partner opens its circuit and a hanging one fills only its own slots; the healthy one gets every event at once', async () => {
@@ -98,10 +98,14 @@ describe('webhook partners are isolated from each other; the address policy hold
     const events = await paidEvents(10);
 
     // The healthy partner has them all while the others fail and hang.
-    await waitFor('the healthy partner has every event', async () => {
-      const rows = await statuses(HEALTHY, events);
-      return rows.length === 10 && rows.every((r) => r.status === 'PUBLISHED');
-    }, 10_000);
+    await waitFor(
+      'the healthy partner has every event',
+      async () => {
+        const rows = await statuses(HEALTHY, events);
+        return rows.length === 10 && rows.every((r) => r.status === 'PUBLISHED');
+      },
+      10_000,
+    );
     expect(new Set(healthy.requests.map((r) => r.headers['x-pc-event-id'])).size).toBe(10);
 
     // The hanging partner: at most its 2 slots in flight, nothing else sent to it while they hang.

@@ -198,7 +198,8 @@ const ANSWERED: Record<ApiErrorCode, ErrorExample> = {
   },
   REPLAY_TOO_LARGE: {
     when: 'the range holds more than 10000 events the partner takes: replay narrower ranges one after the other.',
-    message: 'The replay matches more than 10000 events (10001 seen); replay a narrower time range, one after the other.',
+    message:
+      'The replay matches more than 10000 events (10001 seen); replay a narrower time range, one after the other.',
   },
   REFUND_NOT_FOUND: { when: 'no refund has this number.', message: `Refund ${EXAMPLE.refundNo} does not exist.` },
   PAYMENT_NOT_REFUNDABLE: {

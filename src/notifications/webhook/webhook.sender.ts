@@ -158,7 +158,7 @@ function describe(error: Error & { code?: string }): string {
  * an address that passed. A name that resolves only to refused ones fails the send, naming the address.
  */
 export function guardedLookup(policy: AddressPolicy, resolve = dnsLookup): LookupFunction {
-  return ((hostname: string, options: LookupOptions, callback: LookupCallback) => {
+  return (hostname: string, options: LookupOptions, callback: LookupCallback) => {
     resolve(hostname, { ...options, all: true }, (error, addresses: LookupAddress[]) => {
       if (error) return callback(error, '', 0);
       const allowed = addresses.filter((a) => whyAddressRefused(a.address, policy) === undefined);
@@ -174,7 +174,7 @@ export function guardedLookup(policy: AddressPolicy, resolve = dnsLookup): Looku
       if (options.all) return (callback as unknown as AllCallback)(null, allowed);
       callback(null, allowed[0].address, allowed[0].family);
     });
-  });
+  };
 }
 
 type LookupCallback = (error: NodeJS.ErrnoException | null, address: string, family: number) => void;
