@@ -288,19 +288,21 @@ describe('events API (e2e)', () => {
       };
     };
 
-    it('deletes old published events with their deliveries; keeps unpublished ones, those with a PENDING delivery, and young ones', async () => {
+    it('deletes old published events with their deliveries; keeps unpublished ones, those with a PENDING or FAILED delivery, and young ones', async () => {
       const old = RETENTION_MS + DAY;
       const gone = [
         await insertEvent(old, true, ['PUBLISHED']),
-        await insertEvent(old, true, ['PUBLISHED', 'FAILED']),
+        await insertEvent(old, true, ['PUBLISHED', 'PUBLISHED']),
         await insertEvent(old, true, []),
         ...(await Promise.all(Array.from({ length: 5 }, () => insertEvent(old + 1000, true, ['PUBLISHED'])))),
       ];
       const unpublished = await insertEvent(old, false, ['PENDING']);
       const unpublishedNoDelivery = await insertEvent(old, false, []);
       const pending = await insertEvent(old, true, ['PUBLISHED', 'PENDING']);
+      // A FAILED delivery: an operator still has to retry or replay it.
+      const failed = await insertEvent(old, true, ['PUBLISHED', 'FAILED']);
       const young = await insertEvent(RETENTION_MS - DAY, true, ['PUBLISHED']);
-      const kept = [unpublished, unpublishedNoDelivery, pending, young];
+      const kept = [unpublished, unpublishedNoDelivery, pending, failed, young];
 
       // Batches of 2: the run goes on until a batch comes back short.
       const purged = await instance.app.get(EventsPurger).purgeExpired(2);
@@ -311,13 +313,15 @@ describe('events API (e2e)', () => {
           `${unpublished}:PENDING`,
           `${pending}:PUBLISHED`,
           `${pending}:PENDING`,
+          `${failed}:PUBLISHED`,
+          `${failed}:FAILED`,
           `${young}:PUBLISHED`,
         ].sort(),
       });
 
-      // Once the PENDING delivery is settled and the event published, the next run takes them.
+      // Once the PENDING and FAILED deliveries are made and the event published, the next run takes them.
       await db.query("UPDATE event_deliveries SET status = 'PUBLISHED' WHERE event_id IN (?)", [
-        [pending, unpublished],
+        [pending, unpublished, failed],
       ]);
       await db.query('UPDATE outbox_events SET published_at = created_at WHERE event_id = ?', [unpublished]);
       await instance.app.get(EventsPurger).purgeExpired();

@@ -181,6 +181,11 @@ describe("replay of a partner's events (e2e)", () => {
     expect((await replay('nobody', { from: events[0].createdAt.toISOString() })).body.code).toBe('PARTNER_NOT_FOUND');
     expect((await replay(HOOK.name, {})).status).toBe(400);
     expect((await replay(HOOK.name, { afterEventId: 'not-an-id' })).status).toBe(400);
+    // `from` is checked also beside afterEventId, and a range must not be empty or inverted.
+    expect((await replay(HOOK.name, { afterEventId: events[0].eventId, from: 'garbage' })).status).toBe(400);
+    const at = events[0].createdAt.toISOString();
+    expect((await replay(HOOK.name, { from: at, to: at })).status).toBe(400);
+    expect((await replay(HOOK.name, { from: at, to: new Date(0).toISOString() })).status).toBe(400);
     const unknown = await replay(HOOK.name, { afterEventId: '0b0c2f1e-9d7a-4c55-8f0e-6a1d2b3c4d5e' });
     expect([unknown.status, unknown.body.code]).toEqual([404, 'REPLAY_START_NOT_FOUND']);
     expect((await replay(HOOK.name, { from: events[0].createdAt.toISOString() }, VIEWER)).status).toBe(403);

@@ -1,6 +1,17 @@
 import { ApiPropertyOptional } from '@nestjs/swagger';
 import { Type } from 'class-transformer';
-import { IsBoolean, IsDate, IsIn, IsInt, IsOptional, IsUUID, Max, Min, ValidateIf } from 'class-validator';
+import {
+  IsBoolean,
+  IsDate,
+  IsIn,
+  IsInt,
+  IsOptional,
+  IsUUID,
+  Max,
+  Min,
+  registerDecorator,
+  ValidateIf,
+} from 'class-validator';
 import { EXAMPLE } from '../common/openapi/examples';
 import { IsText } from '../common/validation/text-field';
 import type { DeliveryFilter } from '../notifications/deliveries.service';
@@ -69,6 +80,23 @@ export class BulkRetryDto extends DeliveryFilterDto {
   dryRun?: boolean;
 }
 
+/** `to` must be after `from` when both are given (an empty or inverted range is a mistake, not a no-op). */
+function IsAfterFrom(): PropertyDecorator {
+  return (target, propertyName) =>
+    registerDecorator({
+      name: 'isAfterFrom',
+      target: target.constructor,
+      propertyName: String(propertyName),
+      options: { message: 'to must be after from' },
+      validator: {
+        validate: (to: unknown, args) => {
+          const from = (args?.object as ReplayDto | undefined)?.from;
+          return !(to instanceof Date && from instanceof Date) || to.getTime() > from.getTime();
+        },
+      },
+    });
+}
+
 /** Which of a partner's events to re-deliver: from a time, or after an event (its id), until `to` (or now). */
 export class ReplayDto {
   @ApiPropertyOptional({
@@ -77,7 +105,8 @@ export class ReplayDto {
     description: 'Events created at or after this time. Give `from` or `afterEventId`, not both.',
     example: '2025-03-14T00:00:00.000Z',
   })
-  @ValidateIf((dto: ReplayDto) => dto.afterEventId === undefined)
+  // Required without afterEventId; checked whenever given.
+  @ValidateIf((dto: ReplayDto) => dto.afterEventId === undefined || dto.from !== undefined)
   @Type(() => Date)
   @IsDate({ message: 'from must be a date-time (or give afterEventId instead)' })
   from?: Date;
@@ -94,12 +123,13 @@ export class ReplayDto {
   @ApiPropertyOptional({
     type: String,
     format: 'date-time',
-    description: 'Events created before this time (default: now).',
+    description: 'Events created before this time (default: now); after `from`.',
     example: '2025-03-15T00:00:00.000Z',
   })
   @IsOptional()
   @Type(() => Date)
   @IsDate()
+  @IsAfterFrom()
   to?: Date;
 
   @ApiPropertyOptional({ description: 'Count what would be re-delivered, change nothing.', default: false })

@@ -3,7 +3,7 @@ import { isSandboxKeySet } from '../gateways/wire/sandbox-key-set';
 import type { AdminTokenConfig, Environment, PartnerConfig } from './environment';
 import { parseAllowedNetworks, whyWebhookUrlRefused } from '../notifications/webhook/address-policy';
 import { secretProblem } from './secret-rules';
-import { isWebhookPartner } from './setting-values';
+import { isWebhookPartner, parseDurationList } from './setting-values';
 
 /**
  * The one value of ALLOW_SANDBOX_GATEWAYS_IN_PRODUCTION that lets a production process run on the gateway
@@ -30,6 +30,10 @@ export function failClosedProblems(
     if (second) problems.push(`PARTNERS[${i}].keys[1].secret (partner ${partner.name}) ${second}`);
   });
   problems.push(...webhookProblems(env, parsed.partners ?? []));
+  // A replay and a partner catching up with GET /api/events need the events kept at least a day.
+  if ((parseDurationList(env.EVENTS_RETENTION)[0] ?? 0) < 86_400_000) {
+    problems.push(`EVENTS_RETENTION=${JSON.stringify(env.EVENTS_RETENTION)}: must be at least 1d`);
+  }
   parsed.adminTokens?.forEach((token, i) => {
     const problem = secretProblem(token.token);
     if (problem) problems.push(`ADMIN_TOKENS[${i}].token (${token.name}) ${problem}`);

@@ -200,23 +200,33 @@ export class DeliveriesService {
       return { partner: partner.name, matched: matched.length, replayed: 0, dryRun };
     }
     const webhook = isWebhookPartner(partner);
+    let replayed = 0;
     for (let i = 0; i === 0 || i < matched.length; i += REPLAY_CHUNK) {
       const chunk = matched.slice(i, i + REPLAY_CHUNK);
-      await inTransaction(this.dataSource, async (manager) => {
-        await this.outbox.upsertReplayDeliveries(manager, partner.name, chunk, webhook ? now : null, now);
+      replayed += await inTransaction(this.dataSource, async (manager) => {
+        // Only events still kept, held against the retention purge until the deliveries are written.
+        const kept = new Set(
+          await this.outbox.lockKeptEvents(
+            manager,
+            chunk.map((e) => e.eventId),
+          ),
+        );
+        const events = chunk.filter((e) => kept.has(e.eventId));
+        await this.outbox.upsertReplayDeliveries(manager, partner.name, events, webhook ? now : null, now);
         if (!webhook) {
           await this.outbox.reopenEventsForReplay(
             manager,
-            chunk.map((e) => e.eventId),
+            events.map((e) => e.eventId),
             now,
           );
         }
         if (i === 0) await audit('partner.replay', target, matched.length, manager);
+        return events.length;
       });
     }
     if (webhook) this.webhooks.kick();
     else this.relay.kick();
-    return { partner: partner.name, matched: matched.length, replayed: matched.length, dryRun };
+    return { partner: partner.name, matched: matched.length, replayed, dryRun };
   }
 
   /**
@@ -245,14 +255,10 @@ export class DeliveriesService {
 
   /**
    * Publishes a claimed (PENDING) delivery's event to its partner's queue; true when the broker confirmed it. A
-   * webhook partner's is due now on its schedule (reopenDeliveries): the dispatcher sends it, within the
-   * partner's concurrency and circuit, and the answer shows it PENDING until then.
+   * partner that takes webhooks now has it due now at the start of a new round: the dispatcher sends it, within
+   * the partner's concurrency and circuit, and the answer shows it PENDING until then.
    */
   private async send(delivery: EventDelivery): Promise<boolean> {
-    if (delivery.nextAttemptAt !== null) {
-      this.webhooks.kick();
-      return true;
-    }
     const event = await this.outbox.findEvent(delivery.eventId);
     if (!event) throw new Error(`event ${delivery.eventId} of delivery ${delivery.id} is missing from the outbox`);
     const partner = this.config.partners.find((p) => p.name === delivery.partner);
@@ -261,6 +267,12 @@ export class DeliveriesService {
       // A partner restricted since to other applications must not get this one's event, not even on request.
       const refusal = whyNotDelivered(partner, { type: event.type, applicationId: applicationOfEvent(event.body) });
       if (refusal) throw new Error(refusal);
+      // By the partner's transport now, whatever it was when the event was written.
+      if (isWebhookPartner(partner)) {
+        await this.outbox.setDeliveryTransport(delivery.id, true, this.clock.now());
+        this.webhooks.kick();
+        return true;
+      }
       // The default exchange routes by queue name: only this partner's queue gets it.
       await this.relay.send('', partnerQueue(partner.name), event, [partner]);
       await this.outbox.markRetryPublished(delivery.id, this.clock.now());

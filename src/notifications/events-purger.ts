@@ -11,7 +11,7 @@ import { OutboxRepository } from './outbox.repository';
 const MAX_BATCHES_PER_RUN = 50;
 
 /**
- * Deletes events older than EVENTS_RETENTION that every partner has had (published, no PENDING delivery), with
+ * Deletes events older than EVENTS_RETENTION that every partner has had (published, every delivery PUBLISHED), with
  * their delivery records, every minute, in batches of 1000, each in a short transaction of its own. The events
  * API and the admin deliveries list lose them; a partner that still owes one keeps it.
  */
@@ -25,6 +25,21 @@ export class EventsPurger {
     @Inject(AppConfig) private readonly config: AppConfig,
     @Inject(Clock) private readonly clock: Clock,
   ) {}
+
+  /**
+   * During a rolling deploy, instances of the version before `outbox_events.application_id` write events without
+   * it, after the migration has filled the column: those of the last day get it here, every minute, or they would
+   * be in no application's feed.
+   */
+  @Interval(60_000)
+  async fillApplicationIds(): Promise<number> {
+    try {
+      return await this.outbox.fillMissingApplicationIds(new Date(this.clock.now().getTime() - 86_400_000), 1000);
+    } catch (error) {
+      this.logger.warn(`could not fill events' application ids: ${(error as Error).message}`);
+      return 0;
+    }
+  }
 
   @Interval(60_000)
   async purgeExpired(batchSize = 1000): Promise<number> {

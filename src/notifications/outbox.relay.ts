@@ -259,7 +259,7 @@ export class OutboxRelay implements OnApplicationBootstrap, OnApplicationShutdow
         toQueues.push({ partner, delivery });
       }
       if (toWebhooks.length > 0) await this.handOver(toWebhooks);
-      const messages = this.messagesFor(event.type, toQueues);
+      const messages = this.messagesFor(event, toQueues);
       const results = await Promise.allSettled(
         messages.map(async (message) => {
           await this.send(message.exchange, message.routingKey, event, message.keys);
@@ -290,21 +290,25 @@ export class OutboxRelay implements OnApplicationBootstrap, OnApplicationShutdow
   }
 
   /**
-   * The messages that make `pending`: one to `payment.events` for the unrestricted partners when it reaches
-   * exactly them (every unrestricted queue partner bound to the type is pending: the usual first send), one to
-   * each restricted partner's own exchange, and otherwise one per partner queue through the default exchange
-   * (a replay or a partial resend must not reach the partners that already have the event).
+   * The messages that make `pending`: on an event's first send, one to `payment.events` for the unrestricted
+   * partners when it reaches exactly them (every unrestricted queue partner bound to the type is pending: the
+   * usual case), one to each restricted partner's own exchange; any other send (a replay, a resend after a
+   * failed attempt, a partner set that changed) one per partner queue through the default exchange, which
+   * reaches that queue alone, whatever else is bound to `payment.events`.
    */
   private messagesFor(
-    type: string,
+    event: ClaimedEvent,
     pending: readonly { partner: PartnerConfig; delivery: PendingDelivery }[],
   ): { exchange: string; routingKey: string; keys: PartnerConfig[]; deliveries: PendingDelivery[] }[] {
+    const type = event.type;
     const shared = pending.filter(({ partner }) => exchangeOf(partner) === PAYMENT_EVENTS_EXCHANGE);
     const reached = this.config.partners.filter(
       (p) => !isWebhookPartner(p) && !p.applications && p.bindings.some((binding) => topicMatches(binding, type)),
     );
     const sharedIsExact =
-      shared.length === reached.length && reached.every((p) => shared.some(({ partner }) => partner.name === p.name));
+      event.attempts === 0 &&
+      shared.length === reached.length &&
+      reached.every((p) => shared.some(({ partner }) => partner.name === p.name));
     return pending
       .flatMap(({ partner, delivery }) => {
         const viaShared = exchangeOf(partner) === PAYMENT_EVENTS_EXCHANGE;

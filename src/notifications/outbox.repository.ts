@@ -255,6 +255,35 @@ export class OutboxRepository {
     );
   }
 
+  /**
+   * A reopened delivery of a partner that takes webhooks now: due now, at the start of a new round (`webhook`),
+   * or, for a queue partner now, off the webhook schedule so the relay's send is the only one.
+   */
+  async setDeliveryTransport(id: string, webhook: boolean, now: Date): Promise<void> {
+    await this.deliveries.run(
+      undefined,
+      `UPDATE event_deliveries SET next_attempt_at = ?, schedule_step = 0, claimed_by = NULL, updated_at = ?
+        WHERE id = ? AND status = 'PENDING'`,
+      [webhook ? now : null, now, id],
+    );
+  }
+
+  /**
+   * PENDING webhook deliveries of partners that are not webhook partners (any more): FAILED with the reason, so
+   * an operator sees them and a retry sends them by the partner's transport now. Returns how many.
+   */
+  async failOrphanWebhookDeliveries(webhookPartners: readonly string[], now: Date): Promise<number> {
+    const result = await this.deliveries.run<{ affectedRows: number }>(
+      undefined,
+      `UPDATE event_deliveries SET status = 'FAILED', failed_at = ?, claimed_by = NULL, updated_at = ?,
+              last_error = CONCAT('not sent: partner ', partner, ' is no longer a webhook partner (PARTNERS); retry to send it by its transport now')
+        WHERE status = 'PENDING' AND next_attempt_at IS NOT NULL
+          ${webhookPartners.length > 0 ? 'AND partner NOT IN (?)' : ''}`,
+      webhookPartners.length > 0 ? [now, now, webhookPartners] : [now, now],
+    );
+    return result.affectedRows;
+  }
+
   /** Gives back claims not sent (the dispatcher stopped first): due again now, no attempt spent. */
   async releaseWebhookClaims(ids: readonly string[], instanceId: string, now: Date): Promise<void> {
     if (ids.length === 0) return;
@@ -322,6 +351,20 @@ export class OutboxRepository {
     );
   }
 
+  /**
+   * Those of `eventIds` still kept, locked in share mode until the caller's transaction ends: a replay writes
+   * deliveries only for events the retention purge cannot delete under it.
+   */
+  async lockKeptEvents(manager: EntityManager, eventIds: readonly string[]): Promise<string[]> {
+    if (eventIds.length === 0) return [];
+    const rows = await this.events.run<{ eventId: string }[]>(
+      manager,
+      'SELECT event_id AS eventId FROM outbox_events WHERE event_id IN (?) LOCK IN SHARE MODE',
+      [eventIds],
+    );
+    return rows.map((row) => row.eventId);
+  }
+
   /** Events a queue partner's replay reopened: the relay takes them again and sends their PENDING deliveries. */
   async reopenEventsForReplay(manager: EntityManager, eventIds: readonly string[], now: Date): Promise<void> {
     if (eventIds.length === 0) return;
@@ -365,16 +408,16 @@ export class OutboxRepository {
   }
 
   /**
-   * FAILED → PENDING for rows the caller locked: a retry claims them. A webhook delivery (next_attempt_at set)
-   * is due now, at the start of a new round of its schedule.
+   * FAILED → PENDING for rows the caller locked: a retry claims them, off any webhook schedule until the retry
+   * puts it on its partner's transport (setDeliveryTransport).
    */
   async reopenDeliveries(manager: EntityManager, ids: readonly string[], now: Date): Promise<void> {
     await this.deliveries.run(
       manager,
       `UPDATE event_deliveries SET status = 'PENDING', updated_at = ?, claimed_by = NULL, schedule_step = 0,
-              next_attempt_at = CASE WHEN next_attempt_at IS NULL THEN NULL ELSE ? END
+              next_attempt_at = NULL
         WHERE id IN (?)`,
-      [now, now, ids],
+      [now, ids],
     );
   }
 
@@ -485,9 +528,10 @@ export class OutboxRepository {
   }
 
   /**
-   * Deletes up to `batchSize` events created before `olderThan` that are published and have no PENDING delivery,
-   * with their delivery rows; returns how many events went. An unpublished event (the relay still owes it) or
-   * one with a PENDING delivery (a webhook's schedule, an operator's retry) is never deleted.
+   * Deletes up to `batchSize` events created before `olderThan` that are published and whose every delivery was
+   * made, with their delivery rows; returns how many events went. An unpublished event (the relay still owes
+   * it), one with a PENDING delivery (a webhook's schedule, an operator's retry) or a FAILED one (an operator
+   * still has to retry or replay it: the alert stays until then) is never deleted.
    *
    * The candidates are locked (SKIP LOCKED: a row someone holds waits for the next run), then every delivery
    * of theirs is locked and read again: an operator's retry that reopened a FAILED delivery (PENDING) before
@@ -497,12 +541,29 @@ export class OutboxRepository {
    * `olderThan` implies created before it): a run costs the rows it deletes and the few old ones it keeps, not
    * the whole table (there is no index on created_at alone). An event published late is kept that much longer.
    */
+  /**
+   * Fills `application_id` of recent events written without it (by an instance of the version before the column,
+   * during a rolling deploy) from their bodies, up to `limit`; returns how many. Events of payments of no
+   * application have none in their bodies and are not touched.
+   */
+  async fillMissingApplicationIds(since: Date, limit: number): Promise<number> {
+    const result = await this.events.run<{ affectedRows: number }>(
+      undefined,
+      `UPDATE outbox_events SET application_id = JSON_UNQUOTE(JSON_EXTRACT(body, '$.payment.applicationId'))
+        WHERE application_id IS NULL AND created_at >= ?
+          AND JSON_TYPE(JSON_EXTRACT(body, '$.payment.applicationId')) = 'STRING'
+        LIMIT ?`,
+      [since, limit],
+    );
+    return result.affectedRows;
+  }
+
   async purgePublishedBefore(manager: EntityManager, olderThan: Date, batchSize: number): Promise<number> {
     const candidates = await this.events.run<{ id: string; eventId: string }[]>(
       manager,
       `SELECT e.id, e.event_id AS eventId FROM outbox_events e
         WHERE e.published_at < ? AND e.created_at < ?
-          AND NOT EXISTS (SELECT 1 FROM event_deliveries d WHERE d.event_id = e.event_id AND d.status = 'PENDING')
+          AND NOT EXISTS (SELECT 1 FROM event_deliveries d WHERE d.event_id = e.event_id AND d.status <> 'PUBLISHED')
         ORDER BY e.published_at, e.id LIMIT ? FOR UPDATE SKIP LOCKED`,
       [olderThan, olderThan, batchSize],
     );
@@ -512,7 +573,7 @@ export class OutboxRepository {
       'SELECT event_id AS eventId, status FROM event_deliveries WHERE event_id IN (?) FOR UPDATE',
       [candidates.map((c) => c.eventId)],
     );
-    const pending = new Set(deliveries.filter((d) => d.status === 'PENDING').map((d) => d.eventId));
+    const pending = new Set(deliveries.filter((d) => d.status !== 'PUBLISHED').map((d) => d.eventId));
     const doomed = candidates.filter((c) => !pending.has(c.eventId));
     if (doomed.length === 0) return 0;
     await this.deliveries.run(manager, 'DELETE FROM event_deliveries WHERE event_id IN (?)', [

@@ -40,6 +40,7 @@ export class WebhookDispatcher implements OnApplicationBootstrap, OnApplicationS
   readonly instanceId = `${hostname()}:${process.pid}:${randomBytes(3).toString('hex')}:wh`;
   private readonly pumps = new Map<string, PartnerPump>();
   private timer?: NodeJS.Timeout;
+  private sweepTimer?: NodeJS.Timeout;
   private stopped = true;
 
   constructor(
@@ -53,6 +54,8 @@ export class WebhookDispatcher implements OnApplicationBootstrap, OnApplicationS
 
   onApplicationBootstrap(): void {
     if (!this.config.relay.enabled) return;
+    this.stopped = false;
+    this.sweepOrphans();
     const partners = this.config.partners.filter(isWebhookPartner);
     if (partners.length === 0) return;
     for (const partner of partners) {
@@ -66,13 +69,13 @@ export class WebhookDispatcher implements OnApplicationBootstrap, OnApplicationS
         sends: new Set(),
       });
     }
-    this.stopped = false;
     this.poll();
   }
 
   async onApplicationShutdown(): Promise<void> {
     this.stopped = true;
     clearTimeout(this.timer);
+    clearTimeout(this.sweepTimer);
     // Sends in flight finish (each is bounded by WEBHOOK_TIMEOUT_MS) and are marked; nothing new is claimed.
     for (const pump of this.pumps.values()) {
       await pump.claiming;
@@ -92,6 +95,25 @@ export class WebhookDispatcher implements OnApplicationBootstrap, OnApplicationS
       partner: partner.name,
       ...circuit.describe(this.clock.now().getTime()),
     }));
+  }
+
+  /**
+   * Webhook deliveries no pump here will ever send: their partner was removed from PARTNERS or takes its events
+   * from a queue now. FAILED with the reason (the alert and the admin list show them; a retry sends each by the
+   * partner's transport now), at start and every minute.
+   */
+  private sweepOrphans(): void {
+    if (this.stopped) return;
+    const webhookPartners = this.config.partners.filter(isWebhookPartner).map((p) => p.name);
+    this.outbox
+      .failOrphanWebhookDeliveries(webhookPartners, this.clock.now())
+      .then((failed) => {
+        if (failed > 0) this.logger.warn(`${failed} webhook deliveries of partners no longer taking webhooks: FAILED`);
+      })
+      .catch((error: Error) => this.logger.warn(`webhook orphan sweep failed: ${error.message}`))
+      .finally(() => {
+        if (!this.stopped) this.sweepTimer = setTimeout(() => this.sweepOrphans(), ORPHAN_SWEEP_MS);
+      });
   }
 
   private poll(): void {
@@ -209,6 +231,8 @@ export class WebhookDispatcher implements OnApplicationBootstrap, OnApplicationS
     this.metrics.deliveryFailed(delivery.partner);
   }
 }
+
+const ORPHAN_SWEEP_MS = 60_000;
 
 /**
  * How long a claim lasts: twice the POST's own deadline and a second, so it outlives the POST it was taken for
