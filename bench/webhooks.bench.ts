@@ -147,7 +147,7 @@ async function waitDelivered(pool: Pool, [first, last]: [number, number]): Promi
  * through a keep-alive Agent with the sender's options, CONCURRENCY POSTs in flight, each answer read whole.
  */
 async function barePosts(partner: WebhookPartner, events: readonly SeededEvent[]): Promise<number> {
-  const agent = new Agent({ keepAlive: true, maxSockets: CONCURRENCY, maxFreeSockets: 4 });
+  const agent = new Agent({ keepAlive: true, maxSockets: CONCURRENCY, maxFreeSockets: CONCURRENCY });
   const postOne = (event: SeededEvent) =>
     new Promise<void>((resolve, reject) => {
       const body = Buffer.from(event.body);

@@ -97,7 +97,10 @@ export class WebhookSender implements OnApplicationShutdown {
     const key = `${partner.name}\n${protocol}`;
     let agent = this.agents.get(key);
     if (!agent) {
-      const options = { keepAlive: true, maxSockets: this.config.webhooks.concurrency, maxFreeSockets: 4 };
+      // As many idle sockets kept as may be busy: between two POSTs a slot's socket waits idle while the dispatcher
+      // marks and claims, and an agent keeping fewer would close it and open a new connection for the next POST.
+      const sockets = this.config.webhooks.concurrency;
+      const options = { keepAlive: true, maxSockets: sockets, maxFreeSockets: sockets };
       agent = protocol === 'https:' ? new HttpsAgent(options) : new HttpAgent(options);
       this.agents.set(key, agent);
     }
@@ -158,7 +161,7 @@ function describe(error: Error & { code?: string }): string {
  * an address that passed. A name that resolves only to refused ones fails the send, naming the address.
  */
 export function guardedLookup(policy: AddressPolicy, resolve = dnsLookup): LookupFunction {
-  return ((hostname: string, options: LookupOptions, callback: LookupCallback) => {
+  return (hostname: string, options: LookupOptions, callback: LookupCallback) => {
     resolve(hostname, { ...options, all: true }, (error, addresses: LookupAddress[]) => {
       if (error) return callback(error, '', 0);
       const allowed = addresses.filter((a) => whyAddressRefused(a.address, policy) === undefined);
@@ -174,7 +177,7 @@ export function guardedLookup(policy: AddressPolicy, resolve = dnsLookup): Looku
       if (options.all) return (callback as unknown as AllCallback)(null, allowed);
       callback(null, allowed[0].address, allowed[0].family);
     });
-  });
+  };
 }
 
 type LookupCallback = (error: NodeJS.ErrnoException | null, address: string, family: number) => void;
