@@ -41,6 +41,7 @@ export class WebhookDispatcher implements OnApplicationBootstrap, OnApplicationS
   private readonly pumps = new Map<string, PartnerPump>();
   private timer?: NodeJS.Timeout;
   private stopped = true;
+  private readonly delivered = new DeliveredMarks((ids) => this.outbox.markWebhooksDelivered(ids, this.clock.now()));
 
   constructor(
     @InjectDataSource() private readonly dataSource: DataSource,
@@ -185,7 +186,7 @@ export class WebhookDispatcher implements OnApplicationBootstrap, OnApplicationS
     const now = this.clock.now();
     if (outcome.delivered) {
       pump.circuit.succeeded();
-      await this.outbox.markWebhookDelivered(delivery.id, now);
+      await this.delivered.mark(delivery.id);
       this.metrics.webhookDelivered((now.getTime() - delivery.createdAt.getTime()) / 1000);
       return;
     }
@@ -209,6 +210,46 @@ export class WebhookDispatcher implements OnApplicationBootstrap, OnApplicationS
     this.metrics.deliveryFailed(delivery.partner);
   }
 }
+
+/**
+ * Marks delivered deliveries PUBLISHED, one UPDATE for all the 2xx answers that came in while the previous UPDATE
+ * was being written (every POST ending while a mark commits joins the next one): one commit per delivery made the
+ * marks most of the dispatcher's statements and commits. `mark` resolves once its row's UPDATE has committed, so a
+ * send still frees its slot only after its mark, as before; a failed UPDATE fails every send of its batch.
+ */
+class DeliveredMarks {
+  private waiting: { id: string; done(): void; failed(error: Error): void }[] = [];
+  private writing = false;
+
+  constructor(private readonly write: (ids: string[]) => Promise<void>) {}
+
+  mark(id: string): Promise<void> {
+    return new Promise((done, failed) => {
+      this.waiting.push({ id, done, failed });
+      if (!this.writing) void this.writeAll();
+    });
+  }
+
+  private async writeAll(): Promise<void> {
+    this.writing = true;
+    try {
+      while (this.waiting.length > 0) {
+        const batch = this.waiting.splice(0, MARKS_PER_UPDATE);
+        try {
+          await this.write(batch.map((mark) => mark.id));
+          for (const mark of batch) mark.done();
+        } catch (error) {
+          for (const mark of batch) mark.failed(error as Error);
+        }
+      }
+    } finally {
+      this.writing = false;
+    }
+  }
+}
+
+/** At most this many ids in one mark's `IN (…)`: many partners' concurrency together stays one short statement. */
+const MARKS_PER_UPDATE = 500;
 
 /**
  * How long a claim lasts: twice the POST's own deadline and a second, so it outlives the POST it was taken for
