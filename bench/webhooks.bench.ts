@@ -21,7 +21,7 @@ import { seedPayingPayments, signedCallbacks } from './support/callbacks';
 import { rawPool, rows } from './support/database';
 import { appEnvironment, BENCH_PARTNER } from './support/environment';
 import { fixedRate, httpLoad, percentile, post, sleep } from './support/load';
-import { ForeignCpu, foreignCpuText } from './support/machine';
+import { APP, BENCH, ELSEWHERE, foreignCpuText, MachineCpu } from './support/machine';
 import { type BenchContext, ms, num, ratio, type Section, table } from './support/report';
 import { purgeBenchQueue } from './support/services';
 import { type Receipts, WebhookReceiver } from './support/webhook-receiver';
@@ -199,6 +199,30 @@ function checkReceived(receipts: Receipts, events: readonly SeededEvent[], who: 
   if (missing > 0) throw new Error(`${who}: the receiver did not get ${missing} of ${events.length} events`);
 }
 
+type MachineWindow = ReturnType<MachineCpu['stop']>;
+
+/** Share of one core other work took during a window (0.5 = half a core). */
+const foreign = (window: MachineWindow) => window.ms.get(ELSEWHERE)! / 1000 / window.seconds;
+
+/** CPU milliseconds per POST of the sender (the app or the bare client), the receiver and MariaDB, and the cores busy. */
+interface CpuPerPost {
+  sender: number;
+  receiver: number;
+  mariadb: number;
+  /** Cores the bench, the app, the receiver and the services kept busy together (of the machine's). */
+  cores: number;
+}
+
+function cpuPerPost(window: MachineWindow, receipts: Receipts, count: number, senderMs: number): CpuPerPost {
+  const ours = [APP, BENCH, 'MariaDB', 'Redis', 'RabbitMQ'].reduce((sum, group) => sum + window.ms.get(group)!, 0);
+  return {
+    sender: senderMs / count,
+    receiver: receipts.cpuMs / count,
+    mariadb: window.ms.get('MariaDB')! / count,
+    cores: ours / 1000 / window.seconds,
+  };
+}
+
 interface Round {
   bare: number;
   app: number;
@@ -224,21 +248,21 @@ export async function webhooksBench(context: BenchContext): Promise<Section> {
   const partners = JSON.stringify([BENCH_PARTNER, partner]);
   const rounds: Round[] = [];
   let counters!: AppCounters;
-  let receiverCpuPerPost = { bare: NaN, app: NaN };
-  let bareCpuPerPost = NaN;
+  let cpu!: { bare: CpuPerPost; app: CpuPerPost };
   let profile: { group: string; share: number }[];
   let bodyBytes = 0;
 
   try {
     // Throughput: the poll timer is far away, so only the kick (what OutboxWriter does after a commit) starts the
-    // dispatcher and the relay on the seeded backlog. Bare and app take turns on the same events, ROUNDS times.
+    // dispatcher and the relay on the seeded backlog. Bare and app take turns on the same events, ROUNDS times,
+    // after a warm-up of both (1,000 deliveries: a shorter one left the first round visibly slower on both sides).
     const app = await AppProcess.start(appEnvironment({ PARTNERS: partners, RELAY_POLL_INTERVAL_MS: '60000' }));
     try {
       const kick = async () => {
         await app.request({ command: 'kick-relay' });
         await app.request({ command: 'kick-webhooks' });
       };
-      const warm = await seedDeliveries(pool, partner.name, 300);
+      const warm = await seedDeliveries(pool, partner.name, 1000);
       await kick();
       await waitDelivered(pool, warm.ids);
       await barePosts(partner, warm.events);
@@ -248,34 +272,34 @@ export async function webhooksBench(context: BenchContext): Promise<Section> {
         bodyBytes = Math.round(seeded.events.reduce((sum, e) => sum + Buffer.byteLength(e.body), 0) / count);
 
         await receiver.reset();
-        const bareForeign = ForeignCpu.start();
-        const bareCpu = process.cpuUsage();
+        const bareMachine = MachineCpu.start();
         const bare = await barePosts(partner, seeded.events);
-        const bareUsage = process.cpuUsage(bareCpu);
         const bareReceipts = await receiver.receipts();
-        const foreignBare = bareForeign.stop();
+        const bareCpu = bareMachine.stop();
         checkReceived(bareReceipts, seeded.events, 'bare client');
-        bareCpuPerPost = (bareUsage.user + bareUsage.system) / 1000 / count;
 
         await receiver.reset();
         await app.count();
-        const appForeign = ForeignCpu.start();
+        const appMachine = MachineCpu.start();
         const started = Date.now();
         await kick();
         const { end, retried } = await waitDelivered(pool, seeded.ids);
-        const foreignApp = appForeign.stop();
+        const appCpu = appMachine.stop();
         counters = await app.counters();
         const appReceipts = await receiver.receipts();
         checkReceived(appReceipts, seeded.events, 'app');
         if (retried > 0) context.log(`webhooks: ${retried} deliveries took more than one POST`);
-        receiverCpuPerPost = { bare: bareReceipts.cpuMs / count, app: appReceipts.cpuMs / count };
+        cpu = {
+          bare: cpuPerPost(bareCpu, bareReceipts, count, bareCpu.ms.get(BENCH)!),
+          app: cpuPerPost(appCpu, appReceipts, count, counters.cpuMs),
+        };
         rounds.push({
           bare,
           app: count / ((end.getTime() - started) / 1000),
           extraPosts: appReceipts.posts - count,
           bareConnections: bareReceipts.connections,
           appConnections: appReceipts.connections,
-          foreignCpu: Math.max(foreignBare, foreignApp),
+          foreignCpu: Math.max(foreign(bareCpu), foreign(appCpu)),
         });
       }
 
@@ -309,19 +333,20 @@ export async function webhooksBench(context: BenchContext): Promise<Section> {
   const callbacks = signedCallbacks(payments);
   const receiptLags: number[] = [];
   const publishedLags: number[] = [];
-  let steady: { sent: number; seconds: number };
+  let steady: { sent: number; seconds: number; foreignCpu: number };
   const lagApp = await AppProcess.start(appEnvironment({ PARTNERS: partners }));
   try {
     context.log(`webhooks: lag at ${STEADY_RATE} callbacks/s for ${seconds} s`);
     await httpLoad({ url: lagApp.url, connections: 4, amount: 50, requests: callbackRequests(callbacks.slice(0, 50)) });
     await receiver.reset();
     let next = 50;
+    const lagMachine = MachineCpu.start();
     const load = await fixedRate(STEADY_RATE, seconds, async () => {
       const callback = callbacks[next++];
       const status = await post(`${lagApp.url}${NOTIFY_PATH}`, callback.body, callback.headers);
       if (status >= 300) throw new Error(`callback answered ${status}`);
     });
-    steady = { sent: load.count, seconds: load.seconds };
+    steady = { sent: load.count, seconds: load.seconds, foreignCpu: foreign(lagMachine.stop()) };
     const paymentNos = payments.slice(50, next).map((p) => p.paymentNo);
     const deadline = Date.now() + 30_000;
     let measured: { eventId: string; createdAt: Date; publishedAt: Date | null }[] = [];
@@ -368,16 +393,31 @@ export async function webhooksBench(context: BenchContext): Promise<Section> {
       `(read back from the database); bare: from the first POST to the last answer.`,
     '',
     table(
-      ['', 'deliveries/s', 'SQL statements per delivery', 'transactions per delivery', 'sender CPU per delivery'],
+      [
+        '',
+        'deliveries/s',
+        'SQL statements per delivery',
+        'transactions per delivery',
+        'CPU per delivery: sender / receiver / MariaDB',
+        'cores busy (of 2)',
+      ],
       [
         [
           'dispatcher',
           num(appRate),
           perDelivery(counters.statements),
           perDelivery(counters.transactions),
-          ms(counters.cpuMs / count),
+          `${ms(cpu.app.sender)} / ${ms(cpu.app.receiver)} / ${ms(cpu.app.mariadb)}`,
+          num(cpu.app.cores),
         ],
-        ['bare HTTP client', num(bareRate), '0', '0', ms(bareCpuPerPost)],
+        [
+          'bare HTTP client',
+          num(bareRate),
+          '0',
+          '0',
+          `${ms(cpu.bare.sender)} / ${ms(cpu.bare.receiver)} / ${ms(cpu.bare.mariadb)}`,
+          num(cpu.bare.cores),
+        ],
       ],
     ),
     '',
@@ -391,10 +431,11 @@ export async function webhooksBench(context: BenchContext): Promise<Section> {
             `${foreignCpuText(r.foreignCpu)})`,
         )
         .join('; ')}. ` +
-      `POSTs beyond one per event in the app's rounds: ${rounds.map((r) => r.extraPosts).join(', ')}. The ` +
-      `receiver used ${ms(receiverCpuPerPost.app)} of CPU per POST in the app's last round, ` +
-      `${ms(receiverCpuPerPost.bare)} in the bare one; median TCP connections per round ` +
-      `${medianRound((r) => r.appConnections)} (app) and ${medianRound((r) => r.bareConnections)} (bare).`,
+      `POSTs beyond one per event in the app's rounds: ${rounds.map((r) => r.extraPosts).join(', ')}. CPU per ` +
+      `delivery is the last round's (the app's own process, or the bench process for bare; the receiver's ` +
+      `process; MariaDB's), with the cores the bench, app, receiver and services kept busy together; median TCP ` +
+      `connections per round ${medianRound((r) => r.appConnections)} (app) and ` +
+      `${medianRound((r) => r.bareConnections)} (bare).`,
     '',
     `Where the app's CPU goes while it delivers (V8 sampling profile, one more backlog of ${num(count)}):`,
     '',
@@ -407,7 +448,8 @@ export async function webhooksBench(context: BenchContext): Promise<Section> {
       `${steady.seconds.toFixed(0)} s (production settings: poll every 1 s, a kick after each commit), each ` +
       `committing one event with a delivery for the webhook partner (and one for the Orders queue). From the ` +
       `delivery row's \`created_at\` to the receiver's receipt: **${lagText(receiptLags)}**; to \`published_at\`: ` +
-      `${lagText(publishedLags)}; over ${num(receiptLags.length)} deliveries.`,
+      `${lagText(publishedLags)}; over ${num(receiptLags.length)} deliveries (other processes took ` +
+      `${foreignCpuText(steady.foreignCpu)} meanwhile).`,
   ].join('\n');
 
   return {
