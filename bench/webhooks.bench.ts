@@ -383,10 +383,12 @@ export async function webhooksBench(context: BenchContext): Promise<Section> {
 
   const markdown = [
     `${num(count)} due \`payment.succeeded\` events (${bodyBytes} bytes each) with one webhook partner's delivery ` +
-      `rows, written as \`OutboxWriter\` writes them, then one kick: the dispatcher claims up to ` +
-      `WEBHOOK_CONCURRENCY = ${CONCURRENCY} due rows with \`FOR UPDATE SKIP LOCKED\` in a short transaction, reads ` +
-      `their bodies, POSTs each signed (\`x-pc-signature\`) through its keep-alive agent and marks it PUBLISHED ` +
-      `after the 200, refilling its slots as POSTs end (the relay, kicked too, marks the events themselves). ` +
+      `rows, written as \`OutboxWriter\` writes them, then one kick: the dispatcher claims due rows with ` +
+      `\`FOR UPDATE SKIP LOCKED\` in a short transaction (enough for its WEBHOOK_CONCURRENCY = ${CONCURRENCY} slots ` +
+      `and as many again ahead), reads their bodies, POSTs each signed (\`x-pc-signature\`) through its ` +
+      `keep-alive agent and marks it PUBLISHED after the 200 (the answers that come in while a mark is written ` +
+      `share the next UPDATE), starting the next POST as a slot frees (the relay, kicked too, marks the events ` +
+      `themselves). ` +
       `**Bare** POSTs the same bodies with the same headers and signature from a node:http client with the ` +
       `sender's agent options and ${CONCURRENCY} POSTs in flight. Both go to the same receiver, a bare \`http\` ` +
       `server in a process of its own answering 200 at once. App: from the kick to the last \`published_at\` ` +
