@@ -4,7 +4,7 @@
  * logger, the same configureApp) with two differences: the vendors answer at once (InstantGateway, for the
  * default accounts and stored ones alike; WeChat callbacks are still verified by the real adapter) and the probe endpoints of bench/support/probe.module.ts
  * are mounted. Settings come from the environment like the app's own; the parent talks to it over IPC to
- * read counters (SQL statements, rows written, Redis commands), kick the relay or run a reconciler sweep.
+ * read counters (SQL statements, rows written, Redis commands), kick the relay or the webhook dispatcher, or run a reconciler sweep.
  */
 import 'reflect-metadata';
 import { tracingChannel } from 'node:diagnostics_channel';
@@ -26,6 +26,7 @@ import { createGateways } from '../src/gateways/gateway-factory';
 import { CHANNELS } from '../src/gateways/gateway.types';
 import { PAYMENT_GATEWAYS } from '../src/gateways/payment-gateway';
 import { OutboxRelay } from '../src/notifications/outbox.relay';
+import { WebhookDispatcher } from '../src/notifications/webhook/webhook.dispatcher';
 import { Reconciler } from '../src/payment-center/recovery/reconciler';
 import { CpuProfiler, summarize } from './support/cpu-profile';
 import { InstantGateway } from './support/instant-gateway';
@@ -157,6 +158,9 @@ async function main(): Promise<void> {
         return counters.read();
       case 'kick-relay':
         app.get(OutboxRelay).kick();
+        return undefined;
+      case 'kick-webhooks':
+        app.get(WebhookDispatcher).kick();
         return undefined;
       case 'profile-start':
         await profiler.start();

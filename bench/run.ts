@@ -20,6 +20,7 @@ import { guardBench } from './guard.bench';
 import { notificationsBench } from './notifications.bench';
 import { reconcilerBench } from './reconciler.bench';
 import { relayBench } from './relay.bench';
+import { webhooksBench } from './webhooks.bench';
 import { emptyDatabase, prepareDatabase } from './support/database';
 import { machineReport } from './support/machine';
 import { type BenchContext, type Section, type SummaryRow, table } from './support/report';
@@ -30,6 +31,7 @@ const BENCHMARKS: Record<string, (context: BenchContext) => Promise<Section>> = 
   barcode: barcodeBench,
   notifications: notificationsBench,
   relay: relayBench,
+  webhooks: webhooksBench,
   guard: guardBench,
   auth: authBench,
   reconciler: reconcilerBench,

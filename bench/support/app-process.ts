@@ -20,6 +20,7 @@ export type AppRequest = { id: number } & (
   | { command: 'count'; traceLimit?: number }
   | { command: 'counters' }
   | { command: 'kick-relay' }
+  | { command: 'kick-webhooks' }
   | { command: 'sweep' }
   | { command: 'profile-start' }
   | { command: 'profile-stop'; name: string }

@@ -92,7 +92,7 @@ const SERVICES: Record<string, string> = {
   erl_child_setup: 'RabbitMQ',
   epmd: 'RabbitMQ',
 };
-const BENCH = 'this bench (load generator, raw client)';
+export const BENCH = 'this bench (load generator, raw client)';
 export const APP = 'the app under test';
 const TICKS_PER_SECOND = 100; // USER_HZ on Linux
 
@@ -137,7 +137,7 @@ function machineBusyTicks(): number {
 }
 
 /** Everything else the machine's cores were busy with: other processes, interrupts, a stolen vCPU share. */
-const ELSEWHERE = 'anything else (other processes, interrupts, steal)';
+export const ELSEWHERE = 'anything else (other processes, interrupts, steal)';
 
 /**
  * CPU the machine spent while a benchmark measured, by who spent it: the app under test (this process's

@@ -221,13 +221,14 @@ export class OutboxRepository {
     );
   }
 
-  /** A webhook delivery the partner answered 2xx, still PENDING: PUBLISHED (also when its lease ran out meanwhile). */
-  async markWebhookDelivered(id: string, now: Date): Promise<void> {
+  /** Webhook deliveries their partner answered 2xx, still PENDING: PUBLISHED (also when a lease ran out meanwhile). */
+  async markWebhooksDelivered(ids: readonly string[], now: Date): Promise<void> {
+    if (ids.length === 0) return;
     await this.deliveries.run(
       undefined,
       `UPDATE event_deliveries SET status = 'PUBLISHED', published_at = ?, attempts = attempts + 1, last_error = NULL,
-              claimed_by = NULL, updated_at = ? WHERE id = ? AND status = 'PENDING'`,
-      [now, now, id],
+              claimed_by = NULL, updated_at = ? WHERE id IN (?) AND status = 'PENDING'`,
+      [now, now, ids],
     );
   }
 

@@ -23,7 +23,8 @@ type WebhookPartner = PartnerConfig & { url: string };
  * Sends webhook partners' deliveries, each on its own retry schedule (event_deliveries.next_attempt_at).
  *
  * - One pump per partner: it claims only as many due deliveries as the partner has free slots
- *   (WEBHOOK_CONCURRENCY in flight), so a partner with a backlog or a slow endpoint never holds up another.
+ *   (WEBHOOK_CONCURRENCY in flight) and, while its circuit is closed, as many again ahead, so a partner with a
+ *   backlog or a slow endpoint never holds up another.
  * - Claim: a short transaction takes due rows with FOR UPDATE SKIP LOCKED and leases them (claimed_by,
  *   next_attempt_at moved to the lease end: twice WEBHOOK_TIMEOUT_MS and a second), then commits. Several instances
  *   dispatch at once without sending the same row; a crashed instance's rows come due again when the lease ends,
@@ -42,6 +43,7 @@ export class WebhookDispatcher implements OnApplicationBootstrap, OnApplicationS
   private timer?: NodeJS.Timeout;
   private sweepTimer?: NodeJS.Timeout;
   private stopped = true;
+  private readonly delivered = new DeliveredMarks((ids) => this.outbox.markWebhooksDelivered(ids, this.clock.now()));
 
   constructor(
     @InjectDataSource() private readonly dataSource: DataSource,
@@ -66,6 +68,7 @@ export class WebhookDispatcher implements OnApplicationBootstrap, OnApplicationS
         inFlight: 0,
         claiming: undefined,
         again: false,
+        ready: [],
         sends: new Set(),
       });
     }
@@ -79,6 +82,9 @@ export class WebhookDispatcher implements OnApplicationBootstrap, OnApplicationS
     // Sends in flight finish (each is bounded by WEBHOOK_TIMEOUT_MS) and are marked; nothing new is claimed.
     for (const pump of this.pumps.values()) {
       await pump.claiming;
+      await this.releaseReady(pump).catch((error: Error) =>
+        this.logger.warn(`webhook claims of ${pump.partner.name} not released: ${error.message}`),
+      );
       await Promise.allSettled([...pump.sends]);
     }
   }
@@ -122,22 +128,33 @@ export class WebhookDispatcher implements OnApplicationBootstrap, OnApplicationS
     this.timer = setTimeout(() => this.poll(), this.config.relay.pollIntervalMs);
   }
 
-  /** Fills the partner's free slots with due deliveries; called again whenever a send ends. */
+  /**
+   * Fills the partner's free slots with due deliveries; called again whenever a send ends. While the circuit is
+   * closed it claims ahead: up to WEBHOOK_CONCURRENCY more deliveries than the slots take wait in `ready`, so a
+   * slot that frees starts its next POST at once instead of waiting for a claim transaction (claims, one at a
+   * time per partner, were what the slots waited for). A waiting delivery starts within one POST's deadline, so
+   * the lease (twice that deadline and a second) still outlives its own POST and mark.
+   */
   private pump(pump: PartnerPump): void {
     if (this.stopped) return;
+    const nowMs = this.clock.now().getTime();
+    this.startReady(pump, nowMs);
     if (pump.claiming) {
       pump.again = true;
       return;
     }
-    const free = Math.min(
-      this.config.webhooks.concurrency - pump.inFlight,
-      pump.circuit.sendsAllowed(this.clock.now().getTime(), pump.inFlight),
-    );
+    const { concurrency } = this.config.webhooks;
+    const allowed = pump.circuit.sendsAllowed(nowMs, pump.inFlight);
+    const free =
+      allowed === Number.POSITIVE_INFINITY
+        ? 2 * concurrency - pump.inFlight - pump.ready.length
+        : Math.min(concurrency - pump.inFlight, allowed) - pump.ready.length;
     if (free <= 0) return;
-    pump.claiming = this.claimAndSend(pump, free)
+    pump.claiming = this.claim(pump, free)
       .catch((error: Error) => this.logger.warn(`webhook claim for ${pump.partner.name} failed: ${error.message}`))
       .finally(() => {
         pump.claiming = undefined;
+        this.startReady(pump, this.clock.now().getTime());
         if (pump.again) {
           pump.again = false;
           this.pump(pump);
@@ -145,7 +162,27 @@ export class WebhookDispatcher implements OnApplicationBootstrap, OnApplicationS
       });
   }
 
-  private async claimAndSend(pump: PartnerPump, limit: number): Promise<void> {
+  /** Starts claimed deliveries in the free slots, as many as the circuit lets start now. */
+  private startReady(pump: PartnerPump, nowMs: number): void {
+    while (
+      pump.ready.length > 0 &&
+      pump.inFlight < this.config.webhooks.concurrency &&
+      pump.circuit.sendsAllowed(nowMs, pump.inFlight) > 0
+    ) {
+      const { delivery, event } = pump.ready.shift()!;
+      pump.inFlight += 1;
+      const send = this.deliver(pump, delivery, event)
+        .catch((error: Error) => this.logger.warn(`webhook delivery ${delivery.id} not marked: ${error.message}`))
+        .finally(() => {
+          pump.inFlight -= 1;
+          pump.sends.delete(send);
+          this.pump(pump);
+        });
+      pump.sends.add(send);
+    }
+  }
+
+  private async claim(pump: PartnerPump, limit: number): Promise<void> {
     const now = this.clock.now();
     const claimed = await inTransaction(this.dataSource, (manager) =>
       this.outbox.claimDueWebhookDeliveries(manager, {
@@ -160,26 +197,19 @@ export class WebhookDispatcher implements OnApplicationBootstrap, OnApplicationS
     const events = new Map(
       (await this.outbox.eventBodies(claimed.map((d) => d.eventId))).map((event) => [event.eventId, event]),
     );
-    if (this.stopped) {
-      await this.outbox.releaseWebhookClaims(
-        claimed.map((d) => d.id),
-        this.instanceId,
-        this.clock.now(),
-      );
+    for (const delivery of claimed) pump.ready.push({ delivery, event: events.get(delivery.eventId) });
+    // Stopping, or the circuit opened while this claim ran: none of these would start within its lease.
+    if (this.stopped || pump.circuit.describe(this.clock.now().getTime()).state === 'open') {
+      await this.releaseReady(pump);
       return;
     }
-    for (const delivery of claimed) {
-      pump.inFlight += 1;
-      const send = this.deliver(pump, delivery, events.get(delivery.eventId))
-        .catch((error: Error) => this.logger.warn(`webhook delivery ${delivery.id} not marked: ${error.message}`))
-        .finally(() => {
-          pump.inFlight -= 1;
-          pump.sends.delete(send);
-          this.pump(pump);
-        });
-      pump.sends.add(send);
-    }
-    if (claimed.length === limit) pump.again = true; // there may be more due: fill the slots as they free up
+    if (claimed.length === limit) pump.again = true; // there may be more due: claim again as room frees up
+  }
+
+  /** Gives back the claimed deliveries not started (stopping, or the circuit opened): due again now. */
+  private async releaseReady(pump: PartnerPump): Promise<void> {
+    const ids = pump.ready.splice(0).map(({ delivery }) => delivery.id);
+    await this.outbox.releaseWebhookClaims(ids, this.instanceId, this.clock.now());
   }
 
   private deliver(pump: PartnerPump, delivery: ClaimedDelivery, event: WebhookEvent | undefined): Promise<void> {
@@ -207,12 +237,14 @@ export class WebhookDispatcher implements OnApplicationBootstrap, OnApplicationS
     const now = this.clock.now();
     if (outcome.delivered) {
       pump.circuit.succeeded();
-      await this.outbox.markWebhookDelivered(delivery.id, now);
+      await this.delivered.mark(delivery.id);
       this.metrics.webhookDelivered((now.getTime() - delivery.createdAt.getTime()) / 1000);
       return;
     }
     if (pump.circuit.failed(now.getTime())) {
       this.logger.warn(`webhook partner ${pump.partner.name}: circuit open (${outcome.reason})`);
+      // Those claimed ahead would wait out the cooldown past their lease: back to the table, due again now.
+      await this.releaseReady(pump);
     }
     const next = nextAttemptAfter(now, delivery.scheduleStep, this.config.webhooks.retryScheduleMs);
     const step = `attempt ${delivery.attempts + 1}`;
@@ -235,6 +267,46 @@ export class WebhookDispatcher implements OnApplicationBootstrap, OnApplicationS
 const ORPHAN_SWEEP_MS = 60_000;
 
 /**
+ * Marks delivered deliveries PUBLISHED, one UPDATE for all the 2xx answers that came in while the previous UPDATE
+ * was being written (every POST ending while a mark commits joins the next one): one commit per delivery made the
+ * marks most of the dispatcher's statements and commits. `mark` resolves once its row's UPDATE has committed, so a
+ * send still frees its slot only after its mark, as before; a failed UPDATE fails every send of its batch.
+ */
+class DeliveredMarks {
+  private waiting: { id: string; done(): void; failed(error: Error): void }[] = [];
+  private writing = false;
+
+  constructor(private readonly write: (ids: string[]) => Promise<void>) {}
+
+  mark(id: string): Promise<void> {
+    return new Promise((done, failed) => {
+      this.waiting.push({ id, done, failed });
+      if (!this.writing) void this.writeAll();
+    });
+  }
+
+  private async writeAll(): Promise<void> {
+    this.writing = true;
+    try {
+      while (this.waiting.length > 0) {
+        const batch = this.waiting.splice(0, MARKS_PER_UPDATE);
+        try {
+          await this.write(batch.map((mark) => mark.id));
+          for (const mark of batch) mark.done();
+        } catch (error) {
+          for (const mark of batch) mark.failed(error as Error);
+        }
+      }
+    } finally {
+      this.writing = false;
+    }
+  }
+}
+
+/** At most this many ids in one mark's `IN (…)`: many partners' concurrency together stays one short statement. */
+const MARKS_PER_UPDATE = 500;
+
+/**
  * How long a claim lasts: twice the POST's own deadline and a second, so it outlives the POST it was taken for
  * and the mark after it; a crashed instance's claims come due again this long after they were taken.
  */
@@ -246,5 +318,7 @@ interface PartnerPump {
   inFlight: number;
   claiming: Promise<void> | undefined;
   again: boolean;
+  /** Claimed ahead, waiting for a free slot (with the event, unless it is gone from the outbox). */
+  ready: { delivery: ClaimedDelivery; event: WebhookEvent | undefined }[];
   sends: Set<Promise<void>>;
 }

@@ -97,7 +97,10 @@ export class WebhookSender implements OnApplicationShutdown {
     const key = `${partner.name}\n${protocol}`;
     let agent = this.agents.get(key);
     if (!agent) {
-      const options = { keepAlive: true, maxSockets: this.config.webhooks.concurrency, maxFreeSockets: 4 };
+      // As many idle sockets kept as may be busy: between two POSTs a slot's socket waits idle while the dispatcher
+      // marks and claims, and an agent keeping fewer would close it and open a new connection for the next POST.
+      const sockets = this.config.webhooks.concurrency;
+      const options = { keepAlive: true, maxSockets: sockets, maxFreeSockets: sockets };
       agent = protocol === 'https:' ? new HttpsAgent(options) : new HttpAgent(options);
       this.agents.set(key, agent);
     }
