@@ -1,3 +1,4 @@
+import { cpus } from 'node:os';
 import { randomBytes, randomUUID } from 'node:crypto';
 import { Agent, request } from 'node:http';
 import { performance } from 'node:perf_hooks';
@@ -240,6 +241,33 @@ interface Round {
  * the lag from the delivery row's creation to the partner's receipt while signed callbacks arrive at a steady
  * rate, each committing one event.
  */
+/**
+ * What limits the dispatcher, from this run's figures: how long a slot spends per delivery against a bare POST
+ * (the waiting), and the most deliveries a second the app, the receiver and MariaDB could make on this machine's
+ * cores at the CPU they spent per delivery (the floor).
+ */
+function limitsText(
+  appRate: number,
+  bareRate: number,
+  cpu: { sender: number; receiver: number; mariadb: number },
+): string {
+  const slotMs = (CONCURRENCY / appRate) * 1000;
+  const bareMs = (CONCURRENCY / bareRate) * 1000;
+  const perDeliveryMs = cpu.sender + cpu.receiver + cpu.mariadb;
+  const cores = cpus().length;
+  const cap = (cores * 1000) / perDeliveryMs;
+  return (
+    `What limits it: each of the ${CONCURRENCY} slots spends ${num(slotMs)} ms per delivery, against ` +
+    `${num(bareMs)} ms for a bare POST: a slot frees only once its delivery's mark has committed (an UPDATE and a ` +
+    `log flush; the answers that come in meanwhile share the next one), and a partner's claims run one at a time. ` +
+    `Past the waiting, the app, the receiver and MariaDB spend ${ms(perDeliveryMs)} of CPU per delivery, which on ` +
+    `${cores} cores caps the dispatcher near ${num(cap)} deliveries/s, ${ratio(cap, bareRate)} of this ceiling. ` +
+    'The levers, in order: free the slot at the 2xx and write the mark behind it (the lease already keeps the row ' +
+    "from being claimed again until it is marked); write the marks in the next claim's transaction (one commit " +
+    'for both); claim further ahead, so that one claim serves more deliveries.'
+  );
+}
+
 export async function webhooksBench(context: BenchContext): Promise<Section> {
   const count = context.quick ? 1000 : 6000;
   const pool = rawPool(4);
@@ -452,6 +480,8 @@ export async function webhooksBench(context: BenchContext): Promise<Section> {
       `delivery row's \`created_at\` to the receiver's receipt: **${lagText(receiptLags)}**; to \`published_at\`: ` +
       `${lagText(publishedLags)}; over ${num(receiptLags.length)} deliveries (other processes took ` +
       `${foreignCpuText(steady.foreignCpu)} meanwhile).`,
+    '',
+    limitsText(appRate, bareRate, cpu.app),
   ].join('\n');
 
   return {
