@@ -1,8 +1,26 @@
 import { Global, Inject, Injectable, Logger, Module, type OnApplicationShutdown } from '@nestjs/common';
-import { Redis } from 'ioredis';
+import { Redis, type RedisOptions } from 'ioredis';
 import { AppConfig } from '../../config/app-config';
 
 export const REDIS = Symbol('REDIS');
+
+/**
+ * What every Redis client of the app adds to REDIS_URL's options: with REDIS_SENTINELS, the sentinels and the
+ * master name, so the client asks them where the master is at each (re)connect and checks that what it reached
+ * is the master. Sentinel kills the clients of a master it demotes, but only once it can reach that master again:
+ * the failover detector (a subscription to the sentinels' +switch-master) reconnects at once, so a client never
+ * stays on a partitioned old master. Bull's clients take the same (app.module.ts); a `duplicate()` keeps them.
+ */
+export function redisSentinelOptions(
+  config: AppConfig,
+): Pick<RedisOptions, 'sentinels' | 'name' | 'failoverDetector'> {
+  if (!config.redisSentinel) return {};
+  return {
+    sentinels: config.redisSentinel.sentinels.map(({ host, port }) => ({ host, port })),
+    name: config.redisSentinel.name,
+    failoverDetector: true,
+  };
+}
 
 /**
  * One ioredis client for request-path work. It fails fast instead of queueing commands while Redis is
@@ -18,6 +36,7 @@ async function createRedis(config: AppConfig): Promise<Redis> {
     connectTimeout: 2000,
     retryStrategy: (times) => Math.min(times * 200, 2000),
     lazyConnect: false,
+    ...redisSentinelOptions(config),
   });
   let down = false;
   client.on('error', (error: Error) => {
