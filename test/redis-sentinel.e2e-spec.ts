@@ -51,7 +51,7 @@ async function startSentinel(): Promise<{ port: number; stop(): Promise<void> }>
     await exited;
     rmSync(dir, { recursive: true, force: true });
   };
-  const sentinel = new Redis({ host: '127.0.0.1', port, lazyConnect: true, retryStrategy: () => 100 });
+  const sentinel = new Redis({ host: '127.0.0.1', port, lazyConnect: true, maxRetriesPerRequest: 1, retryStrategy: () => 100 });
   sentinel.on('error', () => undefined);
   try {
     await waitFor('the sentinel to know the master', async () => {
