@@ -86,8 +86,7 @@ describe('RabbitMQ node list: dead nodes first (e2e)', () => {
 
   it('relays a payment event to a partner and the Orders consumer consumes its own', async () => {
     const order = (await http('POST', `${running.url}/api/orders`, orderBody(uniqueId('ha-mq')))).body;
-    const payment = (await http('POST', `${running.url}/api/orders/${order.orderNo}/pay`, { channel: 'wechat' }))
-      .body;
+    const payment = (await http('POST', `${running.url}/api/orders/${order.orderNo}/pay`, { channel: 'wechat' })).body;
     expect(payment.paymentNo).toEqual(expect.any(String));
     await paymentState(running.app).apply(payment.paymentNo, {
       type: 'PAID_CONFIRMED',

@@ -51,14 +51,19 @@ async function startSentinel(): Promise<{ port: number; stop(): Promise<void> }>
     await exited;
     rmSync(dir, { recursive: true, force: true });
   };
-  const sentinel = new Redis({ host: '127.0.0.1', port, lazyConnect: true, maxRetriesPerRequest: 1, retryStrategy: () => 100 });
+  const sentinel = new Redis({
+    host: '127.0.0.1',
+    port,
+    lazyConnect: true,
+    maxRetriesPerRequest: 1,
+    retryStrategy: () => 100,
+  });
   sentinel.on('error', () => undefined);
   try {
     await waitFor('the sentinel to know the master', async () => {
       if (child.exitCode !== null) throw new Error(`redis-server --sentinel exited with ${child.exitCode}`);
       const address = (await sentinel.call('SENTINEL', 'get-master-addr-by-name', MASTER).catch(() => null)) as
-        | string[]
-        | null;
+        string[] | null;
       return address?.[1] === String(REDIS.port || 6379);
     });
   } catch (error) {
@@ -105,7 +110,10 @@ describe('Redis through Sentinel (e2e)', () => {
 
   it('the duplicate-submission guard: 20 identical submissions at once make one order, Redis catching every copy', async () => {
     const caught = async (by: string) => metricValue(running.app, DUPLICATES, { caught_by: by });
-    const before = { redis: (await caught('redis_replay')) + (await caught('in_flight')), db: await caught('database') };
+    const before = {
+      redis: (await caught('redis_replay')) + (await caught('in_flight')),
+      db: await caught('database'),
+    };
     const buyerId = uniqueId('ha-sentinel');
     const responses = await Promise.all(
       Array.from({ length: 20 }, () => http('POST', `${running.url}/api/orders`, orderBody(buyerId))),
@@ -122,7 +130,11 @@ describe('Redis through Sentinel (e2e)', () => {
     const payment = await http('POST', `${running.url}/api/orders/${order.orderNo}/pay`, { channel: 'wechat' });
     expect(payment.status).toBe(200);
     const paymentNo = payment.body.paymentNo as string;
-    await waitFor('two scheduled queries', async () => gateways.wechat.queryCalls.filter((p) => p === paymentNo).length >= 2, 15_000);
+    await waitFor(
+      'two scheduled queries',
+      () => Promise.resolve(gateways.wechat.queryCalls.filter((p) => p === paymentNo).length >= 2),
+      15_000,
+    );
     // The jobs are in the REDIS_URL database of the machine's Redis, under this app's queue prefix.
     const direct = new Redis(REDIS.href, { lazyConnect: true });
     try {

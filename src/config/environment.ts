@@ -99,7 +99,7 @@ export class Environment {
     'redis',
     'Redis Sentinel: the sentinels to ask where the master is, comma-separated host:port (10.0.0.5:26379,' +
       '10.0.0.6:26379,10.0.0.7:26379). Every Redis client of the app (the guard, the query schedule) then follows ' +
-      "the master through a failover; REDIS_URL still gives the password, database number and TLS, its host and " +
+      'the master through a failover; REDIS_URL still gives the password, database number and TLS, its host and ' +
       'port are not used. The sentinels themselves are reached without a password or TLS. Empty: REDIS_URL directly ' +
       '(docs/scaling.md).',
   )
@@ -115,7 +115,7 @@ export class Environment {
     'RabbitMQ for payment events to business systems. amqp:// or amqps://. The nodes of a cluster: their URLs, ' +
       'comma-separated (the same user and virtual host on each); the app connects to one, moves on to the next in ' +
       'turn when it does not answer or the link drops, and the partner queues are quorum queues, replicated ' +
-      "across the nodes (docs/scaling.md). With NODE_ENV=production the user of every URL must be one of the Payment " +
+      'across the nodes (docs/scaling.md). With NODE_ENV=production the user of every URL must be one of the Payment ' +
       "Center's own: guest (also what a URL without a user logs in as) is refused.",
     { secret: 'url-password' },
   )

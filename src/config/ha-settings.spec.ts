@@ -23,11 +23,9 @@ function refusals(raw: Record<string, string>): string[] {
 describe('RABBITMQ_URL: one node or the nodes of a cluster', () => {
   it('reads one URL, or a comma-separated list in its order', () => {
     expect(parseRabbitmqUrls('amqp://guest:guest@127.0.0.1:5672')).toEqual(['amqp://guest:guest@127.0.0.1:5672']);
-    expect(parseRabbitmqUrls('amqps://pc:pw@mq-1:5671/pc , amqps://pc:pw@mq-2:5671/pc,amqp://pc:pw@[fd00::3]/pc')).toEqual([
-      'amqps://pc:pw@mq-1:5671/pc',
-      'amqps://pc:pw@mq-2:5671/pc',
-      'amqp://pc:pw@[fd00::3]/pc',
-    ]);
+    expect(
+      parseRabbitmqUrls('amqps://pc:pw@mq-1:5671/pc , amqps://pc:pw@mq-2:5671/pc,amqp://pc:pw@[fd00::3]/pc'),
+    ).toEqual(['amqps://pc:pw@mq-1:5671/pc', 'amqps://pc:pw@mq-2:5671/pc', 'amqp://pc:pw@[fd00::3]/pc']);
   });
 
   it('never splits a password that holds a comma (legal in user info)', () => {
@@ -86,7 +84,9 @@ describe('REDIS_SENTINELS and REDIS_SENTINEL_NAME', () => {
   it.each(['sentinel-1', 'sentinel-1:0', 'sentinel-1:65536', 'sentinel-1:26379,', 'redis://sentinel-1:26379'])(
     'refuses REDIS_SENTINELS=%s, naming the key',
     (value) => {
-      expect(refusals({ REDIS_SENTINELS: value })).toEqual([expect.stringMatching(/^REDIS_SENTINELS=.*is not host:port/)]);
+      expect(refusals({ REDIS_SENTINELS: value })).toEqual([
+        expect.stringMatching(/^REDIS_SENTINELS=.*is not host:port/),
+      ]);
     },
   );
 

@@ -11,9 +11,7 @@ export const REDIS = Symbol('REDIS');
  * the failover detector (a subscription to the sentinels' +switch-master) reconnects at once, so a client never
  * stays on a partitioned old master. Bull's clients take the same (app.module.ts); a `duplicate()` keeps them.
  */
-export function redisSentinelOptions(
-  config: AppConfig,
-): Pick<RedisOptions, 'sentinels' | 'name' | 'failoverDetector'> {
+export function redisSentinelOptions(config: AppConfig): Pick<RedisOptions, 'sentinels' | 'name' | 'failoverDetector'> {
   if (!config.redisSentinel) return {};
   return {
     sentinels: config.redisSentinel.sentinels.map(({ host, port }) => ({ host, port })),
