@@ -57,6 +57,14 @@ async function createRedis(config: AppConfig): Promise<Redis> {
   return client;
 }
 
+/**
+ * Bull's `redis` options, over what Bull reads from REDIS_URL itself (host, port, username, password, db): TLS,
+ * which its URL reader drops (a rediss:// URL would be dialled in plain text), and the sentinels.
+ */
+export function bullRedisOptions(config: AppConfig): RedisOptions {
+  return { ...(/^rediss:/i.test(config.redisUrl) ? { tls: {} } : {}), ...redisSentinelOptions(config) };
+}
+
 @Injectable()
 class RedisCloser implements OnApplicationShutdown {
   constructor(@Inject(REDIS) private readonly redis: Redis) {}
