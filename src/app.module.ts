@@ -5,7 +5,7 @@ import { APP_FILTER, APP_INTERCEPTOR } from '@nestjs/core';
 import { ScheduleModule } from '@nestjs/schedule';
 import { CommonModule } from './common/common.module';
 import { HttpExceptionFilter } from './common/errors/http-exception.filter';
-import { RedisModule } from './common/redis/redis.module';
+import { bullRedisOptions, RedisModule } from './common/redis/redis.module';
 import { AdminModule } from './admin/admin.module';
 import { AppConfig } from './config/app-config';
 import { ConfigModule } from './config/config.module';
@@ -26,7 +26,12 @@ import { ReconciliationModule } from './reconciliation/reconciliation.module';
     LoggingModule,
     BullModule.forRootAsync({
       inject: [AppConfig],
-      useFactory: (config: AppConfig) => ({ url: config.redisUrl, prefix: config.recovery.queuePrefix }),
+      useFactory: (config: AppConfig) => ({
+        url: config.redisUrl,
+        prefix: config.recovery.queuePrefix,
+        // Bull takes host, port, password and db from the URL and these over them (sentinels win over host:port).
+        redis: bullRedisOptions(config),
+      }),
     }),
     DatabaseModule,
     RedisModule,

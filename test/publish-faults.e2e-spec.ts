@@ -27,7 +27,7 @@ function ownVhost(name: string): string {
 /** One relaying app for `p` alone, on `rabbitmqUrl`; its relay is the only one running while a test runs. */
 function relayingApp(p: ReturnType<typeof partner>, rabbitmqUrl = AMQP_URL): Promise<RunningApp> {
   return startApp(Object.values(fakeGateways()), new TestClock(), {
-    rabbitmqUrl,
+    rabbitmqUrls: [rabbitmqUrl],
     partners: [p],
     ordersPartner: p.name,
     consumersEnabled: false,

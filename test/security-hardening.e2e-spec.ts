@@ -159,7 +159,7 @@ describe('Security hardening (e2e)', () => {
 
     it('a component down: anyone sees which, only the METRICS_TOKEN holder sees the host and port', async () => {
       const broken = await startApp([], new TestClock(), {
-        rabbitmqUrl: 'amqp://guest:guest@127.0.0.1:1',
+        rabbitmqUrls: ['amqp://guest:guest@127.0.0.1:1'],
         metrics: { token: METRICS_TOKEN, dbCacheMs: 1000 },
         relay: { enabled: false, pollIntervalMs: 200, publishTimeoutMs: 1000, batchSize: 50, claimLeaseMs: 30_000 },
       });

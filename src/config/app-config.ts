@@ -6,8 +6,11 @@ import {
   parseAdminTokens,
   parseDurationList,
   parsePartners,
+  parseRabbitmqUrls,
+  parseRedisSentinels,
   parseTrustProxy,
   type PartnerConfig,
+  type RedisSentinelAddress,
 } from './environment';
 import { type KeyEncryptionKeys, parseKeks } from '../gateways/accounts/secret-box';
 import { type AddressPolicy, parseAllowedNetworks } from '../notifications/webhook/address-policy';
@@ -27,8 +30,12 @@ export class AppConfig {
     poolSize: number;
     migrateOnStart: boolean;
   };
+  /** Redis: with `sentinel`, only the password, database number and TLS of this URL are used. */
   readonly redisUrl: string;
-  readonly rabbitmqUrl: string;
+  /** Redis Sentinel (REDIS_SENTINELS): the sentinels and the master name; undefined: `redisUrl` directly. */
+  readonly redisSentinel: { sentinels: readonly RedisSentinelAddress[]; name: string } | undefined;
+  /** RabbitMQ: one node, or the nodes of one cluster, tried in turn. */
+  readonly rabbitmqUrls: readonly string[];
   readonly orders: {
     expiresInMs: number;
     maxAmountFen: number;
@@ -168,7 +175,9 @@ export class AppConfig {
       migrateOnStart: env('DB_MIGRATE_ON_START'),
     };
     this.redisUrl = env('REDIS_URL');
-    this.rabbitmqUrl = env('RABBITMQ_URL');
+    const sentinels = parseRedisSentinels(env('REDIS_SENTINELS'));
+    this.redisSentinel = sentinels.length > 0 ? { sentinels, name: env('REDIS_SENTINEL_NAME') } : undefined;
+    this.rabbitmqUrls = parseRabbitmqUrls(env('RABBITMQ_URL'));
     this.orders = {
       expiresInMs: env('ORDER_EXPIRES_IN_SECONDS') * 1000,
       maxAmountFen: env('ORDER_MAX_AMOUNT_FEN'),

@@ -3,7 +3,14 @@ import { IsIn, IsNotEmpty, IsString, Matches, validateSync, type ValidationError
 import { failClosedProblems, SANDBOX_IN_PRODUCTION_OPT_IN } from './fail-closed';
 import { Bool, Cron, Durations, Int, naming, Origin, Pattern, Setting, settingDoc } from './setting';
 import { parseKeks } from '../gateways/accounts/secret-box';
-import { ADMIN_SCOPES, parseAdminTokens, parsePartners, parseTrustProxy } from './setting-values';
+import {
+  ADMIN_SCOPES,
+  parseAdminTokens,
+  parsePartners,
+  parseRabbitmqUrls,
+  parseRedisSentinels,
+  parseTrustProxy,
+} from './setting-values';
 
 // The readers of structured values (setting-values.ts), importable with the schema they read.
 export {
@@ -13,8 +20,11 @@ export {
   parseAdminTokens,
   parseDurationList,
   parsePartners,
+  parseRabbitmqUrls,
+  parseRedisSentinels,
   parseTrustProxy,
   type PartnerConfig,
+  type RedisSentinelAddress,
 } from './setting-values';
 
 /**
@@ -86,9 +96,27 @@ export class Environment {
   REDIS_URL = 'redis://127.0.0.1:6379';
 
   @Setting(
+    'redis',
+    'Redis Sentinel: the sentinels to ask where the master is, comma-separated host:port (10.0.0.5:26379,' +
+      '10.0.0.6:26379,10.0.0.7:26379). Every Redis client of the app (the guard, the query schedule) then follows ' +
+      'the master through a failover; REDIS_URL still gives the password, database number and TLS, its host and ' +
+      'port are not used. The sentinels themselves are reached without a password or TLS. Empty: REDIS_URL directly ' +
+      '(docs/scaling.md).',
+  )
+  @IsString()
+  REDIS_SENTINELS = '';
+
+  @Setting('redis', 'The master name the sentinels monitor (`sentinel monitor <name> …`), with REDIS_SENTINELS.')
+  @Pattern(/^[A-Za-z0-9._-]{1,64}$/, 'must be 1-64 letters, digits, . _ -')
+  REDIS_SENTINEL_NAME = 'mymaster';
+
+  @Setting(
     'rabbitmq',
-    'RabbitMQ for payment events to business systems. amqp:// or amqps://. With NODE_ENV=production the user ' +
-      "must be one of the Payment Center's own: guest (also what a URL without a user logs in as) is refused.",
+    'RabbitMQ for payment events to business systems. amqp:// or amqps://. The nodes of a cluster: their URLs, ' +
+      'comma-separated (the same user and virtual host on each); the app connects to one, moves on to the next in ' +
+      'turn when it does not answer or the link drops, and the partner queues are quorum queues, replicated ' +
+      'across the nodes (docs/scaling.md). With NODE_ENV=production the user of every URL must be one of the Payment ' +
+      "Center's own: guest (also what a URL without a user logs in as) is refused.",
     { secret: 'url-password' },
   )
   @Pattern(/^amqps?:\/\/.+/, 'must be an amqp:// or amqps:// URL')
@@ -707,7 +735,10 @@ export function validateEnvironment(raw: Record<string, unknown>): Environment {
   const errors = validateSync(env, { whitelist: false, forbidUnknownValues: true });
   const problems = errors.map((e) => describe(e, raw));
   const invalid = (key: keyof Environment) => errors.some((e) => e.property === key);
-  const parse = <T>(key: 'PARTNERS' | 'ADMIN_TOKENS' | 'TRUST_PROXY', parser: (json: string) => T): T | undefined => {
+  const parse = <T>(
+    key: 'PARTNERS' | 'ADMIN_TOKENS' | 'TRUST_PROXY' | 'RABBITMQ_URL' | 'REDIS_SENTINELS',
+    parser: (json: string) => T,
+  ): T | undefined => {
     if (invalid(key)) return undefined;
     try {
       return parser(env[key]);
@@ -717,6 +748,7 @@ export function validateEnvironment(raw: Record<string, unknown>): Environment {
     }
   };
   parse('TRUST_PROXY', parseTrustProxy);
+  parse('REDIS_SENTINELS', parseRedisSentinels);
   if (!invalid('ACCOUNT_KEKS') && !invalid('ACCOUNT_KEK_ID')) {
     try {
       parseKeks(env.ACCOUNT_KEKS, env.ACCOUNT_KEK_ID);
@@ -727,6 +759,7 @@ export function validateEnvironment(raw: Record<string, unknown>): Environment {
   const parsed = {
     partners: parse('PARTNERS', (json) => parsePartners(json, env.ORDERS_PARTNER)),
     adminTokens: parse('ADMIN_TOKENS', parseAdminTokens),
+    rabbitmqUrls: parse('RABBITMQ_URL', parseRabbitmqUrls),
   };
   // The cross-key rules need every key they read to be well-formed; those already reported are enough.
   const crossKeys: (keyof Environment)[] = ['NODE_ENV', 'GATEWAY_MODE', 'RABBITMQ_URL', 'METRICS_TOKEN'];
@@ -735,13 +768,16 @@ export function validateEnvironment(raw: Record<string, unknown>): Environment {
   return env;
 }
 
-/** A value as a refusal may print it: secrets never, a URL's password masked (@Setting's `secret`). */
+/**
+ * A value as a refusal may print it: secrets never, a URL's password masked (@Setting's `secret`), every URL's
+ * of a comma-separated list (RABBITMQ_URL's nodes), also one written without its scheme.
+ */
 function shown(key: string, value: unknown): string {
   if (value === undefined) return '(not set)';
   const { secret } = settingDoc(key);
   if (secret === true) return '(set, not shown)';
   if (secret === 'url-password' && typeof value === 'string') {
-    return JSON.stringify(value.replace(/(^|\/\/)([^:@/]*):[^@/]*@/, '$1$2:***@'));
+    return JSON.stringify(value.replace(/(^|\/\/|,)([^:@/,]*):[^@/]*@/g, '$1$2:***@'));
   }
   return JSON.stringify(value);
 }

@@ -20,7 +20,12 @@ export const isProduction = (env: Pick<Environment, 'NODE_ENV'>): boolean => env
 export function failClosedProblems(
   env: Environment,
   raw: Record<string, unknown>,
-  parsed: { partners?: readonly PartnerConfig[]; adminTokens?: readonly AdminTokenConfig[] },
+  parsed: {
+    partners?: readonly PartnerConfig[];
+    adminTokens?: readonly AdminTokenConfig[];
+    /** RABBITMQ_URL's nodes; undefined when the list was refused (already reported). */
+    rabbitmqUrls?: readonly string[];
+  },
 ): string[] {
   const problems: string[] = [];
   parsed.partners?.forEach((partner, i) => {
@@ -51,7 +56,7 @@ export function failClosedProblems(
         `UnionPay's production host; only its test environment (gateway.test.95516.com) may relax the CN check`,
     );
   }
-  if (isProduction(env)) problems.push(...productionProblems(env, raw));
+  if (isProduction(env)) problems.push(...productionProblems(env, raw, parsed.rabbitmqUrls ?? []));
   return problems;
 }
 
@@ -75,7 +80,7 @@ function webhookProblems(env: Environment, partners: readonly PartnerConfig[]): 
   });
 }
 
-function productionProblems(env: Environment, raw: Record<string, unknown>): string[] {
+function productionProblems(env: Environment, raw: Record<string, unknown>, rabbitmqUrls: readonly string[]): string[] {
   const problems: string[] = [];
   const unset = (key: keyof Environment) => raw[key] === undefined || raw[key] === '';
   if (env.GATEWAY_MODE === 'sandbox' && env.ALLOW_SANDBOX_GATEWAYS_IN_PRODUCTION !== SANDBOX_IN_PRODUCTION_OPT_IN) {
@@ -97,15 +102,18 @@ function productionProblems(env: Environment, raw: Record<string, unknown>): str
       'METRICS_TOKEN=(not set): required with NODE_ENV=production (GET /metrics names payments and queues)',
     );
   }
-  const broker = new URL(env.RABBITMQ_URL);
-  // amqplib logs in as guest/guest when the URL names no user.
-  const user = decodeURIComponent(broker.username) || 'guest';
-  if (user === 'guest') {
+  // Every node of the list: the app logs in to whichever answers, so one guest URL is a guest login.
+  rabbitmqUrls.forEach((url, i) => {
+    const broker = new URL(url);
+    // amqplib logs in as guest/guest when the URL names no user.
+    const user = decodeURIComponent(broker.username) || 'guest';
+    if (user !== 'guest') return;
+    const which = rabbitmqUrls.length > 1 ? `RABBITMQ_URL (URL ${i + 1} of ${rabbitmqUrls.length})` : 'RABBITMQ_URL';
     problems.push(
-      `RABBITMQ_URL: the user is ${broker.username ? '"guest"' : '(none, so "guest")'}, RabbitMQ's default with a ` +
+      `${which}: the user is ${broker.username ? '"guest"' : '(none, so "guest")'}, RabbitMQ's default with a ` +
         'published password: refused with NODE_ENV=production. Create a user of its own for the Payment Center',
     );
-  }
+  });
   return problems;
 }
 

@@ -1,6 +1,9 @@
 import { isIP } from 'node:net';
 
-/** Readers of the settings whose values have a structure: durations, partners, admin tokens, trusted proxies. */
+/**
+ * Readers of the settings whose values have a structure: durations, partners, admin tokens, trusted proxies, the
+ * RabbitMQ node list and the Redis sentinels.
+ */
 
 const UNIT_MS = { ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 } as const;
 
@@ -237,4 +240,49 @@ export function parseTrustProxy(value: string): false | number | string[] {
     }
   }
   return entries;
+}
+
+/**
+ * RABBITMQ_URL: one amqp(s):// URL, or the nodes of one cluster as comma-separated URLs. A list is split only
+ * before a scheme, so a comma inside a password (legal in a URL's user info) never splits a URL. Problems name
+ * the URL by its place in the list, never by its text (it may hold a password).
+ */
+export function parseRabbitmqUrls(value: string): string[] {
+  const urls = value.trim().split(/\s*,\s*(?=amqps?:\/\/)/);
+  if (/,\s*$/.test(value)) throw new Error('must not end with a comma');
+  return urls.map((url, i) => {
+    const which = urls.length > 1 ? `URL ${i + 1} of ${urls.length}` : 'the URL';
+    let parsed: URL;
+    try {
+      parsed = new URL(url);
+    } catch {
+      throw new Error(`${which} is not a URL`);
+    }
+    if (!['amqp:', 'amqps:'].includes(parsed.protocol)) throw new Error(`${which} must be amqp:// or amqps://`);
+    // "amqp://a,b": a list without schemes reads as one host named "a,b".
+    if (!/^(\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9._-]+)$/.test(parsed.hostname)) {
+      throw new Error(`${which} has no valid host (in a list, every URL starts with amqp:// or amqps://)`);
+    }
+    return url;
+  });
+}
+
+export interface RedisSentinelAddress {
+  host: string;
+  port: number;
+}
+
+const SENTINEL_ADDRESS = /^(\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9._-]+):(\d{1,5})$/;
+
+/** REDIS_SENTINELS: comma-separated host:port ([v6 address]:port); empty: no Sentinel. */
+export function parseRedisSentinels(value: string): RedisSentinelAddress[] {
+  if (value.trim() === '') return [];
+  return value.split(',').map((entry) => {
+    const match = SENTINEL_ADDRESS.exec(entry.trim());
+    const port = Number(match?.[2]);
+    if (!match || port < 1 || port > 65_535) {
+      throw new Error(`"${entry.trim()}" is not host:port (e.g. 10.0.0.5:26379 or [fd00::5]:26379)`);
+    }
+    return { host: match[1].replace(/^\[(.*)\]$/, '$1'), port };
+  });
 }

@@ -36,7 +36,9 @@ export class AmqpConnection implements OnApplicationShutdown {
 
   private connect(): AmqpConnectionManager {
     if (this.connection) return this.connection;
-    this.connection = amqp.connect([this.config.rabbitmqUrl], {
+    // Several URLs: the nodes of one cluster, tried in turn (a node that does not answer, or a link that drops,
+    // moves on to the next after reconnectTimeInSeconds); the quorum queues live on every node.
+    this.connection = amqp.connect([...this.config.rabbitmqUrls], {
       heartbeatIntervalInSeconds: 5,
       reconnectTimeInSeconds: 1,
     });

@@ -9,7 +9,8 @@ export function ordersConsumerOptions(config: AppConfig): MicroserviceOptions {
   return {
     transport: Transport.RMQ,
     options: {
-      urls: [config.rabbitmqUrl],
+      // The nodes of the cluster, tried in turn, as the PaymentCenter's own link does (amqp.connection.ts).
+      urls: [...config.rabbitmqUrls],
       queue: partnerQueue(config.ordersPartner),
       // Same arguments the PaymentCenter declares the queue with (asserting differently would fail).
       queueOptions: { durable: true, arguments: partnerQueueArguments(config.partnerDeliveryLimit) },

@@ -1,8 +1,24 @@
 import { Global, Inject, Injectable, Logger, Module, type OnApplicationShutdown } from '@nestjs/common';
-import { Redis } from 'ioredis';
+import { Redis, type RedisOptions } from 'ioredis';
 import { AppConfig } from '../../config/app-config';
 
 export const REDIS = Symbol('REDIS');
+
+/**
+ * What every Redis client of the app adds to REDIS_URL's options: with REDIS_SENTINELS, the sentinels and the
+ * master name, so the client asks them where the master is at each (re)connect and checks that what it reached
+ * is the master. Sentinel kills the clients of a master it demotes, but only once it can reach that master again:
+ * the failover detector (a subscription to the sentinels' +switch-master) reconnects at once, so a client never
+ * stays on a partitioned old master. Bull's clients take the same (app.module.ts); a `duplicate()` keeps them.
+ */
+export function redisSentinelOptions(config: AppConfig): Pick<RedisOptions, 'sentinels' | 'name' | 'failoverDetector'> {
+  if (!config.redisSentinel) return {};
+  return {
+    sentinels: config.redisSentinel.sentinels.map(({ host, port }) => ({ host, port })),
+    name: config.redisSentinel.name,
+    failoverDetector: true,
+  };
+}
 
 /**
  * One ioredis client for request-path work. It fails fast instead of queueing commands while Redis is
@@ -18,6 +34,7 @@ async function createRedis(config: AppConfig): Promise<Redis> {
     connectTimeout: 2000,
     retryStrategy: (times) => Math.min(times * 200, 2000),
     lazyConnect: false,
+    ...redisSentinelOptions(config),
   });
   let down = false;
   client.on('error', (error: Error) => {
@@ -38,6 +55,14 @@ async function createRedis(config: AppConfig): Promise<Redis> {
     });
   });
   return client;
+}
+
+/**
+ * Bull's `redis` options, over what Bull reads from REDIS_URL itself (host, port, username, password, db): TLS,
+ * which its URL reader drops (a rediss:// URL would be dialled in plain text), and the sentinels.
+ */
+export function bullRedisOptions(config: AppConfig): RedisOptions {
+  return { ...(/^rediss:/i.test(config.redisUrl) ? { tls: {} } : {}), ...redisSentinelOptions(config) };
 }
 
 @Injectable()
