@@ -30,8 +30,12 @@ async function send(method: 'GET' | 'POST', url: string, body?: unknown, key?: s
     const cause = (error as { cause?: { code?: string; syscall?: string; message?: string } }).cause;
     if (cause?.code === 'ECONNREFUSED') return { kind: 'refused', at: Date.now() };
     // `read ECONNRESET` from the socket itself: no part of a response had arrived (a reset mid-answer is
-    // undici's "other side closed" / "terminated" instead).
-    if (cause?.code === 'ECONNRESET' && cause.syscall === 'read') return { kind: 'reset', at: Date.now() };
+    // undici's "other side closed" / "terminated" instead). `connect ECONNRESET`: the listener closed with the
+    // connection still in its queue and the reset came before the client saw the connect complete: not a byte
+    // of the request was sent.
+    if (cause?.code === 'ECONNRESET' && (cause.syscall === 'read' || cause.syscall === 'connect')) {
+      return { kind: 'reset', at: Date.now() };
+    }
     return { kind: 'broken', at: Date.now(), error: `${String(error)} ${cause?.code ?? ''} ${cause?.message ?? ''}` };
   }
 }
