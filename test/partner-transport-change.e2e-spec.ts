@@ -8,7 +8,8 @@ import { AmqpProbe, waitFor } from './support/amqp';
 import { sqlPool } from './support/database';
 import { fakeGateways } from './support/fake-gateway';
 import { testPartners } from './support/partners';
-import { http, orderBody, paymentState, type RunningApp, startApp, TestClock, uniqueId } from './support/test-app';
+import { paidEvent } from './support/paid-event';
+import { http, type RunningApp, startApp, TestClock } from './support/test-app';
 import { ScriptedReceiver } from './support/webhook-receiver';
 
 const partner = testPartners('t');
@@ -76,18 +77,7 @@ describe('a partner whose transport changed (e2e)', () => {
       webhooks,
       adminTokens: [OPS],
     });
-    const order = (await http('POST', `${instance.url}/api/orders`, orderBody(uniqueId('tc')))).body;
-    const payment = (await http('POST', `${instance.url}/api/orders/${order.orderNo}/pay`, { channel: 'wechat' })).body;
-    await paymentState(instance.app).apply(payment.paymentNo, {
-      type: 'PAID_CONFIRMED',
-      gatewayTradeNo: uniqueId('4200'),
-      paidAmountFen: payment.amountFen,
-      paidAt: new Date('2026-11-25T10:00:00Z'),
-    });
-    const [[{ event_id: eventId, created_at: createdAt }]] = (await db.query(
-      `SELECT event_id, created_at FROM outbox_events WHERE payment_no = ? AND type = 'payment.succeeded'`,
-      [payment.paymentNo],
-    )) as unknown as [{ event_id: string; created_at: Date }[]];
+    const { eventId, createdAt } = await paidEvent(instance, db, 'tc');
     await waitFor('the first POST failed', () => Promise.resolve(receiver.requests.length > 0 ? true : undefined));
     await instance.close();
 

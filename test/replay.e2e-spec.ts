@@ -13,7 +13,8 @@ import { AmqpProbe, waitFor } from './support/amqp';
 import { sqlPool } from './support/database';
 import { fakeGateways } from './support/fake-gateway';
 import { testPartners } from './support/partners';
-import { http, orderBody, paymentState, type RunningApp, startApp, TestClock, uniqueId } from './support/test-app';
+import { paidEvent } from './support/paid-event';
+import { http, type RunningApp, startApp, TestClock } from './support/test-app';
 
 const { createReceiver } = createRequire(join(process.cwd(), 'examples/webhook-receiver/receiver.js'))(
   './receiver.js',
@@ -86,22 +87,7 @@ describe("replay of a partner's events (e2e)", () => {
     });
     await instance.app.get(AmqpConnection).ready();
 
-    for (let i = 0; i < 3; i += 1) {
-      const order = (await http('POST', `${instance.url}/api/orders`, orderBody(uniqueId('rp')))).body;
-      const payment = (await http('POST', `${instance.url}/api/orders/${order.orderNo}/pay`, { channel: 'wechat' }))
-        .body;
-      await paymentState(instance.app).apply(payment.paymentNo, {
-        type: 'PAID_CONFIRMED',
-        gatewayTradeNo: uniqueId('4200'),
-        paidAmountFen: payment.amountFen,
-        paidAt: new Date('2026-11-25T10:00:00Z'),
-      });
-      const [[row]] = (await db.query(
-        `SELECT event_id, created_at FROM outbox_events WHERE payment_no = ? AND type = 'payment.succeeded'`,
-        [payment.paymentNo],
-      )) as unknown as [{ event_id: string; created_at: Date }[]];
-      events.push({ eventId: row.event_id, createdAt: row.created_at });
-    }
+    for (let i = 0; i < 3; i += 1) events.push(await paidEvent(instance, db, 'rp'));
     events = events.sort((a, b) => a.createdAt.getTime() - b.createdAt.getTime());
     await waitFor('every first delivery made', () => Promise.resolve(applied.length === 3 ? true : undefined));
     for (const p of [QUEUE, BYSTANDER]) expect(await probe.take(partnerQueue(p.name), 3)).toHaveLength(3);

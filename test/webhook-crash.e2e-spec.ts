@@ -11,7 +11,8 @@ import { sqlPool } from './support/database';
 import { fakeGateways } from './support/fake-gateway';
 import { testPartners } from './support/partners';
 import { sandboxKeys } from './support/sandbox';
-import { http, orderBody, paymentState, type RunningApp, startApp, TestClock, uniqueId } from './support/test-app';
+import { paidEvent } from './support/paid-event';
+import { type RunningApp, startApp, TestClock } from './support/test-app';
 
 const EVENTS = 5;
 
@@ -120,21 +121,7 @@ describe('webhook dispatcher killed mid-POST (e2e, SIGKILL)', () => {
 
   it('every event delivered after the restart, applied once by the receiver', async () => {
     const eventIds: string[] = [];
-    for (let i = 0; i < EVENTS; i += 1) {
-      const order = (await http('POST', `${writer.url}/api/orders`, orderBody(uniqueId('whc')))).body;
-      const payment = (await http('POST', `${writer.url}/api/orders/${order.orderNo}/pay`, { channel: 'wechat' })).body;
-      await paymentState(writer.app).apply(payment.paymentNo, {
-        type: 'PAID_CONFIRMED',
-        gatewayTradeNo: uniqueId('4200'),
-        paidAmountFen: payment.amountFen,
-        paidAt: new Date('2026-11-25T10:00:00Z'),
-      });
-      const [[row]] = (await db.query(
-        `SELECT event_id FROM outbox_events WHERE payment_no = ? AND type = 'payment.succeeded'`,
-        [payment.paymentNo],
-      )) as unknown as [{ event_id: string }[]];
-      eventIds.push(row.event_id);
-    }
+    for (let i = 0; i < EVENTS; i += 1) eventIds.push((await paidEvent(writer, db, 'whc')).eventId);
     const applied = () =>
       existsSync(store)
         ? readFileSync(store, 'utf8')

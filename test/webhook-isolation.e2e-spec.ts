@@ -6,7 +6,8 @@ import { waitFor } from './support/amqp';
 import { sqlPool } from './support/database';
 import { fakeGateways } from './support/fake-gateway';
 import { testPartners } from './support/partners';
-import { http, orderBody, paymentState, type RunningApp, startApp, TestClock, uniqueId } from './support/test-app';
+import { http, type RunningApp, startApp, TestClock } from './support/test-app';
+import { paidEvent } from './support/paid-event';
 import { ScriptedReceiver } from './support/webhook-receiver';
 
 const partner = testPartners('v');
@@ -65,24 +66,8 @@ describe('webhook partners are isolated from each other; the address policy hold
   });
 
   async function paidEvents(count: number): Promise<string[]> {
-    return Promise.all(
-      Array.from({ length: count }, async () => {
-        const order = (await http('POST', `${instance.url}/api/orders`, orderBody(uniqueId('iso')))).body;
-        const payment = (await http('POST', `${instance.url}/api/orders/${order.orderNo}/pay`, { channel: 'wechat' }))
-          .body;
-        await paymentState(instance.app).apply(payment.paymentNo, {
-          type: 'PAID_CONFIRMED',
-          gatewayTradeNo: uniqueId('4200'),
-          paidAmountFen: payment.amountFen,
-          paidAt: new Date('2026-11-25T10:00:00Z'),
-        });
-        const [[row]] = (await db.query(
-          `SELECT event_id FROM outbox_events WHERE payment_no = ? AND type = 'payment.succeeded'`,
-          [payment.paymentNo],
-        )) as unknown as [{ event_id: string }[]];
-        return row.event_id;
-      }),
-    );
+    const events = await Promise.all(Array.from({ length: count }, () => paidEvent(instance, db, 'iso')));
+    return events.map((event) => event.eventId);
   }
 
   const statuses = async (to: PartnerConfig, eventIds: string[]) =>

@@ -10,7 +10,8 @@ import { AmqpProbe, waitFor } from './support/amqp';
 import { sqlPool } from './support/database';
 import { fakeGateways } from './support/fake-gateway';
 import { testPartners } from './support/partners';
-import { http, orderBody, paymentState, type RunningApp, startApp, TestClock, uniqueId } from './support/test-app';
+import { http, type RunningApp, startApp, TestClock } from './support/test-app';
+import { paidEvent as paidEventOf } from './support/paid-event';
 import { ScriptedReceiver } from './support/webhook-receiver';
 
 const { verifyPaymentEvent } = createRequire(join(process.cwd(), 'examples/partner-consumer/verify.js'))(
@@ -97,22 +98,7 @@ describe('webhook partners (e2e, real HTTP receivers)', () => {
     await probe.channel.purgeQueue(partnerQueue(QUEUE.name));
   });
 
-  /** A payment made PAID through the real state machine: one payment.succeeded event, written with its deliveries. */
-  async function paidEvent(): Promise<{ eventId: string; paymentNo: string }> {
-    const order = (await http('POST', `${instance.url}/api/orders`, orderBody(uniqueId('wh')))).body;
-    const payment = (await http('POST', `${instance.url}/api/orders/${order.orderNo}/pay`, { channel: 'wechat' })).body;
-    await paymentState(instance.app).apply(payment.paymentNo, {
-      type: 'PAID_CONFIRMED',
-      gatewayTradeNo: uniqueId('4200'),
-      paidAmountFen: payment.amountFen,
-      paidAt: new Date('2026-11-25T10:00:00Z'),
-    });
-    const [[row]] = (await db.query(
-      `SELECT event_id FROM outbox_events WHERE payment_no = ? AND type = 'payment.succeeded'`,
-      [payment.paymentNo],
-    )) as unknown as [{ event_id: string }[]];
-    return { eventId: row.event_id, paymentNo: payment.paymentNo };
-  }
+  const paidEvent = () => paidEventOf(instance, db, 'wh');
 
   async function delivery(eventId: string, to: PartnerConfig): Promise<DeliveryRow> {
     const [[row]] = (await db.query(
