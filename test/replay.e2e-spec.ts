@@ -164,6 +164,16 @@ describe("replay of a partner's events (e2e)", () => {
   });
 
   it('refuses what it cannot do, changing nothing: unknown partner, no start, bad id, a token without deliveries:retry', async () => {
+    const sentBefore = answers.length;
+    // No token, or a wrong one: neither the list nor a replay.
+    const anonymous = await http('POST', `${instance.url}/api/admin/partners/${HOOK.name}/replay`, {
+      from: events[0].createdAt.toISOString(),
+    });
+    expect(anonymous.status).toBe(401);
+    expect((await http('GET', `${instance.url}/api/admin/partners`)).status).toBe(401);
+    expect(
+      (await http('GET', `${instance.url}/api/admin/partners`, undefined, { authorization: 'Bearer wrong' })).status,
+    ).toBe(401);
     expect((await replay('nobody', { from: events[0].createdAt.toISOString() })).body.code).toBe('PARTNER_NOT_FOUND');
     expect((await replay(HOOK.name, {})).status).toBe(400);
     expect((await replay(HOOK.name, { afterEventId: 'not-an-id' })).status).toBe(400);
@@ -175,5 +185,7 @@ describe("replay of a partner's events (e2e)", () => {
     const unknown = await replay(HOOK.name, { afterEventId: '0b0c2f1e-9d7a-4c55-8f0e-6a1d2b3c4d5e' });
     expect([unknown.status, unknown.body.code]).toEqual([404, 'REPLAY_START_NOT_FOUND']);
     expect((await replay(HOOK.name, { from: events[0].createdAt.toISOString() }, VIEWER)).status).toBe(403);
+    await new Promise((resolve) => setTimeout(resolve, 500));
+    expect(answers.length).toBe(sentBefore);
   });
 });
