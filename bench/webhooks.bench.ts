@@ -5,17 +5,8 @@ import { performance } from 'node:perf_hooks';
 import type { Pool, ResultSetHeader } from 'mysql2/promise';
 import { newOrderNo, newPaymentNo } from '../src/common/ids';
 import type { PartnerConfig } from '../src/config/environment';
-import {
-  eventPayment,
-  type PaymentEventBody,
-  SIGNATURE_HEADER,
-  signatureHeader,
-} from '../src/notifications/payment-event';
-import {
-  WEBHOOK_EVENT_ID_HEADER,
-  WEBHOOK_EVENT_TYPE_HEADER,
-  WEBHOOK_USER_AGENT,
-} from '../src/notifications/webhook/webhook.sender';
+import { eventPayment, type PaymentEventBody } from '../src/notifications/payment-event';
+import { webhookHeaders } from '../src/notifications/webhook/webhook.sender';
 import { callbackRequests, NOTIFY_PATH } from './notifications.bench';
 import { AppProcess, type AppCounters } from './support/app-process';
 import { seedPayingPayments, signedCallbacks } from './support/callbacks';
@@ -158,15 +149,7 @@ async function barePosts(partner: WebhookPartner, events: readonly SeededEvent[]
         {
           method: 'POST',
           agent,
-          headers: {
-            'content-type': 'application/json',
-            'content-length': body.length,
-            'user-agent': WEBHOOK_USER_AGENT,
-            [SIGNATURE_HEADER]: signatureHeader(timestamp, body, [partner]),
-            [WEBHOOK_EVENT_ID_HEADER]: event.eventId,
-            [WEBHOOK_EVENT_TYPE_HEADER]: event.type,
-            'idempotency-key': event.eventId,
-          },
+          headers: webhookHeaders(partner, event, body, timestamp),
         },
         (response) => {
           response.resume();

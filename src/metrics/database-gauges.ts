@@ -2,6 +2,7 @@ import { Inject, Injectable, Logger } from '@nestjs/common';
 import { Gauge } from 'prom-client';
 import { Clock } from '../common/clock';
 import { AppConfig } from '../config/app-config';
+import { isWebhookPartner } from '../config/setting-values';
 import { CHANNELS } from '../gateways/gateway.types';
 import { PAYMENT_STATUSES } from '../payment-center/payment-state-machine';
 import { ageSeconds, type Sample, withZeros } from './gauge-samples';
@@ -120,7 +121,7 @@ export class DatabaseGauges {
         for (const { labels, value } of withZeros({ partner: partners }, s.failedDeliveries)) g.set(labels, value);
       },
     );
-    const webhookPartners = () => this.config.partners.filter((p) => p.transport === 'webhook').map((p) => p.name);
+    const webhookPartners = () => this.config.partners.filter(isWebhookPartner).map((p) => p.name);
     this.gauge(
       'payment_center_webhook_pending_deliveries',
       "A webhook partner's deliveries not made yet (due, being sent, or waiting on the retry schedule or circuit).",

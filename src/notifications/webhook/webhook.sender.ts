@@ -21,6 +21,24 @@ export const RESPONSE_BODY_LIMIT = 4096;
 export type WebhookOutcome =
   { delivered: true; status: number } | { delivered: false; reason: string; status?: number };
 
+/** The headers of a webhook POST of `event` (its `body` as sent), signed for `partner` at `timestamp` (unix s). */
+export function webhookHeaders(
+  partner: { keyId: string; secret: string },
+  event: WebhookEvent,
+  body: Buffer,
+  timestamp: number,
+): Record<string, string | number> {
+  return {
+    'content-type': 'application/json',
+    'content-length': body.length,
+    'user-agent': WEBHOOK_USER_AGENT,
+    [SIGNATURE_HEADER]: signatureHeader(timestamp, body, [partner]),
+    [WEBHOOK_EVENT_ID_HEADER]: event.eventId,
+    [WEBHOOK_EVENT_TYPE_HEADER]: event.type,
+    'idempotency-key': event.eventId,
+  };
+}
+
 /** What a webhook POST carries of an event. */
 export interface WebhookEvent {
   eventId: string;
@@ -69,15 +87,7 @@ export class WebhookSender implements OnApplicationShutdown {
         method: 'POST',
         agent: this.agentFor(partner, url.protocol),
         lookup: guardedLookup(policy),
-        headers: {
-          'content-type': 'application/json',
-          'content-length': body.length,
-          'user-agent': WEBHOOK_USER_AGENT,
-          [SIGNATURE_HEADER]: signatureHeader(timestamp, body, [partner]),
-          [WEBHOOK_EVENT_ID_HEADER]: event.eventId,
-          [WEBHOOK_EVENT_TYPE_HEADER]: event.type,
-          'idempotency-key': event.eventId,
-        },
+        headers: webhookHeaders(partner, event, body, timestamp),
       });
       const deadline = setTimeout(() => {
         request.destroy(new Error(`no complete answer within ${this.config.webhooks.timeoutMs} ms`));
