@@ -274,13 +274,24 @@ export class OutboxRepository {
    * an operator sees them and a retry sends them by the partner's transport now. Returns how many.
    */
   async failOrphanWebhookDeliveries(webhookPartners: readonly string[], now: Date): Promise<number> {
+    // A plain read finds them, then an UPDATE by primary key re-checks each: an UPDATE whose WHERE scanned every
+    // PENDING delivery would lock that whole index range, gaps included, and hold up every new delivery's insert
+    // while it waited for one row a relay or a dispatcher holds.
+    const partnerFilter = webhookPartners.length > 0 ? 'AND partner NOT IN (?)' : '';
+    const partnerValues = webhookPartners.length > 0 ? [webhookPartners] : [];
+    const orphans = await this.deliveries.run<{ id: string }[]>(
+      undefined,
+      `SELECT id FROM event_deliveries WHERE status = 'PENDING' AND next_attempt_at IS NOT NULL ${partnerFilter}
+        LIMIT 1000`,
+      partnerValues,
+    );
+    if (orphans.length === 0) return 0;
     const result = await this.deliveries.run<{ affectedRows: number }>(
       undefined,
       `UPDATE event_deliveries SET status = 'FAILED', failed_at = ?, claimed_by = NULL, updated_at = ?,
               last_error = CONCAT('not sent: partner ', partner, ' is no longer a webhook partner (PARTNERS); retry to send it by its transport now')
-        WHERE status = 'PENDING' AND next_attempt_at IS NOT NULL
-          ${webhookPartners.length > 0 ? 'AND partner NOT IN (?)' : ''}`,
-      webhookPartners.length > 0 ? [now, now, webhookPartners] : [now, now],
+        WHERE id IN (?) AND status = 'PENDING' AND next_attempt_at IS NOT NULL ${partnerFilter}`,
+      [now, now, orphans.map((o) => o.id), ...partnerValues],
     );
     return result.affectedRows;
   }
@@ -529,44 +540,61 @@ export class OutboxRepository {
   }
 
   /**
-   * Deletes up to `batchSize` events created before `olderThan` that are published and whose every delivery was
-   * made, with their delivery rows; returns how many events went. An unpublished event (the relay still owes
-   * it), one with a PENDING delivery (a webhook's schedule, an operator's retry) or a FAILED one (an operator
-   * still has to retry or replay it: the alert stays until then) is never deleted.
-   *
-   * The candidates are locked (SKIP LOCKED: a row someone holds waits for the next run), then every delivery
-   * of theirs is locked and read again: an operator's retry that reopened a FAILED delivery (PENDING) before
-   * our lock keeps its event, and one that comes after finds the rows gone.
-   *
-   * The scan ranges over ix_outbox_due by published_at (published at or after creation, so published before
-   * `olderThan` implies created before it): a run costs the rows it deletes and the few old ones it keeps, not
-   * the whole table (there is no index on created_at alone). An event published late is kept that much longer.
-   */
-  /**
    * Fills `application_id` of recent events written without it (by an instance of the version before the column,
    * during a rolling deploy) from their bodies, up to `limit`; returns how many. Events of payments of no
    * application have none in their bodies and are not touched.
    */
   async fillMissingApplicationIds(since: Date, limit: number): Promise<number> {
-    const result = await this.events.run<{ affectedRows: number }>(
+    // Read first, then update by primary key: an UPDATE ranging over the last day's events would lock the range up
+    // to its end and hold up every new event's insert behind any row a relay holds.
+    const missing = await this.events.run<{ id: string }[]>(
       undefined,
-      `UPDATE outbox_events SET application_id = JSON_UNQUOTE(JSON_EXTRACT(body, '$.payment.applicationId'))
-        WHERE application_id IS NULL AND created_at >= ?
+      `SELECT id FROM outbox_events WHERE application_id IS NULL AND created_at >= ?
           AND JSON_TYPE(JSON_EXTRACT(body, '$.payment.applicationId')) = 'STRING'
         LIMIT ?`,
       [since, limit],
     );
+    if (missing.length === 0) return 0;
+    const result = await this.events.run<{ affectedRows: number }>(
+      undefined,
+      `UPDATE outbox_events SET application_id = JSON_UNQUOTE(JSON_EXTRACT(body, '$.payment.applicationId'))
+        WHERE id IN (?) AND application_id IS NULL`,
+      [missing.map((m) => m.id)],
+    );
     return result.affectedRows;
   }
 
+  /**
+   * Deletes up to `batchSize` events created before `olderThan` that are published and whose every delivery was
+   * made, with their delivery rows; returns how many events went. An unpublished event (the relay still owes
+   * it), one with a PENDING delivery (a webhook's schedule, an operator's retry) or a FAILED one (an operator
+   * still has to retry or replay it: the alert stays until then) is never deleted.
+   *
+   * The candidates come from a plain read, then only they are locked, by primary key (SKIP LOCKED: a row someone
+   * holds waits for the next run), and every delivery of theirs is locked and read again: an operator's retry that
+   * reopened a FAILED delivery (PENDING) before our lock keeps its event, and one that comes after finds the rows
+   * gone. A locking read over the `published_at` range instead would hold its gaps (an unpublished event sorts
+   * first there) and with them every new event's insert, for as long as the batch ran.
+   *
+   * The scan ranges over ix_outbox_due by published_at (published at or after creation, so published before
+   * `olderThan` implies created before it): a run costs the rows it deletes and the few old ones it keeps, not
+   * the whole table (there is no index on created_at alone). An event published late is kept that much longer.
+   */
   async purgePublishedBefore(manager: EntityManager, olderThan: Date, batchSize: number): Promise<number> {
-    const candidates = await this.events.run<{ id: string; eventId: string }[]>(
-      manager,
-      `SELECT e.id, e.event_id AS eventId FROM outbox_events e
+    const found = await this.events.run<{ id: string }[]>(
+      undefined,
+      `SELECT e.id FROM outbox_events e
         WHERE e.published_at < ? AND e.created_at < ?
           AND NOT EXISTS (SELECT 1 FROM event_deliveries d WHERE d.event_id = e.event_id AND d.status <> 'PUBLISHED')
-        ORDER BY e.published_at, e.id LIMIT ? FOR UPDATE SKIP LOCKED`,
+        ORDER BY e.published_at, e.id LIMIT ?`,
       [olderThan, olderThan, batchSize],
+    );
+    if (found.length === 0) return 0;
+    const candidates = await this.events.run<{ id: string; eventId: string }[]>(
+      manager,
+      `SELECT id, event_id AS eventId FROM outbox_events
+        WHERE id IN (?) AND published_at < ? AND created_at < ? FOR UPDATE SKIP LOCKED`,
+      [found.map((f) => f.id), olderThan, olderThan],
     );
     if (candidates.length === 0) return 0;
     const deliveries = await this.deliveries.run<{ eventId: string; status: DeliveryStatus }[]>(
