@@ -255,6 +255,38 @@ describe('events API (e2e)', () => {
     expect((await feed(`?after=${resumed.cursor}`, E)).body).toEqual({ data: [], hasMore: false, nextAfter: null });
   });
 
+  it("fills the application of events a rolling deploy's older instance wrote without it, and only those", async () => {
+    const [ours, none, old] = succeededEvents(3);
+    const withApplication = (body: string, applicationId: string | null) =>
+      JSON.stringify({ ...JSON.parse(body), payment: { ...JSON.parse(body).payment, applicationId } });
+    const now = clock.now();
+    const rows: [typeof ours, string | null, Date][] = [
+      [ours, A.applicationId, now],
+      [none, null, now], // a payment of no application: nothing to fill
+      [old, A.applicationId, new Date(now.getTime() - 2 * 86_400_000)], // older than a day: left alone
+    ];
+    for (const [event, applicationId, at] of rows) {
+      await db.query(
+        `INSERT INTO outbox_events (event_id, type, payment_no, version, body, occurred_at, next_attempt_at,
+           attempts, published_at, created_at) VALUES (?, 'payment.succeeded', ?, 2, ?, ?, ?, 1, ?, ?)`,
+        [event.eventId, event.paymentNo, withApplication(event.body, applicationId), at, at, at, at],
+      );
+    }
+    expect(await instance.app.get(EventsPurger).fillApplicationIds()).toBeGreaterThanOrEqual(1);
+    const [filled] = await db.query('SELECT event_id, application_id FROM outbox_events WHERE event_id IN (?)', [
+      rows.map(([event]) => event.eventId),
+    ]);
+    expect(
+      Object.fromEntries(
+        (filled as { event_id: string; application_id: string | null }[]).map((r) => [r.event_id, r.application_id]),
+      ),
+    ).toEqual({
+      [ours.eventId]: A.applicationId,
+      [none.eventId]: null,
+      [old.eventId]: null,
+    });
+  });
+
   describe('the retention purge', () => {
     const DAY = 86_400_000;
 
