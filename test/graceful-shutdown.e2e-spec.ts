@@ -61,6 +61,7 @@ describe('graceful shutdown on SIGTERM under load (e2e, built app)', () => {
       ORDERS_PARTNER: orders.name,
       CONSUMERS_ENABLED: 'true',
       RECOVERY_JOBS_ENABLED: 'true',
+      RECOVERY_SLOT_MS: '200',
       RECOVERY_QUEUE_PREFIX: `test-term-${run}`,
       PAYMENT_QUERY_SCHEDULE: '1s,1s',
       PAYMENT_QUERY_LONG_TAIL: '1s',

@@ -23,6 +23,7 @@ describe('app killed between entering PAYING and the gateway answer (e2e, SIGKIL
       PAYMENT_QUERY_SCHEDULE: '1s,500ms,500ms',
       PAYMENT_QUERY_LONG_TAIL: '500ms',
       RECOVERY_JOBS_ENABLED: 'true',
+      RECOVERY_SLOT_MS: '200',
       RECOVERY_QUEUE_PREFIX: queuePrefix,
       RECONCILER_ENABLED: 'true',
       RECONCILER_CRON: '* * * * * *',

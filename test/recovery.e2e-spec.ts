@@ -52,6 +52,7 @@ describe('Lost-payment recovery through the sandbox (e2e)', () => {
           closeAttempts: 2,
           reviewRequeryMs: 3_600_000,
           jobsEnabled: true,
+          slotMs: 150,
           reconcilerEnabled: false, // swept by hand where a test needs it
           reconcilerGraceMs: 0,
         },

@@ -93,7 +93,13 @@ describe('Redis through Sentinel (e2e)', () => {
     running = await startApp(Object.values(gateways), new TestClock(), {
       redisUrl: unreachable.href,
       redisSentinel: { sentinels: [{ host: '127.0.0.1', port: sentinel.port }], name: MASTER },
-      recovery: { queryScheduleMs: [300, 300], jobsEnabled: true, reconcilerEnabled: false, reconcilerGraceMs: 0 },
+      recovery: {
+        queryScheduleMs: [300, 300],
+        jobsEnabled: true,
+        slotMs: 150,
+        reconcilerEnabled: false,
+        reconcilerGraceMs: 0,
+      },
     });
   });
 

@@ -233,9 +233,21 @@ export class Environment {
   @Durations('must be a duration like 10s')
   PAYMENT_SYNC_INTERVAL = '10s';
 
-  @Setting('recovery', 'Schedule the queries as Bull delayed jobs in Redis and run them in this process (true/false).')
+  @Setting(
+    'recovery',
+    'The Bull side of recovery: this process keeps the one repeatable slot job in Redis and works its slots, ' +
+      'each a sweep of the payments and refunds due by then (true/false). Off: the reconciler alone.',
+  )
   @Bool()
   RECOVERY_JOBS_ENABLED = true;
+
+  @Setting(
+    'recovery',
+    'The length of a recovery slot (milliseconds): a row due at T is worked in the first slot after T. One ' +
+      'slot job per slot across all instances; the instances of one deployment share the value.',
+  )
+  @Int(100, 60_000)
+  RECOVERY_SLOT_MS = 1000;
 
   @Setting('recovery', "Prefix of the Bull queue's Redis keys (instances that share jobs share the prefix).")
   @Pattern(/^[a-z0-9:_-]{1,64}$/, 'must be 1-64 of a-z 0-9 : _ -')
@@ -243,7 +255,8 @@ export class Environment {
 
   @Setting(
     'recovery',
-    'The reconciler: the safety net that finds due payments in the database when jobs were lost (true/false).',
+    'The reconciler: the safety net that finds due payments in the database when the slot job does not run ' +
+      '(Redis down or lost, RECOVERY_JOBS_ENABLED off everywhere) (true/false).',
   )
   @Bool()
   RECONCILER_ENABLED = true;
@@ -252,13 +265,13 @@ export class Environment {
   @Cron('*/5 * * * * *')
   RECONCILER_CRON = '*/5 * * * * *';
 
-  @Setting('recovery', 'How many due rows the reconciler claims at once.')
+  @Setting('recovery', 'How many due rows a sweep (a recovery slot or a reconciler tick) claims at once.')
   @Int(1, 1000)
   RECONCILER_BATCH_SIZE = 50;
 
   @Setting(
     'recovery',
-    'How long past due a row must be before the reconciler takes it, so that the on-time job goes first ' +
+    'How long past due a row must be before the reconciler takes it, so that the slot job goes first ' +
       '(milliseconds).',
   )
   @Int(0, 3_600_000)
