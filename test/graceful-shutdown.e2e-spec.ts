@@ -73,7 +73,7 @@ describe('graceful shutdown on SIGTERM under load (e2e, built app)', () => {
 
   beforeAll(async () => {
     db = sqlPool();
-    // Other suites' payments must not be worked by these processes' query jobs and sweeps.
+    // Other suites' payments must not be worked by these processes' recovery slots and sweeps.
     await parkRecoveryWork(db);
     await db.query('UPDATE orders SET next_check_at = NULL WHERE next_check_at IS NOT NULL');
     sandbox = await startSandbox();

@@ -89,7 +89,7 @@ export class Environment {
 
   @Setting(
     'redis',
-    'Redis for the duplicate-submission guard and the query schedule (Bull jobs). redis:// or rediss://.',
+    'Redis for the duplicate-submission guard and the recovery slot job (Bull). redis:// or rediss://.',
     { secret: 'url-password' },
   )
   @Pattern(/^rediss?:\/\/.+/, 'must be a redis:// or rediss:// URL')
@@ -700,7 +700,7 @@ export class Environment {
 
   @Setting(
     'shutdown',
-    'On SIGTERM: how long requests in flight, consumers, query jobs and the relay get to finish before the ' +
+    'On SIGTERM: how long requests in flight, consumers, a recovery slot and the relay get to finish before the ' +
       'process exits 1 (milliseconds).',
   )
   @Int(1000)
