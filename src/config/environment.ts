@@ -98,7 +98,7 @@ export class Environment {
   @Setting(
     'redis',
     'Redis Sentinel: the sentinels to ask where the master is, comma-separated host:port (10.0.0.5:26379,' +
-      '10.0.0.6:26379,10.0.0.7:26379). Every Redis client of the app (the guard, the query schedule) then follows ' +
+      '10.0.0.6:26379,10.0.0.7:26379). Every Redis client of the app (the guard, the recovery slot job) then follows ' +
       'the master through a failover; REDIS_URL still gives the password, database number and TLS, its host and ' +
       'port are not used. The sentinels themselves are reached without a password or TLS. Empty: REDIS_URL directly ' +
       '(docs/scaling.md).',
