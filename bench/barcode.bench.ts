@@ -156,10 +156,9 @@ export async function barcodeBench(context: BenchContext): Promise<Section> {
       `request and answers \`PAID\` (checked on every answer; any other counts as a failure). Next to it, in the ` +
       `same app, the QR checkout of the section above (\`{"channel":"wechat"}\`, answered PAYING with a code URL). ` +
       `The two take turns window after window and round after round, which goes first alternating. As for every ` +
-      `bench app, a payment's first query job is scheduled an hour away (\`BARCODE_QUERY_EVERY=1h\` as ` +
-      `\`PAYMENT_QUERY_SCHEDULE=1h\`), so none fires during the run: in production a counter payment paid at once ` +
-      `still has its job fire after BARCODE_QUERY_EVERY (5 s), which claims the row in a transaction of its own ` +
-      `(\`SELECT … FOR UPDATE SKIP LOCKED\`) and finds it PAID.`,
+      `bench app, a payment's first query is due an hour away (\`BARCODE_QUERY_EVERY=1h\` as ` +
+      `\`PAYMENT_QUERY_SCHEDULE=1h\`), so none comes due during the run; a counter payment paid at once has no ` +
+      `next query time at all (PAID ends it), so no recovery slot ever claims it, in production either.`,
     '',
     `At a fixed ${RATE} requests/s (a checkout due every ${ms(2000 / RATE)} for ${seconds} s, each request's ` +
       `latency counted from when it was due, as in the section above; **pay** is the pay request alone, from the ` +

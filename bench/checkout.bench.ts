@@ -110,7 +110,7 @@ const PARTS: { env: Record<string, string>; without: string }[] = [
   {
     env: { RECOVERY_JOBS_ENABLED: 'false' },
     without:
-      'the delayed query jobs (`RECOVERY_JOBS_ENABLED=false`: no Bull job per payment, no job processor; the reconciler alone would query)',
+      'the recovery slot job (`RECOVERY_JOBS_ENABLED=false`: no repeatable slot job and no sweep of due rows every `RECOVERY_SLOT_MS`; a checkout writes no Redis job either way; the reconciler alone would query)',
   },
 ];
 /** Rounds per app in a part's comparison (odd: the median is a round's figure); the median is reported. */
@@ -480,7 +480,7 @@ export async function checkoutBench(context: BenchContext): Promise<Section> {
     `One checkout (40 counted in the app): **${num(counted.statements)} SQL statements** in ` +
       `${num(counted.transactions)} transactions (the raw loop: ${rawStatements} statements in 2 transactions and ` +
       `four autocommitted), ${num(counted.rows)} rows written, ${num(counted.redis)} commands to the guard's Redis ` +
-      `(plus one Bull job per payment).`,
+      `(and none to Bull's queue: recovery finds the payment by its row).`,
     '',
     ...machineBudget(peak),
     '',

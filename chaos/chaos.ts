@@ -3,7 +3,7 @@
  *   [--broken-partner-dedupe]`
  *
  * Starts the gateway sandbox and four app processes (two API-only, two workers running the relay, the
- * consumers, the query jobs, the reconciler and the orders check) on a fresh database, pushes the orders
+ * consumers, the recovery slots, the reconciler and the orders check) on a fresh database, pushes the orders
  * of many concurrent buyers through all three channels — with double submissions, double clicks and
  * channel switches — while it drops, duplicates, delays and reorders notifications, makes the vendor
  * answer 5xx, SIGKILLs app processes, stops RabbitMQ, flushes and restarts Redis and restarts MariaDB. A

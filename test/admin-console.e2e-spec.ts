@@ -9,7 +9,7 @@ import type { Queue } from 'bull';
 import { parseKeks } from '../src/gateways/accounts/secret-box';
 import { AmqpConnection } from '../src/notifications/amqp.connection';
 import { partnerQueue } from '../src/notifications/payment-event';
-import { PAYMENT_QUERIES_QUEUE } from '../src/payment-center/recovery/query-scheduler';
+import { PAYMENT_QUERIES_QUEUE } from '../src/payment-center/recovery/recovery-slots';
 import { AmqpProbe, waitFor } from './support/amqp';
 import { launchBrowser, screenshotFor } from './support/browser';
 import { sqlPool } from './support/database';
@@ -874,6 +874,7 @@ describe('Admin console, review resolution and queue board (e2e)', () => {
           queryScheduleMs: [300, 300],
           longTailMs: [400],
           jobsEnabled: true,
+          slotMs: 150,
           reconcilerEnabled: false,
         },
       });

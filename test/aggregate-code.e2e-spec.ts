@@ -37,7 +37,13 @@ describe('The aggregate code (e2e)', () => {
     sandbox = await startSandbox();
     // Recovery asks often: the automatic refund of a second payment is confirmed within the test.
     running = await startAppOnSandbox(sandbox, {
-      recovery: { queryScheduleMs: [300, 300, 300], longTailMs: [500], jobsEnabled: true, reconcilerEnabled: false },
+      recovery: {
+        queryScheduleMs: [300, 300, 300],
+        longTailMs: [500],
+        jobsEnabled: true,
+        slotMs: 150,
+        reconcilerEnabled: false,
+      },
     });
   });
 

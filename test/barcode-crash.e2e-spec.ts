@@ -33,6 +33,7 @@ describe('barcode payments survive a SIGKILL mid-protocol (e2e)', () => {
       BARCODE_ANSWER_WAIT: '100ms',
       PAYMENT_QUERY_LONG_TAIL: '1s',
       RECOVERY_JOBS_ENABLED: 'true',
+      RECOVERY_SLOT_MS: '200',
       RECOVERY_QUEUE_PREFIX: queuePrefix,
       RECONCILER_ENABLED: 'true',
       RECONCILER_CRON: '* * * * * *',

@@ -44,7 +44,7 @@ describe('Barcode payments (e2e)', () => {
         answerWaitMs: 500,
         waitMaxSeconds: 10,
       },
-      recovery: { jobsEnabled: true, reconcilerEnabled: false, longTailMs: [1000] },
+      recovery: { jobsEnabled: true, slotMs: 150, reconcilerEnabled: false, longTailMs: [1000] },
     });
   });
 

@@ -61,6 +61,7 @@ describe('graceful shutdown on SIGTERM under load (e2e, built app)', () => {
       ORDERS_PARTNER: orders.name,
       CONSUMERS_ENABLED: 'true',
       RECOVERY_JOBS_ENABLED: 'true',
+      RECOVERY_SLOT_MS: '200',
       RECOVERY_QUEUE_PREFIX: `test-term-${run}`,
       PAYMENT_QUERY_SCHEDULE: '1s,1s',
       PAYMENT_QUERY_LONG_TAIL: '1s',
@@ -72,7 +73,7 @@ describe('graceful shutdown on SIGTERM under load (e2e, built app)', () => {
 
   beforeAll(async () => {
     db = sqlPool();
-    // Other suites' payments must not be worked by these processes' query jobs and sweeps.
+    // Other suites' payments must not be worked by these processes' recovery slots and sweeps.
     await parkRecoveryWork(db);
     await db.query('UPDATE orders SET next_check_at = NULL WHERE next_check_at IS NOT NULL');
     sandbox = await startSandbox();

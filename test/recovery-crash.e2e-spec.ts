@@ -9,7 +9,7 @@ import { http, orderBody, uniqueId } from './support/test-app';
 /**
  * The built app as a real process, SIGKILLed after it committed a payment as PAYING and while its call to
  * the gateway is still in flight (the vendor is slow). A second process takes over: the payment must be
- * resolved from the database and the query jobs alone — nothing stuck, nothing FAILED.
+ * resolved from the database and the recovery slots alone — nothing stuck, nothing FAILED.
  */
 describe('app killed between entering PAYING and the gateway answer (e2e, SIGKILL)', () => {
   const queuePrefix = `test-kill-${randomBytes(3).toString('hex')}`;
@@ -23,6 +23,7 @@ describe('app killed between entering PAYING and the gateway answer (e2e, SIGKIL
       PAYMENT_QUERY_SCHEDULE: '1s,500ms,500ms',
       PAYMENT_QUERY_LONG_TAIL: '500ms',
       RECOVERY_JOBS_ENABLED: 'true',
+      RECOVERY_SLOT_MS: '200',
       RECOVERY_QUEUE_PREFIX: queuePrefix,
       RECONCILER_ENABLED: 'true',
       RECONCILER_CRON: '* * * * * *',

@@ -41,6 +41,7 @@ describe('Refunds that end (e2e)', () => {
         longTailMs: [400],
         refundReviewAfterMs: REVIEW_AFTER_MS,
         jobsEnabled: true,
+        slotMs: 150,
         reconcilerEnabled: false,
       },
     });

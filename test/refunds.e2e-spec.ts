@@ -31,7 +31,13 @@ describe('Refunds through the sandbox (e2e)', () => {
       ordersPartner: ORDERS.name,
       consumersEnabled: true,
       gateways: { timeoutMs: 1000 },
-      recovery: { queryScheduleMs: [600, 300, 400], longTailMs: [300], jobsEnabled: true, reconcilerEnabled: false },
+      recovery: {
+        queryScheduleMs: [600, 300, 400],
+        longTailMs: [300],
+        jobsEnabled: true,
+        slotMs: 150,
+        reconcilerEnabled: false,
+      },
     });
     await running.app.get(AmqpConnection).ready();
     probe = await AmqpProbe.open();

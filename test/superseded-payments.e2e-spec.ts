@@ -24,6 +24,7 @@ describe('Superseded payments are closed at once (e2e)', () => {
         longTailMs: [400],
         closeAttempts: 3,
         jobsEnabled: true,
+        slotMs: 150,
         reconcilerEnabled: false,
       },
     });

@@ -25,6 +25,7 @@ describe('Sync: ask the vendor now (e2e)', () => {
         longTailMs: [3_600_000],
         syncIntervalMs: SYNC_INTERVAL_MS,
         jobsEnabled: true,
+        slotMs: 150,
         reconcilerEnabled: false,
       },
     });

@@ -60,10 +60,10 @@ export function databaseSettings(name = BENCH_DB): DatabaseSettings {
 }
 
 /**
- * The app's settings in a benchmark: production defaults (pool size, logging at `log`, query jobs on)
+ * The app's settings in a benchmark: production defaults (pool size, logging at `log`, recovery slots on)
  * except what would make the run measure something else: no consumers, reconciler, order checks or daily
  * reconciliation running in the background, and the first gateway query an hour away, a barcode payment's
- * too (so a job is scheduled per payment, as in production, but none fires during the run).
+ * too (so the slots sweep as in production, but find nothing due during the run).
  */
 export function appEnvironment(overrides: Record<string, string> = {}): Record<string, string> {
   const db = databaseSettings();

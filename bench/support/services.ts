@@ -45,7 +45,7 @@ export async function purgeBenchQueue(): Promise<void> {
 
 /**
  * Removes what the benchmark's app left in its Redis database: duplicate-submission keys and the Bull
- * queue (one delayed query job per payment started). Only that database number, only those prefixes.
+ * queue (the recovery slot job). Only that database number, only those prefixes.
  */
 export async function clearBenchRedis(): Promise<void> {
   const redis = new Redis(BENCH_REDIS_URL, { lazyConnect: true, maxRetriesPerRequest: 1 });

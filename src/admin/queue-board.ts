@@ -14,7 +14,7 @@ import type { AdminTokenConfig } from '../config/environment';
 import { MetricsService } from '../metrics/metrics.service';
 import { findAdminToken } from './auth/admin-auth.guard';
 import { FailedSignIns } from './auth/failed-sign-ins';
-import { PAYMENT_QUERIES_QUEUE } from '../payment-center/recovery/query-scheduler';
+import { PAYMENT_QUERIES_QUEUE } from '../payment-center/recovery/recovery-slots';
 import { BOARD_COOKIE, BOARD_PATH, cookieValue, verifyBoardSession } from './board-session';
 
 export const BOARD_SCOPE = 'queues:read';

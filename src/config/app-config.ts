@@ -60,12 +60,15 @@ export class AppConfig {
     refundReviewAfterMs: number;
     /** A business application's sync asks the vendor at most once per payment or refund in this time. */
     syncIntervalMs: number;
+    /** The Bull side of recovery: the repeatable slot job kept and worked by this process. */
     jobsEnabled: boolean;
+    /** The slot job's period: rows due at T are worked in the first slot after T. */
+    slotMs: number;
     queuePrefix: string;
     reconcilerEnabled: boolean;
     reconcilerCron: string;
     reconcilerBatchSize: number;
-    /** The reconciler takes a row only this long after it was due, so that the on-time job goes first. */
+    /** The reconciler takes a row only this long after it was due, so that the slot job goes first. */
     reconcilerGraceMs: number;
   };
   /** Barcode payments (payment codes at a counter): their query window and reverse, and the counter's waits. */
@@ -202,6 +205,7 @@ export class AppConfig {
       refundReviewAfterMs: parseDurationList(env('REFUND_REVIEW_AFTER'))[0] ?? 86_400_000,
       syncIntervalMs: parseDurationList(env('PAYMENT_SYNC_INTERVAL'))[0] ?? 10_000,
       jobsEnabled: env('RECOVERY_JOBS_ENABLED'),
+      slotMs: env('RECOVERY_SLOT_MS'),
       queuePrefix: env('RECOVERY_QUEUE_PREFIX'),
       reconcilerEnabled: env('RECONCILER_ENABLED'),
       reconcilerCron: env('RECONCILER_CRON'),

@@ -89,7 +89,7 @@ export class Environment {
 
   @Setting(
     'redis',
-    'Redis for the duplicate-submission guard and the query schedule (Bull jobs). redis:// or rediss://.',
+    'Redis for the duplicate-submission guard and the recovery slot job (Bull). redis:// or rediss://.',
     { secret: 'url-password' },
   )
   @Pattern(/^rediss?:\/\/.+/, 'must be a redis:// or rediss:// URL')
@@ -98,7 +98,7 @@ export class Environment {
   @Setting(
     'redis',
     'Redis Sentinel: the sentinels to ask where the master is, comma-separated host:port (10.0.0.5:26379,' +
-      '10.0.0.6:26379,10.0.0.7:26379). Every Redis client of the app (the guard, the query schedule) then follows ' +
+      '10.0.0.6:26379,10.0.0.7:26379). Every Redis client of the app (the guard, the recovery slot job) then follows ' +
       'the master through a failover; REDIS_URL still gives the password, database number and TLS, its host and ' +
       'port are not used. The sentinels themselves are reached without a password or TLS. Empty: REDIS_URL directly ' +
       '(docs/scaling.md).',
@@ -233,9 +233,21 @@ export class Environment {
   @Durations('must be a duration like 10s')
   PAYMENT_SYNC_INTERVAL = '10s';
 
-  @Setting('recovery', 'Schedule the queries as Bull delayed jobs in Redis and run them in this process (true/false).')
+  @Setting(
+    'recovery',
+    'The Bull side of recovery: this process keeps the one repeatable slot job in Redis and works its slots, ' +
+      'each a sweep of the payments and refunds due by then (true/false). Off: the reconciler alone.',
+  )
   @Bool()
   RECOVERY_JOBS_ENABLED = true;
+
+  @Setting(
+    'recovery',
+    'The length of a recovery slot (milliseconds): a row due at T is worked in the first slot after T. One ' +
+      'slot job per slot across all instances; the instances of one deployment share the value.',
+  )
+  @Int(100, 60_000)
+  RECOVERY_SLOT_MS = 1000;
 
   @Setting('recovery', "Prefix of the Bull queue's Redis keys (instances that share jobs share the prefix).")
   @Pattern(/^[a-z0-9:_-]{1,64}$/, 'must be 1-64 of a-z 0-9 : _ -')
@@ -243,7 +255,8 @@ export class Environment {
 
   @Setting(
     'recovery',
-    'The reconciler: the safety net that finds due payments in the database when jobs were lost (true/false).',
+    'The reconciler: the safety net that finds due payments in the database when the slot job does not run ' +
+      '(Redis down or lost, RECOVERY_JOBS_ENABLED off everywhere) (true/false).',
   )
   @Bool()
   RECONCILER_ENABLED = true;
@@ -252,13 +265,13 @@ export class Environment {
   @Cron('*/5 * * * * *')
   RECONCILER_CRON = '*/5 * * * * *';
 
-  @Setting('recovery', 'How many due rows the reconciler claims at once.')
+  @Setting('recovery', 'How many due rows a sweep (a recovery slot or a reconciler tick) claims at once.')
   @Int(1, 1000)
   RECONCILER_BATCH_SIZE = 50;
 
   @Setting(
     'recovery',
-    'How long past due a row must be before the reconciler takes it, so that the on-time job goes first ' +
+    'How long past due a row must be before the reconciler takes it, so that the slot job goes first ' +
       '(milliseconds).',
   )
   @Int(0, 3_600_000)
@@ -687,7 +700,7 @@ export class Environment {
 
   @Setting(
     'shutdown',
-    'On SIGTERM: how long requests in flight, consumers, query jobs and the relay get to finish before the ' +
+    'On SIGTERM: how long requests in flight, consumers, a recovery slot and the relay get to finish before the ' +
       'process exits 1 (milliseconds).',
   )
   @Int(1000)

@@ -23,8 +23,7 @@ import { PaymentGauges } from './payment-gauges';
 import { PaymentRecovery } from './recovery/payment-recovery.handler';
 import { FreshAnswer } from './recovery/fresh-answer';
 import { RecoveryEngine } from './recovery/recovery-engine';
-import { QueryJobsProcessor } from './recovery/query-jobs.processor';
-import { PAYMENT_QUERIES_QUEUE, QueryScheduler } from './recovery/query-scheduler';
+import { PAYMENT_QUERIES_QUEUE, RecoverySlots } from './recovery/recovery-slots';
 import { Reconciler } from './recovery/reconciler';
 import { PaymentReview } from './review/payment-review.service';
 import { RefundReview } from './review/refund-review.service';
@@ -61,12 +60,11 @@ import { RefundsService } from './refunds/refunds.service';
     NotificationReplays,
     OrphanNotificationsRepository,
     PaymentCenter,
-    QueryScheduler,
     RecoveryEngine,
     FreshAnswer,
     PaymentGauges,
     PaymentRecovery,
-    QueryJobsProcessor,
+    RecoverySlots,
     Reconciler,
     RefundsRepository,
     RefundStateService,

@@ -186,7 +186,7 @@ export class PaymentCenter {
 
   /**
    * A business application that has not heard about its order asks here. A payment whose next gateway
-   * query is overdue (its job was lost, the reconciler is behind) is asked about now, through the same
+   * query is overdue (the slot job is not running, the reconciler is behind) is asked about now, through the same
    * single-flight claim; then the current payments are returned. `returned` marks a paid payment whose
    * money goes back automatically (paid after close, or a second payment): it does not pay the order.
    */

@@ -11,7 +11,6 @@ import type { Payment } from './payment.entity';
 import { decide, type PaymentEventType, type PaymentStatus } from './payment-state-machine';
 import { PaymentsRepository } from './payments.repository';
 import { PaymentWaits } from './payment-waits';
-import { QueryScheduler } from './recovery/query-scheduler';
 import { supersededCloseAt } from './recovery/recovery-schedule';
 import type { Refund, RefundKind } from './refunds/refund.entity';
 import { RefundsRepository } from './refunds/refunds.repository';
@@ -63,7 +62,6 @@ export class PaymentStateService {
     @Inject(Clock) private readonly clock: Clock,
     @Inject(OutboxWriter) private readonly outbox: OutboxWriter,
     @Inject(RefundsRepository) private readonly refunds: RefundsRepository,
-    @Inject(QueryScheduler) private readonly scheduler: QueryScheduler,
     @Inject(AppConfig) private readonly config: AppConfig,
     @Inject(PaymentWaits) private readonly waits: PaymentWaits,
   ) {}
@@ -194,7 +192,6 @@ export class PaymentStateService {
       const refund = await this.refunds.insertAutomatic(manager, payment, surplus, now);
       const paymentRefundedFen = await this.refunds.refundedFen(manager, payment.paymentNo);
       await this.outbox.append(manager, 'payment.refund_started', payment, now, { ...refund, paymentRefundedFen });
-      this.scheduler.scheduleRefund(manager, refund.refundNo, 0, now);
       this.logAfterCommit(manager, payment, from, ` (${refund.kind} refund ${refund.refundNo})`);
       return { changed: true, from, to: decision.to, payment, refund };
     }
@@ -289,8 +286,7 @@ export class PaymentStateService {
     const open = ofOrder.filter((p) => p.paymentNo !== by.paymentNo && p.status === 'PAYING');
     for (const payment of open) {
       const at = supersededCloseAt(this.clock.now(), payment, this.config.gateways.timeoutMs);
-      const closing = await this.applyToLocked(manager, payment, { type: 'CLOSE_REQUESTED', reason, nextQueryAt: at });
-      if (closing.changed) this.scheduler.scheduleClose(manager, payment.paymentNo, at);
+      await this.applyToLocked(manager, payment, { type: 'CLOSE_REQUESTED', reason, nextQueryAt: at });
     }
   }
 

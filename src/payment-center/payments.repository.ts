@@ -4,7 +4,7 @@ import { type DataSource, type EntityManager, MoreThanOrEqual } from 'typeorm';
 import { EntityRows } from '../database/entity-rows';
 import type { PayCredential } from '../gateways/gateway.types';
 import { Payment, PaymentAttempt, PaymentIntent, PaymentTransition } from './payment.entity';
-import { type DueClaim, isClaimable, type JobClaim } from './recovery/recovery-handler';
+import { type DueClaim, isClaimable, type OneClaim } from './recovery/recovery-handler';
 
 /** What a state change or a recorded vendor answer may write; everything else about a payment is fixed. */
 const MUTABLE: readonly (keyof Payment)[] = [
@@ -280,14 +280,14 @@ export class PaymentsRepository {
   }
 
   /**
-   * A query job's claim of one payment: its row locked FOR UPDATE SKIP LOCKED (a payment another worker
-   * holds is left alone), and leased until `leaseUntil` only while it is still at the job's attempt, in one
-   * of `statuses` and due by `dueBefore`. Undefined when it is not (the job is stale or early).
+   * A claim of one named payment: its row locked FOR UPDATE SKIP LOCKED (a payment another worker holds is
+   * left alone), and leased until `leaseUntil` only while it is still at the caller's attempt, in one of
+   * `statuses` and due by `dueBefore`. Undefined when it is not (the caller's view is stale, or it is early).
    */
-  async claimForJobSkippingLocked(
+  async claimOneSkippingLocked(
     manager: EntityManager,
     paymentNo: string,
-    claim: JobClaim,
+    claim: OneClaim,
   ): Promise<Payment | undefined> {
     const payment = await this.paymentRows.selectOne(manager, 'payment_no = ?', [paymentNo], 'FOR UPDATE SKIP LOCKED');
     if (!payment || !isClaimable(payment, claim)) return undefined;

@@ -26,7 +26,6 @@ import { PaymentStateService } from './payment-state.service';
 import { PaymentsRepository } from './payments.repository';
 import { returnPageOf } from './return-page';
 import { callBounded } from './recovery/ask-gateway';
-import { QueryScheduler } from './recovery/query-scheduler';
 import { createCallWindowEnds, firstQueryAt } from './recovery/recovery-schedule';
 
 export interface StartPaymentCommand {
@@ -107,7 +106,6 @@ export class StartPaymentUseCase {
     @Inject(GatewayRegistry) private readonly gateways: GatewayRegistry,
     @Inject(AppConfig) private readonly config: AppConfig,
     @Inject(Clock) private readonly clock: Clock,
-    @Inject(QueryScheduler) private readonly scheduler: QueryScheduler,
     @Inject(AccountSelection) private readonly selection: AccountSelection,
   ) {}
 
@@ -215,8 +213,8 @@ export class StartPaymentUseCase {
       ),
       { type: 'START', nextQueryAt: firstQuery },
     );
-    // Committed as PAYING: from here on recovery owns it, even if this process dies before the vendor call.
-    this.scheduler.schedule(manager, started.payment.paymentNo, 0, firstQuery);
+    // Committed as PAYING with its first query time: from here on recovery owns it, even if this process dies
+    // before the vendor call (the recovery slot after that time finds it).
     // The buyer moved on: the order's earlier trades on other channels or accounts are closed.
     if (existing.some((p) => p.status === 'PAYING')) await this.state.supersede(manager, started.payment);
     return { kind: 'call_gateway', payment: started.payment, description: intent.description, resumed: false };

@@ -28,7 +28,7 @@ export function sqlPool(): Pool {
 
 /**
  * Takes every payment and refund out of the recovery schedule (other suites' leftovers in the shared test
- * database), so the query jobs and sweeps of the apps a suite starts work only on its own rows.
+ * database), so the recovery slots and sweeps of the apps a suite starts work only on its own rows.
  */
 export async function parkRecoveryWork(db: Pool): Promise<void> {
   await db.query('UPDATE payments SET next_query_at = NULL WHERE next_query_at IS NOT NULL');

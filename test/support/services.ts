@@ -41,3 +41,9 @@ export async function startRedis(): Promise<void> {
 export function flushRedis(): void {
   execSync('redis-cli -h 127.0.0.1 -p 6379 flushall', { stdio: 'pipe', timeout: 5000 });
 }
+
+/** Empties this run's Redis database (REDIS_URL's number) only: other runs on the server keep theirs. */
+export function flushRedisDatabase(): void {
+  const db = Number(new URL(process.env.REDIS_URL ?? 'redis://127.0.0.1:6379').pathname.slice(1) || '0');
+  execSync(`redis-cli -h 127.0.0.1 -p 6379 -n ${db} flushdb`, { stdio: 'pipe', timeout: 5000 });
+}

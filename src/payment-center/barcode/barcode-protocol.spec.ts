@@ -108,7 +108,6 @@ describe('what an answer leads to', () => {
     });
     expect(barcodeNext(BARCODE_PROTOCOL_TABLE, { step: 'query', result: unknown }, context(at(28)))).toMatchObject({
       event: { type: 'CLOSE_REQUESTED', nextQueryAt: at(28) },
-      closeAt: at(28),
     });
   });
 
@@ -129,7 +128,7 @@ describe('what an answer leads to', () => {
     const late = { ...context(at(28)), callWindowEnds: at(40) };
     const unknown = { kind: 'unknown' as const, reason: 'timeout' };
     expect(barcodeNext(BARCODE_PROTOCOL_TABLE, { step: 'query', result: unknown }, late)).toMatchObject({
-      closeAt: at(40),
+      event: { type: 'CLOSE_REQUESTED', nextQueryAt: at(40) },
     });
   });
 });

@@ -9,12 +9,12 @@ export type BarcodeAnswer =
   | { step: 'reverse'; result: ReverseResult };
 
 /**
- * What follows an answer: ask again at a time, keeping the status (`at`); a state change (`event`), with the
- * reverse's due time when it moves the payment to CLOSING (`closeAt`); or a reversal to record.
+ * What follows an answer: ask again at a time, keeping the status (`at`); a state change (`event`; one to
+ * CLOSING carries the reverse's due time as its `nextQueryAt`); or a reversal to record.
  */
 export type BarcodeNext =
   | { at: Date; reason: string }
-  | { event: PaymentEvent; closeAt?: Date }
+  | { event: PaymentEvent }
   | { reversal: { moneyReturned: boolean; gatewayTradeNo?: string } };
 
 export interface BarcodeContext {
@@ -92,7 +92,6 @@ export function barcodeNext(protocol: BarcodeProtocol, answer: BarcodeAnswer, co
           reason: `undecided after the query window, reversing (${reason})`,
           nextQueryAt: closeAt,
         },
-        closeAt,
       };
     }
     case 'reversed':
@@ -108,7 +107,7 @@ export function barcodeNext(protocol: BarcodeProtocol, answer: BarcodeAnswer, co
     case 'reverse_later': {
       const at = answer.step === 'reverse' ? reverseLater(context, action) : reverseDue();
       if (answer.step === 'reverse') return { at, reason };
-      return { event: { type: 'CLOSE_REQUESTED', reason: `reversing (${reason})`, nextQueryAt: at }, closeAt: at };
+      return { event: { type: 'CLOSE_REQUESTED', reason: `reversing (${reason})`, nextQueryAt: at } };
     }
   }
 }

@@ -18,7 +18,6 @@ import { PaymentWaits } from '../payment-waits';
 import { PaymentsRepository } from '../payments.repository';
 import { PaymentRecovery } from '../recovery/payment-recovery.handler';
 import { callBounded } from '../recovery/ask-gateway';
-import { QueryScheduler } from '../recovery/query-scheduler';
 import { assertIntentMatches, type StartPaymentCommand } from '../start-payment.use-case';
 
 export interface StartBarcodeCommand extends Omit<StartPaymentCommand, 'way' | 'returnUrl'> {
@@ -51,7 +50,6 @@ export class StartBarcodeUseCase {
     @Inject(GatewayRegistry) private readonly gateways: GatewayRegistry,
     @Inject(AppConfig) private readonly config: AppConfig,
     @Inject(Clock) private readonly clock: Clock,
-    @Inject(QueryScheduler) private readonly scheduler: QueryScheduler,
     @Inject(AccountSelection) private readonly selection: AccountSelection,
     @Inject(PaymentRecovery) private readonly recovery: PaymentRecovery,
     @Inject(PaymentWaits) private readonly waits: PaymentWaits,
@@ -119,7 +117,6 @@ export class StartBarcodeUseCase {
       ),
       { type: 'START', nextQueryAt: firstQuery },
     );
-    this.scheduler.schedule(manager, started.payment.paymentNo, 0, firstQuery);
     // The buyer pays at the counter instead: the order's open QR or page payments are closed.
     if (existing.some((p) => p.status === 'PAYING')) await this.state.supersede(manager, started.payment);
     return started.payment;

@@ -14,9 +14,8 @@ import { type PaymentEvent, PaymentStateService } from '../payment-state.service
 import type { PaymentStatus } from '../payment-state-machine';
 import { PaymentsRepository } from '../payments.repository';
 import { ask } from './ask-gateway';
-import { QueryScheduler } from './query-scheduler';
 import { RecoveryEngine } from './recovery-engine';
-import type { DueClaim, JobClaim, RecoveryHandler } from './recovery-handler';
+import type { DueClaim, OneClaim, RecoveryHandler } from './recovery-handler';
 import {
   afterUnansweredClose,
   EARLY_TOLERANCE_MS,
@@ -50,7 +49,6 @@ export class PaymentRecovery implements RecoveryHandler<Payment>, OnModuleInit {
     @Inject(PaymentStateService) private readonly state: PaymentStateService,
     @Inject(PaymentsRepository) private readonly payments: PaymentsRepository,
     @Inject(GatewayRegistry) private readonly gateways: GatewayRegistry,
-    @Inject(QueryScheduler) private readonly scheduler: QueryScheduler,
     @Inject(AppConfig) private readonly config: AppConfig,
     @Inject(Clock) private readonly clock: Clock,
     @Inject(MetricsService) private readonly metrics: MetricsService,
@@ -65,8 +63,8 @@ export class PaymentRecovery implements RecoveryHandler<Payment>, OnModuleInit {
     return this.payments.claimDueSkippingLocked(manager, claim);
   }
 
-  claimForJob(manager: EntityManager, paymentNo: string, claim: JobClaim): Promise<Payment | undefined> {
-    return this.payments.claimForJobSkippingLocked(manager, paymentNo, claim);
+  claimOne(manager: EntityManager, paymentNo: string, claim: OneClaim): Promise<Payment | undefined> {
+    return this.payments.claimOneSkippingLocked(manager, paymentNo, claim);
   }
 
   work(payment: Payment): Promise<void> {
@@ -265,12 +263,8 @@ export class PaymentRecovery implements RecoveryHandler<Payment>, OnModuleInit {
         createdAt: now,
       });
       if ('reversal' in next) await this.state.recordReversal(manager, payment.paymentNo, next.reversal);
-      else if ('event' in next) {
-        const outcome = await this.state.apply(payment, next.event, manager);
-        if (next.closeAt && outcome.changed && outcome.to === 'CLOSING') {
-          this.scheduler.scheduleClose(manager, payment.paymentNo, next.closeAt);
-        }
-      } else await this.reschedule(manager, payment, attempt, next);
+      else if ('event' in next) await this.state.apply(payment, next.event, manager);
+      else await this.reschedule(manager, payment, attempt, next);
     });
   }
 
@@ -290,7 +284,6 @@ export class PaymentRecovery implements RecoveryHandler<Payment>, OnModuleInit {
       statusReason: `attempt ${attempt}: ${next.reason}`.slice(0, 512),
       updatedAt: this.clock.now(),
     });
-    this.scheduler.schedule(manager, payment.paymentNo, attempt, next.at);
   }
 
   private ask<T>(call: () => Promise<T>): Promise<T | { kind: 'unknown'; reason: string }> {

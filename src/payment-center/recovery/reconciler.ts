@@ -5,14 +5,12 @@ import { AppConfig } from '../../config/app-config';
 import { RecoveryEngine } from './recovery-engine';
 
 const JOB = 'payment-reconciler';
-/** Batches one tick may claim before it yields to the next tick. */
-const MAX_BATCHES_PER_TICK = 20;
 
 /**
- * The safety net when Redis loses the query jobs: every RECONCILER_CRON it claims the payments the
- * database says are due (at least RECONCILER_GRACE_MS overdue, so the on-time job goes first), in batches
- * of RECONCILER_BATCH_SIZE, with `FOR UPDATE SKIP LOCKED` — any number of instances run it at once and
- * no row is worked twice. Nothing here needs Redis or Bull.
+ * The safety net when the slot job does not run (Redis down or lost, RECOVERY_JOBS_ENABLED off): every
+ * RECONCILER_CRON it claims the payments and refunds the database says are due (at least RECONCILER_GRACE_MS
+ * overdue, so the slot job goes first), in batches of RECONCILER_BATCH_SIZE, with `FOR UPDATE SKIP LOCKED` —
+ * any number of instances run it at once and no row is worked twice. Nothing here needs Redis or Bull.
  */
 @Injectable()
 export class Reconciler implements OnApplicationBootstrap, OnApplicationShutdown {
@@ -54,15 +52,7 @@ export class Reconciler implements OnApplicationBootstrap, OnApplicationShutdown
   }
 
   private async sweepBatches(): Promise<number> {
-    const { reconcilerBatchSize, reconcilerGraceMs } = this.config.recovery;
-    let total = 0;
-    for (const kind of this.recovery.kinds()) {
-      for (let batch = 0; batch < MAX_BATCHES_PER_TICK; batch++) {
-        const claimed = await this.recovery.sweep(kind, reconcilerBatchSize, reconcilerGraceMs);
-        total += claimed;
-        if (claimed < reconcilerBatchSize) break;
-      }
-    }
+    const total = await this.recovery.sweepDue(this.config.recovery.reconcilerGraceMs);
     if (total > 0) this.logger.log(`reconciler worked ${total} due payment(s) and refund(s)`);
     return total;
   }

@@ -16,16 +16,16 @@ export interface DueClaim {
   leaseUntil: Date;
 }
 
-/** A job's claim of one row, made for attempt `attempt` (`any`: a caller that asks now, whatever the attempt). */
-export interface JobClaim {
+/** A claim of one named row, made for attempt `attempt` (`any`: a caller that asks now, whatever the attempt). */
+export interface OneClaim {
   statuses: readonly string[];
   attempt: number | 'any';
   dueBefore: Date;
   leaseUntil: Date;
 }
 
-/** A row a job may take: still at the job's attempt, in a recoverable status, due. */
-export function isClaimable(row: Recoverable, claim: JobClaim): boolean {
+/** A named row a caller may take: still at the caller's attempt, in a recoverable status, due. */
+export function isClaimable(row: Recoverable, claim: OneClaim): boolean {
   return (
     claim.statuses.includes(row.status) &&
     (claim.attempt === 'any' || row.queryAttempts === claim.attempt) &&
@@ -34,14 +34,14 @@ export function isClaimable(row: Recoverable, claim: JobClaim): boolean {
   );
 }
 
-/** The kinds of work, as Bull jobs name them (`{ paymentNo }` or `{ refundNo }`). */
+/** The kinds of work: payments and refunds. */
 export type RecoveryKind = 'payment' | 'refund';
 
 /**
  * One kind of work the recovery engine drives: payments (queries, closes) or refunds (sends, queries). The
- * engine claims rows through `claimDue`/`claimForJob` in a short transaction of its own, commits, and hands
+ * engine claims rows through `claimDue`/`claimOne` in a short transaction of its own, commits, and hands
  * each claimed row to `work`, which calls the gateway with no transaction open and records the answer
- * (a state change, or the next time from the recovery schedule, written in the row and scheduled as a job).
+ * (a state change, or the next time from the recovery schedule, written in the row for a later sweep).
  */
 export interface RecoveryHandler<T extends Recoverable = Recoverable> {
   readonly kind: RecoveryKind;
@@ -49,8 +49,8 @@ export interface RecoveryHandler<T extends Recoverable = Recoverable> {
   readonly statuses: readonly string[];
   /** The repository's SKIP LOCKED claim of due rows, leased; in the engine's transaction. */
   claimDue(manager: EntityManager, claim: DueClaim): Promise<T[]>;
-  /** The repository's SKIP LOCKED claim of one row for a job; in the engine's transaction. */
-  claimForJob(manager: EntityManager, key: string, claim: JobClaim): Promise<T | undefined>;
+  /** The repository's SKIP LOCKED claim of one named row; in the engine's transaction. */
+  claimOne(manager: EntityManager, key: string, claim: OneClaim): Promise<T | undefined>;
   /** One attempt on a row the caller holds (claimed, or leased by its creator). Never throws. */
   work(row: T): Promise<void>;
 }

@@ -7,8 +7,8 @@
  * made unnecessary (its order paid, or the buyer moved to another channel) is closed at once instead, its
  * close asked again on the long tail until the order expires.
  *
- * Every time computed here is written into the row (`next_query_at`) in the transaction that decides it;
- * the Bull job is only the prompt way of noticing it, the reconciler's sweep the net.
+ * Every time computed here is written into the row (`next_query_at`) in the transaction that decides it, and
+ * kept nowhere else: the recovery slot after it finds the row due (recovery-slots.ts), the reconciler is the net.
  */
 export interface RecoverySchedule {
   queryScheduleMs: readonly number[];
@@ -134,7 +134,7 @@ export function refundReviewDue(now: Date, createdAt: Date, schedule: Pick<Recov
 
 // Claims: how long a worker holds a row it is asking about.
 
-/** A job may run a little before its row's time (clocks, timer granularity). */
+/** A caller that names a row (`RecoveryEngine.run`) may work it a little before its time (clocks, timers). */
 export const EARLY_TOLERANCE_MS = 1000;
 
 /**

@@ -11,9 +11,8 @@ import type { RefundResult } from '../../gateways/gateway.types';
 import type { PaymentAttempt } from '../payment.entity';
 import { PaymentsRepository } from '../payments.repository';
 import { ask } from '../recovery/ask-gateway';
-import { QueryScheduler } from '../recovery/query-scheduler';
 import { RecoveryEngine } from '../recovery/recovery-engine';
-import type { DueClaim, JobClaim, RecoveryHandler } from '../recovery/recovery-handler';
+import type { DueClaim, OneClaim, RecoveryHandler } from '../recovery/recovery-handler';
 import { refundQueryAt, refundReviewDue } from '../recovery/recovery-schedule';
 import type { Refund } from './refund.entity';
 import { RefundStateService } from './refund-state.service';
@@ -37,7 +36,6 @@ export class RefundRecovery implements RecoveryHandler<Refund>, OnModuleInit {
     @Inject(RefundsRepository) private readonly refunds: RefundsRepository,
     @Inject(RefundStateService) private readonly state: RefundStateService,
     @Inject(GatewayRegistry) private readonly gateways: GatewayRegistry,
-    @Inject(QueryScheduler) private readonly scheduler: QueryScheduler,
     @Inject(AppConfig) private readonly config: AppConfig,
     @Inject(Clock) private readonly clock: Clock,
     @Inject(MetricsService) private readonly metrics: MetricsService,
@@ -51,8 +49,8 @@ export class RefundRecovery implements RecoveryHandler<Refund>, OnModuleInit {
     return this.refunds.claimDueSkippingLocked(manager, claim);
   }
 
-  claimForJob(manager: EntityManager, refundNo: string, claim: JobClaim): Promise<Refund | undefined> {
-    return this.refunds.claimForJobSkippingLocked(manager, refundNo, claim);
+  claimOne(manager: EntityManager, refundNo: string, claim: OneClaim): Promise<Refund | undefined> {
+    return this.refunds.claimOneSkippingLocked(manager, refundNo, claim);
   }
 
   /**
@@ -133,7 +131,6 @@ export class RefundRecovery implements RecoveryHandler<Refund>, OnModuleInit {
         gatewayRefundNo: ('gatewayRefundNo' in result && result.gatewayRefundNo) || current.gatewayRefundNo,
         updatedAt: now,
       });
-      this.scheduler.scheduleRefund(manager, refund.refundNo, attempt, at);
     });
   }
 }

@@ -7,7 +7,6 @@ import { OutboxWriter } from '../../notifications/outbox.writer';
 import type { Payment } from '../payment.entity';
 import { RefundNotFound, RefundNotInReview } from '../payment-errors';
 import { PaymentsRepository } from '../payments.repository';
-import { QueryScheduler } from '../recovery/query-scheduler';
 import type { Refund } from './refund.entity';
 import { RefundsRepository } from './refunds.repository';
 
@@ -36,7 +35,6 @@ export class RefundStateService {
     @Inject(OutboxWriter) private readonly outbox: OutboxWriter,
     @Inject(Clock) private readonly clock: Clock,
     @Inject(MetricsService) private readonly metrics: MetricsService,
-    @Inject(QueryScheduler) private readonly scheduler: QueryScheduler,
   ) {}
 
   /**
@@ -121,7 +119,6 @@ export class RefundStateService {
         refund.version += 1;
         refund.updatedAt = now;
         await this.refunds.save(manager, refund);
-        this.scheduler.scheduleRefund(manager, refund.refundNo, 0, now);
         return { changed: true, refund };
     }
   }

@@ -7,7 +7,7 @@ import type { Fen } from '../../common/money';
 import type { Channel } from '../../gateways/gateway.types';
 import { EntityRows } from '../../database/entity-rows';
 import type { Payment } from '../payment.entity';
-import { type DueClaim, isClaimable, type JobClaim } from '../recovery/recovery-handler';
+import { type DueClaim, isClaimable, type OneClaim } from '../recovery/recovery-handler';
 import { Refund, type RefundKind } from './refund.entity';
 
 /** What settling a refund or recording an answer may write; everything else about a refund is fixed. */
@@ -208,12 +208,8 @@ export class RefundsRepository {
     return due;
   }
 
-  /** A query job's claim of one refund: as the payments repository's (SKIP LOCKED, leased only if still due). */
-  async claimForJobSkippingLocked(
-    manager: EntityManager,
-    refundNo: string,
-    claim: JobClaim,
-  ): Promise<Refund | undefined> {
+  /** A claim of one named refund: as the payments repository's (SKIP LOCKED, leased only if still due). */
+  async claimOneSkippingLocked(manager: EntityManager, refundNo: string, claim: OneClaim): Promise<Refund | undefined> {
     const refund = await this.rows.selectOne(manager, 'refund_no = ?', [refundNo], 'FOR UPDATE SKIP LOCKED');
     if (!refund || !isClaimable(refund, claim)) return undefined;
     await this.rows.run(manager, 'UPDATE refunds SET next_query_at = ? WHERE id = ?', [claim.leaseUntil, refund.id]);
