@@ -1,7 +1,7 @@
 /**
  * The app under test, in a process of its own (forked by bench/support/app-process.ts) so that the load
  * generator never shares its event loop. It boots the real AppModule the way src/main.ts does (pino as the
- * logger, the same configureApp) with two differences: the vendors answer at once (InstantGateway, for the
+ * logger, the same configureApp; on Express, or on Fastify with BENCH_PLATFORM=fastify) with two differences: the vendors answer at once (InstantGateway, for the
  * default accounts and stored ones alike; WeChat callbacks are still verified by the real adapter) and the probe endpoints of bench/support/probe.module.ts
  * are mounted. Settings come from the environment like the app's own; the parent talks to it over IPC to
  * read counters (SQL statements, rows written, Redis commands), kick the relay or the webhook dispatcher, or run a reconciler sweep.
@@ -13,14 +13,16 @@ import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
-import { Test } from '@nestjs/testing';
+import type { INestApplication } from '@nestjs/common';
+import { FastifyAdapter } from '@nestjs/platform-fastify';
+import { Test, type TestingModule } from '@nestjs/testing';
 import type { Redis } from 'ioredis';
 import { Logger } from 'nestjs-pino';
 import { ensureSandboxKeys } from '../sandbox/sandbox-keys';
 import { AppModule } from '../src/app.module';
 import { configureApp, startConsumers } from '../src/app.setup';
 import { REDIS } from '../src/common/redis/redis.module';
-import type { AppConfig } from '../src/config/app-config';
+import { AppConfig } from '../src/config/app-config';
 import { ACCOUNT_GATEWAY_FACTORY, type AccountGatewayFactory } from '../src/gateways/accounts/account-gateway';
 import { createGateways } from '../src/gateways/gateway-factory';
 import { CHANNELS } from '../src/gateways/gateway.types';
@@ -105,6 +107,24 @@ function countRedis(redis: Redis): void {
   };
 }
 
+/**
+ * The app on the HTTP platform BENCH_PLATFORM names: `express` (the default, as src/main.ts) or `fastify`
+ * (configureApp mounts what rides on Express only on Express; see src/app.setup.ts).
+ */
+function createApp(moduleRef: TestingModule): INestApplication {
+  const options = { rawBody: true, bufferLogs: true };
+  const platform = process.env.BENCH_PLATFORM ?? 'express';
+  if (platform === 'express') return moduleRef.createNestApplication(options);
+  if (platform === 'fastify') {
+    // Fastify's 'trust proxy' is an option of its instance (configureApp sets Express's). It takes a hop
+    // count as Express does, though its type leaves numbers out.
+    const { trustProxy } = moduleRef.get(AppConfig);
+    const adapter = new FastifyAdapter({ trustProxy: trustProxy as boolean | string | string[] });
+    return moduleRef.createNestApplication(adapter, options);
+  }
+  throw new Error(`BENCH_PLATFORM=${platform}: express or fastify`);
+}
+
 async function main(): Promise<void> {
   const keysDir = process.env.BENCH_KEYS_DIR;
   // The real adapters only verify callbacks here; nothing calls the sandbox URL. No sandbox runs to generate
@@ -132,7 +152,7 @@ async function main(): Promise<void> {
     .overrideProvider(ACCOUNT_GATEWAY_FACTORY)
     .useValue(((_config, account) => new InstantGateway(account.channel)) satisfies AccountGatewayFactory)
     .compile();
-  const app = moduleRef.createNestApplication({ rawBody: true, bufferLogs: true });
+  const app = createApp(moduleRef);
   app.useLogger(app.get(Logger));
   configureApp(app);
   await startConsumers(app);

@@ -16,6 +16,7 @@ import {
   percentile,
   postForAnswer,
   sleep,
+  takeTurns,
 } from './support/load';
 import { APP, ForeignCpu, foreignCpuText, MachineCpu } from './support/machine';
 import { rawCheckout } from './support/raw-checkout';
@@ -128,6 +129,19 @@ interface PartCost {
 }
 
 /** The median checkouts/s and CPU per checkout of an app's rounds. */
+/** One round of one app: checkouts back to back for `seconds`, and the app's CPU per checkout. */
+export async function checkoutRound(
+  app: AppProcess,
+  connections: number,
+  seconds: number,
+  shopper = DEFAULT_SHOPPER,
+): Promise<Round> {
+  await app.count();
+  const { checkouts } = await httpCheckouts(app.url, connections, seconds, shopper);
+  const { cpuMs } = await app.counters();
+  return { perSecond: checkouts.perSecond, cpuMs: cpuMs / checkouts.count };
+}
+
 export const medianOf = (rounds: Round[]): Round => ({
   perSecond: percentile(
     rounds.map((r) => r.perSecond).sort((a, b) => a - b),
@@ -147,17 +161,10 @@ async function partCost(part: (typeof PARTS)[number], connections: number, secon
   const apps = [await AppProcess.start(appEnvironment()), await AppProcess.start(appEnvironment(part.env))];
   try {
     for (const app of apps) await httpCheckouts(app.url, 8, seconds);
-    const rounds: [Round[], Round[]] = [[], []];
-    for (let round = 0; round < PART_ROUNDS; round++) {
-      for (const which of round % 2 === 0 ? [0, 1] : [1, 0]) {
-        await sleep(300);
-        await apps[which].count();
-        const { checkouts } = await httpCheckouts(apps[which].url, connections, seconds);
-        const { cpuMs } = await apps[which].counters();
-        rounds[which].push({ perSecond: checkouts.perSecond, cpuMs: cpuMs / checkouts.count });
-      }
-    }
-    return { without: part.without, rounds };
+    const [asIs, without] = await takeTurns(2, PART_ROUNDS, (which) =>
+      checkoutRound(apps[which], connections, seconds),
+    );
+    return { without: part.without, rounds: [asIs, without] };
   } finally {
     await Promise.all(apps.map((app) => app.stop()));
   }
@@ -188,17 +195,8 @@ async function accountsCost(app: AppProcess, connections: number, seconds: numbe
   const shoppers = [DEFAULT_SHOPPER, ACCOUNTS_SHOPPER];
   await httpCheckouts(app.url, 8, seconds, ACCOUNTS_SHOPPER);
   const counted = [await countCheckout(app, 40), await countCheckout(app, 40, ACCOUNTS_SHOPPER)];
-  const figures: [Round[], Round[]] = [[], []];
-  for (let round = 0; round < rounds; round++) {
-    for (const which of round % 2 === 0 ? [0, 1] : [1, 0]) {
-      await sleep(300);
-      await app.count();
-      const { checkouts } = await httpCheckouts(app.url, connections, seconds, shoppers[which]);
-      const { cpuMs } = await app.counters();
-      figures[which].push({ perSecond: checkouts.perSecond, cpuMs: cpuMs / checkouts.count });
-    }
-  }
-  return { rounds: figures, counted } as AccountsCost;
+  const [one, two] = await takeTurns(2, rounds, (which) => checkoutRound(app, connections, seconds, shoppers[which]));
+  return { rounds: [one, two], counted } as AccountsCost;
 }
 
 /**
@@ -231,7 +229,7 @@ export async function scheduledCheckouts(url: string, rate: number, seconds: num
   return { requests: requests.figures(checkouts.seconds), pays: pays.figures(checkouts.seconds), checkouts };
 }
 
-function noop(url: string, connections: number, seconds: number): Promise<HttpFigures> {
+export function noop(url: string, connections: number, seconds: number): Promise<HttpFigures> {
   return httpLoad({
     url: `${url}/bench/noop`,
     method: 'POST',
@@ -240,6 +238,17 @@ function noop(url: string, connections: number, seconds: number): Promise<HttpFi
     connections,
     duration: seconds,
   });
+}
+
+/** No-op requests to one app for `seconds`, and the app's CPU per request. */
+export async function countedNoop(
+  app: AppProcess,
+  connections: number,
+  seconds: number,
+): Promise<{ figures: HttpFigures; cpuMs: number }> {
+  await app.count();
+  const figures = await noop(app.url, connections, seconds);
+  return { figures, cpuMs: (await app.counters()).cpuMs / figures.count };
 }
 
 interface SweepPoint {
@@ -371,9 +380,7 @@ export async function checkoutBench(context: BenchContext): Promise<Section> {
     counted = await countCheckout(app, 40);
     for (const connections of sweep) {
       context.log(`checkout: ${connections} connection(s)`);
-      await app.count();
-      const noopFigures = await noop(app.url, connections, seconds);
-      const noopCpuMs = (await app.counters()).cpuMs / noopFigures.count;
+      const { figures: noopFigures, cpuMs: noopCpuMs } = await countedNoop(app, connections, seconds);
       await sleep(300);
       await app.count();
       const appCpu = MachineCpu.start();

@@ -18,6 +18,7 @@ import { barcodeBench } from './barcode.bench';
 import { checkoutBench } from './checkout.bench';
 import { guardBench } from './guard.bench';
 import { notificationsBench } from './notifications.bench';
+import { platformBench } from './platform.bench';
 import { reconcilerBench } from './reconciler.bench';
 import { relayBench } from './relay.bench';
 import { webhooksBench } from './webhooks.bench';
@@ -35,6 +36,7 @@ const BENCHMARKS: Record<string, (context: BenchContext) => Promise<Section>> = 
   guard: guardBench,
   auth: authBench,
   reconciler: reconcilerBench,
+  platform: platformBench,
 };
 
 const { values: args } = parseArgs({

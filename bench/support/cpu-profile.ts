@@ -25,6 +25,10 @@ const GROUPS: [RegExp, string][] = [
     /node_modules\/(express|router|body-parser|raw-body|path-to-regexp|finalhandler|send|on-finished|qs|type-is|content-type|accepts|negotiator|mime-types|mime-db|depd|statuses|http-errors|encodeurl|etag|fresh|vary|merge-descriptors|cookie|parseurl|serve-static|media-typer|bytes|ee-first|unpipe|destroy|toidentifier|setprototypeof|inherits|safe-buffer|debug|ms)\//,
     'Express',
   ],
+  [
+    /node_modules\/(fastify|@fastify|find-my-way|light-my-request|avvio|fast-json-stringify|secure-json-parse|fast-querystring|fast-decode-uri-component|toad-cache|rfdc|abstract-logging|process-warning|reusify|fastq|ret|safe-regex2|json-schema-ref-resolver|dequal)\//,
+    'Fastify',
+  ],
   [/\/(dist|work\/main)\/(src|bench)\//, 'Payment Center code'],
 ];
 

@@ -158,3 +158,21 @@ export function postForAnswer(
     req.end(body);
   });
 }
+
+/**
+ * Apps (or set-ups) taking turns round after round, which goes first alternating, each turn after a short
+ * pause for the previous turn's requests to leave: a machine that speeds up or slows down during the
+ * comparison moves them all alike. Answers each one's results, round by round.
+ */
+export async function takeTurns<T>(count: number, rounds: number, turn: (which: number) => Promise<T>): Promise<T[][]> {
+  const results: T[][] = Array.from({ length: count }, () => []);
+  for (let round = 0; round < rounds; round++) {
+    const order = Array.from({ length: count }, (_, i) => i);
+    if (round % 2 === 1) order.reverse();
+    for (const which of order) {
+      await sleep(300);
+      results[which].push(await turn(which));
+    }
+  }
+  return results;
+}

@@ -10,7 +10,7 @@ import {
 } from '@nestjs/common';
 import { Reflector } from '@nestjs/core';
 import { ApiBearerAuth, ApiExtension } from '@nestjs/swagger';
-import type { Request } from 'express';
+import type { IncomingHttpHeaders } from 'node:http';
 import { API_KEY_BEARER, REQUIRED_SCOPE_EXTENSION } from '../common/openapi/api-decorators';
 import { ApiKeyErrors } from '../common/openapi/api-errors';
 import { ApiKeyAuthenticator, type Caller } from './api-key.authenticator';
@@ -18,8 +18,8 @@ import type { ApiScope } from './api-key-secret';
 
 const API_SCOPE = 'payment-center:api-scope';
 
-/** `user` is the principal the duplicate-submission guard keys by (one namespace per application). */
-type CallerRequest = Request & { caller?: Caller; user?: { id: string } };
+/** Express's request or Fastify's (both carry Node's headers). `user` is the principal the duplicate-submission guard keys by (one namespace per application). */
+type CallerRequest = { headers: IncomingHttpHeaders; caller?: Caller; user?: { id: string } };
 
 /** Business endpoints: an application's API key with the scope the handler names (see RequireApiKey). */
 @Injectable()

@@ -8,14 +8,14 @@ import {
   type NestInterceptor,
 } from '@nestjs/common';
 import { HTTP_CODE_METADATA } from '@nestjs/common/constants.js';
-import { Reflector } from '@nestjs/core';
-import type { Response } from 'express';
+import { HttpAdapterHost, Reflector } from '@nestjs/core';
 import { Redis } from 'ioredis';
 import { from, lastValueFrom, type Observable, of } from 'rxjs';
 import { AppConfig } from '../config/app-config';
 import { MetricsService } from '../metrics/metrics.service';
 import { IdempotencyKeyInUse, IdempotencyKeyInvalid, IdempotencyKeyReused } from '../common/errors/domain-error';
 import { toHttpError } from '../common/errors/http-error';
+import { nodeResponse } from '../common/http-platform';
 import { REDIS } from '../common/redis/redis.module';
 import {
   CLAIM_ALONGSIDE,
@@ -87,7 +87,8 @@ function admittedBy(first: Promise<FirstLook>): Promise<void> {
  * retry sent on receipt of the answer can be read (see the class comment). Sending it before the answer
  * put Redis's work on the CPU the client needed to read the answer (about 0.04 ms a request on 2 cores).
  */
-function afterAnswer(response: Response, write: () => void): void {
+function afterAnswer(platformResponse: object, write: () => void): void {
+  const response = nodeResponse(platformResponse);
   if (response.writableFinished || response.destroyed) return write();
   let sent = false;
   const once = () => {
@@ -152,12 +153,14 @@ export class DuplicateSubmissionInterceptor implements NestInterceptor {
     @Inject(AppConfig) private readonly config: AppConfig,
     @Inject(Reflector) private readonly reflector: Reflector,
     @Inject(MetricsService) private readonly metrics: MetricsService,
+    @Inject(HttpAdapterHost) private readonly adapterHost: HttpAdapterHost,
   ) {}
 
   async intercept(context: ExecutionContext, next: CallHandler): Promise<Observable<unknown>> {
     if (context.getType() !== 'http') return next.handle();
     const request = context.switchToHttp().getRequest<RequestWithIdempotency>();
-    const response = context.switchToHttp().getResponse<Response>();
+    // Express's response or Fastify's reply: written through the platform's adapter (see `replay`).
+    const response = context.switchToHttp().getResponse<object>();
     const skip = this.reflector.getAllAndOverride<boolean>(SKIP_IDEMPOTENCY, [
       context.getHandler(),
       context.getClass(),
@@ -182,10 +185,11 @@ export class DuplicateSubmissionInterceptor implements NestInterceptor {
     return from(this.run(next, request, redisKey, guard, Promise.resolve(claim), successStatus, response));
   }
 
-  private replay(response: Response, status: number, body: unknown): unknown {
+  private replay(response: object, status: number, body: unknown): unknown {
     this.metrics.duplicateCaught('redis_replay');
-    response.setHeader(REPLAYED_HEADER, 'true');
-    response.status(status);
+    const http = this.adapterHost.httpAdapter;
+    http.setHeader(response, REPLAYED_HEADER, 'true');
+    http.status(response, status);
     return body;
   }
 
@@ -202,7 +206,7 @@ export class DuplicateSubmissionInterceptor implements NestInterceptor {
     guard: IdempotencyContext,
     claiming: Promise<FirstLook>,
     successStatus: number,
-    response: Response,
+    response: object,
   ): Promise<unknown> {
     // Settled by the time the handler is done when the use case waited for it. If it found a duplicate the
     // use case no longer waited for (Redis answered after ALONGSIDE_WAIT_MS): what the database committed
@@ -237,14 +241,14 @@ export class DuplicateSubmissionInterceptor implements NestInterceptor {
     guard: IdempotencyContext,
     marker: string | undefined,
     successStatus: number,
-    response: Response,
+    response: object,
   ): unknown {
     let body = result;
     if (result instanceof Replayed) {
       // The database already held this request's result (Redis had lost or never had the key).
       body = result.body;
       this.metrics.duplicateCaught('database');
-      response.setHeader(REPLAYED_HEADER, 'true');
+      this.adapterHost.httpAdapter.setHeader(response, REPLAYED_HEADER, 'true');
     }
     if (marker) afterAnswer(response, () => this.remember(redisKey, marker, guard, successStatus, body));
     return body;

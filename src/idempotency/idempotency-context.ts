@@ -1,5 +1,4 @@
 import { createParamDecorator, type ExecutionContext, SetMetadata } from '@nestjs/common';
-import type { Request } from 'express';
 
 /** What the duplicate-submission guard worked out for one write request. */
 export interface IdempotencyContext {
@@ -21,7 +20,15 @@ export interface IdempotencyContext {
   readonly admitted?: Promise<void>;
 }
 
-export type RequestWithIdempotency = Request & { idempotency?: IdempotencyContext };
+/** What the guard reads of a request (Express's and Fastify's alike) and leaves on it for the handler. */
+export interface RequestWithIdempotency {
+  method: string;
+  /** The path and query as the client sent them. */
+  originalUrl: string;
+  headers: Record<string, string | string[] | undefined>;
+  body?: unknown;
+  idempotency?: IdempotencyContext;
+}
 
 /** Hands the guard's context to a handler, for use cases that keep a database backstop. */
 export const Idempotency = createParamDecorator(

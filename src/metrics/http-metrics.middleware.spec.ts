@@ -8,6 +8,11 @@ describe('routeTemplate', () => {
     );
   });
 
+  it("is Fastify's route as registered, when the request is Fastify's", () => {
+    expect(routeTemplate({ routeOptions: { url: '/api/orders/:orderNo/pay' } })).toBe('/api/orders/:orderNo/pay');
+    expect(routeTemplate({ routeOptions: {} })).toBe('unmatched');
+  });
+
   it('puts every request that matched no route in one series', () => {
     expect(routeTemplate({ baseUrl: '' })).toBe('unmatched');
     expect(routeTemplate({ route: { path: /^\/regex/ } })).toBe('unmatched');

@@ -1,18 +1,30 @@
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import { type CanActivate, type ExecutionContext, type INestApplication, Injectable } from '@nestjs/common';
-import type { NextFunction, Request, Response } from 'express';
+import { nodeRequest } from '../common/http-platform';
 import { MetricsService } from './metrics.service';
 
 /** Status recorded for a request whose client hung up before the answer was sent (nginx's convention). */
 export const CLIENT_CLOSED_REQUEST = 499;
 
 const MATCHED_ROUTE = Symbol('payment-center:matched-route');
-type TimedRequest = Request & { [MATCHED_ROUTE]?: string };
+// A server request always has its method (Node types it optional for client-side messages).
+type TimedRequest = IncomingMessage & { method: string; [MATCHED_ROUTE]?: string };
+
+/** What a request says of the route it matched: Express's router match, or Fastify's route options. */
+interface RoutedRequest {
+  baseUrl?: string;
+  route?: { path?: unknown };
+  routeOptions?: { url?: unknown };
+}
 
 /**
  * The route a request matched, as declared (`/api/orders/:orderNo`), never the raw path: one series per
  * route, not one per order number.
  */
-export function routeTemplate(request: { baseUrl?: string; route?: { path?: unknown } }): string {
+export function routeTemplate(request: RoutedRequest): string {
+  // Fastify: the route's whole path as registered (undefined when no route matched).
+  const url = request.routeOptions?.url;
+  if (typeof url === 'string') return url;
   const path = request.route?.path;
   return typeof path === 'string' ? `${request.baseUrl ?? ''}${path}` : 'unmatched';
 }
@@ -27,8 +39,9 @@ export function routeTemplate(request: { baseUrl?: string; route?: { path?: unkn
 export class MatchedRouteGuard implements CanActivate {
   canActivate(context: ExecutionContext): boolean {
     if (context.getType() === 'http') {
-      const request = context.switchToHttp().getRequest<TimedRequest>();
-      request[MATCHED_ROUTE] = routeTemplate(request);
+      const request = context.switchToHttp().getRequest<RoutedRequest & object>();
+      // On Node's request, the one httpMetrics is handed on every platform.
+      nodeRequest<TimedRequest>(request)[MATCHED_ROUTE] = routeTemplate(request);
     }
     return true;
   }
@@ -40,7 +53,7 @@ export class MatchedRouteGuard implements CanActivate {
  * JSON, a vendor's broken callback) is counted too, as `unmatched`.
  */
 export function httpMetrics(metrics: MetricsService) {
-  return (request: TimedRequest, response: Response, next: NextFunction): void => {
+  return (request: TimedRequest, response: ServerResponse, next: () => void): void => {
     const started = process.hrtime.bigint();
     response.once('close', () => {
       const seconds = Number(process.hrtime.bigint() - started) / 1e9;

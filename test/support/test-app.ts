@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
-import type { INestApplication } from '@nestjs/common';
+import type { INestApplication, NestApplicationOptions } from '@nestjs/common';
+import { FastifyAdapter } from '@nestjs/platform-fastify';
 import { Test } from '@nestjs/testing';
 import type { AddressInfo } from 'node:net';
 import { AppModule } from '../../src/app.module';
@@ -7,6 +8,7 @@ import { ConfigService } from '@nestjs/config';
 import { configureApp, startConsumers } from '../../src/app.setup';
 import { AppConfig } from '../../src/config/app-config';
 import { Clock } from '../../src/common/clock';
+import type { HttpPlatform } from '../../src/common/http-platform';
 import { PAYMENT_GATEWAYS, type PaymentGateway } from '../../src/gateways/payment-gateway';
 import { DataSource } from 'typeorm';
 import { inTransaction } from '../../src/database/transaction';
@@ -49,6 +51,8 @@ export async function startApp(
   port = 0,
   /** Providers replaced for this app (e.g. a deliberately broken BARCODE_PROTOCOL table). */
   overrides: { provide: string | symbol; useValue: unknown }[] = [],
+  /** The HTTP platform: Express as in production, or Fastify (what of the app runs there: src/app.setup.ts). */
+  platform: HttpPlatform = 'express',
 ): Promise<RunningApp> {
   let builder = Test.createTestingModule({ imports: [AppModule] });
   for (const { provide, useValue } of overrides) builder = builder.overrideProvider(provide).useValue(useValue);
@@ -76,10 +80,14 @@ export async function startApp(
     .useValue(clock)
     .compile();
   // TEST_LOG=1 shows the app's warnings and errors while debugging a test.
-  const app = moduleRef.createNestApplication({
+  const options: NestApplicationOptions = {
     logger: process.env.TEST_LOG ? ['error', 'warn'] : ['fatal'],
     rawBody: true,
-  });
+  };
+  const app =
+    platform === 'fastify'
+      ? moduleRef.createNestApplication(new FastifyAdapter(), options)
+      : moduleRef.createNestApplication(options);
   configureApp(app);
   try {
     await startConsumers(app);

@@ -1,5 +1,5 @@
-import { type ArgumentsHost, Catch, type ExceptionFilter, Logger } from '@nestjs/common';
-import type { Response } from 'express';
+import { type ArgumentsHost, Catch, type ExceptionFilter, Inject, Logger } from '@nestjs/common';
+import { HttpAdapterHost } from '@nestjs/core';
 import { DomainError } from './domain-error';
 import { toHttpError } from './http-error';
 
@@ -8,8 +8,10 @@ import { toHttpError } from './http-error';
 export class HttpExceptionFilter implements ExceptionFilter {
   private readonly logger = new Logger(HttpExceptionFilter.name);
 
+  constructor(@Inject(HttpAdapterHost) private readonly adapterHost: HttpAdapterHost) {}
+
   catch(exception: unknown, host: ArgumentsHost): void {
-    const response = host.switchToHttp().getResponse<Response>();
+    const response: unknown = host.switchToHttp().getResponse();
     const { status, body, headers } = toHttpError(exception);
     if (exception instanceof DomainError) {
       // Expected outcomes (a vendor that did not answer, a channel not configured): one line, no stack.
@@ -17,8 +19,10 @@ export class HttpExceptionFilter implements ExceptionFilter {
     } else if (status >= 500) {
       this.logger.error(exception instanceof Error ? (exception.stack ?? exception.message) : String(exception));
     }
-    if (response.headersSent) return;
-    for (const [name, value] of Object.entries(headers)) response.setHeader(name, value);
-    response.status(status).json(body);
+    // Through the HTTP platform's adapter: Express's response and Fastify's reply alike.
+    const http = this.adapterHost.httpAdapter;
+    if (http.isHeadersSent(response)) return;
+    for (const [name, value] of Object.entries(headers)) http.setHeader(response, name, value);
+    http.reply(response, body, status);
   }
 }

@@ -1,5 +1,4 @@
 import { type CallHandler, type ExecutionContext, Injectable, type NestInterceptor } from '@nestjs/common';
-import type { Request } from 'express';
 import type { Observable } from 'rxjs';
 import { addLogContext, type LogFields } from './log-context';
 
@@ -10,7 +9,7 @@ const NAMED: readonly (keyof LogFields)[] = ['orderNo', 'paymentNo', 'refundNo']
 export class LogContextInterceptor implements NestInterceptor {
   intercept(context: ExecutionContext, next: CallHandler): Observable<unknown> {
     if (context.getType() === 'http') {
-      const params = context.switchToHttp().getRequest<Request>().params ?? {};
+      const params = context.switchToHttp().getRequest<{ params?: Record<string, unknown> }>().params ?? {};
       const fields: LogFields = {};
       for (const name of NAMED) {
         const value = params[name];

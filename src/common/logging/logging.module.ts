@@ -1,5 +1,6 @@
-import { type INestApplication, type MiddlewareConsumer, Module, type NestModule } from '@nestjs/common';
-import { APP_INTERCEPTOR } from '@nestjs/core';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { type INestApplication, Inject, type MiddlewareConsumer, Module, type NestModule } from '@nestjs/common';
+import { APP_INTERCEPTOR, HttpAdapterHost } from '@nestjs/core';
 import type { Request, Response } from 'express';
 import { LoggerModule, type Params, PinoLogger } from 'nestjs-pino';
 import type { Options } from 'pino-http';
@@ -233,9 +234,29 @@ export function loggerParams(config: AppConfig): Params<Request, Response> {
   providers: [{ provide: APP_INTERCEPTOR, useClass: LogContextInterceptor }],
 })
 export class LoggingModule implements NestModule {
+  constructor(@Inject(HttpAdapterHost) private readonly adapterHost: HttpAdapterHost) {}
+
+  /** Opens the request's log context after the body is parsed (see requestLogContext), on either platform. */
   configure(consumer: MiddlewareConsumer): void {
+    const http = this.adapterHost.httpAdapter;
+    if (http.getType() === 'fastify') {
+      // Fastify runs middleware before it parses the body; its preHandler hooks run after, before the handler.
+      http
+        .getInstance<FastifyHooks>()
+        .addHook('preHandler', (request, reply, done) => requestLogContext(request.raw, reply.raw, done));
+      return;
+    }
+    // Express: Nest mounts the body parsers before the modules' middleware.
     consumer.apply(requestLogContext).forRoutes('*path');
   }
+}
+
+/** What LoggingModule needs of Fastify: a hook that runs after the body is parsed, before the route's handler. */
+interface FastifyHooks {
+  addHook(
+    name: 'preHandler',
+    hook: (request: { raw: IncomingMessage }, reply: { raw: ServerResponse }, done: () => void) => void,
+  ): void;
 }
 
 /**

@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import type { Request, Response } from 'express';
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Logger } from 'pino';
 import { withLogContext } from './log-context';
 
@@ -11,13 +11,20 @@ export const REQUEST_ID_HEADER = 'X-Request-Id';
 /** Scrapes and health checks would drown the requests worth reading: they get an id but no line. */
 const unlogged = (url: string) => url === '/metrics' || url.startsWith('/health');
 
+/**
+ * Node's request, as middleware get it on Express and on Fastify (@fastify/middie) alike; both set
+ * `originalUrl` before the first middleware runs.
+ */
+type Request = IncomingMessage & { method: string; url: string; originalUrl?: string };
+type Response = ServerResponse;
+
 function requestIdOf(request: Request): string {
   const given = request.headers['x-request-id'];
   return typeof given === 'string' && REQUEST_ID.test(given) ? given : randomUUID();
 }
 
 /** The id requestLog gave a request, for the middleware that opens its log context. */
-const requestIds = new WeakMap<Request, string>();
+const requestIds = new WeakMap<object, string>();
 
 /**
  * Per request, first of everything (before the body is parsed, so a body that cannot be parsed is logged
@@ -64,7 +71,7 @@ export function requestLog(logger: () => Logger) {
  * numbers added to it on the way (see log-context.ts). Opened after the body is parsed: work that continues
  * from the body's stream events would not run inside a context opened before.
  */
-export function requestLogContext(request: Request, _response: Response, next: () => void): void {
+export function requestLogContext(request: object, _response: unknown, next: () => void): void {
   const reqId = requestIds.get(request);
   withLogContext(reqId ? { reqId } : {}, next);
 }
