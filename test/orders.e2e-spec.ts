@@ -19,6 +19,8 @@ describe('Checkout: orders and starting payments (e2e)', () => {
     await db.end();
   });
 
+  afterEach(() => running.clock.resume());
+
   beforeEach(() => {
     for (const gateway of Object.values(gateways)) {
       gateway.behaviour = 'create';
@@ -267,6 +269,8 @@ describe('Checkout: orders and starting payments (e2e)', () => {
   it('an unknown vendor answer (timeout) leaves the payment PAYING and never FAILED; a later pay resumes it with the same payment number', async () => {
     const order = await createOrder();
     gateways.wechat.behaviour = 'hang';
+    // The clock stands still: the window below is the app's, not how long a loaded machine takes to ask again.
+    running.clock.freeze();
     const timedOut = await http('POST', url(`/api/orders/${order.orderNo}/pay`), { channel: 'wechat' });
     expect(timedOut.status).toBe(503);
     expect(timedOut.body.code).toBe('GATEWAY_UNAVAILABLE');

@@ -23,13 +23,26 @@ import { TEST_API_KEY } from './api-keys';
 /** A clock tests can move forward. */
 export class TestClock extends Clock {
   private offsetMs = 0;
+  private frozenAtMs?: number;
 
   override now(): Date {
-    return new Date(Date.now() + this.offsetMs);
+    return new Date((this.frozenAtMs ?? Date.now()) + this.offsetMs);
   }
 
   advance(ms: number): void {
     this.offsetMs += ms;
+  }
+
+  /** Stops the clock where it is (`advance` still moves it), for a window a slow machine must not run out. */
+  freeze(): void {
+    this.frozenAtMs ??= Date.now();
+  }
+
+  /** Runs on from where it stood. */
+  resume(): void {
+    if (this.frozenAtMs === undefined) return;
+    this.offsetMs += this.frozenAtMs - Date.now();
+    this.frozenAtMs = undefined;
   }
 }
 
