@@ -4,7 +4,7 @@ import { promisify } from 'node:util';
 import type { Pool } from 'mysql2/promise';
 import { countCheckout, httpCheckouts, perCheckout } from './checkout.bench';
 import { relayBacklog, seedOutbox } from './relay.bench';
-import { type AppCounters, AppProcess } from './support/app-process';
+import { type AppCounters, AppProcess, type LockedTable } from './support/app-process';
 import {
   capacityGrid,
   type CapacityInputs,
@@ -25,6 +25,8 @@ const run = promisify(execFile);
 const CONNECTIONS = 16;
 /** Rounds of the 1-vs-2-processes comparison, each set-up taking its turn per round (odd: the median is a round's). */
 const ROUNDS = 5;
+/** Checkouts counted one by one at 4 connections (countCheckout): statements, Redis, lock holds at light load. */
+const COUNTED = 200;
 const INSTANCES = [1, 2, 4, 8, 16];
 const DATABASE_CORES = [2, 4, 8, 16, 32];
 /** The app's DB_POOL_SIZE default: N instances open up to N times as many connections. */
@@ -97,6 +99,7 @@ export async function capacityBench(context: BenchContext): Promise<Section> {
   let measured: { perSecond: number; checkouts: number; byProcess: Map<string, number>; mainThreadMs: number };
   let eventsPerCheckout: number;
   let lockHolds: AppCounters['lockHoldMs'];
+  let lightHolds: AppCounters['lockHoldMs'];
   let maxConnections: number;
 
   // The relay's poll timer is far away, so that only the kick starts it on the seeded backlog; a checkout's
@@ -111,7 +114,8 @@ export async function capacityBench(context: BenchContext): Promise<Section> {
 
     context.log('capacity: one checkout, counted');
     await httpCheckouts(app.url, 8, context.seconds(3));
-    counted = await countCheckout(app, 40);
+    counted = await countCheckout(app, COUNTED);
+    lightHolds = (await app.counters()).lockHoldMs;
 
     context.log(`capacity: ${CONNECTIONS} connections for ${seconds} s, CPU by process and lock hold times`);
     const eventsBefore = await outboxEvents(pool);
@@ -172,10 +176,15 @@ export async function capacityBench(context: BenchContext): Promise<Section> {
   const predicted = [pinned(1), pinned(2)];
   const measuredGain = two.perSecond / one.perSecond;
   const predictedGain = predicted[1].perSecond / predicted[0].perSecond;
-  const holds = (table: keyof typeof lockHolds) => {
-    const values = sorted(lockHolds[table]);
-    return `p50 ${ms(percentile(values, 50))}, p99 ${ms(percentile(values, 99))} (${num(values.length / measured.checkouts)} per checkout)`;
+  const holds = (all: AppCounters['lockHoldMs'], table: LockedTable, checkouts: number) => {
+    const values = sorted(all[table]);
+    return `p50 ${ms(percentile(values, 50))}, p99 ${ms(percentile(values, 99))} (${num(values.length / checkouts)} per checkout)`;
   };
+  const holdRow = (name: string, table: LockedTable) => [
+    name,
+    `${CONNECTIONS} connections: ${holds(lockHolds, table, measured.checkouts)}; 4 connections: ${holds(lightHolds, table, COUNTED)}`,
+    LOCK_HOW,
+  ];
   const instancesOver = INSTANCES.filter((n) => n * POOL_SIZE > maxConnections);
 
   const markdown = [
@@ -193,12 +202,12 @@ export async function capacityBench(context: BenchContext): Promise<Section> {
         [
           'SQL statements / transactions',
           `${num(counted.statements)} / ${num(counted.transactions)}`,
-          "the app's counters, 40 checkouts",
+          `the app's counters, ${COUNTED} checkouts at 4 connections`,
         ],
         ['Redis commands', num(counted.redis), "the guard's client"],
         ['outbox events', num(eventsPerCheckout), 'rows the checkouts added'],
-        ['payment intent row lock held', holds('payment_intents'), LOCK_HOW],
-        ['payment row lock held', holds('payments'), LOCK_HOW],
+        holdRow('payment intent row lock held', 'payment_intents'),
+        holdRow('payment row lock held', 'payments'),
         ['relay, one instance', `${num(relayPerSecond)} events/s`, `${relayEvents} seeded events, one kick`],
       ],
     ),
@@ -220,7 +229,10 @@ export async function capacityBench(context: BenchContext): Promise<Section> {
     `Assumptions: MariaDB's CPU per checkout stays as measured and its throughput grows linearly with its cores ` +
       `(no contention on its latches, the redo log's group commit or the disk beyond what this machine showed); ` +
       `row locks bound one order's rate, not the total (different orders lock different intent and payment rows, ` +
-      `so the hold times above are latency, not a ceiling of the sum); the relays of all instances share the ` +
+      `so the hold times above are latency, not a ceiling of the sum: what touches one order, a pay and a ` +
+      `callback racing it, waits in turn, at most about ${num(1000 / percentile(sorted(lightHolds.payment_intents), 50))} ` +
+      `a second on one intent at light load; at ${CONNECTIONS} connections the hold includes the app's event-loop ` +
+      `queue between a transaction's statements); the relays of all instances share the ` +
       `backlog (SKIP LOCKED) and RabbitMQ's own ceiling is not modelled; the load generator, the network, Redis ` +
       `and RabbitMQ are not counted.` +
       (instancesOver.length > 0
