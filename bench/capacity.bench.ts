@@ -112,7 +112,7 @@ export async function capacityBench(context: BenchContext): Promise<Section> {
     relayPerSecond = await relayBacklog(app, pool, (await seedOutbox(pool, relayEvents)).ids);
     await purgeBenchQueue();
 
-    context.log('capacity: one checkout, counted');
+    context.log(`capacity: ${COUNTED} checkouts counted at 4 connections`);
     await httpCheckouts(app.url, 8, context.seconds(3));
     counted = await countCheckout(app, COUNTED);
     lightHolds = (await app.counters()).lockHoldMs;
