@@ -17,6 +17,7 @@ import type { INestApplication } from '@nestjs/common';
 import { FastifyAdapter } from '@nestjs/platform-fastify';
 import { Test, type TestingModule } from '@nestjs/testing';
 import type { Redis } from 'ioredis';
+import { Connection } from 'mysql2';
 import { Logger } from 'nestjs-pino';
 import { ensureSandboxKeys } from '../sandbox/sandbox-keys';
 import { AppModule } from '../src/app.module';
@@ -32,7 +33,7 @@ import { WebhookDispatcher } from '../src/notifications/webhook/webhook.dispatch
 import { Reconciler } from '../src/payment-center/recovery/reconciler';
 import { CpuProfiler, summarize } from './support/cpu-profile';
 import { InstantGateway } from './support/instant-gateway';
-import type { AppCounters, AppRequest } from './support/app-process';
+import type { AppCounters, AppRequest, LockedTable } from './support/app-process';
 import { ProbeModule } from './support/probe.module';
 
 /** What the app did while counting: every SQL statement and Redis command it sent. */
@@ -42,6 +43,7 @@ class Counters {
   writeStatements = 0;
   rowsWritten = 0;
   transactions = 0;
+  lockHoldMs: Record<LockedTable, number[]> = { payment_intents: [], payments: [] };
   redisCommands: Record<string, number> = {};
   trace: string[] = [];
   traceLimit = 0;
@@ -50,6 +52,7 @@ class Counters {
   reset(traceLimit: number): void {
     Object.assign(this, { on: true, statements: 0, writeStatements: 0, rowsWritten: 0, transactions: 0 });
     this.redisCommands = {};
+    this.lockHoldMs = { payment_intents: [], payments: [] };
     this.trace = [];
     this.traceLimit = traceLimit;
     this.cpuAtStart = process.cpuUsage();
@@ -63,6 +66,7 @@ class Counters {
       writeStatements: this.writeStatements,
       rowsWritten: this.rowsWritten,
       transactions: this.transactions,
+      lockHoldMs: { payment_intents: [...this.lockHoldMs.payment_intents], payments: [...this.lockHoldMs.payments] },
       redisCommands: { ...this.redisCommands },
       trace: [...this.trace],
     };
@@ -72,23 +76,86 @@ class Counters {
 const counters = new Counters();
 
 /**
+ * A statement that locks rows of a payment intent or a payment until its transaction ends: a locking read
+ * (`FOR UPDATE`, not the recovery claims' SKIP LOCKED), or a write (a row a transaction inserts, updates or
+ * deletes stays locked until its COMMIT).
+ */
+const ROW_LOCK =
+  /^(?:SELECT\b.*\bFROM `?(payment_intents|payments)`?\s.*\bFOR UPDATE|INSERT INTO `?(payment_intents|payments)`?\s|UPDATE `?(payment_intents|payments)`?\s|DELETE FROM `?(payment_intents|payments)`?\s)/s;
+const lockedTable = (sql: string) => {
+  const match = ROW_LOCK.exec(sql);
+  return (match?.[1] ?? match?.[2] ?? match?.[3] ?? match?.[4]) as LockedTable | undefined;
+};
+/** Each connection's open transaction: when it first locked a row of each table. */
+const transactionsOf = new WeakMap<object, Partial<Record<LockedTable, number>>>();
+
+type QueryContext = { query: string; result?: { affectedRows?: number }; connection?: object; sentAt?: number };
+
+/**
+ * The connection that is sending a statement, while mysql2's `query` runs: the tracing channel's `start`
+ * runs synchronously inside it but is not told the connection, which the lock timing needs (a transaction
+ * is one connection from START TRANSACTION to COMMIT).
+ */
+let sending: object | undefined;
+function whileSending<T>(connection: object, send: () => T): T {
+  const previous = sending;
+  sending = connection;
+  try {
+    return send();
+  } finally {
+    sending = previous;
+  }
+}
+function markSendingConnection(): void {
+  type Query = (this: object, ...args: unknown[]) => unknown;
+  const query = Reflect.get(Connection.prototype, 'query') as Query;
+  Reflect.set(Connection.prototype, 'query', function (this: object, ...args: unknown[]) {
+    return whileSending(this, () => query.apply(this, args));
+  });
+}
+
+/**
  * Counts statements and the rows write statements changed (mysql2's affectedRows) at the driver, from
  * mysql2's `mysql2:query` tracing channel: it sees every statement, TypeORM's and the money path's plain
  * ones (src/database/sql.ts) alike, with its parameters inlined as MariaDB received it.
+ *
+ * It also times how long the app holds row locks of payment intents and payments: in a transaction, from
+ * the answer to its first statement that locked a row of that table (the lock is granted) to the answer to
+ * its COMMIT or ROLLBACK (released), on the same connection; an autocommitted write holds its lock for the
+ * statement, timed from sending it to its answer.
  */
 function countSql(): void {
-  tracingChannel<string, { query: string; result?: { affectedRows?: number } }>('mysql2:query').subscribe({
-    start() {},
+  tracingChannel<string, QueryContext>('mysql2:query').subscribe({
+    start(context) {
+      context.connection = sending;
+      context.sentAt = performance.now();
+    },
     end() {},
     asyncStart(context) {
       if (!counters.on) return;
+      const at = performance.now();
       counters.statements += 1;
       const sql = context.query.trimStart();
-      const verb = sql.slice(0, 7).toUpperCase();
+      const verb = sql.slice(0, 8).toUpperCase();
       if (verb.startsWith('START')) counters.transactions += 1;
       if (verb.startsWith('INSERT') || verb.startsWith('UPDATE') || verb.startsWith('DELETE')) {
         counters.writeStatements += 1;
         counters.rowsWritten += context.result?.affectedRows ?? 0;
+      }
+      const connection = context.connection;
+      if (connection) {
+        const open = transactionsOf.get(connection);
+        if (verb.startsWith('START')) transactionsOf.set(connection, {});
+        else if (verb.startsWith('COMMIT') || verb.startsWith('ROLLBACK')) {
+          for (const [table, since] of Object.entries(open ?? {}) as [LockedTable, number][])
+            counters.lockHoldMs[table].push(at - since);
+          transactionsOf.delete(connection);
+        } else {
+          const table = lockedTable(sql);
+          if (table && open) open[table] ??= at;
+          else if (table && (verb.startsWith('UPDATE') || verb.startsWith('DELETE')))
+            counters.lockHoldMs[table].push(at - context.sentAt!);
+        }
       }
       if (counters.trace.length < counters.traceLimit) counters.trace.push(sql.replace(/\s+/g, ' '));
     },
@@ -156,6 +223,7 @@ async function main(): Promise<void> {
   app.useLogger(app.get(Logger));
   configureApp(app);
   await startConsumers(app);
+  markSendingConnection();
   countSql();
   countRedis(app.get<Redis>(REDIS));
   await app.listen(0, '127.0.0.1');

@@ -269,7 +269,7 @@ interface SweepPoint {
 }
 
 /** CPU per checkout by process, and the app's main thread's part, from a MachineCpu and a count. */
-function perCheckout(cpu: MachineCpu, checkouts: number) {
+export function perCheckout(cpu: MachineCpu, checkouts: number) {
   const { ms, appMainThreadMs } = cpu.stop();
   return {
     byProcess: new Map([...ms].map(([group, used]) => [group, used / checkouts])),

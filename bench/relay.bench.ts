@@ -80,6 +80,23 @@ async function unpublished(pool: Pool, [first, last]: [number, number]): Promise
   return Number(row.n);
 }
 
+/**
+ * Events per second the app's relay publishes with confirms from a seeded backlog (`ids`, from seedOutbox):
+ * one kick, then until the last is marked published. The app's poll timer should be far away
+ * (RELAY_POLL_INTERVAL_MS), so that only the kick starts it.
+ */
+export async function relayBacklog(app: AppProcess, pool: Pool, ids: [number, number]): Promise<number> {
+  const started = Date.now();
+  await app.request({ command: 'kick-relay' });
+  while ((await unpublished(pool, ids)) > 0) await sleep(25);
+  const [end] = await rows<{ at: Date }>(
+    pool,
+    'SELECT MAX(published_at) AS at FROM outbox_events WHERE id BETWEEN ? AND ?',
+    ids,
+  );
+  return (ids[1] - ids[0] + 1) / ((end.at.getTime() - started) / 1000);
+}
+
 /** The ceiling: a bare amqplib confirm channel publishing the same messages, waiting for confirms per batch. */
 async function rawPublish(bodies: readonly string[]): Promise<number> {
   const connection = await connect(BENCH_RABBITMQ_URL);
@@ -135,17 +152,9 @@ export async function relayBench(context: BenchContext): Promise<Section> {
       const seeded = await seedOutbox(pool, count);
       await app.count();
       const foreign = ForeignCpu.start();
-      const started = Date.now();
-      await app.request({ command: 'kick-relay' });
-      while ((await unpublished(pool, seeded.ids)) > 0) await sleep(25);
-      const [end] = await rows<{ at: Date }>(
-        pool,
-        'SELECT MAX(published_at) AS at FROM outbox_events WHERE id BETWEEN ? AND ?',
-        seeded.ids,
-      );
+      const relay = await relayBacklog(app, pool, seeded.ids);
       const relayForeign = foreign.stop();
       counters = await app.counters();
-      const relay = count / ((end.at.getTime() - started) / 1000);
       await purgeBenchQueue();
       const rawForeign = ForeignCpu.start();
       const raw = await rawPublish(seeded.bodies);

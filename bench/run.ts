@@ -15,6 +15,7 @@ import { parseArgs } from 'node:util';
 import { format, resolveConfig } from 'prettier';
 import { authBench } from './auth.bench';
 import { barcodeBench } from './barcode.bench';
+import { capacityBench } from './capacity.bench';
 import { checkoutBench } from './checkout.bench';
 import { guardBench } from './guard.bench';
 import { notificationsBench } from './notifications.bench';
@@ -37,6 +38,7 @@ const BENCHMARKS: Record<string, (context: BenchContext) => Promise<Section>> = 
   auth: authBench,
   reconciler: reconcilerBench,
   platform: platformBench,
+  capacity: capacityBench,
 };
 
 const { values: args } = parseArgs({

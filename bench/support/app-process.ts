@@ -1,6 +1,9 @@
 import { type ChildProcess, fork } from 'node:child_process';
 import { join } from 'node:path';
 
+/** The tables whose row locks the app under test times (see bench/app-server.ts). */
+export type LockedTable = 'payment_intents' | 'payments';
+
 /** What the app did between `count` and `counters` (see bench/app-server.ts). */
 export interface AppCounters {
   /** CPU time the app's process used (user + system), in milliseconds. */
@@ -10,6 +13,11 @@ export interface AppCounters {
   /** Rows inserted, updated or deleted, as MariaDB reported them (affectedRows). */
   rowsWritten: number;
   transactions: number;
+  /**
+   * How long each transaction that locked a payment intent or a payment row (`SELECT … FOR UPDATE`) held it:
+   * from the lock's answer to the COMMIT's (or ROLLBACK's), in milliseconds, one entry per transaction.
+   */
+  lockHoldMs: Record<LockedTable, number[]>;
   /** Commands sent by the request-path Redis client (the duplicate-submission guard), by name. */
   redisCommands: Record<string, number>;
   /** The first statements with their parameters inlined, whitespace folded, when `count` asked for a trace. */
@@ -76,6 +84,11 @@ export class AppProcess {
         resolve(new AppProcess(child, `http://127.0.0.1:${message.port}`));
       });
     });
+  }
+
+  /** The app's process id (to pin it to cores, or read its CPU from /proc). */
+  get pid(): number {
+    return this.child.pid!;
   }
 
   request<T = unknown>(command: Command): Promise<T> {

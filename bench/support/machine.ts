@@ -205,3 +205,31 @@ export class ForeignCpu {
 export function foreignCpuText(cores: number): string {
   return `${cores.toFixed(2)} of ${cpus().length} cores`;
 }
+
+/** Busy and total ticks of each core, from the `cpuN` lines of /proc/stat. */
+function coreTicks(): { busy: number; total: number }[] {
+  return readFileSync('/proc/stat', 'utf8')
+    .split('\n')
+    .filter((line) => /^cpu\d+ /.test(line))
+    .map((line) => {
+      const [user, nice, system, idle, iowait, irq, softirq, steal] = line.trim().split(/\s+/).slice(1).map(Number);
+      const busy = user + nice + system + irq + softirq + steal;
+      return { busy, total: busy + idle + iowait };
+    });
+}
+
+/** How busy each core was (0 to 1) from start to stop: to show which pinned core a measurement saturated. */
+export class CoreBusy {
+  private constructor(private readonly at: { busy: number; total: number }[]) {}
+
+  static start(): CoreBusy {
+    return new CoreBusy(coreTicks());
+  }
+
+  stop(): number[] {
+    return coreTicks().map((now, core) => {
+      const total = now.total - this.at[core].total;
+      return total > 0 ? (now.busy - this.at[core].busy) / total : NaN;
+    });
+  }
+}
