@@ -67,6 +67,7 @@ export async function startApp(
   /** The HTTP platform: Express as in production, or Fastify (what of the app runs there: src/app.setup.ts). */
   platform: HttpPlatform = 'express',
 ): Promise<RunningApp> {
+  const compiling = slowPhase('compile');
   let builder = Test.createTestingModule({ imports: [AppModule] });
   for (const { provide, useValue } of overrides) builder = builder.overrideProvider(provide).useValue(useValue);
   const moduleRef = await builder
@@ -92,6 +93,7 @@ export async function startApp(
     .overrideProvider(Clock)
     .useValue(clock)
     .compile();
+  compiling.end();
   // TEST_LOG=1 shows the app's warnings and errors while debugging a test.
   const options: NestApplicationOptions = {
     logger: process.env.TEST_LOG ? ['error', 'warn'] : ['fatal'],
@@ -102,9 +104,11 @@ export async function startApp(
       ? moduleRef.createNestApplication(new FastifyAdapter(), options)
       : moduleRef.createNestApplication(options);
   configureApp(app);
+  const booting = slowPhase('bootstrap and listen');
   try {
     await startConsumers(app);
     await app.listen(port, '127.0.0.1');
+    booting.end();
   } catch (error) {
     // A boot refused (a test of it, say): what started before the refusal (pools, queues) is stopped, or the
     // test process would never exit.
@@ -112,7 +116,27 @@ export async function startApp(
     throw error;
   }
   const address = app.getHttpServer().address() as AddressInfo;
-  return { app, url: `http://127.0.0.1:${address.port}`, clock, close: () => app.close() };
+  const close = async () => {
+    const closing = slowPhase('close');
+    await app.close();
+    closing.end();
+  };
+  return { app, url: `http://127.0.0.1:${address.port}`, clock, close };
+}
+
+/** An app phase past this long is reported on stderr, to tell a stalled boot or shutdown from a slow test. */
+const SLOW_PHASE_MS = 5000;
+
+function slowPhase(name: string): { end(): void } {
+  const startedAt = Date.now();
+  return {
+    end() {
+      const tookMs = Date.now() - startedAt;
+      if (tookMs < SLOW_PHASE_MS) return;
+      const suite = expect.getState().testPath ?? '?';
+      process.stderr.write(`[test-app] ${name} took ${(tookMs / 1000).toFixed(1)} s in ${suite}\n`);
+    },
+  };
 }
 
 export interface HttpResult<T = any> {
