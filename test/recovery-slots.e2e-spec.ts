@@ -132,7 +132,8 @@ describe('Recovery slots (e2e)', () => {
     const [paymentNo] = await duePayments(1, dueAt);
     await new Promise((resolve) => setTimeout(resolve, 600));
     expect(queriesOf(paymentNo)).toEqual([]); // not before its time
-    await waitFor('the query', () => Promise.resolve(queriesOf(paymentNo).length > 0), 5000);
+    // The attempt row is written once the gateway has answered: wait for it, not for the call.
+    await waitFor('the query recorded', async () => (await firstQueryAt(paymentNo)) !== undefined, 5000);
     const lagMs = (await firstQueryAt(paymentNo))! - dueAt.getTime();
     expect(lagMs).toBeGreaterThanOrEqual(0);
     expect(lagMs).toBeLessThan(SLOT_MS + 500);
@@ -169,7 +170,8 @@ describe('Recovery slots (e2e)', () => {
     expect((await queueOf(apps[0]).getRepeatableJobs())[0].every).toBe(SLOT_MS);
     const dueAt = new Date(Date.now() + 300);
     const [paymentNo] = await duePayments(1, dueAt);
-    await waitFor('the query', () => Promise.resolve(queriesOf(paymentNo).length > 0), 5000);
+    // The attempt row is written once the gateway has answered: wait for it, not for the call.
+    await waitFor('the query recorded', async () => (await firstQueryAt(paymentNo)) !== undefined, 5000);
     expect((await firstQueryAt(paymentNo))! - dueAt.getTime()).toBeLessThan(SLOT_MS + 500);
   });
 
