@@ -582,7 +582,7 @@ export class OutboxRepository {
    */
   async purgePublishedBefore(manager: EntityManager, olderThan: Date, batchSize: number): Promise<number> {
     const found = await this.events.run<{ id: string }[]>(
-      undefined,
+      manager,
       `SELECT e.id FROM outbox_events e
         WHERE e.published_at < ? AND e.created_at < ?
           AND NOT EXISTS (SELECT 1 FROM event_deliveries d WHERE d.event_id = e.event_id AND d.status <> 'PUBLISHED')
